@@ -1,0 +1,124 @@
+import type { Attributes, Meter } from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
+import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import type { z } from 'zod';
+import type { Logger } from './logger.ts';
+import type { ComponentTelemetry } from './self-telemetry.ts';
+
+/**
+ * The component contracts. Small and stable: every receiver, processor and exporter is
+ * written against these types only.
+ *
+ * The sink that accepts batches is the SDK's own `PushMetricExporter`, so any exporter
+ * written for the OpenTelemetry JS SDK is an inframeter exporter, and the reverse.
+ */
+
+/** What a component is in a pipeline. */
+export type ComponentKind = 'receiver' | 'processor' | 'exporter';
+
+/** How far a component's config and output can be relied on (as in the OpenTelemetry Collector). */
+export type Stability = 'development' | 'alpha' | 'beta' | 'stable';
+
+/** Batches flow into a sink: a processor, an exporter or a fan-out. */
+export type MetricSink = PushMetricExporter;
+
+/** What the service hands every component it creates. Nothing comes from globals. */
+export interface ComponentSettings {
+  /** The instance id as written in YAML: `type` or `type/name`. */
+  readonly id: string;
+  readonly kind: ComponentKind;
+  /** A child logger carrying the component id. */
+  readonly logger: Logger;
+  /** Counters of the collector's own telemetry, bound to this component. */
+  readonly telemetry: ComponentTelemetry;
+  /** The meter for any further self-telemetry the component keeps. */
+  readonly meter: Meter;
+  /** The collector's resource (host.name, service.*), to merge into what a receiver emits. */
+  readonly resource: Resource;
+}
+
+/**
+ * A receiver is given the head of its pipeline when it starts and pushes batches into it.
+ * `start` returns quickly (work happens on timers or sockets); `shutdown` stops it and is safe
+ * to call twice or before `start`.
+ */
+export interface Receiver {
+  start(next: MetricSink): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** What one scrape reports: the errors of the sources that failed (the others were read). */
+export interface ScrapeReport {
+  /** Errors keyed by the source they came from (a path, a target): logged once per key. */
+  readonly errors: ReadonlyMap<string, Error>;
+}
+
+/**
+ * The scraping half of a scraper receiver. The scrape controller calls `register` once with
+ * the receiver's own meter, then `scrape` every collection interval (never overlapping), then
+ * collects the meter's instruments. Instrument callbacks only read the snapshot that the last
+ * `scrape` left; all I/O happens in `scrape`.
+ */
+export interface Scraper {
+  /** Attributes of the resource this scraper describes (merged over the collector's). */
+  readonly resourceAttributes?: Attributes;
+  /** Registers the instruments, with one batch observable callback reading the snapshot. */
+  register(meter: Meter): void;
+  /**
+   * Reads every source once into the snapshot. Resolves with the per-source errors; rejects
+   * only when nothing at all could be read. Must stop early when `signal` aborts.
+   */
+  scrape(signal: AbortSignal): Promise<ScrapeReport>;
+  /** Releases connections or handles; safe to call twice. */
+  shutdown?(): Promise<void>;
+}
+
+/** An exporter: the sink at the end of a pipeline, optionally with a start step (listen, open). */
+export interface Exporter extends PushMetricExporter {
+  start?(): Promise<void>;
+}
+
+/** A processor transforms a batch and passes it to the sink it wraps. */
+export interface Processor extends PushMetricExporter {
+  start?(): Promise<void>;
+}
+
+interface FactoryBase<K extends ComponentKind, C> {
+  readonly kind: K;
+  /** The YAML key and folder name, `lower_snake_case`. */
+  readonly type: string;
+  readonly stability: Stability;
+  /** One line: what the component does. */
+  readonly description: string;
+  /**
+   * Defaults and validation. Parsing `{}` (or the user's map) fills defaults; every problem is
+   * reported with its path. Unknown keys are errors (strict objects).
+   */
+  readonly configSchema: z.ZodType<C>;
+}
+
+/** Builds receivers of one type. */
+export interface ReceiverFactory<C = unknown> extends FactoryBase<'receiver', C> {
+  create(settings: ComponentSettings, config: C): Receiver;
+}
+
+/** Builds processors of one type; each pipeline gets its own instance. */
+export interface ProcessorFactory<C = unknown> extends FactoryBase<'processor', C> {
+  create(settings: ComponentSettings, config: C, next: MetricSink): Processor;
+}
+
+/** Builds exporters of one type; one instance per id, shared by the pipelines that name it. */
+export interface ExporterFactory<C = unknown> extends FactoryBase<'exporter', C> {
+  create(settings: ComponentSettings, config: C): Exporter;
+}
+
+/** Any factory. */
+export type Factory = ReceiverFactory | ProcessorFactory | ExporterFactory;
+
+/**
+ * Erases a factory's config type for the registry. The service only passes a factory the
+ * value its own `configSchema` produced, so the cast cannot mix types.
+ */
+export function registerFactory<C>(factory: ReceiverFactory<C> | ProcessorFactory<C> | ExporterFactory<C>): Factory {
+  return factory as unknown as Factory;
+}

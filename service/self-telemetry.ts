@@ -1,0 +1,120 @@
+import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+import { ValueType } from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import type { ComponentKind } from './component.ts';
+
+/** Counters of one component, as the collector's own telemetry records them. */
+export interface ComponentTelemetry {
+  /** Points handed to the component. */
+  received(points: number): void;
+  /** Points the component passed on successfully (for an exporter: delivered). */
+  exported(points: number): void;
+  /** Points whose export failed. */
+  failed(points: number): void;
+  /** Points deliberately dropped (a bound hit, a filter); never silent. */
+  dropped(points: number, reason: string): void;
+  /** One scrape's wall time in milliseconds and whether every source was read. */
+  scraped(durationMs: number, failedSources: number): void;
+}
+
+/** A reader that collects only when asked, for the internal endpoint. */
+class PullReader extends MetricReader {
+  protected override onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected override onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * The collector's own metrics (`inframeter.*`): points received, exported, failed and dropped
+ * per component, scrape durations and errors, and the process's CPU and memory.
+ */
+export class SelfTelemetry {
+  readonly meter: Meter;
+  readonly reader: MetricReader;
+  readonly #provider: MeterProvider;
+  readonly #received: Counter;
+  readonly #exported: Counter;
+  readonly #failed: Counter;
+  readonly #dropped: Counter;
+  readonly #scrapeDuration: Histogram;
+  readonly #scrapeErrors: Counter;
+  readonly #lastScrapeFailed = new Map<string, number>();
+
+  constructor(resource: Resource) {
+    this.reader = new PullReader();
+    this.#provider = new MeterProvider({ resource, readers: [this.reader] });
+    this.meter = this.#provider.getMeter('inframeter/service');
+    const points = (name: string, description: string): Counter =>
+      this.meter.createCounter(`inframeter.component.points.${name}`, { unit: '{point}', description, valueType: ValueType.INT });
+    this.#received = points('received', 'Data points handed to the component.');
+    this.#exported = points('exported', 'Data points the component passed on or delivered.');
+    this.#failed = points('failed', 'Data points whose export failed.');
+    this.#dropped = points('dropped', 'Data points dropped on purpose (a queue bound, a filter), by reason.');
+    this.#scrapeDuration = this.meter.createHistogram('inframeter.scrape.duration', {
+      unit: 's',
+      description: 'Wall time of one scrape of a receiver.',
+      advice: { explicitBucketBoundaries: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
+    });
+    this.#scrapeErrors = this.meter.createCounter('inframeter.scrape.errors', {
+      unit: '{error}',
+      description: 'Sources that failed during scrapes.',
+      valueType: ValueType.INT,
+    });
+    const success = this.meter.createObservableGauge('inframeter.scrape.success', {
+      description: '1 when the last scrape of the receiver read every source, 0 otherwise.',
+      valueType: ValueType.INT,
+    });
+    success.addCallback((result) => {
+      for (const [id, failed] of this.#lastScrapeFailed) result.observe(failed === 0 ? 1 : 0, { 'component.id': id });
+    });
+    const rss = this.meter.createObservableGauge('inframeter.process.memory.rss', {
+      unit: 'By',
+      description: 'Resident set size of the collector process.',
+      valueType: ValueType.INT,
+    });
+    rss.addCallback((result) => {
+      result.observe(process.memoryUsage.rss());
+    });
+    const cpu = this.meter.createObservableCounter('inframeter.process.cpu.time', {
+      unit: 's',
+      description: 'CPU time of the collector process, by mode.',
+    });
+    cpu.addCallback((result) => {
+      const usage = process.cpuUsage();
+      result.observe(usage.user / 1e6, { 'cpu.mode': 'user' });
+      result.observe(usage.system / 1e6, { 'cpu.mode': 'system' });
+    });
+  }
+
+  /** The counters bound to one component. */
+  forComponent(id: string, kind: ComponentKind): ComponentTelemetry {
+    const attrs: Attributes = { 'component.id': id, 'component.kind': kind };
+    return {
+      received: (n) => {
+        if (n > 0) this.#received.add(n, attrs);
+      },
+      exported: (n) => {
+        if (n > 0) this.#exported.add(n, attrs);
+      },
+      failed: (n) => {
+        if (n > 0) this.#failed.add(n, attrs);
+      },
+      dropped: (n, reason) => {
+        if (n > 0) this.#dropped.add(n, { ...attrs, reason });
+      },
+      scraped: (durationMs, failedSources) => {
+        this.#scrapeDuration.record(durationMs / 1000, { 'component.id': id });
+        if (failedSources > 0) this.#scrapeErrors.add(failedSources, { 'component.id': id });
+        this.#lastScrapeFailed.set(id, failedSources);
+      },
+    };
+  }
+
+  async shutdown(): Promise<void> {
+    await this.#provider.shutdown();
+  }
+}
