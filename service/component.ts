@@ -76,6 +76,8 @@ export interface Scraper {
 /** An exporter: the sink at the end of a pipeline, optionally with a start step (listen, open). */
 export interface Exporter extends PushMetricExporter {
   start?(): Promise<void>;
+  /** Where the data goes, for the start-up message (`http://127.0.0.1:9464/metrics`, a file path). */
+  describe?(): string;
 }
 
 /** A processor transforms a batch and passes it to the sink it wraps. */

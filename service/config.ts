@@ -1,0 +1,310 @@
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import type { ComponentKind, ExporterFactory, Factory, ProcessorFactory, ReceiverFactory } from './component.ts';
+import { formatPath, substituteEnv } from './config-env.ts';
+import type { ConfigPath } from './config-env.ts';
+import { parseHostPort } from './config-types.ts';
+import type { HostPort } from './config-types.ts';
+import { ConfigError, errorCode } from './errors.ts';
+import { LOG_LEVELS } from './logger.ts';
+import type { LogLevel } from './logger.ts';
+
+/**
+ * Loading and validating the YAML configuration, in the OpenTelemetry Collector's shape:
+ * `receivers`, `processors`, `exporters` and `service.pipelines`. Everything is checked
+ * before anything starts, and every problem is reported at once with its YAML path.
+ */
+
+/** A configured component: its id (`type` or `type/name`), factory and parsed config. */
+export interface ComponentConfig<F extends Factory = Factory> {
+  readonly id: string;
+  readonly factory: F;
+  readonly config: unknown;
+}
+
+/** One pipeline: receivers fan in, processors run in order, exporters fan out. */
+export interface PipelineConfig {
+  readonly id: string;
+  readonly receivers: readonly string[];
+  readonly processors: readonly string[];
+  readonly exporters: readonly string[];
+}
+
+/** The collector's own telemetry: log level and the internal metrics endpoint. */
+export interface TelemetryConfig {
+  readonly logLevel: LogLevel;
+  /** Where `/metrics`, `/healthz` and `/readyz` are served; undefined: not served. */
+  readonly metricsAddress: HostPort | undefined;
+  /** Resource attributes added to everything the collector emits. */
+  readonly resource: Readonly<Record<string, string>>;
+}
+
+/** A validated configuration, ready to build a service from. */
+export interface CollectorConfig {
+  readonly receivers: ReadonlyMap<string, ComponentConfig<ReceiverFactory>>;
+  readonly processors: ReadonlyMap<string, ComponentConfig<ProcessorFactory>>;
+  readonly exporters: ReadonlyMap<string, ComponentConfig<ExporterFactory>>;
+  readonly pipelines: readonly PipelineConfig[];
+  readonly telemetry: TelemetryConfig;
+}
+
+/** The factories the configuration may name, by kind and type. */
+export interface FactoryRegistry {
+  readonly receivers: ReadonlyMap<string, ReceiverFactory>;
+  readonly processors: ReadonlyMap<string, ProcessorFactory>;
+  readonly exporters: ReadonlyMap<string, ExporterFactory>;
+}
+
+/** Groups a list of factories by kind. */
+export function createRegistry(factories: readonly Factory[]): FactoryRegistry {
+  const receivers = new Map<string, ReceiverFactory>();
+  const processors = new Map<string, ProcessorFactory>();
+  const exporters = new Map<string, ExporterFactory>();
+  for (const factory of factories) {
+    if (factory.kind === 'receiver') receivers.set(factory.type, factory);
+    else if (factory.kind === 'processor') processors.set(factory.type, factory);
+    else exporters.set(factory.type, factory);
+  }
+  return { receivers, processors, exporters };
+}
+
+const SECTIONS = { receivers: 'receiver', processors: 'processor', exporters: 'exporter' } as const;
+const TOP_LEVEL_KEYS = new Set(['receivers', 'processors', 'exporters', 'service', 'extensions']);
+const ID_PATTERN = /^([a-z][a-z0-9_]*)(?:\/([^\s/]+))?$/;
+const PIPELINE_ID_PATTERN = /^metrics(?:\/[^\s/]+)?$/;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Zod issues as `path: message` lines under a prefix path. */
+export function zodProblems(error: z.ZodError, prefix: ConfigPath): string[] {
+  return error.issues.map((issue) => {
+    const path: (string | number)[] = [...prefix];
+    for (const segment of issue.path) path.push(typeof segment === 'number' ? segment : String(segment));
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys
+        .map((key) => `${formatPath([...path, key])}: unknown key (a typo? see \`inframeter components\`)`)
+        .join('\n');
+    }
+    return `${formatPath(path)}: ${issue.message}`;
+  });
+}
+
+/** Parses YAML text into plain data; syntax errors and duplicate keys become problems with line numbers. */
+export function parseYaml(text: string, source: string): { value: unknown; problems: string[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
+  // A syntax error cascades into many; the first few locate it.
+  const problems = doc.errors.slice(0, 3).map((e) => {
+    const pos = lineCounter.linePos(e.pos[0]);
+    const where = `${source}:${pos.line}:${pos.col}`;
+    return `${where}: ${e.code === 'DUPLICATE_KEY' ? 'duplicated key' : 'YAML syntax error'}: ${e.message.split('\n')[0] ?? ''}`;
+  });
+  return { value: problems.length > 0 ? undefined : doc.toJS({ maxAliasCount: 100 }), problems };
+}
+
+function parseComponents<F extends Factory>(
+  section: keyof typeof SECTIONS,
+  raw: unknown,
+  factories: ReadonlyMap<string, F>,
+  problems: string[],
+): Map<string, ComponentConfig<F>> {
+  const out = new Map<string, ComponentConfig<F>>();
+  if (raw === undefined || raw === null) return out;
+  if (!isRecord(raw)) {
+    problems.push(`${section}: expected a map of ${SECTIONS[section]} ids to their settings`);
+    return out;
+  }
+  for (const [id, value] of Object.entries(raw)) {
+    const match = ID_PATTERN.exec(id);
+    if (match === null) {
+      problems.push(`${section}.${id}: invalid id: expected "type" or "type/name" with a lower_snake_case type`);
+      continue;
+    }
+    const type = match[1] ?? '';
+    const factory = factories.get(type);
+    if (factory === undefined) {
+      const known = [...factories.keys()].sort().join(', ');
+      problems.push(`${section}.${id}: unknown ${SECTIONS[section]} type "${type}"; known types: ${known || 'none'}`);
+      continue;
+    }
+    const result = factory.configSchema.safeParse(value ?? {});
+    if (!result.success) {
+      problems.push(...zodProblems(result.error, [section, id]));
+      continue;
+    }
+    out.set(id, { id, factory, config: result.data });
+  }
+  return out;
+}
+
+function stringList(value: unknown, path: ConfigPath, problems: string[]): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    problems.push(`${formatPath(path)}: expected a list of component ids`);
+    return [];
+  }
+  return value as string[];
+}
+
+function parsePipelines(
+  raw: unknown,
+  defined: Record<keyof typeof SECTIONS, ReadonlySet<string>>,
+  problems: string[],
+): PipelineConfig[] {
+  const pipelines: PipelineConfig[] = [];
+  if (!isRecord(raw) || Object.keys(raw).length === 0) {
+    problems.push('service.pipelines: at least one pipeline is required (e.g. service.pipelines.metrics)');
+    return pipelines;
+  }
+  for (const [id, value] of Object.entries(raw)) {
+    const base = ['service', 'pipelines', id];
+    if (!PIPELINE_ID_PATTERN.test(id)) {
+      problems.push(`${formatPath(base)}: invalid pipeline id: expected "metrics" or "metrics/name"`);
+      continue;
+    }
+    if (!isRecord(value)) {
+      problems.push(`${formatPath(base)}: expected a map with receivers, processors and exporters`);
+      continue;
+    }
+    for (const key of Object.keys(value)) {
+      if (!['receivers', 'processors', 'exporters'].includes(key)) problems.push(`${formatPath([...base, key])}: unknown key`);
+    }
+    const lists = {} as Record<keyof typeof SECTIONS, string[]>;
+    for (const section of Object.keys(SECTIONS) as (keyof typeof SECTIONS)[]) {
+      const list = stringList(value[section], [...base, section], problems);
+      const seen = new Set<string>();
+      list.forEach((ref, i) => {
+        const path = formatPath([...base, section, i]);
+        if (seen.has(ref)) problems.push(`${path}: "${ref}" is listed twice`);
+        seen.add(ref);
+        if (!defined[section].has(ref)) problems.push(`${path}: ${SECTIONS[section]} "${ref}" is not defined under ${section}`);
+      });
+      lists[section] = list;
+    }
+    if (lists.receivers.length === 0) problems.push(`${formatPath([...base, 'receivers'])}: at least one receiver is required`);
+    if (lists.exporters.length === 0) problems.push(`${formatPath([...base, 'exporters'])}: at least one exporter is required`);
+    pipelines.push({ id, ...lists });
+  }
+  return pipelines;
+}
+
+function parseTelemetry(raw: unknown, problems: string[]): TelemetryConfig {
+  const telemetry: { logLevel: LogLevel; metricsAddress: HostPort | undefined; resource: Record<string, string> } = {
+    logLevel: 'info',
+    metricsAddress: undefined,
+    resource: {},
+  };
+  if (raw === undefined || raw === null) return telemetry;
+  const base = ['service', 'telemetry'];
+  if (!isRecord(raw)) {
+    problems.push('service.telemetry: expected a map');
+    return telemetry;
+  }
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === 'logs') {
+      const level = isRecord(value) ? value.level : undefined;
+      const extra = isRecord(value) ? Object.keys(value).filter((k) => k !== 'level') : [];
+      extra.forEach((k) => problems.push(`${formatPath([...base, 'logs', k])}: unknown key`));
+      if (level === undefined) continue;
+      if (typeof level === 'string' && (LOG_LEVELS as readonly string[]).includes(level)) telemetry.logLevel = level as LogLevel;
+      else problems.push(`service.telemetry.logs.level: expected one of ${LOG_LEVELS.join(', ')}`);
+    } else if (key === 'metrics') {
+      const address = isRecord(value) ? value.address : undefined;
+      const extra = isRecord(value) ? Object.keys(value).filter((k) => k !== 'address') : [];
+      extra.forEach((k) => problems.push(`${formatPath([...base, 'metrics', k])}: unknown key`));
+      if (address === undefined || address === null || address === '') continue;
+      const parsed = typeof address === 'string' ? parseHostPort(address) : undefined;
+      if (parsed === undefined) problems.push('service.telemetry.metrics.address: expected host:port such as "127.0.0.1:8888"');
+      else telemetry.metricsAddress = parsed;
+    } else if (key === 'resource') {
+      if (!isRecord(value)) {
+        problems.push('service.telemetry.resource: expected a map of attribute names to string values');
+        continue;
+      }
+      for (const [attr, v] of Object.entries(value)) {
+        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') telemetry.resource[attr] = String(v);
+        else problems.push(`${formatPath([...base, 'resource', attr])}: expected a string`);
+      }
+    } else {
+      problems.push(`${formatPath([...base, key])}: unknown key`);
+    }
+  }
+  return telemetry;
+}
+
+/**
+ * Validates parsed configuration data against the registry. Throws one {@link ConfigError}
+ * listing every problem, each with its YAML path.
+ */
+export function buildConfig(data: unknown, registry: FactoryRegistry, env: NodeJS.ProcessEnv = process.env): CollectorConfig {
+  if (!isRecord(data)) throw new ConfigError(['(root): expected a map with receivers, exporters and service']);
+  const envProblems: string[] = [];
+  const substituted = substituteEnv(data, env, envProblems) as Record<string, unknown>;
+  // A value whose variable is unset is reported once, not again as a wrong value.
+  const unsetPaths = envProblems.map((p) => p.slice(0, p.indexOf(': ')));
+  const problems: string[] = [];
+  for (const key of Object.keys(substituted)) {
+    if (!TOP_LEVEL_KEYS.has(key)) problems.push(`${key}: unknown top-level key; expected receivers, processors, exporters or service`);
+  }
+  const receivers = parseComponents('receivers', substituted.receivers, registry.receivers, problems);
+  const processors = parseComponents('processors', substituted.processors, registry.processors, problems);
+  const exporters = parseComponents('exporters', substituted.exporters, registry.exporters, problems);
+  const definedIds = (section: keyof typeof SECTIONS): Set<string> =>
+    new Set(isRecord(substituted[section]) ? Object.keys(substituted[section]) : []);
+  const defined = { receivers: definedIds('receivers'), processors: definedIds('processors'), exporters: definedIds('exporters') };
+
+  const service = substituted.service;
+  let pipelines: PipelineConfig[] = [];
+  let telemetry: TelemetryConfig = { logLevel: 'info', metricsAddress: undefined, resource: {} };
+  if (!isRecord(service)) {
+    problems.push('service: required, with service.pipelines');
+  } else {
+    for (const key of Object.keys(service)) {
+      if (key !== 'pipelines' && key !== 'telemetry') problems.push(`service.${key}: unknown key; expected pipelines or telemetry`);
+    }
+    pipelines = parsePipelines(service.pipelines, defined, problems);
+    telemetry = parseTelemetry(service.telemetry, problems);
+  }
+  for (const section of Object.keys(SECTIONS) as (keyof typeof SECTIONS)[]) {
+    for (const id of defined[section]) {
+      if (!pipelines.some((p) => p[section].includes(id))) {
+        problems.push(`${section}.${id}: defined but not used in any pipeline (add it to service.pipelines or remove it)`);
+      }
+    }
+  }
+  const all = [...envProblems, ...problems.filter((p) => !unsetPaths.some((path) => p.startsWith(`${path}:`)))];
+  if (all.length > 0) throw new ConfigError(all);
+  return { receivers, processors, exporters, pipelines, telemetry };
+}
+
+/** Reads, parses and validates a config file. */
+export function loadConfigFile(path: string, registry: FactoryRegistry, env: NodeJS.ProcessEnv = process.env): CollectorConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = errorCode(error);
+    throw new ConfigError([`${path}: cannot read the configuration file (${code ?? String(error)})`], { cause: error });
+  }
+  return loadConfigText(text, path, registry, env);
+}
+
+/** Parses and validates configuration text. */
+export function loadConfigText(
+  text: string,
+  source: string,
+  registry: FactoryRegistry,
+  env: NodeJS.ProcessEnv = process.env,
+): CollectorConfig {
+  const { value, problems } = parseYaml(text, source);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return buildConfig(value, registry, env);
+}
+
+/** Kind of the section a component id lives in. */
+export function kindOfSection(section: keyof typeof SECTIONS): ComponentKind {
+  return SECTIONS[section];
+}

@@ -1,0 +1,203 @@
+import type { Resource } from '@opentelemetry/resources';
+import type { ComponentKind, ComponentSettings, Exporter, MetricSink, Processor, Receiver } from './component.ts';
+import type { CollectorConfig } from './config.ts';
+import { toError } from './errors.ts';
+import { createFanout } from './fanout.ts';
+import { instrumentSink } from './instrumented-sink.ts';
+import type { Logger } from './logger.ts';
+import { SelfTelemetry } from './self-telemetry.ts';
+import { TelemetryServer } from './telemetry-server.ts';
+
+/** How long one component may take to flush and stop before the service moves on. */
+const STOP_TIMEOUT_MS = 15_000;
+
+/** Lifecycle state of the service. */
+export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+interface Started<T> {
+  readonly id: string;
+  readonly component: T;
+}
+
+function withTimeout(promise: Promise<void>, ms: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`${what} did not finish within ${ms} ms`));
+    }, ms);
+    timer.unref();
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(toError(error));
+      },
+    );
+  });
+}
+
+/**
+ * The running collector: builds the pipeline graph from a validated config, starts
+ * exporters first and receivers last, and stops in the reverse order so that every batch in
+ * flight reaches the exporters before they flush and close.
+ */
+export class Service {
+  readonly #config: CollectorConfig;
+  readonly #logger: Logger;
+  readonly #resource: Resource;
+  readonly #telemetry: SelfTelemetry;
+  readonly #exporters: Started<Exporter>[] = [];
+  /** Processors in pipeline order (first of each pipeline first). */
+  readonly #processors: Started<Processor>[] = [];
+  readonly #receivers: (Started<Receiver> & { head: MetricSink })[] = [];
+  #server: TelemetryServer | undefined;
+  #state: ServiceState = 'created';
+
+  constructor(config: CollectorConfig, logger: Logger, resource: Resource) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#resource = resource;
+    this.#telemetry = new SelfTelemetry(resource);
+  }
+
+  get state(): ServiceState {
+    return this.#state;
+  }
+
+  /** The collector's own telemetry (for the internal endpoint and tests). */
+  get telemetry(): SelfTelemetry {
+    return this.#telemetry;
+  }
+
+  /** Address of the internal telemetry endpoint, once started. */
+  get telemetryAddress(): { host: string; port: number } | undefined {
+    return this.#server?.address();
+  }
+
+  /** The started exporters, by id. */
+  exporters(): ReadonlyMap<string, Exporter> {
+    return new Map(this.#exporters.map((e) => [e.id, e.component]));
+  }
+
+  #settings(id: string, kind: ComponentKind, pipeline?: string): ComponentSettings {
+    const bindings: Record<string, string> = { component: id, kind };
+    if (pipeline !== undefined) bindings.pipeline = pipeline;
+    return {
+      id,
+      kind,
+      logger: this.#logger.child(bindings),
+      telemetry: this.#telemetry.forComponent(id, kind),
+      meter: this.#telemetry.meter,
+      resource: this.#resource,
+    };
+  }
+
+  #build(): void {
+    const exporterSinks = new Map<string, MetricSink>();
+    for (const [id, { factory, config }] of this.#config.exporters) {
+      const settings = this.#settings(id, 'exporter');
+      const exporter = factory.create(settings, config);
+      this.#exporters.push({ id, component: exporter });
+      exporterSinks.set(id, instrumentSink(exporter, settings.telemetry));
+    }
+    const heads = new Map<string, MetricSink>();
+    for (const pipeline of this.#config.pipelines) {
+      let sink = createFanout(pipeline.exporters.map((id) => exporterSinks.get(id)).filter((s) => s !== undefined));
+      const chain: Started<Processor>[] = [];
+      for (const id of [...pipeline.processors].reverse()) {
+        const entry = this.#config.processors.get(id);
+        if (entry === undefined) continue;
+        const settings = this.#settings(id, 'processor', pipeline.id);
+        const processor = entry.factory.create(settings, entry.config, sink);
+        chain.unshift({ id: `${pipeline.id}/${id}`, component: processor });
+        sink = instrumentSink(processor, settings.telemetry);
+      }
+      this.#processors.push(...chain);
+      heads.set(pipeline.id, sink);
+    }
+    for (const [id, { factory, config }] of this.#config.receivers) {
+      const receiver = factory.create(this.#settings(id, 'receiver'), config);
+      const sinks = this.#config.pipelines
+        .filter((p) => p.receivers.includes(id))
+        .map((p) => heads.get(p.id))
+        .filter((s) => s !== undefined);
+      this.#receivers.push({ id, component: receiver, head: createFanout(sinks) });
+    }
+  }
+
+  /**
+   * Builds and starts everything: the telemetry endpoint, exporters, processors, then
+   * receivers. On failure, stops what had started and rethrows.
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'created') throw new Error(`cannot start a service that is ${this.#state}`);
+    this.#state = 'starting';
+    try {
+      const address = this.#config.telemetry.metricsAddress;
+      if (address !== undefined) {
+        this.#server = new TelemetryServer(this.#telemetry, () => this.#state === 'running', this.#logger);
+        await this.#server.listen(address);
+      }
+      this.#build();
+      for (const { id, component } of this.#exporters) {
+        await component.start?.().catch((error: unknown) => {
+          throw new Error(`exporter ${id} failed to start: ${toError(error).message}`, { cause: error });
+        });
+      }
+      for (const { id, component } of this.#processors) {
+        await component.start?.().catch((error: unknown) => {
+          throw new Error(`processor ${id} failed to start: ${toError(error).message}`, { cause: error });
+        });
+      }
+      for (const { id, component, head } of this.#receivers) {
+        await component.start(head).catch((error: unknown) => {
+          throw new Error(`receiver ${id} failed to start: ${toError(error).message}`, { cause: error });
+        });
+      }
+      this.#state = 'running';
+      this.#logger.info(
+        {
+          receivers: this.#receivers.map((r) => r.id),
+          processors: this.#processors.map((p) => p.id),
+          exporters: this.#exporters.map((e) => e.id),
+        },
+        'collector started',
+      );
+    } catch (error) {
+      await this.shutdown();
+      throw error;
+    }
+  }
+
+  /**
+   * Stops receivers, then lets processors flush in pipeline order, then flushes and closes
+   * exporters. Safe to call twice; each step is bounded by a timeout.
+   */
+  async shutdown(): Promise<void> {
+    if (this.#state === 'stopping' || this.#state === 'stopped') return;
+    this.#state = 'stopping';
+    const stop = async (kind: string, id: string, action: () => Promise<void>): Promise<void> => {
+      try {
+        await withTimeout(action(), STOP_TIMEOUT_MS, `${kind} ${id} shutdown`);
+      } catch (error) {
+        this.#logger.error({ err: toError(error), component: id }, `${kind} ${id} did not stop cleanly`);
+      }
+    };
+    await Promise.all(this.#receivers.map((r) => stop('receiver', r.id, () => r.component.shutdown())));
+    for (const p of this.#processors) await stop('processor', p.id, () => p.component.shutdown());
+    await Promise.all(
+      this.#exporters.map((e) =>
+        stop('exporter', e.id, async () => {
+          await e.component.forceFlush();
+          await e.component.shutdown();
+        }),
+      ),
+    );
+    await this.#server?.close();
+    await this.#telemetry.shutdown();
+    this.#state = 'stopped';
+    this.#logger.info('collector stopped');
+  }
+}
