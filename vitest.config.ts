@@ -2,9 +2,18 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['service/**/*.test.ts', 'receivers/**/*.test.ts', 'processors/**/*.test.ts', 'exporters/**/*.test.ts', 'experiments/**/*.test.ts', 'test/**/*.test.ts'],
+    include: [
+      'service/**/*.test.ts',
+      'receivers/**/*.test.ts',
+      'processors/**/*.test.ts',
+      'exporters/**/*.test.ts',
+      'experiments/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    reporters: ['default', 'json'],
+    outputFile: { json: '.test-results.json' },
   },
 });

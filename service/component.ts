@@ -119,8 +119,10 @@ export type Factory = ReceiverFactory | ProcessorFactory | ExporterFactory;
 
 /**
  * Erases a factory's config type for the registry. The service only passes a factory the
- * value its own `configSchema` produced, so the cast cannot mix types.
+ * value its own `configSchema` produced, so configs of different types never mix.
  */
-export function registerFactory<C>(factory: ReceiverFactory<C> | ProcessorFactory<C> | ExporterFactory<C>): Factory {
-  return factory as unknown as Factory;
+export function registerFactory<C>(
+  factory: ReceiverFactory<C> | ProcessorFactory<C> | ExporterFactory<C>,
+): Factory {
+  return factory;
 }

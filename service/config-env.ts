@@ -48,7 +48,8 @@ export function substituteEnv(
   if (Array.isArray(value)) return value.map((item, i) => substituteEnv(item, env, problems, [...path, i]));
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = substituteEnv(item, env, problems, [...path, key]);
+    for (const [key, item] of Object.entries(value))
+      out[key] = substituteEnv(item, env, problems, [...path, key]);
     return out;
   }
   return value;

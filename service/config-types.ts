@@ -32,7 +32,10 @@ export function duration(): z.ZodType<number, string | number> {
   return z.union([z.string(), z.number()]).transform((value, ctx) => {
     const ms = typeof value === 'number' ? value : parseDuration(value);
     if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration such as "10s", "500ms" or "1m", got ${JSON.stringify(value)}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a duration such as "10s", "500ms" or "1m", got ${JSON.stringify(value)}`,
+      });
       return z.NEVER;
     }
     return ms;
@@ -62,7 +65,10 @@ export class Secret {
 
 /** A secret string (password, community, token), wrapped in {@link Secret}. */
 export function secret(): z.ZodType<Secret, string> {
-  return z.string().min(1, 'must not be empty').transform((value) => new Secret(value));
+  return z
+    .string()
+    .min(1, 'must not be empty')
+    .transform((value) => new Secret(value));
 }
 
 /** A listen or connect address `host:port` (IPv6 as `[::1]:port`); port 0 picks a free port. */
@@ -86,7 +92,10 @@ export function hostPort(): z.ZodType<HostPort, string> {
   return z.string().transform((value, ctx) => {
     const parsed = parseHostPort(value);
     if (parsed === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected host:port such as "127.0.0.1:9464", got ${JSON.stringify(value)}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected host:port such as "127.0.0.1:9464", got ${JSON.stringify(value)}`,
+      });
       return z.NEVER;
     }
     return parsed;
@@ -104,7 +113,10 @@ export function anchoredRegex(): z.ZodType<RegExp, string> {
     try {
       return new RegExp(`^(?:${value})$`);
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `invalid regular expression ${JSON.stringify(value)}: ${(error as Error).message}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `invalid regular expression ${JSON.stringify(value)}: ${(error as Error).message}`,
+      });
       return z.NEVER;
     }
   });

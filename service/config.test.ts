@@ -23,22 +23,37 @@ describe('configuration', () => {
   it('accepts two pipelines with fan-in, fan-out, type/name ids and env defaults', () => {
     const config = loadConfigFile(join(dir, 'good-two-pipelines.yaml'), registry, {});
     expect([...config.receivers.keys()]).toEqual(['ticker/a', 'ticker/b']);
-    expect(config.receivers.get('ticker/b')?.config).toEqual({ step: 10, fail_every: 0, collection_interval: 50, initial_delay: 0 });
+    expect(config.receivers.get('ticker/b')?.config).toEqual({
+      step: 10,
+      fail_every: 0,
+      collection_interval: 50,
+      initial_delay: 0,
+    });
     expect(config.exporters.get('memory/two')?.config).toEqual({ fail: false, delay: 0 });
     expect(config.pipelines).toEqual([
-      { id: 'metrics/a', receivers: ['ticker/a', 'ticker/b'], processors: ['tag/x'], exporters: ['memory/one', 'memory/two'] },
+      {
+        id: 'metrics/a',
+        receivers: ['ticker/a', 'ticker/b'],
+        processors: ['tag/x'],
+        exporters: ['memory/one', 'memory/two'],
+      },
       { id: 'metrics/b', receivers: ['ticker/b'], processors: [], exporters: ['memory/two'] },
     ]);
   });
 
   it('substitutes ${env:VAR} in values', () => {
-    const config = loadConfigFile(join(dir, 'good-two-pipelines.yaml'), registry, { INFRAMETER_TEST_DELAY: '2s' });
+    const config = loadConfigFile(join(dir, 'good-two-pipelines.yaml'), registry, {
+      INFRAMETER_TEST_DELAY: '2s',
+    });
     expect(config.exporters.get('memory/two')?.config).toEqual({ fail: false, delay: 2000 });
   });
 
   it('keeps $${ as a literal and never parses a variable as YAML', () => {
-    const text = 'receivers: { ticker: {} }\nexporters: { memory: { delay: "${env:D}" } }\nservice: { pipelines: { metrics: { receivers: [ticker], exporters: [memory] } } }\n';
-    expect(() => loadConfigText(text, 't', registry, { D: '{a: 1}' })).toThrow(/exporters\.memory\.delay: expected a duration/);
+    const text =
+      'receivers: { ticker: {} }\nexporters: { memory: { delay: "${env:D}" } }\nservice: { pipelines: { metrics: { receivers: [ticker], exporters: [memory] } } }\n';
+    expect(() => loadConfigText(text, 't', registry, { D: '{a: 1}' })).toThrow(
+      /exporters\.memory\.delay: expected a duration/,
+    );
   });
 
   it.each([
@@ -65,7 +80,10 @@ describe('configuration', () => {
         'receivers.ticker/spare: defined but not used in any pipeline (add it to service.pipelines or remove it)',
       ],
     ],
-    ['bad-env-unset.yaml', ['exporters.memory.delay: environment variable INFRAMETER_TEST_UNSET_DELAY is not set']],
+    [
+      'bad-env-unset.yaml',
+      ['exporters.memory.delay: environment variable INFRAMETER_TEST_UNSET_DELAY is not set'],
+    ],
     [
       'bad-no-pipelines.yaml',
       [
@@ -86,7 +104,9 @@ describe('configuration', () => {
   });
 
   it('names a missing file', () => {
-    expect(() => loadConfigFile(join(dir, 'nope.yaml'), registry, {})).toThrow(/nope\.yaml: cannot read the configuration file \(ENOENT\)/);
+    expect(() => loadConfigFile(join(dir, 'nope.yaml'), registry, {})).toThrow(
+      /nope\.yaml: cannot read the configuration file \(ENOENT\)/,
+    );
   });
 
   it('rejects unknown top-level and service keys', () => {

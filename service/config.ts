@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import type { ComponentKind, ExporterFactory, Factory, ProcessorFactory, ReceiverFactory } from './component.ts';
+import type {
+  ComponentKind,
+  ExporterFactory,
+  Factory,
+  ProcessorFactory,
+  ReceiverFactory,
+} from './component.ts';
 import { formatPath, substituteEnv } from './config-env.ts';
 import type { ConfigPath } from './config-env.ts';
 import { parseHostPort } from './config-types.ts';
@@ -120,14 +126,18 @@ function parseComponents<F extends Factory>(
   for (const [id, value] of Object.entries(raw)) {
     const match = ID_PATTERN.exec(id);
     if (match === null) {
-      problems.push(`${section}.${id}: invalid id: expected "type" or "type/name" with a lower_snake_case type`);
+      problems.push(
+        `${section}.${id}: invalid id: expected "type" or "type/name" with a lower_snake_case type`,
+      );
       continue;
     }
     const type = match[1] ?? '';
     const factory = factories.get(type);
     if (factory === undefined) {
       const known = [...factories.keys()].sort().join(', ');
-      problems.push(`${section}.${id}: unknown ${SECTIONS[section]} type "${type}"; known types: ${known || 'none'}`);
+      problems.push(
+        `${section}.${id}: unknown ${SECTIONS[section]} type "${type}"; known types: ${known || 'none'}`,
+      );
       continue;
     }
     const result = factory.configSchema.safeParse(value ?? {});
@@ -146,7 +156,7 @@ function stringList(value: unknown, path: ConfigPath, problems: string[]): strin
     problems.push(`${formatPath(path)}: expected a list of component ids`);
     return [];
   }
-  return value as string[];
+  return value;
 }
 
 function parsePipelines(
@@ -170,7 +180,8 @@ function parsePipelines(
       continue;
     }
     for (const key of Object.keys(value)) {
-      if (!['receivers', 'processors', 'exporters'].includes(key)) problems.push(`${formatPath([...base, key])}: unknown key`);
+      if (!['receivers', 'processors', 'exporters'].includes(key))
+        problems.push(`${formatPath([...base, key])}: unknown key`);
     }
     const lists = {} as Record<keyof typeof SECTIONS, string[]>;
     for (const section of Object.keys(SECTIONS) as (keyof typeof SECTIONS)[]) {
@@ -180,19 +191,26 @@ function parsePipelines(
         const path = formatPath([...base, section, i]);
         if (seen.has(ref)) problems.push(`${path}: "${ref}" is listed twice`);
         seen.add(ref);
-        if (!defined[section].has(ref)) problems.push(`${path}: ${SECTIONS[section]} "${ref}" is not defined under ${section}`);
+        if (!defined[section].has(ref))
+          problems.push(`${path}: ${SECTIONS[section]} "${ref}" is not defined under ${section}`);
       });
       lists[section] = list;
     }
-    if (lists.receivers.length === 0) problems.push(`${formatPath([...base, 'receivers'])}: at least one receiver is required`);
-    if (lists.exporters.length === 0) problems.push(`${formatPath([...base, 'exporters'])}: at least one exporter is required`);
+    if (lists.receivers.length === 0)
+      problems.push(`${formatPath([...base, 'receivers'])}: at least one receiver is required`);
+    if (lists.exporters.length === 0)
+      problems.push(`${formatPath([...base, 'exporters'])}: at least one exporter is required`);
     pipelines.push({ id, ...lists });
   }
   return pipelines;
 }
 
 function parseTelemetry(raw: unknown, problems: string[]): TelemetryConfig {
-  const telemetry: { logLevel: LogLevel; metricsAddress: HostPort | undefined; resource: Record<string, string> } = {
+  const telemetry: {
+    logLevel: LogLevel;
+    metricsAddress: HostPort | undefined;
+    resource: Record<string, string>;
+  } = {
     logLevel: 'info',
     metricsAddress: undefined,
     resource: {},
@@ -209,7 +227,8 @@ function parseTelemetry(raw: unknown, problems: string[]): TelemetryConfig {
       const extra = isRecord(value) ? Object.keys(value).filter((k) => k !== 'level') : [];
       extra.forEach((k) => problems.push(`${formatPath([...base, 'logs', k])}: unknown key`));
       if (level === undefined) continue;
-      if (typeof level === 'string' && (LOG_LEVELS as readonly string[]).includes(level)) telemetry.logLevel = level as LogLevel;
+      if (typeof level === 'string' && (LOG_LEVELS as readonly string[]).includes(level))
+        telemetry.logLevel = level as LogLevel;
       else problems.push(`service.telemetry.logs.level: expected one of ${LOG_LEVELS.join(', ')}`);
     } else if (key === 'metrics') {
       const address = isRecord(value) ? value.address : undefined;
@@ -217,7 +236,8 @@ function parseTelemetry(raw: unknown, problems: string[]): TelemetryConfig {
       extra.forEach((k) => problems.push(`${formatPath([...base, 'metrics', k])}: unknown key`));
       if (address === undefined || address === null || address === '') continue;
       const parsed = typeof address === 'string' ? parseHostPort(address) : undefined;
-      if (parsed === undefined) problems.push('service.telemetry.metrics.address: expected host:port such as "127.0.0.1:8888"');
+      if (parsed === undefined)
+        problems.push('service.telemetry.metrics.address: expected host:port such as "127.0.0.1:8888"');
       else telemetry.metricsAddress = parsed;
     } else if (key === 'resource') {
       if (!isRecord(value)) {
@@ -225,7 +245,8 @@ function parseTelemetry(raw: unknown, problems: string[]): TelemetryConfig {
         continue;
       }
       for (const [attr, v] of Object.entries(value)) {
-        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') telemetry.resource[attr] = String(v);
+        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+          telemetry.resource[attr] = String(v);
         else problems.push(`${formatPath([...base, 'resource', attr])}: expected a string`);
       }
     } else {
@@ -239,22 +260,32 @@ function parseTelemetry(raw: unknown, problems: string[]): TelemetryConfig {
  * Validates parsed configuration data against the registry. Throws one {@link ConfigError}
  * listing every problem, each with its YAML path.
  */
-export function buildConfig(data: unknown, registry: FactoryRegistry, env: NodeJS.ProcessEnv = process.env): CollectorConfig {
-  if (!isRecord(data)) throw new ConfigError(['(root): expected a map with receivers, exporters and service']);
+export function buildConfig(
+  data: unknown,
+  registry: FactoryRegistry,
+  env: NodeJS.ProcessEnv = process.env,
+): CollectorConfig {
+  if (!isRecord(data))
+    throw new ConfigError(['(root): expected a map with receivers, exporters and service']);
   const envProblems: string[] = [];
   const substituted = substituteEnv(data, env, envProblems) as Record<string, unknown>;
   // A value whose variable is unset is reported once, not again as a wrong value.
   const unsetPaths = envProblems.map((p) => p.slice(0, p.indexOf(': ')));
   const problems: string[] = [];
   for (const key of Object.keys(substituted)) {
-    if (!TOP_LEVEL_KEYS.has(key)) problems.push(`${key}: unknown top-level key; expected receivers, processors, exporters or service`);
+    if (!TOP_LEVEL_KEYS.has(key))
+      problems.push(`${key}: unknown top-level key; expected receivers, processors, exporters or service`);
   }
   const receivers = parseComponents('receivers', substituted.receivers, registry.receivers, problems);
   const processors = parseComponents('processors', substituted.processors, registry.processors, problems);
   const exporters = parseComponents('exporters', substituted.exporters, registry.exporters, problems);
   const definedIds = (section: keyof typeof SECTIONS): Set<string> =>
     new Set(isRecord(substituted[section]) ? Object.keys(substituted[section]) : []);
-  const defined = { receivers: definedIds('receivers'), processors: definedIds('processors'), exporters: definedIds('exporters') };
+  const defined = {
+    receivers: definedIds('receivers'),
+    processors: definedIds('processors'),
+    exporters: definedIds('exporters'),
+  };
 
   const service = substituted.service;
   let pipelines: PipelineConfig[] = [];
@@ -263,7 +294,8 @@ export function buildConfig(data: unknown, registry: FactoryRegistry, env: NodeJ
     problems.push('service: required, with service.pipelines');
   } else {
     for (const key of Object.keys(service)) {
-      if (key !== 'pipelines' && key !== 'telemetry') problems.push(`service.${key}: unknown key; expected pipelines or telemetry`);
+      if (key !== 'pipelines' && key !== 'telemetry')
+        problems.push(`service.${key}: unknown key; expected pipelines or telemetry`);
     }
     pipelines = parsePipelines(service.pipelines, defined, problems);
     telemetry = parseTelemetry(service.telemetry, problems);
@@ -271,23 +303,34 @@ export function buildConfig(data: unknown, registry: FactoryRegistry, env: NodeJ
   for (const section of Object.keys(SECTIONS) as (keyof typeof SECTIONS)[]) {
     for (const id of defined[section]) {
       if (!pipelines.some((p) => p[section].includes(id))) {
-        problems.push(`${section}.${id}: defined but not used in any pipeline (add it to service.pipelines or remove it)`);
+        problems.push(
+          `${section}.${id}: defined but not used in any pipeline (add it to service.pipelines or remove it)`,
+        );
       }
     }
   }
-  const all = [...envProblems, ...problems.filter((p) => !unsetPaths.some((path) => p.startsWith(`${path}:`)))];
+  const all = [
+    ...envProblems,
+    ...problems.filter((p) => !unsetPaths.some((path) => p.startsWith(`${path}:`))),
+  ];
   if (all.length > 0) throw new ConfigError(all);
   return { receivers, processors, exporters, pipelines, telemetry };
 }
 
 /** Reads, parses and validates a config file. */
-export function loadConfigFile(path: string, registry: FactoryRegistry, env: NodeJS.ProcessEnv = process.env): CollectorConfig {
+export function loadConfigFile(
+  path: string,
+  registry: FactoryRegistry,
+  env: NodeJS.ProcessEnv = process.env,
+): CollectorConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const code = errorCode(error);
-    throw new ConfigError([`${path}: cannot read the configuration file (${code ?? String(error)})`], { cause: error });
+    throw new ConfigError([`${path}: cannot read the configuration file (${code ?? String(error)})`], {
+      cause: error,
+    });
   }
   return loadConfigText(text, path, registry, env);
 }

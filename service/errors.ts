@@ -59,7 +59,7 @@ export function toError(value: unknown): Error {
 /** The `code` of a Node.js system error (`ENOENT`, `EACCES`, …), or undefined. */
 export function errorCode(value: unknown): string | undefined {
   if (typeof value === 'object' && value !== null && 'code' in value) {
-    const code = (value as { code: unknown }).code;
+    const code = value.code;
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;

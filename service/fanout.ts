@@ -22,7 +22,10 @@ export function createFanout(sinks: readonly MetricSink[]): MetricSink {
         else
           resultCallback({
             code: ExportResultCode.FAILED,
-            error: errors[0] !== undefined && errors.length === 1 ? errors[0] : new AggregateError(errors, errors.map((e) => e.message).join('; ')),
+            error:
+              errors[0] !== undefined && errors.length === 1
+                ? errors[0]
+                : new AggregateError(errors, errors.map((e) => e.message).join('; ')),
           });
       };
       if (pending === 0) {
@@ -33,7 +36,10 @@ export function createFanout(sinks: readonly MetricSink[]): MetricSink {
         try {
           sink.export(batch, done);
         } catch (error) {
-          done({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
+          done({
+            code: ExportResultCode.FAILED,
+            error: error instanceof Error ? error : new Error(String(error)),
+          });
         }
       }
     },

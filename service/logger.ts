@@ -11,12 +11,18 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * Creates the root logger. Logs go to stderr as JSON lines so that stdout stays for what the
  * user asked for (addresses, validation results).
  */
-export function createLogger(level: LogLevel = 'info', destination: pino.DestinationStream = pino.destination(2)): Logger {
+export function createLogger(
+  level: LogLevel = 'info',
+  destination: pino.DestinationStream = pino.destination(2),
+): Logger {
   return pino(
     {
       level,
       base: { pid: process.pid },
-      redact: { paths: ['password', 'community', '*.password', '*.community', 'auth', '*.auth'], censor: '[REDACTED]' },
+      redact: {
+        paths: ['password', 'community', '*.password', '*.community', 'auth', '*.auth'],
+        censor: '[REDACTED]',
+      },
     },
     destination,
   );

@@ -30,7 +30,9 @@ export function createProgram(exit: (code: number) => void): Command {
     .command('run')
     .description('run the collector (the embedded default pipeline when no --config is given)')
     .option('-c, --config <file>', 'YAML configuration file')
-    .addOption(new Option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`).argParser(parseLogLevel))
+    .addOption(
+      new Option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`).argParser(parseLogLevel),
+    )
     .action(async (options: { config?: string; logLevel?: LogLevel }) => {
       exit(await runCommand(options, process.stdout));
     });

@@ -83,10 +83,17 @@ export class ScrapeRunner {
 }
 
 /** Pushes a batch and waits for the sink's callback. */
-export function exportBatch(sink: MetricSink, batch: ResourceMetrics): Promise<{ ok: boolean; error?: Error }> {
+export function exportBatch(
+  sink: MetricSink,
+  batch: ResourceMetrics,
+): Promise<{ ok: boolean; error?: Error }> {
   return new Promise((resolve) => {
     sink.export(batch, (result) => {
-      resolve(result.code === ExportResultCode.SUCCESS ? { ok: true } : { ok: false, error: result.error ?? new Error('export failed') });
+      resolve(
+        result.code === ExportResultCode.SUCCESS
+          ? { ok: true }
+          : { ok: false, error: result.error ?? new Error('export failed') },
+      );
     });
   });
 }
@@ -96,7 +103,11 @@ export function exportBatch(sink: MetricSink, batch: ResourceMetrics): Promise<{
  * `collection_interval` it scrapes (never overlapping the previous scrape), collects the SDK
  * instruments into a `ResourceMetrics` batch and pushes it into the pipeline.
  */
-export function createScraperReceiver(settings: ComponentSettings, schedule: ScrapeSchedule, scraper: Scraper): Receiver {
+export function createScraperReceiver(
+  settings: ComponentSettings,
+  schedule: ScrapeSchedule,
+  scraper: Scraper,
+): Receiver {
   const errorLog = new ErrorLog(settings.logger);
   const timeoutMs = schedule.timeout ?? schedule.collection_interval;
   let runner: ScrapeRunner | undefined;

@@ -49,7 +49,11 @@ export class SelfTelemetry {
     this.#provider = new MeterProvider({ resource, readers: [this.reader] });
     this.meter = this.#provider.getMeter('inframeter/service');
     const points = (name: string, description: string): Counter =>
-      this.meter.createCounter(`inframeter.component.points.${name}`, { unit: '{point}', description, valueType: ValueType.INT });
+      this.meter.createCounter(`inframeter.component.points.${name}`, {
+        unit: '{point}',
+        description,
+        valueType: ValueType.INT,
+      });
     this.#received = points('received', 'Data points handed to the component.');
     this.#exported = points('exported', 'Data points the component passed on or delivered.');
     this.#failed = points('failed', 'Data points whose export failed.');
@@ -57,7 +61,11 @@ export class SelfTelemetry {
     this.#scrapeDuration = this.meter.createHistogram('inframeter.scrape.duration', {
       unit: 's',
       description: 'Wall time of one scrape of a receiver.',
-      advice: { explicitBucketBoundaries: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
+      advice: {
+        explicitBucketBoundaries: [
+          0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+        ],
+      },
     });
     this.#scrapeErrors = this.meter.createCounter('inframeter.scrape.errors', {
       unit: '{error}',
@@ -69,7 +77,8 @@ export class SelfTelemetry {
       valueType: ValueType.INT,
     });
     success.addCallback((result) => {
-      for (const [id, failed] of this.#lastScrapeFailed) result.observe(failed === 0 ? 1 : 0, { 'component.id': id });
+      for (const [id, failed] of this.#lastScrapeFailed)
+        result.observe(failed === 0 ? 1 : 0, { 'component.id': id });
     });
     const rss = this.meter.createObservableGauge('inframeter.process.memory.rss', {
       unit: 'By',

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { DataPoint, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestFactories, createTestStore, exportedPoints } from '../test/support/test-components.ts';
 import type { TestStore } from '../test/support/test-components.ts';
@@ -65,11 +66,15 @@ describe('Service', () => {
 
     const one = store.exported.get('memory/one') ?? [];
     const two = store.exported.get('memory/two') ?? [];
-    const pointsOf = (batches: typeof one) =>
-      batches.flatMap((b) => b.scopeMetrics.flatMap((s) => s.metrics.flatMap((m) => m.dataPoints)));
+    const pointsOf = (batches: ResourceMetrics[]): DataPoint<unknown>[] =>
+      batches.flatMap((b) =>
+        b.scopeMetrics.flatMap((s) => s.metrics.flatMap((m): DataPoint<unknown>[] => m.dataPoints)),
+      );
     // memory/one sees both receivers through metrics/a, every point tagged.
     expect(new Set(pointsOf(one).map((p) => p.attributes.tag))).toEqual(new Set(['x']));
-    expect(new Set(one.map((b) => b.scopeMetrics[0]?.scope.name))).toEqual(new Set(['inframeter/receiver/ticker']));
+    expect(new Set(one.map((b) => b.scopeMetrics[0]?.scope.name))).toEqual(
+      new Set(['inframeter/receiver/ticker']),
+    );
     // memory/two gets ticker/b's batches twice: tagged through metrics/a, untagged through metrics/b.
     const tags = pointsOf(two).map((p) => p.attributes.tag ?? 'none');
     expect(tags).toContain('x');
@@ -86,7 +91,12 @@ describe('Service', () => {
     await service.start();
     await service.shutdown();
     const starts = store.events.filter((e) => e.startsWith('start'));
-    expect(starts).toEqual(['start exporter memory/one', 'start exporter memory/two', 'start receiver ticker/a', 'start receiver ticker/b']);
+    expect(starts).toEqual([
+      'start exporter memory/one',
+      'start exporter memory/two',
+      'start receiver ticker/a',
+      'start receiver ticker/b',
+    ]);
     const stops = store.events.filter((e) => !e.startsWith('start'));
     expect(stops.slice(0, 2).sort()).toEqual(['shutdown receiver ticker/a', 'shutdown receiver ticker/b']);
     expect(stops.slice(2, 3)).toEqual(['shutdown processor tag/x']);
@@ -97,7 +107,9 @@ describe('Service', () => {
       'shutdown exporter memory/two',
     ]);
     for (const id of ['memory/one', 'memory/two']) {
-      expect(store.events.indexOf(`flush exporter ${id}`)).toBeLessThan(store.events.indexOf(`shutdown exporter ${id}`));
+      expect(store.events.indexOf(`flush exporter ${id}`)).toBeLessThan(
+        store.events.indexOf(`shutdown exporter ${id}`),
+      );
     }
   });
 
@@ -135,14 +147,22 @@ service:
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     const body = await (await fetch(`${base}/metrics`)).text();
     const value = (pattern: RegExp): number => Number(pattern.exec(body)?.[1] ?? Number.NaN);
-    const received = value(/inframeter_component_points_received(?:_total)?\{component_id="memory",component_kind="exporter"[^}]*\} (\d+)/);
-    const exported = value(/inframeter_component_points_exported(?:_total)?\{component_id="memory",component_kind="exporter"[^}]*\} (\d+)/);
-    const failed = value(/inframeter_component_points_failed(?:_total)?\{component_id="memory\/broken",component_kind="exporter"[^}]*\} (\d+)/);
+    const received = value(
+      /inframeter_component_points_received(?:_total)?\{component_id="memory",component_kind="exporter"[^}]*\} (\d+)/,
+    );
+    const exported = value(
+      /inframeter_component_points_exported(?:_total)?\{component_id="memory",component_kind="exporter"[^}]*\} (\d+)/,
+    );
+    const failed = value(
+      /inframeter_component_points_failed(?:_total)?\{component_id="memory\/broken",component_kind="exporter"[^}]*\} (\d+)/,
+    );
     expect(received).toBeGreaterThanOrEqual(3);
     expect(exported).toBe(received);
     expect(failed).toBeGreaterThanOrEqual(1);
     expect(body).toMatch(/inframeter_scrape_errors(?:_total)?\{component_id="ticker"[^}]*\} \d+/);
-    expect(body).toMatch(/inframeter_scrape_duration_seconds_count\{component_id="ticker"[^}]*\} \d+|inframeter_scrape_duration_count\{component_id="ticker"[^}]*\} \d+/);
+    expect(body).toMatch(
+      /inframeter_scrape_duration_seconds_count\{component_id="ticker"[^}]*\} \d+|inframeter_scrape_duration_count\{component_id="ticker"[^}]*\} \d+/,
+    );
     await service.shutdown();
     await expect(fetch(`${base}/healthz`)).rejects.toThrow();
   });
@@ -151,7 +171,12 @@ service:
     const lines: string[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
-        lines.push(...chunk.toString().split('\n').filter((l) => l !== ''));
+        lines.push(
+          ...chunk
+            .toString()
+            .split('\n')
+            .filter((l) => l !== ''),
+        );
         done();
       },
     });
@@ -169,7 +194,9 @@ service:
     await service.start();
     await until(() => (store.exported.get('memory')?.length ?? 0) >= 5);
     await service.shutdown();
-    const warnings = lines.map((l) => JSON.parse(l) as { level: number; msg: string; key?: string }).filter((l) => l.level === 40);
+    const warnings = lines
+      .map((l) => JSON.parse(l) as { level: number; msg: string; key?: string })
+      .filter((l) => l.level === 40);
     expect(warnings).toEqual([expect.objectContaining({ msg: 'broken source', key: '/dev/broken' })]);
   });
 });

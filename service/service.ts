@@ -1,5 +1,12 @@
 import type { Resource } from '@opentelemetry/resources';
-import type { ComponentKind, ComponentSettings, Exporter, MetricSink, Processor, Receiver } from './component.ts';
+import type {
+  ComponentKind,
+  ComponentSettings,
+  Exporter,
+  MetricSink,
+  Processor,
+  Receiver,
+} from './component.ts';
 import type { CollectorConfig } from './config.ts';
 import { toError } from './errors.ts';
 import { createFanout } from './fanout.ts';
@@ -104,7 +111,9 @@ export class Service {
     }
     const heads = new Map<string, MetricSink>();
     for (const pipeline of this.#config.pipelines) {
-      let sink = createFanout(pipeline.exporters.map((id) => exporterSinks.get(id)).filter((s) => s !== undefined));
+      let sink = createFanout(
+        pipeline.exporters.map((id) => exporterSinks.get(id)).filter((s) => s !== undefined),
+      );
       const chain: Started<Processor>[] = [];
       for (const id of [...pipeline.processors].reverse()) {
         const entry = this.#config.processors.get(id);

@@ -41,13 +41,17 @@ export class TelemetryServer {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
       const ready = this.#ready();
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+      res
+        .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(ready ? 'ready\n' : 'not ready\n');
     } else if (path === '/metrics') {
       const { resourceMetrics } = await this.#telemetry.reader.collect();
       const body = this.#serializer.serialize(resourceMetrics);
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
     } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
+      res
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end('not found: try /metrics, /healthz or /readyz\n');
     }
   }
 
@@ -55,7 +59,11 @@ export class TelemetryServer {
   listen({ host, port }: HostPort): Promise<void> {
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => {
-        reject(new Error(`cannot listen on ${host}:${port} for service.telemetry.metrics: ${error.message}`, { cause: error }));
+        reject(
+          new Error(`cannot listen on ${host}:${port} for service.telemetry.metrics: ${error.message}`, {
+            cause: error,
+          }),
+        );
       };
       this.#server.once('error', onError);
       this.#server.listen(port, host, () => {

@@ -24,7 +24,10 @@ function describeType(node: JsonSchemaNode): string {
 
 /** The config keys of one factory, one line each: key, type, default or "required". */
 export function describeConfig(factory: Factory): string[] {
-  const schema = z.toJSONSchema(factory.configSchema, { unrepresentable: 'any', io: 'input' }) as JsonSchemaNode;
+  const schema = z.toJSONSchema(factory.configSchema, {
+    unrepresentable: 'any',
+    io: 'input',
+  }) as JsonSchemaNode;
   const lines: string[] = [];
   const walk = (node: JsonSchemaNode, prefix: string): void => {
     const required = new Set(node.required ?? []);

@@ -4,7 +4,10 @@ import { createRegistry, loadConfigFile, loadConfigText } from '../config.ts';
 import { DEFAULT_CONFIG } from '../default-config.ts';
 
 /** Loads `--config FILE`, or the embedded default when no file is given. */
-export function loadCollectorConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): CollectorConfig {
+export function loadCollectorConfig(
+  path: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): CollectorConfig {
   const registry = createRegistry(factories);
   return path === undefined
     ? loadConfigText(DEFAULT_CONFIG, '(embedded default)', registry, env)

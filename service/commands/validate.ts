@@ -10,7 +10,9 @@ export function validateCommand(path: string | undefined, out: Writable): void {
   const lines = [`${path ?? '(embedded default)'}: configuration is valid`];
   for (const pipeline of config.pipelines) {
     const processors = pipeline.processors.length > 0 ? ` → ${pipeline.processors.join(' → ')}` : '';
-    lines.push(`  ${pipeline.id}: [${pipeline.receivers.join(', ')}]${processors} → [${pipeline.exporters.join(', ')}]`);
+    lines.push(
+      `  ${pipeline.id}: [${pipeline.receivers.join(', ')}]${processors} → [${pipeline.exporters.join(', ')}]`,
+    );
   }
   out.write(`${lines.join('\n')}\n`);
 }

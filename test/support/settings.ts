@@ -8,7 +8,13 @@ import { SelfTelemetry } from '../../service/self-telemetry.ts';
 
 /** Totals a component reported to its telemetry, for assertions. */
 export interface RecordedTelemetry extends ComponentTelemetry {
-  readonly counts: { received: number; exported: number; failed: number; dropped: Map<string, number>; scrapes: number };
+  readonly counts: {
+    received: number;
+    exported: number;
+    failed: number;
+    dropped: Map<string, number>;
+    scrapes: number;
+  };
 }
 
 /** Telemetry counters that record into plain numbers. */

@@ -1,7 +1,13 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { z } from 'zod';
-import type { ExporterFactory, Factory, ProcessorFactory, ReceiverFactory, Scraper } from '../../service/component.ts';
+import type {
+  ExporterFactory,
+  Factory,
+  ProcessorFactory,
+  ReceiverFactory,
+  Scraper,
+} from '../../service/component.ts';
 import { registerFactory } from '../../service/component.ts';
 import { duration, scraperOptions } from '../../service/config-types.ts';
 import { countPoints } from '../../service/metrics-data.ts';
@@ -44,14 +50,28 @@ export function createTickScraper(step: number, failEvery = 0): Scraper {
  * exporter `memory` that keeps batches: enough to test the service without real sources.
  */
 export function createTestFactories(store: TestStore): Factory[] {
-  const ticker: ReceiverFactory<{ step: number; fail_every: number; collection_interval: number; initial_delay: number; timeout?: number | undefined }> = {
+  const ticker: ReceiverFactory<{
+    step: number;
+    fail_every: number;
+    collection_interval: number;
+    initial_delay: number;
+    timeout?: number | undefined;
+  }> = {
     kind: 'receiver',
     type: 'ticker',
     stability: 'development',
     description: 'Counts scrapes.',
-    configSchema: z.strictObject({ step: z.number().int().positive().default(1), fail_every: z.number().int().default(0), ...scraperOptions }),
+    configSchema: z.strictObject({
+      step: z.number().int().positive().default(1),
+      fail_every: z.number().int().default(0),
+      ...scraperOptions,
+    }),
     create(settings, config) {
-      const receiver = createScraperReceiver(settings, config, createTickScraper(config.step, config.fail_every));
+      const receiver = createScraperReceiver(
+        settings,
+        config,
+        createTickScraper(config.step, config.fail_every),
+      );
       return {
         async start(next) {
           store.events.push(`start receiver ${settings.id}`);
@@ -119,7 +139,10 @@ export function createTestFactories(store: TestStore): Factory[] {
                 (metric) =>
                   ({
                     ...metric,
-                    dataPoints: metric.dataPoints.map((p) => ({ ...p, attributes: { ...p.attributes, tag: config.value } })),
+                    dataPoints: metric.dataPoints.map((p) => ({
+                      ...p,
+                      attributes: { ...p.attributes, tag: config.value },
+                    })),
                   }) as typeof metric,
               ),
             })),
