@@ -1,0 +1,304 @@
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ExportResult } from '@opentelemetry/core';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { ComponentSettings, Exporter } from '../../service/component.ts';
+import { ErrorLog } from '../../service/error-log.ts';
+import { toError } from '../../service/errors.ts';
+import { countPoints } from '../../service/metrics-data.ts';
+import type { CsvExporterConfig } from './config.ts';
+import {
+  closeCsvFile,
+  moveWithStamp,
+  openCsvFile,
+  pruneRotated,
+  syncCsvFile,
+  writeToFile,
+} from './csv-file.ts';
+import type { CsvFile } from './csv-file.ts';
+import { CSV_HEADER, toCsvText, toRows } from './rows.ts';
+
+/** Rows waiting beyond this many bytes are written at once rather than at the next flush tick. */
+const WRITE_NOW_BYTES = 1 << 20;
+
+/** Longest timer delay Node accepts (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const HEADER_BYTES = Buffer.byteLength(CSV_HEADER, 'utf8');
+
+/** What the exporter needs from outside besides its config: the clock, injectable for tests. */
+export interface CsvExporterOptions {
+  /** Milliseconds since the epoch; rotation ages and file name stamps use it. Default: Date.now. */
+  readonly now?: () => number;
+}
+
+interface Pending {
+  readonly text: string;
+  readonly bytes: number;
+  readonly callback: (result: ExportResult) => void;
+}
+
+/**
+ * Writes batches to a CSV file, one row per data point (see README.md). Rows wait in a
+ * bounded in-memory buffer and are written every `flush_interval` (sooner when a megabyte is
+ * waiting), one write at a time so that the file stream's backpressure holds. A batch's
+ * callback fires once its rows are handed to the operating system. A batch that would take the
+ * buffer past `max_buffer_size` fails at once and its points are counted dropped.
+ *
+ * The file is opened by `start()`, or by the first write when used as a plain SDK exporter
+ * without `start()`.
+ */
+export class CsvExporter implements Exporter {
+  readonly #settings: ComponentSettings;
+  readonly #config: CsvExporterConfig;
+  readonly #now: () => number;
+  readonly #errors: ErrorLog;
+  #queue: Pending[] = [];
+  /** Bytes in #queue. */
+  #queuedBytes = 0;
+  /** Bytes queued plus bytes being written: what the buffer bound applies to. */
+  #bufferedBytes = 0;
+  #file: CsvFile | undefined;
+  /** Every file operation runs in this chain, one after another. It never rejects. */
+  #chain: Promise<void> = Promise.resolve();
+  #flushTimer: NodeJS.Timeout | undefined;
+  #rotationTimer: NodeJS.Timeout | undefined;
+  #shutdown: Promise<void> | undefined;
+  /** Set by the first shutdown(): no export is accepted and no timer armed after it. */
+  #closed = false;
+
+  constructor(settings: ComponentSettings, config: CsvExporterConfig, options: CsvExporterOptions = {}) {
+    this.#settings = settings;
+    this.#config = config;
+    this.#now = options.now ?? Date.now;
+    this.#errors = new ErrorLog(settings.logger);
+  }
+
+  /** Opens the file (appending, repairing or moving an old one aside); rejects when it cannot. */
+  async start(): Promise<void> {
+    if (this.#closed) return;
+    const opened = this.#chain.then(() => this.#ensureOpen());
+    this.#chain = opened.then(
+      () => undefined,
+      () => undefined,
+    );
+    await opened;
+  }
+
+  describe(): string {
+    return this.#config.path;
+  }
+
+  export(batch: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    if (this.#closed) {
+      resultCallback({ code: ExportResultCode.FAILED, error: new Error('the csv exporter is shut down') });
+      return;
+    }
+    let text: string;
+    try {
+      text = toCsvText(toRows(batch, { includeResource: this.#config.include_resource }));
+    } catch (error) {
+      resultCallback({ code: ExportResultCode.FAILED, error: toError(error) });
+      return;
+    }
+    if (text === '') {
+      resultCallback({ code: ExportResultCode.SUCCESS });
+      return;
+    }
+    const bytes = Buffer.byteLength(text, 'utf8');
+    // An empty buffer takes any batch, so that one batch larger than the bound still goes through.
+    if (this.#bufferedBytes > 0 && this.#bufferedBytes + bytes > this.#config.max_buffer_size) {
+      const points = countPoints(batch);
+      this.#settings.telemetry.dropped(points, 'buffer_full');
+      resultCallback({
+        code: ExportResultCode.FAILED,
+        error: new Error(
+          `csv buffer full: ${this.#bufferedBytes} bytes wait to be written (max_buffer_size ${this.#config.max_buffer_size}); ${points} points dropped`,
+        ),
+      });
+      return;
+    }
+    this.#queue.push({ text, bytes, callback: resultCallback });
+    this.#queuedBytes += bytes;
+    this.#bufferedBytes += bytes;
+    if (this.#config.flush_interval === 0 || this.#queuedBytes >= WRITE_NOW_BYTES) {
+      void this.#drain(); // The chain never rejects; export's callers hear through their callbacks.
+    } else if (this.#flushTimer === undefined) {
+      this.#flushTimer = setTimeout(() => {
+        this.#flushTimer = undefined;
+        void this.#drain(); // As above: failures go to the callbacks.
+      }, this.#config.flush_interval);
+      this.#flushTimer.unref();
+    }
+  }
+
+  /** Writes every waiting row and syncs the file to disk. */
+  async forceFlush(): Promise<void> {
+    await this.#drain();
+    await this.#run(async () => {
+      if (this.#file !== undefined) await syncCsvFile(this.#file);
+    });
+  }
+
+  /** Writes every waiting row, syncs and closes the file. Safe twice and before start. */
+  shutdown(): Promise<void> {
+    this.#closed = true;
+    this.#shutdown ??= this.#close();
+    return this.#shutdown;
+  }
+
+  async #close(): Promise<void> {
+    this.#clearTimers();
+    await this.#drain();
+    await this.#run(async () => {
+      this.#clearTimers();
+      const file = this.#file;
+      this.#file = undefined;
+      if (file !== undefined) await closeCsvFile(file);
+    });
+  }
+
+  #clearTimers(): void {
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+    if (this.#rotationTimer !== undefined) clearTimeout(this.#rotationTimer);
+    this.#flushTimer = undefined;
+    this.#rotationTimer = undefined;
+  }
+
+  /** Runs a file operation after the ones before it; logs a failure instead of rejecting. */
+  #run(operation: () => Promise<void>): Promise<void> {
+    this.#chain = this.#chain.then(operation).catch((error: unknown) => {
+      this.#errors.report('file', error);
+    });
+    return this.#chain;
+  }
+
+  /** Writes what is queued now (after anything already being written). */
+  #drain(): Promise<void> {
+    return this.#run(() => this.#writeQueued());
+  }
+
+  async #ensureOpen(): Promise<CsvFile> {
+    if (this.#file !== undefined) return this.#file;
+    const { path } = this.#config;
+    const { file, report } = await openCsvFile(path, CSV_HEADER, this.#now());
+    this.#file = file;
+    if (report.movedAside !== undefined) {
+      this.#settings.logger.warn(
+        { path, moved_to: report.movedAside },
+        'the existing file has another header: moved it aside and started a new file',
+      );
+    }
+    if (report.truncatedBytes !== undefined) {
+      this.#settings.logger.warn(
+        { path, bytes: report.truncatedBytes },
+        'the last record of the existing file was incomplete (an interrupted write): cut it off',
+      );
+    }
+    this.#settings.logger.debug({ path, appended: report.appended }, 'csv file open');
+    this.#armRotationTimer(file);
+    return file;
+  }
+
+  /** Whether the current file must be rotated before `nextBytes` more are written to it. */
+  #rotationDue(file: CsvFile, nextBytes: number): boolean {
+    const { max_size, interval } = this.#config.rotation;
+    const hasRows = file.size > HEADER_BYTES;
+    if (interval !== undefined && this.#now() - file.createdAt >= interval) {
+      // An empty file starts its interval again rather than being rotated empty.
+      if (hasRows) return true;
+      file.createdAt = this.#now();
+    }
+    return hasRows && max_size !== undefined && file.size + nextBytes > max_size;
+  }
+
+  async #rotate(file: CsvFile): Promise<CsvFile> {
+    this.#file = undefined;
+    await closeCsvFile(file);
+    const rotated = await moveWithStamp(file.path, this.#now());
+    this.#settings.logger.info({ path: file.path, rotated_to: rotated }, 'csv file rotated');
+    const maxFiles = this.#config.rotation.max_files;
+    if (maxFiles !== undefined) {
+      const deleted = await pruneRotated(file.path, maxFiles);
+      if (deleted.length > 0) this.#settings.logger.info({ deleted }, 'deleted the oldest rotated csv files');
+    }
+    return this.#ensureOpen();
+  }
+
+  #armRotationTimer(file: CsvFile): void {
+    const { interval } = this.#config.rotation;
+    if (interval === undefined || this.#closed) return;
+    if (this.#rotationTimer !== undefined) clearTimeout(this.#rotationTimer);
+    const delay = Math.min(Math.max(file.createdAt + interval - this.#now(), 0), interval, MAX_TIMER_MS);
+    this.#rotationTimer = setTimeout(() => {
+      this.#rotationTimer = undefined;
+      void this.#drain(); // Rotates a file that is due even when no rows arrive; never rejects.
+    }, delay);
+    this.#rotationTimer.unref();
+  }
+
+  /**
+   * Takes what is queued and writes it, rotating between batches when a rotation is due (a
+   * batch is never split across files). Each batch's callback fires after its write; when a
+   * file operation fails the batches not yet written fail with that error and the file is
+   * reopened on the next write.
+   */
+  async #writeQueued(): Promise<void> {
+    const taken = this.#queue;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    const settle = (entries: readonly Pending[], result: ExportResult): void => {
+      for (const entry of entries) {
+        this.#bufferedBytes -= entry.bytes;
+        try {
+          entry.callback(result);
+        } catch (error) {
+          // A callback that throws is the caller's bug; it must not fail the other batches.
+          this.#errors.report('callback', error);
+        }
+      }
+    };
+    let done = 0;
+    try {
+      if (taken.length === 0) {
+        const file = this.#file;
+        if (file !== undefined && this.#rotationDue(file, 0)) await this.#rotate(file);
+        else if (file !== undefined) this.#armRotationTimer(file);
+        return;
+      }
+      let file = await this.#ensureOpen();
+      while (done < taken.length) {
+        if (this.#rotationDue(file, taken[done]?.bytes ?? 0)) file = await this.#rotate(file);
+        // Everything that fits before the next rotation goes out in one write.
+        let end = done + 1;
+        let bytes = taken[done]?.bytes ?? 0;
+        while (end < taken.length && !this.#passesMaxSize(file, bytes + (taken[end]?.bytes ?? 0))) {
+          bytes += taken[end]?.bytes ?? 0;
+          end += 1;
+        }
+        const group = taken.slice(done, end);
+        await writeToFile(file, group.map((entry) => entry.text).join(''));
+        done = end;
+        settle(group, { code: ExportResultCode.SUCCESS });
+      }
+      this.#errors.recovered('file');
+      this.#armRotationTimer(file);
+    } catch (error) {
+      const err = toError(error);
+      settle(taken.slice(done), { code: ExportResultCode.FAILED, error: err });
+      const file = this.#file;
+      this.#file = undefined;
+      if (file !== undefined) {
+        await closeCsvFile(file).catch((closeError: unknown) => {
+          this.#errors.report('close', closeError);
+        });
+      }
+      throw err;
+    }
+  }
+
+  /** Whether writing `bytes` more to the file would take it past max_size. */
+  #passesMaxSize(file: CsvFile, bytes: number): boolean {
+    const { max_size } = this.#config.rotation;
+    return max_size !== undefined && file.size + bytes > max_size;
+  }
+}

@@ -1,0 +1,1 @@
+export { csvFactory } from './factory.ts';

@@ -1,0 +1,123 @@
+import { ValueType } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import type { MetricData } from '@opentelemetry/sdk-metrics';
+import { describe, expect, it } from 'vitest';
+import {
+  CSV_COLUMNS,
+  CSV_HEADER,
+  toCellText,
+  toCsvText,
+  toIsoTimestamp,
+  toRows,
+  toSortedJson,
+} from './rows.ts';
+import type { CsvRow } from './rows.ts';
+import { END, START } from './testdata/fixtures/known-batch.ts';
+
+function rowsOf(metric: MetricData, attributes: Record<string, unknown> = { 'host.name': 'h' }): CsvRow[] {
+  return toRows(
+    {
+      resource: resourceFromAttributes(attributes),
+      scopeMetrics: [{ scope: { name: 's' }, metrics: [metric] }],
+    },
+    { includeResource: true },
+  );
+}
+
+describe('rows', () => {
+  it('has fixed columns in the documented order', () => {
+    expect(CSV_HEADER).toBe('timestamp,host,metric,unit,type,value,attributes,resource,start_timestamp\n');
+    expect(CSV_COLUMNS).toHaveLength(9);
+  });
+
+  it('writes times as ISO 8601 UTC, truncated to the millisecond', () => {
+    expect(toIsoTimestamp(END)).toBe('2026-11-22T18:00:00.123Z');
+    expect(toIsoTimestamp(START)).toBe('2026-11-22T17:00:00.000Z');
+    expect(toIsoTimestamp([1, 999_999_999])).toBe('1970-01-01T00:00:01.999Z');
+    expect(toIsoTimestamp([1e15, 0])).toBe('');
+  });
+
+  it('writes attributes as compact JSON with sorted keys', () => {
+    expect(toSortedJson({})).toBe('{}');
+    expect(toSortedJson({ b: 1, a: 'x', B: true, é: null, gone: undefined })).toBe(
+      '{"B":true,"a":"x","b":1,"é":null}',
+    );
+    expect(toSortedJson({ 'host.name': 'h', zone: 'z' }, 'host.name')).toBe('{"zone":"z"}');
+    expect(
+      toSortedJson({
+        list: [1, 'two', null],
+        map: { z: 1, a: { y: 2, b: 3 } },
+        bytes: new Uint8Array([0, 1, 255]),
+        big: 12n,
+        huge: 2n ** 64n,
+        nan: Number.NaN,
+        when: new Date(Date.UTC(2026, 0, 2)),
+      }),
+    ).toBe(
+      '{"big":12,"bytes":"AAH/","huge":"18446744073709551616","list":[1,"two",null],"map":{"a":{"b":3,"y":2},"z":1},"nan":null,"when":"2026-01-02T00:00:00.000Z"}',
+    );
+    expect(toCellText('node "1"')).toBe('node "1"');
+    expect(toCellText(undefined)).toBe('');
+    expect(toCellText(['a', 'b'])).toBe('["a","b"]');
+  });
+
+  it('writes a delta sum with its start and a gauge without', () => {
+    const descriptor = { name: 'm', description: '', unit: 'By', valueType: ValueType.INT };
+    const sum = rowsOf({
+      descriptor,
+      aggregationTemporality: AggregationTemporality.DELTA,
+      dataPointType: DataPointType.SUM,
+      isMonotonic: true,
+      dataPoints: [{ startTime: START, endTime: END, attributes: {}, value: 1e21 }],
+    });
+    expect(sum).toEqual([
+      [
+        '2026-11-22T18:00:00.123Z',
+        'h',
+        'm',
+        'By',
+        'counter',
+        '1e+21',
+        '{}',
+        '{}',
+        '2026-11-22T17:00:00.000Z',
+      ],
+    ]);
+    const gauge = rowsOf({
+      descriptor,
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.GAUGE,
+      dataPoints: [{ startTime: START, endTime: END, attributes: {}, value: 0.1 + 0.2 }],
+    });
+    expect(gauge[0]?.[5]).toBe('0.30000000000000004');
+    expect(gauge[0]?.[8]).toBe('');
+  });
+
+  it('writes a histogram without sum, min and max as buckets and a count', () => {
+    const rows = rowsOf({
+      descriptor: { name: 'lat', description: '', unit: 's', valueType: ValueType.DOUBLE },
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.HISTOGRAM,
+      dataPoints: [
+        {
+          startTime: START,
+          endTime: END,
+          attributes: { le: 'overridden', a: '1' },
+          value: { buckets: { boundaries: [1], counts: [2, 1] }, count: 3 },
+        },
+      ],
+    });
+    expect(rows.map((r) => [r[2], r[3], r[5], r[6]])).toEqual([
+      ['lat.bucket', '1', '2', '{"a":"1","le":"1"}'],
+      ['lat.bucket', '1', '3', '{"a":"1","le":"+Inf"}'],
+      ['lat.count', '1', '3', '{"a":"1","le":"overridden"}'],
+    ]);
+  });
+
+  it('quotes fields with commas, quotes, line feeds and carriage returns, and ends records with LF', () => {
+    const row: CsvRow = ['t', 'a,b', 'say "x"', 'l\nf', 'c\rr', ' 1 ', '{}', '', ''];
+    expect(toCsvText([row])).toBe('t,"a,b","say ""x""","l\nf","c\rr", 1 ,{},,\n');
+    expect(toCsvText([])).toBe('');
+  });
+});
