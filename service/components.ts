@@ -1,12 +1,18 @@
 import type { Factory } from './component.ts';
 import { registerFactory } from './component.ts';
 import { csvFactory } from '../exporters/csv/index.ts';
+import { otlpExporterFactory } from '../exporters/otlp/index.ts';
+import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
+import { prometheusExporterFactory } from '../exporters/prometheus/index.ts';
 
 /**
  * Every component inframeter knows, listed explicitly. Adding a component is adding its
  * folder and one line here.
  */
 export const factories: readonly Factory[] = [
+  registerFactory(otlpReceiverFactory),
   // exporters
+  registerFactory(otlpExporterFactory),
   registerFactory(csvFactory),
+  registerFactory(prometheusExporterFactory),
 ];

@@ -1,7 +1,8 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { CONTENT_TYPES, renderExposition } from '../exporters/prometheus/exposition.ts';
+import { negotiateFormat } from '../exporters/prometheus/negotiate.ts';
 import type { HostPort } from './config-types.ts';
 import { toError } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -16,7 +17,6 @@ export class TelemetryServer {
   readonly #ready: () => boolean;
   readonly #logger: Logger;
   readonly #server: Server;
-  readonly #serializer = new PrometheusSerializer();
 
   constructor(telemetry: SelfTelemetry, ready: () => boolean, logger: Logger) {
     this.#telemetry = telemetry;
@@ -46,8 +46,9 @@ export class TelemetryServer {
         .end(ready ? 'ready\n' : 'not ready\n');
     } else if (path === '/metrics') {
       const { resourceMetrics } = await this.#telemetry.reader.collect();
-      const body = this.#serializer.serialize(resourceMetrics);
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
+      const format = negotiateFormat(req.headers.accept, true);
+      const body = renderExposition([resourceMetrics], { format });
+      res.writeHead(200, { 'content-type': CONTENT_TYPES[format] }).end(body);
     } else {
       res
         .writeHead(404, { 'content-type': 'text/plain' })

@@ -1,0 +1,327 @@
+import type { HrTime } from '@opentelemetry/api';
+import { DataPointType } from '@opentelemetry/sdk-metrics';
+import type { DataPoint, Histogram, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { Labels } from './labels.ts';
+import { IDENTITY_ATTRIBUTES, attributesToLabels, formatLabels, targetIdentity } from './labels.ts';
+import type { PrometheusType } from './naming.ts';
+import { toPrometheusName } from './naming.ts';
+
+/**
+ * Renders `ResourceMetrics` batches as a Prometheus exposition: the text format 0.0.4 or
+ * OpenMetrics 1.0.0, following the OpenTelemetry specification's Prometheus compatibility
+ * rules (compatibility/prometheus_and_openmetrics.md). Pure: the same batches and options
+ * always give the same text.
+ */
+
+/** The two exposition formats served. */
+export type ExpositionFormat = 'text' | 'openmetrics';
+
+/** The `Content-Type` of each format. */
+export const CONTENT_TYPES: Readonly<Record<ExpositionFormat, string>> = {
+  text: 'text/plain; version=0.0.4; charset=utf-8',
+  openmetrics: 'application/openmetrics-text; version=1.0.0; charset=utf-8',
+};
+
+/** How batches are rendered; every field is optional. */
+export interface ExpositionOptions {
+  /** `text` (0.0.4, the default) or `openmetrics` (1.0.0, ends with `# EOF`). */
+  readonly format?: ExpositionFormat | undefined;
+  /** Prefix of every metric name except `target_info` (`inframeter` → `inframeter_…`). */
+  readonly namespace?: string | undefined;
+  /** Labels added to every series except `target_info` (the series' own labels win). */
+  readonly constLabels?: Readonly<Record<string, string>> | undefined;
+  /** Copy every resource attribute to a label of every series (default false). */
+  readonly resourceToTelemetry?: boolean | undefined;
+  /** Unit suffixes, `_ratio` and `_total` in names (default true). */
+  readonly addMetricSuffixes?: boolean | undefined;
+  /** Write each point's end time after its value (default false). */
+  readonly timestamps?: boolean | undefined;
+  /** `otel_scope_name` and `otel_scope_version` labels on every series (default true). */
+  readonly scopeLabels?: boolean | undefined;
+  /** A `target_info` series per job and instance, with the other resource attributes (default true). */
+  readonly targetInfo?: boolean | undefined;
+  /**
+   * Told about what could not be exposed as asked: a metric dropped for a conflicting type,
+   * an exponential histogram, two series with the same labels (the latest is kept).
+   */
+  readonly onProblem?: ((problem: string) => void) | undefined;
+}
+
+/** The type word each format uses for a family. */
+type FamilyType = PrometheusType | 'info';
+
+interface Series {
+  readonly labels: string;
+  readonly endTime: HrTime;
+  readonly value: number | Histogram;
+}
+
+interface Family {
+  /** The family name: the sample name, without `_total` for counters. */
+  readonly key: string;
+  /** The sample name (`…_total` for counters when suffixes are on). */
+  readonly sampleName: string;
+  readonly type: FamilyType;
+  /** The OpenTelemetry name it came from first, for messages. */
+  readonly source: string;
+  help: string;
+  unit: string;
+  readonly series: Map<string, Series>;
+}
+
+const TARGET_INFO_HELP = 'Target metadata';
+
+function hrTimeCompare(a: HrTime, b: HrTime): number {
+  return a[0] !== b[0] ? a[0] - b[0] : a[1] - b[1];
+}
+
+function byString(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function exposedType(metric: MetricData): PrometheusType | undefined {
+  switch (metric.dataPointType) {
+    case DataPointType.SUM:
+      return metric.isMonotonic ? 'counter' : 'gauge';
+    case DataPointType.GAUGE:
+      return 'gauge';
+    case DataPointType.HISTOGRAM:
+      return 'histogram';
+    case DataPointType.EXPONENTIAL_HISTOGRAM:
+      return undefined;
+  }
+}
+
+/** Builds the families of a set of batches, in the order given; later conflicting metrics are dropped. */
+function collectFamilies(
+  batches: readonly ResourceMetrics[],
+  options: ExpositionOptions,
+  problem: (text: string) => void,
+): { target: Family; families: Map<string, Family> } {
+  const target: Family = {
+    key: 'target',
+    sampleName: 'target_info',
+    type: 'info',
+    source: 'resource',
+    help: TARGET_INFO_HELP,
+    unit: '',
+    series: new Map(),
+  };
+  const families = new Map<string, Family>();
+  const constLabels: Labels = new Map(Object.entries(options.constLabels ?? {}).filter(([, v]) => v !== ''));
+  const withTarget = options.targetInfo ?? true;
+  const withScope = options.scopeLabels ?? true;
+  /** The target_info labels of each job and instance seen: one target_info per target. */
+  const targetByIdentity = new Map<string, string>();
+
+  const addSeries = (family: Family, labels: Labels, endTime: HrTime, value: number | Histogram): void => {
+    const text = formatLabels(labels);
+    const existing = family.series.get(text);
+    if (existing !== undefined) {
+      problem(
+        `${family.sampleName}{${text}} comes from more than one resource or scope; the latest point is exposed`,
+      );
+      if (hrTimeCompare(endTime, existing.endTime) < 0) return;
+    }
+    family.series.set(text, { labels: text, endTime, value });
+  };
+
+  for (const batch of batches) {
+    const attributes = batch.resource.attributes;
+    const identity = targetIdentity(attributes);
+    const resourceLabels = options.resourceToTelemetry === true ? attributesToLabels(attributes) : undefined;
+    let resourceHasSeries = false;
+
+    for (const { scope, metrics } of batch.scopeMetrics) {
+      for (const metric of metrics) {
+        const { descriptor } = metric;
+        const type = exposedType(metric);
+        if (type === undefined) {
+          problem(
+            `${descriptor.name}: exponential histograms have no text exposition (Prometheus needs native histograms over protobuf); dropped`,
+          );
+          continue;
+        }
+        const { name, unit } = toPrometheusName(
+          {
+            name: descriptor.name,
+            unit: descriptor.unit,
+            type,
+            isOtelGauge: metric.dataPointType === DataPointType.GAUGE,
+          },
+          { namespace: options.namespace, addSuffixes: options.addMetricSuffixes },
+        );
+        if (name === '') {
+          problem(`${JSON.stringify(descriptor.name)}: no valid Prometheus name can be made of it; dropped`);
+          continue;
+        }
+        const key = type === 'counter' && name.endsWith('_total') ? name.slice(0, -'_total'.length) : name;
+        if (withTarget && (key === 'target' || key === 'target_info')) {
+          problem(`${descriptor.name}: the name ${name} is reserved for resource attributes; dropped`);
+          continue;
+        }
+        let family = families.get(key);
+        if (family === undefined) {
+          family = {
+            key,
+            sampleName: name,
+            type,
+            source: descriptor.name,
+            help: descriptor.description,
+            unit,
+            series: new Map(),
+          };
+          families.set(key, family);
+        } else if (family.type !== type || family.sampleName !== name) {
+          problem(
+            `${descriptor.name}: exposed as ${name} (${type}) but ${family.source} already is ${family.sampleName} (${family.type}); dropped`,
+          );
+          continue;
+        } else {
+          if (family.help === '') family.help = descriptor.description;
+          else if (descriptor.description !== '' && descriptor.description !== family.help)
+            problem(
+              `${name}: descriptions differ (${JSON.stringify(family.help)}, ${JSON.stringify(descriptor.description)}); the first is kept`,
+            );
+          if (family.unit === '') family.unit = unit;
+        }
+
+        const points = metric.dataPoints as DataPoint<number | Histogram>[];
+        for (const point of points) {
+          const labels: Labels = new Map(constLabels);
+          if (resourceLabels !== undefined) for (const [k, v] of resourceLabels) labels.set(k, v);
+          for (const [k, v] of attributesToLabels(point.attributes)) labels.set(k, v);
+          if (withScope) {
+            if (scope.name !== '') labels.set('otel_scope_name', scope.name);
+            if (scope.version !== undefined && scope.version !== '')
+              labels.set('otel_scope_version', scope.version);
+          }
+          for (const [k, v] of identity) labels.set(k, v);
+          if (type === 'histogram') labels.delete('le');
+          addSeries(family, labels, point.endTime, point.value);
+          resourceHasSeries = true;
+        }
+      }
+    }
+
+    if (withTarget && resourceHasSeries) {
+      const labels = attributesToLabels(attributes, IDENTITY_ATTRIBUTES);
+      if (labels.size > 0) {
+        for (const [k, v] of identity) labels.set(k, v);
+        const text = formatLabels(labels);
+        const identityText = formatLabels(identity);
+        const existing = targetByIdentity.get(identityText);
+        if (existing === undefined) {
+          targetByIdentity.set(identityText, text);
+          target.series.set(text, { labels: text, endTime: [0, 0], value: 1 });
+        } else if (existing !== text) {
+          problem(
+            `target_info{${identityText}}: several resources share this job and instance; the first one's attributes are exposed`,
+          );
+        }
+      }
+    }
+  }
+  return { target, families };
+}
+
+/** A sample value as both formats spell it: `NaN`, `+Inf`, `-Inf`, or the shortest decimal. */
+export function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+/** HELP text escaped: `\` and line feeds; OpenMetrics also escapes `"`. */
+function escapeHelp(text: string, format: ExpositionFormat): string {
+  const escaped = text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+  return format === 'openmetrics' ? escaped.replace(/"/g, '\\"') : escaped;
+}
+
+function withLabel(labels: string, name: string, value: string): string {
+  return labels === '' ? `${name}="${value}"` : `${labels},${name}="${value}"`;
+}
+
+function sampleLine(name: string, labels: string, value: string, timestamp: string): string {
+  return `${name}${labels === '' ? '' : `{${labels}}`} ${value}${timestamp}\n`;
+}
+
+/** The lines of one histogram point: cumulative `_bucket`s up to `+Inf`, then `_sum` and `_count`. */
+function histogramLines(name: string, series: Series, histogram: Histogram, timestamp: string): string {
+  let out = '';
+  let cumulative = 0;
+  const { boundaries, counts } = histogram.buckets;
+  for (let i = 0; i < boundaries.length; i += 1) {
+    const bound = boundaries[i] ?? Infinity;
+    cumulative += counts[i] ?? 0;
+    if (bound === Infinity) continue;
+    out += sampleLine(
+      `${name}_bucket`,
+      withLabel(series.labels, 'le', formatValue(bound)),
+      String(cumulative),
+      timestamp,
+    );
+  }
+  for (let i = boundaries.length; i < counts.length; i += 1) cumulative += counts[i] ?? 0;
+  out += sampleLine(`${name}_bucket`, withLabel(series.labels, 'le', '+Inf'), String(cumulative), timestamp);
+  if (histogram.sum !== undefined)
+    out += sampleLine(`${name}_sum`, series.labels, formatValue(histogram.sum), timestamp);
+  out += sampleLine(`${name}_count`, series.labels, formatValue(histogram.count), timestamp);
+  return out;
+}
+
+function renderFamily(family: Family, format: ExpositionFormat, timestamps: boolean): string {
+  if (family.series.size === 0) return '';
+  const openMetrics = format === 'openmetrics';
+  // OpenMetrics names the family without `_total` and every counter sample with it; the text
+  // format names both like the samples and has no info type.
+  const metadataName = openMetrics ? family.key : family.sampleName;
+  const type = !openMetrics && family.type === 'info' ? 'gauge' : family.type;
+  let out = '';
+  if (family.help !== '') out += `# HELP ${metadataName} ${escapeHelp(family.help, format)}\n`;
+  out += `# TYPE ${metadataName} ${type}\n`;
+  if (openMetrics && family.unit !== '') out += `# UNIT ${metadataName} ${family.unit}\n`;
+  const sampleName = openMetrics && family.type === 'counter' ? `${family.key}_total` : family.sampleName;
+  const keys = [...family.series.keys()].sort(byString);
+  for (const key of keys) {
+    const series = family.series.get(key);
+    if (series === undefined) continue;
+    let timestamp = '';
+    if (timestamps && family.type !== 'info') {
+      // Whole milliseconds: the text format needs an integer, OpenMetrics gets them as seconds.
+      const ms = series.endTime[0] * 1000 + Math.floor(series.endTime[1] / 1_000_000);
+      timestamp = ` ${openMetrics ? String(ms / 1000) : String(ms)}`;
+    }
+    if (typeof series.value === 'number')
+      out += sampleLine(sampleName, series.labels, formatValue(series.value), timestamp);
+    else out += histogramLines(sampleName, series, series.value, timestamp);
+  }
+  return out;
+}
+
+/**
+ * The exposition of `batches`: `target_info` first (one per job and instance), then one
+ * family per name in name order, each with its HELP, TYPE (and UNIT in OpenMetrics) once and
+ * its series in label order, whatever resource or scope they came from. Exponential
+ * histograms and metrics whose type conflicts with an earlier one of the same name are left
+ * out and reported through `options.onProblem`. Expects cumulative data (the exporter's
+ * store turns deltas into totals).
+ */
+export function renderExposition(
+  batches: readonly ResourceMetrics[],
+  options: ExpositionOptions = {},
+): string {
+  const format = options.format ?? 'text';
+  const problems = new Set<string>();
+  const { target, families } = collectFamilies(batches, options, (text) => problems.add(text));
+  const timestamps = options.timestamps ?? false;
+  let out = renderFamily(target, format, timestamps);
+  for (const key of [...families.keys()].sort(byString)) {
+    const family = families.get(key);
+    if (family !== undefined) out += renderFamily(family, format, timestamps);
+  }
+  if (format === 'openmetrics') out += '# EOF\n';
+  if (options.onProblem !== undefined) for (const text of problems) options.onProblem(text);
+  return out;
+}

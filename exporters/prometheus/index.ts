@@ -1,0 +1,1 @@
+export { prometheusExporterFactory } from './factory.ts';

@@ -1,0 +1,121 @@
+import type { ExportResult } from '@opentelemetry/core';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { ComponentSettings, Exporter } from '../../service/component.ts';
+import type { HostPort } from '../../service/config-types.ts';
+import { formatHostPort } from '../../service/config-types.ts';
+import { ErrorLog } from '../../service/error-log.ts';
+import { toError } from '../../service/errors.ts';
+import { countPoints } from '../../service/metrics-data.ts';
+import type { PrometheusExporterConfig } from './config.ts';
+import type { ExpositionFormat, ExpositionOptions } from './exposition.ts';
+import { renderExposition } from './exposition.ts';
+import { ScrapeServer } from './server.ts';
+import { SeriesStore } from './store.ts';
+
+/** What tests and embedders may inject. */
+export interface PrometheusExporterOptions {
+  /** The clock for series expiry, in milliseconds. */
+  readonly now?: () => number;
+}
+
+/**
+ * The `prometheus` exporter: a pull exporter. Batches update a store holding the latest point
+ * of every series; scrapes of `/metrics` render that store, so a scrape never waits for a
+ * receiver.
+ */
+export class PrometheusExporter implements Exporter {
+  readonly #settings: ComponentSettings;
+  readonly #config: PrometheusExporterConfig;
+  readonly #store: SeriesStore;
+  readonly #server: ScrapeServer;
+  readonly #errors: ErrorLog;
+  readonly #exposition: ExpositionOptions;
+  #starting: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(
+    settings: ComponentSettings,
+    config: PrometheusExporterConfig,
+    options: PrometheusExporterOptions = {},
+  ) {
+    this.#settings = settings;
+    this.#config = config;
+    this.#store = new SeriesStore(config.metric_expiration, options.now);
+    this.#errors = new ErrorLog(settings.logger);
+    this.#exposition = {
+      namespace: config.namespace,
+      constLabels: config.const_labels,
+      resourceToTelemetry: config.resource_to_telemetry_conversion.enabled,
+      addMetricSuffixes: config.add_metric_suffixes,
+      timestamps: config.send_timestamps,
+      scopeLabels: !config.without_scope_info,
+      onProblem: (problem) => {
+        this.#errors.report(problem, new Error(problem));
+      },
+    };
+    this.#server = new ScrapeServer((format) => this.render(format), {
+      openMetrics: config.enable_open_metrics,
+      logger: settings.logger,
+    });
+  }
+
+  /** Starts listening on `endpoint`; rejects when the address cannot be bound. Idempotent. */
+  start(): Promise<void> {
+    if (this.#stopped) return Promise.reject(new Error('the prometheus exporter is shut down'));
+    this.#starting ??= this.#server.listen(this.#config.endpoint);
+    return this.#starting;
+  }
+
+  /** Stores the batch's points; never throws, calls `resultCallback` once. */
+  export(batch: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    const points = countPoints(batch);
+    this.#settings.telemetry.received(points);
+    if (this.#stopped) {
+      this.#settings.telemetry.failed(points);
+      resultCallback({
+        code: ExportResultCode.FAILED,
+        error: new Error('the prometheus exporter is shut down'),
+      });
+      return;
+    }
+    let result: ExportResult;
+    try {
+      const report = this.#store.ingest(batch);
+      this.#settings.telemetry.exported(report.stored);
+      for (const [reason, count] of report.dropped) this.#settings.telemetry.dropped(count, reason);
+      result = { code: ExportResultCode.SUCCESS };
+    } catch (error) {
+      this.#settings.telemetry.failed(points);
+      result = { code: ExportResultCode.FAILED, error: toError(error) };
+    }
+    resultCallback(result);
+  }
+
+  /** The exposition of what the store holds now, in a format: what a scrape answers. */
+  render(format: ExpositionFormat = 'text'): string {
+    return renderExposition(this.#store.snapshot(), { ...this.#exposition, format });
+  }
+
+  /** The address the endpoint listens on (the real port when 0 was configured); undefined before start. */
+  address(): HostPort | undefined {
+    return this.#server.address();
+  }
+
+  describe(): string {
+    const bound = this.address() ?? this.#config.endpoint;
+    return `http://${formatHostPort(bound)}/metrics`;
+  }
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Stops listening; safe to call twice or before start. */
+  async shutdown(): Promise<void> {
+    this.#stopped = true;
+    // A failed start already rejected to its caller; shutdown only needs it settled.
+    await this.#starting?.catch(() => undefined);
+    await this.#server.close();
+  }
+}

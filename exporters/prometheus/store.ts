@@ -1,0 +1,297 @@
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import type {
+  DataPoint,
+  Histogram,
+  MetricData,
+  MetricDescriptor,
+  ResourceMetrics,
+  ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
+
+/**
+ * The state of a pull exporter: the latest point of every series, keyed by resource, scope,
+ * metric name and point attributes, forgotten when it has not been updated for the
+ * expiration time. Delta sums and histograms are added up into cumulative ones, since
+ * Prometheus only understands totals. No I/O; the clock is injected.
+ */
+
+/** Why points were not stored. */
+export type DropReason =
+  /** Exponential histograms: no text exposition for them (Prometheus needs native histograms). */
+  | 'exponential_histogram'
+  /** A delta up-down counter: its total is unknown, so no gauge can be made of it. */
+  | 'delta_non_monotonic_sum'
+  /** Older than the point already held for the series. */
+  | 'out_of_order';
+
+/** What one batch did to the store. */
+export interface IngestReport {
+  /** Points stored (new series, newer points, deltas added up). */
+  stored: number;
+  /** Points not stored, by reason. */
+  readonly dropped: Map<DropReason, number>;
+}
+
+interface StoredSeries {
+  readonly resourceKey: string;
+  readonly resource: Resource;
+  readonly scopeKey: string;
+  readonly scope: InstrumentationScope;
+  readonly descriptor: MetricDescriptor;
+  readonly dataPointType: DataPointType.SUM | DataPointType.GAUGE | DataPointType.HISTOGRAM;
+  readonly isMonotonic: boolean;
+  readonly point: DataPoint<number> | DataPoint<Histogram>;
+  /** Clock time (ms) of the last update, for expiry. */
+  readonly updatedAt: number;
+}
+
+/** A canonical text for a set of attributes: sorted keys, JSON values. */
+function attributesKey(attributes: Attributes): string {
+  return JSON.stringify(
+    Object.keys(attributes)
+      .sort()
+      .map((key) => [key, attributes[key]]),
+  );
+}
+
+function scopeKeyOf(scope: InstrumentationScope): string {
+  return JSON.stringify([scope.name, scope.version ?? '', scope.schemaUrl ?? '']);
+}
+
+function sameTime(a: HrTime, b: HrTime): boolean {
+  return a[0] === b[0] && a[1] === b[1];
+}
+
+function isBefore(a: HrTime, b: HrTime): boolean {
+  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+}
+
+function sameBoundaries(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((bound, i) => bound === b[i]);
+}
+
+function copyHistogram(value: Histogram): Histogram {
+  return {
+    buckets: { boundaries: [...value.buckets.boundaries], counts: [...value.buckets.counts] },
+    count: value.count,
+    ...(value.sum === undefined ? {} : { sum: value.sum }),
+    ...(value.min === undefined ? {} : { min: value.min }),
+    ...(value.max === undefined ? {} : { max: value.max }),
+  };
+}
+
+function addHistograms(total: Histogram, delta: Histogram): Histogram {
+  const min =
+    total.min === undefined
+      ? delta.min
+      : delta.min === undefined
+        ? total.min
+        : Math.min(total.min, delta.min);
+  const max =
+    total.max === undefined
+      ? delta.max
+      : delta.max === undefined
+        ? total.max
+        : Math.max(total.max, delta.max);
+  const sum = total.sum === undefined || delta.sum === undefined ? undefined : total.sum + delta.sum;
+  return {
+    buckets: {
+      boundaries: [...total.buckets.boundaries],
+      counts: total.buckets.counts.map((count, i) => count + (delta.buckets.counts[i] ?? 0)),
+    },
+    count: total.count + delta.count,
+    ...(sum === undefined ? {} : { sum }),
+    ...(min === undefined ? {} : { min }),
+    ...(max === undefined ? {} : { max }),
+  };
+}
+
+/** The latest point of every series, with expiry. */
+export class SeriesStore {
+  readonly #expirationMs: number;
+  readonly #now: () => number;
+  readonly #series = new Map<string, StoredSeries>();
+  #lastSweep: number;
+
+  /**
+   * @param expirationMs a series not updated for longer than this is forgotten
+   * @param now the clock, in milliseconds (injected by tests)
+   */
+  constructor(expirationMs: number, now: () => number = Date.now) {
+    this.#expirationMs = expirationMs;
+    this.#now = now;
+    this.#lastSweep = now();
+  }
+
+  /** Number of series held (expired ones included until the next sweep). */
+  get size(): number {
+    return this.#series.size;
+  }
+
+  /** Stores the points of a batch: newer points replace older ones, deltas add up. */
+  ingest(batch: ResourceMetrics): IngestReport {
+    const now = this.#now();
+    const report: IngestReport = { stored: 0, dropped: new Map() };
+    const drop = (reason: DropReason, points: number): void => {
+      if (points > 0) report.dropped.set(reason, (report.dropped.get(reason) ?? 0) + points);
+    };
+    const resourceKey = attributesKey(batch.resource.attributes);
+    for (const { scope, metrics } of batch.scopeMetrics) {
+      const scopeKey = scopeKeyOf(scope);
+      for (const metric of metrics) {
+        if (metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) {
+          drop('exponential_histogram', metric.dataPoints.length);
+          continue;
+        }
+        const delta = metric.aggregationTemporality === AggregationTemporality.DELTA;
+        const isMonotonic = metric.dataPointType === DataPointType.SUM && metric.isMonotonic;
+        if (delta && metric.dataPointType === DataPointType.SUM && !isMonotonic) {
+          drop('delta_non_monotonic_sum', metric.dataPoints.length);
+          continue;
+        }
+        const metricKey = `${resourceKey}\u0000${scopeKey}\u0000${metric.descriptor.name}\u0000`;
+        for (const point of metric.dataPoints as (DataPoint<number> | DataPoint<Histogram>)[]) {
+          const key = metricKey + attributesKey(point.attributes);
+          const previous = this.#series.get(key);
+          if (previous !== undefined && isBefore(point.endTime, previous.point.endTime)) {
+            drop('out_of_order', 1);
+            continue;
+          }
+          this.#series.set(key, {
+            resourceKey,
+            resource: batch.resource,
+            scopeKey,
+            scope,
+            descriptor: metric.descriptor,
+            dataPointType: metric.dataPointType,
+            isMonotonic,
+            point: delta ? accumulate(metric, point, previous) : copyPoint(point),
+            updatedAt: now,
+          });
+          report.stored += 1;
+        }
+      }
+    }
+    if (now - this.#lastSweep >= this.#expirationMs) this.sweep();
+    return report;
+  }
+
+  /** Forgets the series not updated within the expiration time; returns how many. */
+  sweep(): number {
+    const now = this.#now();
+    this.#lastSweep = now;
+    let removed = 0;
+    for (const [key, series] of this.#series) {
+      if (now - series.updatedAt > this.#expirationMs) {
+        this.#series.delete(key);
+        removed += 1;
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * The live series as cumulative batches, one per resource, in a stable order (resource,
+   * scope, metric name, attributes). Expired series are forgotten first.
+   */
+  snapshot(): ResourceMetrics[] {
+    this.sweep();
+    const keys = [...this.#series.keys()].sort();
+    const batches: ResourceMetrics[] = [];
+    let batch: ResourceMetrics | undefined;
+    let scopeMetrics: ScopeMetrics | undefined;
+    let metric: MetricData | undefined;
+    let resourceKey = '';
+    let scopeKey = '';
+    for (const key of keys) {
+      const series = this.#series.get(key);
+      if (series === undefined) continue;
+      if (batch === undefined || series.resourceKey !== resourceKey) {
+        batch = { resource: series.resource, scopeMetrics: [] };
+        batches.push(batch);
+        resourceKey = series.resourceKey;
+        scopeMetrics = undefined;
+      }
+      if (scopeMetrics === undefined || series.scopeKey !== scopeKey) {
+        scopeMetrics = { scope: series.scope, metrics: [] };
+        batch.scopeMetrics.push(scopeMetrics);
+        scopeKey = series.scopeKey;
+        metric = undefined;
+      }
+      if (
+        metric === undefined ||
+        metric.descriptor.name !== series.descriptor.name ||
+        metric.dataPointType !== series.dataPointType ||
+        (metric.dataPointType === DataPointType.SUM && metric.isMonotonic !== series.isMonotonic)
+      ) {
+        metric = toMetricData(series);
+        scopeMetrics.metrics.push(metric);
+      } else {
+        (metric.dataPoints as (DataPoint<number> | DataPoint<Histogram>)[]).push(series.point);
+      }
+    }
+    return batches;
+  }
+}
+
+function toMetricData(series: StoredSeries): MetricData {
+  const base = { descriptor: series.descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE };
+  switch (series.dataPointType) {
+    case DataPointType.SUM:
+      return {
+        ...base,
+        dataPointType: DataPointType.SUM,
+        isMonotonic: series.isMonotonic,
+        dataPoints: [series.point as DataPoint<number>],
+      };
+    case DataPointType.GAUGE:
+      return { ...base, dataPointType: DataPointType.GAUGE, dataPoints: [series.point as DataPoint<number>] };
+    case DataPointType.HISTOGRAM:
+      return {
+        ...base,
+        dataPointType: DataPointType.HISTOGRAM,
+        dataPoints: [series.point as DataPoint<Histogram>],
+      };
+  }
+}
+
+/** A copy the sender cannot change afterwards (histogram arrays are copied). */
+function copyPoint(
+  point: DataPoint<number> | DataPoint<Histogram>,
+): DataPoint<number> | DataPoint<Histogram> {
+  if (typeof point.value === 'number') return point;
+  return { ...point, value: copyHistogram(point.value) };
+}
+
+/**
+ * Adds a delta point to the total held, when it continues it (its start is the held point's
+ * end, same kind of value and buckets); otherwise the delta starts a new total, which
+ * Prometheus sees as a counter reset.
+ */
+function accumulate(
+  metric: MetricData,
+  point: DataPoint<number> | DataPoint<Histogram>,
+  previous: StoredSeries | undefined,
+): DataPoint<number> | DataPoint<Histogram> {
+  const continues =
+    previous !== undefined &&
+    previous.dataPointType === metric.dataPointType &&
+    previous.descriptor.valueType === metric.descriptor.valueType &&
+    sameTime(point.startTime, previous.point.endTime);
+  if (!continues) return copyPoint(point);
+  const held = previous.point;
+  if (typeof point.value === 'number' && typeof held.value === 'number') {
+    return { ...point, startTime: held.startTime, value: held.value + point.value };
+  }
+  if (
+    typeof point.value !== 'number' &&
+    typeof held.value !== 'number' &&
+    sameBoundaries(point.value.buckets.boundaries, held.value.buckets.boundaries)
+  ) {
+    return { ...point, startTime: held.startTime, value: addHistograms(held.value, point.value) };
+  }
+  return copyPoint(point);
+}

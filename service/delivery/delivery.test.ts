@@ -1,0 +1,495 @@
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ValueType } from '@opentelemetry/api';
+import type { ExportResult } from '@opentelemetry/core';
+import { ExportResultCode } from '@opentelemetry/core';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  DataPointType,
+  MeterProvider,
+  MetricReader,
+} from '@opentelemetry/sdk-metrics';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createTestSettings } from '../../test/support/settings.ts';
+import { deliveryOptions, parseByteSize } from './config.ts';
+import type { DeliveryConfig } from './config.ts';
+import type { SendRequest, SendResult } from './delivery.ts';
+import { Delivery } from './delivery.ts';
+import { FileStore } from './file-store.ts';
+import { backoffDelay, ExportFailure, httpFailure, parseRetryAfter } from './retry.ts';
+
+const schema = z.strictObject(deliveryOptions);
+
+class PullReader extends MetricReader {
+  protected override onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected override onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function config(overrides: { sending_queue?: object; retry_on_failure?: object } = {}): DeliveryConfig {
+  return schema.parse({
+    sending_queue: overrides.sending_queue ?? {},
+    retry_on_failure: { initial_interval: '5ms', max_interval: '20ms', ...overrides.retry_on_failure },
+  });
+}
+
+/** A batch with `points` gauge points whose values are `id * 1000 + i`, to check order. */
+function batch(id: number, points = 1): ResourceMetrics {
+  return {
+    resource: resourceFromAttributes({ 'host.name': 'h' }),
+    scopeMetrics: [
+      {
+        scope: { name: 'test' },
+        metrics: [
+          {
+            descriptor: { name: 'g', description: '', unit: '1', valueType: ValueType.INT },
+            aggregationTemporality: AggregationTemporality.CUMULATIVE,
+            dataPointType: DataPointType.GAUGE,
+            dataPoints: Array.from({ length: points }, (_, i) => ({
+              startTime: [1, 0] as [number, number],
+              endTime: [2, 0] as [number, number],
+              attributes: { i },
+              value: id * 1000 + i,
+            })),
+          },
+        ],
+      },
+    ],
+  };
+}
+
+function firstValue(request: SendRequest): number {
+  return request.batch().scopeMetrics[0]!.metrics[0]!.dataPoints[0]!.value as number;
+}
+
+function exportBatch(delivery: Delivery, b: ResourceMetrics): Promise<ExportResult> {
+  return new Promise((resolve) => {
+    delivery.export(b, resolve);
+  });
+}
+
+/** A sender answering from a script of outcomes, recording the first value of each batch. */
+function scriptedSender(outcomes: SendResult[]): {
+  send: (r: SendRequest) => Promise<SendResult>;
+  seen: number[];
+  times: number[];
+} {
+  const seen: number[] = [];
+  const times: number[] = [];
+  return {
+    seen,
+    times,
+    send: (request) => {
+      seen.push(firstValue(request));
+      times.push(performance.now());
+      return Promise.resolve(outcomes.shift() ?? { ok: true });
+    },
+  };
+}
+
+const unavailable = (): SendResult => ({
+  ok: false,
+  error: new ExportFailure('HTTP 503', { retryable: true }),
+});
+
+async function waitFor(condition: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'inframeter-queue-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+describe('delivery config', () => {
+  it('fills the Collector defaults', () => {
+    const parsed = schema.parse({});
+    expect(parsed.sending_queue).toEqual({
+      enabled: true,
+      num_consumers: 1,
+      queue_size: 1_000_000,
+      max_bytes: 256 * 1024 * 1024,
+      storage: 'memory',
+    });
+    expect(parsed.retry_on_failure).toEqual({
+      enabled: true,
+      initial_interval: 5_000,
+      max_interval: 30_000,
+      max_elapsed_time: 300_000,
+      multiplier: 1.5,
+      randomization_factor: 0.5,
+    });
+  });
+
+  it('reports every problem with its path', () => {
+    const result = schema.safeParse({
+      sending_queue: { storage: 'file', max_bytes: '12 parsecs', queue_sise: 3 },
+      retry_on_failure: { initial_interval: '1m', max_interval: '10s' },
+    });
+    expect(result.success).toBe(false);
+    const problems = result.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'sending_queue: Unrecognized key: "queue_sise"',
+        'sending_queue.max_bytes: expected a size such as "64MiB" or a number of bytes, got "12 parsecs"',
+        'retry_on_failure.initial_interval: must not be longer than max_interval',
+      ]),
+    );
+    expect(schema.safeParse({ sending_queue: { storage: 'file' } }).error!.issues[0]).toMatchObject({
+      path: ['sending_queue', 'directory'],
+      message: 'required when storage is file',
+    });
+  });
+
+  it('parses sizes', () => {
+    expect(parseByteSize('4MiB')).toBe(4 * 1024 * 1024);
+    expect(parseByteSize('1.5 KB')).toBe(1500);
+    expect(parseByteSize('12')).toBe(12);
+    expect(parseByteSize('4 furlongs')).toBeUndefined();
+  });
+});
+
+describe('retry classification and backoff', () => {
+  it('retries HTTP 429/502/503/504 only, honouring Retry-After', () => {
+    expect(httpFailure(503, 'down', '7')).toMatchObject({ retryable: true, retryAfterMs: 7_000 });
+    expect(httpFailure(429, '', undefined)).toMatchObject({ retryable: true, retryAfterMs: undefined });
+    expect(httpFailure(502, '')).toMatchObject({ retryable: true });
+    expect(httpFailure(504, '')).toMatchObject({ retryable: true });
+    expect(httpFailure(400, 'bad', '7')).toMatchObject({ retryable: false, retryAfterMs: undefined });
+    expect(httpFailure(500, '')).toMatchObject({ retryable: false });
+    expect(
+      parseRetryAfter('Wed, 21 Oct 2015 07:28:05 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT')),
+    ).toBe(5_000);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+  });
+
+  it('grows exponentially up to max_interval with bounded jitter', () => {
+    const retry = config({
+      retry_on_failure: {
+        initial_interval: '100ms',
+        max_interval: '1s',
+        multiplier: 2,
+        randomization_factor: 0.5,
+      },
+    }).retry_on_failure;
+    expect([0, 1, 2, 3, 4, 5].map((n) => backoffDelay(retry, n, () => 0.5))).toEqual([
+      100, 200, 400, 800, 1000, 1000,
+    ]);
+    expect(backoffDelay(retry, 0, () => 0)).toBe(50);
+    expect(backoffDelay(retry, 0, () => 0.999999)).toBeCloseTo(150, 3);
+  });
+});
+
+describe('memory queue', () => {
+  it('retries a retryable failure with growing waits, then delivers', async () => {
+    const settings = createTestSettings('otlp', 'exporter');
+    const sender = scriptedSender([unavailable(), unavailable(), unavailable()]);
+    const delivery = new Delivery(
+      settings,
+      config({ retry_on_failure: { initial_interval: '20ms', max_interval: '1s', multiplier: 2 } }),
+      sender.send,
+      {
+        random: () => 0.5,
+      },
+    );
+    expect((await exportBatch(delivery, batch(1, 3))).code).toBe(ExportResultCode.SUCCESS);
+    await delivery.forceFlush();
+    await waitFor(() => delivery.status().sentPoints === 3);
+    expect(sender.seen).toEqual([1000, 1000, 1000, 1000]);
+    const waits = sender.times.slice(1).map((t, i) => t - sender.times[i]!);
+    expect(waits[0]).toBeGreaterThanOrEqual(19);
+    expect(waits[1]).toBeGreaterThanOrEqual(39);
+    expect(waits[2]).toBeGreaterThanOrEqual(79);
+    expect(settings.telemetry.counts.failed).toBe(0);
+    await delivery.shutdown();
+  });
+
+  it('does not retry a non-retryable failure and counts it failed', async () => {
+    const settings = createTestSettings('otlp', 'exporter');
+    const sender = scriptedSender([{ ok: false, error: httpFailure(400, 'bad data') }]);
+    const delivery = new Delivery(settings, config(), sender.send);
+    await exportBatch(delivery, batch(1, 4));
+    await exportBatch(delivery, batch(2, 2));
+    await waitFor(() => delivery.status().queuedBatches === 0);
+    expect(sender.seen).toEqual([1000, 2000]);
+    expect(settings.telemetry.counts.failed).toBe(4);
+    expect(delivery.status().sentPoints).toBe(2);
+    await delivery.shutdown();
+  });
+
+  it('gives up after max_elapsed_time and counts the batch failed', async () => {
+    const settings = createTestSettings('otlp', 'exporter');
+    const sender = scriptedSender(Array.from({ length: 100 }, unavailable));
+    const delivery = new Delivery(
+      settings,
+      config({ retry_on_failure: { max_elapsed_time: '60ms' } }),
+      sender.send,
+    );
+    await exportBatch(delivery, batch(1, 5));
+    await waitFor(() => settings.telemetry.counts.failed === 5);
+    expect(sender.seen.length).toBeGreaterThan(1);
+    await delivery.shutdown();
+  });
+
+  it('drops the oldest batches when a bound is hit and counts every dropped point', async () => {
+    const settings = createTestSettings('otlp', 'exporter');
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((r) => (release = r));
+    const seen: number[] = [];
+    const delivery = new Delivery(
+      settings,
+      config({ sending_queue: { queue_size: 10 } }),
+      async (request) => {
+        seen.push(firstValue(request));
+        await blocked;
+        return { ok: true };
+      },
+    );
+    // Batch 1 (3 points) goes in flight; 2..6 (3 points each) wait; the bound is 10 points.
+    for (let id = 1; id <= 6; id += 1)
+      expect((await exportBatch(delivery, batch(id, 3))).code).toBe(ExportResultCode.SUCCESS);
+    // Queued: 1 (in flight) + the newest that fit: 1 + 2 batches = 9 points; dropped 2, 3, 4.
+    expect(settings.telemetry.counts.dropped.get('queue_full')).toBe(9);
+    expect(delivery.status()).toMatchObject({ queuedBatches: 3, queuedPoints: 9, inFlight: 1 });
+    release();
+    await delivery.forceFlush();
+    expect(seen).toEqual([1000, 5000, 6000]);
+    expect(delivery.status().sentPoints).toBe(9);
+    await delivery.shutdown();
+  });
+
+  it('bounds the queue by bytes too', async () => {
+    const settings = createTestSettings('otlp', 'exporter');
+    const delivery = new Delivery(settings, config({ sending_queue: { max_bytes: 1 } }), () =>
+      Promise.resolve({ ok: true }),
+    );
+    await exportBatch(delivery, batch(1, 2));
+    expect(settings.telemetry.counts.dropped.get('queue_full')).toBe(2);
+    await delivery.shutdown();
+  });
+
+  it('counts what a memory queue still holds at shutdown as dropped', async () => {
+    const settings = createTestSettings('otlp', 'exporter');
+    const delivery = new Delivery(
+      settings,
+      config({ retry_on_failure: { initial_interval: '10s', max_interval: '10s' } }),
+      () => Promise.resolve(unavailable()),
+      { flushTimeoutMs: 100 },
+    );
+    await exportBatch(delivery, batch(1, 2));
+    await exportBatch(delivery, batch(2, 5));
+    await delivery.forceFlush();
+    await delivery.shutdown();
+    expect(settings.telemetry.counts.dropped.get('shutdown')).toBe(7);
+  });
+
+  it('without a queue, reports the outcome of sending to the caller', async () => {
+    const settings = createTestSettings('otlp', 'exporter');
+    const sender = scriptedSender([unavailable(), { ok: false, error: httpFailure(400, 'bad') }]);
+    const delivery = new Delivery(settings, config({ sending_queue: { enabled: false } }), sender.send);
+    const result = await exportBatch(delivery, batch(1));
+    expect(result.code).toBe(ExportResultCode.FAILED);
+    expect(result.error?.message).toBe('HTTP 400: bad');
+    expect(sender.seen).toEqual([1000, 1000]);
+    expect((await exportBatch(delivery, batch(2))).code).toBe(ExportResultCode.SUCCESS);
+    await delivery.shutdown();
+  });
+});
+
+describe('consumers and self-telemetry', () => {
+  it('sends at most num_consumers batches at once, in queue order', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const seen: number[] = [];
+    const delivery = new Delivery(
+      createTestSettings('otlp', 'exporter'),
+      config({ sending_queue: { num_consumers: 3 } }),
+      async (request) => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        seen.push(firstValue(request));
+        await new Promise((r) => setTimeout(r, 20));
+        inFlight -= 1;
+        return { ok: true };
+      },
+    );
+    for (let id = 1; id <= 9; id += 1) await exportBatch(delivery, batch(id));
+    await delivery.forceFlush();
+    expect(most).toBe(3);
+    expect(seen).toEqual([1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000]);
+    await delivery.shutdown();
+  });
+
+  it('reports the queue size and the points sent as metrics', async () => {
+    const reader = new PullReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    const settings = { ...createTestSettings('otlp/gw', 'exporter'), meter: provider.getMeter('test') };
+    let fail = true;
+    const delivery = new Delivery(
+      settings,
+      config({ retry_on_failure: { initial_interval: '10ms', max_interval: '10ms' } }),
+      () => Promise.resolve(fail ? unavailable() : { ok: true }),
+    );
+    await exportBatch(delivery, batch(1, 3));
+    await exportBatch(delivery, batch(2, 4));
+    const read = async (): Promise<Record<string, number>> => {
+      const out: Record<string, number> = {};
+      for (const metric of (await reader.collect()).resourceMetrics.scopeMetrics.flatMap(
+        (sm) => sm.metrics,
+      )) {
+        for (const p of metric.dataPoints) {
+          expect(p.attributes).toEqual({ 'component.id': 'otlp/gw' });
+          out[metric.descriptor.name] = p.value as number;
+        }
+      }
+      return out;
+    };
+    const queued = await read();
+    expect(queued['inframeter.exporter.queue.size']).toBe(7);
+    expect(queued['inframeter.exporter.queue.bytes']).toBe(delivery.status().queuedBytes);
+    expect(queued['inframeter.exporter.queue.bytes']).toBeGreaterThan(0);
+    fail = false;
+    await waitFor(() => delivery.status().queuedBatches === 0);
+    const drained = await read();
+    expect(drained['inframeter.exporter.queue.size']).toBe(0);
+    expect(drained['inframeter.exporter.points.sent']).toBe(7);
+    await delivery.shutdown();
+    await provider.shutdown();
+  });
+});
+
+describe('persistent queue', () => {
+  it('survives a crash and replays in order', async () => {
+    const directory = await tempDir();
+    const queueConfig = config({ sending_queue: { storage: 'file', directory } });
+    const down = new Delivery(
+      createTestSettings('otlp', 'exporter'),
+      queueConfig,
+      () => Promise.resolve(unavailable()),
+      {
+        segmentBytes: 400,
+      },
+    );
+    await down.start();
+    for (let id = 1; id <= 8; id += 1)
+      expect((await exportBatch(down, batch(id, 2))).code).toBe(ExportResultCode.SUCCESS);
+    expect((await readdir(directory)).filter((n) => n.startsWith('segment-')).length).toBeGreaterThan(1);
+    // "Crash": no shutdown; a new queue opens the same directory.
+    const sender = scriptedSender([]);
+    const settings = createTestSettings('otlp', 'exporter');
+    const up = new Delivery(settings, queueConfig, sender.send, { segmentBytes: 400 });
+    await up.start();
+    await up.forceFlush();
+    expect(sender.seen).toEqual([1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000]);
+    expect(up.status().sentPoints).toBe(16);
+    await up.shutdown();
+    await down.shutdown();
+    // Everything consumed: segments removed (but the active one), offset recorded.
+    expect(Number(await readFile(join(directory, 'consumed'), 'utf8'))).toBe(8);
+    const again = scriptedSender([]);
+    const third = new Delivery(createTestSettings('otlp', 'exporter'), queueConfig, again.send);
+    await third.start();
+    await third.forceFlush();
+    expect(again.seen).toEqual([]);
+    await third.shutdown();
+  });
+
+  it('keeps undelivered batches across a clean restart and continues the sequence', async () => {
+    const directory = await tempDir();
+    const queueConfig = config({ sending_queue: { storage: 'file', directory } });
+    const sender = scriptedSender([{ ok: true }, ...Array.from({ length: 100 }, unavailable)]);
+    const first = new Delivery(createTestSettings('otlp', 'exporter'), queueConfig, sender.send);
+    await exportBatch(first, batch(1));
+    await exportBatch(first, batch(2));
+    await first.forceFlush();
+    await first.shutdown();
+    const second = scriptedSender([]);
+    const restarted = new Delivery(createTestSettings('otlp', 'exporter'), queueConfig, second.send);
+    await exportBatch(restarted, batch(3));
+    await restarted.forceFlush();
+    expect(second.seen).toEqual([2000, 3000]);
+    await restarted.shutdown();
+  });
+
+  it('detects a torn last record, skips it and keeps the rest', async () => {
+    const directory = await tempDir();
+    const store = new FileStore(directory);
+    await store.open();
+    const payload = (n: number) => Buffer.alloc(50, n);
+    await store.append(1, 3, payload(1));
+    await store.append(2, 4, payload(2));
+    await store.append(3, 5, payload(3));
+    const [segment] = (await readdir(directory)).filter((n) => n.startsWith('segment-'));
+    const path = join(directory, segment!);
+    const size = (await stat(path)).size;
+    await truncate(path, size - 20); // the last write cut short by a crash
+    const reopened = new FileStore(directory);
+    const report = await reopened.open();
+    expect(report.records.map((r) => [r.seq, r.points])).toEqual([
+      [1, 3],
+      [2, 4],
+    ]);
+    expect(report.torn).toBe(1);
+    expect((await stat(path)).size).toBe(size - (8 + 12 + 50));
+    expect(Buffer.from(await reopened.read(report.records[1]!))).toEqual(payload(2));
+    // Appending after recovery continues cleanly after the last good record.
+    await reopened.append(4, 6, payload(4));
+    await reopened.close();
+    const third = await new FileStore(directory).open();
+    expect(third.records.map((r) => r.seq)).toEqual([1, 2, 4]);
+    expect(third.torn).toBe(0);
+  });
+
+  it('skips a record whose checksum does not match and counts its points', async () => {
+    const directory = await tempDir();
+    const store = new FileStore(directory);
+    await store.open();
+    await store.append(1, 3, Buffer.alloc(10, 1));
+    await store.append(2, 4, Buffer.alloc(10, 2));
+    await store.append(3, 5, Buffer.alloc(10, 3));
+    await store.close();
+    const [segment] = (await readdir(directory)).filter((n) => n.startsWith('segment-'));
+    const path = join(directory, segment!);
+    const bytes = await readFile(path);
+    const at = 8 + 30 + 8 + 12 + 2; // a payload byte of record 2
+    bytes.writeUInt8(bytes.readUInt8(at) ^ 0xff, at);
+    await writeFile(path, bytes);
+    const report = await new FileStore(directory).open();
+    expect(report.records.map((r) => r.seq)).toEqual([1, 3]);
+    expect(report).toMatchObject({ corrupt: 1, corruptPoints: 4, torn: 0 });
+  });
+
+  it('ignores garbage appended after the last record (a header cut short)', async () => {
+    const directory = await tempDir();
+    const store = new FileStore(directory);
+    await store.open();
+    await store.append(1, 1, Buffer.alloc(5));
+    const [segment] = (await readdir(directory)).filter((n) => n.startsWith('segment-'));
+    await appendFile(join(directory, segment!), Buffer.from([1, 2, 3]));
+    const report = await new FileStore(directory).open();
+    expect(report.records.map((r) => r.seq)).toEqual([1]);
+    expect(report.torn).toBe(1);
+  });
+
+  it('refuses a directory held by another live process', async () => {
+    const directory = await tempDir();
+    await writeFile(join(directory, 'lock'), `${process.ppid}\n`);
+    await expect(new FileStore(directory).open()).rejects.toThrow(`is in use by process ${process.ppid}`);
+  });
+});

@@ -1,0 +1,563 @@
+import type { BatchObservableCallback, Counter, Observable } from '@opentelemetry/api';
+import { ValueType } from '@opentelemetry/api';
+import type { ExportResult } from '@opentelemetry/core';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { ComponentSettings } from '../component.ts';
+import { ErrorLog } from '../error-log.ts';
+import { toError } from '../errors.ts';
+import { countPoints } from '../metrics-data.ts';
+import type { DeliveryConfig } from './config.ts';
+import type { StoredRecord } from './file-store.ts';
+import { FileStore } from './file-store.ts';
+import { decodeBatches } from './otlp/decode.ts';
+import { encodeExportRequest } from './otlp/encode.ts';
+import { backoffDelay, ExportFailure } from './retry.ts';
+
+/**
+ * Delivery for push exporters: the OpenTelemetry Collector's `sending_queue` and
+ * `retry_on_failure`. A batch is encoded once in OTLP protobuf, queued (in memory or in
+ * append-only files), and sent by `num_consumers` consumers in queue order; retryable
+ * failures are retried with exponential backoff and jitter until `max_elapsed_time`.
+ *
+ * Delivery is at-least-once: a batch leaves the queue only after the backend acknowledged
+ * it, so a batch whose acknowledgement was lost (a timeout, a crash between sending and
+ * recording) is sent again. Duplicates are not marked: they are identical points (same
+ * resource, attributes, timestamps and values), which backends that key samples by series
+ * and timestamp (Prometheus, Mimir, most TSDBs) store once.
+ *
+ * Telemetry: points dropped when a bound is hit (`queue_full`), left in a memory queue at
+ * shutdown (`shutdown`) or unreadable from disk (`corrupt`) are counted as dropped; points
+ * whose send failed for good (a non-retryable error, retries exhausted, rejected by the
+ * backend as partial success) are counted as failed. Every case is logged once per distinct
+ * error.
+ */
+
+/** One send of one queued batch. */
+export interface SendRequest {
+  /** The batch as an OTLP `ExportMetricsServiceRequest` (protobuf). */
+  readonly bytes: Uint8Array;
+  readonly points: number;
+  /** The batch in the SDK's model (decoded from `bytes` when the queue kept only those). */
+  batch(): ResourceMetrics;
+}
+
+/** What a send achieved. `rejected` points were refused by the backend (partial success). */
+export type SendResult =
+  { ok: true; rejected?: number; message?: string } | { ok: false; error: ExportFailure };
+
+/** Sends one batch once. Resolves (never rejects) with the outcome. */
+export type Sender = (request: SendRequest) => Promise<SendResult>;
+
+/** What the queue holds now. */
+export interface DeliveryStatus {
+  readonly queuedBatches: number;
+  readonly queuedPoints: number;
+  readonly queuedBytes: number;
+  readonly inFlight: number;
+  /** Points acknowledged by the backend since start. */
+  readonly sentPoints: number;
+}
+
+/** Test seams: the clock and the random source of the jitter. */
+export interface DeliveryOptions {
+  readonly random?: () => number;
+  readonly now?: () => number;
+  /** Segment file size of the persistent queue. */
+  readonly segmentBytes?: number;
+  /**
+   * Longest wait of `forceFlush` (default 10 s: the service gives an exporter 15 s to flush
+   * and shut down).
+   */
+  readonly flushTimeoutMs?: number;
+}
+
+interface Entry {
+  readonly seq: number;
+  readonly points: number;
+  readonly size: number;
+  readonly payload?: Uint8Array | undefined;
+  readonly stored?: StoredRecord | undefined;
+  inFlight: boolean;
+  /** A batch kept from the export call, to avoid decoding it again. */
+  batch?: ResourceMetrics | undefined;
+}
+
+/** The sending queue and retry loop of one exporter. */
+export class Delivery {
+  readonly #settings: ComponentSettings;
+  readonly #config: DeliveryConfig;
+  readonly #send: Sender;
+  readonly #random: () => number;
+  readonly #now: () => number;
+  readonly #flushTimeoutMs: number;
+  readonly #errors: ErrorLog;
+  readonly #store: FileStore | undefined;
+  /** Queued batches by sequence number, oldest first (Maps iterate in insertion order). */
+  readonly #queue = new Map<number, Entry>();
+  #queuedPoints = 0;
+  #queuedBytes = 0;
+  #inFlight = 0;
+  #backingOff = 0;
+  #sentPoints = 0;
+  #nextSeq = 1;
+  /** Sequence numbers being written to disk, oldest first. */
+  readonly #appending = new Set<number>();
+  #started: Promise<void> | undefined;
+  #stopping = false;
+  readonly #stop = new AbortController();
+  readonly #consumers = new Set<Promise<void>>();
+  #idleWaiters: (() => void)[] = [];
+  readonly #sent: Counter;
+  readonly #observe: BatchObservableCallback;
+  readonly #observed: Observable[];
+
+  constructor(
+    settings: ComponentSettings,
+    config: DeliveryConfig,
+    send: Sender,
+    options: DeliveryOptions = {},
+  ) {
+    this.#settings = settings;
+    this.#config = config;
+    this.#send = send;
+    this.#random = options.random ?? Math.random;
+    this.#now = options.now ?? (() => performance.now());
+    this.#flushTimeoutMs = options.flushTimeoutMs ?? 10_000;
+    this.#errors = new ErrorLog(settings.logger);
+    const queue = config.sending_queue;
+    if (queue.enabled && queue.storage === 'file' && queue.directory !== undefined) {
+      this.#store = new FileStore(
+        queue.directory,
+        options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes },
+      );
+    }
+    const attributes = { 'component.id': settings.id };
+    this.#sent = settings.meter.createCounter('inframeter.exporter.points.sent', {
+      unit: '{point}',
+      description: 'Data points the backend acknowledged.',
+      valueType: ValueType.INT,
+    });
+    const size = settings.meter.createObservableGauge('inframeter.exporter.queue.size', {
+      unit: '{point}',
+      description: 'Data points waiting in the sending queue (being sent included).',
+      valueType: ValueType.INT,
+    });
+    const bytes = settings.meter.createObservableGauge('inframeter.exporter.queue.bytes', {
+      unit: 'By',
+      description: 'Bytes waiting in the sending queue, in the OTLP protobuf encoding.',
+      valueType: ValueType.INT,
+    });
+    this.#observe = (result) => {
+      result.observe(size, this.#queuedPoints, attributes);
+      result.observe(bytes, this.#queuedBytes, attributes);
+    };
+    this.#observed = [size, bytes];
+    settings.meter.addBatchObservableCallback(this.#observe, this.#observed);
+  }
+
+  /** Opens the persistent queue and replays what it holds. Idempotent. */
+  start(): Promise<void> {
+    this.#started ??= this.#open();
+    return this.#started;
+  }
+
+  async #open(): Promise<void> {
+    if (this.#store === undefined) return;
+    const report = await this.#store.open();
+    this.#nextSeq = report.lastSeq + 1;
+    for (const record of report.records) {
+      this.#queue.set(record.seq, {
+        seq: record.seq,
+        points: record.points,
+        size: record.size,
+        stored: record,
+        inFlight: false,
+      });
+      this.#queuedPoints += record.points;
+      this.#queuedBytes += record.size;
+    }
+    if (report.torn > 0 || report.corrupt > 0) {
+      this.#settings.telemetry.dropped(report.corruptPoints, 'corrupt');
+      this.#settings.logger.warn(
+        {
+          directory: this.#store.directory,
+          torn: report.torn,
+          corrupt: report.corrupt,
+          points: report.corruptPoints,
+        },
+        'persistent queue: skipped damaged records (a write cut short by a crash, or a bad checksum)',
+      );
+    }
+    if (report.records.length > 0) {
+      this.#settings.logger.info(
+        { directory: this.#store.directory, batches: report.records.length, points: this.#queuedPoints },
+        'persistent queue: replaying batches left by the previous run',
+      );
+    }
+    this.#enforceBounds();
+    this.#dispatch();
+  }
+
+  /** What the queue holds now. */
+  status(): DeliveryStatus {
+    return {
+      queuedBatches: this.#queue.size,
+      queuedPoints: this.#queuedPoints,
+      queuedBytes: this.#queuedBytes,
+      inFlight: this.#inFlight,
+      sentPoints: this.#sentPoints,
+    };
+  }
+
+  /**
+   * Takes a batch. With the queue enabled, the callback reports whether it was queued (for
+   * `storage: file`, written to disk); otherwise it reports the outcome of sending it, retries
+   * included. Never throws; calls the callback once.
+   */
+  export(batch: ResourceMetrics, callback: (result: ExportResult) => void): void {
+    const points = countPoints(batch);
+    if (points === 0) {
+      callback({ code: ExportResultCode.SUCCESS });
+      return;
+    }
+    if (this.#stopping) {
+      callback({
+        code: ExportResultCode.FAILED,
+        error: new Error(`exporter ${this.#settings.id} is shut down`),
+      });
+      return;
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeExportRequest([batch]);
+    } catch (error) {
+      callback({ code: ExportResultCode.FAILED, error: toError(error) });
+      return;
+    }
+    if (!this.#config.sending_queue.enabled) {
+      void this.#deliverNow(batch, bytes, points, callback);
+      return;
+    }
+    void this.#enqueue(batch, bytes, points, callback);
+  }
+
+  async #deliverNow(
+    batch: ResourceMetrics,
+    bytes: Uint8Array,
+    points: number,
+    callback: (result: ExportResult) => void,
+  ): Promise<void> {
+    const entry: Entry = { seq: 0, points, size: bytes.length, payload: bytes, inFlight: true, batch };
+    const outcome = await this.#attempt(entry);
+    if (outcome === 'sent') callback({ code: ExportResultCode.SUCCESS });
+    else
+      callback({
+        code: ExportResultCode.FAILED,
+        error: outcome === 'stopped' ? new Error('exporter shut down during retries') : outcome,
+      });
+  }
+
+  async #enqueue(
+    batch: ResourceMetrics,
+    bytes: Uint8Array,
+    points: number,
+    callback: (result: ExportResult) => void,
+  ): Promise<void> {
+    try {
+      await this.start();
+      const seq = this.#nextSeq;
+      this.#nextSeq += 1;
+      let stored: StoredRecord | undefined;
+      if (this.#store !== undefined) {
+        this.#appending.add(seq);
+        try {
+          stored = await this.#store.append(seq, points, bytes);
+        } finally {
+          this.#appending.delete(seq);
+        }
+      }
+      const entry: Entry = {
+        seq,
+        points,
+        size: bytes.length,
+        payload: stored === undefined ? bytes : undefined,
+        stored,
+        inFlight: false,
+        batch: stored === undefined ? batch : undefined,
+      };
+      this.#queue.set(seq, entry);
+      this.#queuedPoints += points;
+      this.#queuedBytes += bytes.length;
+      this.#errors.recovered('enqueue');
+      callback({ code: ExportResultCode.SUCCESS });
+      this.#enforceBounds();
+      this.#dispatch();
+    } catch (error) {
+      this.#errors.report('enqueue', error);
+      callback({ code: ExportResultCode.FAILED, error: toError(error) });
+    }
+  }
+
+  /** Drops the oldest batches not being sent until both bounds hold. */
+  #enforceBounds(): void {
+    const { queue_size: maxPoints, max_bytes: maxBytes } = this.#config.sending_queue;
+    if (this.#queuedPoints <= maxPoints && this.#queuedBytes <= maxBytes) return;
+    let droppedPoints = 0;
+    let droppedBatches = 0;
+    for (const entry of this.#queue.values()) {
+      if (this.#queuedPoints <= maxPoints && this.#queuedBytes <= maxBytes) break;
+      if (entry.inFlight) continue;
+      this.#remove(entry);
+      droppedPoints += entry.points;
+      droppedBatches += 1;
+    }
+    if (droppedBatches === 0) return;
+    this.#settings.telemetry.dropped(droppedPoints, 'queue_full');
+    this.#errors.report(
+      'queue_full',
+      new Error(
+        `sending queue full (queue_size ${maxPoints} points, max_bytes ${maxBytes}): dropping the oldest batches`,
+      ),
+    );
+    this.#settings.logger.debug(
+      { batches: droppedBatches, points: droppedPoints },
+      'dropped the oldest queued batches',
+    );
+  }
+
+  #remove(entry: Entry): void {
+    if (!this.#queue.delete(entry.seq)) return;
+    this.#queuedPoints -= entry.points;
+    this.#queuedBytes -= entry.size;
+    if (this.#store !== undefined) {
+      // Done up to just before the oldest batch still queued or still being written.
+      const queued = this.#queue.keys().next();
+      const writing = this.#appending.values().next();
+      const oldest = Math.min(
+        queued.done === true ? this.#nextSeq : queued.value,
+        writing.done === true ? this.#nextSeq : writing.value,
+      );
+      this.#store.commit(oldest - 1);
+    }
+    this.#notifyIdle();
+  }
+
+  #dispatch(): void {
+    if (this.#stopping) return;
+    const limit = this.#config.sending_queue.num_consumers;
+    if (this.#inFlight >= limit) return;
+    for (const entry of this.#queue.values()) {
+      if (this.#inFlight >= limit) break;
+      if (entry.inFlight) continue;
+      entry.inFlight = true;
+      this.#inFlight += 1;
+      const consumer: Promise<void> = this.#consume(entry).finally(() => {
+        this.#consumers.delete(consumer);
+      });
+      this.#consumers.add(consumer);
+    }
+  }
+
+  async #consume(entry: Entry): Promise<void> {
+    const outcome = await this.#attempt(entry);
+    this.#inFlight -= 1;
+    entry.inFlight = false;
+    if (outcome === 'stopped') {
+      // Left in the queue: replayed on the next start (file), counted at shutdown (memory).
+      this.#notifyIdle();
+      return;
+    }
+    this.#remove(entry);
+    this.#dispatch();
+  }
+
+  /** Sends one batch, retrying retryable failures. 'sent', 'stopped' or the final error. */
+  async #attempt(entry: Entry): Promise<'sent' | 'stopped' | Error> {
+    const retry = this.#config.retry_on_failure;
+    const started = this.#now();
+    for (let attempt = 0; ; attempt += 1) {
+      if (this.#stopping && attempt > 0) return 'stopped';
+      let bytes: Uint8Array;
+      try {
+        bytes = entry.payload ?? (await this.#readStored(entry));
+      } catch (error) {
+        this.#settings.telemetry.dropped(entry.points, 'corrupt');
+        this.#errors.report('read', error);
+        return toError(error);
+      }
+      const request: SendRequest = {
+        bytes,
+        points: entry.points,
+        batch: () => {
+          entry.batch ??= mergeBatches(decodeBatches(bytes));
+          return entry.batch;
+        },
+      };
+      let result: SendResult;
+      try {
+        result = await this.#send(request);
+      } catch (error) {
+        // A sender must resolve; a throw is a bug, not a transient failure.
+        result = {
+          ok: false,
+          error: new ExportFailure(`sender failed: ${toError(error).message}`, {
+            retryable: false,
+            cause: error,
+          }),
+        };
+      }
+      if (result.ok) {
+        this.#sentPoints += entry.points - (result.rejected ?? 0);
+        this.#sent.add(entry.points - (result.rejected ?? 0), { 'component.id': this.#settings.id });
+        this.#errors.recovered('send');
+        if (result.rejected !== undefined && result.rejected > 0) {
+          this.#settings.telemetry.failed(result.rejected);
+          this.#errors.report(
+            'partial',
+            new Error(`the backend rejected ${result.rejected} points: ${result.message ?? ''}`),
+          );
+        }
+        return 'sent';
+      }
+      const failure = result.error;
+      this.#errors.report('send', failure);
+      const queued = this.#config.sending_queue.enabled;
+      if (!failure.retryable || !retry.enabled) {
+        if (queued) this.#settings.telemetry.failed(entry.points);
+        return failure;
+      }
+      if (this.#stopping) return 'stopped';
+      const delay = failure.retryAfterMs ?? backoffDelay(retry, attempt, this.#random);
+      const elapsed = this.#now() - started;
+      if (retry.max_elapsed_time > 0 && elapsed + delay > retry.max_elapsed_time) {
+        if (queued) this.#settings.telemetry.failed(entry.points);
+        const error = new Error(
+          `giving up after ${Math.round(elapsed)} ms and ${attempt + 1} attempts: ${failure.message}`,
+          { cause: failure },
+        );
+        this.#errors.report('give_up', error);
+        return error;
+      }
+      this.#backingOff += 1;
+      this.#notifyIdle();
+      try {
+        await sleep(delay, this.#stop.signal);
+      } finally {
+        this.#backingOff -= 1;
+      }
+    }
+  }
+
+  async #readStored(entry: Entry): Promise<Uint8Array> {
+    if (this.#store === undefined || entry.stored === undefined)
+      throw new Error(`batch ${entry.seq} has no payload`);
+    return this.#store.read(entry.stored);
+  }
+
+  #notifyIdle(): void {
+    if (!this.#idle()) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /**
+   * Nothing left to send; or, for a persistent queue, nothing can move until a backoff ends
+   * (the backend is failing) and what is left is safe on disk anyway.
+   */
+  #idle(): boolean {
+    if (this.#queue.size === 0 && this.#inFlight === 0) return true;
+    return this.#store !== undefined && this.#inFlight > 0 && this.#backingOff === this.#inFlight;
+  }
+
+  /**
+   * Resolves when every queued batch is delivered or given up, when a persistent queue's
+   * backend is failing (the rest stays on disk), or after `flushTimeoutMs` (what is left is
+   * logged; a memory queue drops it at shutdown). Never rejects.
+   */
+  async forceFlush(): Promise<void> {
+    await this.start().catch(() => undefined);
+    if (this.#idle()) return;
+    let timer: NodeJS.Timeout | undefined;
+    const flushed = await Promise.race([
+      new Promise<boolean>((resolve) =>
+        this.#idleWaiters.push(() => {
+          resolve(true);
+        }),
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => {
+          resolve(false);
+        }, this.#flushTimeoutMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!flushed) {
+      this.#settings.logger.warn(
+        { batches: this.#queue.size, points: this.#queuedPoints, timeout_ms: this.#flushTimeoutMs },
+        'flush: the queue did not drain in time',
+      );
+    }
+  }
+
+  /**
+   * Stops sending: waits for sends in progress, ends backoff waits. A memory queue's
+   * remaining points are counted as dropped; a persistent queue keeps them for the next start.
+   */
+  async shutdown(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#stop.abort();
+    this.#settings.meter.removeBatchObservableCallback(this.#observe, this.#observed);
+    await this.#started?.catch(() => undefined);
+    await Promise.all([...this.#consumers]);
+    if (this.#store !== undefined) {
+      if (this.#queue.size > 0) {
+        this.#settings.logger.info(
+          { directory: this.#store.directory, batches: this.#queue.size, points: this.#queuedPoints },
+          'persistent queue: batches kept for the next start',
+        );
+      }
+      await this.#store.close();
+    } else if (this.#queuedPoints > 0) {
+      this.#settings.telemetry.dropped(this.#queuedPoints, 'shutdown');
+      this.#settings.logger.warn(
+        { batches: this.#queue.size, points: this.#queuedPoints },
+        'dropping batches left in the memory queue at shutdown (use storage: file to keep them)',
+      );
+      this.#queue.clear();
+      this.#queuedPoints = 0;
+      this.#queuedBytes = 0;
+    }
+    this.#notifyIdle();
+  }
+}
+
+/** Several OTLP ResourceMetrics back into one SDK batch (a queued batch was encoded from one). */
+function mergeBatches(batches: ResourceMetrics[]): ResourceMetrics {
+  const [first, ...rest] = batches;
+  if (first === undefined) throw new Error('queued batch holds no data');
+  return rest.length === 0
+    ? first
+    : { resource: first.resource, scopeMetrics: batches.flatMap((b) => b.scopeMetrics) };
+}
+
+/** Waits `ms`, or less when `signal` aborts. The timer does not keep the process alive. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

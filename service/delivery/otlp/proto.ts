@@ -1,0 +1,399 @@
+import protobuf from 'protobufjs';
+import type { Long } from 'protobufjs';
+
+/**
+ * The OTLP metrics messages (OpenTelemetry protocol, `opentelemetry-proto` v1: common,
+ * resource, metrics and the metrics collector service), with the `google.rpc.Status` and
+ * `RetryInfo` messages that gRPC and OTLP/HTTP use for errors and throttling. No npm package
+ * ships the `.proto` files, so the messages are declared here from the published
+ * specification; field numbers and types are the protocol's. Tests decode what the official
+ * OpenTelemetry JS exporters send and compare our encoding with theirs byte for byte.
+ *
+ * A few scalar fields are declared `optional` (explicit presence) where the specification
+ * has plain proto3 fields: the data point timestamps and counts, an exponential histogram's
+ * `zero_count`, a resource's `dropped_attributes_count`. The wire format is the same; the
+ * difference is only that protobufjs then writes a zero that was set, as the official
+ * serializer does, so that our bytes equal its bytes. Decoding treats an absent one as 0.
+ *
+ * Deprecated and removed fields (`labels`, `int_gauge`, `int_sum`, `int_histogram`) are
+ * reserved, as in the specification, and therefore skipped when present.
+ */
+const OTLP_PROTO = `
+syntax = "proto3";
+
+package opentelemetry.proto.common.v1;
+
+message AnyValue {
+  oneof value {
+    string string_value = 1;
+    bool bool_value = 2;
+    int64 int_value = 3;
+    double double_value = 4;
+    ArrayValue array_value = 5;
+    KeyValueList kvlist_value = 6;
+    bytes bytes_value = 7;
+  }
+}
+message ArrayValue { repeated AnyValue values = 1; }
+message KeyValueList { repeated KeyValue values = 1; }
+message KeyValue {
+  string key = 1;
+  AnyValue value = 2;
+}
+message InstrumentationScope {
+  string name = 1;
+  string version = 2;
+  repeated KeyValue attributes = 3;
+  uint32 dropped_attributes_count = 4;
+}
+`;
+
+const RESOURCE_PROTO = `
+syntax = "proto3";
+package opentelemetry.proto.resource.v1;
+message Resource {
+  repeated opentelemetry.proto.common.v1.KeyValue attributes = 1;
+  optional uint32 dropped_attributes_count = 2;
+}
+`;
+
+const METRICS_PROTO = `
+syntax = "proto3";
+package opentelemetry.proto.metrics.v1;
+
+message MetricsData { repeated ResourceMetrics resource_metrics = 1; }
+
+message ResourceMetrics {
+  reserved 1000;
+  opentelemetry.proto.resource.v1.Resource resource = 1;
+  repeated ScopeMetrics scope_metrics = 2;
+  string schema_url = 3;
+}
+
+message ScopeMetrics {
+  opentelemetry.proto.common.v1.InstrumentationScope scope = 1;
+  repeated Metric metrics = 2;
+  string schema_url = 3;
+}
+
+message Metric {
+  reserved 4, 6, 8;
+  string name = 1;
+  string description = 2;
+  string unit = 3;
+  oneof data {
+    Gauge gauge = 5;
+    Sum sum = 7;
+    Histogram histogram = 9;
+    ExponentialHistogram exponential_histogram = 10;
+    Summary summary = 11;
+  }
+  repeated opentelemetry.proto.common.v1.KeyValue metadata = 12;
+}
+
+message Gauge { repeated NumberDataPoint data_points = 1; }
+
+message Sum {
+  repeated NumberDataPoint data_points = 1;
+  AggregationTemporality aggregation_temporality = 2;
+  bool is_monotonic = 3;
+}
+
+message Histogram {
+  repeated HistogramDataPoint data_points = 1;
+  AggregationTemporality aggregation_temporality = 2;
+}
+
+message ExponentialHistogram {
+  repeated ExponentialHistogramDataPoint data_points = 1;
+  AggregationTemporality aggregation_temporality = 2;
+}
+
+message Summary { repeated SummaryDataPoint data_points = 1; }
+
+enum AggregationTemporality {
+  AGGREGATION_TEMPORALITY_UNSPECIFIED = 0;
+  AGGREGATION_TEMPORALITY_DELTA = 1;
+  AGGREGATION_TEMPORALITY_CUMULATIVE = 2;
+}
+
+enum DataPointFlags {
+  DATA_POINT_FLAGS_DO_NOT_USE = 0;
+  DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK = 1;
+}
+
+message NumberDataPoint {
+  reserved 1;
+  repeated opentelemetry.proto.common.v1.KeyValue attributes = 7;
+  optional fixed64 start_time_unix_nano = 2;
+  optional fixed64 time_unix_nano = 3;
+  oneof value {
+    double as_double = 4;
+    sfixed64 as_int = 6;
+  }
+  repeated Exemplar exemplars = 5;
+  uint32 flags = 8;
+}
+
+message HistogramDataPoint {
+  reserved 1;
+  repeated opentelemetry.proto.common.v1.KeyValue attributes = 9;
+  optional fixed64 start_time_unix_nano = 2;
+  optional fixed64 time_unix_nano = 3;
+  optional fixed64 count = 4;
+  optional double sum = 5;
+  repeated fixed64 bucket_counts = 6;
+  repeated double explicit_bounds = 7;
+  repeated Exemplar exemplars = 8;
+  uint32 flags = 10;
+  optional double min = 11;
+  optional double max = 12;
+}
+
+message ExponentialHistogramDataPoint {
+  repeated opentelemetry.proto.common.v1.KeyValue attributes = 1;
+  optional fixed64 start_time_unix_nano = 2;
+  optional fixed64 time_unix_nano = 3;
+  optional fixed64 count = 4;
+  optional double sum = 5;
+  sint32 scale = 6;
+  optional fixed64 zero_count = 7;
+  Buckets positive = 8;
+  Buckets negative = 9;
+  message Buckets {
+    sint32 offset = 1;
+    repeated uint64 bucket_counts = 2;
+  }
+  uint32 flags = 10;
+  repeated Exemplar exemplars = 11;
+  optional double min = 12;
+  optional double max = 13;
+  double zero_threshold = 14;
+}
+
+message SummaryDataPoint {
+  reserved 1;
+  repeated opentelemetry.proto.common.v1.KeyValue attributes = 7;
+  optional fixed64 start_time_unix_nano = 2;
+  optional fixed64 time_unix_nano = 3;
+  optional fixed64 count = 4;
+  double sum = 5;
+  message ValueAtQuantile {
+    double quantile = 1;
+    double value = 2;
+  }
+  repeated ValueAtQuantile quantile_values = 6;
+  uint32 flags = 8;
+}
+
+message Exemplar {
+  reserved 1;
+  repeated opentelemetry.proto.common.v1.KeyValue filtered_attributes = 7;
+  fixed64 time_unix_nano = 2;
+  oneof value {
+    double as_double = 3;
+    sfixed64 as_int = 6;
+  }
+  bytes span_id = 4;
+  bytes trace_id = 5;
+}
+`;
+
+const SERVICE_PROTO = `
+syntax = "proto3";
+package opentelemetry.proto.collector.metrics.v1;
+
+service MetricsService {
+  rpc Export(ExportMetricsServiceRequest) returns (ExportMetricsServiceResponse) {}
+}
+message ExportMetricsServiceRequest {
+  repeated opentelemetry.proto.metrics.v1.ResourceMetrics resource_metrics = 1;
+}
+message ExportMetricsServiceResponse {
+  ExportMetricsPartialSuccess partial_success = 1;
+}
+message ExportMetricsPartialSuccess {
+  int64 rejected_data_points = 1;
+  string error_message = 2;
+}
+`;
+
+const GOOGLE_PROTO = `
+syntax = "proto3";
+package google.protobuf;
+message Any {
+  string type_url = 1;
+  bytes value = 2;
+}
+message Duration {
+  int64 seconds = 1;
+  int32 nanos = 2;
+}
+`;
+
+const RPC_PROTO = `
+syntax = "proto3";
+package google.rpc;
+message Status {
+  int32 code = 1;
+  string message = 2;
+  repeated google.protobuf.Any details = 3;
+}
+message RetryInfo { google.protobuf.Duration retry_delay = 1; }
+`;
+
+function buildRoot(): protobuf.Root {
+  const root = new protobuf.Root();
+  for (const source of [OTLP_PROTO, RESOURCE_PROTO, METRICS_PROTO, SERVICE_PROTO, GOOGLE_PROTO, RPC_PROTO]) {
+    protobuf.parse(source, root, { keepCase: false });
+  }
+  root.resolveAll();
+  return root;
+}
+
+const root = buildRoot();
+
+/** The reflected OTLP types, by their protocol names. */
+export const otlpTypes = {
+  ExportMetricsServiceRequest: root.lookupType(
+    'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest',
+  ),
+  ExportMetricsServiceResponse: root.lookupType(
+    'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse',
+  ),
+  MetricsData: root.lookupType('opentelemetry.proto.metrics.v1.MetricsData'),
+  Status: root.lookupType('google.rpc.Status'),
+  RetryInfo: root.lookupType('google.rpc.RetryInfo'),
+};
+
+/** The gRPC method path of the OTLP metrics service. */
+export const METRICS_EXPORT_PATH = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
+
+/** `type_url` of a `google.rpc.RetryInfo` detail in a `google.rpc.Status`. */
+export const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo';
+
+/** A 64-bit integer as protobufjs decodes it (a `Long`), or a number when small. */
+export type Int64 = Long | number;
+
+/** `AggregationTemporality` enum values of the protocol. */
+export const OTLP_TEMPORALITY = { UNSPECIFIED: 0, DELTA: 1, CUMULATIVE: 2 } as const;
+
+/** `DataPointFlags.NO_RECORDED_VALUE_MASK`: the point carries no value (a staleness marker). */
+export const FLAG_NO_RECORDED_VALUE = 1;
+
+/** Decoded `AnyValue`: exactly one of the fields is set (protobufjs leaves the rest on the prototype). */
+export interface OtlpAnyValue {
+  value?: string;
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: Int64;
+  doubleValue?: number;
+  arrayValue?: { values: OtlpAnyValue[] } | null;
+  kvlistValue?: { values: OtlpKeyValue[] } | null;
+  bytesValue?: Uint8Array;
+}
+
+export interface OtlpKeyValue {
+  key: string;
+  value?: OtlpAnyValue | null;
+}
+
+export interface OtlpNumberDataPoint {
+  attributes: OtlpKeyValue[];
+  startTimeUnixNano?: Int64 | null;
+  timeUnixNano?: Int64 | null;
+  /** Name of the oneof field that is set: `asDouble`, `asInt` or undefined. */
+  value?: string;
+  asDouble?: number;
+  asInt?: Int64;
+  exemplars: unknown[];
+  flags: number;
+}
+
+export interface OtlpHistogramDataPoint {
+  attributes: OtlpKeyValue[];
+  startTimeUnixNano?: Int64 | null;
+  timeUnixNano?: Int64 | null;
+  count?: Int64 | null;
+  sum?: number | null;
+  bucketCounts: Int64[];
+  explicitBounds: number[];
+  exemplars: unknown[];
+  flags: number;
+  min?: number | null;
+  max?: number | null;
+}
+
+export interface OtlpBuckets {
+  offset: number;
+  bucketCounts: Int64[];
+}
+
+export interface OtlpExponentialHistogramDataPoint {
+  attributes: OtlpKeyValue[];
+  startTimeUnixNano?: Int64 | null;
+  timeUnixNano?: Int64 | null;
+  count?: Int64 | null;
+  sum?: number | null;
+  scale: number;
+  zeroCount?: Int64 | null;
+  positive?: OtlpBuckets | null;
+  negative?: OtlpBuckets | null;
+  exemplars: unknown[];
+  flags: number;
+  min?: number | null;
+  max?: number | null;
+  zeroThreshold: number;
+}
+
+export interface OtlpSummaryDataPoint {
+  attributes: OtlpKeyValue[];
+  startTimeUnixNano?: Int64 | null;
+  timeUnixNano?: Int64 | null;
+  count?: Int64 | null;
+  sum: number;
+  quantileValues: { quantile: number; value: number }[];
+  flags: number;
+}
+
+export interface OtlpMetric {
+  name: string;
+  description: string;
+  unit: string;
+  /** Name of the oneof `data` field that is set. */
+  data?: string;
+  gauge?: { dataPoints: OtlpNumberDataPoint[] } | null;
+  sum?: { dataPoints: OtlpNumberDataPoint[]; aggregationTemporality: number; isMonotonic: boolean } | null;
+  histogram?: { dataPoints: OtlpHistogramDataPoint[]; aggregationTemporality: number } | null;
+  exponentialHistogram?: {
+    dataPoints: OtlpExponentialHistogramDataPoint[];
+    aggregationTemporality: number;
+  } | null;
+  summary?: { dataPoints: OtlpSummaryDataPoint[] } | null;
+}
+
+export interface OtlpScopeMetrics {
+  scope?: { name: string; version: string; attributes: OtlpKeyValue[] } | null;
+  metrics: OtlpMetric[];
+  schemaUrl: string;
+}
+
+export interface OtlpResourceMetrics {
+  resource?: { attributes: OtlpKeyValue[]; droppedAttributesCount: number } | null;
+  scopeMetrics: OtlpScopeMetrics[];
+  schemaUrl: string;
+}
+
+export interface OtlpExportRequest {
+  resourceMetrics: OtlpResourceMetrics[];
+}
+
+export interface OtlpExportResponse {
+  partialSuccess?: { rejectedDataPoints: Int64; errorMessage: string } | null;
+}
+
+export interface RpcStatus {
+  code: number;
+  message: string;
+  details: { typeUrl: string; value: Uint8Array }[];
+}
