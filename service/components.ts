@@ -4,12 +4,15 @@ import { csvFactory } from '../exporters/csv/index.ts';
 import { otlpExporterFactory } from '../exporters/otlp/index.ts';
 import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import { prometheusExporterFactory } from '../exporters/prometheus/index.ts';
+import { procfsFactory } from '../receivers/procfs/index.ts';
 
 /**
  * Every component inframeter knows, listed explicitly. Adding a component is adding its
  * folder and one line here.
  */
 export const factories: readonly Factory[] = [
+  // receivers
+  registerFactory(procfsFactory),
   registerFactory(otlpReceiverFactory),
   // exporters
   registerFactory(otlpExporterFactory),

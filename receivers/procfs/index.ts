@@ -1,0 +1,1 @@
+export { procfsFactory } from './factory.ts';

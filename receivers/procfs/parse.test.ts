@@ -1,0 +1,235 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ParseError } from '../../service/errors.ts';
+import { parseDiskstats } from './parse/diskstats.ts';
+import { parseLoadavg } from './parse/loadavg.ts';
+import { parseMeminfo } from './parse/meminfo.ts';
+import { parseMounts } from './parse/mounts.ts';
+import { parseNetDev } from './parse/net-dev.ts';
+import { parseStat } from './parse/stat.ts';
+import { parseUptime } from './parse/uptime.ts';
+import { parseVmstat } from './parse/vmstat.ts';
+
+const fixture = (name: string, file: string): string =>
+  readFileSync(join(import.meta.dirname, 'testdata', 'fixtures', name, 'proc', file), 'utf8');
+
+describe('parseStat', () => {
+  it('reads the recorded 6.18 file', () => {
+    const stat = parseStat(fixture('linux-6.18-recorded', 'stat'));
+    expect(stat.cpus.map((c) => c.cpu)).toEqual([0, 1]);
+    expect(stat.total?.ticks).toEqual({
+      user: 120055,
+      nice: 0,
+      system: 43546,
+      idle: 1952130,
+      iowait: 1524,
+      irq: 0,
+      softirq: 374,
+      steal: 188,
+      guest: 0,
+      guest_nice: 0,
+    });
+    expect(stat.cpus[1]?.ticks.user).toBe(61656);
+    expect(stat.bootTime).toBeGreaterThan(1_700_000_000);
+    expect(stat.contextSwitches).toBeGreaterThan(0);
+  });
+  it('reads the 4.14-format file', () => {
+    const stat = parseStat(fixture('linux-4.14-format', 'stat'));
+    expect(stat.cpus[0]?.ticks).toEqual({
+      user: 1132,
+      nice: 34,
+      system: 1441,
+      idle: 11311718,
+      iowait: 3675,
+      irq: 127,
+      softirq: 438,
+      steal: 0,
+      guest: 0,
+      guest_nice: 0,
+    });
+    expect(stat).toMatchObject({
+      contextSwitches: 1990473,
+      interrupts: 114930548,
+      softInterrupts: 183433,
+      forks: 2915,
+      procsRunning: 1,
+      procsBlocked: 0,
+      bootTime: 1062191376,
+    });
+  });
+  it('keeps the modes an old kernel prints (no steal, guest)', () => {
+    expect(parseStat('cpu0 1 2 3 4 5 6 7\n').cpus[0]?.ticks).toEqual({
+      user: 1,
+      nice: 2,
+      system: 3,
+      idle: 4,
+      iowait: 5,
+      irq: 6,
+      softirq: 7,
+    });
+  });
+  it.each([
+    ['empty input', '', /proc\/stat:1: no cpu lines/],
+    ['a truncated cpu line', 'cpu0 1 2\n', /proc\/stat:1: truncated cpu0 line/],
+    ['a field that is not a number', 'cpu 1 2 3 x 5\n', /proc\/stat:1: cpu idle: expected a number, got "x"/],
+    ['a bad ctxt', 'cpu 1 2 3 4\nctxt many\n', /proc\/stat:2: ctxt: expected a number/],
+  ])('rejects %s', (_case, text, message) => {
+    expect(() => parseStat(text)).toThrow(ParseError);
+    expect(() => parseStat(text)).toThrow(message);
+  });
+});
+
+describe('parseDiskstats', () => {
+  it('reads the 20-field form (5.5+, recorded)', () => {
+    const disks = parseDiskstats(fixture('linux-6.18-recorded', 'diskstats'));
+    const vda = disks.find((d) => d.name === 'vda');
+    expect(vda?.flushes).toBeDefined();
+    expect(vda?.discards).toBeDefined();
+    expect(disks.filter((d) => d.name.startsWith('loop'))).toHaveLength(8);
+  });
+  it('reads the 14-field form (before 4.18)', () => {
+    const [sda] = parseDiskstats(fixture('linux-4.14-format', 'diskstats'));
+    expect(sda).toEqual({
+      major: 8,
+      minor: 0,
+      name: 'sda',
+      readsCompleted: 48921,
+      readsMerged: 1032,
+      sectorsRead: 2718090,
+      readTimeMs: 31456,
+      writesCompleted: 103455,
+      writesMerged: 88721,
+      sectorsWritten: 4920856,
+      writeTimeMs: 412300,
+      inFlight: 0,
+      ioTimeMs: 98764,
+      weightedIoTimeMs: 443680,
+    });
+  });
+  it('reads the 18-field form (4.18–5.4)', () => {
+    const [nvme] = parseDiskstats(fixture('linux-5.4-format', 'diskstats'));
+    expect(nvme?.name).toBe('nvme0n1');
+    expect(nvme?.discards).toEqual({ completed: 5012, merged: 0, sectors: 4139016, timeMs: 1132 });
+    expect(nvme?.flushes).toBeUndefined();
+  });
+  it('accepts empty input as no devices', () => {
+    expect(parseDiskstats('')).toEqual([]);
+  });
+  it.each([
+    ['a truncated line', '8 0 sda 1 2 3\n', /diskstats:1: expected 14, 18 or 20 fields, got 6/],
+    [
+      'a field that is not a number',
+      '8 0 sda 1 2 3 4 5 6 7 8 9 10 x\n',
+      /diskstats:1: weighted ms doing I\/O: expected a number, got "x"/,
+    ],
+  ])('rejects %s', (_case, text, message) => {
+    expect(() => parseDiskstats(text)).toThrow(message);
+  });
+});
+
+describe('parseNetDev', () => {
+  it('reads every counter of each interface', () => {
+    const [eth0, lo] = parseNetDev(fixture('linux-4.14-format', 'net/dev'));
+    expect(eth0).toEqual({
+      name: 'eth0',
+      rx: {
+        bytes: 1936238157,
+        packets: 2035617,
+        errs: 0,
+        drop: 3,
+        fifo: 0,
+        frame: 0,
+        compressed: 0,
+        multicast: 1024,
+      },
+      tx: {
+        bytes: 214593542,
+        packets: 1267420,
+        errs: 0,
+        drop: 0,
+        fifo: 0,
+        colls: 0,
+        carrier: 0,
+        compressed: 0,
+      },
+    });
+    expect(lo?.rx.bytes).toBe(31405);
+  });
+  it('reads the recorded file', () => {
+    expect(parseNetDev(fixture('linux-6.18-recorded', 'net/dev')).map((i) => i.name)).toContain('lo');
+  });
+  it.each([
+    ['empty input', '', /not a net\/dev table/],
+    [
+      'a truncated line',
+      'Inter-|\n face |\n  eth0: 1 2 3\n',
+      /net\/dev:3: truncated line for eth0: 3 of 16 counters/,
+    ],
+    [
+      'a field that is not a number',
+      'Inter-|\n face |\n  eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 z\n',
+      /net\/dev:3: eth0 tx compressed: expected a number, got "z"/,
+    ],
+  ])('rejects %s', (_case, text, message) => {
+    expect(() => parseNetDev(text)).toThrow(message);
+  });
+});
+
+describe('parseMeminfo', () => {
+  it('converts kB to bytes and keeps page counts', () => {
+    const mem = parseMeminfo(fixture('linux-4.14-format', 'meminfo'));
+    expect(mem.get('MemTotal')).toBe(1921988 * 1024);
+    expect(mem.get('MemAvailable')).toBe(992348 * 1024);
+    expect(mem.get('HugePages_Total')).toBe(0);
+    expect(mem.get('SReclaimable')).toBe(122828 * 1024);
+    expect(mem.has('KReclaimable')).toBe(false);
+  });
+  it('reads the recorded 6.18 file, which has fields 4.14 lacks', () => {
+    expect(parseMeminfo(fixture('linux-6.18-recorded', 'meminfo')).has('KReclaimable')).toBe(true);
+  });
+  it.each([
+    ['empty input', '', /meminfo:1: no MemTotal/],
+    ['a truncated line', 'MemTotal: 1 kB\nMemFree\n', /meminfo:2: expected "Key: value \[kB\]"/],
+    [
+      'a field that is not a number',
+      'MemTotal: lots kB\n',
+      /meminfo:1: MemTotal: expected a number, got "lots"/,
+    ],
+  ])('rejects %s', (_case, text, message) => {
+    expect(() => parseMeminfo(text)).toThrow(message);
+  });
+});
+
+describe('small files', () => {
+  it('parses loadavg, uptime, vmstat and mounts', () => {
+    expect(parseLoadavg('0.52 0.58 0.59 2/412 12345\n')).toEqual({ one: 0.52, five: 0.58, fifteen: 0.59 });
+    expect(parseUptime('10761.75 20011.12\n')).toBe(10761.75);
+    expect(parseVmstat('pgfault 10\npgmajfault 2\n')).toEqual(
+      new Map([
+        ['pgfault', 10],
+        ['pgmajfault', 2],
+      ]),
+    );
+    expect(parseMounts('/dev/sda1 /mnt/my\\040disk ext4 ro,relatime 0 0\n')).toEqual([
+      { device: '/dev/sda1', mountpoint: '/mnt/my disk', type: 'ext4', mode: 'ro' },
+    ]);
+    expect(parseVmstat(fixture('linux-6.18-recorded', 'vmstat')).get('pgreuse')).toBeGreaterThan(0);
+  });
+  it.each([
+    ['loadavg empty', () => parseLoadavg(''), /loadavg:1/],
+    ['loadavg truncated', () => parseLoadavg('0.5 0.4'), /loadavg:1: expected three load averages/],
+    ['loadavg not a number', () => parseLoadavg('a b c'), /loadavg:1/],
+    ['uptime empty', () => parseUptime(''), /uptime:1/],
+    ['uptime not a number', () => parseUptime('soon 1'), /uptime:1: expected seconds/],
+    ['vmstat truncated', () => parseVmstat('pgfault\n'), /vmstat:1: expected "name value"/],
+    ['vmstat not a number', () => parseVmstat('pgfault x\n'), /vmstat:1: pgfault: expected a number/],
+    [
+      'mounts truncated',
+      () => parseMounts('/dev/sda1 /mnt\n'),
+      /mounts:1: expected at least 4 fields, got 2/,
+    ],
+  ])('rejects %s', (_case, run, message) => {
+    expect(run).toThrow(message);
+  });
+});

@@ -1,0 +1,368 @@
+import type { Meter } from '@opentelemetry/api';
+import type { ScrapeReport, Scraper } from '../../service/component.ts';
+import { errorCode, toError } from '../../service/errors.ts';
+import { ObservableSet } from '../../service/instruments.ts';
+import type { FsUsage, ProcfsClient } from './client.ts';
+import type { ProcfsConfig } from './config.ts';
+import { selected } from './config.ts';
+import { procfsMetadata } from './metadata.ts';
+import type { ProcfsGroup } from './metadata.ts';
+import type { DiskStats } from './parse/diskstats.ts';
+import { parseDiskstats } from './parse/diskstats.ts';
+import type { Loadavg } from './parse/loadavg.ts';
+import { parseLoadavg } from './parse/loadavg.ts';
+import type { Meminfo } from './parse/meminfo.ts';
+import { parseMeminfo } from './parse/meminfo.ts';
+import type { Mount } from './parse/mounts.ts';
+import { parseMounts } from './parse/mounts.ts';
+import type { NetDevRecord } from './parse/net-dev.ts';
+import { parseNetDev } from './parse/net-dev.ts';
+import type { CpuMode, CpuTimes, ProcStat } from './parse/stat.ts';
+import { CPU_MODES, parseStat } from './parse/stat.ts';
+import { parseUptime } from './parse/uptime.ts';
+import type { Vmstat } from './parse/vmstat.ts';
+import { parseVmstat } from './parse/vmstat.ts';
+
+/** USER_HZ: the unit of /proc/stat CPU times on every Linux architecture that matters. */
+const USER_HZ = 100;
+const SECTOR_BYTES = 512;
+const VMSTAT_EVENTS = [
+  'pgpgin',
+  'pgpgout',
+  'pswpin',
+  'pswpout',
+  'pgfree',
+  'pgfault',
+  'pgmajfault',
+  'pgreuse',
+];
+const VMSTAT_PAGES = [
+  'nr_active_anon',
+  'nr_inactive_anon',
+  'nr_active_file',
+  'nr_inactive_file',
+  'nr_mapped',
+  'nr_dirty',
+  'nr_writeback',
+];
+/** Semantic-convention names of the /proc/stat modes. */
+const MODE_NAMES: Record<CpuMode, string> = {
+  user: 'user',
+  nice: 'nice',
+  system: 'system',
+  idle: 'idle',
+  iowait: 'iowait',
+  irq: 'interrupt',
+  softirq: 'softirq',
+  steal: 'steal',
+  guest: 'guest',
+  guest_nice: 'guest_nice',
+};
+
+interface FilesystemSample {
+  readonly mount: Mount;
+  readonly usage: FsUsage;
+}
+
+/** What one scrape read: each part undefined when its source failed or is switched off. */
+interface Snapshot {
+  stat?: ProcStat | undefined;
+  utilization?: Map<number, Map<CpuMode, number>> | undefined;
+  loadavg?: Loadavg | undefined;
+  uptime?: number | undefined;
+  meminfo?: Meminfo | undefined;
+  vmstat?: Vmstat | undefined;
+  disks?: DiskStats[] | undefined;
+  interfaces?: NetDevRecord[] | undefined;
+  filesystems?: FilesystemSample[] | undefined;
+}
+
+/** Share of each mode in the ticks between two readings of one CPU. */
+function utilizationOf(previous: CpuTimes, current: CpuTimes): Map<CpuMode, number> {
+  const deltas = new Map<CpuMode, number>();
+  let total = 0;
+  for (const mode of CPU_MODES) {
+    // guest and guest_nice are already counted in user and nice.
+    const delta = Math.max(0, (current.ticks[mode] ?? 0) - (previous.ticks[mode] ?? 0));
+    deltas.set(mode, delta);
+    if (mode !== 'guest' && mode !== 'guest_nice') total += delta;
+  }
+  const out = new Map<CpuMode, number>();
+  if (total > 0) for (const [mode, delta] of deltas) out.set(mode, delta / total);
+  return out;
+}
+
+/**
+ * Reads /proc (stat, loadavg, uptime, meminfo, vmstat, diskstats, net/dev, mounts) and statfs
+ * of each mounted filesystem into a snapshot. Each source is read on its own: a failure is
+ * reported under its path and the others are still exported.
+ */
+export class ProcfsScraper implements Scraper {
+  readonly #client: ProcfsClient;
+  readonly #config: ProcfsConfig;
+  #snapshot: Snapshot = {};
+  #previousCpus = new Map<number, CpuTimes>();
+
+  constructor(client: ProcfsClient, config: ProcfsConfig) {
+    this.#client = client;
+    this.#config = config;
+  }
+
+  #on(group: ProcfsGroup): boolean {
+    return this.#config.metrics[group].enabled;
+  }
+
+  register(meter: Meter): void {
+    const set = new ObservableSet(meter, procfsMetadata.metrics, (m) => this.#on(m.group as ProcfsGroup));
+    set.register(meter, (s) => {
+      this.#observe(s);
+    });
+  }
+
+  scrape(): Promise<ScrapeReport> {
+    const errors = new Map<string, Error>();
+    const snapshot: Snapshot = {};
+    const read = <T>(path: string, parse: (text: string) => T): T | undefined => {
+      try {
+        return parse(this.#client.read(path));
+      } catch (error) {
+        errors.set(this.#where(path), toError(error));
+        return undefined;
+      }
+    };
+    const m = this.#config.metrics;
+    if (m.cpu.enabled || m.processes.enabled) {
+      snapshot.stat = read('proc/stat', parseStat);
+      if (snapshot.stat !== undefined) {
+        const utilization = new Map<number, Map<CpuMode, number>>();
+        const current = new Map<number, CpuTimes>();
+        for (const cpu of snapshot.stat.cpus) {
+          current.set(cpu.cpu, cpu);
+          const previous = this.#previousCpus.get(cpu.cpu);
+          if (previous !== undefined) utilization.set(cpu.cpu, utilizationOf(previous, cpu));
+        }
+        this.#previousCpus = current;
+        snapshot.utilization = utilization;
+      }
+    }
+    if (m.load.enabled) snapshot.loadavg = read('proc/loadavg', parseLoadavg);
+    if (m.uptime.enabled) snapshot.uptime = read('proc/uptime', parseUptime);
+    if (m.memory.enabled) snapshot.meminfo = read('proc/meminfo', parseMeminfo);
+    if (m.paging.enabled) snapshot.vmstat = read('proc/vmstat', parseVmstat);
+    if (m.disk.enabled) {
+      snapshot.disks = read('proc/diskstats', parseDiskstats)?.filter((d) =>
+        selected(d.name, m.disk.include, m.disk.exclude),
+      );
+    }
+    if (m.network.enabled) {
+      snapshot.interfaces = read('proc/net/dev', parseNetDev)?.filter((i) =>
+        selected(i.name, m.network.include, m.network.exclude),
+      );
+    }
+    if (m.filesystem.enabled) snapshot.filesystems = this.#readFilesystems(errors);
+    this.#snapshot = snapshot;
+    return Promise.resolve({ errors });
+  }
+
+  /** The path of a source as the host sees it, for error reports. */
+  #where(path: string): string {
+    return `${this.#config.root_path.replace(/\/$/, '')}/${path}`;
+  }
+
+  #readFilesystems(errors: Map<string, Error>): FilesystemSample[] | undefined {
+    const fs = this.#config.metrics.filesystem;
+    // Inside a container, /proc/self/mounts is the container's view; the host's is PID 1's.
+    const mountsPath = this.#config.root_path === '/' ? 'proc/self/mounts' : 'proc/1/mounts';
+    let mounts: Mount[];
+    try {
+      mounts = parseMounts(this.#client.read(mountsPath), `/${mountsPath}`);
+    } catch (error) {
+      errors.set(this.#where(mountsPath), toError(error));
+      return undefined;
+    }
+    const samples: FilesystemSample[] = [];
+    const seen = new Set<string>();
+    for (const mount of mounts) {
+      if (seen.has(mount.mountpoint)) continue;
+      seen.add(mount.mountpoint);
+      if (!selected(mount.type, fs.include_types, fs.exclude_types)) continue;
+      if (!selected(mount.mountpoint, fs.include_mountpoints, fs.exclude_mountpoints)) continue;
+      try {
+        samples.push({ mount, usage: this.#client.statfs(mount.mountpoint) });
+      } catch (error) {
+        // A mount that went away between reading the list and statfs is not an error.
+        if (errorCode(error) !== 'ENOENT') errors.set(`statfs ${mount.mountpoint}`, toError(error));
+      }
+    }
+    return samples;
+  }
+
+  #observe(s: ObservableSet): void {
+    const snap = this.#snapshot;
+    const stat = snap.stat;
+    if (stat !== undefined) {
+      for (const cpu of stat.cpus) {
+        for (const mode of CPU_MODES) {
+          const ticks = cpu.ticks[mode];
+          if (ticks !== undefined) {
+            s.observe('system.cpu.time', ticks / USER_HZ, {
+              'cpu.logical_number': cpu.cpu,
+              'cpu.mode': MODE_NAMES[mode],
+            });
+          }
+        }
+        for (const [mode, share] of snap.utilization?.get(cpu.cpu) ?? []) {
+          s.observe('system.cpu.utilization', share, {
+            'cpu.logical_number': cpu.cpu,
+            'cpu.mode': MODE_NAMES[mode],
+          });
+        }
+      }
+      s.observe('system.cpu.logical.count', stat.cpus.length);
+      s.observe('inframeter.procfs.context_switches', stat.contextSwitches);
+      s.observe('inframeter.procfs.interrupts', stat.interrupts);
+      s.observe('inframeter.procfs.soft_interrupts', stat.softInterrupts);
+      s.observe('system.process.created', stat.forks);
+      s.observe('system.process.count', stat.procsRunning, { 'process.status': 'running' });
+      s.observe('system.process.count', stat.procsBlocked, { 'process.status': 'blocked' });
+    }
+    if (snap.loadavg !== undefined) {
+      s.observe('system.cpu.load_average.1m', snap.loadavg.one);
+      s.observe('system.cpu.load_average.5m', snap.loadavg.five);
+      s.observe('system.cpu.load_average.15m', snap.loadavg.fifteen);
+    }
+    s.observe('system.uptime', snap.uptime);
+    if (snap.meminfo !== undefined) this.#observeMemory(s, snap.meminfo);
+    if (snap.vmstat !== undefined) this.#observePaging(s, snap.vmstat);
+    for (const d of snap.disks ?? []) this.#observeDisk(s, d);
+    for (const i of snap.interfaces ?? []) this.#observeInterface(s, i);
+    for (const f of snap.filesystems ?? []) this.#observeFilesystem(s, f);
+  }
+
+  #observeMemory(s: ObservableSet, mem: Meminfo): void {
+    const total = mem.get('MemTotal') ?? 0;
+    const free = mem.get('MemFree') ?? 0;
+    const buffers = mem.get('Buffers') ?? 0;
+    const cached = mem.get('Cached') ?? 0;
+    const slabReclaimable = mem.get('SReclaimable') ?? 0;
+    const states: [string, number][] = [
+      ['used', total - free - buffers - cached - slabReclaimable],
+      ['free', free],
+      ['buffers', buffers],
+      ['cached', cached],
+      ['slab_reclaimable', slabReclaimable],
+      ['slab_unreclaimable', mem.get('SUnreclaim') ?? 0],
+    ];
+    for (const [state, bytes] of states) {
+      s.observe('system.memory.usage', bytes, { 'system.memory.state': state });
+      if (total > 0) s.observe('system.memory.utilization', bytes / total, { 'system.memory.state': state });
+    }
+    s.observe('system.memory.limit', total);
+    s.observe('system.memory.linux.available', mem.get('MemAvailable'));
+    s.observe('system.memory.linux.shared', mem.get('Shmem'));
+    const swapTotal = mem.get('SwapTotal');
+    const swapFree = mem.get('SwapFree');
+    if (swapTotal !== undefined && swapFree !== undefined) {
+      s.observe('system.paging.usage', swapTotal - swapFree, { 'system.paging.state': 'used' });
+      s.observe('system.paging.usage', swapFree, { 'system.paging.state': 'free' });
+    }
+  }
+
+  #observePaging(s: ObservableSet, vm: Vmstat): void {
+    const op = (key: string, direction: string, type: string): void => {
+      s.observe('system.paging.operations', vm.get(key), {
+        'system.paging.direction': direction,
+        'system.paging.type': type,
+      });
+    };
+    op('pswpin', 'in', 'major');
+    op('pswpout', 'out', 'major');
+    op('pgpgin', 'in', 'minor');
+    op('pgpgout', 'out', 'minor');
+    const faults = vm.get('pgfault');
+    const major = vm.get('pgmajfault');
+    s.observe('system.paging.faults', major, { 'system.paging.type': 'major' });
+    if (faults !== undefined && major !== undefined)
+      s.observe('system.paging.faults', faults - major, { 'system.paging.type': 'minor' });
+    for (const key of VMSTAT_EVENTS)
+      s.observe('inframeter.procfs.vmstat.events', vm.get(key), { 'vmstat.counter': key });
+    for (const key of VMSTAT_PAGES)
+      s.observe('inframeter.procfs.vmstat.pages', vm.get(key), { 'vmstat.counter': key });
+  }
+
+  #observeDisk(s: ObservableSet, d: DiskStats): void {
+    const device = { 'system.device': d.name };
+    const read = { 'system.device': d.name, 'disk.io.direction': 'read' };
+    const write = { 'system.device': d.name, 'disk.io.direction': 'write' };
+    s.observe('system.disk.io', d.sectorsRead * SECTOR_BYTES, read);
+    s.observe('system.disk.io', d.sectorsWritten * SECTOR_BYTES, write);
+    s.observe('system.disk.operations', d.readsCompleted, read);
+    s.observe('system.disk.operations', d.writesCompleted, write);
+    s.observe('system.disk.operation_time', d.readTimeMs / 1000, read);
+    s.observe('system.disk.operation_time', d.writeTimeMs / 1000, write);
+    s.observe('system.disk.merged', d.readsMerged, read);
+    s.observe('system.disk.merged', d.writesMerged, write);
+    s.observe('system.disk.io_time', d.ioTimeMs / 1000, device);
+    s.observe('system.disk.pending_operations', d.inFlight, device);
+    s.observe('inframeter.procfs.disk.weighted_io_time', d.weightedIoTimeMs / 1000, device);
+    if (d.discards !== undefined) {
+      s.observe('inframeter.procfs.disk.discard.operations', d.discards.completed, device);
+      s.observe('inframeter.procfs.disk.discard.merged', d.discards.merged, device);
+      s.observe('inframeter.procfs.disk.discard.io', d.discards.sectors * SECTOR_BYTES, device);
+      s.observe('inframeter.procfs.disk.discard.time', d.discards.timeMs / 1000, device);
+    }
+    if (d.flushes !== undefined) {
+      s.observe('inframeter.procfs.disk.flush.operations', d.flushes.completed, device);
+      s.observe('inframeter.procfs.disk.flush.time', d.flushes.timeMs / 1000, device);
+    }
+  }
+
+  #observeInterface(s: ObservableSet, i: NetDevRecord): void {
+    const name = { 'network.interface.name': i.name };
+    const rx = { 'network.interface.name': i.name, 'network.io.direction': 'receive' };
+    const tx = { 'network.interface.name': i.name, 'network.io.direction': 'transmit' };
+    s.observe('system.network.io', i.rx.bytes, rx);
+    s.observe('system.network.io', i.tx.bytes, tx);
+    s.observe('system.network.packet.count', i.rx.packets, rx);
+    s.observe('system.network.packet.count', i.tx.packets, tx);
+    s.observe('system.network.errors', i.rx.errs, rx);
+    s.observe('system.network.errors', i.tx.errs, tx);
+    s.observe('system.network.packet.dropped', i.rx.drop, rx);
+    s.observe('system.network.packet.dropped', i.tx.drop, tx);
+    s.observe('inframeter.procfs.network.fifo_errors', i.rx.fifo, rx);
+    s.observe('inframeter.procfs.network.fifo_errors', i.tx.fifo, tx);
+    s.observe('inframeter.procfs.network.compressed', i.rx.compressed, rx);
+    s.observe('inframeter.procfs.network.compressed', i.tx.compressed, tx);
+    s.observe('inframeter.procfs.network.frame_errors', i.rx.frame, name);
+    s.observe('inframeter.procfs.network.multicast', i.rx.multicast, name);
+    s.observe('inframeter.procfs.network.collisions', i.tx.colls, name);
+    s.observe('inframeter.procfs.network.carrier_errors', i.tx.carrier, name);
+  }
+
+  #observeFilesystem(s: ObservableSet, { mount, usage }: FilesystemSample): void {
+    const base = {
+      'system.device': mount.device,
+      'system.filesystem.mountpoint': mount.mountpoint,
+      'system.filesystem.type': mount.type,
+      'system.filesystem.mode': mount.mode,
+    };
+    const used = usage.totalBytes - usage.freeBytes;
+    const reserved = usage.freeBytes - usage.availableBytes;
+    s.observe('system.filesystem.usage', used, { ...base, 'system.filesystem.state': 'used' });
+    s.observe('system.filesystem.usage', usage.availableBytes, {
+      ...base,
+      'system.filesystem.state': 'free',
+    });
+    s.observe('system.filesystem.usage', reserved, { ...base, 'system.filesystem.state': 'reserved' });
+    if (used + usage.availableBytes > 0)
+      s.observe('system.filesystem.utilization', used / (used + usage.availableBytes), base);
+    s.observe('system.filesystem.inodes.usage', usage.inodes - usage.freeInodes, {
+      ...base,
+      'system.filesystem.state': 'used',
+    });
+    s.observe('system.filesystem.inodes.usage', usage.freeInodes, {
+      ...base,
+      'system.filesystem.state': 'free',
+    });
+  }
+}

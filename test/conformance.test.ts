@@ -1,0 +1,108 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Factory, MetricSink } from '../service/component.ts';
+import { factories } from '../service/components.ts';
+import { createTestSettings } from './support/settings.ts';
+
+/**
+ * The lifecycle contract, for every registered factory: shutdown without start; start, work,
+ * shutdown; shutdown twice. Components that need a setting with no default get the smallest
+ * config that lets them start on this machine.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'inframeter-conformance-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const MINIMAL_CONFIG: Record<string, (id: string) => unknown> = {
+  'exporter/csv': (id) => ({ path: join(dir, `${id.replace('/', '_')}.csv`) }),
+  'exporter/prometheus': () => ({ endpoint: '127.0.0.1:0' }),
+  'receiver/otlp': () => ({
+    protocols: { grpc: { endpoint: '127.0.0.1:0' }, http: { endpoint: '127.0.0.1:0' } },
+  }),
+  'exporter/otlp': () => ({ endpoint: 'http://127.0.0.1:1', protocol: 'http/protobuf' }),
+  'receiver/procfs': () => ({ collection_interval: '50ms' }),
+};
+
+function configFor(factory: Factory): unknown {
+  const key = `${factory.kind}/${factory.type}`;
+  const raw = MINIMAL_CONFIG[key]?.(key) ?? {};
+  return factory.configSchema.parse(raw);
+}
+
+function recordingSink(batches: ResourceMetrics[]): MetricSink {
+  return {
+    export(batch, cb) {
+      batches.push(batch);
+      cb({ code: ExportResultCode.SUCCESS });
+    },
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
+  };
+}
+
+function emptyBatch(): ResourceMetrics {
+  return { resource: createTestSettings('x', 'exporter').resource, scopeMetrics: [] };
+}
+
+describe.each(factories.map((f) => [`${f.kind} ${f.type}`, f] as const))('%s', (_name, factory) => {
+  it('has a lower_snake_case type, a description and a parsable config', () => {
+    expect(factory.type).toMatch(/^[a-z][a-z0-9_]*$/);
+    expect(factory.description.length).toBeGreaterThan(10);
+    expect(() => configFor(factory)).not.toThrow();
+  });
+
+  it('shuts down without start, and twice', async () => {
+    const settings = createTestSettings(factory.type, factory.kind);
+    const config = configFor(factory);
+    if (factory.kind === 'receiver') {
+      const receiver = factory.create(settings, config);
+      await receiver.shutdown();
+      await receiver.shutdown();
+    } else if (factory.kind === 'processor') {
+      const processor = factory.create(settings, config, recordingSink([]));
+      await processor.shutdown();
+      await processor.shutdown();
+    } else {
+      const exporter = factory.create(settings, config);
+      await exporter.shutdown();
+      await exporter.shutdown();
+    }
+  });
+
+  it('starts, works, and shuts down twice', async () => {
+    const settings = createTestSettings(factory.type, factory.kind);
+    const config = configFor(factory);
+    if (factory.kind === 'receiver') {
+      const receiver = factory.create(settings, config);
+      const batches: ResourceMetrics[] = [];
+      await receiver.start(recordingSink(batches));
+      await receiver.shutdown();
+      await receiver.shutdown();
+    } else {
+      const component =
+        factory.kind === 'processor'
+          ? factory.create(settings, config, recordingSink([]))
+          : factory.create(settings, config);
+      await component.start?.();
+      const result = await new Promise<number>((resolve) => {
+        component.export(emptyBatch(), (r) => {
+          resolve(r.code);
+        });
+      });
+      expect([ExportResultCode.SUCCESS, ExportResultCode.FAILED]).toContain(result);
+      await component.forceFlush();
+      await component.shutdown();
+      await component.shutdown();
+    }
+  });
+});
+
+it('registers at least the foundation components', () => {
+  const types = factories.map((f) => `${f.kind}/${f.type}`);
+  expect(types).toEqual(expect.arrayContaining(['receiver/procfs', 'exporter/prometheus', 'exporter/csv']));
+});
