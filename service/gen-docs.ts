@@ -1,8 +1,10 @@
-// Regenerates the metric tables in receivers/*/README.md from each receiver's metadata.ts.
+// Regenerates the metric tables in receivers/*/README.md from each receiver's metadata.ts,
+// and the components table of the top-level README.md from service/components.ts.
 // `--check` changes nothing and exits 1 when a README is stale.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { factories } from './components.ts';
 import type { ReceiverMetadata } from './metadata.ts';
 import { updateReadme } from './metadata.ts';
 
@@ -31,6 +33,29 @@ for (const entry of readdirSync(root, { withFileTypes: true })) {
   if (updated === current) continue;
   stale.push(readmeFile);
   if (!check) writeFileSync(readmeFile, updated);
+}
+const COMPONENTS_START = '<!-- components:start -->';
+const COMPONENTS_END = '<!-- components:end -->';
+const folder = { receiver: 'receivers', processor: 'processors', exporter: 'exporters' } as const;
+const table = [
+  '| kind | type | stability | what it does | reference |',
+  '|---|---|---|---|---|',
+  ...factories.map((f) => {
+    const dir = `${folder[f.kind]}/${f.type}`;
+    const reference = existsSync(join(root, '..', dir, 'README.md')) ? `[${dir}](${dir}/README.md)` : '';
+    return `| ${f.kind} | \`${f.type}\` | ${f.stability} | ${f.description.replaceAll('|', '\\|')} | ${reference} |`;
+  }),
+].join('\n');
+const readmeFile = join(root, '..', 'README.md');
+const readme = readFileSync(readmeFile, 'utf8');
+const start = readme.indexOf(COMPONENTS_START);
+const end = readme.indexOf(COMPONENTS_END);
+if (start >= 0 && end > start) {
+  const updated = `${readme.slice(0, start + COMPONENTS_START.length)}\n${table}\n${readme.slice(end)}`;
+  if (updated !== readme) {
+    stale.push(readmeFile);
+    if (!check) writeFileSync(readmeFile, updated);
+  }
 }
 if (stale.length > 0) {
   process.stdout.write(`${check ? 'stale' : 'updated'}: ${stale.join(', ')}\n`);

@@ -1,0 +1,233 @@
+/**
+ * procfs receiver beside prometheus-node-exporter on the same host, in the same run.
+ *
+ *   node bench/procfs.bench.ts [scrapes]      (default 1000)
+ *
+ * inframeter: the built collector (`npm run build`) running procfs every 10 ms into its
+ * Prometheus exporter, measured over `scrapes` procfs scrapes.
+ * node_exporter: started on loopback and scraped `scrapes` times over HTTP; its CPU time and
+ * RSS are read from /proc/PID.
+ * Prints CPU per scrape and per series, wall time per scrape, RSS (and its growth over the
+ * run) for both, and the ratios. Needs the Debian package prometheus-node-exporter.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const SCRAPES = Number(process.argv[2] ?? 1000);
+const TICKS_PER_SECOND = 100;
+const MAIN = join(import.meta.dirname, '..', 'dist', 'service', 'main.js');
+if (!existsSync(MAIN)) {
+  console.error('run `npm run build` first: the benchmark measures the built collector');
+  process.exit(1);
+}
+
+interface Figures {
+  series: number;
+  cpuPerScrapeMs: number;
+  cpuPerSeriesUs: number;
+  wallPerScrapeMs: number;
+  rssFirstMb: number;
+  rssLastMb: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+/** utime + stime of a process, in ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${String(pid)}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024;
+}
+
+/** Sums the `_count` samples of a histogram for one component in a text exposition. */
+function histogramCount(text: string, name: string, component: string): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}_count{`) && line.includes(`component_id="${component}"`)) {
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return total;
+}
+
+async function waitFor(url: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      if (i > 100) throw new Error(`${url} did not answer within 10 s`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * The built collector (`npm run build`) with procfs every 10 ms into the Prometheus
+ * exporter, its /metrics fetched as often as node_exporter's. CPU per scrape counts every
+ * CPU cycle of the process (including serving those fetches) over the procfs scrapes that
+ * self-telemetry reports for the window.
+ */
+async function ours(v8Flags: string[]): Promise<Figures> {
+  const dir = mkdtempSync(join(tmpdir(), 'inframeter-bench-'));
+  const [port, telemetryPort] = [await freePort(), await freePort()];
+  const config = join(dir, 'config.yaml');
+  writeFileSync(
+    config,
+    [
+      'receivers:',
+      '  procfs:',
+      '    collection_interval: 10ms',
+      'exporters:',
+      '  prometheus:',
+      `    endpoint: 127.0.0.1:${String(port)}`,
+      'service:',
+      '  telemetry:',
+      '    logs: { level: warn }',
+      `    metrics: { address: 127.0.0.1:${String(telemetryPort)} }`,
+      '  pipelines:',
+      '    metrics: { receivers: [procfs], exporters: [prometheus] }',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(process.execPath, [...v8Flags, MAIN, 'run', '--config', config], { stdio: 'ignore' });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('the collector did not start');
+  const url = `http://127.0.0.1:${String(port)}/metrics`;
+  const telemetry = `http://127.0.0.1:${String(telemetryPort)}/metrics`;
+  const scrapesSoFar = async (): Promise<number> =>
+    histogramCount(await (await fetch(telemetry)).text(), 'inframeter_scrape_duration_seconds', 'procfs');
+  try {
+    await waitFor(url);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const cpu0 = cpuMs(pid);
+    const scrapes0 = await scrapesSoFar();
+    const rss: number[] = [];
+    let series = 0;
+    let scrapes = 0;
+    while (scrapes < SCRAPES) {
+      const text = await (await fetch(url)).text();
+      series = text
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('target_info')).length;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      scrapes = (await scrapesSoFar()) - scrapes0;
+      if (rss.length < Math.floor((scrapes * 10) / SCRAPES)) rss.push(rssMb(pid));
+    }
+    const cpu = cpuMs(pid) - cpu0;
+    const wallMs = histogramSum(await (await fetch(telemetry)).text(), 'procfs');
+    return {
+      series,
+      cpuPerScrapeMs: cpu / scrapes,
+      cpuPerSeriesUs: (cpu * 1000) / scrapes / series,
+      wallPerScrapeMs: wallMs / (scrapes + scrapes0),
+      rssFirstMb: rss[0] ?? 0,
+      rssLastMb: rssMb(pid),
+    };
+  } finally {
+    child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Total scrape wall time in ms (the histogram's `_sum`) for one component. */
+function histogramSum(text: string, component: string): number {
+  for (const line of text.split('\n')) {
+    if (
+      line.startsWith('inframeter_scrape_duration_seconds_sum{') &&
+      line.includes(`component_id="${component}"`)
+    ) {
+      return Number(line.slice(line.lastIndexOf(' ') + 1)) * 1000;
+    }
+  }
+  return Number.NaN;
+}
+
+async function nodeExporter(): Promise<Figures> {
+  const port = await freePort();
+  const child = spawn(
+    'prometheus-node-exporter',
+    [`--web.listen-address=127.0.0.1:${String(port)}`, '--no-collector.systemd'],
+    { stdio: 'ignore' },
+  );
+  const pid = child.pid;
+  if (pid === undefined)
+    throw new Error('prometheus-node-exporter did not start: install the Debian package');
+  const url = `http://127.0.0.1:${String(port)}/metrics`;
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        if ((await fetch(url)).ok) break;
+      } catch {
+        if (i > 100) throw new Error('prometheus-node-exporter did not answer within 10 s');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const cpu0 = cpuMs(pid);
+    const wall0 = process.hrtime.bigint();
+    let series = 0;
+    const rss: number[] = [];
+    for (let i = 1; i <= SCRAPES; i++) {
+      const text = await (await fetch(url)).text();
+      series = text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+      if (i % (SCRAPES / 10) === 0) rss.push(rssMb(pid));
+    }
+    const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
+    const cpu = cpuMs(pid) - cpu0;
+    return {
+      series,
+      cpuPerScrapeMs: cpu / SCRAPES,
+      cpuPerSeriesUs: (cpu * 1000) / SCRAPES / series,
+      wallPerScrapeMs: wallMs / SCRAPES,
+      rssFirstMb: rss[0] ?? 0,
+      rssLastMb: rss.at(-1) ?? 0,
+    };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+const theirs = await nodeExporter();
+const mine = await ours([]);
+// A smaller young generation: less memory for a little more garbage-collection CPU.
+const small = await ours(['--max-semi-space-size=4']);
+const row = (name: string, f: Figures): string =>
+  [
+    name.padEnd(24),
+    String(f.series).padStart(7),
+    f.cpuPerScrapeMs.toFixed(3).padStart(10),
+    f.cpuPerSeriesUs.toFixed(2).padStart(10),
+    f.wallPerScrapeMs.toFixed(3).padStart(10),
+    `${f.rssFirstMb.toFixed(1)} → ${f.rssLastMb.toFixed(1)}`.padStart(16),
+  ].join(' ');
+console.log(`procfs: ${String(SCRAPES)} scrapes each, same host, same run`);
+console.log(
+  ['collector'.padEnd(24), 'series', 'CPU ms/scr', 'CPU µs/ser', 'wall ms/scr', 'RSS MB (10%→end)'].join(' '),
+);
+console.log(row('inframeter procfs', mine));
+console.log(row('  --max-semi-space-size=4', small));
+console.log(row('prometheus-node-exporter', theirs));
+console.log(
+  `ratio inframeter/node_exporter: CPU per series ${(mine.cpuPerSeriesUs / theirs.cpuPerSeriesUs).toFixed(2)}, ` +
+    `CPU per scrape ${(mine.cpuPerScrapeMs / theirs.cpuPerScrapeMs).toFixed(2)}, ` +
+    `RSS ${(mine.rssLastMb / theirs.rssLastMb).toFixed(2)}; ` +
+    `inframeter RSS growth over the run ${(mine.rssLastMb - mine.rssFirstMb).toFixed(1)} MB`,
+);
