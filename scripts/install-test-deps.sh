@@ -8,6 +8,7 @@ packages=(
   openipmi freeipmi-tools ipmitool      # ipmi_sim BMC simulator, ipmi-sensors
   libvirt0 libvirt-clients              # libvirt's C library (test:/// driver) and virsh
   python3-pandas                        # a real CSV reader for our CSV files
+  golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev  # Helm's template engine, to render the chart
 )
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi

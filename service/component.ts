@@ -45,6 +45,11 @@ export interface ComponentSettings {
 export interface Receiver {
   start(next: MetricSink): Promise<void>;
   shutdown(): Promise<void>;
+  /**
+   * Scraping receivers: collect every `ms` from now on instead of the configured
+   * `collection_interval` (an experiment's interval override); `undefined` restores it.
+   */
+  setCollectionInterval?(ms: number | undefined): void;
 }
 
 /** What one scrape reports: the errors of the sources that failed (the others were read). */

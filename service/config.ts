@@ -1,3 +1,5 @@
+import type { ExperimentsConfig } from '../experiments/config.ts';
+import { experimentsConfigSchema } from '../experiments/config.ts';
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -53,6 +55,47 @@ export interface CollectorConfig {
   readonly exporters: ReadonlyMap<string, ComponentConfig<ExporterFactory>>;
   readonly pipelines: readonly PipelineConfig[];
   readonly telemetry: TelemetryConfig;
+  /** Extensions enabled in `service.extensions`, with their settings. */
+  readonly extensions: ExtensionsConfig;
+}
+
+/** The extensions inframeter has (`extensions:` section, enabled by `service.extensions`). */
+export interface ExtensionsConfig {
+  readonly experiments?: ExperimentsConfig;
+}
+
+const EXTENSION_SCHEMAS = { experiments: experimentsConfigSchema } as const;
+
+function parseExtensions(raw: unknown, enabled: unknown, problems: string[]): ExtensionsConfig {
+  const out: { experiments?: ExperimentsConfig } = {};
+  const defined = isRecord(raw) ? raw : {};
+  if (raw !== undefined && raw !== null && !isRecord(raw))
+    problems.push('extensions: expected a map of extension ids to their settings');
+  const known = Object.keys(EXTENSION_SCHEMAS).join(', ');
+  for (const id of Object.keys(defined)) {
+    if (!(id in EXTENSION_SCHEMAS)) problems.push(`extensions.${id}: unknown extension; known: ${known}`);
+  }
+  const list = enabled ?? [];
+  if (!Array.isArray(list) || list.some((x) => typeof x !== 'string')) {
+    problems.push('service.extensions: expected a list of extension ids');
+    return out;
+  }
+  const ids = list as string[];
+  ids.forEach((id, i) => {
+    if (!(id in defined))
+      problems.push(`service.extensions[${String(i)}]: "${id}" is not defined under extensions`);
+  });
+  for (const id of Object.keys(defined)) {
+    if (!ids.includes(id) && id in EXTENSION_SCHEMAS) {
+      problems.push(`extensions.${id}: defined but not enabled (add it to service.extensions or remove it)`);
+    }
+  }
+  if (ids.includes('experiments') && 'experiments' in defined) {
+    const parsed = experimentsConfigSchema.safeParse(defined.experiments ?? {});
+    if (parsed.success) out.experiments = parsed.data;
+    else problems.push(...zodProblems(parsed.error, ['extensions', 'experiments']));
+  }
+  return out;
 }
 
 /** The factories the configuration may name, by kind and type. */
@@ -290,15 +333,17 @@ export function buildConfig(
   const service = substituted.service;
   let pipelines: PipelineConfig[] = [];
   let telemetry: TelemetryConfig = { logLevel: 'info', metricsAddress: undefined, resource: {} };
+  let extensions: ExtensionsConfig = {};
   if (!isRecord(service)) {
     problems.push('service: required, with service.pipelines');
   } else {
     for (const key of Object.keys(service)) {
-      if (key !== 'pipelines' && key !== 'telemetry')
-        problems.push(`service.${key}: unknown key; expected pipelines or telemetry`);
+      if (key !== 'pipelines' && key !== 'telemetry' && key !== 'extensions')
+        problems.push(`service.${key}: unknown key; expected pipelines, telemetry or extensions`);
     }
     pipelines = parsePipelines(service.pipelines, defined, problems);
     telemetry = parseTelemetry(service.telemetry, problems);
+    extensions = parseExtensions(substituted.extensions, service.extensions, problems);
   }
   for (const section of Object.keys(SECTIONS) as (keyof typeof SECTIONS)[]) {
     for (const id of defined[section]) {
@@ -314,7 +359,7 @@ export function buildConfig(
     ...problems.filter((p) => !unsetPaths.some((path) => p.startsWith(`${path}:`))),
   ];
   if (all.length > 0) throw new ConfigError(all);
-  return { receivers, processors, exporters, pipelines, telemetry };
+  return { receivers, processors, exporters, pipelines, telemetry, extensions };
 }
 
 /** Reads, parses and validates a config file. */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { factories } from './components.ts';
 import type { ReceiverMetadata } from './metadata.ts';
+import { documentValues, renderValuesTable, updateValuesTable } from '../scripts/values-docs.ts';
 import { updateReadme } from './metadata.ts';
 
 function isMetadata(value: unknown): value is ReceiverMetadata {
@@ -55,6 +56,22 @@ if (start >= 0 && end > start) {
   if (updated !== readme) {
     stale.push(readmeFile);
     if (!check) writeFileSync(readmeFile, updated);
+  }
+}
+// The Helm chart's values table, from the `# --` comments of values.yaml.
+const chart = join(root, '..', 'helm', 'inframeter');
+if (existsSync(join(chart, 'values.yaml'))) {
+  const { rows, undocumented } = documentValues(readFileSync(join(chart, 'values.yaml'), 'utf8'));
+  if (undocumented.length > 0) {
+    process.stdout.write(`helm/inframeter/values.yaml: undocumented values: ${undocumented.join(', ')}\n`);
+    process.exitCode = 1;
+  }
+  const chartReadme = join(chart, 'README.md');
+  const text = readFileSync(chartReadme, 'utf8');
+  const updated = updateValuesTable(text, renderValuesTable(rows));
+  if (updated !== text) {
+    stale.push(chartReadme);
+    if (!check) writeFileSync(chartReadme, updated);
   }
 }
 if (stale.length > 0) {

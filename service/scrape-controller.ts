@@ -115,6 +115,10 @@ export function createScraperReceiver(
   let stopped = false;
   let inFlight: Promise<void> | undefined;
   let previousErrorKeys = new Set<string>();
+  const exports = new Set<Promise<void>>();
+  let sink: MetricSink | undefined;
+  let override: number | undefined;
+  const interval = (): number => override ?? schedule.collection_interval;
 
   const tick = async (next: MetricSink): Promise<void> => {
     if (runner === undefined) return;
@@ -129,14 +133,20 @@ export function createScraperReceiver(
       settings.telemetry.scraped(performance.now() - started, report.errors.size);
       const points = countPoints(batch);
       settings.telemetry.received(points);
-      const result = await exportBatch(next, batch);
-      if (result.ok) {
-        settings.telemetry.exported(points);
-        errorLog.recovered('export');
-      } else {
-        settings.telemetry.failed(points);
-        errorLog.report('export', result.error);
-      }
+      // The next scrape does not wait for the exporters: an exporter that acknowledges
+      // only once its data is on disk or on the wire must not slow the schedule down.
+      // Exporters bound what they hold themselves (queues, buffers).
+      const exported = exportBatch(next, batch).then((result) => {
+        if (result.ok) {
+          settings.telemetry.exported(points);
+          errorLog.recovered('export');
+        } else {
+          settings.telemetry.failed(points);
+          errorLog.report('export', result.error);
+        }
+      });
+      exports.add(exported);
+      void exported.finally(() => exports.delete(exported));
     } catch (error) {
       settings.telemetry.scraped(performance.now() - started, 1);
       errorLog.report('scrape', error);
@@ -150,7 +160,7 @@ export function createScraperReceiver(
       inFlight = tick(next).finally(() => {
         inFlight = undefined;
         const elapsed = performance.now() - started;
-        schedule_(next, Math.max(0, schedule.collection_interval - elapsed));
+        schedule_(next, Math.max(0, interval() - elapsed));
       });
     }, delay);
     timer.unref();
@@ -160,14 +170,26 @@ export function createScraperReceiver(
     start(next) {
       if (stopped || runner !== undefined) return Promise.resolve();
       runner = new ScrapeRunner(scraper, settings);
+      sink = next;
       schedule_(next, schedule.initial_delay);
       return Promise.resolve();
+    },
+    setCollectionInterval(ms) {
+      if (override === ms) return;
+      override = ms;
+      // A scrape waiting for its timer starts over on the new schedule; one in flight
+      // schedules the next with the new interval when it ends.
+      if (sink !== undefined && inFlight === undefined && !stopped) {
+        if (timer !== undefined) clearTimeout(timer);
+        schedule_(sink, 0);
+      }
     },
     async shutdown() {
       if (stopped) return;
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
       await inFlight;
+      await Promise.all(exports);
       await runner?.shutdown();
       if (runner === undefined) await scraper.shutdown?.();
     },

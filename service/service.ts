@@ -9,6 +9,8 @@ import type {
 } from './component.ts';
 import type { CollectorConfig } from './config.ts';
 import { toError } from './errors.ts';
+import { ControlServer } from '../experiments/server.ts';
+import { ExperimentManager } from '../experiments/manager.ts';
 import { createFanout } from './fanout.ts';
 import { instrumentSink } from './instrumented-sink.ts';
 import type { Logger } from './logger.ts';
@@ -60,6 +62,8 @@ export class Service {
   readonly #processors: Started<Processor>[] = [];
   readonly #receivers: (Started<Receiver> & { head: MetricSink })[] = [];
   #server: TelemetryServer | undefined;
+  #experiments: ExperimentManager | undefined;
+  #control: ControlServer | undefined;
   #state: ServiceState = 'created';
 
   constructor(config: CollectorConfig, logger: Logger, resource: Resource) {
@@ -81,6 +85,11 @@ export class Service {
   /** Address of the internal telemetry endpoint, once started. */
   get telemetryAddress(): { host: string; port: number } | undefined {
     return this.#server?.address();
+  }
+
+  /** Where the experiments control API listens, once started. */
+  get controlAddress(): string | undefined {
+    return this.#control?.describe();
   }
 
   /** The started exporters, by id. */
@@ -126,13 +135,26 @@ export class Service {
       this.#processors.push(...chain);
       heads.set(pipeline.id, sink);
     }
+    const receivers = new Map<string, Receiver>();
     for (const [id, { factory, config }] of this.#config.receivers) {
-      const receiver = factory.create(this.#settings(id, 'receiver'), config);
+      receivers.set(id, factory.create(this.#settings(id, 'receiver'), config));
+    }
+    const experiments = this.#config.extensions.experiments;
+    if (experiments !== undefined) {
+      this.#experiments = new ExperimentManager(
+        experiments.directory,
+        this.#logger.child({ component: 'experiments', kind: 'extension' }),
+        (id) => this.#settings(id, 'exporter'),
+        receivers,
+      );
+    }
+    for (const [id, receiver] of receivers) {
       const sinks = this.#config.pipelines
         .filter((p) => p.receivers.includes(id))
         .map((p) => heads.get(p.id))
         .filter((s) => s !== undefined);
-      this.#receivers.push({ id, component: receiver, head: createFanout(sinks) });
+      const fanout = createFanout(sinks);
+      this.#receivers.push({ id, component: receiver, head: this.#experiments?.tap(id, fanout) ?? fanout });
     }
   }
 
@@ -150,6 +172,7 @@ export class Service {
         await this.#server.listen(address);
       }
       this.#build();
+      const experimentsConfig = this.#config.extensions.experiments;
       for (const { id, component } of this.#exporters) {
         await component.start?.().catch((error: unknown) => {
           throw new Error(`exporter ${id} failed to start: ${toError(error).message}`, { cause: error });
@@ -164,6 +187,14 @@ export class Service {
         await component.start(head).catch((error: unknown) => {
           throw new Error(`receiver ${id} failed to start: ${toError(error).message}`, { cause: error });
         });
+      }
+      if (this.#experiments !== undefined && experimentsConfig !== undefined) {
+        this.#control = new ControlServer(
+          this.#experiments,
+          experimentsConfig.bearer_token.reveal(),
+          this.#logger.child({ component: 'experiments', kind: 'extension' }),
+        );
+        await this.#control.listen(experimentsConfig.endpoint);
       }
       this.#state = 'running';
       this.#logger.info(
@@ -194,7 +225,12 @@ export class Service {
         this.#logger.error({ err: toError(error), component: id }, `${kind} ${id} did not stop cleanly`);
       }
     };
+    if (this.#control !== undefined)
+      await stop('extension', 'experiments', () => this.#control?.close() ?? Promise.resolve());
     await Promise.all(this.#receivers.map((r) => stop('receiver', r.id, () => r.component.shutdown())));
+    if (this.#experiments !== undefined) {
+      await stop('extension', 'experiments', () => this.#experiments?.shutdown() ?? Promise.resolve());
+    }
     for (const p of this.#processors) await stop('processor', p.id, () => p.component.shutdown());
     await Promise.all(
       this.#exporters.map((e) =>

@@ -40,12 +40,12 @@ interface StoredSeries {
   readonly resource: Resource;
   readonly scopeKey: string;
   readonly scope: InstrumentationScope;
-  readonly descriptor: MetricDescriptor;
+  descriptor: MetricDescriptor;
   readonly dataPointType: DataPointType.SUM | DataPointType.GAUGE | DataPointType.HISTOGRAM;
   readonly isMonotonic: boolean;
-  readonly point: DataPoint<number> | DataPoint<Histogram>;
+  point: DataPoint<number> | DataPoint<Histogram>;
   /** Clock time (ms) of the last update, for expiry. */
-  readonly updatedAt: number;
+  updatedAt: number;
 }
 
 /** A canonical text for a set of attributes: sorted keys, JSON values. */
@@ -114,6 +114,15 @@ export class SeriesStore {
   readonly #expirationMs: number;
   readonly #now: () => number;
   readonly #series = new Map<string, StoredSeries>();
+  /**
+   * Resource and scope identities as short sortable prefixes, so that a series key is not
+   * the whole resource text again for every point. Batches from one receiver share their
+   * resource and scope objects: the WeakMaps skip re-serializing them.
+   */
+  readonly #prefixOf = new Map<string, string>();
+  readonly #identityOf = new Map<string, string>();
+  readonly #resourceKeys = new WeakMap<Resource, string>();
+  readonly #scopeKeys = new WeakMap<InstrumentationScope, string>();
   #lastSweep: number;
 
   /**
@@ -138,9 +147,25 @@ export class SeriesStore {
     const drop = (reason: DropReason, points: number): void => {
       if (points > 0) report.dropped.set(reason, (report.dropped.get(reason) ?? 0) + points);
     };
-    const resourceKey = attributesKey(batch.resource.attributes);
+    let resourceKey = this.#resourceKeys.get(batch.resource);
+    if (resourceKey === undefined) {
+      resourceKey = attributesKey(batch.resource.attributes);
+      this.#resourceKeys.set(batch.resource, resourceKey);
+    }
     for (const { scope, metrics } of batch.scopeMetrics) {
-      const scopeKey = scopeKeyOf(scope);
+      let scopeKey = this.#scopeKeys.get(scope);
+      if (scopeKey === undefined) {
+        scopeKey = scopeKeyOf(scope);
+        this.#scopeKeys.set(scope, scopeKey);
+      }
+      const identity = `${resourceKey}\u0000${scopeKey}`;
+      let prefix = this.#prefixOf.get(identity);
+      if (prefix === undefined) {
+        // Sorts in first-seen order of resource and scope; fixed width keeps it numeric.
+        prefix = String(this.#prefixOf.size).padStart(8, '0');
+        this.#prefixOf.set(identity, prefix);
+        this.#identityOf.set(prefix, identity);
+      }
       for (const metric of metrics) {
         if (metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) {
           drop('exponential_histogram', metric.dataPoints.length);
@@ -152,12 +177,25 @@ export class SeriesStore {
           drop('delta_non_monotonic_sum', metric.dataPoints.length);
           continue;
         }
-        const metricKey = `${resourceKey}\u0000${scopeKey}\u0000${metric.descriptor.name}\u0000`;
+        const metricKey = `${prefix}\u0000${metric.descriptor.name}\u0000`;
         for (const point of metric.dataPoints as (DataPoint<number> | DataPoint<Histogram>)[]) {
           const key = metricKey + attributesKey(point.attributes);
           const previous = this.#series.get(key);
           if (previous !== undefined && isBefore(point.endTime, previous.point.endTime)) {
             drop('out_of_order', 1);
+            continue;
+          }
+          if (
+            previous !== undefined &&
+            !delta &&
+            previous.dataPointType === metric.dataPointType &&
+            previous.isMonotonic === isMonotonic
+          ) {
+            // The common case, a newer cumulative or gauge point: update in place.
+            previous.descriptor = metric.descriptor;
+            previous.point = copyPoint(point);
+            previous.updatedAt = now;
+            report.stored += 1;
             continue;
           }
           this.#series.set(key, {
@@ -199,7 +237,18 @@ export class SeriesStore {
    */
   snapshot(): ResourceMetrics[] {
     this.sweep();
-    const keys = [...this.#series.keys()].sort();
+    // Resource, then scope, then metric name and attributes, each in text order.
+    const width = 8;
+    const keys = [...this.#series.keys()].sort((a, b) => {
+      const pa = a.slice(0, width);
+      const pb = b.slice(0, width);
+      if (pa !== pb) {
+        const ia = this.#identityOf.get(pa) ?? pa;
+        const ib = this.#identityOf.get(pb) ?? pb;
+        return ia < ib ? -1 : 1;
+      }
+      return a < b ? -1 : a > b ? 1 : 0;
+    });
     const batches: ResourceMetrics[] = [];
     let batch: ResourceMetrics | undefined;
     let scopeMetrics: ScopeMetrics | undefined;

@@ -71,6 +71,8 @@ export async function runCommand(options: RunOptions, out: Writable): Promise<nu
     const where = exporter.describe?.();
     if (where !== undefined) lines.push(`  exporter ${id}: ${where}`);
   }
+  if (service.controlAddress !== undefined)
+    lines.push(`  experiments control API: ${service.controlAddress}`);
   const telemetry = service.telemetryAddress;
   if (telemetry !== undefined) {
     const base = `http://${formatHostPort(telemetry)}`;

@@ -1,0 +1,218 @@
+import { createReadStream } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { timingSafeEqual } from 'node:crypto';
+import { createGzip } from 'node:zlib';
+import type { HostPort } from '../service/config-types.ts';
+import { formatHostPort } from '../service/config-types.ts';
+import { toError } from '../service/errors.ts';
+import type { Logger } from '../service/logger.ts';
+import { startRequestSchema } from './config.ts';
+import type { ExperimentManager } from './manager.ts';
+import { ExperimentError } from './manager.ts';
+
+const MAX_BODY = 64 * 1024;
+/** `host:port` a proxy request may name: a host name or IPv4 address and a port. */
+const TARGET_PATTERN = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+
+/**
+ * The control API of the `experiments` extension:
+ *
+ *   GET    /ping                            liveness, answers {"ok":true}
+ *   GET    /experiments                     running and finished experiments
+ *   POST   /experiments/{name}/start        body {labels?, interval?, receivers?}
+ *   POST   /experiments/{name}/stop         finishes its CSV
+ *   GET    /experiments/{name}              one experiment
+ *   GET    /experiments/{name}/results      its CSV (gzip when the client accepts it)
+ *   DELETE /experiments/{name}              forgets it and deletes its file
+ *   ANY    /proxy/{host:port}/{path}        the same request to another collector (proxy host)
+ *
+ * Every request needs `Authorization: Bearer <token>` (or `X-Inframeter-Token: <token>`).
+ */
+export class ControlServer {
+  readonly #manager: ExperimentManager;
+  readonly #token: Buffer;
+  readonly #logger: Logger;
+  readonly #server: Server;
+
+  constructor(manager: ExperimentManager, token: string, logger: Logger) {
+    this.#manager = manager;
+    this.#token = Buffer.from(`Bearer ${token}`);
+    this.#logger = logger;
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch((error: unknown) => {
+        this.#logger.warn({ err: toError(error), url: req.url }, 'control API request failed');
+        if (!res.headersSent) send(res, 500, { error: toError(error).message });
+        else res.destroy();
+      });
+    });
+  }
+
+  listen(address: HostPort): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(address.port, address.host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  address(): HostPort | undefined {
+    const a = this.#server.address();
+    return a === null || typeof a === 'string' ? undefined : { host: a.address, port: a.port };
+  }
+
+  describe(): string {
+    const a = this.address();
+    return a === undefined ? 'not listening' : `http://${formatHostPort(a)}/experiments`;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server.close(() => {
+        resolve();
+      });
+      this.#server.closeAllConnections();
+    });
+  }
+
+  /**
+   * `Authorization: Bearer <token>`, or `X-Inframeter-Token: <token>` for requests that come
+   * through the Kubernetes API server's pod proxy (which consumes the Authorization header).
+   */
+  #authorized(req: IncomingMessage): boolean {
+    const header = req.headers['x-inframeter-token'];
+    const given = Buffer.from(
+      typeof header === 'string' ? `Bearer ${header}` : (req.headers.authorization ?? ''),
+    );
+    return given.length === this.#token.length && timingSafeEqual(given, this.#token);
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.#authorized(req)) {
+      res.setHeader('www-authenticate', 'Bearer');
+      send(res, 401, { error: 'missing or wrong bearer token' });
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://control');
+    const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
+    const method = req.method ?? 'GET';
+    try {
+      if (parts[0] === 'proxy') {
+        await this.#proxy(req, res, url);
+        return;
+      }
+      if (method === 'GET' && url.pathname === '/ping') {
+        send(res, 200, { ok: true });
+        return;
+      }
+      if (parts[0] !== 'experiments') throw new ExperimentError(404, `no route ${method} ${url.pathname}`);
+      const [, name, action] = parts;
+      if (name === undefined || name === '') {
+        if (method !== 'GET') throw new ExperimentError(405, `${method} /experiments: use GET`);
+        send(res, 200, { experiments: this.#manager.list() });
+        return;
+      }
+      if (action === undefined) {
+        if (method === 'GET') send(res, 200, this.#manager.get(name));
+        else if (method === 'DELETE') {
+          this.#manager.delete(name);
+          send(res, 200, { deleted: name });
+        } else throw new ExperimentError(405, `${method} /experiments/${name}: use GET or DELETE`);
+        return;
+      }
+      if (action === 'start' && method === 'POST') {
+        const body = await readJson(req);
+        const parsed = startRequestSchema.safeParse(body ?? {});
+        if (!parsed.success) {
+          const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
+          throw new ExperimentError(400, problems.join('; '));
+        }
+        send(res, 201, await this.#manager.start(name, parsed.data));
+        return;
+      }
+      if (action === 'stop' && method === 'POST') {
+        send(res, 200, await this.#manager.stop(name));
+        return;
+      }
+      if (action === 'results' && method === 'GET') {
+        const path = this.#manager.resultsPath(name);
+        const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
+        res.writeHead(200, {
+          'content-type': 'text/csv; charset=utf-8',
+          'content-disposition': `attachment; filename="${name}.csv"`,
+          ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+        });
+        await (gzip
+          ? pipeline(createReadStream(path), createGzip(), res)
+          : pipeline(createReadStream(path), res));
+        return;
+      }
+      throw new ExperimentError(404, `no route ${method} ${url.pathname}`);
+    } catch (error) {
+      if (error instanceof ExperimentError) send(res, error.status, { error: error.message });
+      else throw error;
+    }
+  }
+
+  /** Forwards the request, token included, to the collector named in the path. */
+  async #proxy(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const rest = url.pathname.slice('/proxy/'.length);
+    const slash = rest.indexOf('/');
+    const target = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+    if (!TARGET_PATTERN.test(target))
+      throw new ExperimentError(400, `proxy target ${JSON.stringify(target)}: expected host:port`);
+    const [host = '', port = ''] = target.split(':');
+    const path = `${slash < 0 ? '/' : rest.slice(slash)}${url.search}`;
+    await new Promise<void>((resolve, reject) => {
+      const upstream = httpRequest(
+        {
+          host,
+          port: Number(port),
+          path,
+          method: req.method,
+          headers: { ...req.headers, host: target },
+          timeout: 30_000,
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          pipeline(answer, res).then(resolve, reject);
+        },
+      );
+      upstream.on('timeout', () => upstream.destroy(new Error(`proxy to ${target}: timed out`)));
+      upstream.on('error', (error) => {
+        if (res.headersSent) reject(error);
+        else {
+          send(res, 502, { error: `proxy to ${target}: ${error.message}` });
+          resolve();
+        }
+      });
+      pipeline(req, upstream).catch(reject);
+    });
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new ExperimentError(413, `request body over ${String(MAX_BODY)} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ExperimentError(400, 'request body is not JSON');
+  }
+}

@@ -1,0 +1,571 @@
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { summarize } from '../experiments/results/summary.ts';
+import { freePort, missing, poll } from './support/peers.ts';
+
+// Three real collectors on loopback, each with the experiments extension, driven by the CLI.
+const ROOT = join(import.meta.dirname, '..');
+const MAIN = join(ROOT, 'service', 'main.ts');
+const TOKEN = 'experiment-token-42';
+const PYTHON = '/usr/bin/python3';
+const noPandas = missing(PYTHON, 'python3-pandas') || spawnSync(PYTHON, ['-c', 'import pandas']).status !== 0;
+const noChromium = missing('chromium', 'chromium');
+
+interface Collector {
+  name: string;
+  port: number;
+  dir: string;
+  child?: ChildProcess;
+}
+
+let dir = '';
+const collectors: Collector[] = [];
+
+function start(c: Collector): Promise<void> {
+  const config = join(c.dir, 'config.yaml');
+  writeFileSync(
+    config,
+    [
+      'receivers:',
+      '  procfs:',
+      '    collection_interval: 200ms',
+      '    metrics: { filesystem: { enabled: false }, disk: { enabled: false } }',
+      'exporters:',
+      '  csv:',
+      `    path: ${join(c.dir, 'all.csv')}`,
+      'extensions:',
+      '  experiments:',
+      `    endpoint: 127.0.0.1:${String(c.port)}`,
+      '    bearer_token: ${env:INFRAMETER_TOKEN}',
+      `    directory: ${join(c.dir, 'experiments')}`,
+      'service:',
+      '  extensions: [experiments]',
+      '  telemetry:',
+      `    resource: { host.name: ${c.name} }`,
+      '  pipelines:',
+      '    metrics: { receivers: [procfs], exporters: [csv] }',
+      '',
+    ].join('\n'),
+  );
+  c.child = spawn(process.execPath, [MAIN, 'run', '--config', config], {
+    env: { ...process.env, INFRAMETER_TOKEN: TOKEN },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  c.child.stdout?.on('data', (b: Buffer) => (output += b.toString()));
+  c.child.stderr?.on('data', (b: Buffer) => (output += b.toString()));
+  return poll(`collector ${c.name} started`, 20_000, () =>
+    Promise.resolve(output.includes('Press Ctrl-C') ? true : undefined),
+  ).then(() => undefined);
+}
+
+function stopCollector(c: Collector, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  const child = c.child;
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => {
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], {
+    encoding: 'utf8',
+    cwd: dir,
+    env: { ...process.env, INFRAMETER_TOKEN: TOKEN, ...env },
+    timeout: 60_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The CLI without blocking this process: needed when the peer it talks to runs in this process. */
+function cliAsync(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      cwd: dir,
+      env: { ...process.env, INFRAMETER_TOKEN: TOKEN, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.once('exit', (status) => {
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+async function api(
+  c: Collector,
+  method: string,
+  path: string,
+  token = TOKEN,
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(`http://127.0.0.1:${String(c.port)}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+const hosts = (): string => collectors.map((c) => `127.0.0.1:${String(c.port)}`).join(',');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const rowsOf = (path: string): Record<string, string>[] =>
+  parseCsv<Record<string, string>>(readFileSync(path, 'utf8'), { columns: true });
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'inframeter-experiments-'));
+  for (const name of ['host-a', 'host-b', 'host-c']) {
+    const c: Collector = { name, port: await freePort(), dir: join(dir, name) };
+    mkdirSync(c.dir);
+    collectors.push(c);
+  }
+  await Promise.all(collectors.map(start));
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(collectors.map((c) => stopCollector(c)));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('control API', () => {
+  it('answers ping, and refuses what it should with the right status', async () => {
+    const [a] = collectors;
+    if (a === undefined) throw new Error('no collector');
+    expect(await api(a, 'GET', '/ping')).toEqual({ status: 200, json: { ok: true } });
+    expect((await api(a, 'GET', '/ping', 'wrong')).status).toBe(401);
+    expect((await api(a, 'GET', '/experiments/nosuch')).status).toBe(404);
+    const traversal = await api(a, 'POST', '/experiments/..%2Fx/start');
+    expect(traversal.status).toBe(400);
+    expect(JSON.stringify(traversal.json)).toContain('invalid experiment name');
+    expect(
+      (await api(a, 'POST', '/experiments/api-check/start', TOKEN, { receivers: ['nosuch'] })).status,
+    ).toBe(400);
+    expect((await api(a, 'POST', '/experiments/api-check/start', TOKEN, { interval: 'often' })).status).toBe(
+      400,
+    );
+    expect(
+      (await api(a, 'POST', '/experiments/api-check/start', TOKEN, { labels: { run: '1' } })).status,
+    ).toBe(201);
+    const again = await api(a, 'POST', '/experiments/api-check/start');
+    expect(again.status).toBe(409);
+    expect(JSON.stringify(again.json)).toContain('already running');
+    expect((await api(a, 'GET', '/experiments/api-check/results')).status).toBe(409);
+    expect((await api(a, 'POST', '/experiments/api-check/stop')).status).toBe(200);
+    const listed = (await api(a, 'GET', '/experiments')).json as {
+      experiments: { name: string; state: string; size: number }[];
+    };
+    expect(listed.experiments.find((e) => e.name === 'api-check')?.state).toBe('stopped');
+    expect(listed.experiments.find((e) => e.name === 'api-check')?.size).toBeGreaterThan(0);
+    // gzip when asked, identical once decoded.
+    const plain = await (
+      await fetch(`http://127.0.0.1:${String(a.port)}/experiments/api-check/results`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      })
+    ).text();
+    const gz = await fetch(`http://127.0.0.1:${String(a.port)}/experiments/api-check/results`, {
+      headers: { authorization: `Bearer ${TOKEN}`, 'accept-encoding': 'gzip' },
+    });
+    expect(gz.headers.get('content-encoding')).toBe('gzip');
+    expect(await gz.text()).toBe(plain);
+    expect(plain.split('\n')[0]).toBe(
+      'timestamp,host,metric,unit,type,value,attributes,resource,start_timestamp',
+    );
+    expect((await api(a, 'DELETE', '/experiments/api-check')).status).toBe(200);
+    expect((await api(a, 'GET', '/experiments/api-check')).status).toBe(404);
+  });
+});
+
+describe('inframeter experiment on three collectors', () => {
+  it('start, work, stop: one merged CSV with every host, each row with the experiment name and labels', async () => {
+    const started = cli([
+      'experiment',
+      'start',
+      'exp1',
+      '--hosts',
+      hosts(),
+      '--label',
+      'run=7',
+      '--interval',
+      '100ms',
+    ]);
+    expect(started.stdout).toContain('started exp1: 3 of 3 hosts');
+    expect(started.status).toBe(0);
+    await sleep(1500);
+    const out = join(dir, 'exp1.csv');
+    const stopped = cli(['experiment', 'stop', 'exp1', '--hosts', hosts(), '--out', out]);
+    expect(stopped.stdout).toContain('3 of 3 hosts');
+    expect(stopped.status).toBe(0);
+    const rows = rowsOf(out);
+    expect(new Set(rows.map((r) => r.host))).toEqual(new Set(['host-a', 'host-b', 'host-c']));
+    for (const r of rows) {
+      const attributes = JSON.parse(r.attributes ?? '{}') as Record<string, unknown>;
+      expect(attributes['experiment.name']).toBe('exp1');
+      expect(attributes.run).toBe('7');
+    }
+    // The 100 ms interval override: more than the 200 ms configuration would give in 1.5 s.
+    const scrapes = new Set(rows.filter((r) => r.host === 'host-a').map((r) => r.timestamp));
+    expect(scrapes.size).toBeGreaterThanOrEqual(9);
+    // Points flowing to the normal exporters carried the name while it ran.
+    const all = rowsOf(join(collectors[0]?.dir ?? '', 'all.csv'));
+    expect(all.some((r) => r.attributes?.includes('"experiment.name":"exp1"'))).toBe(true);
+  });
+
+  it.skipIf(noPandas)(
+    'the merged CSV loads in pandas with no options, and its per-host means equal ours',
+    async () => {
+      const out = join(dir, 'exp1.csv');
+      const script = [
+        'import sys, json, pandas as pd',
+        'df = pd.read_csv(sys.argv[1])',
+        "m = df[df.metric == 'system.memory.usage']",
+        "print(json.dumps({h: float(v) for h, v in m.groupby('host')['value'].mean().items()}))",
+      ].join('\n');
+      const r = spawnSync(PYTHON, ['-c', script, out], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      const theirs = JSON.parse(r.stdout) as Record<string, number>;
+      const ours = await summarize(out, { metrics: ['system.memory.usage'] });
+      for (const host of ['host-a', 'host-b', 'host-c']) {
+        const rows = ours.filter((s) => s.host === host);
+        const mean =
+          rows.reduce((sum, s) => sum + s.mean * s.count, 0) / rows.reduce((n, s) => n + s.count, 0);
+        expect(Math.abs(mean - (theirs[host] ?? Number.NaN)) / mean).toBeLessThan(1e-9);
+      }
+    },
+  );
+
+  it('reaches the collectors through a proxy collector', async () => {
+    const [proxy] = collectors;
+    if (proxy === undefined) throw new Error('no collector');
+    const others = collectors
+      .slice(1)
+      .map((c) => `127.0.0.1:${String(c.port)}`)
+      .join(',');
+    const via = ['--hosts', others, '--proxy', `127.0.0.1:${String(proxy.port)}`];
+    expect(cli(['experiment', 'start', 'proxied', ...via]).status).toBe(0);
+    await sleep(600);
+    const out = join(dir, 'proxied.csv');
+    const stopped = cli(['experiment', 'stop', 'proxied', ...via, '--out', out]);
+    expect(stopped.stdout).toContain('2 of 2 hosts');
+    expect(new Set(rowsOf(out).map((r) => r.host))).toEqual(new Set(['host-b', 'host-c']));
+  });
+
+  it('a collector killed mid-way: the others are merged, the failed host is named, a retry fetches only it', async () => {
+    expect(cli(['experiment', 'start', 'exp2', '--hosts', hosts()]).status).toBe(0);
+    await sleep(800);
+    const victim = collectors[2];
+    if (victim === undefined) throw new Error('no collector');
+    await stopCollector(victim, 'SIGKILL');
+    const out = join(dir, 'exp2.csv');
+    const stopped = cli(['experiment', 'stop', 'exp2', '--hosts', hosts(), '--out', out]);
+    expect(stopped.status).toBe(1);
+    expect(stopped.stdout).toMatch(
+      new RegExp(`FAILED 127\\.0\\.0\\.1:${String(victim.port)}: stop: .*ECONNREFUSED`),
+    );
+    expect(new Set(rowsOf(out).map((r) => r.host))).toEqual(new Set(['host-a', 'host-b']));
+    const parts = join(`${out}.parts`);
+    const before = statSync(join(parts, `127.0.0.1_${String(collectors[0]?.port)}.csv`)).mtimeMs;
+    // The collector comes back: what it recorded before the kill is kept (interrupted).
+    await start(victim);
+    const retried = cli(['experiment', 'pull', 'exp2', '--hosts', hosts(), '--out', out]);
+    expect(retried.stdout).toContain('3 of 3 hosts');
+    expect(retried.status).toBe(0);
+    expect(statSync(join(parts, `127.0.0.1_${String(collectors[0]?.port)}.csv`)).mtimeMs).toBe(before);
+    expect(new Set(rowsOf(out).map((r) => r.host))).toEqual(new Set(['host-a', 'host-b', 'host-c']));
+    const state = (await api(victim, 'GET', '/experiments/exp2')).json as { state: string };
+    expect(state.state).toBe('interrupted');
+  });
+
+  it('a host that answers garbage is named, the others are merged', async () => {
+    const garbage = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>not inframeter</html>');
+    });
+    await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', r));
+    const port = (garbage.address() as { port: number }).port;
+    try {
+      const list = `${hosts()},127.0.0.1:${String(port)}`;
+      const started = await cliAsync(['experiment', 'start', 'exp3', '--hosts', list]);
+      expect(started.status).toBe(1);
+      expect(started.stdout).toContain(`FAILED 127.0.0.1:${String(port)}: not a JSON answer (HTTP 200)`);
+      expect(started.stdout).toContain('started exp3: 3 of 4 hosts');
+      await sleep(400);
+      const out = join(dir, 'exp3.csv');
+      const stopped = await cliAsync(['experiment', 'stop', 'exp3', '--hosts', list, '--out', out]);
+      expect(stopped.status).toBe(1);
+      expect(new Set(rowsOf(out).map((r) => r.host))).toEqual(new Set(['host-a', 'host-b', 'host-c']));
+    } finally {
+      garbage.close();
+    }
+  });
+
+  describe('through the Kubernetes API server pod proxy (recorded API)', () => {
+    let apiServer: Server | undefined;
+    let kubeconfig = '';
+    const seen: string[] = [];
+
+    beforeAll(async () => {
+      // PodList as the API server returns it for ?labelSelector=app=inframeter; the pod proxy
+      // forwards to the collector whose port the pod's name carries.
+      const pods = collectors.map((c, i) => ({
+        metadata: {
+          name: `inframeter-agent-${String(i)}`,
+          namespace: 'monitoring',
+          uid: `6b2c6f1e-0000-4000-8000-00000000000${String(i)}`,
+          labels: { app: 'inframeter' },
+          resourceVersion: String(1000 + i),
+        },
+        spec: {
+          nodeName: c.name,
+          containers: [{ name: 'agent', image: 'ghcr.io/inframeter/inframeter:0.1.0' }],
+        },
+        status: { phase: 'Running', podIP: '127.0.0.1' },
+      }));
+      apiServer = createServer((req, res) => {
+        const url = new URL(req.url ?? '/', 'http://api');
+        seen.push(`${req.method ?? ''} ${url.pathname}${url.search}`);
+        if (req.headers.authorization !== 'Bearer cluster-token') {
+          res.writeHead(401, { 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify({
+              kind: 'Status',
+              apiVersion: 'v1',
+              status: 'Failure',
+              reason: 'Unauthorized',
+              code: 401,
+            }),
+          );
+          return;
+        }
+        if (url.pathname === '/api/v1/namespaces/monitoring/pods') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify({
+              kind: 'PodList',
+              apiVersion: 'v1',
+              metadata: { resourceVersion: '2000' },
+              items: pods,
+            }),
+          );
+          return;
+        }
+        const proxy =
+          /^\/api\/v1\/namespaces\/monitoring\/pods\/inframeter-agent-(\d+)(?::|%3A)9470\/proxy(\/.*)$/.exec(
+            url.pathname,
+          );
+        const target = collectors[Number(proxy?.[1])];
+        if (proxy === null || target === undefined) {
+          res.writeHead(404, { 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify({
+              kind: 'Status',
+              apiVersion: 'v1',
+              status: 'Failure',
+              reason: 'NotFound',
+              code: 404,
+            }),
+          );
+          return;
+        }
+        // Like the API server: the Authorization header is its own, not forwarded.
+        const headers = { ...req.headers };
+        delete headers.authorization;
+        const upstream = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: target.port,
+            path: `${proxy[2] ?? '/'}${url.search}`,
+            method: req.method,
+            headers,
+          },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        req.pipe(upstream);
+      });
+      await new Promise<void>((r) => apiServer?.listen(0, '127.0.0.1', r));
+      const port = (apiServer.address() as { port: number }).port;
+      kubeconfig = join(dir, 'kubeconfig');
+      writeFileSync(
+        kubeconfig,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          'clusters: [{ name: test, cluster: { server: "http://127.0.0.1:' +
+            String(port) +
+            '", insecure-skip-tls-verify: true } }]',
+          'users: [{ name: test, user: { token: cluster-token } }]',
+          'contexts: [{ name: test, context: { cluster: test, user: test } }]',
+          'current-context: test',
+          '',
+        ].join('\n'),
+      );
+    });
+    afterAll(() => {
+      apiServer?.close();
+    });
+
+    it('lists the pods by selector and drives each collector through pods/proxy', async () => {
+      const k8s = ['--k8s-selector', 'app=inframeter', '-n', 'monitoring'];
+      const started = await cliAsync(['experiment', 'start', 'k8s1', ...k8s], { KUBECONFIG: kubeconfig });
+      expect(started.stderr).toBe('');
+      expect(started.stdout).toContain('started k8s1: 3 of 3 hosts');
+      await sleep(500);
+      const out = join(dir, 'k8s1.csv');
+      const stopped = await cliAsync(['experiment', 'stop', 'k8s1', ...k8s, '--out', out], {
+        KUBECONFIG: kubeconfig,
+      });
+      expect(stopped.stdout).toContain('3 of 3 hosts');
+      expect(new Set(rowsOf(out).map((r) => r.host))).toEqual(new Set(['host-a', 'host-b', 'host-c']));
+      expect(seen).toContain('GET /api/v1/namespaces/monitoring/pods?labelSelector=app%3Dinframeter');
+      expect(
+        seen.some((s) =>
+          /^POST \/api\/v1\/namespaces\/monitoring\/pods\/inframeter-agent-0(:|%3A)9470\/proxy\/experiments\/k8s1\/start$/.test(
+            s,
+          ),
+        ),
+      ).toBe(true);
+    });
+  });
+});
+
+describe('inframeter results', () => {
+  it('summary: a table per metric and host, counters with rates', () => {
+    const r = cli([
+      'results',
+      'summary',
+      join(dir, 'exp1.csv'),
+      '--metric',
+      'system.cpu.time',
+      '--host',
+      'host-a',
+      '--attr',
+      'cpu.mode=user',
+    ]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^system\.cpu\.time \(s, counter\)$/m);
+    expect(r.stdout).toMatch(/^host\s+attributes\s+n\s+mean\s+min\s+max\s+p95\s+rate\/s$/m);
+    expect(r.stdout).toContain('host-a');
+    expect(r.stdout).not.toContain('host-b');
+  });
+
+  it('a truncated file and a foreign one: clear messages naming the line', () => {
+    const source = readFileSync(join(dir, 'exp1.csv'), 'utf8');
+    const truncated = join(dir, 'truncated.csv');
+    writeFileSync(truncated, source.slice(0, source.length - 20));
+    const lines = source.split('\n').length - 1;
+    const t = cli(['results', 'summary', truncated]);
+    expect(t.status).toBe(1);
+    expect(t.stderr).toContain(`${truncated}:${String(lines)}:`);
+    const foreign = join(dir, 'foreign.csv');
+    writeFileSync(foreign, 'time,value\n1,2\n');
+    const f = cli(['results', 'summary', foreign]);
+    expect(f.status).toBe(1);
+    expect(f.stderr).toContain(`${foreign}:1: not an inframeter CSV header`);
+  });
+
+  it('plot: an SVG with one line per host', () => {
+    const out = join(dir, 'cpu.svg');
+    const r = cli([
+      'results',
+      'plot',
+      join(dir, 'exp1.csv'),
+      '--metric',
+      'system.cpu.time',
+      '--attr',
+      'cpu.mode=user',
+      '--out',
+      out,
+    ]);
+    expect(r.stdout).toContain('3 hosts');
+    const svg = readFileSync(out, 'utf8');
+    expect(svg.match(/<path d="M/g)?.length).toBe(3);
+    for (const h of ['host-a', 'host-b', 'host-c']) expect(svg).toContain(`>${h}</text>`);
+  });
+
+  it.skipIf(noChromium)(
+    'report: one HTML page that headless Chromium renders with its charts and no console errors',
+    () => {
+      const out = join(dir, 'report.html');
+      const r = cli(['results', 'report', join(dir, 'exp1.csv'), '--out', out]);
+      expect(r.stdout).toContain('charts');
+      const html = readFileSync(out, 'utf8');
+      expect(html).not.toMatch(/<script|<link|src="http/);
+      const dom = spawnSync(
+        'chromium',
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--enable-logging=stderr',
+          '--v=0',
+          '--dump-dom',
+          `file://${out}`,
+        ],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
+      expect(dom.status).toBe(0);
+      expect(dom.stderr).not.toMatch(/CONSOLE.*(error|Uncaught)/i);
+      // CPU busy, memory, network: each a chart with one line per host.
+      expect((dom.stdout.match(/<svg /g) ?? []).length).toBe(3);
+      expect((dom.stdout.match(/<path d="M/g) ?? []).length).toBe(9);
+      const png = join(dir, 'report.png');
+      const shot = spawnSync(
+        'chromium',
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          `--screenshot=${png}`,
+          '--window-size=1000,1400',
+          `file://${out}`,
+        ],
+        {
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
+      expect(shot.status).toBe(0);
+      expect(existsSync(png)).toBe(true);
+      // A page of charts compresses far worse than a blank page of the same size.
+      const blank = join(dir, 'blank.html');
+      writeFileSync(blank, '<!DOCTYPE html><html><body></body></html>');
+      const blankPng = join(dir, 'blank.png');
+      spawnSync(
+        'chromium',
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          `--screenshot=${blankPng}`,
+          '--window-size=1000,1400',
+          `file://${blank}`,
+        ],
+        { timeout: 60_000 },
+      );
+      expect(statSync(png).size).toBeGreaterThan(statSync(blankPng).size * 5);
+    },
+  );
+});
