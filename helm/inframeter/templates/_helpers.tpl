@@ -1,0 +1,200 @@
+{{/* Chart name. */}}
+{{- define "inframeter.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Resource name prefix: release-chart, or the release name when it already holds the chart name. */}}
+{{- define "inframeter.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "inframeter.name" . -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels on every resource. */}}
+{{- define "inframeter.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "inframeter.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* Selector labels of one role; call with (dict "root" $ "role" "agent"). */}}
+{{- define "inframeter.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "inframeter.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .role }}
+{{- end -}}
+
+{{- define "inframeter.image" -}}
+{{ .Values.image.repository }}:{{ default .Chart.AppVersion .Values.image.tag }}
+{{- end -}}
+
+{{/* The gateway Service's DNS name. */}}
+{{- define "inframeter.gatewayHost" -}}
+{{ include "inframeter.fullname" . }}-gateway.{{ .Release.Namespace }}.svc
+{{- end -}}
+
+{{/* Environment variables from existing Secrets: a list of {name, secretName, key}. */}}
+{{- define "inframeter.secretEnv" -}}
+{{- range . }}
+- name: {{ required "secretEnv[].name is required" .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ required (printf "secretEnv %s: secretName (an existing Secret) is required" .name) .secretName }}
+      key: {{ required (printf "secretEnv %s: key is required" .name) .key }}
+{{- end }}
+{{- end -}}
+
+{{/* The agent's collector configuration. */}}
+{{- define "inframeter.agentConfig" -}}
+{{- if .Values.agent.config -}}
+{{ toYaml .Values.agent.config }}
+{{- else -}}
+{{- $a := .Values.agent -}}
+{{- $receivers := list -}}
+{{- $exporters := list -}}
+receivers:
+  {{- if $a.receivers.procfs.enabled }}
+  {{- $receivers = append $receivers "procfs" }}
+  procfs:
+    root_path: /host
+    collection_interval: {{ $a.collectionInterval }}
+  {{- end }}
+  {{- if $a.receivers.cgroups.enabled }}
+  {{- $receivers = append $receivers "cgroups" }}
+  cgroups:
+    root_path: /host
+    collection_interval: {{ $a.collectionInterval }}
+    {{- if $a.receivers.cgroups.kubernetes }}
+    kubernetes:
+      enabled: true
+      node_name: ${env:K8S_NODE_NAME}
+    {{- end }}
+  {{- end }}
+  {{- if $a.receivers.process.enabled }}
+  {{- $receivers = append $receivers "process" }}
+  process:
+    root_path: /host
+    collection_interval: {{ $a.collectionInterval }}
+    top:
+      count: {{ $a.receivers.process.topN }}
+  {{- end }}
+{{- if not $receivers }}
+{{- fail "agent: enable at least one of agent.receivers.procfs, cgroups, process" }}
+{{- end }}
+processors:
+  resource: {}
+  batch: {}
+exporters:
+  {{- if $a.exportToGateway }}
+  {{- $exporters = append $exporters "otlp" }}
+  otlp:
+    endpoint: http://{{ include "inframeter.gatewayHost" . }}:{{ .Values.gateway.otlp.grpcPort }}
+    protocol: grpc
+  {{- end }}
+  {{- if $a.prometheus.enabled }}
+  {{- $exporters = append $exporters "prometheus" }}
+  prometheus:
+    endpoint: 0.0.0.0:{{ $a.prometheus.port }}
+  {{- end }}
+{{- if not $exporters }}
+{{- fail "agent: set agent.exportToGateway or agent.prometheus.enabled, or the agent's data goes nowhere" }}
+{{- end }}
+service:
+  telemetry:
+    logs:
+      level: {{ .Values.logLevel }}
+    metrics:
+      address: 0.0.0.0:{{ $a.telemetryPort }}
+  pipelines:
+    metrics:
+      receivers: {{ toJson $receivers }}
+      processors: ["resource", "batch"]
+      exporters: {{ toJson $exporters }}
+{{- end -}}
+{{- end -}}
+
+{{/* The gateway's collector configuration. */}}
+{{- define "inframeter.gatewayConfig" -}}
+{{- if .Values.gateway.config -}}
+{{ toYaml .Values.gateway.config }}
+{{- else -}}
+{{- $g := .Values.gateway -}}
+{{- $receivers := list "otlp" -}}
+{{- $exporters := list -}}
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 0.0.0.0:{{ $g.otlp.grpcPort }}
+      http:
+        endpoint: 0.0.0.0:{{ $g.otlp.httpPort }}
+  {{- range $type := list "snmp" "ipmi" "wattmetre" }}
+  {{- $r := index $g.outOfBand $type }}
+  {{- if $r.enabled }}
+  {{- if not $r.config }}
+  {{- fail (printf "gateway.outOfBand.%s.config is required when gateway.outOfBand.%s.enabled" $type $type) }}
+  {{- end }}
+  {{- $receivers = append $receivers $type }}
+  {{ $type }}:
+    {{- toYaml $r.config | nindent 4 }}
+  {{- end }}
+  {{- end }}
+processors:
+  batch: {}
+exporters:
+  {{- if $g.prometheus.enabled }}
+  {{- $exporters = append $exporters "prometheus" }}
+  prometheus:
+    endpoint: 0.0.0.0:{{ $g.prometheus.port }}
+  {{- end }}
+  {{- if $g.otlpExporter.enabled }}
+  {{- $exporters = append $exporters "otlp" }}
+  otlp:
+    endpoint: {{ required "gateway.otlpExporter.endpoint is required when gateway.otlpExporter.enabled" $g.otlpExporter.endpoint }}
+    protocol: {{ $g.otlpExporter.protocol }}
+    {{- if $g.otlpExporter.tokenSecret }}
+    headers:
+      authorization: Bearer ${env:OTLP_TOKEN}
+    {{- end }}
+    sending_queue:
+      storage: file
+      directory: /var/lib/inframeter/queue/otlp
+  {{- end }}
+{{- if not $exporters }}
+{{- fail "gateway: enable gateway.prometheus or gateway.otlpExporter, or the gateway's data goes nowhere" }}
+{{- end }}
+service:
+  telemetry:
+    logs:
+      level: {{ .Values.logLevel }}
+    metrics:
+      address: 0.0.0.0:{{ $g.telemetryPort }}
+  pipelines:
+    metrics:
+      receivers: {{ toJson $receivers }}
+      processors: ["batch"]
+      exporters: {{ toJson $exporters }}
+{{- end -}}
+{{- end -}}
+
+{{/* A restricted container securityContext. */}}
+{{- define "inframeter.restricted" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}

@@ -1,0 +1,435 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { missing } from './support/peers.ts';
+
+// The chart rendered as `helm template` renders it: Go's text/template with Sprig and
+// Helm's own functions (test/support/helm/render.go), built from Debian's Go packages.
+const ROOT = join(import.meta.dirname, '..');
+const CHART = join(ROOT, 'helm', 'inframeter');
+const EXAMPLES = join(ROOT, 'examples', 'helm');
+const MAIN = join(ROOT, 'service', 'main.ts');
+const skip = missing('go', 'golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev');
+
+interface Rendered {
+  manifests: { source: string; content: string }[];
+  notes: string;
+}
+type Doc = Record<string, unknown> & {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+};
+
+let dir = '';
+let renderer = '';
+
+function render(values: Record<string, unknown>[] = [], files: string[] = []): Rendered {
+  const args = ['-chart', CHART, '-name', 'demo', '-namespace', 'monitoring'];
+  for (const f of files) args.push('-values', f);
+  values.forEach((v, i) => {
+    const path = join(dir, `values-${String(i)}-${String(Date.now())}.yaml`);
+    writeFileSync(path, JSON.stringify(v));
+    args.push('-values', path);
+  });
+  const result = spawnSync(renderer, args, { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(result.stderr.trim());
+  return JSON.parse(result.stdout) as Rendered;
+}
+
+function documents(rendered: Rendered): Doc[] {
+  return rendered.manifests.flatMap((m) =>
+    parseAllDocuments(m.content)
+      .map((d) => {
+        if (d.errors.length > 0) throw new Error(`${m.source}: ${d.errors.map((e) => e.message).join('; ')}`);
+        return d.toJS() as Doc | null;
+      })
+      .filter((d): d is Doc => d !== null),
+  );
+}
+
+const get = (o: unknown, path: string): unknown =>
+  path
+    .split('.')
+    .reduce<unknown>(
+      (x, k) => (x !== null && typeof x === 'object' ? (x as Record<string, unknown>)[k] : undefined),
+      o,
+    );
+
+/** The fields Kubernetes requires of each kind this chart renders; returns the problems. */
+function wellFormed(doc: Doc): string[] {
+  const problems: string[] = [];
+  const need = (path: string): void => {
+    const value = get(doc, path);
+    if (value === undefined || value === null || value === '')
+      problems.push(`${doc.kind}/${doc.metadata.name}: ${path} missing`);
+  };
+  need('apiVersion');
+  need('kind');
+  need('metadata.name');
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(doc.metadata.name) || doc.metadata.name.length > 63) {
+    problems.push(`${doc.kind}: name ${doc.metadata.name} is not a DNS label`);
+  }
+  const podSpec = (prefix: string): void => {
+    need(`${prefix}.selector.matchLabels`);
+    const selector = (get(doc, `${prefix}.selector.matchLabels`) ?? {}) as Record<string, string>;
+    const labels = (get(doc, `${prefix}.template.metadata.labels`) ?? {}) as Record<string, string>;
+    for (const [k, v] of Object.entries(selector)) {
+      if (labels[k] !== v)
+        problems.push(`${doc.kind}/${doc.metadata.name}: selector ${k}=${v} does not match the pod labels`);
+    }
+    const containers = get(doc, `${prefix}.template.spec.containers`) as
+      Record<string, unknown>[] | undefined;
+    if (!Array.isArray(containers) || containers.length === 0) problems.push(`${doc.kind}: no containers`);
+    const volumes = new Set(
+      ((get(doc, `${prefix}.template.spec.volumes`) ?? []) as { name: string }[]).map((v) => v.name),
+    );
+    for (const c of containers ?? []) {
+      if (typeof c.name !== 'string' || typeof c.image !== 'string')
+        problems.push(`${doc.kind}: container without name or image`);
+      for (const m of (c.volumeMounts ?? []) as { name: string }[]) {
+        if (!volumes.has(m.name)) problems.push(`${doc.kind}: volumeMount ${m.name} has no volume`);
+      }
+    }
+  };
+  switch (doc.kind) {
+    case 'Deployment':
+    case 'DaemonSet':
+      podSpec('spec');
+      break;
+    case 'Service':
+      for (const p of (get(doc, 'spec.ports') ?? []) as Record<string, unknown>[]) {
+        if (typeof p.port !== 'number') problems.push(`Service/${doc.metadata.name}: port without a number`);
+      }
+      need('spec.selector');
+      break;
+    case 'ConfigMap':
+      need('data');
+      break;
+    case 'PodDisruptionBudget':
+      need('spec.selector.matchLabels');
+      break;
+    case 'HorizontalPodAutoscaler':
+      need('spec.scaleTargetRef.name');
+      need('spec.maxReplicas');
+      break;
+    case 'PersistentVolumeClaim':
+      need('spec.accessModes');
+      need('spec.resources.requests.storage');
+      break;
+    case 'ClusterRole':
+      need('rules');
+      break;
+    case 'ClusterRoleBinding':
+      need('roleRef.name');
+      need('subjects');
+      break;
+    case 'ServiceMonitor':
+      need('spec.selector.matchLabels');
+      need('spec.endpoints');
+      break;
+    case 'NetworkPolicy':
+      need('spec.podSelector');
+      break;
+    case 'ServiceAccount':
+      break;
+    default:
+      problems.push(`unexpected kind ${doc.kind}`);
+  }
+  return problems;
+}
+
+/** `inframeter validate` on every config a ConfigMap carries. */
+function validateConfigs(docs: Doc[]): string[] {
+  const problems: string[] = [];
+  for (const doc of docs.filter((d) => d.kind === 'ConfigMap')) {
+    const config = (doc.data as Record<string, string>)['config.yaml'];
+    if (config === undefined) {
+      problems.push(`${doc.metadata.name}: no config.yaml`);
+      continue;
+    }
+    const path = join(dir, `${doc.metadata.name}.yaml`);
+    writeFileSync(path, config);
+    const result = spawnSync(process.execPath, [MAIN, 'validate', '--config', path], {
+      encoding: 'utf8',
+      // What the downward API and the chart's Secrets provide in the pod.
+      env: {
+        ...process.env,
+        K8S_NODE_NAME: 'node-1',
+        K8S_POD_NAME: 'p',
+        K8S_NAMESPACE: 'monitoring',
+        OTLP_TOKEN: 't',
+      },
+    });
+    if (result.status !== 0) problems.push(`${doc.metadata.name}: ${result.stderr.trim()}`);
+  }
+  return problems;
+}
+
+describe.skipIf(skip)('Helm chart', () => {
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'inframeter-helm-'));
+    renderer = join(dir, 'render');
+    const build = spawnSync(
+      'go',
+      ['build', '-o', renderer, join(ROOT, 'test', 'support', 'helm', 'render.go')],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          GOPATH: '/usr/share/gocode',
+          GO111MODULE: 'off',
+          GOCACHE: join(dir, 'gocache'),
+        },
+      },
+    );
+    if (build.status !== 0) throw new Error(`building the renderer: ${build.stderr}`);
+  }, 120_000);
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cases: [string, string[]][] = [
+    ['default values', []],
+    ...readdirSync(EXAMPLES)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f): [string, string[]] => [`examples/helm/${f}`, [join(EXAMPLES, f)]]),
+  ];
+
+  it.each(cases)('%s: every document is well-formed and every config validates', (_, files) => {
+    const docs = documents(render([], files));
+    expect(docs.length).toBeGreaterThan(0);
+    expect(docs.flatMap(wellFormed)).toEqual([]);
+    expect(validateConfigs(docs)).toEqual([]);
+  });
+
+  it('default values: agents, gateway, and what joins them', () => {
+    const docs = documents(render());
+    const kinds = docs.map((d) => `${d.kind}/${d.metadata.name}`).sort();
+    expect(kinds).toEqual([
+      'ClusterRole/demo-inframeter-agent',
+      'ClusterRoleBinding/demo-inframeter-agent',
+      'ConfigMap/demo-inframeter-agent',
+      'ConfigMap/demo-inframeter-gateway',
+      'DaemonSet/demo-inframeter-agent',
+      'Deployment/demo-inframeter-gateway',
+      'PodDisruptionBudget/demo-inframeter-gateway',
+      'Service/demo-inframeter-agent',
+      'Service/demo-inframeter-gateway',
+      'ServiceAccount/demo-inframeter-agent',
+      'ServiceAccount/demo-inframeter-gateway',
+    ]);
+    const agent = docs.find((d) => d.kind === 'DaemonSet');
+    const container = (get(agent, 'spec.template.spec.containers') as Record<string, unknown>[])[0];
+    expect(get(container, 'securityContext.runAsNonRoot')).toBe(true);
+    expect(get(container, 'securityContext.readOnlyRootFilesystem')).toBe(true);
+    expect(get(container, 'securityContext.capabilities.drop')).toEqual(['ALL']);
+    expect(get(agent, 'spec.template.spec.tolerations')).toEqual([{ operator: 'Exists' }]);
+    const mounts = (container?.volumeMounts ?? []) as { mountPath: string; readOnly?: boolean }[];
+    expect(
+      mounts.filter((m) => m.mountPath.startsWith('/host/')).map((m) => [m.mountPath, m.readOnly]),
+    ).toEqual([
+      ['/host/proc', true],
+      ['/host/sys', true],
+    ]);
+    const agentConfig = parseYaml(
+      (
+        docs.find((d) => d.metadata.name === 'demo-inframeter-agent' && d.kind === 'ConfigMap')
+          ?.data as Record<string, string>
+      )['config.yaml'] ?? '',
+    ) as Record<string, unknown>;
+    expect(get(agentConfig, 'exporters.otlp.endpoint')).toBe(
+      'http://demo-inframeter-gateway.monitoring.svc:4317',
+    );
+    expect(get(agentConfig, 'receivers.procfs.root_path')).toBe('/host');
+    // Only the pods and nodes read the cgroups enrichment needs.
+    expect(docs.find((d) => d.kind === 'ClusterRole')?.rules).toEqual([
+      { apiGroups: [''], resources: ['pods', 'nodes'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    expect(
+      get(
+        docs.find((d) => d.kind === 'Deployment'),
+        'spec.replicas',
+      ),
+    ).toBe(2);
+  });
+
+  it('a config change changes the pods checksum, so pods roll', () => {
+    const checksum = (r: Rendered): unknown =>
+      get(
+        documents(r).find((d) => d.kind === 'DaemonSet'),
+        'spec.template.metadata.annotations.checksum/config',
+      );
+    const before = checksum(render());
+    const after = checksum(render([{ agent: { collectionInterval: '5s' } }]));
+    expect(before).toMatch(/^[0-9a-f]{64}$/);
+    expect(after).toMatch(/^[0-9a-f]{64}$/);
+    expect(after).not.toBe(before);
+  });
+
+  it('optional parts: HPA, PVC, ServiceMonitor, NetworkPolicy, process receiver privileges', () => {
+    const docs = documents(
+      render([
+        {
+          agent: { receivers: { process: { enabled: true } }, prometheus: { enabled: true } },
+          gateway: {
+            replicas: 1,
+            pdb: { enabled: false },
+            persistence: { enabled: true },
+            otlpExporter: {
+              enabled: true,
+              endpoint: 'https://otlp.example.org:4317',
+              tokenSecret: 'otlp-token',
+            },
+          },
+          serviceMonitor: { enabled: true },
+          networkPolicy: { enabled: true },
+        },
+      ]),
+    );
+    const kinds = new Set(docs.map((d) => d.kind));
+    for (const kind of ['PersistentVolumeClaim', 'ServiceMonitor', 'NetworkPolicy'])
+      expect(kinds.has(kind)).toBe(true);
+    expect(kinds.has('PodDisruptionBudget')).toBe(false);
+    const agent = (
+      get(
+        docs.find((d) => d.kind === 'DaemonSet'),
+        'spec.template.spec.containers',
+      ) as Record<string, unknown>[]
+    )[0];
+    expect(get(agent, 'securityContext.capabilities.add')).toEqual(['SYS_PTRACE', 'DAC_READ_SEARCH']);
+    const gateway = (
+      get(
+        docs.find((d) => d.kind === 'Deployment'),
+        'spec.template.spec.containers',
+      ) as Record<string, unknown>[]
+    )[0];
+    expect(
+      (gateway?.env as { name: string; valueFrom?: unknown }[]).find((e) => e.name === 'OTLP_TOKEN')
+        ?.valueFrom,
+    ).toEqual({
+      secretKeyRef: { name: 'otlp-token', key: 'token' },
+    });
+    expect(docs.flatMap(wellFormed)).toEqual([]);
+    expect(validateConfigs(docs)).toEqual([]);
+    const autoscaled = documents(render([{ gateway: { autoscaling: { enabled: true } } }]));
+    expect(
+      get(
+        autoscaled.find((d) => d.kind === 'HorizontalPodAutoscaler'),
+        'spec.maxReplicas',
+      ),
+    ).toBe(6);
+    expect(
+      get(
+        autoscaled.find((d) => d.kind === 'Deployment'),
+        'spec.replicas',
+      ),
+    ).toBeUndefined();
+  });
+
+  it.each([
+    [{ gateway: { replicas: 0 } }, 'gateway.replicas is 0 while agent.exportToGateway'],
+    [{ gateway: { enabled: false } }, 'agent.exportToGateway is true but gateway.enabled is false'],
+    [{ gateway: { otlpExporter: { enabled: true } } }, 'gateway.otlpExporter.endpoint is required'],
+    [
+      {
+        gateway: {
+          outOfBand: {
+            snmp: {
+              enabled: true,
+              config: { targets: [] },
+              secretEnv: [{ name: 'SNMP_COMMUNITY', key: 'community' }],
+            },
+          },
+        },
+      },
+      'secretEnv SNMP_COMMUNITY: secretName (an existing Secret) is required',
+    ],
+    [{ gateway: { outOfBand: { ipmi: { enabled: true } } } }, 'gateway.outOfBand.ipmi.config is required'],
+    [{ gateway: { persistence: { enabled: true } } }, 'gateway.persistence.enabled needs gateway.replicas=1'],
+  ])('values that make no sense fail, naming the value: %j', (values, message) => {
+    expect(() => render([values])).toThrow(message);
+  });
+
+  describe('values.schema.json', () => {
+    const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as object;
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    const defaults = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+
+    it('accepts values.yaml and every example', () => {
+      expect(validate(defaults), JSON.stringify(validate.errors)).toBe(true);
+      for (const f of readdirSync(EXAMPLES).filter((x) => x.endsWith('.yaml'))) {
+        const merged = { ...defaults, ...(parseYaml(readFileSync(join(EXAMPLES, f), 'utf8')) as object) };
+        expect(validate(merged), `${f}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      }
+    });
+
+    it.each([
+      [{ gateway: { replicas: -1 } }, '/gateway/replicas', 'must be >= 0'],
+      [
+        { agent: { receivers: { nosuch: { enabled: true } } } },
+        '/agent/receivers',
+        'must NOT have additional properties',
+      ],
+      [{ gateway: { otlp: { grpcPort: 70000 } } }, '/gateway/otlp/grpcPort', 'must be <= 65535'],
+      [{ agent: { collectionInterval: 'often' } }, '/agent/collectionInterval', 'must match pattern'],
+      [
+        {
+          gateway: {
+            outOfBand: { snmp: { enabled: true, config: {}, secretEnv: [{ name: 'X', key: 'k' }] } },
+          },
+        },
+        '/gateway/outOfBand/snmp/secretEnv/0',
+        "must have required property 'secretName'",
+      ],
+    ])('rejects %j at %s', (overlay, path, message) => {
+      const deep = (a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> => {
+        const out = { ...a };
+        for (const [k, v] of Object.entries(b)) {
+          const current = out[k];
+          out[k] =
+            v !== null &&
+            typeof v === 'object' &&
+            !Array.isArray(v) &&
+            current !== null &&
+            typeof current === 'object'
+              ? deep(current as Record<string, unknown>, v as Record<string, unknown>)
+              : v;
+        }
+        return out;
+      };
+      expect(validate(deep(defaults, overlay))).toBe(false);
+      expect(validate.errors?.map((e) => [e.instancePath, e.message?.split(' "')[0]])).toContainEqual([
+        path,
+        message,
+      ]);
+    });
+  });
+});
+
+describe('container image', () => {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+
+  it('copies every folder the build compiles, and runs as a non-root user', () => {
+    const build = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as {
+      include: string[];
+    };
+    for (const folder of build.include)
+      expect(dockerfile).toMatch(new RegExp(`^COPY ${folder} ${folder}$`, 'm'));
+    const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(finalStage).toMatch(/^USER 10001:10001$/m);
+    expect(finalStage).toContain('npm ci --omit=dev');
+    expect(finalStage).toContain('freeipmi-tools');
+    expect(finalStage).toContain('libvirt0');
+  });
+
+  it("the chart's appVersion is the package version the image is built from", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const chart = parseYaml(readFileSync(join(CHART, 'Chart.yaml'), 'utf8')) as { appVersion: string };
+    expect(chart.appVersion).toBe(pkg.version);
+  });
+});
