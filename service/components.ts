@@ -5,6 +5,9 @@ import { otlpExporterFactory } from '../exporters/otlp/index.ts';
 import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import { prometheusExporterFactory } from '../exporters/prometheus/index.ts';
 import { procfsFactory } from '../receivers/procfs/index.ts';
+import { batchFactory } from '../processors/batch/index.ts';
+import { relabelFactory } from '../processors/relabel/index.ts';
+import { resourceFactory } from '../processors/resource/index.ts';
 
 /**
  * Every component inframeter knows, listed explicitly. Adding a component is adding its
@@ -14,6 +17,10 @@ export const factories: readonly Factory[] = [
   // receivers
   registerFactory(procfsFactory),
   registerFactory(otlpReceiverFactory),
+  // processors
+  registerFactory(batchFactory),
+  registerFactory(relabelFactory),
+  registerFactory(resourceFactory),
   // exporters
   registerFactory(otlpExporterFactory),
   registerFactory(csvFactory),

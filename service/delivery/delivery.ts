@@ -239,7 +239,7 @@ export class Delivery {
       void this.#deliverNow(batch, bytes, points, callback);
       return;
     }
-    void this.#enqueue(batch, bytes, points, callback);
+    void this.#enqueue(bytes, points, callback);
   }
 
   async #deliverNow(
@@ -258,12 +258,7 @@ export class Delivery {
       });
   }
 
-  async #enqueue(
-    batch: ResourceMetrics,
-    bytes: Uint8Array,
-    points: number,
-    callback: (result: ExportResult) => void,
-  ): Promise<void> {
+  async #enqueue(bytes: Uint8Array, points: number, callback: (result: ExportResult) => void): Promise<void> {
     try {
       await this.start();
       const seq = this.#nextSeq;
@@ -283,8 +278,8 @@ export class Delivery {
         size: bytes.length,
         payload: stored === undefined ? bytes : undefined,
         stored,
+        // Only the encoded bytes are kept, so that max_bytes bounds the memory the queue holds.
         inFlight: false,
-        batch: stored === undefined ? batch : undefined,
       };
       this.#queue.set(seq, entry);
       this.#queuedPoints += points;
@@ -330,6 +325,7 @@ export class Delivery {
     if (!this.#queue.delete(entry.seq)) return;
     this.#queuedPoints -= entry.points;
     this.#queuedBytes -= entry.size;
+    if (this.#queue.size === 0) this.#errors.recovered('queue_full');
     if (this.#store !== undefined) {
       // Done up to just before the oldest batch still queued or still being written.
       const queued = this.#queue.keys().next();

@@ -1,0 +1,1 @@
+export { otlpExporterFactory } from './factory.ts';

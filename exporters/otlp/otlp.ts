@@ -1,0 +1,108 @@
+import type { ExportResult } from '@opentelemetry/core';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { ComponentSettings, Exporter } from '../../service/component.ts';
+import { Delivery } from '../../service/delivery/delivery.ts';
+import type { DeliveryOptions, SendRequest, SendResult } from '../../service/delivery/delivery.ts';
+import { toError } from '../../service/errors.ts';
+import { readPackageVersion } from '../../service/version.ts';
+import type { OtlpClient } from './client.ts';
+import { readTlsMaterial } from './client.ts';
+import type { OtlpExporterConfig } from './config.ts';
+import { isLoopback, resolveEndpoint } from './config.ts';
+import { CumulativeToDelta } from './delta.ts';
+import { createGrpcClient } from './grpc-client.ts';
+import { createHttpClient } from './http-client.ts';
+
+/**
+ * The `otlp` exporter: OTLP over gRPC or HTTP (protobuf) to a collector or a backend, through
+ * the shared delivery queue (service/delivery): queued, retried, optionally persisted.
+ */
+export class OtlpExporter implements Exporter {
+  readonly #settings: ComponentSettings;
+  readonly #config: OtlpExporterConfig;
+  readonly #delivery: Delivery;
+  readonly #delta: CumulativeToDelta | undefined;
+  #client: OtlpClient | undefined;
+  #starting: Promise<void> | undefined;
+
+  constructor(settings: ComponentSettings, config: OtlpExporterConfig, options: DeliveryOptions = {}) {
+    this.#settings = settings;
+    this.#config = config;
+    this.#delta = config.temporality === 'delta' ? new CumulativeToDelta() : undefined;
+    this.#delivery = new Delivery(settings, config, (request) => this.#send(request), options);
+  }
+
+  /** Reads the TLS files, creates the connection and opens (and replays) the persistent queue. */
+  start(): Promise<void> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    const endpoint = resolveEndpoint(this.#config);
+    const options = {
+      config: this.#config,
+      endpoint,
+      tls: endpoint.secure ? readTlsMaterial(this.#config.tls) : {},
+      userAgent: `inframeter/${readPackageVersion()}`,
+    };
+    this.#client = this.#config.protocol === 'grpc' ? createGrpcClient(options) : createHttpClient(options);
+    if (!endpoint.secure && !isLoopback(endpoint.host)) {
+      this.#settings.logger.warn(
+        { endpoint: endpoint.target },
+        'sending OTLP in plain text (tls.insecure) to a host that is not loopback',
+      );
+    }
+    await this.#delivery.start();
+  }
+
+  #send(request: SendRequest): Promise<SendResult> {
+    const client = this.#client;
+    if (client === undefined) {
+      // Batches replayed before start finished wait for the connection.
+      return this.start().then(() => this.#send(request));
+    }
+    return client.send(request);
+  }
+
+  export(batch: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    let outgoing = batch;
+    if (this.#delta !== undefined) {
+      try {
+        const { batch: converted, report } = this.#delta.convert(batch);
+        if (report.initial > 0) this.#settings.telemetry.dropped(report.initial, 'delta_initial_point');
+        outgoing = converted;
+      } catch (error) {
+        resultCallback({ code: ExportResultCode.FAILED, error: toError(error) });
+        return;
+      }
+    }
+    this.#delivery.export(outgoing, resultCallback);
+  }
+
+  /** What the queue holds now (for tests and diagnostics). */
+  status(): ReturnType<Delivery['status']> {
+    return this.#delivery.status();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.#delivery.forceFlush();
+  }
+
+  async shutdown(): Promise<void> {
+    await this.#delivery.shutdown();
+    this.#client?.close();
+  }
+
+  describe(): string {
+    const endpoint = resolveEndpoint(this.#config);
+    const queue = this.#config.sending_queue;
+    const storage = queue.enabled
+      ? queue.storage === 'file'
+        ? `, queue in ${queue.directory ?? ''}`
+        : ', memory queue'
+      : '';
+    return `OTLP/${this.#config.protocol === 'grpc' ? 'gRPC' : 'HTTP'} ${endpoint.target}${storage}`;
+  }
+}

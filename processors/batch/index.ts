@@ -1,0 +1,1 @@
+export { batchFactory } from './factory.ts';

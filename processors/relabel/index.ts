@@ -1,0 +1,1 @@
+export { relabelFactory } from './factory.ts';

@@ -1,0 +1,225 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ValueType } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { zodProblems } from '../../service/config.ts';
+import { createTestSettings } from '../../test/support/settings.ts';
+import { relabelConfigSchema, ruleSchema } from './config.ts';
+import { RelabelProcessor } from './processor.ts';
+import { applyRules, hashmod } from './rules.ts';
+import type { Labels } from './rules.ts';
+
+const rules = (list: unknown[]) => list.map((r) => ruleSchema.parse(r));
+const run = (list: unknown[], labels: Record<string, string>): Record<string, string> | undefined => {
+  const set: Labels = new Map(Object.entries(labels));
+  return applyRules(rules(list), set) ? Object.fromEntries(set) : undefined;
+};
+
+// Expected outputs are Prometheus's own (model/relabel tests and documentation).
+describe('Prometheus relabel semantics', () => {
+  const abc = { a: 'foo', b: 'bar', c: 'baz' };
+
+  it('replace with groups in the replacement and the target', () => {
+    expect(
+      run([{ source_labels: ['a'], regex: 'f(.*)', target_label: 'd', replacement: 'ch${1}-ch${1}' }], {
+        a: 'foo',
+      }),
+    ).toEqual({ a: 'foo', d: 'choo-choo' });
+    expect(
+      run(
+        [{ source_labels: ['a', 'b'], regex: 'f(.*);(.*)r', target_label: 'a', replacement: 'b${1}${2}m' }],
+        { a: 'foo', b: 'bar' },
+      ),
+    ).toEqual({ a: 'boobam', b: 'bar' });
+    expect(
+      run(
+        [{ source_labels: ['a'], regex: 'some-([^-]+)-([^,]+)', target_label: '${1}', replacement: '${2}' }],
+        { a: 'some-name-value' },
+      ),
+    ).toEqual({ a: 'some-name-value', name: 'value' });
+  });
+
+  it('replace: the regex is fully anchored; no match changes nothing; an empty result deletes', () => {
+    expect(
+      run([{ source_labels: ['a'], regex: 'f', target_label: 'b', replacement: 'bar' }], { a: 'boo' }),
+    ).toEqual({ a: 'boo' });
+    expect(
+      run([{ source_labels: ['a'], regex: 'o', target_label: 'b', replacement: 'x' }], { a: 'foo' }),
+    ).toEqual({ a: 'foo' });
+    expect(
+      run([{ source_labels: ['a'], regex: '(.*)', target_label: 'a', replacement: '' }], {
+        a: 'foo',
+        b: 'x',
+      }),
+    ).toEqual({ b: 'x' });
+    expect(run([{ source_labels: ['missing'], target_label: 'e', replacement: 'set' }], { a: 'x' })).toEqual({
+      a: 'x',
+      e: 'set',
+    });
+  });
+
+  it('keep and drop', () => {
+    expect(run([{ source_labels: ['a'], regex: 'f.*', action: 'drop' }], abc)).toBeUndefined();
+    expect(run([{ source_labels: ['a'], regex: 'f.*', action: 'keep' }], abc)).toEqual(abc);
+    expect(run([{ source_labels: ['a'], regex: 'o.*', action: 'keep' }], abc)).toBeUndefined();
+  });
+
+  it('hashmod: md5, last 8 bytes, modulo', () => {
+    expect(run([{ source_labels: ['c'], target_label: 'd', action: 'hashmod', modulus: 1000 }], abc)).toEqual(
+      { ...abc, d: '976' },
+    );
+    expect(hashmod('baz', 1000)).toBe(976);
+  });
+
+  it('labelmap, labeldrop, labelkeep', () => {
+    expect(
+      run([{ regex: '(b.*)', replacement: 'bar_${1}', action: 'labelmap' }], {
+        a: 'foo',
+        b1: 'bar',
+        b2: 'baz',
+      }),
+    ).toEqual({ a: 'foo', b1: 'bar', b2: 'baz', bar_b1: 'bar', bar_b2: 'baz' });
+    expect(run([{ regex: '(b.*)', action: 'labeldrop' }], { a: 'foo', b1: 'bar', b2: 'baz' })).toEqual({
+      a: 'foo',
+    });
+    expect(run([{ regex: '(b.*)', action: 'labelkeep' }], { a: 'foo', b1: 'bar', b2: 'baz' })).toEqual({
+      b1: 'bar',
+      b2: 'baz',
+    });
+  });
+
+  it('lowercase and uppercase', () => {
+    expect(
+      run([{ source_labels: ['foo'], target_label: 'foo_lower', action: 'lowercase' }], { foo: 'bAr123Foo' }),
+    ).toEqual({ foo: 'bAr123Foo', foo_lower: 'bar123foo' });
+    expect(
+      run([{ source_labels: ['foo'], target_label: 'foo_upper', action: 'uppercase' }], { foo: 'bAr123Foo' }),
+    ).toEqual({ foo: 'bAr123Foo', foo_upper: 'BAR123FOO' });
+  });
+});
+
+describe('relabel config', () => {
+  it.each([
+    ['bad-regex.yaml', 'metric_relabel_configs[0].regex: invalid regular expression "(idle|"'],
+    ['bad-hashmod.yaml', 'metric_relabel_configs[0].modulus: required for action hashmod'],
+  ])('%s names the key', (file, message) => {
+    const raw = parseYaml(
+      readFileSync(join(import.meta.dirname, 'testdata', 'config', file), 'utf8'),
+    ) as unknown;
+    const result = relabelConfigSchema.safeParse(raw);
+    expect(result.success).toBe(false);
+    if (!result.success) expect(zodProblems(result.error, []).join('\n')).toContain(message);
+  });
+});
+
+function gauge(name: string, points: [number, Record<string, string | number>][]): MetricData {
+  const metric: MetricData = {
+    descriptor: { name, description: '', unit: 'W', valueType: ValueType.DOUBLE },
+    dataPointType: DataPointType.GAUGE,
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPoints: points.map(([value, attributes]) => ({
+      startTime: [0, 0],
+      endTime: [1, 0],
+      attributes,
+      value,
+    })),
+  };
+  return metric;
+}
+
+function batchOf(...metrics: MetricData[]): ResourceMetrics {
+  return {
+    resource: resourceFromAttributes({ 'host.name': 'node-1', rack: 'r7' }),
+    scopeMetrics: [{ scope: { name: 's' }, metrics }],
+  };
+}
+
+const flat = (b: ResourceMetrics | undefined) =>
+  b?.scopeMetrics.flatMap((s) =>
+    s.metrics.flatMap((m) => m.dataPoints.map((p) => [m.descriptor.name, p.attributes, p.value])),
+  ) ?? [];
+
+describe('RelabelProcessor', () => {
+  const make = (config: unknown) => {
+    const settings = createTestSettings('relabel', 'processor');
+    const sink = {
+      export: () => undefined,
+      forceFlush: () => Promise.resolve(),
+      shutdown: () => Promise.resolve(),
+    };
+    return { p: new RelabelProcessor(settings, relabelConfigSchema.parse(config), sink), settings };
+  };
+
+  it('renames through __name__, reads resource labels, drops points, keeps attribute types', () => {
+    const { p, settings } = make({
+      metric_relabel_configs: [
+        { source_labels: ['__name__'], regex: 'hw\\.(.*)', target_label: '__name__', replacement: 'pdu.$1' },
+        { source_labels: ['__resource_rack'], target_label: 'rack' },
+        { source_labels: ['outlet'], regex: '3', action: 'drop' },
+      ],
+    });
+    const out = p.transform(
+      batchOf(
+        gauge('hw.power', [
+          [10, { outlet: 1 }],
+          [20, { outlet: 3 }],
+        ]),
+      ),
+    );
+    expect(flat(out)).toEqual([['pdu.power', { outlet: 1, rack: 'r7' }, 10]]);
+    expect(settings.telemetry.counts.dropped.get('relabel')).toBe(1);
+  });
+
+  it('per metric: rename with groups, scale, static labels; include and exclude by name', () => {
+    const { p } = make({
+      include_metrics: ['hw\\..*', 'system\\.cpu\\..*'],
+      exclude_metrics: ['system\\.cpu\\.utilization'],
+      metrics: [
+        { match: 'hw\\.(power)', rename: 'kwollect.$1', scale_factor: 0.001, labels: { site: 'lyon' } },
+      ],
+    });
+    const out = p.transform(
+      batchOf(
+        gauge('hw.power', [[1500, {}]]),
+        gauge('system.cpu.utilization', [[0.5, {}]]),
+        gauge('system.memory.usage', [[1, {}]]),
+        gauge('system.cpu.time', [[7, {}]]),
+      ),
+    );
+    expect(flat(out)).toEqual([
+      ['kwollect.power', { site: 'lyon' }, 1.5],
+      ['system.cpu.time', {}, 7],
+    ]);
+  });
+
+  it('resource rules: rewrite the resource, or drop the whole batch', () => {
+    const { p, settings } = make({
+      resource_relabel_configs: [
+        { source_labels: ['rack'], regex: 'r(.*)', target_label: 'rack.number' },
+        { regex: 'rack', action: 'labeldrop' },
+      ],
+    });
+    expect(p.transform(batchOf(gauge('m', [[1, {}]])))?.resource.attributes).toEqual({
+      'host.name': 'node-1',
+      'rack.number': '7',
+    });
+    const { p: dropping } = make({
+      resource_relabel_configs: [{ source_labels: ['host.name'], regex: 'node-.*', action: 'drop' }],
+    });
+    expect(
+      dropping.transform(
+        batchOf(
+          gauge('m', [
+            [1, {}],
+            [2, {}],
+          ]),
+        ),
+      ),
+    ).toBeUndefined();
+    expect(settings.telemetry.counts.dropped.size).toBe(0);
+  });
+});

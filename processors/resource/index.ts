@@ -1,0 +1,1 @@
+export { resourceFactory } from './factory.ts';
