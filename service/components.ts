@@ -5,6 +5,8 @@ import { otlpExporterFactory } from '../exporters/otlp/index.ts';
 import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import { prometheusExporterFactory } from '../exporters/prometheus/index.ts';
 import { procfsFactory } from '../receivers/procfs/index.ts';
+import { cgroupsFactory } from '../receivers/cgroups/index.ts';
+import { processFactory } from '../receivers/process/index.ts';
 import { batchFactory } from '../processors/batch/index.ts';
 import { relabelFactory } from '../processors/relabel/index.ts';
 import { resourceFactory } from '../processors/resource/index.ts';
@@ -16,6 +18,8 @@ import { resourceFactory } from '../processors/resource/index.ts';
 export const factories: readonly Factory[] = [
   // receivers
   registerFactory(procfsFactory),
+  registerFactory(cgroupsFactory),
+  registerFactory(processFactory),
   registerFactory(otlpReceiverFactory),
   // processors
   registerFactory(batchFactory),

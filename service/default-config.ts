@@ -7,6 +7,13 @@ export const DEFAULT_CONFIG = `
 receivers:
   procfs:
     collection_interval: 10s
+  cgroups:
+    collection_interval: 10s
+  process:
+    collection_interval: 10s
+    top:
+      cpu: 20
+      memory: 20
 exporters:
   prometheus:
     endpoint: 127.0.0.1:9464
@@ -18,6 +25,6 @@ service:
       address: 127.0.0.1:8888
   pipelines:
     metrics:
-      receivers: [procfs]
+      receivers: [procfs, cgroups, process]
       exporters: [prometheus, csv]
 `;

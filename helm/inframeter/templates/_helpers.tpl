@@ -85,7 +85,8 @@ receivers:
     root_path: /host
     collection_interval: {{ $a.collectionInterval }}
     top:
-      count: {{ $a.receivers.process.topN }}
+      cpu: {{ $a.receivers.process.topN }}
+      memory: {{ $a.receivers.process.topN }}
   {{- end }}
 {{- if not $receivers }}
 {{- fail "agent: enable at least one of agent.receivers.procfs, cgroups, process" }}

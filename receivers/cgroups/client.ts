@@ -1,0 +1,107 @@
+import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { errorCode } from '../../service/errors.ts';
+
+/**
+ * The only file-system I/O of the cgroups receiver. cgroup and proc files are small
+ * pseudo-files that the kernel answers at once, so they are read synchronously into one
+ * reused buffer (RECIPES.md: about 1.5× a C loop, against 15–80× for async reads).
+ */
+
+/** Subdirectories and regular files of a directory. */
+export interface DirEntries {
+  readonly dirs: readonly string[];
+  readonly files: ReadonlySet<string>;
+}
+
+/** Reads cgroup and proc files. Tests hand in fixture trees through `root_path` or their own client. */
+export interface CgroupFsClient {
+  /** A whole file as text; undefined when it is gone (ENOENT, ENODEV, ESRCH). Other errors throw. */
+  readText(path: string): string | undefined;
+  /** At most the first `maxBytes` bytes of a file; undefined when it is gone. */
+  readHead(path: string, maxBytes: number): string | undefined;
+  /** Subdirectories and regular files, sorted by name; undefined when the directory is gone. */
+  listDir(path: string): DirEntries | undefined;
+  /** A symbolic link's target; undefined when it is gone. Other errors (EACCES) throw. */
+  readLink(path: string): string | undefined;
+}
+
+/**
+ * Error codes that mean "not there (any more)": a cgroup removed after it was listed answers
+ * ENOENT on open or ENODEV on read; a process that exited answers ESRCH or ENOENT.
+ */
+const GONE = new Set(['ENOENT', 'ENODEV', 'ESRCH']);
+
+/** Whether an error means the file or its cgroup or process is gone. */
+export function isGone(error: unknown): boolean {
+  const code = errorCode(error);
+  return code !== undefined && GONE.has(code);
+}
+
+const INITIAL_BUFFER = 64 * 1024;
+const MAX_BUFFER = 16 * 1024 * 1024;
+
+/** A client reading the real file system. */
+export function createCgroupFsClient(): CgroupFsClient {
+  let buffer = Buffer.allocUnsafe(INITIAL_BUFFER);
+
+  const read = (path: string, limit: number): string | undefined => {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (error) {
+      if (isGone(error)) return undefined;
+      throw error;
+    }
+    try {
+      let length = 0;
+      for (;;) {
+        if (length === buffer.length) {
+          if (length >= limit || buffer.length >= MAX_BUFFER) break;
+          const bigger = Buffer.allocUnsafe(Math.min(buffer.length * 2, MAX_BUFFER));
+          buffer.copy(bigger, 0, 0, length);
+          buffer = bigger;
+        }
+        const n = readSync(fd, buffer, length, Math.min(buffer.length, limit) - length, null);
+        if (n === 0) break;
+        length += n;
+        if (length >= limit) break;
+      }
+      return buffer.toString('latin1', 0, length);
+    } catch (error) {
+      if (isGone(error)) return undefined;
+      throw error;
+    } finally {
+      closeSync(fd);
+    }
+  };
+
+  return {
+    readText: (path) => read(path, MAX_BUFFER),
+    readHead: (path, maxBytes) => read(path, maxBytes),
+    listDir(path) {
+      let entries;
+      try {
+        entries = readdirSync(path, { withFileTypes: true });
+      } catch (error) {
+        if (isGone(error) || errorCode(error) === 'ENOTDIR') return undefined;
+        throw error;
+      }
+      const dirs: string[] = [];
+      const files = new Set<string>();
+      for (const entry of entries) {
+        if (entry.isDirectory()) dirs.push(entry.name);
+        else if (entry.isFile()) files.add(entry.name);
+      }
+      dirs.sort();
+      return { dirs, files };
+    },
+    readLink(path) {
+      try {
+        return readlinkSync(path);
+      } catch (error) {
+        if (isGone(error)) return undefined;
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { cgroupsFactory } from './factory.ts';

@@ -1,0 +1,1 @@
+export { processFactory } from './factory.ts';

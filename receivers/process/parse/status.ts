@@ -1,0 +1,95 @@
+import { ParseError } from '../../../service/errors.ts';
+
+/** The fields of `/proc/<pid>/status` (proc_pid_status(5)) that the process receiver uses. */
+export interface PidStatus {
+  /** `Uid:` real user id. */
+  readonly realUid: number;
+  /** `Uid:` effective user id. */
+  readonly effectiveUid: number;
+  /** `VmSwap:` swapped-out anonymous memory, in bytes; undefined for kernel threads and zombies. */
+  readonly swapBytes: number | undefined;
+  /** `voluntary_ctxt_switches:` switches because the process waited for a resource. */
+  readonly voluntaryCtxtSwitches: number | undefined;
+  /** `nonvoluntary_ctxt_switches:` switches forced by the scheduler. */
+  readonly nonvoluntaryCtxtSwitches: number | undefined;
+  /** How many CPUs `Cpus_allowed_list:` lets the process run on; undefined when absent. */
+  readonly cpusAllowed: number | undefined;
+}
+
+const SOURCE = '/proc/<pid>/status';
+
+/** Counts the CPUs of a kernel CPU list such as `0-3,8,10-11`; undefined when malformed. */
+export function countCpuList(list: string): number | undefined {
+  let count = 0;
+  for (const part of list.trim().split(',')) {
+    const match = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (match === null) return undefined;
+    const first = Number(match[1]);
+    const last = match[2] === undefined ? first : Number(match[2]);
+    if (last < first) return undefined;
+    count += last - first + 1;
+  }
+  return count;
+}
+
+function parseCount(value: string, line: number, key: string): number {
+  const number = Number(value);
+  if (value === '' || !Number.isSafeInteger(number) || number < 0)
+    throw new ParseError(SOURCE, line, `${key} is not a number: ${JSON.stringify(value)}`);
+  return number;
+}
+
+/** Parses `/proc/<pid>/status` (`Key:\tvalue` lines). `Uid:` is required; the rest is optional. */
+export function parseStatus(text: string): PidStatus {
+  let uids: number[] | undefined;
+  let swapBytes: number | undefined;
+  let voluntary: number | undefined;
+  let nonvoluntary: number | undefined;
+  let cpusAllowed: number | undefined;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const key = line.slice(0, colon);
+    const value = line.slice(colon + 1).trim();
+    switch (key) {
+      case 'Uid': {
+        const fields = value.split(/\s+/);
+        if (fields.length !== 4)
+          throw new ParseError(SOURCE, i + 1, `Uid: expected 4 ids, got ${JSON.stringify(value)}`);
+        uids = fields.map((field) => parseCount(field, i + 1, key));
+        break;
+      }
+      case 'VmSwap': {
+        const match = /^(\S+) kB$/.exec(value);
+        if (match === null)
+          throw new ParseError(SOURCE, i + 1, `VmSwap: expected "N kB", got ${JSON.stringify(value)}`);
+        swapBytes = parseCount(match[1] ?? '', i + 1, key) * 1024;
+        break;
+      }
+      case 'voluntary_ctxt_switches':
+        voluntary = parseCount(value, i + 1, key);
+        break;
+      case 'nonvoluntary_ctxt_switches':
+        nonvoluntary = parseCount(value, i + 1, key);
+        break;
+      case 'Cpus_allowed_list':
+        cpusAllowed = countCpuList(value);
+        if (cpusAllowed === undefined)
+          throw new ParseError(SOURCE, i + 1, `Cpus_allowed_list: not a CPU list: ${JSON.stringify(value)}`);
+        break;
+      default:
+        break;
+    }
+  }
+  if (uids === undefined) throw new ParseError(SOURCE, lines.length, 'no Uid: line');
+  return {
+    realUid: uids[0] ?? 0,
+    effectiveUid: uids[1] ?? 0,
+    swapBytes,
+    voluntaryCtxtSwitches: voluntary,
+    nonvoluntaryCtxtSwitches: nonvoluntary,
+    cpusAllowed,
+  };
+}

@@ -1,0 +1,472 @@
+import type { Attributes, Meter } from '@opentelemetry/api';
+import type { ScrapeReport, Scraper } from '../../service/component.ts';
+import { errorCode, toError } from '../../service/errors.ts';
+// TEMPORARY-PROCFS
+const parseStat = (text: string) => {
+  const m = /^btime (\d+)$/m.exec(text);
+  if (m === null) throw new Error('no btime');
+  return { bootTime: Number(m[1]) };
+};
+import type { ProcessClient } from './client.ts';
+import type { ProcessConfig } from './config.ts';
+import type { ProcessMetricName } from './metadata.ts';
+import { containerIdOf, parseCgroup } from './parse/cgroup.ts';
+import { parseCmdline } from './parse/cmdline.ts';
+import { parsePidIo } from './parse/io.ts';
+import type { PidIo } from './parse/io.ts';
+import { parsePasswd } from './parse/passwd.ts';
+import { parsePidStat, USER_HZ } from './parse/pid-stat.ts';
+import type { PidStat } from './parse/pid-stat.ts';
+import { parseStatm } from './parse/statm.ts';
+import type { Statm } from './parse/statm.ts';
+import { parseStatus } from './parse/status.ts';
+import type { PidStatus } from './parse/status.ts';
+import { registerProcessInstruments } from './receiver.ts';
+
+/** Time sources: wall clock for ages, monotonic clock for rates. Both in milliseconds. */
+export interface Clock {
+  now(): number;
+  monotonic(): number;
+}
+
+const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
+
+/** CPU time of one process split by `cpu.mode`, in seconds. */
+export interface CpuModes {
+  readonly user: number;
+  readonly system: number;
+  readonly wait: number;
+}
+
+/** Everything read about one selected process in a scrape. */
+export interface ProcessSample {
+  /** process.pid, process.parent_pid, process.executable.name, process.owner (+ command line). */
+  readonly attributes: Attributes;
+  readonly stat: PidStat;
+  readonly status: PidStatus;
+  readonly statm: Statm | undefined;
+  readonly io: PidIo | undefined;
+  readonly fds: number | undefined;
+  /** CPU utilization by mode since the previous scrape; undefined on the first sighting. */
+  readonly utilization: CpuModes | undefined;
+  /** Seconds since the process started; undefined when the boot time is unknown. */
+  readonly uptime: number | undefined;
+}
+
+/** Files of selected processes that could not be read for lack of privileges, by file. */
+export interface DeniedCounts {
+  io: number;
+  fd: number;
+  exe: number;
+}
+
+/** What one scrape leaves for the instrument callback. */
+export interface ProcessSnapshot {
+  readonly processes: readonly ProcessSample[];
+  /** Processes listed in /proc (selected or not). */
+  readonly processCount: number;
+  readonly denied: Readonly<DeniedCounts>;
+  /** Bytes per page, to turn statm counts into bytes. */
+  readonly pageSize: number;
+}
+
+/**
+ * What the receiver keeps about a process between scrapes, for as long as the same process
+ * (same pid and start time) exists: what never changes is read once.
+ */
+interface ProcessState {
+  readonly starttime: number;
+  /** CPU ticks (user, system, block I/O wait) at the last scrape, and when. */
+  user: number;
+  system: number;
+  wait: number;
+  at: number;
+  /** Undefined until first needed. */
+  executableName: string | undefined;
+  executableDenied: boolean;
+  commandLine: string | undefined;
+  cgroupPaths: readonly string[] | undefined;
+  /** The data point attributes, rebuilt when the parent or owner changes. */
+  attributes: Attributes | undefined;
+  attributesKey: string;
+}
+
+/** A process listed in this scrape, with its ranking values. */
+interface Candidate {
+  readonly pid: number;
+  readonly stat: PidStat;
+  readonly state: ProcessState;
+  /** CPU seconds per second since the previous scrape (or since start, on first sighting). */
+  readonly cpuRate: number;
+  readonly firstSighting: boolean;
+}
+
+/** Options of {@link ProcessScraper}. */
+export interface ProcessScraperOptions {
+  readonly config: ProcessConfig;
+  readonly client: ProcessClient;
+  readonly clock?: Clock;
+}
+
+const STATM_METRICS: readonly ProcessMetricName[] = [
+  'process.memory.usage',
+  'inframeter.process.memory.shared',
+  'inframeter.process.memory.text',
+  'inframeter.process.memory.data',
+];
+const IO_METRICS: readonly ProcessMetricName[] = [
+  'process.disk.io',
+  'inframeter.process.io.syscalls',
+  'inframeter.process.io.chars',
+];
+
+/** Whether an error is a lack of privileges (another user's process, without CAP_SYS_PTRACE). */
+function isDenied(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+const EMPTY_SNAPSHOT: ProcessSnapshot = {
+  processes: [],
+  processCount: 0,
+  denied: { io: 0, fd: 0, exe: 0 },
+  pageSize: 4096,
+};
+
+/**
+ * Scrapes processes: lists /proc, reads only `/proc/<pid>/stat` of every process to rank them,
+ * then the other files of the selected processes only. Names, command lines and cgroups are
+ * read once per process (pid and start time) and kept until it exits.
+ */
+export class ProcessScraper implements Scraper {
+  readonly #config: ProcessConfig;
+  readonly #client: ProcessClient;
+  readonly #clock: Clock;
+  readonly #states = new Map<number, ProcessState>();
+  readonly #readStatm: boolean;
+  readonly #readIo: boolean;
+  readonly #readFds: boolean;
+  readonly #needsCommandLine: boolean;
+  readonly #needsCgroups: boolean;
+  #bootTime: number | undefined;
+  #users: Map<number, string> | undefined;
+  #usersReloaded = false;
+  #snapshot: ProcessSnapshot = EMPTY_SNAPSHOT;
+
+  constructor(options: ProcessScraperOptions) {
+    this.#config = options.config;
+    this.#client = options.client;
+    this.#clock = options.clock ?? systemClock;
+    const { metrics, include } = this.#config;
+    this.#readStatm = STATM_METRICS.some((m) => metrics.has(m));
+    this.#readIo = IO_METRICS.some((m) => metrics.has(m));
+    this.#readFds = metrics.has('process.unix.file_descriptor.count');
+    this.#needsCommandLine = this.#config.command_line || include.command_lines.length > 0;
+    this.#needsCgroups = include.cgroups.length > 0 || include.container_ids.length > 0;
+  }
+
+  register(meter: Meter): void {
+    registerProcessInstruments(meter, this.#config.metrics, () => this.#snapshot);
+  }
+
+  scrape(signal: AbortSignal): Promise<ScrapeReport> {
+    try {
+      return Promise.resolve(this.#scrape(signal));
+    } catch (error) {
+      return Promise.reject(toError(error));
+    }
+  }
+
+  #scrape(signal: AbortSignal): ScrapeReport {
+    const errors = new Map<string, Error>();
+    const now = this.#clock.now();
+    const at = this.#clock.monotonic();
+    const pids = this.#client.listPids();
+    this.#usersReloaded = false;
+    if (this.#bootTime === undefined) {
+      try {
+        this.#bootTime = parseStat(this.#client.readProcStat()).bootTime;
+      } catch (error) {
+        errors.set('/proc/stat', toError(error));
+      }
+    }
+    const candidates = this.#rank(pids, now, at, errors, signal);
+    const selected = this.#select(candidates, errors);
+    const denied: DeniedCounts = { io: 0, fd: 0, exe: 0 };
+    const processes: ProcessSample[] = [];
+    for (const candidate of selected) {
+      const sample = this.#sample(candidate, now, at, denied, errors);
+      if (sample !== undefined) processes.push(sample);
+    }
+    // Only now move every process's CPU mark, so that utilization spans the whole interval.
+    for (const { state, stat } of candidates) {
+      state.user = stat.utime;
+      state.system = stat.stime;
+      state.wait = stat.delayacctBlkioTicks ?? 0;
+      state.at = at;
+    }
+    const seen = new Set(candidates.map((c) => c.pid));
+    for (const pid of this.#states.keys()) if (!seen.has(pid)) this.#states.delete(pid);
+    this.#snapshot = {
+      processes,
+      processCount: candidates.length,
+      denied,
+      pageSize: this.#readStatm ? this.#client.pageSize() : EMPTY_SNAPSHOT.pageSize,
+    };
+    return { errors };
+  }
+
+  /** Reads every process's stat and computes its CPU rate. */
+  #rank(pids: readonly number[], now: number, at: number, errors: Map<string, Error>, signal: AbortSignal) {
+    const candidates: Candidate[] = [];
+    for (let i = 0; i < pids.length; i++) {
+      if ((i & 255) === 0 && signal.aborted) throw toError(signal.reason);
+      const pid = pids[i] ?? 0;
+      let stat: PidStat;
+      try {
+        const text = this.#client.readPidFile(pid, 'stat');
+        if (text === undefined) continue;
+        stat = parsePidStat(text);
+      } catch (error) {
+        errors.set(`/proc/${pid}/stat`, toError(error));
+        continue;
+      }
+      let state = this.#states.get(pid);
+      const firstSighting = state?.starttime !== stat.starttime;
+      if (state === undefined || firstSighting) {
+        state = {
+          starttime: stat.starttime,
+          user: 0,
+          system: 0,
+          wait: 0,
+          at,
+          executableName: undefined,
+          executableDenied: false,
+          commandLine: undefined,
+          cgroupPaths: undefined,
+          attributes: undefined,
+          attributesKey: '',
+        };
+        this.#states.set(pid, state);
+      }
+      const ticks = stat.utime + stat.stime;
+      const elapsed = (at - state.at) / 1000;
+      let cpuRate: number;
+      if (!firstSighting && elapsed > 0) {
+        cpuRate = (ticks - state.user - state.system) / USER_HZ / elapsed;
+      } else {
+        const age = this.#age(stat, now);
+        cpuRate = age !== undefined && age > 0 ? ticks / USER_HZ / age : ticks / USER_HZ;
+      }
+      candidates.push({ pid, stat, state, cpuRate, firstSighting });
+    }
+    return candidates;
+  }
+
+  /** Seconds since the process started; undefined when the boot time is unknown. */
+  #age(stat: PidStat, now: number): number | undefined {
+    if (this.#bootTime === undefined) return undefined;
+    // In whole milliseconds first, so that the result has no rounding noise.
+    return Math.max(0, now - this.#bootTime * 1000 - (stat.starttime * 1000) / USER_HZ) / 1000;
+  }
+
+  /** The union of the include rules and the top-N rankings, in pid order. */
+  #select(candidates: readonly Candidate[], errors: Map<string, Error>): Candidate[] {
+    const { include, top } = this.#config;
+    const chosen = new Set<Candidate>();
+    const pidFilePids = this.#readPidFiles(errors);
+    const hasRules =
+      pidFilePids.size > 0 ||
+      include.names.length > 0 ||
+      include.command_lines.length > 0 ||
+      this.#needsCgroups;
+    if (hasRules) {
+      for (const candidate of candidates) {
+        if (this.#matches(candidate, pidFilePids, errors)) chosen.add(candidate);
+      }
+    }
+    if (top.cpu > 0) {
+      const byCpu = [...candidates].sort((a, b) => b.cpuRate - a.cpuRate || a.pid - b.pid);
+      for (const candidate of byCpu.slice(0, top.cpu)) chosen.add(candidate);
+    }
+    if (top.memory > 0) {
+      const byRss = [...candidates].sort((a, b) => b.stat.rss - a.stat.rss || a.pid - b.pid);
+      for (const candidate of byRss.slice(0, top.memory)) chosen.add(candidate);
+    }
+    return [...chosen].sort((a, b) => a.pid - b.pid);
+  }
+
+  #readPidFiles(errors: Map<string, Error>): Set<number> {
+    const pids = new Set<number>();
+    for (const path of this.#config.include.pid_files) {
+      try {
+        const text = this.#client.readRootFile(path);
+        if (text === undefined) continue;
+        const pid = Number(text.trim());
+        if (!Number.isSafeInteger(pid) || pid <= 0 || text.trim() === '')
+          throw new Error(`${path}: not a pid: ${JSON.stringify(text.slice(0, 40))}`);
+        pids.add(pid);
+      } catch (error) {
+        errors.set(path, toError(error));
+      }
+    }
+    return pids;
+  }
+
+  #matches(candidate: Candidate, pidFilePids: ReadonlySet<number>, errors: Map<string, Error>): boolean {
+    const { include } = this.#config;
+    if (pidFilePids.has(candidate.pid)) return true;
+    if (include.names.length > 0) {
+      const name = this.#executableName(candidate, errors);
+      if (include.names.some((regex) => regex.test(name))) return true;
+    }
+    if (include.command_lines.length > 0) {
+      const commandLine = this.#commandLine(candidate, errors);
+      if (commandLine !== undefined && include.command_lines.some((regex) => regex.test(commandLine)))
+        return true;
+    }
+    if (this.#needsCgroups) {
+      const paths = this.#cgroupPaths(candidate, errors);
+      if (paths === undefined) return false;
+      for (const path of paths) {
+        if (include.cgroups.some(({ regex }) => regex.test(path))) return true;
+        const id = include.container_ids.length > 0 ? containerIdOf(path) : undefined;
+        if (id !== undefined && include.container_ids.some((prefix) => id.startsWith(prefix))) return true;
+      }
+    }
+    return false;
+  }
+
+  /** The executable's base name, read once per process; the command name when it has none. */
+  #executableName({ pid, stat, state }: Candidate, errors: Map<string, Error>): string {
+    if (state.executableName !== undefined) return state.executableName;
+    let name: string | undefined;
+    try {
+      name = this.#client.readExecutableName(pid);
+    } catch (error) {
+      if (isDenied(error)) state.executableDenied = true;
+      else errors.set(`/proc/${pid}/exe`, toError(error));
+    }
+    state.executableName = name ?? stat.comm;
+    return state.executableName;
+  }
+
+  #commandLine({ pid, state }: Candidate, errors: Map<string, Error>): string | undefined {
+    if (state.commandLine !== undefined) return state.commandLine;
+    try {
+      const text = this.#client.readPidFile(pid, 'cmdline');
+      if (text !== undefined) state.commandLine = parseCmdline(text);
+    } catch (error) {
+      errors.set(`/proc/${pid}/cmdline`, toError(error));
+    }
+    return state.commandLine;
+  }
+
+  #cgroupPaths({ pid, state }: Candidate, errors: Map<string, Error>): readonly string[] | undefined {
+    if (state.cgroupPaths !== undefined) return state.cgroupPaths;
+    try {
+      const text = this.#client.readPidFile(pid, 'cgroup');
+      if (text !== undefined) state.cgroupPaths = parseCgroup(text).map((m) => m.path);
+    } catch (error) {
+      errors.set(`/proc/${pid}/cgroup`, toError(error));
+    }
+    return state.cgroupPaths;
+  }
+
+  /** The user name of a uid, from passwd (re-read at most once a scrape when a uid is new). */
+  #owner(uid: number, errors: Map<string, Error>): string {
+    let name = this.#users?.get(uid);
+    if (name === undefined && !this.#usersReloaded) {
+      this.#usersReloaded = true;
+      try {
+        const text = this.#client.readPasswd();
+        this.#users = text === undefined ? new Map() : parsePasswd(text);
+      } catch (error) {
+        errors.set('/etc/passwd', toError(error));
+        this.#users ??= new Map();
+      }
+      name = this.#users.get(uid);
+    }
+    return name ?? String(uid);
+  }
+
+  /**
+   * Reads the other files of a selected process. Undefined when it exited meanwhile (its
+   * status is gone) or its status cannot be read.
+   */
+  #sample(
+    candidate: Candidate,
+    now: number,
+    at: number,
+    denied: DeniedCounts,
+    errors: Map<string, Error>,
+  ): ProcessSample | undefined {
+    const { pid, stat, state } = candidate;
+    const attempt = <T>(file: string, read: () => T | undefined): T | undefined => {
+      try {
+        return read();
+      } catch (error) {
+        if (isDenied(error) && (file === 'io' || file === 'fd')) {
+          denied[file] += 1;
+        } else {
+          errors.set(`/proc/${pid}/${file}`, toError(error));
+        }
+        return undefined;
+      }
+    };
+    const status = attempt('status', () => {
+      const text = this.#client.readPidFile(pid, 'status');
+      return text === undefined ? undefined : parseStatus(text);
+    });
+    if (status === undefined) return undefined;
+    const statm = this.#readStatm
+      ? attempt('statm', () => {
+          const text = this.#client.readPidFile(pid, 'statm');
+          return text === undefined ? undefined : parseStatm(text);
+        })
+      : undefined;
+    const io = this.#readIo
+      ? attempt('io', () => {
+          const text = this.#client.readPidFile(pid, 'io');
+          return text === undefined ? undefined : parsePidIo(text);
+        })
+      : undefined;
+    const fds = this.#readFds ? attempt('fd', () => this.#client.countFds(pid)) : undefined;
+    const executableName = this.#executableName(candidate, errors);
+    if (state.executableDenied) denied.exe += 1;
+    const owner = this.#owner(status.realUid, errors);
+    const commandLine = this.#needsCommandLine ? this.#commandLine(candidate, errors) : undefined;
+    const key = `${stat.ppid}\0${owner}\0${executableName}`;
+    if (state.attributes === undefined || state.attributesKey !== key) {
+      const attributes: Attributes = {
+        'process.pid': pid,
+        'process.parent_pid': stat.ppid,
+        'process.executable.name': executableName,
+        'process.owner': owner,
+      };
+      if (this.#config.command_line) attributes['process.command_line'] = commandLine ?? '';
+      state.attributes = attributes;
+      state.attributesKey = key;
+    }
+    let utilization: CpuModes | undefined;
+    const elapsed = (at - state.at) / 1000;
+    if (!candidate.firstSighting && elapsed > 0 && status.cpusAllowed !== undefined) {
+      const scale = USER_HZ * elapsed * status.cpusAllowed;
+      utilization = {
+        user: Math.max(0, stat.utime - state.user) / scale,
+        system: Math.max(0, stat.stime - state.system) / scale,
+        wait: Math.max(0, (stat.delayacctBlkioTicks ?? 0) - state.wait) / scale,
+      };
+    }
+    return {
+      attributes: state.attributes,
+      stat,
+      status,
+      statm,
+      io,
+      fds,
+      utilization,
+      uptime: this.#age(stat, now),
+    };
+  }
+}
