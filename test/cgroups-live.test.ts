@@ -2,12 +2,17 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { DataPoint } from '@opentelemetry/sdk-metrics';
 import { afterAll, describe, expect, it } from 'vitest';
 import { errorCode } from '../service/errors.ts';
 import { configSchema } from '../receivers/cgroups/config.ts';
 import { parseCgroupMounts, resolveHierarchies } from '../receivers/cgroups/parse/mounts.ts';
 import type { CgroupEntry } from '../receivers/cgroups/scraper.ts';
 import { CgroupsScraper } from '../receivers/cgroups/scraper.ts';
+import { createFileProcessClient } from '../receivers/process/client.ts';
+import { configSchema as processConfigSchema } from '../receivers/process/config.ts';
+import { ProcessScraper } from '../receivers/process/scraper.ts';
+import { scrapeOnce } from './support/settings.ts';
 
 /**
  * The receiver against a real cgroup of this machine: creates one (v1 cpu, cpuacct, memory and
@@ -148,5 +153,30 @@ describe('cgroups receiver on a real cgroup of this machine', () => {
     expect(after.stats.memory.rss).toBeGreaterThan(64 * 2 ** 20);
     // The child shares this process's network namespace: the host's, never reported.
     expect(after.stats.network).toEqual([]);
+
+    // The process receiver, selecting by this cgroup, sees the same process and CPU time.
+    const processes = new ProcessScraper({
+      config: processConfigSchema.parse({ include: { cgroups: [`/${NAME}`] } }),
+      client: createFileProcessClient({ rootPath: '/' }),
+    });
+    const { batch } = await scrapeOnce(processes);
+    const cpu = batch.scopeMetrics
+      .flatMap((s) => s.metrics)
+      .filter((m) => m.descriptor.name === 'process.cpu.time')
+      .flatMap((m): DataPoint<unknown>[] => m.dataPoints)
+      .filter((p) => p.attributes['process.pid'] === pid && p.attributes['cpu.mode'] !== 'wait');
+    const pids = new Set(
+      batch.scopeMetrics
+        .flatMap((s) => s.metrics)
+        .flatMap((m) => m.dataPoints.map((p) => p.attributes['process.pid'])),
+    );
+    pids.delete(undefined); // receiver-wide metrics carry no pid
+    expect(pids).toEqual(new Set([pid]));
+    const processCpu = cpu.reduce((sum, p) => sum + (p.value as number), 0);
+    console.log(
+      `process receiver: pid ${String(pid)} cpu ${processCpu.toFixed(3)} s; cgroup ${cpuAfter.toFixed(3)} s`,
+    );
+    // Read a few milliseconds after the cgroup, by a process burning about one CPU.
+    expect(Math.abs(processCpu - cpuAfter)).toBeLessThan(0.2);
   });
 });
