@@ -20,7 +20,6 @@ const RETRYABLE = new Set<number>([
   status.DATA_LOSS,
 ]);
 
-
 /** The delay of a `google.rpc.RetryInfo` in the error's `grpc-status-details-bin`, in ms. */
 export function retryDelayOf(error: ServiceError): number | undefined {
   const details = error.metadata.get('grpc-status-details-bin')[0];
