@@ -7,6 +7,7 @@ import { prometheusExporterFactory } from '../exporters/prometheus/index.ts';
 import { procfsFactory } from '../receivers/procfs/index.ts';
 import { cgroupsFactory } from '../receivers/cgroups/index.ts';
 import { processFactory } from '../receivers/process/index.ts';
+import { snmpFactory } from '../receivers/snmp/index.ts';
 import { batchFactory } from '../processors/batch/index.ts';
 import { relabelFactory } from '../processors/relabel/index.ts';
 import { resourceFactory } from '../processors/resource/index.ts';
@@ -20,6 +21,7 @@ export const factories: readonly Factory[] = [
   registerFactory(procfsFactory),
   registerFactory(cgroupsFactory),
   registerFactory(processFactory),
+  registerFactory(snmpFactory),
   registerFactory(otlpReceiverFactory),
   // processors
   registerFactory(batchFactory),

@@ -1,0 +1,1 @@
+export { snmpFactory } from './factory.ts';
