@@ -240,7 +240,8 @@ async function gatewayIngest(seconds: number, to: 'csv' | 'discard'): Promise<vo
     to === 'csv'
       ? csvFactory.create(
           settingsFor(telemetry, 'csv', 'exporter'),
-          csvFactory.configSchema.parse({ path: csvPath }),
+          // Written as each batch arrives: the receiver answers once its data is on disk.
+          csvFactory.configSchema.parse({ path: csvPath, flush_interval: '0ms' }),
         )
       : discard();
   await (csv as { start?: () => Promise<void> }).start?.();
@@ -258,7 +259,8 @@ async function gatewayIngest(seconds: number, to: 'csv' | 'discard'): Promise<vo
   const relabelFactory = to === 'csv' ? await optionalProcessor('relabel') : undefined;
   if (relabelFactory !== undefined) {
     const config = relabelFactory.configSchema.safeParse({
-      rules: [{ action: 'drop', source: 'attributes', key: 'never.present', regex: 'x' }],
+      // A rule on every point that keeps them all: the per-point relabelling cost.
+      metric_relabel_configs: [{ source_labels: ['never.present'], regex: 'x', action: 'drop' }],
     });
     if (config.success) {
       head = relabelFactory.create(settingsFor(telemetry, 'relabel', 'processor'), config.data, head);

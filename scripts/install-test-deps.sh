@@ -9,6 +9,7 @@ packages=(
   libvirt0 libvirt-clients              # libvirt's C library (test:/// driver) and virsh
   python3-pandas                        # a real CSV reader for our CSV files
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev  # Helm's template engine, to render the chart
+  chromium                              # headless browser: the experiment report renders
 )
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi

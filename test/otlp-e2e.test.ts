@@ -222,7 +222,7 @@ describe.skipIf(missing.length > 0 && process.env.CI === undefined)(
       const produced = rows(s.agentCsv);
       await waitFor(
         () => rowCount(s.gatewayCsv) >= produced.length,
-        30_000,
+        60_000,
         'the gateway to catch up',
         () =>
           `(agent ${produced.length} points, gateway ${rowCount(s.gatewayCsv)})\n${agent.output().slice(-4000)}`,

@@ -20,6 +20,9 @@ const RETRYABLE = new Set<number>([
   status.DATA_LOSS,
 ]);
 
+/** Longest wait of the channel's reconnection backoff. */
+const RECONNECT_CAP_MS = 5_000;
+
 /** The delay of a `google.rpc.RetryInfo` in the error's `grpc-status-details-bin`, in ms. */
 export function retryDelayOf(error: ServiceError): number | undefined {
   const details = error.metadata.get('grpc-status-details-bin')[0];
@@ -69,6 +72,10 @@ export function createGrpcClient(options: ClientOptions): OtlpClient {
     'grpc.max_send_message_length': -1,
     'grpc.default_compression_algorithm':
       config.compression === 'gzip' ? compressionAlgorithms.gzip : compressionAlgorithms.identity,
+    // A backend that comes back is reached within seconds: the channel's own reconnection
+    // backoff (grpc-js defaults to two minutes at most) must not outlast our retries.
+    'grpc.initial_reconnect_backoff_ms': 200,
+    'grpc.max_reconnect_backoff_ms': RECONNECT_CAP_MS,
   };
   if (config.tls.server_name_override !== undefined)
     channelOptions['grpc.ssl_target_name_override'] = config.tls.server_name_override;
