@@ -8,6 +8,7 @@ import { procfsFactory } from '../receivers/procfs/index.ts';
 import { cgroupsFactory } from '../receivers/cgroups/index.ts';
 import { processFactory } from '../receivers/process/index.ts';
 import { snmpFactory } from '../receivers/snmp/index.ts';
+import { wattmetreFactory } from '../receivers/wattmetre/index.ts';
 import { batchFactory } from '../processors/batch/index.ts';
 import { relabelFactory } from '../processors/relabel/index.ts';
 import { resourceFactory } from '../processors/resource/index.ts';
@@ -22,6 +23,7 @@ export const factories: readonly Factory[] = [
   registerFactory(cgroupsFactory),
   registerFactory(processFactory),
   registerFactory(snmpFactory),
+  registerFactory(wattmetreFactory),
   registerFactory(otlpReceiverFactory),
   // processors
   registerFactory(batchFactory),

@@ -1,7 +1,6 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { stringify } from 'csv-stringify/sync';
 
 /**
  * Turning batches into CSV rows: one tidy row per data point (histograms: one row per bucket
@@ -133,6 +132,8 @@ export function toValue(value: number): string {
 interface RowContext {
   readonly host: string;
   readonly resource: string;
+  /** The `attributes` cell of an attribute set; points that share the object share the text. */
+  readonly json: (attributes: Attributes) => string;
 }
 
 function row(
@@ -171,21 +172,21 @@ function metricRows(context: RowContext, metric: MetricData, out: CsvRow[]): voi
     case DataPointType.GAUGE:
       for (const point of metric.dataPoints) {
         out.push(
-          row(context, point, name, unit, 'gauge', point.value, toSortedJson(point.attributes), false),
+          row(context, point, name, unit, 'gauge', point.value, context.json(point.attributes), false),
         );
       }
       return;
     case DataPointType.SUM: {
       const type = metric.isMonotonic ? 'counter' : 'updowncounter';
       for (const point of metric.dataPoints) {
-        out.push(row(context, point, name, unit, type, point.value, toSortedJson(point.attributes), true));
+        out.push(row(context, point, name, unit, type, point.value, context.json(point.attributes), true));
       }
       return;
     }
     case DataPointType.HISTOGRAM:
       for (const point of metric.dataPoints) {
         const { buckets, count, sum, min, max } = point.value;
-        const attributes = toSortedJson(point.attributes);
+        const attributes = context.json(point.attributes);
         let cumulative = 0;
         buckets.counts.forEach((bucketCount, i) => {
           cumulative += bucketCount;
@@ -217,7 +218,7 @@ function metricRows(context: RowContext, metric: MetricData, out: CsvRow[]): voi
     case DataPointType.EXPONENTIAL_HISTOGRAM:
       for (const point of metric.dataPoints) {
         const { count, sum, min, max } = point.value;
-        const attributes = toSortedJson(point.attributes);
+        const attributes = context.json(point.attributes);
         const type = 'exponential_histogram';
         out.push(row(context, point, `${name}.count`, COUNT_UNIT, type, count, attributes, true));
         if (sum !== undefined)
@@ -234,9 +235,18 @@ function metricRows(context: RowContext, metric: MetricData, out: CsvRow[]): voi
 /** Every row of a batch, in the batch's order (scope, metric, point). */
 export function toRows(batch: ResourceMetrics, options: RowOptions): CsvRow[] {
   const attributes = batch.resource.attributes;
+  const cache = new Map<Attributes, string>();
   const context: RowContext = {
     host: toCellText(attributes[HOST_ATTRIBUTE]),
     resource: options.includeResource ? toSortedJson(attributes, HOST_ATTRIBUTE) : '',
+    json: (a) => {
+      let text = cache.get(a);
+      if (text === undefined) {
+        text = toSortedJson(a);
+        cache.set(a, text);
+      }
+      return text;
+    },
   };
   const rows: CsvRow[] = [];
   for (const scope of batch.scopeMetrics) {
@@ -245,11 +255,26 @@ export function toRows(batch: ResourceMetrics, options: RowOptions): CsvRow[] {
   return rows;
 }
 
+/** A field as RFC 4180 wants it: quoted when it holds a comma, a double quote, LF or CR, quotes doubled. */
+function csvField(field: string): string {
+  for (let i = 0; i < field.length; i++) {
+    const c = field.charCodeAt(i);
+    if (c === 44 || c === 34 || c === 10 || c === 13) return `"${field.replaceAll('"', '""')}"`;
+  }
+  return field;
+}
+
 /**
- * Rows as CSV text (RFC 4180 quoting by csv-stringify: a field is quoted when it holds a
- * comma, a double quote, LF or CR, and quotes are doubled), each record ending with LF.
+ * Rows as CSV text (RFC 4180: a field is quoted when it holds a comma, a double quote, LF or
+ * CR, and quotes are doubled), each record ending with LF. Written here rather than with a
+ * general CSV library: this runs for every data point, and the fixed columns need no options.
  */
 export function toCsvText(rows: readonly CsvRow[]): string {
-  if (rows.length === 0) return '';
-  return stringify(rows as CsvRow[], { record_delimiter: 'unix', quoted_match: /\r/ });
+  let text = '';
+  for (const row of rows) {
+    let line = csvField(row[0]);
+    for (let i = 1; i < row.length; i++) line += `,${csvField(row[i] ?? '')}`;
+    text += `${line}\n`;
+  }
+  return text;
 }

@@ -1,0 +1,1 @@
+export { wattmetreFactory } from './factory.ts';
