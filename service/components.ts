@@ -7,6 +7,7 @@ import { prometheusExporterFactory } from '../exporters/prometheus/index.ts';
 import { procfsFactory } from '../receivers/procfs/index.ts';
 import { cgroupsFactory } from '../receivers/cgroups/index.ts';
 import { processFactory } from '../receivers/process/index.ts';
+import { ipmiFactory } from '../receivers/ipmi/index.ts';
 import { snmpFactory } from '../receivers/snmp/index.ts';
 import { wattmetreFactory } from '../receivers/wattmetre/index.ts';
 import { batchFactory } from '../processors/batch/index.ts';
@@ -23,6 +24,7 @@ export const factories: readonly Factory[] = [
   registerFactory(cgroupsFactory),
   registerFactory(processFactory),
   registerFactory(snmpFactory),
+  registerFactory(ipmiFactory),
   registerFactory(wattmetreFactory),
   registerFactory(otlpReceiverFactory),
   // processors

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import type { Secret } from '../../service/config-types.ts';
+import { duration, scraperOptions, secret } from '../../service/config-types.ts';
+
+const targetSchema = z.strictObject({
+  /** BMC address, `host` or `host:port` (port 623 by default); absent: the local BMC, in-band. */
+  host: z.string().min(1).optional(),
+  /** Names the device the BMC belongs to (`device.id`); the host by default. */
+  name: z.string().min(1).optional(),
+  username: z.string().optional(),
+  password: secret().optional(),
+  /** FreeIPMI driver: `LAN_2_0` (lanplus, default) or `LAN` (IPMI 1.5). */
+  driver: z.enum(['LAN_2_0', 'LAN']).optional(),
+  /** FreeIPMI workarounds (`-W`), e.g. `opensesspriv` for BMCs that need it. */
+  workarounds: z.array(z.string().regex(/^[a-z0-9]+$/)).optional(),
+  /** Attributes added to every point of this BMC. */
+  labels: z.record(z.string().min(1), z.string()).default({}),
+});
+
+export const configSchema = z
+  .strictObject({
+    targets: z.array(targetSchema).min(1),
+    /** Defaults for every target (credentials shared by a fleet of BMCs). */
+    username: z.string().optional(),
+    password: secret().optional(),
+    driver: z.enum(['LAN_2_0', 'LAN']).default('LAN_2_0'),
+    workarounds: z.array(z.string().regex(/^[a-z0-9]+$/)).default([]),
+    /** BMCs read at the same time at most. */
+    max_concurrency: z.number().int().min(1).default(8),
+    /** Per BMC: the tool is killed when it runs longer. */
+    bmc_timeout: duration().prefault('10s'),
+    /** Also read DCMI power statistics (`ipmi-dcmi --get-system-power-statistics`). */
+    dcmi: z.boolean().default(false),
+    ipmi_sensors_path: z.string().min(1).default('ipmi-sensors'),
+    ipmi_dcmi_path: z.string().min(1).default('ipmi-dcmi'),
+    /** FreeIPMI's SDR cache (one file per BMC); a directory under the system's temporary one by default. */
+    sdr_cache_directory: z.string().min(1).optional(),
+    ...scraperOptions,
+  })
+  .superRefine((c, ctx) => {
+    c.targets.forEach((t, i) => {
+      if (t.host !== undefined && (t.username ?? c.username) === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', i, 'username'],
+          message: 'required for a BMC over the network (here or at the top level)',
+        });
+      }
+    });
+  });
+
+export interface IpmiTarget {
+  host?: string | undefined;
+  name?: string | undefined;
+  username?: string | undefined;
+  password?: Secret | undefined;
+  driver?: 'LAN_2_0' | 'LAN' | undefined;
+  workarounds?: string[] | undefined;
+  labels: Record<string, string>;
+}
+
+export interface IpmiConfig {
+  targets: IpmiTarget[];
+  username?: string | undefined;
+  password?: Secret | undefined;
+  driver: 'LAN_2_0' | 'LAN';
+  workarounds: string[];
+  max_concurrency: number;
+  bmc_timeout: number;
+  dcmi: boolean;
+  ipmi_sensors_path: string;
+  ipmi_dcmi_path: string;
+  sdr_cache_directory?: string | undefined;
+  collection_interval: number;
+  initial_delay: number;
+  timeout?: number | undefined;
+}

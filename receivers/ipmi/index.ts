@@ -1,0 +1,1 @@
+export { ipmiFactory } from './factory.ts';
