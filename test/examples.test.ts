@@ -16,7 +16,7 @@ function configs(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return name === 'helm' ? [] : configs(path);
-    return /\.ya?ml$/.test(name) && !name.startsWith('kwollect-') ? [path] : [];
+    return /\.ya?ml$/.test(name) && !name.startsWith('kwollect-') && !name.endsWith('-mapping.yaml') ? [path] : [];
   });
 }
 
@@ -36,6 +36,7 @@ describe('examples', () => {
       // Credentials the examples take from the environment.
       env: {
         ...process.env,
+        INFRAMETER_TOKEN: 'token',
         SNMP_COMMUNITY: 'public',
         BMC_USER: 'admin',
         BMC_PASSWORD: 'secret',
