@@ -8,6 +8,7 @@ import { procfsFactory } from '../receivers/procfs/index.ts';
 import { cgroupsFactory } from '../receivers/cgroups/index.ts';
 import { processFactory } from '../receivers/process/index.ts';
 import { ipmiFactory } from '../receivers/ipmi/index.ts';
+import { prometheusReceiverFactory } from '../receivers/prometheus/index.ts';
 import { snmpFactory } from '../receivers/snmp/index.ts';
 import { wattmetreFactory } from '../receivers/wattmetre/index.ts';
 import { batchFactory } from '../processors/batch/index.ts';
@@ -25,6 +26,7 @@ export const factories: readonly Factory[] = [
   registerFactory(processFactory),
   registerFactory(snmpFactory),
   registerFactory(ipmiFactory),
+  registerFactory(prometheusReceiverFactory),
   registerFactory(wattmetreFactory),
   registerFactory(otlpReceiverFactory),
   // processors

@@ -1,0 +1,1 @@
+export { prometheusReceiverFactory } from './factory.ts';

@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
+import { DataPointType } from '@opentelemetry/sdk-metrics';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { zodProblems } from '../../service/config.ts';
+import { renderMetricTable, TABLE_END, TABLE_START } from '../../service/metadata.ts';
+import { configSchema } from './config.ts';
+import { toMetrics } from './convert.ts';
+import { prometheusReceiverMetadata } from './metadata.ts';
+import { parseExposition } from './parse/exposition.ts';
+
+const here = import.meta.dirname;
+const fixture = (name: string): string => readFileSync(join(here, 'testdata', 'fixtures', name), 'utf8');
+
+describe('parsing', () => {
+  it('reads the text format: types, help, escapes, NaN, +Inf, timestamps', () => {
+    const families = parseExposition(fixture('text-0.0.4.txt'), 't');
+    expect(families.map((f) => [f.name, f.type, f.samples.length])).toEqual([
+      ['http_requests_total', 'counter', 2],
+      ['request_seconds', 'histogram', 5],
+      ['rpc_seconds', 'summary', 4],
+      ['temperature', 'gauge', 2],
+      ['free_space', 'untyped', 1],
+    ]);
+    expect(families[0]?.help).toBe('Requests "served", by code\nand method.');
+    expect(families[0]?.samples[0]).toEqual({
+      name: 'http_requests_total',
+      labels: { code: '200', method: 'get' },
+      value: 1027,
+      timestamp: 1395066363000,
+    });
+    expect(families[3]?.samples.map((s) => [s.labels.room, s.value])).toEqual([
+      ['a "quoted" \\ room', 21.5],
+      ['nowhere', Number.NaN],
+    ]);
+    expect(families[4]?.samples[0]?.value).toBe(Infinity);
+  });
+
+  it('reads OpenMetrics: units, _total and _created, timestamps in seconds, # EOF', () => {
+    const [energy, up] = parseExposition(fixture('openmetrics-1.0.txt'), 'o', true);
+    expect(energy).toMatchObject({ name: 'acme_energy', type: 'counter', unit: 'joules' });
+    expect(energy?.samples.map((s) => [s.name, s.value, s.timestamp])).toEqual([
+      ['acme_energy_total', 123.5, 1795000000250],
+      ['acme_energy_created', 1794990000, undefined],
+    ]);
+    expect(up?.samples[0]?.value).toBe(1);
+  });
+
+  it('names the line of what is not the format', () => {
+    expect(() => parseExposition('ok 1\n<html><body>Login</body></html>\n', 'http://x/metrics')).toThrow(
+      'http://x/metrics:2: not a sample: "<html><body>Login</body></html>"',
+    );
+    expect(() => parseExposition('a{b="c} 1\n', 's')).toThrow('s:1: label b: unterminated value');
+    expect(() => parseExposition('a 1 2 3\n', 's')).toThrow(
+      's:1: expected a value and an optional timestamp after a',
+    );
+    expect(() => parseExposition('a one\n', 's')).toThrow('s:1: value "one" is not a number');
+    expect(() => parseExposition('# TYPE a countr\n', 's')).toThrow('s:1: unknown metric type "countr"');
+  });
+});
+
+describe('conversion to OpenTelemetry', () => {
+  const byName = (metrics: MetricData[]) => new Map(metrics.map((m) => [m.descriptor.name, m]));
+  const families = parseExposition(fixture('text-0.0.4.txt'), 't');
+  const all = byName(families.flatMap((f) => toMetrics(f, 1_795_000_000_000, 1_794_000_000_000)));
+
+  it('counters: monotonic cumulative sums without _total, exporter timestamps kept', () => {
+    const m = all.get('http_requests');
+    expect(m?.dataPointType).toBe(DataPointType.SUM);
+    expect(m?.dataPointType === DataPointType.SUM && m.isMonotonic).toBe(true);
+    expect(m?.dataPoints[0]?.endTime).toEqual([1395066363, 0]);
+  });
+
+  it('histograms: per-bucket counts from cumulative buckets', () => {
+    const m = all.get('request_seconds');
+    expect(m?.dataPointType).toBe(DataPointType.HISTOGRAM);
+    const value = (m?.dataPoints[0] as DataPoint<Histogram> | undefined)?.value;
+    expect(value).toEqual({
+      buckets: { boundaries: [0.05, 0.1], counts: [24054, 9390, 110876] },
+      count: 144320,
+      sum: 53423,
+    });
+  });
+
+  it('summaries: quantiles as a gauge, _sum and _count as sums', () => {
+    expect(all.get('rpc_seconds')?.dataPoints.map((p) => [p.attributes.quantile, p.value])).toEqual([
+      ['0.5', 4773],
+      ['0.99', 76656],
+    ]);
+    expect(all.get('rpc_seconds_sum')?.dataPoints[0]?.value).toBe(1.7560473e7);
+    expect(all.get('rpc_seconds_count')?.dataPoints[0]?.value).toBe(2693);
+  });
+
+  it('untyped samples and gauges: gauges stamped with the scrape time', () => {
+    expect(all.get('free_space')?.dataPointType).toBe(DataPointType.GAUGE);
+    expect(all.get('temperature')?.dataPoints[0]?.endTime).toEqual([1795000000, 0]);
+  });
+
+  it('OpenMetrics counters keep their unit and drop _created', () => {
+    const [energy] = parseExposition(fixture('openmetrics-1.0.txt'), 'o', true);
+    const [m] = energy === undefined ? [] : toMetrics(energy, 0, 0);
+    expect(m?.descriptor).toMatchObject({ name: 'acme_energy', unit: 'joules' });
+    expect(m?.dataPoints.map((p) => p.value)).toEqual([123.5]);
+    expect(m?.dataPoints[0]?.endTime).toEqual([1795000000, 250_000_000]);
+  });
+});
+
+describe('config', () => {
+  it('bad-target.yaml names the key', () => {
+    const r = configSchema.safeParse(
+      parseYaml(readFileSync(join(here, 'testdata', 'config', 'bad-target.yaml'), 'utf8')),
+    );
+    expect(r.success).toBe(false);
+    if (!r.success) expect(zodProblems(r.error, []).join('\n')).toContain('targets[0]');
+  });
+
+  it('README metric table is current (`npm run docs` rewrites it)', () => {
+    expect(readFileSync(join(here, 'README.md'), 'utf8')).toContain(
+      `${TABLE_START}\n${renderMetricTable(prometheusReceiverMetadata)}\n${TABLE_END}`,
+    );
+  });
+});

@@ -1,0 +1,155 @@
+import { ValueType } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { ComponentSettings, MetricSink, Receiver } from '../../service/component.ts';
+import { ErrorLog } from '../../service/error-log.ts';
+import { toError } from '../../service/errors.ts';
+import { countPoints } from '../../service/metrics-data.ts';
+import { exportBatch } from '../../service/scrape-controller.ts';
+import type { PrometheusReceiverConfig, PrometheusTarget } from './config.ts';
+import { toMetrics } from './convert.ts';
+import { parseExposition } from './parse/exposition.ts';
+
+const SCOPE = { name: 'inframeter/receiver/prometheus' };
+const ACCEPT_OPENMETRICS =
+  'application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+const ACCEPT_TEXT = 'text/plain;version=0.0.4;q=0.9,*/*;q=0.1';
+
+/** What fetching an exposition needs; injectable for tests. */
+export type Fetch = (
+  url: string,
+  init: { headers: Record<string, string>; signal: AbortSignal },
+) => Promise<Response>;
+
+/**
+ * The `prometheus` receiver: scrapes Prometheus exporters every `collection_interval`,
+ * parses their exposition (text or OpenMetrics) and pushes one batch per target, on a
+ * resource saying which target (`service.name` = job, `service.instance.id` = host:port,
+ * `server.address`, `server.port`, `url.scheme`, `url.full`). Points keep the exporter's
+ * timestamps. A target that fails is its own logged, counted error with `up` 0.
+ */
+export class PrometheusReceiver implements Receiver {
+  readonly #settings: ComponentSettings;
+  readonly #config: PrometheusReceiverConfig;
+  readonly #fetch: Fetch;
+  readonly #errors: ErrorLog;
+  readonly #targets: PrometheusTarget[];
+  readonly #start = Date.now();
+  #timer: NodeJS.Timeout | undefined;
+  #inFlight: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(settings: ComponentSettings, config: PrometheusReceiverConfig, fetchImpl: Fetch = fetch) {
+    this.#settings = settings;
+    this.#config = config;
+    this.#fetch = fetchImpl;
+    this.#errors = new ErrorLog(settings.logger);
+    this.#targets = config.targets.map((t) => (typeof t === 'string' ? { url: t, labels: {} } : t));
+  }
+
+  /** Scrapes every target once and returns their batches (one per target). */
+  async scrapeAll(): Promise<ResourceMetrics[]> {
+    return Promise.all(this.#targets.map((t) => this.#scrape(t)));
+  }
+
+  async #scrape(target: PrometheusTarget): Promise<ResourceMetrics> {
+    const url = new URL(target.url);
+    const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+    const resource = resourceFromAttributes({
+      ...this.#settings.resource.attributes,
+      'service.name': target.job ?? this.#config.job,
+      'service.instance.id': `${url.hostname}:${String(port)}`,
+      'server.address': url.hostname,
+      'server.port': port,
+      'url.scheme': url.protocol.replace(':', ''),
+      'url.full': target.url,
+      ...target.labels,
+    });
+    const started = Date.now();
+    const metrics: MetricData[] = [];
+    let up = 0;
+    let samples = 0;
+    try {
+      const response = await this.#fetch(target.url, {
+        headers: { accept: this.#config.prefer_openmetrics ? ACCEPT_OPENMETRICS : ACCEPT_TEXT },
+        signal: AbortSignal.timeout(this.#config.timeout ?? this.#config.collection_interval),
+      });
+      if (!response.ok) throw new Error(`HTTP ${String(response.status)} ${response.statusText}`);
+      const type = response.headers.get('content-type') ?? '';
+      const openMetrics = type.includes('application/openmetrics-text');
+      const families = parseExposition(await response.text(), target.url, openMetrics);
+      const scrapeMs = Date.now();
+      for (const family of families) {
+        if (this.#config.metrics.length > 0 && !this.#config.metrics.some((r) => r.test(family.name)))
+          continue;
+        if (!this.#config.honor_timestamps) for (const s of family.samples) s.timestamp = undefined;
+        samples += family.samples.length;
+        metrics.push(...toMetrics(family, scrapeMs, this.#start));
+      }
+      up = 1;
+      this.#errors.recovered(target.url);
+    } catch (error) {
+      this.#errors.report(target.url, toError(error));
+      this.#settings.telemetry.scraped(Date.now() - started, 1);
+    }
+    if (up === 1) this.#settings.telemetry.scraped(Date.now() - started, 0);
+    const now = Date.now();
+    const gauge = (name: string, unit: string, value: number, attributes: Attributes = {}): MetricData => ({
+      descriptor: { name, unit, description: '', valueType: ValueType.DOUBLE },
+      dataPointType: DataPointType.GAUGE,
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPoints: [
+        {
+          startTime: [Math.floor(now / 1000), (now % 1000) * 1e6],
+          endTime: [Math.floor(now / 1000), (now % 1000) * 1e6],
+          attributes,
+          value,
+        },
+      ],
+    });
+    metrics.push(
+      gauge('up', '1', up),
+      gauge('scrape_duration_seconds', 's', (now - started) / 1000),
+      gauge('scrape_samples_scraped', '1', samples),
+    );
+    return { resource, scopeMetrics: [{ scope: SCOPE, metrics }] };
+  }
+
+  async #tick(next: MetricSink): Promise<void> {
+    const batches = await this.scrapeAll();
+    for (const batch of batches) {
+      const points = countPoints(batch);
+      this.#settings.telemetry.received(points);
+      const result = await exportBatch(next, batch);
+      if (result.ok) this.#settings.telemetry.exported(points);
+      else {
+        this.#settings.telemetry.failed(points);
+        this.#errors.report('export', result.error ?? new Error('export failed'));
+      }
+    }
+  }
+
+  start(next: MetricSink): Promise<void> {
+    const schedule = (delay: number): void => {
+      if (this.#stopped) return;
+      this.#timer = setTimeout(() => {
+        const began = Date.now();
+        this.#inFlight = this.#tick(next).finally(() => {
+          this.#inFlight = undefined;
+          schedule(Math.max(0, this.#config.collection_interval - (Date.now() - began)));
+        });
+      }, delay);
+      this.#timer.unref();
+    };
+    schedule(0);
+    return Promise.resolve();
+  }
+
+  async shutdown(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    await this.#inFlight;
+  }
+}
