@@ -16,7 +16,9 @@ function configs(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return name === 'helm' ? [] : configs(path);
-    return /\.ya?ml$/.test(name) && !name.startsWith('kwollect-') && !name.endsWith('-mapping.yaml') ? [path] : [];
+    return /\.ya?ml$/.test(name) && !name.startsWith('kwollect-') && !name.endsWith('-mapping.yaml')
+      ? [path]
+      : [];
   });
 }
 

@@ -19,8 +19,7 @@ function point(
 ): { type: DataPointType | undefined; points: DataPoint<unknown>[] } {
   for (const s of batch?.scopeMetrics ?? [])
     for (const m of s.metrics)
-      if (m.descriptor.name === name)
-        return { type: m.dataPointType, points: m.dataPoints };
+      if (m.descriptor.name === name) return { type: m.dataPointType, points: m.dataPoints };
   return { type: undefined, points: [] };
 }
 
