@@ -8,6 +8,7 @@ import { procfsFactory } from '../receivers/procfs/index.ts';
 import { cgroupsFactory } from '../receivers/cgroups/index.ts';
 import { processFactory } from '../receivers/process/index.ts';
 import { ipmiFactory } from '../receivers/ipmi/index.ts';
+import { kwollectFactory } from '../receivers/kwollect/index.ts';
 import { prometheusReceiverFactory } from '../receivers/prometheus/index.ts';
 import { snmpFactory } from '../receivers/snmp/index.ts';
 import { wattmetreFactory } from '../receivers/wattmetre/index.ts';
@@ -27,6 +28,7 @@ export const factories: readonly Factory[] = [
   registerFactory(snmpFactory),
   registerFactory(ipmiFactory),
   registerFactory(prometheusReceiverFactory),
+  registerFactory(kwollectFactory),
   registerFactory(wattmetreFactory),
   registerFactory(otlpReceiverFactory),
   // processors

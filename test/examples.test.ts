@@ -15,7 +15,7 @@ const MAIN = join(ROOT, 'service', 'main.ts');
 function configs(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) return name === 'helm' ? [] : configs(path);
+    if (statSync(path).isDirectory()) return name === 'helm' || name === 'metrics.d' ? [] : configs(path);
     return /\.ya?ml$/.test(name) && !name.startsWith('kwollect-') && !name.endsWith('-mapping.yaml')
       ? [path]
       : [];

@@ -1,0 +1,17 @@
+import type { ReceiverFactory } from '../../service/component.ts';
+import type { KwollectConfig } from './config.ts';
+import { configSchema } from './config.ts';
+import { KwollectReceiver } from './receiver.ts';
+
+/** kwollect compatibility: a site's metrics.d files run on the snmp, ipmi and prometheus receivers. */
+export const kwollectFactory: ReceiverFactory<KwollectConfig> = {
+  kind: 'receiver',
+  type: 'kwollect',
+  stability: 'alpha',
+  description:
+    "Reads kwollect's metrics.d files as they are (snmp://, ipmisensor://, prometheus:// URLs, update_every, scale_factor, labels, optional) and runs them on the snmp, ipmi and prometheus receivers.",
+  configSchema,
+  create(settings, config) {
+    return new KwollectReceiver(settings, config);
+  },
+};

@@ -1,0 +1,1 @@
+export { kwollectFactory } from './factory.ts';
