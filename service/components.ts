@@ -9,6 +9,7 @@ import { cgroupsFactory } from '../receivers/cgroups/index.ts';
 import { processFactory } from '../receivers/process/index.ts';
 import { ipmiFactory } from '../receivers/ipmi/index.ts';
 import { kwollectFactory } from '../receivers/kwollect/index.ts';
+import { libvirtFactory } from '../receivers/libvirt/index.ts';
 import { prometheusReceiverFactory } from '../receivers/prometheus/index.ts';
 import { snmpFactory } from '../receivers/snmp/index.ts';
 import { wattmetreFactory } from '../receivers/wattmetre/index.ts';
@@ -29,6 +30,7 @@ export const factories: readonly Factory[] = [
   registerFactory(ipmiFactory),
   registerFactory(prometheusReceiverFactory),
   registerFactory(kwollectFactory),
+  registerFactory(libvirtFactory),
   registerFactory(wattmetreFactory),
   registerFactory(otlpReceiverFactory),
   // processors

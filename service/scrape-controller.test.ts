@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createTestSettings, scrapeOnce } from '../test/support/settings.ts';
 import { createTickScraper } from '../test/support/test-components.ts';
 import type { MetricSink, Scraper } from './component.ts';
-import { createScraperReceiver } from './scrape-controller.ts';
+import { createScraperReceiver, ScrapeRunner } from './scrape-controller.ts';
 
 function memorySink(batches: ResourceMetrics[]): MetricSink {
   return {
@@ -108,5 +108,53 @@ describe('scrape controller', () => {
     expect(shutdowns).toBe(1);
     await receiver.start(memorySink([]));
     expect(shutdowns).toBe(1);
+  });
+});
+
+describe('series that are no longer observed', () => {
+  it('leave the batch: a process that exited is not reported forever', async () => {
+    let round = 0;
+    const scraper: Scraper = {
+      register(meter) {
+        const gauge = meter.createObservableGauge('test.gauge');
+        const counter = meter.createObservableCounter('test.counter');
+        const single = meter.createObservableGauge('test.single');
+        meter.addBatchObservableCallback(
+          (result) => {
+            if (round === 0) {
+              result.observe(gauge, 1, { pid: 1 });
+              result.observe(counter, 5, { pid: 1 });
+            }
+            result.observe(gauge, 2, { pid: 2 });
+            result.observe(counter, 7, { pid: 2 });
+          },
+          [gauge, counter],
+        );
+        single.addCallback((result) => {
+          if (round === 0) result.observe(3, { vm: 'a' });
+          result.observe(4, { vm: 'b' });
+        });
+      },
+      scrape: () => Promise.resolve({ errors: new Map() }),
+    };
+    const runner = new ScrapeRunner(scraper, createTestSettings('test', 'receiver'));
+    const points = (batch: ResourceMetrics) =>
+      batch.scopeMetrics.flatMap((s) =>
+        s.metrics.flatMap((m) => m.dataPoints.map((p) => [m.descriptor.name, p.attributes, p.value])),
+      );
+    expect(points((await runner.run(1000)).batch)).toEqual([
+      ['test.gauge', { pid: 1 }, 1],
+      ['test.gauge', { pid: 2 }, 2],
+      ['test.counter', { pid: 1 }, 5],
+      ['test.counter', { pid: 2 }, 7],
+      ['test.single', { vm: 'a' }, 3],
+      ['test.single', { vm: 'b' }, 4],
+    ]);
+    round = 1;
+    expect(points((await runner.run(1000)).batch)).toEqual([
+      ['test.gauge', { pid: 2 }, 2],
+      ['test.counter', { pid: 2 }, 7],
+      ['test.single', { vm: 'b' }, 4],
+    ]);
   });
 });

@@ -26,6 +26,7 @@ const MINIMAL_CONFIG: Record<string, (id: string) => unknown> = {
   }),
   'exporter/otlp': () => ({ endpoint: 'http://127.0.0.1:1', protocol: 'http/protobuf' }),
   'receiver/procfs': () => ({ collection_interval: '50ms' }),
+  'receiver/libvirt': () => ({ uris: ['test:///default'], collection_interval: '50ms' }),
   'receiver/kwollect': () => ({ metrics_dir: dir }),
   'receiver/prometheus': () => ({ targets: ['http://127.0.0.1:1/metrics'], collection_interval: '50ms' }),
   'receiver/ipmi': () => ({ targets: [{ name: 'local' }], collection_interval: '50ms', bmc_timeout: '1s' }),

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ValueType } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
@@ -6,6 +8,8 @@ import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metric
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { countPoints } from '../../service/metrics-data.ts';
+import { parse as parseYaml } from 'yaml';
+import { zodProblems } from '../../service/config.ts';
 import { createTestSettings } from '../../test/support/settings.ts';
 import { batchConfigSchema } from './config.ts';
 import { BatchProcessor } from './processor.ts';
@@ -128,5 +132,19 @@ describe('BatchProcessor', () => {
     const r = batchConfigSchema.safeParse({ send_batch_size: 100, send_batch_max_size: 10 });
     expect(r.success).toBe(false);
     if (!r.success) expect(r.error.issues[0]?.path).toEqual(['send_batch_max_size']);
+  });
+});
+
+describe('batch config', () => {
+  it.each([
+    ['bad-max-size.yaml', 'send_batch_max_size: must be 0 or at least send_batch_size'],
+    ['bad-timeout.yaml', 'timeout: '],
+  ])('%s names the key', (file, message) => {
+    const raw = parseYaml(
+      readFileSync(join(import.meta.dirname, 'testdata', 'config', file), 'utf8'),
+    ) as unknown;
+    const result = batchConfigSchema.safeParse(raw);
+    expect(result.success).toBe(false);
+    if (!result.success) expect(zodProblems(result.error, []).join('\n')).toContain(message);
   });
 });

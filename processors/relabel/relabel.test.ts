@@ -41,6 +41,13 @@ describe('Prometheus relabel semantics', () => {
         { a: 'some-name-value' },
       ),
     ).toEqual({ a: 'some-name-value', name: 'value' });
+    // A target that expands to nothing is invalid: the label set is unchanged.
+    expect(
+      run(
+        [{ source_labels: ['a'], regex: 'some-([^-]+)-([^,]+)', target_label: '${3}', replacement: '${2}' }],
+        { a: 'some-name-0' },
+      ),
+    ).toEqual({ a: 'some-name-0' });
   });
 
   it('replace: the regex is fully anchored; no match changes nothing; an empty result deletes', () => {

@@ -43,8 +43,9 @@ export function applyRule(rule: RelabelRule, labels: Labels): boolean {
     case 'replace': {
       const target = expand(rule.regex, rule.target_label ?? '', value);
       const result = expand(rule.regex, rule.replacement, value);
-      if (target === undefined || result === undefined || target === '') return true;
-      if (result === '') labels.delete(target);
+      if (target === undefined || result === undefined) return true;
+      // An invalid (here: empty) expanded target or an empty result deletes the target as written.
+      if (target === '' || result === '') labels.delete(rule.target_label ?? '');
       else labels.set(target, result);
       return true;
     }

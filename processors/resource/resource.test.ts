@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { zodProblems } from '../../service/config.ts';
 import { createTestSettings } from '../../test/support/settings.ts';
 import { resourceConfigSchema } from './config.ts';
 import type { DetectionSources } from './detect.ts';
@@ -80,5 +84,19 @@ describe('ResourceProcessor', () => {
     expect(p.rewrite(resourceFromAttributes({ 'host.name': 'agent-7' })).attributes['host.name']).toBe(
       'laptop',
     );
+  });
+});
+
+describe('resource config', () => {
+  it.each([
+    ['bad-detector.yaml', 'detectors[1]: '],
+    ['bad-attribute.yaml', 'attributes.deployment.environment'],
+  ])('%s names the key', (file, message) => {
+    const raw = parseYaml(
+      readFileSync(join(import.meta.dirname, 'testdata', 'config', file), 'utf8'),
+    ) as unknown;
+    const result = resourceConfigSchema.safeParse(raw);
+    expect(result.success).toBe(false);
+    if (!result.success) expect(zodProblems(result.error, []).join('\n')).toContain(message);
   });
 });

@@ -1,0 +1,1 @@
+export { libvirtFactory } from './factory.ts';
