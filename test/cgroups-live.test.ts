@@ -17,7 +17,9 @@ import { scrapeOnce } from './support/settings.ts';
 /**
  * The receiver against a real cgroup of this machine: creates one (v1 cpu, cpuacct, memory and
  * the unified tree on a hybrid host; the unified tree on a v2 host), moves a child process in
- * that burns CPU and allocates memory, and checks that the receiver sees both rise. Creating
+ * that burns CPU and allocates memory, and checks that the receiver sees both rise; then, with
+ * the process stopped, that the CPU time, memory usage, RSS and limit it reports equal the files
+ * read directly, and the same for this test's own memory cgroup. Creating
  * cgroups needs root and a writable cgroupfs; where that is refused, the test says so and
  * checks the same readings on the recorded fixture instead.
  */
@@ -26,11 +28,13 @@ const NAME = `inframeter-test-${process.pid}`;
 const created: string[] = [];
 let child: ChildProcess | undefined;
 
+const LIMIT = 1024 * 1024 * 1024;
+const hierarchies = resolveHierarchies(
+  parseCgroupMounts(readFileSync('/proc/self/mounts', 'utf8'), '/proc/self/mounts'),
+);
+
 /** Directories to create: one per hierarchy the receiver reads CPU and memory from. */
 function cgroupDirs(): string[] {
-  const hierarchies = resolveHierarchies(
-    parseCgroupMounts(readFileSync('/proc/self/mounts', 'utf8'), '/proc/self/mounts'),
-  );
   if (hierarchies === undefined) return [];
   const dirs = new Set<string>();
   for (const controller of ['cpu', 'cpuacct', 'memory']) {
@@ -98,6 +102,68 @@ afterAll(async () => {
   }
 });
 
+/** A key's value in a flat-keyed file (`memory.stat`, `cpu.stat`), read directly. */
+function statValue(file: string, key: string): number {
+  const line = readFileSync(file, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${key} `));
+  if (line === undefined) throw new Error(`${key} not in ${file}`);
+  return Number(line.slice(key.length + 1));
+}
+
+/** The figures the receiver reports for the cgroup at `path`, read directly from its files with cat-like reads. */
+function readDirect(path: string): { cpu?: number; usage: number; rss: number; limit: string } {
+  const memory = hierarchies?.v1.get('memory');
+  const cpuacct = hierarchies?.v1.get('cpuacct');
+  const unified = hierarchies?.unified;
+  const cpu =
+    cpuacct !== undefined && existsSync(join(cpuacct, path, 'cpuacct.usage'))
+      ? Number(readFileSync(join(cpuacct, path, 'cpuacct.usage'), 'utf8')) / 1e9
+      : unified !== undefined && existsSync(join(unified, path, 'cpu.stat'))
+        ? statValue(join(unified, path, 'cpu.stat'), 'usage_usec') / 1e6
+        : undefined;
+  if (memory !== undefined) {
+    const dir = join(memory, path);
+    return {
+      ...(cpu === undefined ? {} : { cpu }),
+      usage: Number(readFileSync(join(dir, 'memory.usage_in_bytes'), 'utf8')),
+      rss: statValue(join(dir, 'memory.stat'), 'rss'),
+      limit: readFileSync(join(dir, 'memory.limit_in_bytes'), 'utf8').trim(),
+    };
+  }
+  const dir = join(unified ?? '/sys/fs/cgroup', path);
+  return {
+    ...(cpu === undefined ? {} : { cpu }),
+    usage: Number(readFileSync(join(dir, 'memory.current'), 'utf8')),
+    rss: statValue(join(dir, 'memory.stat'), 'anon'),
+    limit: readFileSync(join(dir, 'memory.max'), 'utf8').trim(),
+  };
+}
+
+/**
+ * Scrapes until the files read directly just before and just after the scrape agree (a quiet
+ * moment), then returns what the receiver read and what the files held.
+ */
+async function scrapeQuiet(
+  scraper: CgroupsScraper,
+  path: string,
+): Promise<{ entry: CgroupEntry; direct: ReturnType<typeof readDirect> }> {
+  for (let attempt = 0; ; attempt++) {
+    const before = readDirect(path);
+    const entry = await scrapeOne(scraper, path);
+    const after = readDirect(path);
+    if (JSON.stringify(before) === JSON.stringify(after)) return { entry, direct: after };
+    if (attempt === 50) throw new Error(`${path} never held still: ${JSON.stringify([before, after])}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Limit as the receiver reports it: undefined for `max` and the v1 "unlimited" value (LONG_MAX rounded down to a page). */
+function expectedLimit(text: string): number | undefined {
+  const value = text === 'max' ? Number.NaN : Number(text);
+  return Number.isNaN(value) || value >= 2 ** 62 ? undefined : value;
+}
+
 async function scrapeOne(scraper: CgroupsScraper, path: string): Promise<CgroupEntry> {
   const { errors } = await scraper.scrape(new AbortController().signal);
   expect([...errors].filter(([key]) => key.includes(NAME))).toEqual([]);
@@ -129,6 +195,13 @@ describe('cgroups receiver on a real cgroup of this machine', () => {
     await waitForLine(child);
     const pid = child.pid;
     if (pid === undefined) throw new Error('no child pid');
+    const memoryDir = dirs.find(
+      (d) => existsSync(join(d, 'memory.limit_in_bytes')) || existsSync(join(d, 'memory.max')),
+    );
+    if (memoryDir !== undefined) {
+      const file = existsSync(join(memoryDir, 'memory.max')) ? 'memory.max' : 'memory.limit_in_bytes';
+      writeFileSync(join(memoryDir, file), `${String(LIMIT)}\n`);
+    }
     for (const dir of dirs) writeFileSync(join(dir, 'cgroup.procs'), `${pid}\n`);
 
     const scraper = new CgroupsScraper(
@@ -178,5 +251,34 @@ describe('cgroups receiver on a real cgroup of this machine', () => {
     );
     // Read a few milliseconds after the cgroup, by a process burning about one CPU.
     expect(Math.abs(processCpu - cpuAfter)).toBeLessThan(0.2);
+
+    // Exact figures: with the child stopped its files hold still, and what the receiver
+    // reports must equal them, read directly.
+    child.kill('SIGSTOP');
+    const stopped = await scrapeQuiet(scraper, `/${NAME}`);
+    console.log(`stopped child: ${JSON.stringify(stopped.direct)}`);
+    expect(stopped.entry.stats.cpu.usageSec).toBe(stopped.direct.cpu);
+    expect(stopped.entry.stats.memory.usage).toBe(stopped.direct.usage);
+    expect(stopped.entry.stats.memory.rss).toBe(stopped.direct.rss);
+    expect(stopped.entry.stats.memory.limit).toBe(LIMIT);
+    expect(stopped.direct.limit).toBe(String(LIMIT));
+    child.kill('SIGCONT');
+
+    // This test's own memory cgroup, as /proc/self/cgroup names it.
+    const own = readFileSync('/proc/self/cgroup', 'utf8')
+      .split('\n')
+      .map((l) => l.split(':'))
+      .find(([, controllers]) =>
+        hierarchies?.v1.has('memory') === true
+          ? controllers?.split(',').includes('memory')
+          : controllers === '',
+      )?.[2];
+    if (own === undefined) throw new Error('no memory cgroup in /proc/self/cgroup');
+    const ownScraper = new CgroupsScraper(configSchema.parse({ include: [own] }));
+    const mine = await scrapeQuiet(ownScraper, own);
+    console.log(`own cgroup ${own}: ${JSON.stringify(mine.direct)}`);
+    expect(mine.entry.stats.memory.usage).toBe(mine.direct.usage);
+    expect(mine.entry.stats.memory.rss).toBe(mine.direct.rss);
+    expect(mine.entry.stats.memory.limit).toBe(expectedLimit(mine.direct.limit));
   });
 });

@@ -4,6 +4,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import type { MetricSink } from '../../service/component.ts';
+import { createLogger } from '../../service/logger.ts';
 import { countPoints } from '../../service/metrics-data.ts';
 import { createTestSettings, scrapeOnce } from '../../test/support/settings.ts';
 import type { Config } from './config.ts';
@@ -123,5 +124,40 @@ describe('cgroups receiver lifecycle', () => {
     if (first === undefined) throw new Error('no batch');
     expect(countPoints(first)).toBeGreaterThan(500);
     expect(settings.telemetry.counts.exported).toBe(settings.telemetry.counts.received);
+  });
+
+  it('logs the cap once while more cgroups are selected than max_cgroups', async () => {
+    const lines: { level: number; msg: string }[] = [];
+    const logger = createLogger('debug', {
+      write: (line: string) => {
+        lines.push(JSON.parse(line) as { level: number; msg: string });
+      },
+    });
+    const settings = { ...createTestSettings('cgroups', 'receiver'), logger };
+    const receiver = createCgroupsReceiver(
+      settings,
+      configFor('v2-systemd', { collection_interval: '50ms', max_cgroups: 5 }),
+    );
+    const batches: ResourceMetrics[] = [];
+    const sink: MetricSink = {
+      export(batch, callback) {
+        batches.push(batch);
+        callback({ code: ExportResultCode.SUCCESS });
+      },
+      forceFlush: () => Promise.resolve(),
+      shutdown: () => Promise.resolve(),
+    };
+    await receiver.start(sink);
+    const deadline = Date.now() + 5000;
+    while (batches.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await receiver.shutdown();
+    expect(batches.length).toBeGreaterThanOrEqual(3);
+    const message =
+      'more cgroups are selected than max_cgroups (5): the rest are not reported, see inframeter.cgroups.count{inframeter.cgroups.selection="over_limit"}';
+    // pino levels: 40 warn, 20 debug (the repetitions).
+    expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([message]);
+    expect(lines.filter((l) => l.level === 20 && l.msg === 'error repeated').length).toBeGreaterThanOrEqual(
+      2,
+    );
   });
 });

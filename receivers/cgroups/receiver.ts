@@ -234,7 +234,30 @@ export function createCgroupsReceiver(
     ...(deps.now === undefined ? {} : { now: deps.now }),
     ...(pods === undefined ? {} : { pods }),
   };
-  const receiver = createScraperReceiver(settings, config, createCgroupsScraper(config, scraperDeps));
+  const scraper = createCgroupsScraper(config, scraperDeps);
+  const capLog = new ErrorLog(settings.logger);
+  const capped: Scraper = {
+    register: (meter) => {
+      scraper.register(meter);
+    },
+    shutdown: () => scraper.shutdown?.() ?? Promise.resolve(),
+    async scrape(signal) {
+      const report = await scraper.scrape(signal);
+      // Logged once while the cap holds (the count itself is a metric), again after it stopped.
+      if (scraper.snapshot().counts.over_limit > 0) {
+        capLog.report(
+          'max_cgroups',
+          new Error(
+            `more cgroups are selected than max_cgroups (${String(config.max_cgroups)}): the rest are not reported, see inframeter.cgroups.count{inframeter.cgroups.selection="over_limit"}`,
+          ),
+        );
+      } else {
+        capLog.recovered('max_cgroups');
+      }
+      return report;
+    },
+  };
+  const receiver = createScraperReceiver(settings, config, capped);
   return {
     async start(next) {
       await loadWatcher();
