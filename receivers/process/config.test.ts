@@ -37,6 +37,7 @@ describe('process config', () => {
     expect(config.include).toEqual({
       names: [],
       command_lines: [],
+      owners: [],
       cgroups: [],
       container_ids: [],
       pid_files: [],
@@ -63,6 +64,7 @@ describe('process config', () => {
     expect(config.include.names.map((r) => r.source)).toEqual(['^(?:nginx|php-fpm.*)$']);
     expect(config.include.names[0]?.test('php-fpm8.2')).toBe(true);
     expect(config.include.names[0]?.test('xnginx')).toBe(false);
+    expect(config.include.owners.map((r) => r.source)).toEqual(['^(?:www-data|postgres)$']);
     expect(config.include.cgroups.map((c) => c.glob)).toEqual(['/kubepods.slice/**']);
     expect(config.include.container_ids).toEqual(['0123456789ab']);
     expect(config.include.pid_files).toEqual(['/run/nginx.pid']);
@@ -74,6 +76,10 @@ describe('process config', () => {
 
   it.each([
     ['bad-regex.yaml', [/^receivers\.process\.include\.names\[0\]: invalid regular expression "\(nginx": /]],
+    [
+      'bad-owner-regex.yaml',
+      [/^receivers\.process\.include\.owners\[1\]: invalid regular expression "\[root": /],
+    ],
     [
       'bad-unknown-key.yaml',
       [

@@ -56,6 +56,8 @@ const includeSchema = z.strictObject({
   names: z.array(anchoredRegex()).default([]),
   /** Anchored regexes matched against the command line (arguments joined by spaces). */
   command_lines: z.array(anchoredRegex()).default([]),
+  /** Anchored regexes matched against process.owner (the user name, or the uid without one). */
+  owners: z.array(anchoredRegex()).default([]),
   /** Globs matched against every cgroup path of the process. */
   cgroups: z.array(cgroupGlob).default([]),
   /** Container ids (or prefixes of at least 12 digits) found in a cgroup path of the process. */

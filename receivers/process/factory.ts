@@ -12,7 +12,7 @@ export const processFactory: ReceiverFactory<ProcessConfig> = {
   type: processMetadata.type,
   stability: processMetadata.stability,
   description:
-    'Per-process CPU, memory, I/O, threads, file descriptors and context switches from /proc/<pid>/, for processes selected by name, command line, cgroup, pid file or top N by CPU and memory.',
+    'Per-process CPU, memory, I/O, threads, file descriptors and context switches from /proc/<pid>/, for processes selected by name, command line, owner, cgroup, pid file or top N by CPU and memory.',
   configSchema,
   create(settings, config) {
     const client = createFileProcessClient({ rootPath: config.root_path });

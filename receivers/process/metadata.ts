@@ -5,6 +5,7 @@ export const IDENTITY_ATTRIBUTES = [
   'process.pid',
   'process.parent_pid',
   'process.executable.name',
+  'process.command',
   'process.owner',
 ] as const;
 
@@ -178,6 +179,16 @@ export const processMetadata = {
       enabled: true,
     },
     {
+      name: 'inframeter.process.start_time',
+      instrument: 'gauge',
+      unit: 's',
+      description:
+        'When the process started, in seconds since the Unix epoch (stat starttime after the boot time of /proc/stat); a new value for the same pid means a new process.',
+      attributes: identity(),
+      group: 'stat',
+      enabled: true,
+    },
+    {
       name: 'inframeter.process.count',
       instrument: 'updowncounter',
       unit: '{process}',
@@ -202,6 +213,8 @@ export const processMetadata = {
     'process.parent_pid': 'Parent process id (stat ppid).',
     'process.executable.name':
       "Base name of the `/proc/<pid>/exe` link target; the command name (stat comm) when the link cannot be read (kernel threads, zombies, other users' processes without privileges).",
+    'process.command':
+      'The first argument of `/proc/<pid>/cmdline` (argv[0], or the whole string when the process rewrote its arguments); the command name (stat comm) when it has none (kernel threads, zombies).',
     'process.owner':
       'User name of the real uid (status Uid), from `<root_path>/etc/passwd`; the uid as a number when it has no entry.',
     'process.command_line':

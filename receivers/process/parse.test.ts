@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../service/errors.ts';
 import { containerIdOf, parseCgroup } from './parse/cgroup.ts';
-import { parseCmdline } from './parse/cmdline.ts';
+import { parseCmdline, parseCommand } from './parse/cmdline.ts';
 import { parsePidIo } from './parse/io.ts';
 import { parsePasswd } from './parse/passwd.ts';
 import { parsePidStat } from './parse/pid-stat.ts';
@@ -237,5 +237,14 @@ describe('parseCmdline', () => {
     expect(parseCmdline(read(recorded, 'proc/11405/cmdline'))).toBe('sleep 100000');
     expect(parseCmdline('')).toBe('');
     expect(parseCmdline('a\0b c\0')).toBe('a b c');
+  });
+});
+
+describe('parseCommand', () => {
+  it('takes the first argument, or the whole rewritten string', () => {
+    expect(parseCommand(read(recorded, 'proc/11405/cmdline'))).toBe('sleep');
+    expect(parseCommand(read(synthetic, 'proc/301/cmdline'))).toBe('nginx: worker process');
+    expect(parseCommand('')).toBe('');
+    expect(parseCommand('no-nul-at-all')).toBe('no-nul-at-all');
   });
 });

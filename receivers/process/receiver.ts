@@ -44,21 +44,19 @@ export function registerProcessInstruments(
       for (const file of ['io', 'fd', 'exe'] as const) {
         observe('inframeter.process.access_denied', denied[file], { 'inframeter.process.file': file });
       }
-      for (const { attributes: a, stat, status, statm, io, fds, utilization, uptime } of processes) {
-        observe('process.cpu.time', stat.utime / USER_HZ, { ...a, 'cpu.mode': 'user' });
-        observe('process.cpu.time', stat.stime / USER_HZ, { ...a, 'cpu.mode': 'system' });
+      for (const sample of processes) {
+        const { attributes: a, attributeSets: v, stat, status, statm, io, fds, utilization } = sample;
+        observe('process.cpu.time', stat.utime / USER_HZ, v.cpuUser);
+        observe('process.cpu.time', stat.stime / USER_HZ, v.cpuSystem);
         if (stat.delayacctBlkioTicks !== undefined)
-          observe('process.cpu.time', stat.delayacctBlkioTicks / USER_HZ, { ...a, 'cpu.mode': 'wait' });
-        observe('inframeter.process.children.cpu.time', stat.cutime / USER_HZ, { ...a, 'cpu.mode': 'user' });
-        observe('inframeter.process.children.cpu.time', stat.cstime / USER_HZ, {
-          ...a,
-          'cpu.mode': 'system',
-        });
+          observe('process.cpu.time', stat.delayacctBlkioTicks / USER_HZ, v.cpuWait);
+        observe('inframeter.process.children.cpu.time', stat.cutime / USER_HZ, v.cpuUser);
+        observe('inframeter.process.children.cpu.time', stat.cstime / USER_HZ, v.cpuSystem);
         if (utilization !== undefined) {
-          observe('process.cpu.utilization', utilization.user, { ...a, 'cpu.mode': 'user' });
-          observe('process.cpu.utilization', utilization.system, { ...a, 'cpu.mode': 'system' });
+          observe('process.cpu.utilization', utilization.user, v.cpuUser);
+          observe('process.cpu.utilization', utilization.system, v.cpuSystem);
           if (stat.delayacctBlkioTicks !== undefined)
-            observe('process.cpu.utilization', utilization.wait, { ...a, 'cpu.mode': 'wait' });
+            observe('process.cpu.utilization', utilization.wait, v.cpuWait);
         }
         observe('process.memory.virtual', stat.vsize, a);
         if (statm !== undefined) {
@@ -69,26 +67,21 @@ export function registerProcessInstruments(
         }
         observe('inframeter.process.memory.swap', status.swapBytes, a);
         if (io !== undefined) {
-          observe('process.disk.io', io.readBytes, { ...a, 'disk.io.direction': 'read' });
-          observe('process.disk.io', io.writeBytes, { ...a, 'disk.io.direction': 'write' });
-          observe('inframeter.process.io.syscalls', io.syscr, { ...a, 'disk.io.direction': 'read' });
-          observe('inframeter.process.io.syscalls', io.syscw, { ...a, 'disk.io.direction': 'write' });
-          observe('inframeter.process.io.chars', io.rchar, { ...a, 'disk.io.direction': 'read' });
-          observe('inframeter.process.io.chars', io.wchar, { ...a, 'disk.io.direction': 'write' });
+          observe('process.disk.io', io.readBytes, v.read);
+          observe('process.disk.io', io.writeBytes, v.write);
+          observe('inframeter.process.io.syscalls', io.syscr, v.read);
+          observe('inframeter.process.io.syscalls', io.syscw, v.write);
+          observe('inframeter.process.io.chars', io.rchar, v.read);
+          observe('inframeter.process.io.chars', io.wchar, v.write);
         }
         observe('process.thread.count', stat.numThreads, a);
         observe('process.unix.file_descriptor.count', fds, a);
-        observe('process.context_switches', status.voluntaryCtxtSwitches, {
-          ...a,
-          'process.context_switch.type': 'voluntary',
-        });
-        observe('process.context_switches', status.nonvoluntaryCtxtSwitches, {
-          ...a,
-          'process.context_switch.type': 'involuntary',
-        });
-        observe('process.paging.faults', stat.minflt, { ...a, 'system.paging.fault.type': 'minor' });
-        observe('process.paging.faults', stat.majflt, { ...a, 'system.paging.fault.type': 'major' });
-        observe('process.uptime', uptime, a);
+        observe('process.context_switches', status.voluntaryCtxtSwitches, v.voluntary);
+        observe('process.context_switches', status.nonvoluntaryCtxtSwitches, v.involuntary);
+        observe('process.paging.faults', stat.minflt, v.minor);
+        observe('process.paging.faults', stat.majflt, v.major);
+        observe('process.uptime', sample.uptime, a);
+        observe('inframeter.process.start_time', sample.startTime, a);
       }
     },
     [...instruments.values()],

@@ -58,14 +58,15 @@ describe(`process scraper on ${PROCESSES} processes`, () => {
     expect(selected.size).toBeGreaterThanOrEqual(20);
     expect(selected.size).toBeLessThanOrEqual(40);
     expect(counts.get('stat')).toBe(PROCESSES);
-    for (const file of ['status', 'statm', 'io', 'fd', 'exe']) expect(counts.get(file)).toBe(selected.size);
-    expect(counts.get('cmdline')).toBeUndefined();
+    for (const file of ['status', 'statm', 'io', 'fd', 'exe', 'cmdline'])
+      expect(counts.get(file)).toBe(selected.size);
     expect(counts.get('cgroup')).toBeUndefined();
 
     await scrapeOnce(scraper, 'process');
     expect(counts.get('stat')).toBe(2 * PROCESSES);
-    // Executable names are kept: only newly selected processes need their link read.
+    // Executable names and commands are kept: only newly selected processes need them read.
     expect(counts.get('exe')).toBeLessThanOrEqual(2 * selected.size);
+    expect(counts.get('cmdline')).toBeLessThanOrEqual(2 * selected.size);
   });
 
   it('is cheap: a scrape costs a fraction of one that reads every file of every process', async () => {

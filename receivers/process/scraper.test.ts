@@ -154,6 +154,8 @@ describe('process scraper on the synthetic tree', () => {
       { container_ids: ['a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90'] },
       [301],
     ],
+    ['owner names', { owners: ['www-data|alice'] }, [301, 400]],
+    ['an owner without a passwd entry (by uid)', { owners: ['4242'] }, [600]],
     ['a pid file', { pid_files: ['/run/web.pid'] }, [300]],
     ['a missing pid file', { pid_files: ['/run/none.pid'] }, []],
     ['two rules (union)', { names: ['systemd'], pid_files: ['/run/web.pid'] }, [1, 300]],
@@ -180,6 +182,7 @@ describe('process scraper on the synthetic tree', () => {
         'process.pid': 1,
         'process.parent_pid': 0,
         'process.executable.name': 'systemd',
+        'process.command': '/sbin/init',
         'process.owner': 'root',
         'process.command_line': '/sbin/init splash',
       },
@@ -187,6 +190,7 @@ describe('process scraper on the synthetic tree', () => {
         'process.pid': 300,
         'process.parent_pid': 1,
         'process.executable.name': 'nginx',
+        'process.command': 'nginx: master process /usr/sbin/nginx',
         'process.owner': 'root',
         'process.command_line': 'nginx: master process /usr/sbin/nginx',
       },
@@ -194,6 +198,7 @@ describe('process scraper on the synthetic tree', () => {
         'process.pid': 301,
         'process.parent_pid': 300,
         'process.executable.name': 'nginx',
+        'process.command': 'nginx: worker process',
         'process.owner': 'www-data',
         'process.command_line': 'nginx: worker process',
       },
@@ -201,6 +206,7 @@ describe('process scraper on the synthetic tree', () => {
         'process.pid': 400,
         'process.parent_pid': 1,
         'process.executable.name': 'app',
+        'process.command': '/opt/app/bin/app',
         'process.owner': 'alice',
         'process.command_line': '/opt/app/bin/app --port 8080',
       },
@@ -208,6 +214,7 @@ describe('process scraper on the synthetic tree', () => {
         'process.pid': 500,
         'process.parent_pid': 2,
         'process.executable.name': 'kworker/0:1',
+        'process.command': 'kworker/0:1',
         'process.owner': 'root',
         'process.command_line': '',
       },
@@ -215,6 +222,7 @@ describe('process scraper on the synthetic tree', () => {
         'process.pid': 600,
         'process.parent_pid': 1,
         'process.executable.name': 'python3.11',
+        'process.command': 'python3',
         'process.owner': '4242',
         'process.command_line': 'python3 /srv/batch.py --input x',
       },
@@ -243,6 +251,7 @@ describe('process scraper on the synthetic tree', () => {
     expect(valueOf(metrics, 'process.paging.faults', { ...p, 'system.paging.fault.type': 'major' })).toBe(3);
     // Started 500 s after boot, scraped 1,000 s after boot.
     expect(valueOf(metrics, 'process.uptime', p)).toBe(500);
+    expect(valueOf(metrics, 'inframeter.process.start_time', p)).toBe(1_700_000_500);
   });
 
   it('omits what a process does not have: io (400), the exe link and swap (kernel thread 500), wait (600)', async () => {
@@ -323,6 +332,44 @@ describe('process scraper on the synthetic tree', () => {
     expect(reads()).toEqual([7, 7, 7]);
   });
 
+  it('reads status once a scrape when it selects by owner', async () => {
+    const counting = createCountingClient(createFileProcessClient({ rootPath: synthetic, pageSize: 4096 }));
+    await scrapeOnce(
+      createScraper({ include: { owners: ['alice'] } }, { client: counting.client }),
+      'process',
+    );
+    // Every valid process's status to match its owner, none read twice for the selected one.
+    expect(counting.counts.get('status')).toBe(6);
+    expect(counting.counts.get('statm')).toBe(1);
+  });
+
+  it('reads exe and cmdline again when a process runs execve (same pid and start time, new comm)', async () => {
+    let exec = false;
+    const client = createOverridingClient(
+      createFileProcessClient({ rootPath: synthetic, pageSize: 4096 }),
+      (pid, file, inner) => {
+        if (exec && pid === 600 && file === 'stat') return (inner() as string).replace('(batch)', '(sh)');
+        if (exec && pid === 600 && file === 'cmdline') return '/bin/sh\0-c\0true\0';
+        if (exec && pid === 600 && file === 'exe') return 'dash';
+        return inner();
+      },
+    );
+    const clock = createManualClock(SYNTHETIC_NOW);
+    const scraper = createScraper({ top: { memory: 10 } }, { client, clock });
+    const attributesOf = (metrics: GoldenMetric[]): Attributes | undefined =>
+      metrics
+        .find((m) => m.name === 'process.thread.count')
+        ?.points.find((p) => p.attributes['process.pid'] === 600)?.attributes;
+    const before = attributesOf((await scrapeMetrics(scraper)).metrics);
+    expect(before?.['process.executable.name']).toBe('python3.11');
+    expect(before?.['process.command']).toBe('python3');
+    exec = true;
+    clock.advance(10_000);
+    const after = attributesOf((await scrapeMetrics(scraper)).metrics);
+    expect(after?.['process.executable.name']).toBe('dash');
+    expect(after?.['process.command']).toBe('/bin/sh');
+  });
+
   it('reads only stat for processes that are not selected', async () => {
     const counting = createCountingClient(createFileProcessClient({ rootPath: synthetic, pageSize: 4096 }));
     await scrapeOnce(createScraper({ top: { memory: 1 } }, { client: counting.client }), 'process');
@@ -333,6 +380,7 @@ describe('process scraper on the synthetic tree', () => {
       io: 1,
       fd: 1,
       exe: 1,
+      cmdline: 1,
       passwd: 1,
     });
   });

@@ -1,17 +1,12 @@
 import type { Attributes, Meter } from '@opentelemetry/api';
 import type { ScrapeReport, Scraper } from '../../service/component.ts';
-import { errorCode, toError } from '../../service/errors.ts';
-// TEMPORARY-PROCFS
-const parseStat = (text: string) => {
-  const m = /^btime (\d+)$/m.exec(text);
-  if (m === null) throw new Error('no btime');
-  return { bootTime: Number(m[1]) };
-};
+import { errorCode, ParseError, toError } from '../../service/errors.ts';
+import { parseStat } from '../procfs/parse/stat.ts';
 import type { ProcessClient } from './client.ts';
 import type { ProcessConfig } from './config.ts';
 import type { ProcessMetricName } from './metadata.ts';
 import { containerIdOf, parseCgroup } from './parse/cgroup.ts';
-import { parseCmdline } from './parse/cmdline.ts';
+import { parseCmdline, parseCommand } from './parse/cmdline.ts';
 import { parsePidIo } from './parse/io.ts';
 import type { PidIo } from './parse/io.ts';
 import { parsePasswd } from './parse/passwd.ts';
@@ -40,8 +35,10 @@ export interface CpuModes {
 
 /** Everything read about one selected process in a scrape. */
 export interface ProcessSample {
-  /** process.pid, process.parent_pid, process.executable.name, process.owner (+ command line). */
+  /** process.pid, parent_pid, executable.name, command, owner (+ command_line when enabled). */
   readonly attributes: Attributes;
+  /** The same with each per-metric attribute added, built once per process. */
+  readonly attributeSets: AttributeSets;
   readonly stat: PidStat;
   readonly status: PidStatus;
   readonly statm: Statm | undefined;
@@ -51,6 +48,40 @@ export interface ProcessSample {
   readonly utilization: CpuModes | undefined;
   /** Seconds since the process started; undefined when the boot time is unknown. */
   readonly uptime: number | undefined;
+  /** When the process started, in seconds since the Unix epoch; undefined when the boot time is unknown. */
+  readonly startTime: number | undefined;
+}
+
+/**
+ * A process's attributes with each value of the per-metric attributes, built when its
+ * identity changes rather than on every observation (an all-process scrape makes tens of
+ * thousands of observations).
+ */
+export interface AttributeSets {
+  readonly cpuUser: Attributes;
+  readonly cpuSystem: Attributes;
+  readonly cpuWait: Attributes;
+  readonly read: Attributes;
+  readonly write: Attributes;
+  readonly voluntary: Attributes;
+  readonly involuntary: Attributes;
+  readonly minor: Attributes;
+  readonly major: Attributes;
+}
+
+/** Builds the {@link AttributeSets} of a process's attributes. */
+function toAttributeSets(a: Attributes): AttributeSets {
+  return {
+    cpuUser: { ...a, 'cpu.mode': 'user' },
+    cpuSystem: { ...a, 'cpu.mode': 'system' },
+    cpuWait: { ...a, 'cpu.mode': 'wait' },
+    read: { ...a, 'disk.io.direction': 'read' },
+    write: { ...a, 'disk.io.direction': 'write' },
+    voluntary: { ...a, 'process.context_switch.type': 'voluntary' },
+    involuntary: { ...a, 'process.context_switch.type': 'involuntary' },
+    minor: { ...a, 'system.paging.fault.type': 'minor' },
+    major: { ...a, 'system.paging.fault.type': 'major' },
+  };
 }
 
 /** Files of selected processes that could not be read for lack of privileges, by file. */
@@ -76,6 +107,8 @@ export interface ProcessSnapshot {
  */
 interface ProcessState {
   readonly starttime: number;
+  /** The command name (stat comm) when the names below were read: it changes on execve(2). */
+  comm: string;
   /** CPU ticks (user, system, block I/O wait) at the last scrape, and when. */
   user: number;
   system: number;
@@ -85,9 +118,12 @@ interface ProcessState {
   executableName: string | undefined;
   executableDenied: boolean;
   commandLine: string | undefined;
+  /** argv[0] (process.command); read with the command line. */
+  command: string | undefined;
   cgroupPaths: readonly string[] | undefined;
   /** The data point attributes, rebuilt when the parent or owner changes. */
   attributes: Attributes | undefined;
+  attributeSets: AttributeSets | undefined;
   attributesKey: string;
 }
 
@@ -99,6 +135,8 @@ interface Candidate {
   /** CPU seconds per second since the previous scrape (or since start, on first sighting). */
   readonly cpuRate: number;
   readonly firstSighting: boolean;
+  /** status, once read in this scrape (to match `include.owners`, then for the metrics). */
+  status: PidStatus | undefined;
 }
 
 /** Options of {@link ProcessScraper}. */
@@ -146,8 +184,8 @@ export class ProcessScraper implements Scraper {
   readonly #readStatm: boolean;
   readonly #readIo: boolean;
   readonly #readFds: boolean;
-  readonly #needsCommandLine: boolean;
   readonly #needsCgroups: boolean;
+  readonly #ownerRules: boolean;
   #bootTime: number | undefined;
   #users: Map<number, string> | undefined;
   #usersReloaded = false;
@@ -161,7 +199,7 @@ export class ProcessScraper implements Scraper {
     this.#readStatm = STATM_METRICS.some((m) => metrics.has(m));
     this.#readIo = IO_METRICS.some((m) => metrics.has(m));
     this.#readFds = metrics.has('process.unix.file_descriptor.count');
-    this.#needsCommandLine = this.#config.command_line || include.command_lines.length > 0;
+    this.#ownerRules = include.owners.length > 0;
     this.#needsCgroups = include.cgroups.length > 0 || include.container_ids.length > 0;
   }
 
@@ -185,7 +223,9 @@ export class ProcessScraper implements Scraper {
     this.#usersReloaded = false;
     if (this.#bootTime === undefined) {
       try {
-        this.#bootTime = parseStat(this.#client.readProcStat()).bootTime;
+        const { bootTime } = parseStat(this.#client.readProcStat());
+        if (bootTime === undefined) throw new ParseError('/proc/stat', 1, 'no btime line');
+        this.#bootTime = bootTime;
       } catch (error) {
         errors.set('/proc/stat', toError(error));
       }
@@ -240,14 +280,26 @@ export class ProcessScraper implements Scraper {
           system: 0,
           wait: 0,
           at,
+          comm: stat.comm,
           executableName: undefined,
           executableDenied: false,
           commandLine: undefined,
+          command: undefined,
           cgroupPaths: undefined,
           attributes: undefined,
+          attributeSets: undefined,
           attributesKey: '',
         };
         this.#states.set(pid, state);
+      } else if (state.comm !== stat.comm) {
+        // Same pid and start time, new command name: the process ran execve(2) (or renamed
+        // itself); what was read from exe and cmdline may be stale.
+        state.comm = stat.comm;
+        state.executableName = undefined;
+        state.executableDenied = false;
+        state.commandLine = undefined;
+        state.command = undefined;
+        state.attributes = undefined;
       }
       const ticks = stat.utime + stat.stime;
       const elapsed = (at - state.at) / 1000;
@@ -258,7 +310,7 @@ export class ProcessScraper implements Scraper {
         const age = this.#age(stat, now);
         cpuRate = age !== undefined && age > 0 ? ticks / USER_HZ / age : ticks / USER_HZ;
       }
-      candidates.push({ pid, stat, state, cpuRate, firstSighting });
+      candidates.push({ pid, stat, state, cpuRate, firstSighting, status: undefined });
     }
     return candidates;
   }
@@ -279,6 +331,7 @@ export class ProcessScraper implements Scraper {
       pidFilePids.size > 0 ||
       include.names.length > 0 ||
       include.command_lines.length > 0 ||
+      this.#ownerRules ||
       this.#needsCgroups;
     if (hasRules) {
       for (const candidate of candidates) {
@@ -325,6 +378,13 @@ export class ProcessScraper implements Scraper {
       if (commandLine !== undefined && include.command_lines.some((regex) => regex.test(commandLine)))
         return true;
     }
+    if (this.#ownerRules) {
+      const status = this.#status(candidate, errors);
+      if (status !== undefined) {
+        const owner = this.#owner(status.realUid, errors);
+        if (include.owners.some((regex) => regex.test(owner))) return true;
+      }
+    }
     if (this.#needsCgroups) {
       const paths = this.#cgroupPaths(candidate, errors);
       if (paths === undefined) return false;
@@ -351,15 +411,34 @@ export class ProcessScraper implements Scraper {
     return state.executableName;
   }
 
+  /** The command line and argv[0], read once per process. */
   #commandLine({ pid, state }: Candidate, errors: Map<string, Error>): string | undefined {
     if (state.commandLine !== undefined) return state.commandLine;
     try {
       const text = this.#client.readPidFile(pid, 'cmdline');
-      if (text !== undefined) state.commandLine = parseCmdline(text);
+      if (text !== undefined) {
+        state.commandLine = parseCmdline(text);
+        state.command = parseCommand(text);
+      }
     } catch (error) {
       errors.set(`/proc/${pid}/cmdline`, toError(error));
     }
     return state.commandLine;
+  }
+
+  /**
+   * The process's status, read at most once a scrape; undefined when it exited meanwhile or
+   * the file is unreadable (recorded in `errors`).
+   */
+  #status(candidate: Candidate, errors: Map<string, Error>): PidStatus | undefined {
+    if (candidate.status !== undefined) return candidate.status;
+    try {
+      const text = this.#client.readPidFile(candidate.pid, 'status');
+      if (text !== undefined) candidate.status = parseStatus(text);
+    } catch (error) {
+      errors.set(`/proc/${candidate.pid}/status`, toError(error));
+    }
+    return candidate.status;
   }
 
   #cgroupPaths({ pid, state }: Candidate, errors: Map<string, Error>): readonly string[] | undefined {
@@ -414,10 +493,7 @@ export class ProcessScraper implements Scraper {
         return undefined;
       }
     };
-    const status = attempt('status', () => {
-      const text = this.#client.readPidFile(pid, 'status');
-      return text === undefined ? undefined : parseStatus(text);
-    });
+    const status = this.#status(candidate, errors);
     if (status === undefined) return undefined;
     const statm = this.#readStatm
       ? attempt('statm', () => {
@@ -435,17 +511,21 @@ export class ProcessScraper implements Scraper {
     const executableName = this.#executableName(candidate, errors);
     if (state.executableDenied) denied.exe += 1;
     const owner = this.#owner(status.realUid, errors);
-    const commandLine = this.#needsCommandLine ? this.#commandLine(candidate, errors) : undefined;
-    const key = `${stat.ppid}\0${owner}\0${executableName}`;
-    if (state.attributes === undefined || state.attributesKey !== key) {
+    const commandLine = this.#commandLine(candidate, errors);
+    // Kernel threads and zombies have no arguments: their command is the command name.
+    const command = state.command === undefined || state.command === '' ? stat.comm : state.command;
+    const key = `${stat.ppid}\0${owner}\0${executableName}\0${command}`;
+    if (state.attributes === undefined || state.attributeSets === undefined || state.attributesKey !== key) {
       const attributes: Attributes = {
         'process.pid': pid,
         'process.parent_pid': stat.ppid,
         'process.executable.name': executableName,
+        'process.command': command,
         'process.owner': owner,
       };
       if (this.#config.command_line) attributes['process.command_line'] = commandLine ?? '';
       state.attributes = attributes;
+      state.attributeSets = toAttributeSets(attributes);
       state.attributesKey = key;
     }
     let utilization: CpuModes | undefined;
@@ -460,6 +540,7 @@ export class ProcessScraper implements Scraper {
     }
     return {
       attributes: state.attributes,
+      attributeSets: state.attributeSets,
       stat,
       status,
       statm,
@@ -467,6 +548,8 @@ export class ProcessScraper implements Scraper {
       fds,
       utilization,
       uptime: this.#age(stat, now),
+      startTime:
+        this.#bootTime === undefined ? undefined : (this.#bootTime * USER_HZ + stat.starttime) / USER_HZ,
     };
   }
 }

@@ -1,0 +1,199 @@
+/**
+ * process receiver over a generated host root of 2,000 processes, beside a C program that
+ * reads the same files once per pass (open/read/close, readdir, readlink: the floor any
+ * collector pays), measured in the same run.
+ *
+ *   node bench/process.bench.ts [scrapes]      (default 1000)
+ *
+ * Two selections: every process (`include.names: ['.*']`, every file of every process) and
+ * the default (the top 20 by CPU and by memory: stat of every process, the other files of
+ * the selected ones). For each, one recording scrape lists the files, directories and links
+ * the receiver read; the C program (compiled here with gcc -O2) reads exactly those. Our side
+ * is the whole scrape through the scrape controller (read, parse, rank, SDK collection).
+ * Prints CPU per scrape and per series, the ratio to the floor (target ≤ 4), and RSS over the
+ * run (target: no growth). Needs gcc.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ProcessClient } from '../receivers/process/client.ts';
+import { createFileProcessClient } from '../receivers/process/client.ts';
+import { configSchema } from '../receivers/process/config.ts';
+import { ProcessScraper } from '../receivers/process/scraper.ts';
+import { generateProcTree } from '../receivers/process/testdata/generate.ts';
+import { countPoints } from '../service/metrics-data.ts';
+import { ScrapeRunner } from '../service/scrape-controller.ts';
+import { createTestSettings } from '../test/support/settings.ts';
+
+const SCRAPES = Number(process.argv[2] ?? 1000);
+const PROCESSES = 2000;
+const dir = mkdtempSync(join(tmpdir(), 'inframeter-process-bench-'));
+
+const FLOOR_C = `
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+/* Reads every file ('F'), lists every directory ('D') and reads every link ('L') of a list, N
+   times; prints the entries, the CPU time per pass in ms, and a checksum. */
+int main(int argc, char **argv) {
+  if (argc < 3) return 2;
+  FILE *list = fopen(argv[1], "r");
+  int passes = atoi(argv[2]);
+  char **paths = NULL; char *kinds = NULL; size_t n = 0, cap = 0; char line[8192];
+  while (fgets(line, sizeof line, list)) {
+    line[strcspn(line, "\\n")] = 0;
+    if (n == cap) { cap = cap ? cap * 2 : 1024; paths = realloc(paths, cap * sizeof *paths); kinds = realloc(kinds, cap); }
+    kinds[n] = line[0]; paths[n] = strdup(line + 2); n++;
+  }
+  static char buf[1 << 16]; long sum = 0;
+  for (int p = 0; p < passes; p++) {
+    for (size_t i = 0; i < n; i++) {
+      if (kinds[i] == 'F') {
+        int fd = open(paths[i], O_RDONLY); if (fd < 0) continue;
+        ssize_t r; while ((r = read(fd, buf, sizeof buf)) > 0) sum += r;
+        close(fd);
+      } else if (kinds[i] == 'D') {
+        DIR *d = opendir(paths[i]); if (!d) continue;
+        struct dirent *e; while ((e = readdir(d))) sum += e->d_name[0];
+        closedir(d);
+      } else {
+        ssize_t r = readlink(paths[i], buf, sizeof buf); if (r > 0) sum += r;
+      }
+    }
+  }
+  struct rusage u; getrusage(RUSAGE_SELF, &u);
+  double cpu = u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  printf("%zu %f %ld\\n", n, cpu / passes * 1000, sum);
+  return 0;
+}
+`;
+
+/** Passes every call to `inner`, noting the path and kind of what it reads. */
+function recordingClient(inner: ProcessClient, root: string, seen: Map<string, string>): ProcessClient {
+  const proc = join(root, 'proc');
+  return {
+    ...inner,
+    listPids: () => (seen.set(proc, 'D'), inner.listPids()),
+    readPidFile: (pid, file) => (
+      seen.set(`${proc}/${String(pid)}/${file}`, 'F'),
+      inner.readPidFile(pid, file)
+    ),
+    readExecutableName: (pid) => (seen.set(`${proc}/${String(pid)}/exe`, 'L'), inner.readExecutableName(pid)),
+    countFds: (pid) => (seen.set(`${proc}/${String(pid)}/fd`, 'D'), inner.countFds(pid)),
+    readProcStat: () => (seen.set(`${proc}/stat`, 'F'), inner.readProcStat()),
+    readPasswd: () => (seen.set(join(root, 'etc', 'passwd'), 'F'), inner.readPasswd()),
+    readRootFile: (path) => (seen.set(join(root, path), 'F'), inner.readRootFile(path)),
+  };
+}
+
+interface Result {
+  readonly name: string;
+  readonly entries: number;
+  readonly floorMs: number;
+  readonly cpuMs: number;
+  readonly scrapeOnlyMs: number;
+  readonly wallMs: number;
+  readonly series: number;
+  readonly rss: readonly number[];
+}
+
+async function measure(
+  name: string,
+  root: string,
+  floor: string,
+  raw: Record<string, unknown>,
+): Promise<Result> {
+  const config = configSchema.parse({ root_path: root, ...raw });
+  const settings = createTestSettings('process', 'receiver');
+  // The recording scrape (a second one: the first ranks by CPU since start, later ones since
+  // the previous scrape, which is what a running collector does).
+  const seen = new Map<string, string>();
+  const recorder = new ScrapeRunner(
+    new ProcessScraper({
+      config,
+      client: recordingClient(createFileProcessClient({ rootPath: root }), root, seen),
+    }),
+    settings,
+  );
+  await recorder.run(60_000);
+  seen.clear();
+  await recorder.run(60_000);
+  const listFile = join(dir, `${name.replace(/\W+/g, '-')}.txt`);
+  writeFileSync(listFile, [...seen].map(([path, kind]) => `${kind} ${path}`).join('\n') + '\n');
+  const floorPasses = Math.max(20, Math.min(SCRAPES, 200));
+  const [entries = '0', floorMs = '0'] = execFileSync(floor, [listFile, String(floorPasses)], {
+    encoding: 'utf8',
+  })
+    .trim()
+    .split(' ');
+
+  const scraper = new ProcessScraper({ config, client: createFileProcessClient({ rootPath: root }) });
+  const runner = new ScrapeRunner(scraper, settings);
+  // Warm-up: JIT, the per-process state, the SDK's storage.
+  let series = 0;
+  for (let i = 0; i < 20; i++) series = countPoints((await runner.run(60_000)).batch);
+  const rss: number[] = [process.memoryUsage().rss / 2 ** 20];
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  for (let i = 1; i <= SCRAPES; i++) {
+    const { report } = await runner.run(60_000);
+    if (report.errors.size > 0)
+      throw new Error(`scrape ${String(i)}: ${[...report.errors.keys()].join(', ')}`);
+    if (i % Math.max(1, Math.floor(SCRAPES / 10)) === 0) rss.push(process.memoryUsage().rss / 2 ** 20);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  // The scrape alone (read, parse, rank: this receiver's part), without the SDK's collection.
+  const alone = Math.max(10, Math.floor(SCRAPES / 10));
+  const signal = new AbortController().signal;
+  const scrapeCpu0 = process.cpuUsage();
+  for (let i = 0; i < alone; i++) await scraper.scrape(signal);
+  const scrapeCpu = process.cpuUsage(scrapeCpu0);
+  return {
+    scrapeOnlyMs: (scrapeCpu.user + scrapeCpu.system) / 1000 / alone,
+    name,
+    entries: Number(entries),
+    floorMs: Number(floorMs),
+    cpuMs: (cpu.user + cpu.system) / 1000 / SCRAPES,
+    wallMs: (performance.now() - wall0) / SCRAPES,
+    series,
+    rss,
+  };
+}
+
+try {
+  const root = join(dir, 'root');
+  generateProcTree(root, { processes: PROCESSES, seed: 7 });
+  const source = join(dir, 'floor.c');
+  writeFileSync(source, FLOOR_C);
+  const floor = join(dir, 'floor');
+  execFileSync('gcc', ['-O2', '-o', floor, source]);
+  const results = [
+    await measure('every process', root, floor, { include: { names: ['.*'] } }),
+    await measure('default (top 20 by CPU and by memory)', root, floor, {}),
+  ];
+  console.log(`generated root: ${String(PROCESSES)} processes; ${String(SCRAPES)} scrapes per selection`);
+  for (const r of results) {
+    const growth = (r.rss.at(-1) ?? 0) - (r.rss[0] ?? 0);
+    console.log(`\n${r.name}: ${String(r.entries)} files, directories and links read per scrape`);
+    console.log(
+      `  inframeter: ${r.cpuMs.toFixed(2)} ms CPU and ${r.wallMs.toFixed(2)} ms wall per scrape, ${String(r.series)} series, ${((r.cpuMs * 1000) / r.series).toFixed(2)} µs CPU per series`,
+    );
+    console.log(
+      `  of which the scrape alone (read, parse, rank; no SDK collection): ${r.scrapeOnlyMs.toFixed(2)} ms CPU`,
+    );
+    console.log(`  C floor (same files, open/read/close only): ${r.floorMs.toFixed(2)} ms CPU per pass`);
+    console.log(
+      `  ratio inframeter / C floor: ${(r.cpuMs / r.floorMs).toFixed(2)} (target ≤ 4); scrape alone / C floor: ${(r.scrapeOnlyMs / r.floorMs).toFixed(2)}`,
+    );
+    console.log(
+      `  RSS over ${String(SCRAPES)} scrapes (after warm-up, then every 10 %): ${r.rss.map((x) => x.toFixed(0)).join(' → ')} MB (growth ${growth.toFixed(1)} MB)`,
+    );
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
