@@ -163,6 +163,7 @@ function validateConfigs(docs: Doc[]): string[] {
         K8S_POD_NAME: 'p',
         K8S_NAMESPACE: 'monitoring',
         OTLP_TOKEN: 't',
+        INFRAMETER_TOKEN: 't',
       },
     });
     if (result.status !== 0) problems.push(`${doc.metadata.name}: ${result.stderr.trim()}`);
@@ -288,6 +289,7 @@ describe.skipIf(skip)('Helm chart', () => {
           },
           serviceMonitor: { enabled: true },
           networkPolicy: { enabled: true },
+          experiments: { enabled: true, tokenSecret: 'experiments-token' },
         },
       ]),
     );
@@ -302,6 +304,13 @@ describe.skipIf(skip)('Helm chart', () => {
       ) as Record<string, unknown>[]
     )[0];
     expect(get(agent, 'securityContext.capabilities.add')).toEqual(['SYS_PTRACE', 'DAC_READ_SEARCH']);
+    expect(
+      ((agent?.env ?? []) as { name: string; valueFrom?: unknown }[]).find(
+        (e) => e.name === 'INFRAMETER_TOKEN',
+      )?.valueFrom,
+    ).toEqual({
+      secretKeyRef: { name: 'experiments-token', key: 'token' },
+    });
     const gateway = (
       get(
         docs.find((d) => d.kind === 'Deployment'),
@@ -350,6 +359,10 @@ describe.skipIf(skip)('Helm chart', () => {
       'secretEnv SNMP_COMMUNITY: secretName (an existing Secret) is required',
     ],
     [{ gateway: { outOfBand: { ipmi: { enabled: true } } } }, 'gateway.outOfBand.ipmi.config is required'],
+    [
+      { experiments: { enabled: true } },
+      'experiments.tokenSecret (an existing Secret with key token) is required',
+    ],
     [{ gateway: { persistence: { enabled: true } } }, 'gateway.persistence.enabled needs gateway.replicas=1'],
   ])('values that make no sense fail, naming the value: %j', (values, message) => {
     expect(() => render([values])).toThrow(message);

@@ -94,6 +94,13 @@ receivers:
 processors:
   resource: {}
   batch: {}
+{{- if .Values.experiments.enabled }}
+extensions:
+  experiments:
+    endpoint: 0.0.0.0:{{ .Values.experiments.port }}
+    bearer_token: ${env:INFRAMETER_TOKEN}
+    directory: /var/lib/inframeter/experiments
+{{- end }}
 exporters:
   {{- if $a.exportToGateway }}
   {{- $exporters = append $exporters "otlp" }}
@@ -110,6 +117,9 @@ exporters:
 {{- fail "agent: set agent.exportToGateway or agent.prometheus.enabled, or the agent's data goes nowhere" }}
 {{- end }}
 service:
+  {{- if .Values.experiments.enabled }}
+  extensions: [experiments]
+  {{- end }}
   telemetry:
     logs:
       level: {{ .Values.logLevel }}
