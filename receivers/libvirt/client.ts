@@ -1,4 +1,4 @@
-import koffi from 'koffi';
+import type koffiModule from 'koffi';
 import type { LibraryHandle, TypeObject } from 'koffi';
 import type { DomainStats } from './parse/stats.ts';
 import { applyBulkParams, emptyStats } from './parse/stats.ts';
@@ -47,10 +47,14 @@ interface Api {
   Param: TypeObject;
 }
 
-let api: Api | undefined;
+type Koffi = typeof koffiModule;
 
-function load(): Api {
+let api: (Api & { koffi: Koffi }) | undefined;
+
+/** Loads koffi and libvirt on first use: collectors without this receiver pay for neither. */
+async function load(): Promise<Api & { koffi: Koffi }> {
   if (api !== undefined) return api;
+  const koffi = (await import('koffi')).default;
   const lib = koffi.load('libvirt.so.0');
   // The string member is declared void* and decoded only for string parameters: koffi
   // converting a char* member of a union reads garbage for the other types.
@@ -149,6 +153,7 @@ function load(): Api {
     freeMemory: lib.func('unsigned long long virNodeGetFreeMemory(void *conn)'),
     Record,
     Param,
+    koffi,
   };
   return api;
 }
@@ -192,7 +197,8 @@ const BOOLEAN = 6;
 const STRING = 7;
 
 export async function openConnection(uri: string): Promise<LibvirtConnection> {
-  const a = load();
+  const a = await load();
+  const koffi = a.koffi;
   const conn = await call<unknown>(a.open, uri);
   if (conn === null) throw new Error(`${uri}: ${String(a.lastError())}`);
   const fail = (what: string): Error => new Error(`${uri}: ${what}: ${String(a.lastError())}`);
