@@ -10,8 +10,7 @@
  * collection), in this process. Prints CPU per scrape and per series, the ratio to the
  * floor, and RSS over the run. Needs gcc.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CgroupFsClient } from '../receivers/cgroups/client.ts';
@@ -19,7 +18,6 @@ import { createCgroupFsClient } from '../receivers/cgroups/client.ts';
 import { configSchema as cgroupsConfigSchema } from '../receivers/cgroups/config.ts';
 import { createCgroupsScraper } from '../receivers/cgroups/receiver.ts';
 import { generateCgroupTree } from '../receivers/cgroups/testdata/generate.ts';
-import type { ProcessClient } from '../receivers/process/client.ts';
 import { createFileProcessClient } from '../receivers/process/client.ts';
 import { configSchema as processConfigSchema } from '../receivers/process/config.ts';
 import { ProcessScraper } from '../receivers/process/scraper.ts';
@@ -27,50 +25,10 @@ import { generateProcTree } from '../receivers/process/testdata/generate.ts';
 import { countPoints } from '../service/metrics-data.ts';
 import { ScrapeRunner } from '../service/scrape-controller.ts';
 import { createTestSettings } from '../test/support/settings.ts';
+import { compileFloor, recordingProcessClient, runFloor } from './support/floor.ts';
 
 const SCRAPES = Number(process.argv[2] ?? 1000);
 const dir = mkdtempSync(join(tmpdir(), 'inframeter-cgroups-bench-'));
-
-const FLOOR_C = `
-#include <dirent.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
-/* Reads every file ('F'), lists every directory ('D') and reads every link ('L') of a list, N times. */
-int main(int argc, char **argv) {
-  FILE *list = fopen(argv[1], "r");
-  int passes = atoi(argv[2]);
-  char **paths = NULL; char *kinds = NULL; size_t n = 0, cap = 0; char line[8192];
-  while (fgets(line, sizeof line, list)) {
-    line[strcspn(line, "\\n")] = 0;
-    if (n == cap) { cap = cap ? cap * 2 : 1024; paths = realloc(paths, cap * sizeof *paths); kinds = realloc(kinds, cap); }
-    kinds[n] = line[0]; paths[n] = strdup(line + 2); n++;
-  }
-  static char buf[1 << 16]; long bytes = 0;
-  for (int p = 0; p < passes; p++) {
-    for (size_t i = 0; i < n; i++) {
-      if (kinds[i] == 'F') {
-        int fd = open(paths[i], O_RDONLY); if (fd < 0) continue;
-        ssize_t r; while ((r = read(fd, buf, sizeof buf)) > 0) bytes += r;
-        close(fd);
-      } else if (kinds[i] == 'D') {
-        DIR *d = opendir(paths[i]); if (!d) continue;
-        struct dirent *e; while ((e = readdir(d))) bytes += e->d_name[0];
-        closedir(d);
-      } else {
-        ssize_t r = readlink(paths[i], buf, sizeof buf); if (r > 0) bytes += r;
-      }
-    }
-  }
-  struct rusage u; getrusage(RUSAGE_SELF, &u);
-  double cpu = u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-  printf("%zu %f %ld\\n", n, cpu / passes * 1000, bytes);
-  return 0;
-}
-`;
 
 function recordingCgroupClient(inner: CgroupFsClient, seen: Map<string, string>): CgroupFsClient {
   return {
@@ -78,27 +36,6 @@ function recordingCgroupClient(inner: CgroupFsClient, seen: Map<string, string>)
     readHead: (path, max) => (seen.set(path, 'F'), inner.readHead(path, max)),
     listDir: (path) => (seen.set(path, 'D'), inner.listDir(path)),
     readLink: (path) => (seen.set(path, 'L'), inner.readLink(path)),
-  };
-}
-
-function recordingProcessClient(
-  inner: ProcessClient,
-  root: string,
-  seen: Map<string, string>,
-): ProcessClient {
-  const proc = join(root, 'proc');
-  return {
-    ...inner,
-    listPids: () => (seen.set(proc, 'D'), inner.listPids()),
-    readPidFile: (pid, file) => (
-      seen.set(`${proc}/${String(pid)}/${file}`, 'F'),
-      inner.readPidFile(pid, file)
-    ),
-    readExecutableName: (pid) => (seen.set(`${proc}/${String(pid)}/exe`, 'L'), inner.readExecutableName(pid)),
-    countFds: (pid) => (seen.set(`${proc}/${String(pid)}/fd`, 'D'), inner.countFds(pid)),
-    readProcStat: () => (seen.set(`${proc}/stat`, 'F'), inner.readProcStat()),
-    readPasswd: () => (seen.set(join(root, 'etc', 'passwd'), 'F'), inner.readPasswd()),
-    readRootFile: (path) => (seen.set(join(root, path), 'F'), inner.readRootFile(path)),
   };
 }
 
@@ -131,17 +68,8 @@ try {
     ),
   ];
   for (const r of probe) await r.run(60_000);
-  const listFile = join(dir, 'files.txt');
-  writeFileSync(listFile, [...seen].map(([path, kind]) => `${kind} ${path}`).join('\n') + '\n');
-  const source = join(dir, 'floor.c');
-  writeFileSync(source, FLOOR_C);
-  execFileSync('gcc', ['-O2', '-o', join(dir, 'floor'), source]);
   const floorPasses = Math.max(20, Math.min(SCRAPES, 200));
-  const [entries = '0', floorMs = '0'] = execFileSync(join(dir, 'floor'), [listFile, String(floorPasses)], {
-    encoding: 'utf8',
-  })
-    .trim()
-    .split(' ');
+  const { entries, ms: floorMs } = runFloor(compileFloor(dir), seen, floorPasses, join(dir, 'files.txt'));
 
   const runners = [
     new ScrapeRunner(createCgroupsScraper(cgroupsConfig), createTestSettings('cgroups', 'receiver')),
@@ -163,13 +91,13 @@ try {
   const cpuMs = (cpu.user + cpu.system) / 1000 / SCRAPES;
   const wallMs = (performance.now() - wall0) / SCRAPES;
   console.log(
-    `tree: ${String(tree.paths.length)} cgroups (v2), 2000 processes; ${entries} files, directories and links read per scrape`,
+    `tree: ${String(tree.paths.length)} cgroups (v2), 2000 processes; ${String(entries)} files, directories and links read per scrape`,
   );
   console.log(
     `inframeter: ${cpuMs.toFixed(2)} ms CPU and ${wallMs.toFixed(2)} ms wall per scrape of both receivers, ${String(series)} series, ${((cpuMs * 1000) / series).toFixed(2)} µs CPU per series`,
   );
-  console.log(`C floor (same files, open/read/close only): ${Number(floorMs).toFixed(2)} ms CPU per pass`);
-  console.log(`ratio inframeter / C floor: ${(cpuMs / Number(floorMs)).toFixed(2)} (target ≤ 4)`);
+  console.log(`C floor (same files, open/read/close only): ${floorMs.toFixed(2)} ms CPU per pass`);
+  console.log(`ratio inframeter / C floor: ${(cpuMs / floorMs).toFixed(2)} (target ≤ 4)`);
   console.log(
     `RSS over ${String(SCRAPES)} scrapes (every 10 %): ${rss.map((r) => r.toFixed(0)).join(' → ')} MB`,
   );

@@ -13,11 +13,9 @@
  * Prints CPU per scrape and per series, the ratio to the floor (target ≤ 4), and RSS over the
  * run (target: no growth). Needs gcc.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ProcessClient } from '../receivers/process/client.ts';
 import { createFileProcessClient } from '../receivers/process/client.ts';
 import { configSchema } from '../receivers/process/config.ts';
 import { ProcessScraper } from '../receivers/process/scraper.ts';
@@ -25,71 +23,11 @@ import { generateProcTree } from '../receivers/process/testdata/generate.ts';
 import { countPoints } from '../service/metrics-data.ts';
 import { ScrapeRunner } from '../service/scrape-controller.ts';
 import { createTestSettings } from '../test/support/settings.ts';
+import { compileFloor, recordingProcessClient, runFloor } from './support/floor.ts';
 
 const SCRAPES = Number(process.argv[2] ?? 1000);
 const PROCESSES = 2000;
 const dir = mkdtempSync(join(tmpdir(), 'inframeter-process-bench-'));
-
-const FLOOR_C = `
-#include <dirent.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
-/* Reads every file ('F'), lists every directory ('D') and reads every link ('L') of a list, N
-   times; prints the entries, the CPU time per pass in ms, and a checksum. */
-int main(int argc, char **argv) {
-  if (argc < 3) return 2;
-  FILE *list = fopen(argv[1], "r");
-  int passes = atoi(argv[2]);
-  char **paths = NULL; char *kinds = NULL; size_t n = 0, cap = 0; char line[8192];
-  while (fgets(line, sizeof line, list)) {
-    line[strcspn(line, "\\n")] = 0;
-    if (n == cap) { cap = cap ? cap * 2 : 1024; paths = realloc(paths, cap * sizeof *paths); kinds = realloc(kinds, cap); }
-    kinds[n] = line[0]; paths[n] = strdup(line + 2); n++;
-  }
-  static char buf[1 << 16]; long sum = 0;
-  for (int p = 0; p < passes; p++) {
-    for (size_t i = 0; i < n; i++) {
-      if (kinds[i] == 'F') {
-        int fd = open(paths[i], O_RDONLY); if (fd < 0) continue;
-        ssize_t r; while ((r = read(fd, buf, sizeof buf)) > 0) sum += r;
-        close(fd);
-      } else if (kinds[i] == 'D') {
-        DIR *d = opendir(paths[i]); if (!d) continue;
-        struct dirent *e; while ((e = readdir(d))) sum += e->d_name[0];
-        closedir(d);
-      } else {
-        ssize_t r = readlink(paths[i], buf, sizeof buf); if (r > 0) sum += r;
-      }
-    }
-  }
-  struct rusage u; getrusage(RUSAGE_SELF, &u);
-  double cpu = u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-  printf("%zu %f %ld\\n", n, cpu / passes * 1000, sum);
-  return 0;
-}
-`;
-
-/** Passes every call to `inner`, noting the path and kind of what it reads. */
-function recordingClient(inner: ProcessClient, root: string, seen: Map<string, string>): ProcessClient {
-  const proc = join(root, 'proc');
-  return {
-    ...inner,
-    listPids: () => (seen.set(proc, 'D'), inner.listPids()),
-    readPidFile: (pid, file) => (
-      seen.set(`${proc}/${String(pid)}/${file}`, 'F'),
-      inner.readPidFile(pid, file)
-    ),
-    readExecutableName: (pid) => (seen.set(`${proc}/${String(pid)}/exe`, 'L'), inner.readExecutableName(pid)),
-    countFds: (pid) => (seen.set(`${proc}/${String(pid)}/fd`, 'D'), inner.countFds(pid)),
-    readProcStat: () => (seen.set(`${proc}/stat`, 'F'), inner.readProcStat()),
-    readPasswd: () => (seen.set(join(root, 'etc', 'passwd'), 'F'), inner.readPasswd()),
-    readRootFile: (path) => (seen.set(join(root, path), 'F'), inner.readRootFile(path)),
-  };
-}
 
 interface Result {
   readonly name: string;
@@ -116,21 +54,20 @@ async function measure(
   const recorder = new ScrapeRunner(
     new ProcessScraper({
       config,
-      client: recordingClient(createFileProcessClient({ rootPath: root }), root, seen),
+      client: recordingProcessClient(createFileProcessClient({ rootPath: root }), root, seen),
     }),
     settings,
   );
   await recorder.run(60_000);
   seen.clear();
   await recorder.run(60_000);
-  const listFile = join(dir, `${name.replace(/\W+/g, '-')}.txt`);
-  writeFileSync(listFile, [...seen].map(([path, kind]) => `${kind} ${path}`).join('\n') + '\n');
   const floorPasses = Math.max(20, Math.min(SCRAPES, 200));
-  const [entries = '0', floorMs = '0'] = execFileSync(floor, [listFile, String(floorPasses)], {
-    encoding: 'utf8',
-  })
-    .trim()
-    .split(' ');
+  const { entries, ms: floorMs } = runFloor(
+    floor,
+    seen,
+    floorPasses,
+    join(dir, `${name.replace(/\W+/g, '-')}.txt`),
+  );
 
   const scraper = new ProcessScraper({ config, client: createFileProcessClient({ rootPath: root }) });
   const runner = new ScrapeRunner(scraper, settings);
@@ -156,8 +93,8 @@ async function measure(
   return {
     scrapeOnlyMs: (scrapeCpu.user + scrapeCpu.system) / 1000 / alone,
     name,
-    entries: Number(entries),
-    floorMs: Number(floorMs),
+    entries,
+    floorMs: floorMs,
     cpuMs: (cpu.user + cpu.system) / 1000 / SCRAPES,
     wallMs: (performance.now() - wall0) / SCRAPES,
     series,
@@ -168,10 +105,7 @@ async function measure(
 try {
   const root = join(dir, 'root');
   generateProcTree(root, { processes: PROCESSES, seed: 7 });
-  const source = join(dir, 'floor.c');
-  writeFileSync(source, FLOOR_C);
-  const floor = join(dir, 'floor');
-  execFileSync('gcc', ['-O2', '-o', floor, source]);
+  const floor = compileFloor(dir);
   const results = [
     await measure('every process', root, floor, { include: { names: ['.*'] } }),
     await measure('default (top 20 by CPU and by memory)', root, floor, {}),

@@ -12,9 +12,9 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../test/support/peers.ts';
 
 const SCRAPES = Number(process.argv[2] ?? 1000);
 const TICKS_PER_SECOND = 100;
@@ -31,19 +31,6 @@ interface Figures {
   wallPerScrapeMs: number;
   rssFirstMb: number;
   rssLastMb: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
 }
 
 /** utime + stime of a process, in ms. */

@@ -192,6 +192,18 @@ describe('control API', () => {
       'timestamp,host,metric,unit,type,value,attributes,resource,start_timestamp',
     );
     expect((await api(a, 'DELETE', '/experiments/api-check')).status).toBe(200);
+    // A body over 64 KiB, a proxy target that is not host:port, and one that does not answer.
+    const big = await api(a, 'POST', '/experiments/too-big/start', TOKEN, {
+      labels: { x: 'y'.repeat(70_000) },
+    });
+    expect(big.status).toBe(413);
+    expect((await api(a, 'GET', '/proxy/not-a-target/ping')).status).toBe(400);
+    const closed = await freePort();
+    const unreachable = await api(a, 'GET', `/proxy/127.0.0.1:${String(closed)}/ping`);
+    expect(unreachable.status).toBe(502);
+    expect(JSON.stringify(unreachable.json)).toContain(
+      `proxy to 127.0.0.1:${String(closed)}: connect ECONNREFUSED`,
+    );
     expect((await api(a, 'GET', '/experiments/api-check')).status).toBe(404);
   });
 });

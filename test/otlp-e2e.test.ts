@@ -3,12 +3,11 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from './support/peers.ts';
 import { factories } from '../service/components.ts';
 import { FileStore } from '../service/delivery/file-store.ts';
 import { decodeBatches } from '../service/delivery/otlp/decode.ts';
@@ -40,19 +39,6 @@ afterEach(async () => {
   running.clear();
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) =>
-    server.close(() => {
-      resolve();
-    }),
-  );
-  return port;
-}
 
 /** Starts `node service/main.ts run --config FILE` and waits for its start-up message. */
 async function startCollector(config: string): Promise<Collector> {

@@ -59,73 +59,42 @@ export function splitRecord(record: string): string[] | undefined {
 }
 
 /**
+ * The fields of one data record, checked: a {@link ParseError} naming the line when it is not
+ * a record of {@link COLUMNS}.
+ */
+export function fieldsOf(record: string, path: string, line: number): string[] {
+  let fields: string[] | undefined;
+  try {
+    fields = splitRecord(record);
+  } catch (error) {
+    throw new ParseError(path, line, (error as Error).message);
+  }
+  if (fields === undefined || fields.length !== COLUMNS.length) {
+    throw new ParseError(
+      path,
+      line,
+      `expected ${String(COLUMNS.length)} fields, got ${String(fields?.length ?? 0)}`,
+    );
+  }
+  return fields;
+}
+
+/**
  * Streams the data rows of an inframeter CSV file to `onRow`, with their line numbers.
  * Memory stays bounded by the longest record. Throws a {@link ParseError} naming the line
  * for a header that is not inframeter's, a row with the wrong number of fields, or a file
  * that ends inside a record (truncated).
  */
 export async function scanCsv(path: string, onRow: (fields: Fields, line: number) => void): Promise<number> {
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 });
-  let rest = '';
-  let line = 0;
-  let pending = '';
-  let pendingLine = 0;
   let rows = 0;
-  const record = (text: string, atLine: number): void => {
-    if (atLine === 1) {
-      if (text !== COLUMNS.join(',')) {
-        throw new ParseError(
-          path,
-          1,
-          `not an inframeter CSV header: expected "${COLUMNS.join(',')}", got "${text.slice(0, 200)}"`,
-        );
-      }
-      return;
-    }
-    let fields: string[] | undefined;
-    try {
-      fields = splitRecord(text);
-    } catch (error) {
-      throw new ParseError(path, atLine, (error as Error).message);
-    }
-    if (fields === undefined) {
-      pending = `${text}\n`;
-      pendingLine = atLine;
-      return;
-    }
-    if (fields.length !== COLUMNS.length) {
-      throw new ParseError(
-        path,
-        atLine,
-        `expected ${String(COLUMNS.length)} fields, got ${String(fields.length)}`,
-      );
-    }
-    rows += 1;
-    onRow(fields, atLine);
-  };
-  for await (const chunk of stream as AsyncIterable<string>) {
-    const text = rest + chunk;
-    let start = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) break;
-      line += 1;
-      let end = nl;
-      if (end > start && text.charCodeAt(end - 1) === 13) end -= 1;
-      if (pending === '') record(text.slice(start, end), line);
-      else {
-        const joined = pending + text.slice(start, end);
-        pending = '';
-        record(joined, pendingLine);
-      }
-      start = nl + 1;
-    }
-    rest = text.slice(start);
-  }
-  if (line === 0 && rest === '') throw new ParseError(path, 1, 'empty file: no header');
-  if (pending !== '')
-    throw new ParseError(path, pendingLine, 'the file ends inside a quoted field (truncated)');
-  if (rest !== '') throw new ParseError(path, line + 1, 'the last row has no line end (truncated file)');
+  await scanLines(
+    path,
+    (record, line) => {
+      onRow(fieldsOf(record, path, line), line);
+      rows += 1;
+    },
+    { everyQuote: true },
+  );
   return rows;
 }
 
@@ -139,9 +108,16 @@ function openQuote(line: string): boolean {
 /**
  * Streams the records of an inframeter CSV file as raw text (a record with a quoted line
  * break arrives whole), after checking the header. Throws a {@link ParseError} naming the
- * line for a foreign header or a file that ends inside a record.
+ * line for a foreign header or a file that ends inside a record. Records ending the way
+ * inframeter's end (a timestamp's `Z` or an empty last field) are taken as complete without
+ * counting their quotes, unless `everyQuote`.
  */
-export async function scanLines(path: string, onLine: (line: string, lineNo: number) => void): Promise<void> {
+export async function scanLines(
+  path: string,
+  onLine: (line: string, lineNo: number) => void,
+  options: { everyQuote?: boolean } = {},
+): Promise<void> {
+  const everyQuote = options.everyQuote === true;
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 });
   const header = COLUMNS.join(',');
   let rest = '';
@@ -179,7 +155,9 @@ export async function scanLines(path: string, onLine: (line: string, lineNo: num
       // Complete records of inframeter's files end in the start timestamp (a digit's `Z`)
       // or an empty field; only other endings need the quote count.
       const lastChar = record.charCodeAt(record.length - 1);
-      if (lastChar !== 90 /* Z */ && lastChar !== 44 /* , */ && record.includes('"') && openQuote(record)) {
+      // A timestamp's `Z` (90) or an empty last field (`,`, 44).
+      const trusted = !everyQuote && (lastChar === 90 || lastChar === 44);
+      if (!trusted && record.includes('"') && openQuote(record)) {
         pending = record;
         pendingLine = line;
         continue;

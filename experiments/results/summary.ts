@@ -1,6 +1,5 @@
 import type { Fields } from './reader.ts';
-import { ParseError } from '../../service/errors.ts';
-import { COLUMNS, scanLines, splitRecord } from './reader.ts';
+import { fieldsOf, scanLines } from './reader.ts';
 import { P2Quantile } from './quantile.ts';
 
 /** The statistics of one series (metric, host, attributes) over a file. */
@@ -97,22 +96,7 @@ export async function summarize(path: string, filter: RowFilter = {}): Promise<S
     a.increase += value >= a.previous ? value - a.previous : value;
     a.previous = value;
   };
-  const full = (line: string, lineNo: number): Fields => {
-    let fields: string[] | undefined;
-    try {
-      fields = splitRecord(line);
-    } catch (error) {
-      throw new ParseError(path, lineNo, (error as Error).message);
-    }
-    if (fields === undefined || fields.length !== COLUMNS.length) {
-      throw new ParseError(
-        path,
-        lineNo,
-        `expected ${String(COLUMNS.length)} fields, got ${String(fields?.length ?? 0)}`,
-      );
-    }
-    return fields;
-  };
+  const full = (line: string, lineNo: number): Fields => fieldsOf(line, path, lineNo);
   await scanLines(path, (line, lineNo) => {
     // Fields 0-5 (timestamp … value) are never quoted in inframeter's files; the last
     // (start_timestamp) has no comma. The series is everything else.

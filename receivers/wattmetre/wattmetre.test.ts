@@ -177,6 +177,18 @@ function collector() {
 }
 
 describe('WattmetreReceiver with real processes', () => {
+  it("fails to start, naming mapping_file, when the mapping is not kwollect's format", async () => {
+    const mapping = join(dir, 'bad-mapping.yaml');
+    writeFileSync(mapping, 'node-1: [port3]\n');
+    const receiver = new WattmetreReceiver(
+      createTestSettings('wattmetre', 'receiver'),
+      configSchema.parse({ source: { stdin: true }, wattmetre_id: 'w', mapping_file: mapping }),
+    );
+    await expect(receiver.start(collector().sink)).rejects.toThrow(
+      `mapping_file: ${mapping}:1: node-1: expected a list of ports named <wattmetre>-port<N>`,
+    );
+  });
+
   it('reads a command at 50 Hz, restarts it when it exits, and integrates the energy exactly', async () => {
     const { batches, sink } = collector();
     const config = configSchema.parse({

@@ -12,6 +12,7 @@ import { registerFactory } from '../../service/component.ts';
 import { duration, scraperOptions } from '../../service/config-types.ts';
 import { countPoints } from '../../service/metrics-data.ts';
 import { createScraperReceiver } from '../../service/scrape-controller.ts';
+import { withPointAttributes } from '../../experiments/labels.ts';
 
 /** What the test components saw, for assertions. */
 export interface TestStore {
@@ -131,23 +132,7 @@ export function createTestFactories(store: TestStore): Factory[] {
     create(settings, config, next) {
       return {
         export(batch, callback) {
-          const tagged: ResourceMetrics = {
-            resource: batch.resource,
-            scopeMetrics: batch.scopeMetrics.map((scope) => ({
-              scope: scope.scope,
-              metrics: scope.metrics.map(
-                (metric) =>
-                  ({
-                    ...metric,
-                    dataPoints: metric.dataPoints.map((p) => ({
-                      ...p,
-                      attributes: { ...p.attributes, tag: config.value },
-                    })),
-                  }) as typeof metric,
-              ),
-            })),
-          };
-          next.export(tagged, callback);
+          next.export(withPointAttributes(batch, { tag: config.value }), callback);
         },
         forceFlush: () => next.forceFlush(),
         shutdown() {
