@@ -7,7 +7,8 @@ import { freePort, parseSamples, poll } from './support/peers.ts';
 
 // The Grafana dashboard's queries name only metrics and labels that the Prometheus exporter
 // really serves: checked against a live scrape of a collector running the receivers the
-// dashboard shows (procfs, cgroups, process, and a wattmetre fed by the frame generator).
+// dashboard shows (procfs, cgroups, process, a wattmetre fed by the frame generator, and libvirt on
+// its test driver).
 const ROOT = join(import.meta.dirname, '..');
 const DASHBOARD = join(ROOT, 'examples', 'grafana', 'inframeter-dashboard.json');
 const GENERATOR = join(ROOT, 'receivers', 'wattmetre', 'testdata', 'generator.ts');
@@ -61,7 +62,7 @@ describe('Grafana dashboard', () => {
   it('queries only metrics and labels the Prometheus exporter serves', async () => {
     const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: Panel[] };
     const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
-    expect(exprs.length).toBeGreaterThanOrEqual(9);
+    expect(exprs.length).toBeGreaterThanOrEqual(13);
     const port = await freePort();
     writeFileSync(
       join(dir, 'config.yaml'),
@@ -74,11 +75,12 @@ describe('Grafana dashboard', () => {
         `    source: { command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(GENERATOR)}, "500", "50", "1795000000", "1", "4"] }`,
         '    wattmetre_id: wattmetre1',
         '    flush_interval: 200ms',
+        '  libvirt: { uris: ["test:///default"], collection_interval: 500ms }',
         'exporters:',
         `  prometheus: { endpoint: 127.0.0.1:${String(port)} }`,
         'service:',
         '  pipelines:',
-        '    metrics: { receivers: [procfs, cgroups, process, wattmetre], exporters: [prometheus] }',
+        '    metrics: { receivers: [procfs, cgroups, process, wattmetre, libvirt], exporters: [prometheus] }',
         '',
       ].join('\n'),
     );
@@ -93,7 +95,8 @@ describe('Grafana dashboard', () => {
         const names = new Set(found.map((s) => s.name));
         return names.has('hw_power_watts') &&
           names.has('process_cpu_time_seconds_total') &&
-          names.has('container_cpu_time_seconds_total')
+          names.has('container_cpu_time_seconds_total') &&
+          names.has('inframeter_libvirt_domain_cpu_time_seconds_total')
           ? found
           : undefined;
       });
