@@ -1,19 +1,23 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { DataPoint, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MetricSink } from '../service/component.ts';
 import { configSchema } from '../receivers/kubevirt/config.ts';
 import { createHostClient } from '../receivers/kubevirt/client.ts';
+import type { VirtualMachineInstance } from '../receivers/kubevirt/parse/vmi.ts';
+import { toVmTargets } from '../receivers/kubevirt/parse/vmi.ts';
 import { createKubevirtReceiver } from '../receivers/kubevirt/receiver.ts';
+import { KubevirtScraper } from '../receivers/kubevirt/scraper.ts';
 import type { RecordedApi } from './support/kubernetes-api.ts';
 import { startRecordedApi, statusBody } from './support/kubernetes-api.ts';
 import { missing } from './support/peers.ts';
-import { createTestSettings } from './support/settings.ts';
+import { createTestSettings, scrapeOnce } from './support/settings.ts';
 
 /**
  * The kubevirt receiver end to end on this machine: the VMs come from a recorded Kubernetes
@@ -28,6 +32,25 @@ const fixtures = join(import.meta.dirname, '../receivers/kubevirt/testdata/fixtu
 const fixture = (name: string): string => readFileSync(join(fixtures, 'kubernetes', name), 'utf8');
 const lines = (name: string): string[] => fixture(name).trim().split('\n');
 const FEDORA_POD = 'c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f';
+const WIN_POD = 'e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a81';
+const items = <T>(name: string): T[] => (JSON.parse(fixture(name)) as { items: T[] }).items;
+
+/** The recorded VMIs and launcher pods once the watches ran: cirros-scratch, fedora-db, win-app. */
+function recordedTargets() {
+  const vmis = [
+    ...items<VirtualMachineInstance>('vmi-list-1.json'),
+    ...lines('vmi-watch-1.jsonl')
+      .slice(1)
+      .map((l) => (JSON.parse(l) as { object: VirtualMachineInstance }).object),
+  ];
+  const pods = [
+    ...items<V1Pod>('pod-list-1.json'),
+    ...lines('pod-watch-1.jsonl')
+      .slice(1, 2)
+      .map((l) => (JSON.parse(l) as { object: V1Pod }).object),
+  ];
+  return toVmTargets(vmis, pods, 'node-1');
+}
 const skip = missing('virsh', 'libvirt-clients');
 
 const apis: RecordedApi[] = [];
@@ -194,5 +217,66 @@ describe.skipIf(skip)('kubevirt receiver', () => {
     ).toBe(1);
     // Unreachable daemons and missing launcher pods are states, not scrape failures.
     expect(settings.telemetry.counts.failed).toBe(0);
+  });
+});
+
+describe.skipIf(skip)('kubevirt receiver with launcher daemons that fail', () => {
+  it('counts a daemon that hangs up and one that never answers as unreachable, and reads the rest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inframeter-kubevirt-'));
+    dirs.push(dir);
+    // fedora-db's daemon closes every connection at once; win-app's accepts and never answers.
+    const held = new Set<Socket>();
+    const hangUp = createServer((connection) => connection.destroy());
+    const silent = createServer((connection) => {
+      held.add(connection);
+    });
+    sockets.push(hangUp);
+    await new Promise<void>((resolve) => hangUp.listen(join(dir, `${FEDORA_POD}.sock`), resolve));
+    await new Promise<void>((resolve) => silent.listen(join(dir, `${WIN_POD}.sock`), resolve));
+    const root = join(fixtures, 'host-v2');
+    const targets = recordedTargets();
+    const opened: string[] = [];
+    const scraper = new KubevirtScraper(
+      configSchema.parse({
+        node_name: 'node-1',
+        root_path: root,
+        libvirt: { socket: `${dir}/{pod_uid}.sock`, timeout: '300ms', retry_delay: '1ms' },
+      }),
+      {
+        vms: { version: 1, targets: () => targets },
+        client: createHostClient({ rootPath: root, pageSize: 4096 }),
+        // libvirt's own client (koffi, libvirt.so), recording what it is asked to open.
+        openLibvirt: async (uri) => {
+          opened.push(uri);
+          const { openConnection } = await import('../receivers/libvirt/client.ts');
+          return openConnection(uri);
+        },
+      },
+    );
+    try {
+      const started = performance.now();
+      const { batch, errors } = await scrapeOnce(scraper);
+      expect(performance.now() - started).toBeLessThan(3000);
+      expect(errors).toEqual(new Map());
+      const lv = (status: string) =>
+        value(batch, 'inframeter.kubevirt.libvirt.count', { 'inframeter.kubevirt.libvirt.status': status });
+      expect([lv('reachable'), lv('unreachable')]).toEqual([0, 2]);
+      expect(opened.sort()).toEqual(
+        [FEDORA_POD, WIN_POD].map((uid) => `qemu+unix:///session?socket=${dir}/${uid}.sock`).sort(),
+      );
+      // The process and pod figures do not depend on libvirt.
+      expect(value(batch, 'process.memory.usage', { 'kubevirt.vmi.name': 'win-app' })).toBe(4294967296);
+      expect(value(batch, 'k8s.pod.memory.usage', { 'kubevirt.vmi.name': 'fedora-db' })).toBe(2366111744);
+      // The next scrape retries fedora-db, but asks nothing more of the daemon still silent.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await scraper.scrape(new AbortController().signal);
+      expect(opened.filter((u) => u.includes(WIN_POD))).toHaveLength(1);
+      expect(opened.filter((u) => u.includes(FEDORA_POD))).toHaveLength(2);
+    } finally {
+      // Hanging up on the silent connection lets libvirt's waiting call return.
+      for (const connection of held) connection.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+      await scraper.shutdown();
+    }
   });
 });

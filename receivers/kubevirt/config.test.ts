@@ -24,6 +24,7 @@ describe('kubevirt config', () => {
         socket: DEFAULT_SOCKET,
         uri: DEFAULT_URI,
         retry_delay: 5000,
+        timeout: 2000,
         max_retry_delay: 60_000,
       },
     });

@@ -75,6 +75,8 @@ export const configSchema = z
         uri: template(TEMPLATE_FIELDS).default(DEFAULT_URI),
         /** First wait before retrying a VM whose daemon could not be reached, doubled up to max_retry_delay. */
         retry_delay: duration().prefault('5s'),
+        /** Longest wait for a daemon's answer (open and statistics); then it is unreachable for this scrape. */
+        timeout: duration().prefault('2s'),
         max_retry_delay: duration().prefault('60s'),
       })
       .prefault({}),

@@ -99,6 +99,10 @@ interface LibvirtState {
   delay: number;
   /** Why the daemon is unreachable, as last logged; undefined while reachable. */
   reason: string | undefined;
+  /** Settles when the open or collect in flight does (it may outlive a scrape that timed out). */
+  pending: Promise<void> | undefined;
+  /** The VM went away or its URI changed: whatever the call in flight opens is closed. */
+  retired: boolean;
 }
 
 /** Reads the node's VMs into a {@link Snapshot}. */
@@ -216,7 +220,7 @@ export class KubevirtScraper implements Scraper {
       samples.push(sample);
     }
     await Promise.all(libvirtReads);
-    await this.#closeGoneConnections(targets);
+    this.#closeGoneConnections(targets);
     signal.throwIfAborted();
     // A VM deleted while it was read is not reported (its series end with it).
     const still = new Set(this.#vms.targets().map((t) => t.vmiUid));
@@ -227,7 +231,23 @@ export class KubevirtScraper implements Scraper {
   async shutdown(): Promise<void> {
     const states = [...this.#libvirt.values()];
     this.#libvirt.clear();
-    await Promise.all(states.map((state) => closeQuietly(state)));
+    const closing: Promise<void>[] = [];
+    for (const state of states) {
+      state.retired = true;
+      const connection = state.connection;
+      state.connection = undefined;
+      if (connection !== undefined) closing.push(connection.close().catch(() => undefined));
+    }
+    // Bounded: a hung daemon must not hold the collector's shutdown.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(closing),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, this.#config.libvirt.timeout);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /** The pod cgroups of the cgroups scraper, by pod UID, for the targets' launcher pods. */
@@ -349,51 +369,91 @@ export class KubevirtScraper implements Scraper {
     const uri = fillTemplate(config.uri, { ...values, socket });
     let state = this.#libvirt.get(podUid);
     if (state !== undefined && state.uri !== uri) {
-      await closeQuietly(state);
+      retire(state);
       state = undefined;
     }
     if (state === undefined) {
-      state = { uri, connection: undefined, retryAt: 0, delay: config.retry_delay, reason: undefined };
+      state = {
+        uri,
+        connection: undefined,
+        retryAt: 0,
+        delay: config.retry_delay,
+        reason: undefined,
+        pending: undefined,
+        retired: false,
+      };
       this.#libvirt.set(podUid, state);
     }
     const current = state;
+    const vm = `${target.namespace}/${target.vmiName}`;
     const unreachable = (reason: string): LibvirtSample => {
       if (current.reason !== reason) {
         current.reason = reason;
-        this.#logger?.info(
-          { vm: `${target.namespace}/${target.vmiName}`, uri, reason },
-          'libvirt daemon of the VM is not reachable',
-        );
+        this.#logger?.info({ vm, uri, reason }, 'libvirt daemon of the VM is not reachable');
       }
       return { status: 'unreachable', uri, domains: [] };
     };
-    if (state.connection === undefined) {
+    // A daemon that has not answered the previous call yet gets no second one: at most one
+    // of libvirt's worker threads waits on a hung daemon.
+    if (current.pending !== undefined) return { status: 'unreachable', uri, domains: [] };
+    if (current.connection === undefined) {
       if (socket.includes('{qemu_pid}')) return unreachable('no QEMU process yet');
       if (!this.#client.isSocket(socket)) return unreachable(`no socket at ${socket}`);
-      if (this.#now() < state.retryAt) return { status: 'unreachable', uri, domains: [] };
+      if (this.#now() < current.retryAt) return { status: 'unreachable', uri, domains: [] };
+    }
+    const attempt = async (): Promise<readonly DomainStats[]> => {
+      if (current.connection === undefined) {
+        const connection = await this.#openLibvirt(uri);
+        if (current.retired) {
+          void connection.close().catch(() => undefined);
+          throw new Error('the VM went away');
+        }
+        current.connection = connection;
+      }
       try {
-        state.connection = await this.#openLibvirt(uri);
+        return (await current.connection.collect()).domains;
       } catch (error) {
-        this.#backOff(state);
-        return unreachable(toError(error).message);
+        retireConnection(current);
+        throw error;
       }
+    };
+    const work = attempt();
+    current.pending = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    void current.pending.finally(() => {
+      current.pending = undefined;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => {
+        resolve('timeout');
+      }, config.timeout);
+      timer.unref();
+    });
+    const outcome = await Promise.race([
+      work.then(
+        (domains) => ({ domains }),
+        (error: unknown) => ({ error }),
+      ),
+      timedOut,
+    ]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.#backOff(current);
+      return unreachable(`no answer within ${String(config.timeout)} ms`);
     }
-    try {
-      const { domains } = await state.connection.collect();
-      state.delay = config.retry_delay;
-      if (state.reason !== undefined) {
-        state.reason = undefined;
-        this.#logger?.info(
-          { vm: `${target.namespace}/${target.vmiName}`, uri },
-          'libvirt daemon of the VM is reachable',
-        );
-      }
-      return { status: 'reachable', uri, domains };
-    } catch (error) {
-      await closeQuietly(state);
-      this.#backOff(state);
-      return unreachable(toError(error).message);
+    if ('error' in outcome) {
+      this.#backOff(current);
+      return unreachable(toError(outcome.error).message);
     }
+    current.delay = config.retry_delay;
+    if (current.reason !== undefined) {
+      current.reason = undefined;
+      this.#logger?.info({ vm, uri }, 'libvirt daemon of the VM is reachable');
+    }
+    return { status: 'reachable', uri, domains: outcome.domains };
   }
 
   #backOff(state: LibvirtState): void {
@@ -401,7 +461,7 @@ export class KubevirtScraper implements Scraper {
     state.delay = Math.min(state.delay * 2, this.#config.libvirt.max_retry_delay);
   }
 
-  async #closeGoneConnections(targets: readonly VmTarget[]): Promise<void> {
+  #closeGoneConnections(targets: readonly VmTarget[]): void {
     const live = new Set<string>();
     for (const t of targets) if (t.launcherPod !== undefined) live.add(t.launcherPod.uid);
     const gone: LibvirtState[] = [];
@@ -410,15 +470,22 @@ export class KubevirtScraper implements Scraper {
       this.#libvirt.delete(uid);
       gone.push(state);
     }
-    await Promise.all(gone.map((state) => closeQuietly(state)));
+    for (const state of gone) retire(state);
   }
 }
 
-async function closeQuietly(state: LibvirtState): Promise<void> {
+/** Drops a state's connection, closing it without waiting (a hung daemon may never answer). */
+function retireConnection(state: LibvirtState): void {
   const connection = state.connection;
   state.connection = undefined;
   // A daemon that went away with its pod cannot be closed cleanly; there is nothing to report.
-  if (connection !== undefined) await connection.close().catch(() => undefined);
+  if (connection !== undefined) void connection.close().catch(() => undefined);
+}
+
+/** A state no longer used: its connection is closed, and so is one a call in flight opens. */
+function retire(state: LibvirtState): void {
+  state.retired = true;
+  retireConnection(state);
 }
 
 /** The attributes naming a VM on every one of its points. */
