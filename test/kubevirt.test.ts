@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MetricSink } from '../service/component.ts';
 import { configSchema } from '../receivers/kubevirt/config.ts';
 import { createHostClient } from '../receivers/kubevirt/client.ts';
+import { metadata } from '../receivers/kubevirt/metadata.ts';
 import type { VirtualMachineInstance } from '../receivers/kubevirt/parse/vmi.ts';
 import { toVmTargets } from '../receivers/kubevirt/parse/vmi.ts';
 import { createKubevirtReceiver } from '../receivers/kubevirt/receiver.ts';
@@ -217,6 +218,20 @@ describe.skipIf(skip)('kubevirt receiver', () => {
     ).toBe(1);
     // Unreachable daemons and missing launcher pods are states, not scrape failures.
     expect(settings.telemetry.counts.failed).toBe(0);
+    // Every metric and attribute emitted is in the catalogue the README's table is made from.
+    const catalogue = new Map(metadata.metrics.map((m) => [m.name, new Set(m.attributes)]));
+    const unlisted = batch.scopeMetrics.flatMap((sm) =>
+      sm.metrics.flatMap((m) => {
+        const known = catalogue.get(m.descriptor.name);
+        if (known === undefined) return [m.descriptor.name];
+        return m.dataPoints.flatMap((p) =>
+          Object.keys(p.attributes)
+            .filter((k) => !known.has(k))
+            .map((k) => `${m.descriptor.name}{${k}}`),
+        );
+      }),
+    );
+    expect([...new Set(unlisted)]).toEqual([]);
   });
 });
 
