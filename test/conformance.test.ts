@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -28,6 +28,21 @@ const MINIMAL_CONFIG: Record<string, (id: string) => unknown> = {
   'receiver/procfs': () => ({ collection_interval: '50ms' }),
   'receiver/libvirt': () => ({ uris: ['test:///default'], collection_interval: '50ms' }),
   'receiver/kwollect': () => ({ metrics_dir: dir }),
+  // An API server that refuses connections: the watches fail, are counted and retried.
+  'receiver/kubevirt': () => {
+    const kubeconfig = join(dir, 'kubeconfig.yaml');
+    writeFileSync(
+      kubeconfig,
+      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+    );
+    return {
+      node_name: 'node-1',
+      auth_type: 'kubeconfig',
+      kubeconfig,
+      collection_interval: '50ms',
+      libvirt: { timeout: '20ms' },
+    };
+  },
   'receiver/prometheus': () => ({ targets: ['http://127.0.0.1:1/metrics'], collection_interval: '50ms' }),
   'receiver/ipmi': () => ({ targets: [{ name: 'local' }], collection_interval: '50ms', bmc_timeout: '1s' }),
   'receiver/wattmetre': (id) => ({
