@@ -1,14 +1,15 @@
-import { CoreV1Api, KubeConfig, ListWatch, Watch } from '@kubernetes/client-node';
-import type { V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import { createObjectWatch } from '../../service/kubernetes-watch.ts';
 import type { PodInfo } from './parse/pod.ts';
 import { toPodInfo } from './parse/pod.ts';
+
+export { loadKubeConfig } from '../../service/kubernetes-watch.ts';
 
 /**
  * The Kubernetes API side of the receiver (its only network I/O): a watch-based cache of the
  * pods scheduled on this node, so that pod cgroups get their name, namespace and container
- * names. One LIST, then a WATCH from its resourceVersion; a watch that ends is resumed from
- * the last version seen; `410 Gone` (the version is too old) makes it LIST again. Other
- * failures are reported and retried with backoff.
+ * names. The list, watch, relist on `410 Gone` and retries are `createObjectWatch`'s.
  */
 
 /** Pod metadata by UID. */
@@ -33,79 +34,44 @@ export interface PodWatchOptions {
   readonly retryDelayMs?: number;
 }
 
-/** A KubeConfig from the receiver's settings: in-cluster service account or a kubeconfig file. */
-export function loadKubeConfig(auth: 'service_account' | 'kubeconfig', file?: string): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  if (auth === 'kubeconfig' && file !== undefined) kubeConfig.loadFromFile(file);
-  else kubeConfig.loadFromCluster();
-  return kubeConfig;
-}
-
-const MAX_RETRY_DELAY_MS = 30_000;
-
 /** A watch-based cache of the node's pods. */
 export function createPodWatcher(options: PodWatchOptions): PodMetadataSource {
   const core = options.kubeConfig.makeApiClient(CoreV1Api);
   const fieldSelector = `spec.nodeName=${options.nodeName}`;
-  const informer = new ListWatch<V1Pod>(
-    '/api/v1/pods',
-    new Watch(options.kubeConfig),
-    () => core.listPodForAllNamespaces({ fieldSelector }),
-    false,
-    undefined,
-    fieldSelector,
-  );
-  const pods = new Map<string, PodInfo>();
-  let version = 0;
-  let stopped = true;
-  let retryDelay = options.retryDelayMs ?? 1000;
-  let retryTimer: NodeJS.Timeout | undefined;
-
-  const upsert = (pod: V1Pod): void => {
-    const info = toPodInfo(pod);
-    if (info === undefined) return;
-    pods.set(info.uid, info);
-    version += 1;
-    retryDelay = options.retryDelayMs ?? 1000;
+  const watch = createObjectWatch<V1Pod>({
+    kubeConfig: options.kubeConfig,
+    sources: [
+      {
+        path: '/api/v1/pods',
+        list: () => core.listPodForAllNamespaces({ fieldSelector }),
+        fieldSelector,
+      },
+    ],
+    onError: options.onError,
+    ...(options.retryDelayMs === undefined ? {} : { retryDelayMs: options.retryDelayMs }),
+  });
+  // The UID index is rebuilt when the cache changed, not on every lookup.
+  let indexed = -1;
+  let byUid = new Map<string, PodInfo>();
+  const index = (): Map<string, PodInfo> => {
+    if (indexed === watch.version) return byUid;
+    byUid = new Map();
+    for (const pod of watch.objects()) {
+      const info = toPodInfo(pod);
+      if (info !== undefined) byUid.set(info.uid, info);
+    }
+    indexed = watch.version;
+    return byUid;
   };
-  const remove = (pod: V1Pod): void => {
-    const uid = pod.metadata?.uid;
-    if (uid !== undefined && pods.delete(uid)) version += 1;
-  };
-  const run = (): void => {
-    // The ListWatch reports its own failures through the 'error' callback; a rejection here
-    // can only come from building the request (credentials), reported the same way.
-    informer.start().catch((error: unknown) => {
-      failed(error);
-    });
-  };
-  const failed = (error: unknown): void => {
-    options.onError(error);
-    if (stopped) return;
-    retryTimer = setTimeout(run, retryDelay);
-    retryTimer.unref();
-    retryDelay = Math.min(retryDelay * 2, MAX_RETRY_DELAY_MS);
-  };
-  informer.on('add', upsert);
-  informer.on('update', upsert);
-  informer.on('delete', remove);
-  informer.on('error', failed);
 
   return {
     get version() {
-      return version;
+      return watch.version;
     },
-    get: (uid) => pods.get(uid),
-    start() {
-      if (!stopped) return;
-      stopped = false;
-      run();
+    get: (uid) => index().get(uid),
+    start: () => {
+      watch.start();
     },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      if (retryTimer !== undefined) clearTimeout(retryTimer);
-      await informer.stop();
-    },
+    stop: () => watch.stop(),
   };
 }
