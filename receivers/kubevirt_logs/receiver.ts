@@ -11,6 +11,9 @@ export function statePathOf(directory: string, id: string): string {
   return join(directory, '.state', `${id.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
 }
 
+/** How often the first round checks whether the discovery has listed. */
+const DISCOVERY_POLL_MS = 50;
+
 /** What the receiver is built from (the factory gives the Kubernetes ones; tests give their own). */
 export interface KubevirtLogsDeps {
   readonly api: LogApi;
@@ -32,6 +35,7 @@ export class KubevirtLogsReceiver implements Receiver {
   #timer: NodeJS.Timeout | undefined;
   #round: Promise<void> | undefined;
   #started = false;
+  #rounds = 0;
   #stopped = false;
 
   /**
@@ -74,9 +78,27 @@ export class KubevirtLogsReceiver implements Receiver {
     this.#timer.unref();
   }
 
+  /**
+   * Before the first round, waits (at most `timeout`) for the discovery's first list: a round
+   * run before it would see no VM and leave their logs for the next interval.
+   */
+  async #discovered(): Promise<void> {
+    const targets = this.#deps?.targets;
+    const deadline = performance.now() + this.#config.timeout;
+    while (targets !== undefined && targets.version === 0 && !this.#stop.signal.aborted) {
+      if (performance.now() > deadline) {
+        this.#settings.logger.warn('VM discovery has not listed yet: collecting without it this round');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, DISCOVERY_POLL_MS).unref());
+    }
+  }
+
   async #runRound(logs: LogSink | undefined): Promise<void> {
     const collector = this.#collector;
     if (collector === undefined) return;
+    if (this.#rounds === 0) await this.#discovered();
+    this.#rounds += 1;
     const started = performance.now();
     try {
       const report = await collector.collect(this.#stop.signal, logs);
