@@ -144,8 +144,22 @@ export class OtlpLogsExporter implements LogSink {
     } else {
       this.#enqueue({ bytes, records: logs.length, settle: resultCallback });
     }
-    this.#running ??= this.#consume().finally(() => {
+    this.#kick();
+  }
+
+  /** Starts the consumer unless it runs. */
+  #kick(): void {
+    if (this.#running !== undefined || this.#stopped) return;
+    this.#running = this.#consume().finally(() => {
       this.#running = undefined;
+      // An export that came while the consumer was finishing found it still running.
+      if (this.#queue.length > 0 && !this.#stopped) {
+        this.#kick();
+        return;
+      }
+      const waiters = this.#idle;
+      this.#idle = [];
+      for (const wake of waiters) wake();
     });
   }
 
@@ -196,9 +210,6 @@ export class OtlpLogsExporter implements LogSink {
       }
       entry.settle?.(result);
     }
-    const waiters = this.#idle;
-    this.#idle = [];
-    for (const wake of waiters) wake();
   }
 
   /** Sends one request, retrying retryable failures with backoff until max_elapsed_time. */
