@@ -28,6 +28,15 @@ const MINIMAL_CONFIG: Record<string, (id: string) => unknown> = {
   'receiver/procfs': () => ({ collection_interval: '50ms' }),
   'receiver/libvirt': () => ({ uris: ['test:///default'], collection_interval: '50ms' }),
   'receiver/kwollect': () => ({ metrics_dir: dir }),
+  // An API server that refuses connections: the watches fail, are counted and retried.
+  'receiver/kubevirt': () => {
+    const kubeconfig = join(dir, 'kubeconfig.yaml');
+    writeFileSync(
+      kubeconfig,
+      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+    );
+    return { node_name: 'node-1', auth_type: 'kubeconfig', kubeconfig, collection_interval: '50ms' };
+  },
   'receiver/kubevirt_logs': () => ({
     auth_type: 'kubeconfig',
     kubeconfig: kubeconfigFile(),
@@ -45,7 +54,7 @@ const MINIMAL_CONFIG: Record<string, (id: string) => unknown> = {
 
 /** A kubeconfig naming an API server that refuses connections (the receiver reports, never fails). */
 function kubeconfigFile(): string {
-  const path = join(dir, 'kubeconfig.yaml');
+  const path = join(dir, 'kubeconfig-logs.yaml');
   writeFileSync(
     path,
     'apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:1\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n',

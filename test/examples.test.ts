@@ -39,6 +39,8 @@ describe('examples', () => {
       env: {
         ...process.env,
         INFRAMETER_TOKEN: 'token',
+        // What the downward API gives a node agent.
+        K8S_NODE_NAME: 'node-1',
         SNMP_COMMUNITY: 'public',
         BMC_USER: 'admin',
         BMC_PASSWORD: 'secret',

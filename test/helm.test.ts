@@ -340,6 +340,69 @@ describe.skipIf(skip)('Helm chart', () => {
     ).toBeUndefined();
   });
 
+  it('kubevirt receiver: its config, the VMI read rule, the kubelet pod directory and the qemu uid', () => {
+    const docs = documents(
+      render([{ agent: { receivers: { kubevirt: { enabled: true, namespaces: ['vms'] } } } }]),
+    );
+    expect(docs.find((d) => d.kind === 'ClusterRole')?.rules).toEqual([
+      { apiGroups: [''], resources: ['pods', 'nodes'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['kubevirt.io'], resources: ['virtualmachineinstances'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    const config = parseYaml(
+      (
+        docs.find((d) => d.metadata.name === 'demo-inframeter-agent' && d.kind === 'ConfigMap')
+          ?.data as Record<string, string>
+      )['config.yaml'] ?? '',
+    ) as Record<string, unknown>;
+    expect(get(config, 'receivers.kubevirt')).toEqual({
+      node_name: '${env:K8S_NODE_NAME}',
+      root_path: '/host',
+      collection_interval: '5s',
+      namespaces: ['vms'],
+      libvirt: { enabled: true },
+    });
+    expect(get(config, 'service.pipelines.metrics.receivers')).toEqual(['procfs', 'cgroups', 'kubevirt']);
+    const spec = get(
+      docs.find((d) => d.kind === 'DaemonSet'),
+      'spec.template.spec',
+    ) as { containers: Record<string, unknown>[]; volumes: Record<string, unknown>[] };
+    const container = spec.containers[0];
+    expect(get(container, 'securityContext.runAsUser')).toBe(107);
+    expect(get(container, 'securityContext.runAsGroup')).toBe(107);
+    expect(get(container, 'securityContext.runAsNonRoot')).toBe(true);
+    expect(get(container, 'securityContext.capabilities.drop')).toEqual(['ALL']);
+    expect((container?.volumeMounts as { name: string }[]).find((m) => m.name === 'kubelet-pods')).toEqual({
+      name: 'kubelet-pods',
+      mountPath: '/host/var/lib/kubelet/pods',
+      readOnly: true,
+      mountPropagation: 'HostToContainer',
+    });
+    expect(spec.volumes.find((v) => v.name === 'kubelet-pods')).toEqual({
+      name: 'kubelet-pods',
+      hostPath: { path: '/var/lib/kubelet/pods', type: 'Directory' },
+    });
+    expect(validateConfigs(docs)).toEqual([]);
+
+    // Without libvirt statistics: no host mount, the restricted default uid.
+    const plain = documents(
+      render([{ agent: { receivers: { kubevirt: { enabled: true, libvirt: { enabled: false } } } } }]),
+    );
+    const agent = get(
+      plain.find((d) => d.kind === 'DaemonSet'),
+      'spec.template.spec',
+    ) as {
+      containers: Record<string, unknown>[];
+      volumes: { name: string }[];
+    };
+    expect(get(agent.containers[0], 'securityContext.runAsUser')).toBe(10001);
+    expect(agent.volumes.map((v) => v.name)).not.toContain('kubelet-pods');
+    // Only kubevirt on, no pod enrichment: the role still reads VMIs and launcher pods.
+    const alone = documents(
+      render([{ agent: { receivers: { cgroups: { enabled: false }, kubevirt: { enabled: true } } } }]),
+    );
+    expect(alone.find((d) => d.kind === 'ClusterRole')?.rules).toHaveLength(2);
+  });
+
   it.each([
     [{ gateway: { replicas: 0 } }, 'gateway.replicas is 0 while agent.exportToGateway'],
     [{ gateway: { enabled: false } }, 'agent.exportToGateway is true but gateway.enabled is false'],
@@ -390,6 +453,16 @@ describe.skipIf(skip)('Helm chart', () => {
       ],
       [{ gateway: { otlp: { grpcPort: 70000 } } }, '/gateway/otlp/grpcPort', 'must be <= 65535'],
       [{ agent: { collectionInterval: 'often' } }, '/agent/collectionInterval', 'must match pattern'],
+      [
+        { agent: { receivers: { kubevirt: { namespaces: ['VMs'] } } } },
+        '/agent/receivers/kubevirt/namespaces/0',
+        'must match pattern',
+      ],
+      [
+        { agent: { receivers: { kubevirt: { libvirt: { runAsUser: -1 } } } } },
+        '/agent/receivers/kubevirt/libvirt/runAsUser',
+        'must be >= 0',
+      ],
       [
         {
           gateway: {

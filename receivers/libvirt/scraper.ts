@@ -1,4 +1,4 @@
-import type { Meter } from '@opentelemetry/api';
+import type { Attributes, Meter } from '@opentelemetry/api';
 import type { ScrapeReport, Scraper } from '../../service/component.ts';
 import { toError } from '../../service/errors.ts';
 import { ObservableSet } from '../../service/instruments.ts';
@@ -118,8 +118,13 @@ export class LibvirtScraper implements Scraper {
   }
 }
 
-function observeDomain(s: ObservableSet, uri: string, d: DomainStats): void {
+/**
+ * Observes one domain's statistics under the libvirt receiver's metric names; `extra` adds
+ * attributes that say where the domain runs (the kubevirt receiver's VM and pod).
+ */
+export function observeDomain(s: ObservableSet, uri: string, d: DomainStats, extra: Attributes = {}): void {
   const base = {
+    ...extra,
     'libvirt.domain.name': d.name,
     'libvirt.domain.uuid': d.uuid,
     'libvirt.uri': uri,

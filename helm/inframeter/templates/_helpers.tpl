@@ -88,8 +88,21 @@ receivers:
       cpu: {{ $a.receivers.process.topN }}
       memory: {{ $a.receivers.process.topN }}
   {{- end }}
+  {{- $kv := $a.receivers.kubevirt }}
+  {{- if $kv.enabled }}
+  {{- $receivers = append $receivers "kubevirt" }}
+  kubevirt:
+    node_name: ${env:K8S_NODE_NAME}
+    root_path: /host
+    collection_interval: {{ $kv.collectionInterval }}
+    {{- with $kv.namespaces }}
+    namespaces: {{ toJson . }}
+    {{- end }}
+    libvirt:
+      enabled: {{ $kv.libvirt.enabled }}
+  {{- end }}
 {{- if not $receivers }}
-{{- fail "agent: enable at least one of agent.receivers.procfs, cgroups, process" }}
+{{- fail "agent: enable at least one of agent.receivers.procfs, cgroups, process, kubevirt" }}
 {{- end }}
 processors:
   resource: {}

@@ -1,0 +1,49 @@
+import { statSync } from 'node:fs';
+import type { CgroupFsClient } from '../cgroups/client.ts';
+import { createCgroupFsClient } from '../cgroups/client.ts';
+import { errorCode } from '../../service/errors.ts';
+import type { ProcessClient } from '../process/client.ts';
+import { createFileProcessClient } from '../process/client.ts';
+
+/**
+ * The host side of the kubevirt receiver: `/proc` through the process receiver's client,
+ * the cgroup tree through the cgroups receiver's client, and the check that a launcher's
+ * libvirt socket is there. (The Kubernetes API is `discovery.ts`, libvirt is
+ * `../libvirt/client.ts`.)
+ */
+export interface KubevirtHostClient {
+  readonly process: ProcessClient;
+  readonly cgroups: CgroupFsClient;
+  /** Whether `path` exists and is a Unix socket; false when it does not exist or cannot be seen. */
+  isSocket(path: string): boolean;
+}
+
+/** Options of {@link createHostClient}. */
+export interface HostClientOptions {
+  /** Where the host's root is mounted (`/`, or `/host` in a container). */
+  readonly rootPath: string;
+  /** Bytes per memory page; detected from the running kernel when omitted. */
+  readonly pageSize?: number;
+}
+
+/** The client that reads the host's files under `rootPath`. */
+export function createHostClient(options: HostClientOptions): KubevirtHostClient {
+  return {
+    process: createFileProcessClient(
+      options.pageSize === undefined
+        ? { rootPath: options.rootPath }
+        : { rootPath: options.rootPath, pageSize: options.pageSize },
+    ),
+    cgroups: createCgroupFsClient(),
+    isSocket(path) {
+      try {
+        return statSync(path).isSocket();
+      } catch (error) {
+        // Missing, or a directory on the way the agent may not enter: not reachable either way.
+        const code = errorCode(error);
+        if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES') return false;
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { kubevirtFactory } from './factory.ts';

@@ -1,0 +1,78 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { ComponentSettings, Receiver } from '../../service/component.ts';
+import { ErrorLog } from '../../service/error-log.ts';
+import { httpStatus, loadKubeConfig } from '../../service/kubernetes-watch.ts';
+import { createScraperReceiver } from '../../service/scrape-controller.ts';
+import type { LibvirtConnection } from '../libvirt/client.ts';
+import type { KubevirtHostClient } from './client.ts';
+import type { Config } from './config.ts';
+import type { DiscoveryResource, VmDiscovery } from './discovery.ts';
+import type { VmTarget } from './parse/vmi.ts';
+import { KubevirtScraper } from './scraper.ts';
+
+/** What a test or an embedding program may hand the receiver instead of the real thing. */
+export interface KubevirtReceiverDeps {
+  /** Used instead of the service account or kubeconfig file. */
+  readonly kubeConfig?: KubeConfig;
+  readonly client?: KubevirtHostClient;
+  readonly openLibvirt?: (uri: string) => Promise<LibvirtConnection>;
+  /** First retry delay of the API watches (default 1 s). */
+  readonly retryDelayMs?: number;
+}
+
+/** The `error.type` of a failed list or watch: its HTTP status, or `connection`. */
+function errorType(error: unknown): string {
+  const status = httpStatus(error);
+  return status === undefined ? 'connection' : String(status);
+}
+
+/**
+ * The `kubevirt` receiver: the VM discovery (API watches) feeding the scraper under the scrape
+ * controller. Kubernetes credentials are loaded at start, so bad ones fail the start; the
+ * Kubernetes client library is loaded only then.
+ */
+export function createKubevirtReceiver(
+  settings: ComponentSettings,
+  config: Config,
+  deps: KubevirtReceiverDeps = {},
+): Receiver {
+  let discovery: VmDiscovery | undefined;
+  const vms = {
+    get version() {
+      return discovery?.version ?? 0;
+    },
+    targets: (): readonly VmTarget[] => discovery?.targets() ?? [],
+  };
+  const scraper = new KubevirtScraper(config, {
+    vms,
+    logger: settings.logger,
+    ...(deps.client === undefined ? {} : { client: deps.client }),
+    ...(deps.openLibvirt === undefined ? {} : { openLibvirt: deps.openLibvirt }),
+  });
+  const errorLog = new ErrorLog(settings.logger);
+  const receiver = createScraperReceiver(settings, config, scraper);
+  let started = false;
+  return {
+    async start(next) {
+      if (started) return;
+      started = true;
+      const { createVmDiscovery } = await import('./discovery.ts');
+      discovery = createVmDiscovery({
+        kubeConfig: deps.kubeConfig ?? loadKubeConfig(config.auth_type, config.kubeconfig),
+        nodeName: config.node_name,
+        namespaces: config.namespaces,
+        onError: (error: unknown, resource: DiscoveryResource) => {
+          scraper.countDiscoveryError(resource, errorType(error));
+          errorLog.report(`kubernetes ${resource} watch`, error);
+        },
+        ...(deps.retryDelayMs === undefined ? {} : { retryDelayMs: deps.retryDelayMs }),
+      });
+      discovery.start();
+      await receiver.start(next);
+    },
+    async shutdown() {
+      await receiver.shutdown();
+      await discovery?.stop();
+    },
+  };
+}
