@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -199,5 +200,79 @@ service:
         ['exported otlp/http', total],
       ]),
     );
+  });
+
+  it('two collector processes in turn: the second resumes from the state file, no record or line twice', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inframeter-kubevirt-logs-cli-'));
+    cleanups.push(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const api = await startLogApiServer(dir, {
+      '/apis/kubevirt.io/v1/virtualmachineinstances': readFileSync(join(KV, 'vmi-list-1.json'), 'utf8'),
+      '/api/v1/pods': readFileSync(join(KV, 'pod-list-1.json'), 'utf8'),
+      '/api/v1/namespaces/kubevirt/pods': readFileSync(join(FX, 'virt-handler-pods.json'), 'utf8'),
+    });
+    cleanups.push(() => api.close());
+    const compute = fixtureLines('virt-launcher-fedora-db-compute.log');
+    api.logs.set('vms/virt-launcher-fedora-db-x7k2p/compute', [...compute]);
+    api.logs.set('vms/virt-launcher-fedora-db-x7k2p/volumerootdisk', []);
+    api.logs.set('vms/virt-launcher-fedora-db-x7k2p/guest-console-log', []);
+    api.logs.set('kubevirt/virt-handler-8xk2m/virt-handler', []);
+    const backend = await startLogsBackend();
+    cleanups.push(() => backend.close());
+    const configPath = join(dir, 'agent.yaml');
+    writeFileSync(
+      configPath,
+      `receivers:
+  kubevirt_logs:
+    auth_type: kubeconfig
+    kubeconfig: ${api.kubeconfigPath}
+    node_name: \${env:K8S_NODE_NAME}
+    directory: ${join(dir, 'data')}
+exporters:
+  otlp:
+    endpoint: ${backend.httpUrl}
+    protocol: http/protobuf
+service:
+  pipelines:
+    logs: { receivers: [kubevirt_logs], exporters: [otlp] }
+`,
+    );
+    const main = join(import.meta.dirname, '..', 'service', 'main.ts');
+    const runUntil = async (records: number): Promise<void> => {
+      const child = spawn(process.execPath, [main, 'run', '--config', configPath], {
+        cwd: dir,
+        env: { ...process.env, K8S_NODE_NAME: 'node-1' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      try {
+        const deadline = Date.now() + 20_000;
+        while (backend.http.length < records) {
+          if (Date.now() > deadline)
+            throw new Error(`${backend.http.length} of ${records} records; ${stderr}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      } finally {
+        child.kill('SIGINT');
+      }
+      expect(await code).toBe(0);
+    };
+
+    await runUntil(compute.length);
+    const later =
+      '2026-11-30T11:40:02.118442Z {"component":"virt-launcher","level":"info","msg":"Domain stopped.","pos":"manager.go:1497","timestamp":"2026-11-30T11:40:02.118301Z"}';
+    api.logs.get('vms/virt-launcher-fedora-db-x7k2p/compute')?.push(later);
+    await runUntil(compute.length + 1);
+    // Give a duplicate, were there one, the time to arrive.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(backend.http.map((r) => r.timeUnixNano)).toEqual(
+      [...compute, later].map((line) => String(parseRfc3339Ns(line.slice(0, line.indexOf(' '))))),
+    );
+    expect(backend.http.at(-1)?.body).toBe('Domain stopped.');
+    const file = readFileSync(join(dir, 'data/vms/fedora-db/virt-launcher.log'), 'utf8');
+    expect(file).toBe([...compute, later].map((line) => `${line}\n`).join(''));
   });
 });
