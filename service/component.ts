@@ -55,9 +55,9 @@ export interface ComponentSettings {
  */
 export interface Receiver {
   /**
-   * `next` is the head of the metrics pipelines the receiver is in; `logs`, given to receivers
-   * whose factory supports logs, the head of its logs pipelines (a sink that accepts and drops
-   * everything when it is in none).
+   * `next` is the head of the metrics pipelines the receiver is in (a sink that accepts and
+   * drops everything when it is in none); `logs`, given to receivers whose factory supports
+   * logs and that are in at least one logs pipeline, the head of those pipelines.
    */
   start(next: MetricSink, logs?: LogSink): Promise<void>;
   shutdown(): Promise<void>;
@@ -133,7 +133,8 @@ export function signalsOf(factory: { readonly signals?: readonly Signal[] }): re
 export interface ReceiverFactory<C = unknown> extends FactoryBase<'receiver', C> {
   /**
    * The receiver writes its own output (files in a data directory) and may be defined without
-   * being in any pipeline; it is then started with sinks that accept and drop everything.
+   * being in any pipeline; it is then started with a metrics sink that drops everything and no
+   * log sink.
    */
   readonly standalone?: boolean;
   create(settings: ComponentSettings, config: C): Receiver;

@@ -176,17 +176,14 @@ export class Service {
         .filter((s) => s !== undefined);
       const fanout = createFanout(sinks);
       const factory = this.#config.receivers.get(id)?.factory;
+      const logSinks = this.#config.pipelines
+        .filter((p) => p.signal === 'logs' && p.receivers.includes(id))
+        .map((p) => logHeads.get(p.id))
+        .filter((s) => s !== undefined);
+      // A receiver in no logs pipeline gets no log sink (it then builds no records).
       const logs =
-        factory !== undefined && signalsOf(factory).includes('logs')
-          ? instrumentLogSink(
-              createLogFanout(
-                this.#config.pipelines
-                  .filter((p) => p.signal === 'logs' && p.receivers.includes(id))
-                  .map((p) => logHeads.get(p.id))
-                  .filter((s) => s !== undefined),
-              ),
-              this.#telemetry.logsForComponent(id, 'receiver'),
-            )
+        factory !== undefined && signalsOf(factory).includes('logs') && logSinks.length > 0
+          ? instrumentLogSink(createLogFanout(logSinks), this.#telemetry.logsForComponent(id, 'receiver'))
           : undefined;
       this.#receivers.push({
         id,

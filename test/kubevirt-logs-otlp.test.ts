@@ -275,4 +275,61 @@ service:
     const file = readFileSync(join(dir, 'data/vms/fedora-db/virt-launcher.log'), 'utf8');
     expect(file).toBe([...compute, later].map((line) => `${line}\n`).join(''));
   });
+
+  it('a collector with kubevirt_logs in no pipeline writes the files and builds no log record', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inframeter-kubevirt-logs-files-'));
+    cleanups.push(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const api = await startLogApiServer(dir, {
+      '/apis/kubevirt.io/v1/virtualmachineinstances': readFileSync(join(KV, 'vmi-list-1.json'), 'utf8'),
+      '/api/v1/pods': readFileSync(join(KV, 'pod-list-1.json'), 'utf8'),
+      '/api/v1/namespaces/kubevirt/pods': readFileSync(join(FX, 'virt-handler-pods.json'), 'utf8'),
+    });
+    cleanups.push(() => api.close());
+    const compute = fixtureLines('virt-launcher-fedora-db-compute.log');
+    api.logs.set('vms/virt-launcher-fedora-db-x7k2p/compute', compute);
+    const yaml = `
+receivers:
+  kubevirt_logs:
+    auth_type: kubeconfig
+    kubeconfig: ${api.kubeconfigPath}
+    node_name: node-1
+    directory: ${join(dir, 'data')}
+    containers: [compute]
+    virt_handler: { enabled: false }
+  procfs: {}
+exporters:
+  prometheus: { endpoint: "127.0.0.1:0" }
+service:
+  pipelines:
+    metrics: { receivers: [procfs], exporters: [prometheus] }
+`;
+    const config = loadConfigText(yaml, 'files.yaml', createRegistry(factories), {});
+    const service = new Service(
+      config,
+      createSilentLogger(),
+      resourceFromAttributes({ 'host.name': 'node-1' }),
+    );
+    cleanups.push(() => service.shutdown());
+    await service.start();
+    const path = join(dir, 'data/vms/fedora-db/virt-launcher.log');
+    const expected = compute.map((line) => `${line}\n`).join('');
+    const deadline = Date.now() + 20_000;
+    const read = (): string => {
+      try {
+        return readFileSync(path, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    while (read() !== expected) {
+      if (Date.now() > deadline) throw new Error(`${path} holds ${JSON.stringify(read())}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const { resourceMetrics } = await service.telemetry.reader.collect();
+    const names = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name));
+    expect(names).toContain('inframeter.kubevirt_logs.lines');
+    expect(names.filter((n) => n.startsWith('inframeter.component.log_records.'))).toEqual([]);
+  });
 });
