@@ -5,7 +5,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ComponentSettings, MetricSink } from '../service/component.ts';
-import { createSilentLogger } from '../service/logger.ts';
+import { createLogger } from '../service/logger.ts';
 import { SelfTelemetry } from '../service/self-telemetry.ts';
 import { kubevirtLogsFactory } from '../receivers/kubevirt_logs/factory.ts';
 import { KubevirtLogsReceiver } from '../receivers/kubevirt_logs/receiver.ts';
@@ -36,9 +36,13 @@ const HANDLER = 'kubevirt/virt-handler-8xk2m/virt-handler';
 const FEDORA_UID = '6a1f2e3d-4c5b-4a69-8e7f-0a1b2c3d4e5f';
 const CIRROS_UID = '1b2c3d4e-5f60-4718-a9b0-c1d2e3f4a5b6';
 
+/** The receiver's log lines (pino JSON), for assertions. */
+const logged: { level: number; key?: string; msg: string }[] = [];
+
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  logged.length = 0;
 });
 
 async function startApi(): Promise<{ api: LogApiServer; dir: string }> {
@@ -56,10 +60,15 @@ async function startApi(): Promise<{ api: LogApiServer; dir: string }> {
 }
 
 function settingsWith(telemetry: SelfTelemetry): ComponentSettings {
+  const destination = {
+    write(line: string): void {
+      logged.push(JSON.parse(line) as { level: number; key?: string; msg: string });
+    },
+  };
   return {
     id: 'kubevirt_logs',
     kind: 'receiver',
-    logger: createSilentLogger(),
+    logger: createLogger('info', destination),
     telemetry: createRecordingTelemetry(),
     meter: telemetry.meter,
     resource: resourceFromAttributes({ 'host.name': 'node-1' }),
@@ -161,6 +170,12 @@ describe('kubevirt_logs receiver', () => {
         ['unauthorized', 1],
       ]),
     );
+    // Each failure is logged once, at warn, under its log.
+    const warnings = logged.filter((l) => l.level === 40).map((l) => [l.key, l.msg]);
+    expect(warnings).toEqual([
+      [DISK, `log of ${DISK}: HTTP 404 not found (the pod or container is gone)`],
+      [HANDLER, `log of ${HANDLER}: HTTP 401 unauthorized (the token was refused)`],
+    ]);
     // The first request of a log starts at its beginning, with the kubelet's timestamps.
     const first = api.logRequests(COMPUTE)[0];
     expect(first?.get('sinceTime')).toBeNull();
@@ -180,6 +195,11 @@ describe('kubevirt_logs receiver', () => {
     expect(api.logRequests(COMPUTE)[1]?.get('sinceTime')).toBe('2026-11-30T09:12:47Z');
     expect(readData(dir, 'vms/fedora-db/virt-launcher.guest-console-log.log')).toEqual(consoleLines);
     expect(readData(dir, '_node/virt-handler.log')).toEqual(handler);
+    // The handler's log recovered (logged at info); the disk's 404 repeated (at debug only).
+    expect(logged.filter((l) => l.level === 30 && l.key === HANDLER).map((l) => l.msg)).toEqual([
+      'recovered',
+    ]);
+    expect(logged.filter((l) => l.level === 40)).toHaveLength(2);
     // Handler lines about a VM also go to that VM's directory (by the line's uid).
     expect(readData(dir, 'vms/fedora-db/virt-handler.log')).toEqual(
       handler.filter((line) => line.includes(FEDORA_UID)),
