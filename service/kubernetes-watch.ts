@@ -28,6 +28,8 @@ export interface ObjectWatchOptions<T extends KubernetesObject> {
   readonly sources: readonly WatchSource<T>[];
   /** Called with every failure (list, watch) and the source's path; the source is retried after a delay. */
   readonly onError: (error: unknown, path: string) => void;
+  /** Called once when a source that failed answers again (a list or an event arrives). */
+  readonly onRecovered?: (path: string) => void;
   /** First retry delay after a failure, doubled up to 30 s. Default 1 s. */
   readonly retryDelayMs?: number;
 }
@@ -95,6 +97,8 @@ interface RunningSource<T extends KubernetesObject> {
   readonly watch: StoppableWatch;
   retryDelay: number;
   retryTimer: NodeJS.Timeout | undefined;
+  /** Whether the last thing the source did was to fail. */
+  failing: boolean;
   /** Starts (or restarts after a failure) this source's list and watch. */
   run: () => void;
 }
@@ -113,13 +117,14 @@ export function createObjectWatch<T extends KubernetesObject>(
       watch,
       retryDelay: firstDelay,
       retryTimer: undefined,
+      failing: false,
       run: () => undefined,
       informer: new ListWatch<T>(
         source.path,
         watch,
         async () => {
           const list = await source.list();
-          state.retryDelay = firstDelay;
+          answered();
           return list;
         },
         false,
@@ -127,9 +132,15 @@ export function createObjectWatch<T extends KubernetesObject>(
         source.fieldSelector,
       ),
     };
+    const answered = (): void => {
+      state.retryDelay = firstDelay;
+      if (!state.failing) return;
+      state.failing = false;
+      options.onRecovered?.(source.path);
+    };
     const changed = (): void => {
       version += 1;
-      state.retryDelay = firstDelay;
+      answered();
     };
     state.run = (): void => {
       state.retryTimer = undefined;
@@ -140,6 +151,7 @@ export function createObjectWatch<T extends KubernetesObject>(
     const failed = (error: unknown): void => {
       // Stopping aborts the open watch, which the ListWatch reports as an error: not one.
       if (stopped) return;
+      state.failing = true;
       options.onError(error, source.path);
       if (state.retryTimer !== undefined) return;
       state.retryTimer = setTimeout(state.run, state.retryDelay);

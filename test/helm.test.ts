@@ -396,6 +396,25 @@ describe.skipIf(skip)('Helm chart', () => {
     };
     expect(get(agent.containers[0], 'securityContext.runAsUser')).toBe(10001);
     expect(agent.volumes.map((v) => v.name)).not.toContain('kubelet-pods');
+    expect(
+      render([{ agent: { receivers: { kubevirt: { enabled: true, namespaces: ['vms', 'lab'] } } } }]).notes,
+    ).toContain('KubeVirt VMs of their node in vms, lab, with libvirt domain statistics');
+    // With the process receiver the agent is root already: DAC_OVERRIDE reaches the sockets.
+    const rooted = documents(
+      render([{ agent: { receivers: { process: { enabled: true }, kubevirt: { enabled: true } } } }]),
+    );
+    const rootContainer = (
+      get(
+        rooted.find((d) => d.kind === 'DaemonSet'),
+        'spec.template.spec.containers',
+      ) as Record<string, unknown>[]
+    )[0];
+    expect(get(rootContainer, 'securityContext.runAsUser')).toBe(0);
+    expect(get(rootContainer, 'securityContext.capabilities.add')).toEqual([
+      'SYS_PTRACE',
+      'DAC_READ_SEARCH',
+      'DAC_OVERRIDE',
+    ]);
     // Only kubevirt on, no pod enrichment: the role still reads VMIs and launcher pods.
     const alone = documents(
       render([{ agent: { receivers: { cgroups: { enabled: false }, kubevirt: { enabled: true } } } }]),

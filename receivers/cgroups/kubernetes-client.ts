@@ -30,6 +30,8 @@ export interface PodWatchOptions {
   readonly nodeName: string;
   /** Called with every failure (list, watch); the watch is retried after a delay. */
   readonly onError: (error: unknown) => void;
+  /** Called once when the watch answers again after a failure. */
+  readonly onRecovered?: () => void;
   /** First retry delay after a failure, doubled up to 30 s. */
   readonly retryDelayMs?: number;
 }
@@ -48,6 +50,7 @@ export function createPodWatcher(options: PodWatchOptions): PodMetadataSource {
       },
     ],
     onError: options.onError,
+    onRecovered: () => options.onRecovered?.(),
     ...(options.retryDelayMs === undefined ? {} : { retryDelayMs: options.retryDelayMs }),
   });
   // The UID index is rebuilt when the cache changed, not on every lookup.

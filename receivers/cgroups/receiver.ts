@@ -227,6 +227,9 @@ export function createCgroupsReceiver(
       onError: (error) => {
         errorLog.report('kubernetes pod watch', error);
       },
+      onRecovered: () => {
+        errorLog.recovered('kubernetes pod watch');
+      },
     });
   };
   const scraperDeps: CgroupsScraperDeps = {

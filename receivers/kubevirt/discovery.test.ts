@@ -77,11 +77,13 @@ describe('kubevirt VM discovery', () => {
     });
     apis.push(api);
     const errors: { status: number | undefined; resource: DiscoveryResource; message: string }[] = [];
+    const recovered: DiscoveryResource[] = [];
     const discovery = createVmDiscovery({
       kubeConfig: api.kubeConfig,
       nodeName: 'node-1',
       onError: (error, resource) =>
         errors.push({ status: httpStatus(error), resource, message: String(error) }),
+      onRecovered: (resource) => recovered.push(resource),
       retryDelayMs: 20,
     });
     discoveries.push(discovery);
@@ -183,6 +185,8 @@ describe('kubevirt VM discovery', () => {
       ]),
     );
     expect(errors).toHaveLength(3);
+    // Each failure ended with the source answering again: after the 401, the 403 and the cut stream.
+    expect(recovered.sort()).toEqual(['pods', 'virtualmachineinstances', 'virtualmachineinstances']);
   });
 
   it('watches each listed namespace on its own paths', async () => {

@@ -40,6 +40,8 @@ export interface VmDiscoveryOptions {
   readonly namespaces?: readonly string[];
   /** Called with every list or watch failure; the failed watch is retried after a delay. */
   readonly onError: (error: unknown, resource: DiscoveryResource) => void;
+  /** Called once when a watch that failed answers again. */
+  readonly onRecovered?: (resource: DiscoveryResource) => void;
   /** First retry delay after a failure, doubled up to 30 s. Default 1 s. */
   readonly retryDelayMs?: number;
 }
@@ -113,6 +115,7 @@ export function createVmDiscovery(options: VmDiscoveryOptions): VmDiscovery {
     onError: (error) => {
       options.onError(error, 'virtualmachineinstances');
     },
+    onRecovered: () => options.onRecovered?.('virtualmachineinstances'),
     ...retry,
   });
   const pods = createObjectWatch<V1Pod>({
@@ -121,6 +124,7 @@ export function createVmDiscovery(options: VmDiscoveryOptions): VmDiscovery {
     onError: (error) => {
       options.onError(error, 'pods');
     },
+    onRecovered: () => options.onRecovered?.('pods'),
     ...retry,
   });
 

@@ -65,6 +65,9 @@ export function createKubevirtReceiver(
           scraper.countDiscoveryError(resource, errorType(error));
           errorLog.report(`kubernetes ${resource} watch`, error);
         },
+        onRecovered: (resource: DiscoveryResource) => {
+          errorLog.recovered(`kubernetes ${resource} watch`);
+        },
         ...(deps.retryDelayMs === undefined ? {} : { retryDelayMs: deps.retryDelayMs }),
       });
       discovery.start();

@@ -173,6 +173,32 @@ describe('kubevirt scraper', () => {
     expect(listed).toBe(2);
   });
 
+  it('finds QEMU from cgroup paths relative to the agent’s own cgroup namespace', async () => {
+    const base = createHostClient({ rootPath: join(fixtures, 'host-v2'), pageSize: 4096 });
+    const relative = (text: string | undefined): string | undefined =>
+      text?.replace('0::/kubepods.slice/kubepods-burstable.slice/', '0::/../../');
+    const client: KubevirtHostClient = {
+      ...base,
+      process: {
+        ...base.process,
+        readPidFile: (pid, file) =>
+          file === 'cgroup'
+            ? relative(base.process.readPidFile(pid, file))
+            : base.process.readPidFile(pid, file),
+      },
+    };
+    expect(client.process.readPidFile(4302, 'cgroup')).toMatch(
+      /^0::\/\.\.\/\.\.\/kubepods-burstable-podc3d4e5f6_/,
+    );
+    const scraper = new KubevirtScraper(config('host-v2'), { vms: fixed(recordedTargets()), client });
+    await scraper.scrape(new AbortController().signal);
+    expect(scraper.snapshot().vms.map((v) => [v.target.vmiName, v.qemu?.pid])).toEqual([
+      ['cirros-scratch', undefined],
+      ['fedora-db', 4302],
+      ['win-app', 5120],
+    ]);
+  });
+
   it('does not report a VM deleted while it was read, and reports no error for it', async () => {
     const targets = recordedTargets();
     let calls = 0;

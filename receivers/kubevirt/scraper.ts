@@ -320,8 +320,8 @@ export class KubevirtScraper implements Scraper {
       const memberships = this.#read(pid, 'cgroup', errors, parseCgroup);
       if (memberships === undefined) continue;
       for (const membership of memberships) {
-        const uid = parseCgroupPath(membership.path).podUid;
-        if (uid === undefined || !missing.has(uid)) continue;
+        const uid = podUidIn(membership.path, missing);
+        if (uid === undefined) continue;
         missing.delete(uid);
         this.#qemu.set(uid, { pid, starttime: stat.starttime });
         stats.set(uid, stat);
@@ -472,6 +472,21 @@ export class KubevirtScraper implements Scraper {
     }
     for (const state of gone) retire(state);
   }
+}
+
+/**
+ * Which of `uids` a cgroup path is in: the kubelet names a pod's cgroup `pod<uid>` (cgroupfs) or
+ * `kubepods-<qos>-pod<uid with underscores>.slice` (systemd). Matched anywhere in the path,
+ * because an agent in its own cgroup namespace reads paths relative to it
+ * (`/../../kubepods-burstable-pod….slice/…`), where the parents that name the kubepods tree are
+ * missing.
+ */
+function podUidIn(path: string, uids: ReadonlySet<string>): string | undefined {
+  const known = parseCgroupPath(path).podUid;
+  if (known !== undefined) return uids.has(known) ? known : undefined;
+  for (const uid of uids)
+    if (path.includes(`pod${uid}`) || path.includes(`pod${uid.replaceAll('-', '_')}`)) return uid;
+  return undefined;
 }
 
 /** Drops a state's connection, closing it without waiting (a hung daemon may never answer). */
