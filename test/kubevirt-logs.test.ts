@@ -273,4 +273,24 @@ describe('kubevirt_logs receiver', () => {
       '2026-11-30T12:00:55Z',
     ]);
   });
+
+  it('stops at once when a log request hangs (the request is cancelled, not waited for)', async () => {
+    const { api, dir } = await startApi();
+    api.hanging.add(COMPUTE);
+    const telemetry = new SelfTelemetry(resourceFromAttributes({}));
+    cleanups.push(() => telemetry.shutdown());
+    const receiver = await startReceiver(api, dir, telemetry, { containers: ['compute'], timeout: '5m' });
+    const round = receiver.collectNow();
+    const deadline = Date.now() + 10_000;
+    while (api.logRequests(COMPUTE).length === 0) {
+      if (Date.now() > deadline) throw new Error('the log was not requested');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const stopping = Date.now();
+    await receiver.shutdown();
+    await round;
+    // Far below the 5-minute request timeout: the request was cancelled.
+    expect(Date.now() - stopping).toBeLessThan(5_000);
+    expect(logged.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([]);
+  });
 });

@@ -19,6 +19,8 @@ export interface LogRequest {
   readonly sinceTime?: string | undefined;
   readonly limitBytes: number;
   readonly timeoutMs: number;
+  /** Aborts the request (the receiver is stopping). */
+  readonly signal?: AbortSignal;
 }
 
 /** A pod of the virt-handler DaemonSet. */
@@ -104,13 +106,22 @@ export async function createLogApi(kubeConfig: KubeConfig): Promise<LogApi> {
       });
       let controller: AbortController | undefined;
       let timer: NodeJS.Timeout | undefined;
+      let onAbort: (() => void) | undefined;
       const timeout = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => {
+        const cancel = (message: string): void => {
           controller?.abort();
           sink.destroy();
-          reject(new LogApiError(`${what}: no complete answer within ${request.timeoutMs} ms`, undefined));
+          reject(new LogApiError(`${what}: ${message}`, undefined));
+        };
+        timer = setTimeout(() => {
+          cancel(`no complete answer within ${request.timeoutMs} ms`);
         }, request.timeoutMs);
         timer.unref();
+        onAbort = () => {
+          cancel('cancelled: the receiver is stopping');
+        };
+        request.signal?.addEventListener('abort', onAbort, { once: true });
+        if (request.signal?.aborted === true) onAbort();
       });
       try {
         const options = {
@@ -129,6 +140,7 @@ export async function createLogApi(kubeConfig: KubeConfig): Promise<LogApi> {
         throw toApiError(error, what);
       } finally {
         clearTimeout(timer);
+        if (onAbort !== undefined) request.signal?.removeEventListener('abort', onAbort);
       }
     },
     async listNodePods(namespace, labelSelector, nodeName) {

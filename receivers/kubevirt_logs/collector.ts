@@ -51,6 +51,11 @@ function toHrTime(ns: bigint): [number, number] {
   return [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
 }
 
+/** Read through a call: the signal may have aborted while a request was awaited. */
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
+}
+
 function reasonOf(error: unknown): string {
   if (!(error instanceof LogApiError) || error.status === undefined) return 'other';
   if (error.status === 401) return 'unauthorized';
@@ -206,6 +211,8 @@ export class LogCollector {
         lines += await this.#collectStream(stream, monitored, signal, logs);
         this.#errors.recovered(stream.key);
       } catch (error) {
+        // A request cancelled because the receiver stops is no failure of the log.
+        if (isAborted(signal)) break;
         const err = error instanceof Error ? error : new Error(String(error));
         errors.set(stream.key, err);
         this.#errors.report(stream.key, err);
@@ -256,6 +263,7 @@ export class LogCollector {
         sinceTime: cursor === undefined ? undefined : formatSinceTime(cursor.timeNs),
         limitBytes: this.#config.max_bytes_per_request,
         timeoutMs: this.#config.timeout,
+        signal,
       });
       const parsed = parseTimestampedLog(body);
       if (parsed.malformed > 0)

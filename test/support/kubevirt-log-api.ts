@@ -49,6 +49,8 @@ export interface LogApiServer {
   readonly logs: Map<string, string[]>;
   /** Failures by `namespace/pod/container`; they answer until deleted. */
   readonly failures: Map<string, LogFailure>;
+  /** Logs whose requests are never answered (a stuck kubelet). */
+  readonly hanging: Set<string>;
   /** The log requests for `namespace/pod/container`, in order. */
   logRequests(key: string): URLSearchParams[];
   close(): Promise<void>;
@@ -88,6 +90,7 @@ export async function startLogApiServer(
   const requests: SeenRequest[] = [];
   const logs = new Map<string, string[]>();
   const failures = new Map<string, LogFailure>();
+  const hanging = new Set<string>();
   const holding = new Set<ServerResponse>();
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -105,6 +108,10 @@ export async function startLogApiServer(
       const [, namespace = '', pod = ''] = log;
       const container = url.searchParams.get('container') ?? '';
       const key = `${namespace}/${pod}/${container}`;
+      if (hanging.has(key)) {
+        holding.add(res);
+        return;
+      }
       const failure = failures.get(key);
       if (failure !== undefined) {
         json(failure.status, statusBody(failure.status, failure.reason, failure.message));
@@ -169,6 +176,7 @@ export async function startLogApiServer(
     requests,
     logs,
     failures,
+    hanging,
     logRequests(key) {
       const [namespace, pod, container] = key.split('/');
       return requests
