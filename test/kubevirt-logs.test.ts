@@ -89,6 +89,7 @@ async function startReceiver(
   dir: string,
   telemetry: SelfTelemetry,
   extra: Record<string, unknown> = {},
+  waitForDiscovery = true,
 ): Promise<KubevirtLogsReceiver> {
   const config = kubevirtLogsFactory.configSchema.parse({
     auth_type: 'kubeconfig',
@@ -107,7 +108,7 @@ async function startReceiver(
   cleanups.push(() => receiver.shutdown());
   // Both lists were answered once their watches are open.
   const deadline = Date.now() + 10_000;
-  while (watches() < before + 2) {
+  while (waitForDiscovery && watches() < before + 2) {
     if (Date.now() > deadline) throw new Error('discovery did not list the VMIs and pods');
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -292,5 +293,37 @@ describe('kubevirt_logs receiver', () => {
     // Far below the 5-minute request timeout: the request was cancelled.
     expect(Date.now() - stopping).toBeLessThan(5_000);
     expect(logged.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([]);
+  });
+
+  it('keeps every VM’s position when a restarted receiver runs before the discovery could list', async () => {
+    const { api, dir } = await startApi();
+    const compute = fixtureLines('virt-launcher-fedora-db-compute.log');
+    api.logs.set(COMPUTE, [...compute]);
+    const telemetry = new SelfTelemetry(resourceFromAttributes({}));
+    cleanups.push(() => telemetry.shutdown());
+    const options = { containers: ['compute'], virt_handler: { enabled: false }, timeout: '1s' };
+    let receiver = await startReceiver(api, dir, telemetry, options);
+    await receiver.collectNow();
+    expect(readData(dir, 'vms/fedora-db/virt-launcher.log')).toEqual(compute);
+    await receiver.shutdown();
+
+    // After the restart the VMI list fails (the API server's etcd times out) for a while.
+    api.failingLists.set('/apis/kubevirt.io/v1/virtualmachineinstances', 2);
+    receiver = await startReceiver(api, dir, telemetry, options, false);
+    await receiver.collectNow();
+    const more = fixtureLines('virt-launcher-fedora-db-compute-more.log');
+    api.logs.get(COMPUTE)?.push(...more);
+    const deadline = Date.now() + 15_000;
+    while (
+      (api.failingLists.get('/apis/kubevirt.io/v1/virtualmachineinstances') ?? 0) > 0 ||
+      api.requests.filter(
+        (r) => r.path === '/apis/kubevirt.io/v1/virtualmachineinstances' && r.query.get('watch') === 'true',
+      ).length < 2
+    ) {
+      if (Date.now() > deadline) throw new Error('the discovery did not list again');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await receiver.collectNow();
+    expect(readData(dir, 'vms/fedora-db/virt-launcher.log')).toEqual([...compute, ...more]);
   });
 });

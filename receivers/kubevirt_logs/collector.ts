@@ -17,6 +17,9 @@ import type { VmTargetRef, VmTargetSource } from './targets.ts';
 /** Directory (under the data directory) of the node's own logs: no namespace starts with `_`. */
 export const NODE_DIRECTORY = '_node';
 
+/** A log unlisted this long has its position forgotten (its pod is long gone). */
+export const FORGET_AFTER_MS = 7 * 24 * 3_600_000;
+
 /** Records handed to the pipeline in one export at most. */
 const RECORDS_PER_EXPORT = 1000;
 
@@ -84,6 +87,8 @@ export class LogCollector {
   readonly #malformed: Counter;
   readonly #scope = { name: 'inframeter/kubevirt_logs', version: readPackageVersion() };
   #cursors = new Map<string, Cursor>();
+  /** When each log was last among the logs to collect (epoch ms), kept in the state file. */
+  readonly #present = new Map<string, number>();
   #loaded = false;
 
   constructor(
@@ -132,7 +137,10 @@ export class LogCollector {
       if (typeof streams !== 'object' || streams === null) return;
       for (const [key, value] of Object.entries(streams)) {
         const cursor = cursorFromJson(value);
-        if (cursor !== undefined) this.#cursors.set(key, cursor);
+        if (cursor === undefined) continue;
+        this.#cursors.set(key, cursor);
+        const present = (value as { present_at_ms?: unknown }).present_at_ms;
+        this.#present.set(key, typeof present === 'number' ? present : Date.now());
       }
     } catch (error) {
       this.#errors.report(
@@ -144,7 +152,8 @@ export class LogCollector {
 
   async #save(): Promise<void> {
     const streams: Record<string, unknown> = {};
-    for (const [key, cursor] of this.#cursors) streams[key] = cursorToJson(cursor);
+    for (const [key, cursor] of this.#cursors)
+      streams[key] = { ...cursorToJson(cursor), present_at_ms: this.#present.get(key) ?? Date.now() };
     await writeStateFile(this.#statePath, { version: 1, streams });
   }
 
@@ -219,15 +228,16 @@ export class LogCollector {
         this.#fetchErrors.add(1, { 'component.id': this.#settings.id, reason: reasonOf(error) });
       }
     }
-    // Cursors of logs that no longer exist (a VM gone, a handler pod replaced) are forgotten,
-    // unless the handler list failed this round (its pods are then unknown, not gone).
-    const present = new Set(streams.map((s) => s.key));
+    // The position of a log that is no longer listed (a VM gone, a handler pod replaced) is
+    // forgotten only after FORGET_AFTER_MS: an absence may be the discovery or the pod list
+    // not answering (then every VM looks gone), and a position kept for nothing costs little.
+    const now = Date.now();
+    for (const stream of streams) this.#present.set(stream.key, now);
     let changed = false;
-    for (const key of this.#cursors.keys()) {
-      const isHandler =
-        key.startsWith(`${this.#config.virt_handler.namespace}/`) && errors.has('virt-handler');
-      if (!present.has(key) && !isHandler) {
+    for (const key of [...this.#cursors.keys()]) {
+      if (now - (this.#present.get(key) ?? now) > FORGET_AFTER_MS) {
         this.#cursors.delete(key);
+        this.#present.delete(key);
         changed = true;
       }
     }

@@ -51,6 +51,8 @@ export interface LogApiServer {
   readonly failures: Map<string, LogFailure>;
   /** Logs whose requests are never answered (a stuck kubelet). */
   readonly hanging: Set<string>;
+  /** LIST paths that answer `500` while their count is above 0 (each answer takes one). */
+  readonly failingLists: Map<string, number>;
   /** The log requests for `namespace/pod/container`, in order. */
   logRequests(key: string): URLSearchParams[];
   close(): Promise<void>;
@@ -91,6 +93,7 @@ export async function startLogApiServer(
   const logs = new Map<string, string[]>();
   const failures = new Map<string, LogFailure>();
   const hanging = new Set<string>();
+  const failingLists = new Map<string, number>();
   const holding = new Set<ServerResponse>();
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -140,6 +143,12 @@ export async function startLogApiServer(
       json(404, statusBody(404, 'NotFound', 'the server could not find the requested resource'));
       return;
     }
+    const failing = failingLists.get(url.pathname) ?? 0;
+    if (failing > 0) {
+      failingLists.set(url.pathname, failing - 1);
+      json(500, statusBody(500, 'InternalError', 'etcdserver: request timed out'));
+      return;
+    }
     if (url.searchParams.get('watch') === 'true') {
       // The watch stays open with no event: the lists are the state.
       res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
@@ -177,6 +186,7 @@ export async function startLogApiServer(
     logs,
     failures,
     hanging,
+    failingLists,
     logRequests(key) {
       const [namespace, pod, container] = key.split('/');
       return requests
