@@ -35,7 +35,13 @@ const MINIMAL_CONFIG: Record<string, (id: string) => unknown> = {
       kubeconfig,
       'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
     );
-    return { node_name: 'node-1', auth_type: 'kubeconfig', kubeconfig, collection_interval: '50ms' };
+    return {
+      node_name: 'node-1',
+      auth_type: 'kubeconfig',
+      kubeconfig,
+      collection_interval: '50ms',
+      libvirt: { timeout: '20ms' },
+    };
   },
   'receiver/kubevirt_logs': () => ({
     auth_type: 'kubeconfig',

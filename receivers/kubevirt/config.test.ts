@@ -58,6 +58,19 @@ describe('kubevirt config', () => {
     ]);
   });
 
+  it('keeps the libvirt wait inside the scrape', () => {
+    expect(problems({ node_name: 'n', collection_interval: '2s' })).toEqual([
+      "receivers.kubevirt.libvirt.timeout: must be shorter than the scrape's time limit (collection_interval)",
+    ]);
+    expect(problems({ node_name: 'n', timeout: '1s', libvirt: { timeout: '1s' } })).toEqual([
+      "receivers.kubevirt.libvirt.timeout: must be shorter than the scrape's time limit (timeout)",
+    ]);
+    expect(
+      configSchema.parse({ node_name: 'n', collection_interval: '1s', libvirt: { enabled: false } }).libvirt
+        .timeout,
+    ).toBe(2000);
+  });
+
   it('fills templates', () => {
     const socket = fillTemplate(DEFAULT_SOCKET, { root_path: '/host', pod_uid: 'u-1' });
     expect(socket).toBe(

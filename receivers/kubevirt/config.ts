@@ -96,6 +96,14 @@ export const configSchema = z
         message: 'required when auth_type is kubeconfig',
       });
     }
+    const scrapeTime = config.timeout ?? config.collection_interval;
+    if (config.libvirt.enabled && config.libvirt.timeout >= scrapeTime) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['libvirt', 'timeout'],
+        message: `must be shorter than the scrape's time limit (${config.timeout === undefined ? 'collection_interval' : 'timeout'})`,
+      });
+    }
     if (config.libvirt.max_retry_delay < config.libvirt.retry_delay) {
       ctx.addIssue({
         code: 'custom',

@@ -4,6 +4,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { DataPoint, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { scrapeOnce } from '../../test/support/settings.ts';
+import type { LibvirtConnection } from '../libvirt/client.ts';
 import type { KubevirtHostClient } from './client.ts';
 import { createHostClient } from './client.ts';
 import { configSchema } from './config.ts';
@@ -197,6 +198,52 @@ describe('kubevirt scraper', () => {
       ['fedora-db', 4302],
       ['win-app', 5120],
     ]);
+  });
+
+  it('gives a daemon that has not answered no second call, and uses the connection once it answers', async () => {
+    const base = createHostClient({ rootPath: join(fixtures, 'host-v2'), pageSize: 4096 });
+    const client: KubevirtHostClient = { ...base, isSocket: () => true };
+    const calls: string[] = [];
+    let answer: (connection: LibvirtConnection) => void = () => undefined;
+    const late = new Promise<LibvirtConnection>((resolve) => {
+      answer = resolve;
+    });
+    let now = 0;
+    const scraper = new KubevirtScraper(
+      config('host-v2', { libvirt: { timeout: '50ms', retry_delay: '1ms', uri: 'test:///{pod_uid}' } }),
+      {
+        vms: fixed(recordedTargets().filter((t) => t.vmiName === 'win-app')),
+        client,
+        now: () => now,
+        // A daemon that takes longer than the timeout to accept the connection.
+        openLibvirt: (uri) => {
+          calls.push(uri);
+          return late;
+        },
+      },
+    );
+    await scraper.scrape(new AbortController().signal);
+    expect(scraper.snapshot().vms[0]?.libvirt?.status).toBe('unreachable');
+    now += 1000;
+    await scraper.scrape(new AbortController().signal);
+    expect(calls).toEqual([`test:///${WIN_POD}`]);
+    const collected: string[] = [];
+    answer({
+      uri: `test:///${WIN_POD}`,
+      collect: () => {
+        collected.push('collect');
+        return Promise.resolve({ domains: [], host: { memoryTotal: 1, memoryFree: 1, cpus: 1 } });
+      },
+      close: () => Promise.resolve(),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await scraper.scrape(new AbortController().signal);
+    expect(scraper.snapshot().vms[0]?.libvirt?.status).toBe('reachable');
+    // One open in all: the late call went on to collect, and the next scrape collected on the
+    // same connection.
+    expect(calls).toHaveLength(1);
+    expect(collected).toEqual(['collect', 'collect']);
+    await scraper.shutdown();
   });
 
   it('does not report a VM deleted while it was read, and reports no error for it', async () => {
