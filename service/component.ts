@@ -1,5 +1,6 @@
 import type { Attributes, Meter } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
+import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { z } from 'zod';
 import type { Logger } from './logger.ts';
@@ -22,6 +23,16 @@ export type Stability = 'development' | 'alpha' | 'beta' | 'stable';
 /** Batches flow into a sink: a processor, an exporter or a fan-out. */
 export type MetricSink = PushMetricExporter;
 
+/**
+ * The signals a pipeline carries: `metrics` (batches of `ResourceMetrics`) or `logs` (lists of
+ * the logs SDK's `ReadableLogRecord`), as the OpenTelemetry Collector's `metrics` and `logs`
+ * pipelines.
+ */
+export type Signal = 'metrics' | 'logs';
+
+/** Log records flow into a sink: the logs SDK's own `LogRecordExporter`. */
+export type LogSink = LogRecordExporter;
+
 /** What the service hands every component it creates. Nothing comes from globals. */
 export interface ComponentSettings {
   /** The instance id as written in YAML: `type` or `type/name`. */
@@ -43,7 +54,12 @@ export interface ComponentSettings {
  * to call twice or before `start`.
  */
 export interface Receiver {
-  start(next: MetricSink): Promise<void>;
+  /**
+   * `next` is the head of the metrics pipelines the receiver is in (a sink that accepts and
+   * drops everything when it is in none); `logs`, given to receivers whose factory supports
+   * logs and that are in at least one logs pipeline, the head of those pipelines.
+   */
+  start(next: MetricSink, logs?: LogSink): Promise<void>;
   shutdown(): Promise<void>;
   /**
    * Scraping receivers: collect every `ms` from now on instead of the configured
@@ -81,6 +97,8 @@ export interface Scraper {
 /** An exporter: the sink at the end of a pipeline, optionally with a start step (listen, open). */
 export interface Exporter extends PushMetricExporter {
   start?(): Promise<void>;
+  /** The sink of log records, for exporters whose factory supports logs (`signals`). */
+  readonly logs?: LogSink;
   /** Where the data goes, for the start-up message (`http://127.0.0.1:9464/metrics`, a file path). */
   describe?(): string;
 }
@@ -102,10 +120,23 @@ interface FactoryBase<K extends ComponentKind, C> {
    * reported with its path. Unknown keys are errors (strict objects).
    */
   readonly configSchema: z.ZodType<C>;
+  /** The signals the component accepts or produces; absent means `['metrics']`. */
+  readonly signals?: readonly Signal[];
+}
+
+/** The signals a factory supports (`['metrics']` when it does not say). */
+export function signalsOf(factory: { readonly signals?: readonly Signal[] }): readonly Signal[] {
+  return factory.signals ?? ['metrics'];
 }
 
 /** Builds receivers of one type. */
 export interface ReceiverFactory<C = unknown> extends FactoryBase<'receiver', C> {
+  /**
+   * The receiver writes its own output (files in a data directory) and may be defined without
+   * being in any pipeline; it is then started with a metrics sink that drops everything and no
+   * log sink.
+   */
+  readonly standalone?: boolean;
   create(settings: ComponentSettings, config: C): Receiver;
 }
 

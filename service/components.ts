@@ -11,6 +11,7 @@ import { ipmiFactory } from '../receivers/ipmi/index.ts';
 import { kwollectFactory } from '../receivers/kwollect/index.ts';
 import { libvirtFactory } from '../receivers/libvirt/index.ts';
 import { kubevirtFactory } from '../receivers/kubevirt/index.ts';
+import { kubevirtLogsFactory } from '../receivers/kubevirt_logs/index.ts';
 import { prometheusReceiverFactory } from '../receivers/prometheus/index.ts';
 import { snmpFactory } from '../receivers/snmp/index.ts';
 import { wattmetreFactory } from '../receivers/wattmetre/index.ts';
@@ -33,6 +34,7 @@ export const factories: readonly Factory[] = [
   registerFactory(kwollectFactory),
   registerFactory(libvirtFactory),
   registerFactory(kubevirtFactory),
+  registerFactory(kubevirtLogsFactory),
   registerFactory(wattmetreFactory),
   registerFactory(otlpReceiverFactory),
   // processors

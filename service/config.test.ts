@@ -33,11 +33,18 @@ describe('configuration', () => {
     expect(config.pipelines).toEqual([
       {
         id: 'metrics/a',
+        signal: 'metrics',
         receivers: ['ticker/a', 'ticker/b'],
         processors: ['tag/x'],
         exporters: ['memory/one', 'memory/two'],
       },
-      { id: 'metrics/b', receivers: ['ticker/b'], processors: [], exporters: ['memory/two'] },
+      {
+        id: 'metrics/b',
+        signal: 'metrics',
+        receivers: ['ticker/b'],
+        processors: [],
+        exporters: ['memory/two'],
+      },
     ]);
   });
 

@@ -9,7 +9,9 @@ import type {
   Factory,
   ProcessorFactory,
   ReceiverFactory,
+  Signal,
 } from './component.ts';
+import { signalsOf } from './component.ts';
 import { formatPath, substituteEnv } from './config-env.ts';
 import type { ConfigPath } from './config-env.ts';
 import { parseHostPort } from './config-types.ts';
@@ -34,6 +36,8 @@ export interface ComponentConfig<F extends Factory = Factory> {
 /** One pipeline: receivers fan in, processors run in order, exporters fan out. */
 export interface PipelineConfig {
   readonly id: string;
+  /** What the pipeline carries: `metrics` for `metrics` and `metrics/NAME`, `logs` for `logs…`. */
+  readonly signal: Signal;
   readonly receivers: readonly string[];
   readonly processors: readonly string[];
   readonly exporters: readonly string[];
@@ -121,7 +125,7 @@ export function createRegistry(factories: readonly Factory[]): FactoryRegistry {
 const SECTIONS = { receivers: 'receiver', processors: 'processor', exporters: 'exporter' } as const;
 const TOP_LEVEL_KEYS = new Set(['receivers', 'processors', 'exporters', 'service', 'extensions']);
 const ID_PATTERN = /^([a-z][a-z0-9_]*)(?:\/([^\s/]+))?$/;
-const PIPELINE_ID_PATTERN = /^metrics(?:\/[^\s/]+)?$/;
+const PIPELINE_ID_PATTERN = /^(metrics|logs)(?:\/[^\s/]+)?$/;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -202,9 +206,13 @@ function stringList(value: unknown, path: ConfigPath, problems: string[]): strin
   return value;
 }
 
+/** The signals the component an id names supports; undefined when the id names no known type. */
+type SignalLookup = (section: keyof typeof SECTIONS, id: string) => readonly Signal[] | undefined;
+
 function parsePipelines(
   raw: unknown,
   defined: Record<keyof typeof SECTIONS, ReadonlySet<string>>,
+  signalsOfId: SignalLookup,
   problems: string[],
 ): PipelineConfig[] {
   const pipelines: PipelineConfig[] = [];
@@ -214,8 +222,11 @@ function parsePipelines(
   }
   for (const [id, value] of Object.entries(raw)) {
     const base = ['service', 'pipelines', id];
-    if (!PIPELINE_ID_PATTERN.test(id)) {
-      problems.push(`${formatPath(base)}: invalid pipeline id: expected "metrics" or "metrics/name"`);
+    const signal = PIPELINE_ID_PATTERN.exec(id)?.[1] as Signal | undefined;
+    if (signal === undefined) {
+      problems.push(
+        `${formatPath(base)}: invalid pipeline id: expected "metrics", "metrics/name", "logs" or "logs/name"`,
+      );
       continue;
     }
     if (!isRecord(value)) {
@@ -234,8 +245,15 @@ function parsePipelines(
         const path = formatPath([...base, section, i]);
         if (seen.has(ref)) problems.push(`${path}: "${ref}" is listed twice`);
         seen.add(ref);
-        if (!defined[section].has(ref))
+        if (!defined[section].has(ref)) {
           problems.push(`${path}: ${SECTIONS[section]} "${ref}" is not defined under ${section}`);
+          return;
+        }
+        const supported = signalsOfId(section, ref);
+        if (supported !== undefined && !supported.includes(signal))
+          problems.push(
+            `${path}: ${SECTIONS[section]} "${ref}" does not support ${signal} (it supports ${supported.join(', ')})`,
+          );
       });
       lists[section] = list;
     }
@@ -243,7 +261,7 @@ function parsePipelines(
       problems.push(`${formatPath([...base, 'receivers'])}: at least one receiver is required`);
     if (lists.exporters.length === 0)
       problems.push(`${formatPath([...base, 'exporters'])}: at least one exporter is required`);
-    pipelines.push({ id, ...lists });
+    pipelines.push({ id, signal, ...lists });
   }
   return pipelines;
 }
@@ -341,12 +359,23 @@ export function buildConfig(
       if (key !== 'pipelines' && key !== 'telemetry' && key !== 'extensions')
         problems.push(`service.${key}: unknown key; expected pipelines, telemetry or extensions`);
     }
-    pipelines = parsePipelines(service.pipelines, defined, problems);
+    const registries = {
+      receivers: registry.receivers,
+      processors: registry.processors,
+      exporters: registry.exporters,
+    } as const;
+    const signalsOfId: SignalLookup = (section, ref) => {
+      const type = ID_PATTERN.exec(ref)?.[1];
+      const factory = type === undefined ? undefined : registries[section].get(type);
+      return factory === undefined ? undefined : signalsOf(factory);
+    };
+    pipelines = parsePipelines(service.pipelines, defined, signalsOfId, problems);
     telemetry = parseTelemetry(service.telemetry, problems);
     extensions = parseExtensions(substituted.extensions, service.extensions, problems);
   }
   for (const section of Object.keys(SECTIONS) as (keyof typeof SECTIONS)[]) {
     for (const id of defined[section]) {
+      if (section === 'receivers' && receivers.get(id)?.factory.standalone === true) continue;
       if (!pipelines.some((p) => p[section].includes(id))) {
         problems.push(
           `${section}.${id}: defined but not used in any pipeline (add it to service.pipelines or remove it)`,

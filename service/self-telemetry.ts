@@ -18,6 +18,16 @@ export interface ComponentTelemetry {
   scraped(durationMs: number, failedSources: number): void;
 }
 
+/** Counters of the log records one component handled (the logs signal). */
+export interface LogTelemetry {
+  /** Log records handed to the component (for a receiver: that it pushed into its pipelines). */
+  received(records: number): void;
+  /** Log records passed on or delivered. */
+  exported(records: number): void;
+  /** Log records whose export failed. */
+  failed(records: number): void;
+}
+
 /** A reader that collects only when asked, for the internal endpoint. */
 class PullReader extends MetricReader {
   protected override onShutdown(): Promise<void> {
@@ -40,6 +50,7 @@ export class SelfTelemetry {
   readonly #exported: Counter;
   readonly #failed: Counter;
   readonly #dropped: Counter;
+  readonly #logRecords: { received: Counter; exported: Counter; failed: Counter };
   readonly #scrapeDuration: Histogram;
   readonly #scrapeErrors: Counter;
   readonly #lastScrapeFailed = new Map<string, number>();
@@ -58,6 +69,17 @@ export class SelfTelemetry {
     this.#exported = points('exported', 'Data points the component passed on or delivered.');
     this.#failed = points('failed', 'Data points whose export failed.');
     this.#dropped = points('dropped', 'Data points dropped on purpose (a queue bound, a filter), by reason.');
+    const records = (name: string, description: string): Counter =>
+      this.meter.createCounter(`inframeter.component.log_records.${name}`, {
+        unit: '{log_record}',
+        description,
+        valueType: ValueType.INT,
+      });
+    this.#logRecords = {
+      received: records('received', 'Log records handed to the component (a receiver: pushed by it).'),
+      exported: records('exported', 'Log records the component passed on or delivered.'),
+      failed: records('failed', 'Log records whose export failed.'),
+    };
     this.#scrapeDuration = this.meter.createHistogram('inframeter.scrape.duration', {
       unit: 's',
       description: 'Wall time of one scrape of a receiver.',
@@ -119,6 +141,23 @@ export class SelfTelemetry {
         this.#scrapeDuration.record(durationMs / 1000, { 'component.id': id });
         if (failedSources > 0) this.#scrapeErrors.add(failedSources, { 'component.id': id });
         this.#lastScrapeFailed.set(id, failedSources);
+      },
+    };
+  }
+
+  /** The log record counters bound to one component. */
+  logsForComponent(id: string, kind: ComponentKind): LogTelemetry {
+    const attrs: Attributes = { 'component.id': id, 'component.kind': kind };
+    const { received, exported, failed } = this.#logRecords;
+    return {
+      received: (n) => {
+        if (n > 0) received.add(n, attrs);
+      },
+      exported: (n) => {
+        if (n > 0) exported.add(n, attrs);
+      },
+      failed: (n) => {
+        if (n > 0) failed.add(n, attrs);
       },
     };
   }

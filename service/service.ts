@@ -3,6 +3,7 @@ import type {
   ComponentKind,
   ComponentSettings,
   Exporter,
+  LogSink,
   MetricSink,
   Processor,
   Receiver,
@@ -13,6 +14,8 @@ import { ControlServer } from '../experiments/server.ts';
 import { ExperimentManager } from '../experiments/manager.ts';
 import { createFanout } from './fanout.ts';
 import { instrumentSink } from './instrumented-sink.ts';
+import { createLogFanout, instrumentLogSink } from './log-sinks.ts';
+import { signalsOf } from './component.ts';
 import type { Logger } from './logger.ts';
 import { SelfTelemetry } from './self-telemetry.ts';
 import { TelemetryServer } from './telemetry-server.ts';
@@ -60,7 +63,7 @@ export class Service {
   readonly #exporters: Started<Exporter>[] = [];
   /** Processors in pipeline order (first of each pipeline first). */
   readonly #processors: Started<Processor>[] = [];
-  readonly #receivers: (Started<Receiver> & { head: MetricSink })[] = [];
+  readonly #receivers: (Started<Receiver> & { head: MetricSink; logs: LogSink | undefined })[] = [];
   #server: TelemetryServer | undefined;
   #experiments: ExperimentManager | undefined;
   #control: ControlServer | undefined;
@@ -112,14 +115,32 @@ export class Service {
 
   #build(): void {
     const exporterSinks = new Map<string, MetricSink>();
+    const exporterLogSinks = new Map<string, LogSink>();
     for (const [id, { factory, config }] of this.#config.exporters) {
       const settings = this.#settings(id, 'exporter');
       const exporter = factory.create(settings, config);
       this.#exporters.push({ id, component: exporter });
       exporterSinks.set(id, instrumentSink(exporter, settings.telemetry));
+      if (exporter.logs !== undefined)
+        exporterLogSinks.set(
+          id,
+          instrumentLogSink(exporter.logs, this.#telemetry.logsForComponent(id, 'exporter')),
+        );
+    }
+    const logHeads = new Map<string, LogSink>();
+    for (const pipeline of this.#config.pipelines) {
+      if (pipeline.signal !== 'logs') continue;
+      // No processor supports logs yet: the configuration refuses one in a logs pipeline.
+      logHeads.set(
+        pipeline.id,
+        createLogFanout(
+          pipeline.exporters.map((id) => exporterLogSinks.get(id)).filter((s) => s !== undefined),
+        ),
+      );
     }
     const heads = new Map<string, MetricSink>();
     for (const pipeline of this.#config.pipelines) {
+      if (pipeline.signal !== 'metrics') continue;
       let sink = createFanout(
         pipeline.exporters.map((id) => exporterSinks.get(id)).filter((s) => s !== undefined),
       );
@@ -150,11 +171,26 @@ export class Service {
     }
     for (const [id, receiver] of receivers) {
       const sinks = this.#config.pipelines
-        .filter((p) => p.receivers.includes(id))
+        .filter((p) => p.signal === 'metrics' && p.receivers.includes(id))
         .map((p) => heads.get(p.id))
         .filter((s) => s !== undefined);
       const fanout = createFanout(sinks);
-      this.#receivers.push({ id, component: receiver, head: this.#experiments?.tap(id, fanout) ?? fanout });
+      const factory = this.#config.receivers.get(id)?.factory;
+      const logSinks = this.#config.pipelines
+        .filter((p) => p.signal === 'logs' && p.receivers.includes(id))
+        .map((p) => logHeads.get(p.id))
+        .filter((s) => s !== undefined);
+      // A receiver in no logs pipeline gets no log sink (it then builds no records).
+      const logs =
+        factory !== undefined && signalsOf(factory).includes('logs') && logSinks.length > 0
+          ? instrumentLogSink(createLogFanout(logSinks), this.#telemetry.logsForComponent(id, 'receiver'))
+          : undefined;
+      this.#receivers.push({
+        id,
+        component: receiver,
+        head: this.#experiments?.tap(id, fanout) ?? fanout,
+        logs,
+      });
     }
   }
 
@@ -183,10 +219,12 @@ export class Service {
           throw new Error(`processor ${id} failed to start: ${toError(error).message}`, { cause: error });
         });
       }
-      for (const { id, component, head } of this.#receivers) {
-        await component.start(head).catch((error: unknown) => {
-          throw new Error(`receiver ${id} failed to start: ${toError(error).message}`, { cause: error });
-        });
+      for (const { id, component, head, logs } of this.#receivers) {
+        await (logs === undefined ? component.start(head) : component.start(head, logs)).catch(
+          (error: unknown) => {
+            throw new Error(`receiver ${id} failed to start: ${toError(error).message}`, { cause: error });
+          },
+        );
       }
       if (this.#experiments !== undefined && experimentsConfig !== undefined) {
         this.#control = new ControlServer(

@@ -114,6 +114,8 @@ describe('inframeter CLI', () => {
     expect(result.stdout).toContain('root_path');
     expect(result.stdout).toContain('prometheus');
     expect(result.stdout).toContain('9464');
+    expect(result.stdout).toContain('  otlp (beta; metrics, logs): Sends metrics and logs');
+    expect(result.stdout).toContain('  kubevirt_logs (alpha; logs): ');
   });
 
   it('run: serves the fixture host on Prometheus, and the CSV is complete on disk after SIGINT', async () => {

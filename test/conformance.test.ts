@@ -43,6 +43,13 @@ const MINIMAL_CONFIG: Record<string, (id: string) => unknown> = {
       libvirt: { timeout: '20ms' },
     };
   },
+  'receiver/kubevirt_logs': () => ({
+    auth_type: 'kubeconfig',
+    kubeconfig: kubeconfigFile(),
+    node_name: 'node-1',
+    directory: join(dir, 'kubevirt-logs'),
+    interval: '1h',
+  }),
   'receiver/prometheus': () => ({ targets: ['http://127.0.0.1:1/metrics'], collection_interval: '50ms' }),
   'receiver/ipmi': () => ({ targets: [{ name: 'local' }], collection_interval: '50ms', bmc_timeout: '1s' }),
   'receiver/wattmetre': (id) => ({
@@ -50,6 +57,16 @@ const MINIMAL_CONFIG: Record<string, (id: string) => unknown> = {
     wattmetre_id: 'w',
   }),
 };
+
+/** A kubeconfig naming an API server that refuses connections (the receiver reports, never fails). */
+function kubeconfigFile(): string {
+  const path = join(dir, 'kubeconfig-logs.yaml');
+  writeFileSync(
+    path,
+    'apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:1\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n',
+  );
+  return path;
+}
 
 function configFor(factory: Factory): unknown {
   const key = `${factory.kind}/${factory.type}`;

@@ -37,6 +37,8 @@ export interface ClientOptions {
   readonly endpoint: ResolvedEndpoint;
   readonly tls: TlsMaterial;
   readonly userAgent: string;
+  /** The gRPC method to call; default: the metrics service's `Export`. */
+  readonly grpcMethod?: string;
 }
 
 /** Decodes an `ExportMetricsServiceResponse` into a success with its partial-success report. */

@@ -9,8 +9,9 @@ export const otlpExporterFactory: ExporterFactory<OtlpExporterConfig> = {
   type: 'otlp',
   stability: 'beta',
   description:
-    'Sends metrics over OTLP (gRPC or HTTP/protobuf) with a sending queue, retries and an optional persistent queue.',
+    'Sends metrics and logs over OTLP (gRPC or HTTP/protobuf) with a sending queue, retries and an optional persistent queue.',
   configSchema,
+  signals: ['metrics', 'logs'],
   create(settings, config) {
     return new OtlpExporter(settings, config);
   },

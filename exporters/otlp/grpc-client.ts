@@ -88,7 +88,7 @@ export function createGrpcClient(options: ClientOptions): OtlpClient {
     send(request: SendRequest): Promise<SendResult> {
       return new Promise((resolve) => {
         client.makeUnaryRequest(
-          METRICS_EXPORT_PATH,
+          options.grpcMethod ?? METRICS_EXPORT_PATH,
           (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
           (bytes: Buffer) => bytes,
           request.bytes,

@@ -13,6 +13,7 @@ import { isLoopback, resolveEndpoint } from './config.ts';
 import { CumulativeToDelta } from './delta.ts';
 import { createGrpcClient } from './grpc-client.ts';
 import { createHttpClient } from './http-client.ts';
+import { OtlpLogsExporter } from './logs.ts';
 
 /**
  * The `otlp` exporter: OTLP over gRPC or HTTP (protobuf) to a collector or a backend, through
@@ -25,12 +26,15 @@ export class OtlpExporter implements Exporter {
   readonly #delta: CumulativeToDelta | undefined;
   #client: OtlpClient | undefined;
   #starting: Promise<void> | undefined;
+  /** The logs signal (logs pipelines): its own in-memory queue, same transport settings. */
+  readonly logs: OtlpLogsExporter;
 
   constructor(settings: ComponentSettings, config: OtlpExporterConfig, options: DeliveryOptions = {}) {
     this.#settings = settings;
     this.#config = config;
     this.#delta = config.temporality === 'delta' ? new CumulativeToDelta() : undefined;
     this.#delivery = new Delivery(settings, config, (request) => this.#send(request), options);
+    this.logs = new OtlpLogsExporter(settings, config);
   }
 
   /** Reads the TLS files, creates the connection and opens (and replays) the persistent queue. */
@@ -86,12 +90,12 @@ export class OtlpExporter implements Exporter {
     return this.#delivery.status();
   }
 
-  forceFlush(): Promise<void> {
-    return this.#delivery.forceFlush();
+  async forceFlush(): Promise<void> {
+    await Promise.all([this.#delivery.forceFlush(), this.logs.forceFlush()]);
   }
 
   async shutdown(): Promise<void> {
-    await this.#delivery.shutdown();
+    await Promise.all([this.#delivery.shutdown(), this.logs.shutdown()]);
     this.#client?.close();
   }
 

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import { z } from 'zod';
 import type { Factory } from '../component.ts';
+import { signalsOf } from '../component.ts';
 import { factories } from '../components.ts';
 
 interface JsonSchemaNode {
@@ -50,7 +51,8 @@ export function listComponentsCommand(out: Writable): void {
   for (const kind of ['receiver', 'processor', 'exporter'] as const) {
     lines.push(`${kind}s:`);
     for (const factory of factories.filter((f) => f.kind === kind)) {
-      lines.push(`  ${factory.type} (${factory.stability}): ${factory.description}`);
+      const signals = signalsOf(factory).join(', ');
+      lines.push(`  ${factory.type} (${factory.stability}; ${signals}): ${factory.description}`);
       lines.push(...describeConfig(factory));
     }
   }

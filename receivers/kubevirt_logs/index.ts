@@ -1,0 +1,1 @@
+export { kubevirtLogsFactory } from './factory.ts';

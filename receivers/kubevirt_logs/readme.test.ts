@@ -1,0 +1,18 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { updateReadme } from '../../service/metadata.ts';
+import { kubevirtLogsMetadata } from './metadata.ts';
+
+describe('README', () => {
+  it('carries the attribute table of metadata.ts (UPDATE_GOLDEN=1 rewrites it)', () => {
+    const path = join(import.meta.dirname, 'README.md');
+    const readme = readFileSync(path, 'utf8');
+    const expected = updateReadme(readme, kubevirtLogsMetadata);
+    if (process.env.UPDATE_GOLDEN === '1' && readme !== expected) {
+      writeFileSync(path, expected);
+      return;
+    }
+    expect(readme, 'README.md table is stale: run with UPDATE_GOLDEN=1').toBe(expected);
+  });
+});
