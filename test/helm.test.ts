@@ -422,6 +422,99 @@ describe.skipIf(skip)('Helm chart', () => {
     expect(alone.find((d) => d.kind === 'ClusterRole')?.rules).toHaveLength(2);
   });
 
+  it('kubevirt_logs receiver: its config, pods/log only with it, the data volume, a logs pipeline with a backend', () => {
+    const files = documents(
+      render([
+        { agent: { receivers: { kubevirtLogs: { enabled: true, namespaces: ['vms'], maxFiles: 3 } } } },
+      ]),
+    );
+    expect(files.find((d) => d.kind === 'ClusterRole')?.rules).toEqual([
+      { apiGroups: [''], resources: ['pods', 'nodes'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+      { apiGroups: ['kubevirt.io'], resources: ['virtualmachineinstances'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    const configOf = (docs: typeof files): Record<string, unknown> =>
+      parseYaml(
+        (
+          docs.find((d) => d.metadata.name === 'demo-inframeter-agent' && d.kind === 'ConfigMap')
+            ?.data as Record<string, string>
+        )['config.yaml'] ?? '',
+      ) as Record<string, unknown>;
+    const config = configOf(files);
+    expect(get(config, 'receivers.kubevirt_logs')).toEqual({
+      node_name: '${env:K8S_NODE_NAME}',
+      directory: '/var/lib/inframeter/vm-logs',
+      interval: '1h',
+      namespaces: ['vms'],
+      virt_handler: { namespace: 'kubevirt' },
+      files: { max_file_size: '50MiB', max_files: 3 },
+    });
+    // Files only: the receiver is in no pipeline, and nothing sends logs anywhere.
+    expect(get(config, 'service.pipelines.logs')).toBeUndefined();
+    expect(get(config, 'exporters.otlp/logs')).toBeUndefined();
+    const spec = get(
+      files.find((d) => d.kind === 'DaemonSet'),
+      'spec.template.spec',
+    ) as { containers: Record<string, unknown>[]; volumes: Record<string, unknown>[] };
+    expect(
+      (spec.containers[0]?.volumeMounts as { name: string }[]).find((m) => m.name === 'vm-logs'),
+    ).toEqual({
+      name: 'vm-logs',
+      mountPath: '/var/lib/inframeter/vm-logs',
+    });
+    expect(spec.volumes.find((v) => v.name === 'vm-logs')).toEqual({ name: 'vm-logs', emptyDir: {} });
+    expect(validateConfigs(files)).toEqual([]);
+
+    const shipped = documents(
+      render([
+        {
+          agent: {
+            receivers: {
+              kubevirtLogs: {
+                enabled: true,
+                hostPath: '/var/lib/inframeter/vm-logs',
+                otlpEndpoint: 'http://otel-collector.observability:4317',
+              },
+            },
+          },
+        },
+      ]),
+    );
+    const shippedConfig = configOf(shipped);
+    expect(get(shippedConfig, 'exporters.otlp/logs')).toEqual({
+      endpoint: 'http://otel-collector.observability:4317',
+      protocol: 'grpc',
+    });
+    expect(get(shippedConfig, 'service.pipelines.logs')).toEqual({
+      receivers: ['kubevirt_logs'],
+      exporters: ['otlp/logs'],
+    });
+    expect(
+      (
+        get(
+          shipped.find((d) => d.kind === 'DaemonSet'),
+          'spec.template.spec.volumes',
+        ) as { name: string }[]
+      ).find((v) => v.name === 'vm-logs'),
+    ).toEqual({
+      name: 'vm-logs',
+      hostPath: { path: '/var/lib/inframeter/vm-logs', type: 'DirectoryOrCreate' },
+    });
+    expect(validateConfigs(shipped)).toEqual([]);
+
+    // Off (the default): no pods/log rule, no volume.
+    const off = documents(render([{ agent: { receivers: { kubevirt: { enabled: true } } } }]));
+    expect(JSON.stringify(off.find((d) => d.kind === 'ClusterRole')?.rules)).not.toContain('pods/log');
+    expect(
+      (
+        get(
+          off.find((d) => d.kind === 'DaemonSet'),
+          'spec.template.spec.volumes',
+        ) as { name: string }[]
+      ).map((v) => v.name),
+    ).not.toContain('vm-logs');
+  });
+
   it.each([
     [{ gateway: { replicas: 0 } }, 'gateway.replicas is 0 while agent.exportToGateway'],
     [{ gateway: { enabled: false } }, 'agent.exportToGateway is true but gateway.enabled is false'],

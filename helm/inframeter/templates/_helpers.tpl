@@ -101,6 +101,21 @@ receivers:
     libvirt:
       enabled: {{ $kv.libvirt.enabled }}
   {{- end }}
+  {{- $kl := $a.receivers.kubevirtLogs }}
+  {{- if $kl.enabled }}
+  kubevirt_logs:
+    node_name: ${env:K8S_NODE_NAME}
+    directory: /var/lib/inframeter/vm-logs
+    interval: {{ $kl.interval }}
+    {{- with $kl.namespaces }}
+    namespaces: {{ toJson . }}
+    {{- end }}
+    virt_handler:
+      namespace: {{ $kl.kubevirtNamespace }}
+    files:
+      max_file_size: {{ $kl.maxFileSize }}
+      max_files: {{ $kl.maxFiles }}
+  {{- end }}
 {{- if not $receivers }}
 {{- fail "agent: enable at least one of agent.receivers.procfs, cgroups, process, kubevirt" }}
 {{- end }}
@@ -126,6 +141,11 @@ exporters:
   prometheus:
     endpoint: 0.0.0.0:{{ $a.prometheus.port }}
   {{- end }}
+  {{- if and $kl.enabled $kl.otlpEndpoint }}
+  otlp/logs:
+    endpoint: {{ $kl.otlpEndpoint }}
+    protocol: grpc
+  {{- end }}
 {{- if not $exporters }}
 {{- fail "agent: set agent.exportToGateway or agent.prometheus.enabled, or the agent's data goes nowhere" }}
 {{- end }}
@@ -143,6 +163,11 @@ service:
       receivers: {{ toJson $receivers }}
       processors: ["resource", "batch"]
       exporters: {{ toJson $exporters }}
+    {{- if and $kl.enabled $kl.otlpEndpoint }}
+    logs:
+      receivers: ["kubevirt_logs"]
+      exporters: ["otlp/logs"]
+    {{- end }}
 {{- end -}}
 {{- end -}}
 
