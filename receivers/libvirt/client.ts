@@ -20,8 +20,12 @@ export interface HostStats {
 
 export interface LibvirtConnection {
   readonly uri: string;
-  /** One bulk stats call, then per-domain calls for what the driver did not give in bulk. */
-  collect(): Promise<{ domains: DomainStats[]; host: HostStats }>;
+  /**
+   * One bulk stats call, then per-domain calls for what the driver did not give in bulk.
+   * `errors`: per domain (`URI domain NAME`), a domain that vanished between the list and its
+   * own calls (not in `domains`) or calls that failed (the domain is there with the rest).
+   */
+  collect(): Promise<{ domains: DomainStats[]; host: HostStats; errors: ReadonlyMap<string, Error> }>;
   close(): Promise<void>;
 }
 
@@ -30,7 +34,6 @@ type Fn = ReturnType<LibraryHandle['func']>;
 interface Api {
   open: Fn;
   close: Fn;
-  lastError: Fn;
   getAll: Fn;
   freeList: Fn;
   name: Fn;
@@ -43,17 +46,56 @@ interface Api {
   interfaceStats: Fn;
   nodeInfo: Fn;
   freeMemory: Fn;
+  connSetErrorFunc: Fn;
+  connCopyLastError: Fn;
+  resetError: Fn;
+  ErrorStruct: TypeObject;
+  quiet: unknown;
   Record: TypeObject;
   Param: TypeObject;
 }
 
 type Koffi = typeof koffiModule;
 
-let api: (Api & { koffi: Koffi }) | undefined;
+let api: Promise<Api & { koffi: Koffi }> | undefined;
+
+/** A connection being opened: errors raised without a connection are its (or another's). */
+interface OpenAttempt {
+  /** Host, socket path or file of the URI, as libvirt names them in its messages. */
+  readonly markers: readonly string[];
+  /** Each message raised while it was in flight, with the markers of every attempt then. */
+  readonly messages: { text: string; markers: readonly string[] }[];
+}
+const openAttempts = new Set<OpenAttempt>();
+
+function markersOf(uri: string): string[] {
+  const m = /^[a-z0-9+]+:\/\/([^/?]*)([^?]*)(?:\?(.*))?$/i.exec(uri);
+  const host = (m?.[1] ?? '').replace(/^.*@/, '').replace(/:\d+$/, '');
+  const path = m?.[2] ?? '';
+  const socket = /(?:^|&)socket=([^&]*)/.exec(m?.[3] ?? '')?.[1];
+  return [host, socket ?? '', path.length > 8 ? path : ''].filter((x) => x !== '');
+}
+
+/** The message of a failed open: one naming its URI, else one naming no other URI, else the last. */
+function ownMessage(attempt: OpenAttempt): string | undefined {
+  const names = (text: string, markers: readonly string[]): boolean => markers.some((x) => text.includes(x));
+  return (
+    attempt.messages.find((m) => names(m.text, attempt.markers))?.text ??
+    attempt.messages.find((m) => !names(m.text, m.markers))?.text ??
+    attempt.messages.at(-1)?.text
+  );
+}
+
+/** libvirt error codes (virErrorNumber) the receiver acts on. */
+const VIR_ERR_NO_DOMAIN = 42;
 
 /** Loads koffi and libvirt on first use: collectors without this receiver pay for neither. */
-async function load(): Promise<Api & { koffi: Koffi }> {
-  if (api !== undefined) return api;
+function load(): Promise<Api & { koffi: Koffi }> {
+  api ??= loadOnce();
+  return api;
+}
+
+async function loadOnce(): Promise<Api & { koffi: Koffi }> {
   const koffi = (await import('koffi')).default;
   const lib = koffi.load('libvirt.so.0');
   // The string member is declared void* and decoded only for string parameters: koffi
@@ -117,18 +159,42 @@ async function load(): Promise<Api & { koffi: Koffi }> {
     cores: 'uint',
     threads: 'uint',
   });
+  const ErrorStruct = koffi.struct('inframeter_virError', {
+    code: 'int',
+    domain: 'int',
+    message: 'const char *',
+    level: 'int',
+    conn: 'void *',
+    dom: 'void *',
+    str1: 'void *',
+    str2: 'void *',
+    str3: 'void *',
+    int1: 'int',
+    int2: 'int',
+    net: 'void *',
+  });
   const ErrorFunc = koffi.proto('void inframeter_virErrorFunc(void *userData, void *error)');
   const setErrorFunc = lib.func('void virSetErrorFunc(void *userData, inframeter_virErrorFunc *handler)');
-  // Errors are read with virGetLastErrorMessage and reported by the receiver, not printed.
+  // libvirt keeps its last error per thread, and every call runs on one of koffi's worker
+  // threads: the main thread's virGetLastErrorMessage would say "no error". Errors of calls
+  // without a connection (opening one) come to this handler, which koffi runs on the main
+  // thread while the failing worker waits; connections get a handler of their own that
+  // does nothing (their errors are read with virConnCopyLastError). Nothing goes to stderr.
   setErrorFunc(
     null,
-    koffi.register(() => undefined, koffi.pointer(ErrorFunc)),
+    koffi.register((_user: unknown, error: unknown) => {
+      if (error === null) return;
+      const e = koffi.decode(error, ErrorStruct) as { message: string | null };
+      const markers = [...openAttempts].flatMap((x) => x.markers);
+      for (const attempt of openAttempts)
+        attempt.messages.push({ text: e.message ?? 'unknown libvirt error', markers });
+    }, koffi.pointer(ErrorFunc)),
   );
+  const quiet = koffi.register(() => undefined, koffi.pointer(ErrorFunc));
   const HeapString = koffi.disposable('inframeter_heap_str', 'str');
-  api = {
+  return {
     open: lib.func('void *virConnectOpenReadOnly(const char *name)'),
     close: lib.func('int virConnectClose(void *conn)'),
-    lastError: lib.func('const char *virGetLastErrorMessage()'),
     getAll: lib.func(
       'int virConnectGetAllDomainStats(void *conn, unsigned int stats, _Out_ void **retStats, unsigned int flags)',
     ),
@@ -151,11 +217,17 @@ async function load(): Promise<Api & { koffi: Koffi }> {
     ),
     nodeInfo: lib.func('int virNodeGetInfo(void *conn, _Out_ inframeter_virNodeInfo *info)'),
     freeMemory: lib.func('unsigned long long virNodeGetFreeMemory(void *conn)'),
+    connSetErrorFunc: lib.func(
+      'void virConnSetErrorFunc(void *conn, void *userData, inframeter_virErrorFunc *handler)',
+    ),
+    connCopyLastError: lib.func('int virConnCopyLastError(void *conn, void *to)'),
+    resetError: lib.func('void virResetError(void *error)'),
+    ErrorStruct,
+    quiet,
     Record,
     Param,
     koffi,
   };
-  return api;
 }
 
 /** A libvirt call on a worker thread. */
@@ -196,37 +268,90 @@ const DOUBLE = 5;
 const BOOLEAN = 6;
 const STRING = 7;
 
-export async function openConnection(uri: string): Promise<LibvirtConnection> {
+/** A domain that was listed by the bulk call and was gone when its own calls ran. */
+class DomainVanished extends Error {}
+
+export interface ConnectionOptions {
+  /**
+   * Called after the bulk call listed the domains and before their per-domain calls (tests
+   * use it to make a domain vanish exactly there).
+   */
+  readonly afterList?: (names: readonly string[]) => void | Promise<void>;
+}
+
+/** Opens a read-only connection; a refusal throws with libvirt's own message. */
+export async function openConnection(
+  uri: string,
+  options: ConnectionOptions = {},
+): Promise<LibvirtConnection> {
   const a = await load();
   const koffi = a.koffi;
-  const conn = await call<unknown>(a.open, uri);
-  if (conn === null) throw new Error(`${uri}: ${String(a.lastError())}`);
-  const fail = (what: string): Error => new Error(`${uri}: ${what}: ${String(a.lastError())}`);
+  const attempt: OpenAttempt = { markers: markersOf(uri), messages: [] };
+  openAttempts.add(attempt);
+  let conn: unknown;
+  try {
+    conn = await call<unknown>(a.open, uri);
+  } finally {
+    openAttempts.delete(attempt);
+  }
+  if (conn === null) {
+    // Several opens may fail at once: each keeps the message that is its own.
+    const own = ownMessage(attempt);
+    throw new Error(`${uri}: ${own ?? 'connection refused by libvirt (no message)'}`);
+  }
+  a.connSetErrorFunc(conn, null, a.quiet);
+  const errorBuffer = Buffer.alloc(koffi.sizeof(a.ErrorStruct));
+  /** The connection's last error (set by the worker thread that ran the failing call). */
+  const lastError = (): { code: number; message: string } => {
+    const code = a.connCopyLastError(conn, errorBuffer) as number;
+    const e = koffi.decode(errorBuffer, a.ErrorStruct) as { message: string | null };
+    const message = e.message ?? 'unknown libvirt error';
+    a.resetError(errorBuffer);
+    return { code, message };
+  };
+  const fail = (what: string): Error => new Error(`${uri}: ${what}: ${lastError().message}`);
+  /** A failed per-domain call: the domain vanished (thrown), or a group that is not there. */
+  const failed = (what: string, name: string): string => {
+    const { code, message } = lastError();
+    if (code === VIR_ERR_NO_DOMAIN)
+      throw new DomainVanished(
+        `${uri}: domain ${name} vanished between list and stats (${what}: ${message})`,
+      );
+    return `${what}: ${message}`;
+  };
 
-  const fillPerDomain = async (dom: unknown, stats: DomainStats): Promise<void> => {
-    if (stats.state === undefined || stats.cpuTime === undefined || stats.vcpuCount === undefined) {
-      const info: Record<string, unknown> = {};
+  /** Per-domain calls for what the bulk call did not give; returns the calls that failed. */
+  const fillPerDomain = async (dom: unknown, stats: DomainStats): Promise<string[]> => {
+    const problems: string[] = [];
+    const info: Record<string, unknown> = {};
+    const needInfo =
+      stats.state === undefined || stats.cpuTime === undefined || stats.vcpuCount === undefined;
+    if (needInfo) {
       if ((await call<number>(a.info, dom, info)) === 0) {
         stats.state ??= number(info.state);
         stats.cpuTime ??= number(info.cpuTime);
         stats.vcpuCount ??= number(info.nrVirtCpu);
         if (!stats.balloon.has('maximum')) stats.balloon.set('maximum', number(info.maxMem));
         if (!stats.balloon.has('current')) stats.balloon.set('current', number(info.memory));
-      }
+      } else problems.push(failed('virDomainGetInfo', stats.name));
     }
     const running = stats.state === 1 || stats.state === 2 || stats.state === 3;
-    if (!running) return;
+    if (!running) return problems;
     if (!stats.balloon.has('rss')) {
       const out = Array.from({ length: 13 }, () => ({}));
       const n = await call<number>(a.memoryStats, dom, out, 13, 0);
+      if (n < 0) problems.push(failed('virDomainMemoryStats', stats.name));
       for (const s of (out as { tag?: number; val?: unknown }[]).slice(0, Math.max(0, n))) {
         const name = MEMORY_TAGS[s.tag ?? -1];
         if (name !== undefined) stats.balloon.set(name, number(s.val));
       }
     }
     const xml = await call<string | null>(a.xml, dom, 0);
-    const description = xml === null ? undefined : parseDomainXml(xml);
-    if (description === undefined) return;
+    if (xml === null) {
+      problems.push(failed('virDomainGetXMLDesc', stats.name));
+      return problems;
+    }
+    const description = parseDomainXml(xml);
     stats.cloudstackInstance = description.cloudstackInstance;
     stats.openstackInstance = description.openstackInstance;
     for (const i of description.interfaces) if (i.mac !== undefined) stats.macs.set(i.target, i.mac);
@@ -242,20 +367,23 @@ export async function openConnection(uri: string): Promise<LibvirtConnection> {
             .set('wr.reqs', number(s.wr_req))
             .set('wr.bytes', number(s.wr_bytes))
             .set('errors', number(s.errs));
-        }
+        } else problems.push(failed(`virDomainBlockStats ${disk}`, stats.name));
         if ((await call<number>(a.blockInfo, dom, disk, info, 0)) === 0) {
           fields
             .set('capacity', number(info.capacity))
             .set('allocation', number(info.allocation))
             .set('physical', number(info.physical));
-        }
+        } else problems.push(failed(`virDomainGetBlockInfo ${disk}`, stats.name));
         if (fields.size > 0) stats.blocks.set(disk, fields);
       }
     }
     if (stats.nets.size === 0) {
       for (const { target } of description.interfaces) {
         const s: Record<string, unknown> = {};
-        if ((await call<number>(a.interfaceStats, dom, target, s, 64)) !== 0) continue;
+        if ((await call<number>(a.interfaceStats, dom, target, s, 64)) !== 0) {
+          problems.push(failed(`virDomainInterfaceStats ${target}`, stats.name));
+          continue;
+        }
         stats.nets.set(
           target,
           new Map([
@@ -271,6 +399,7 @@ export async function openConnection(uri: string): Promise<LibvirtConnection> {
         );
       }
     }
+    return problems;
   };
 
   return {
@@ -280,17 +409,20 @@ export async function openConnection(uri: string): Promise<LibvirtConnection> {
       const n = await call<number>(a.getAll, conn, 0, out, 0);
       if (n < 0) throw fail('virConnectGetAllDomainStats');
       const domains: DomainStats[] = [];
+      const errors = new Map<string, Error>();
       try {
         const records = n === 0 ? [] : (koffi.decode(out[0], koffi.array('void *', n)) as unknown[]);
+        const listed: { dom: unknown; stats: DomainStats }[] = [];
         for (const pointer of records) {
           const record = koffi.decode(pointer, a.Record) as {
             dom: unknown;
             params: unknown;
             nparams: number;
           };
+          // Name and UUID are read from the domain object the bulk call returned: no I/O.
           const uuid = Buffer.alloc(37);
-          await call<number>(a.uuid, record.dom, uuid);
-          const stats = emptyStats(await call<string>(a.name, record.dom), uuid.toString('latin1', 0, 36));
+          a.uuid(record.dom, uuid);
+          const stats = emptyStats(a.name(record.dom) as string, uuid.toString('latin1', 0, 36));
           const params = new Map<string, number | string>();
           const raw =
             record.nparams === 0
@@ -310,8 +442,21 @@ export async function openConnection(uri: string): Promise<LibvirtConnection> {
             else if (p.type === BOOLEAN) params.set(p.field, number(p.value.b) === 0 ? 0 : 1);
           }
           applyBulkParams(stats, params);
-          await fillPerDomain(record.dom, stats);
-          domains.push(stats);
+          listed.push({ dom: record.dom, stats });
+        }
+        await options.afterList?.(listed.map((l) => l.stats.name));
+        for (const { dom, stats } of listed) {
+          const key = `${uri} domain ${stats.name}`;
+          try {
+            const problems = await fillPerDomain(dom, stats);
+            if (problems.length > 0)
+              errors.set(key, new Error(`${uri}: domain ${stats.name}: ${problems.join('; ')}`));
+            domains.push(stats);
+          } catch (error) {
+            // Gone between the list and its own calls: not reported, the others go on.
+            if (error instanceof DomainVanished) errors.set(key, error);
+            else throw error;
+          }
         }
       } finally {
         if (out[0] !== null) a.freeList(out[0]);
@@ -321,6 +466,7 @@ export async function openConnection(uri: string): Promise<LibvirtConnection> {
       const free = await call<unknown>(a.freeMemory, conn);
       return {
         domains,
+        errors,
         host: {
           memoryTotal: hasNode ? number(node.memory) * 1024 : undefined,
           memoryFree: number(free) === 0 ? undefined : number(free),
