@@ -2,6 +2,7 @@ import type koffiModule from 'koffi';
 import type { LibraryHandle, TypeObject } from 'koffi';
 import type { DomainStats } from './parse/stats.ts';
 import { applyBulkParams, emptyStats } from './parse/stats.ts';
+import type { DomainDescription } from './parse/domain-xml.ts';
 import { parseDomainXml } from './parse/domain-xml.ts';
 
 /**
@@ -86,6 +87,9 @@ function ownMessage(attempt: OpenAttempt): string | undefined {
   );
 }
 
+/** Longest a domain's XML description is reused before it is read again. */
+export const XML_REFRESH_MS = 5 * 60_000;
+
 /** libvirt error codes (virErrorNumber) the receiver acts on. */
 const VIR_ERR_NO_DOMAIN = 42;
 
@@ -118,36 +122,6 @@ async function loadOnce(): Promise<Api & { koffi: Koffi }> {
     dom: 'void *',
     params: 'void *',
     nparams: 'int',
-  });
-  koffi.struct('inframeter_virDomainInfo', {
-    state: 'uchar',
-    maxMem: 'ulong',
-    memory: 'ulong',
-    nrVirtCpu: 'ushort',
-    cpuTime: 'ulonglong',
-  });
-  koffi.struct('inframeter_virDomainMemoryStat', { tag: 'int', val: 'ulonglong' });
-  koffi.struct('inframeter_virDomainBlockStats', {
-    rd_req: 'int64',
-    rd_bytes: 'int64',
-    wr_req: 'int64',
-    wr_bytes: 'int64',
-    errs: 'int64',
-  });
-  koffi.struct('inframeter_virDomainBlockInfo', {
-    capacity: 'ulonglong',
-    allocation: 'ulonglong',
-    physical: 'ulonglong',
-  });
-  koffi.struct('inframeter_virDomainInterfaceStats', {
-    rx_bytes: 'int64',
-    rx_packets: 'int64',
-    rx_errs: 'int64',
-    rx_drop: 'int64',
-    tx_bytes: 'int64',
-    tx_packets: 'int64',
-    tx_errs: 'int64',
-    tx_drop: 'int64',
   });
   koffi.struct('inframeter_virNodeInfo', {
     model: koffi.array('char', 32, 'String'),
@@ -201,19 +175,17 @@ async function loadOnce(): Promise<Api & { koffi: Koffi }> {
     freeList: lib.func('void virDomainStatsRecordListFree(void *stats)'),
     name: lib.func('const char *virDomainGetName(void *dom)'),
     uuid: lib.func('int virDomainGetUUIDString(void *dom, _Out_ uint8_t *buf)'),
-    info: lib.func('int virDomainGetInfo(void *dom, _Out_ inframeter_virDomainInfo *info)'),
+    info: lib.func('int virDomainGetInfo(void *dom, void *info)'),
     memoryStats: lib.func(
-      'int virDomainMemoryStats(void *dom, _Out_ inframeter_virDomainMemoryStat *stats, unsigned int nr, unsigned int flags)',
+      'int virDomainMemoryStats(void *dom, void *stats, unsigned int nr, unsigned int flags)',
     ),
     xml: lib.func('virDomainGetXMLDesc', HeapString, ['void *', 'unsigned int']),
-    blockStats: lib.func(
-      'int virDomainBlockStats(void *dom, const char *disk, _Out_ inframeter_virDomainBlockStats *stats, size_t size)',
-    ),
+    blockStats: lib.func('int virDomainBlockStats(void *dom, const char *disk, void *stats, size_t size)'),
     blockInfo: lib.func(
-      'int virDomainGetBlockInfo(void *dom, const char *disk, _Out_ inframeter_virDomainBlockInfo *info, unsigned int flags)',
+      'int virDomainGetBlockInfo(void *dom, const char *disk, void *info, unsigned int flags)',
     ),
     interfaceStats: lib.func(
-      'int virDomainInterfaceStats(void *dom, const char *device, _Out_ inframeter_virDomainInterfaceStats *stats, size_t size)',
+      'int virDomainInterfaceStats(void *dom, const char *device, void *stats, size_t size)',
     ),
     nodeInfo: lib.func('int virNodeGetInfo(void *conn, _Out_ inframeter_virNodeInfo *info)'),
     freeMemory: lib.func('unsigned long long virNodeGetFreeMemory(void *conn)'),
@@ -259,6 +231,9 @@ const MEMORY_TAGS: Record<number, string> = {
   7: 'rss',
   8: 'usable',
 };
+/** Entries asked of virDomainMemoryStats (VIR_DOMAIN_MEMORY_STAT_NR in libvirt 9). */
+const MEMORY_STATS = 16;
+const NET_FIELDS = ['rx.bytes', 'rx.pkts', 'rx.errs', 'rx.drop', 'tx.bytes', 'tx.pkts', 'tx.errs', 'tx.drop'];
 /** virTypedParameterType. */
 const INT = 1;
 const UINT = 2;
@@ -320,86 +295,155 @@ export async function openConnection(
     return `${what}: ${message}`;
   };
 
+  /**
+   * Domain XML (disks and interfaces for the per-domain calls, MACs, cloud instance names)
+   * by UUID, read when a domain is first seen, when the bulk call lists other disks or
+   * interfaces than the XML had, and at least every XML_REFRESH_MS: with a driver that gives
+   * every group in bulk (QEMU), a steady scrape makes no per-domain call at all.
+   */
+  const descriptions = new Map<string, { description: DomainDescription; readAt: number; seen: number }>();
+  let generation = 0;
+  const describe = async (
+    dom: unknown,
+    stats: DomainStats,
+    problems: string[],
+  ): Promise<DomainDescription | undefined> => {
+    const cached = descriptions.get(stats.uuid);
+    const now = Date.now();
+    const sameDevices = (d: DomainDescription): boolean =>
+      (stats.blocks.size === 0 || [...stats.blocks.keys()].every((b) => d.disks.includes(b))) &&
+      (stats.nets.size === 0 ||
+        [...stats.nets.keys()].every((n) => d.interfaces.some((i) => i.target === n)));
+    if (cached !== undefined && now - cached.readAt < XML_REFRESH_MS && sameDevices(cached.description)) {
+      cached.seen = generation;
+      return cached.description;
+    }
+    const xml = await call<string | null>(a.xml, dom, 0);
+    if (xml === null) {
+      problems.push(failed('virDomainGetXMLDesc', stats.name));
+      return undefined;
+    }
+    const description = parseDomainXml(xml);
+    descriptions.set(stats.uuid, { description, readAt: now, seen: generation });
+    return description;
+  };
+
+  /**
+   * One buffer for the per-domain calls' output structures: the calls of a connection run
+   * one after the other, and each result is read before the next call.
+   */
+  const buffer = Buffer.alloc(16 * MEMORY_STATS);
+  const u64 = (offset: number): number => Number(buffer.readBigUInt64LE(offset));
+  const i64 = (offset: number): number => Number(buffer.readBigInt64LE(offset));
+
   /** Per-domain calls for what the bulk call did not give; returns the calls that failed. */
   const fillPerDomain = async (dom: unknown, stats: DomainStats): Promise<string[]> => {
     const problems: string[] = [];
-    const info: Record<string, unknown> = {};
     const needInfo =
       stats.state === undefined || stats.cpuTime === undefined || stats.vcpuCount === undefined;
     if (needInfo) {
-      if ((await call<number>(a.info, dom, info)) === 0) {
-        stats.state ??= number(info.state);
-        stats.cpuTime ??= number(info.cpuTime);
-        stats.vcpuCount ??= number(info.nrVirtCpu);
-        if (!stats.balloon.has('maximum')) stats.balloon.set('maximum', number(info.maxMem));
-        if (!stats.balloon.has('current')) stats.balloon.set('current', number(info.memory));
+      // virDomainInfo: uchar state; ulong maxMem (KiB); ulong memory; ushort nrVirtCpu; ulonglong cpuTime.
+      if ((await call<number>(a.info, dom, buffer)) === 0) {
+        stats.state ??= buffer.readUInt8(0);
+        stats.cpuTime ??= u64(8 * 4);
+        stats.vcpuCount ??= buffer.readUInt16LE(8 * 3);
+        if (!stats.balloon.has('maximum')) stats.balloon.set('maximum', u64(8));
+        if (!stats.balloon.has('current')) stats.balloon.set('current', u64(16));
       } else problems.push(failed('virDomainGetInfo', stats.name));
     }
     const running = stats.state === 1 || stats.state === 2 || stats.state === 3;
     if (!running) return problems;
     if (!stats.balloon.has('rss')) {
-      const out = Array.from({ length: 13 }, () => ({}));
-      const n = await call<number>(a.memoryStats, dom, out, 13, 0);
+      // virDomainMemoryStat[]: int tag; (padding) ulonglong val.
+      const n = await call<number>(a.memoryStats, dom, buffer, MEMORY_STATS, 0);
       if (n < 0) problems.push(failed('virDomainMemoryStats', stats.name));
-      for (const s of (out as { tag?: number; val?: unknown }[]).slice(0, Math.max(0, n))) {
-        const name = MEMORY_TAGS[s.tag ?? -1];
-        if (name !== undefined) stats.balloon.set(name, number(s.val));
+      for (let i = 0; i < n; i++) {
+        const name = MEMORY_TAGS[buffer.readInt32LE(16 * i)];
+        if (name !== undefined) stats.balloon.set(name, u64(16 * i + 8));
       }
     }
-    const xml = await call<string | null>(a.xml, dom, 0);
-    if (xml === null) {
-      problems.push(failed('virDomainGetXMLDesc', stats.name));
-      return problems;
-    }
-    const description = parseDomainXml(xml);
+    const description = await describe(dom, stats, problems);
+    if (description === undefined) return problems;
     stats.cloudstackInstance = description.cloudstackInstance;
     stats.openstackInstance = description.openstackInstance;
     for (const i of description.interfaces) if (i.mac !== undefined) stats.macs.set(i.target, i.mac);
     if (stats.blocks.size === 0) {
       for (const disk of description.disks) {
-        const s: Record<string, unknown> = {};
-        const info: Record<string, unknown> = {};
         const fields = new Map<string, number>();
-        if ((await call<number>(a.blockStats, dom, disk, s, 40)) === 0) {
+        // virDomainBlockStatsStruct: rd_req, rd_bytes, wr_req, wr_bytes, errs (long long).
+        if ((await call<number>(a.blockStats, dom, disk, buffer, 40)) === 0) {
           fields
-            .set('rd.reqs', number(s.rd_req))
-            .set('rd.bytes', number(s.rd_bytes))
-            .set('wr.reqs', number(s.wr_req))
-            .set('wr.bytes', number(s.wr_bytes))
-            .set('errors', number(s.errs));
+            .set('rd.reqs', i64(0))
+            .set('rd.bytes', i64(8))
+            .set('wr.reqs', i64(16))
+            .set('wr.bytes', i64(24))
+            .set('errors', i64(32));
         } else problems.push(failed(`virDomainBlockStats ${disk}`, stats.name));
-        if ((await call<number>(a.blockInfo, dom, disk, info, 0)) === 0) {
-          fields
-            .set('capacity', number(info.capacity))
-            .set('allocation', number(info.allocation))
-            .set('physical', number(info.physical));
+        // virDomainBlockInfo: capacity, allocation, physical (unsigned long long).
+        if ((await call<number>(a.blockInfo, dom, disk, buffer, 0)) === 0) {
+          fields.set('capacity', u64(0)).set('allocation', u64(8)).set('physical', u64(16));
         } else problems.push(failed(`virDomainGetBlockInfo ${disk}`, stats.name));
         if (fields.size > 0) stats.blocks.set(disk, fields);
       }
     }
     if (stats.nets.size === 0) {
       for (const { target } of description.interfaces) {
-        const s: Record<string, unknown> = {};
-        if ((await call<number>(a.interfaceStats, dom, target, s, 64)) !== 0) {
+        // virDomainInterfaceStatsStruct: rx bytes, packets, errs, drop, then tx (long long).
+        if ((await call<number>(a.interfaceStats, dom, target, buffer, 64)) !== 0) {
           problems.push(failed(`virDomainInterfaceStats ${target}`, stats.name));
           continue;
         }
-        stats.nets.set(
-          target,
-          new Map([
-            ['rx.bytes', number(s.rx_bytes)],
-            ['rx.pkts', number(s.rx_packets)],
-            ['rx.errs', number(s.rx_errs)],
-            ['rx.drop', number(s.rx_drop)],
-            ['tx.bytes', number(s.tx_bytes)],
-            ['tx.pkts', number(s.tx_packets)],
-            ['tx.errs', number(s.tx_errs)],
-            ['tx.drop', number(s.tx_drop)],
-          ]),
-        );
+        const fields = new Map<string, number>();
+        NET_FIELDS.forEach((field, i) => fields.set(field, i64(8 * i)));
+        stats.nets.set(target, fields);
       }
     }
     return problems;
+  };
+
+  const paramSize = koffi.sizeof(a.Param);
+  // virTypedParameter: char field[80]; int type; (padding) union value (8 bytes).
+  const valueOffset = paramSize - 8;
+  /**
+   * The typed parameters of one bulk record, read straight from libvirt's memory (one view,
+   * no per-parameter koffi objects); strings are the only values decoded through koffi.
+   */
+  const decodeParams = (pointer: unknown, count: number): Map<string, number | string> => {
+    const params = new Map<string, number | string>();
+    if (count === 0) return params;
+    const view = Buffer.from(koffi.view(pointer, count * paramSize));
+    for (let i = 0, o = 0; i < count; i++, o += paramSize) {
+      let end = view.indexOf(0, o);
+      if (end < 0 || end > o + 80) end = o + 80;
+      const field = view.toString('latin1', o, end);
+      const v = o + valueOffset;
+      switch (view.readInt32LE(o + 80)) {
+        case INT:
+          params.set(field, view.readInt32LE(v));
+          break;
+        case UINT:
+          params.set(field, view.readUInt32LE(v));
+          break;
+        case LLONG:
+          params.set(field, Number(view.readBigInt64LE(v)));
+          break;
+        case ULLONG:
+          params.set(field, Number(view.readBigUInt64LE(v)));
+          break;
+        case DOUBLE:
+          params.set(field, view.readDoubleLE(v));
+          break;
+        case BOOLEAN:
+          params.set(field, view.readInt8(v) === 0 ? 0 : 1);
+          break;
+        case STRING:
+          params.set(field, (koffi.decode(pointer, v, 'char *') as string | null) ?? '');
+          break;
+        default:
+          break;
+      }
+    }
+    return params;
   };
 
   return {
@@ -423,28 +467,12 @@ export async function openConnection(
           const uuid = Buffer.alloc(37);
           a.uuid(record.dom, uuid);
           const stats = emptyStats(a.name(record.dom) as string, uuid.toString('latin1', 0, 36));
-          const params = new Map<string, number | string>();
-          const raw =
-            record.nparams === 0
-              ? []
-              : (koffi.decode(record.params, koffi.array(a.Param, record.nparams)) as {
-                  field: string;
-                  type: number;
-                  value: Record<string, unknown>;
-                }[]);
-          for (const p of raw) {
-            if (p.type === STRING) params.set(p.field, koffi.decode(p.value.s, 'char', -1) as string);
-            else if (p.type === INT) params.set(p.field, number(p.value.i));
-            else if (p.type === UINT) params.set(p.field, number(p.value.ui));
-            else if (p.type === LLONG) params.set(p.field, number(p.value.l));
-            else if (p.type === ULLONG) params.set(p.field, number(p.value.ul));
-            else if (p.type === DOUBLE) params.set(p.field, number(p.value.d));
-            else if (p.type === BOOLEAN) params.set(p.field, number(p.value.b) === 0 ? 0 : 1);
-          }
+          const params = decodeParams(record.params, record.nparams);
           applyBulkParams(stats, params);
           listed.push({ dom: record.dom, stats });
         }
         await options.afterList?.(listed.map((l) => l.stats.name));
+        generation += 1;
         for (const { dom, stats } of listed) {
           const key = `${uri} domain ${stats.name}`;
           try {
@@ -458,6 +486,8 @@ export async function openConnection(
             else throw error;
           }
         }
+        // Domains no longer listed are forgotten.
+        for (const [uuid, d] of descriptions) if (d.seen !== generation) descriptions.delete(uuid);
       } finally {
         if (out[0] !== null) a.freeList(out[0]);
       }
