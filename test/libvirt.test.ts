@@ -258,6 +258,8 @@ describe.skipIf(skip)('libvirt receiver on the test driver', () => {
       configSchema.parse({
         uris: [NODE, lateUri, tcp],
         collection_interval: '50ms',
+        // Each connection's first scrape starts its thread.
+        timeout: '5s',
         reconnect_delay: '50ms',
         max_reconnect_delay: '100ms',
       }),

@@ -1,24 +1,16 @@
-import type koffiModule from 'koffi';
-import type { LibraryHandle, TypeObject } from 'koffi';
-import type { DomainStats } from './parse/stats.ts';
-import { applyBulkParams, emptyStats } from './parse/stats.ts';
-import type { DomainDescription } from './parse/domain-xml.ts';
-import { parseDomainXml } from './parse/domain-xml.ts';
+import { Worker } from 'node:worker_threads';
+import type { DomainStats, HostStats } from './parse/stats.ts';
+import type { Collected } from './session.ts';
+import type { Request, Response } from './worker.ts';
+
+export type { HostStats } from './parse/stats.ts';
 
 /**
- * libvirt's own C library (`libvirt.so.0`) through koffi: the receiver's only I/O. Every
- * call runs on koffi's worker threads (`.async`), so a hypervisor that hangs never blocks
- * the event loop or the other connections.
+ * libvirt connections as the receiver sees them. Each connection lives in a worker thread
+ * of its own (worker.ts, session.ts) making synchronous libvirt calls: the event loop never
+ * waits for libvirt, a hypervisor that hangs holds only its own thread (never the other
+ * connections, nor Node's thread pool), and one scrape is two messages per connection.
  */
-
-/** The host's figures through libvirt. */
-export interface HostStats {
-  /** Bytes. */
-  readonly memoryTotal: number | undefined;
-  readonly memoryFree: number | undefined;
-  readonly cpus: number | undefined;
-}
-
 export interface LibvirtConnection {
   readonly uri: string;
   /**
@@ -30,222 +22,6 @@ export interface LibvirtConnection {
   close(): Promise<void>;
 }
 
-type Fn = ReturnType<LibraryHandle['func']>;
-
-interface Api {
-  open: Fn;
-  close: Fn;
-  getAll: Fn;
-  freeList: Fn;
-  name: Fn;
-  uuid: Fn;
-  info: Fn;
-  memoryStats: Fn;
-  xml: Fn;
-  blockStats: Fn;
-  blockInfo: Fn;
-  interfaceStats: Fn;
-  nodeInfo: Fn;
-  freeMemory: Fn;
-  connSetErrorFunc: Fn;
-  connCopyLastError: Fn;
-  resetError: Fn;
-  ErrorStruct: TypeObject;
-  quiet: unknown;
-  Record: TypeObject;
-  Param: TypeObject;
-}
-
-type Koffi = typeof koffiModule;
-
-let api: Promise<Api & { koffi: Koffi }> | undefined;
-
-/** A connection being opened: errors raised without a connection are its (or another's). */
-interface OpenAttempt {
-  /** Host, socket path or file of the URI, as libvirt names them in its messages. */
-  readonly markers: readonly string[];
-  /** Each message raised while it was in flight, with the markers of every attempt then. */
-  readonly messages: { text: string; markers: readonly string[] }[];
-}
-const openAttempts = new Set<OpenAttempt>();
-
-function markersOf(uri: string): string[] {
-  const m = /^[a-z0-9+]+:\/\/([^/?]*)([^?]*)(?:\?(.*))?$/i.exec(uri);
-  const host = (m?.[1] ?? '').replace(/^.*@/, '').replace(/:\d+$/, '');
-  const path = m?.[2] ?? '';
-  const socket = /(?:^|&)socket=([^&]*)/.exec(m?.[3] ?? '')?.[1];
-  return [host, socket ?? '', path.length > 8 ? path : ''].filter((x) => x !== '');
-}
-
-/** The message of a failed open: one naming its URI, else one naming no other URI, else the last. */
-function ownMessage(attempt: OpenAttempt): string | undefined {
-  const names = (text: string, markers: readonly string[]): boolean => markers.some((x) => text.includes(x));
-  return (
-    attempt.messages.find((m) => names(m.text, attempt.markers))?.text ??
-    attempt.messages.find((m) => !names(m.text, m.markers))?.text ??
-    attempt.messages.at(-1)?.text
-  );
-}
-
-/** Longest a domain's XML description is reused before it is read again. */
-export const XML_REFRESH_MS = 5 * 60_000;
-
-/** libvirt error codes (virErrorNumber) the receiver acts on. */
-const VIR_ERR_NO_DOMAIN = 42;
-
-/** Loads koffi and libvirt on first use: collectors without this receiver pay for neither. */
-function load(): Promise<Api & { koffi: Koffi }> {
-  api ??= loadOnce();
-  return api;
-}
-
-async function loadOnce(): Promise<Api & { koffi: Koffi }> {
-  const koffi = (await import('koffi')).default;
-  const lib = koffi.load('libvirt.so.0');
-  // The string member is declared void* and decoded only for string parameters: koffi
-  // converting a char* member of a union reads garbage for the other types.
-  const Value = koffi.union('inframeter_virTypedParameterValue', {
-    i: 'int',
-    ui: 'uint',
-    l: 'int64',
-    ul: 'uint64',
-    d: 'double',
-    b: 'char',
-    s: 'void *',
-  });
-  const Param = koffi.struct('inframeter_virTypedParameter', {
-    field: koffi.array('char', 80, 'String'),
-    type: 'int',
-    value: Value,
-  });
-  const Record = koffi.struct('inframeter_virDomainStatsRecord', {
-    dom: 'void *',
-    params: 'void *',
-    nparams: 'int',
-  });
-  koffi.struct('inframeter_virNodeInfo', {
-    model: koffi.array('char', 32, 'String'),
-    memory: 'ulong',
-    cpus: 'uint',
-    mhz: 'uint',
-    nodes: 'uint',
-    sockets: 'uint',
-    cores: 'uint',
-    threads: 'uint',
-  });
-  const ErrorStruct = koffi.struct('inframeter_virError', {
-    code: 'int',
-    domain: 'int',
-    message: 'const char *',
-    level: 'int',
-    conn: 'void *',
-    dom: 'void *',
-    str1: 'void *',
-    str2: 'void *',
-    str3: 'void *',
-    int1: 'int',
-    int2: 'int',
-    net: 'void *',
-  });
-  const ErrorFunc = koffi.proto('void inframeter_virErrorFunc(void *userData, void *error)');
-  const setErrorFunc = lib.func('void virSetErrorFunc(void *userData, inframeter_virErrorFunc *handler)');
-  // libvirt keeps its last error per thread, and every call runs on one of koffi's worker
-  // threads: the main thread's virGetLastErrorMessage would say "no error". Errors of calls
-  // without a connection (opening one) come to this handler, which koffi runs on the main
-  // thread while the failing worker waits; connections get a handler of their own that
-  // does nothing (their errors are read with virConnCopyLastError). Nothing goes to stderr.
-  setErrorFunc(
-    null,
-    koffi.register((_user: unknown, error: unknown) => {
-      if (error === null) return;
-      const e = koffi.decode(error, ErrorStruct) as { message: string | null };
-      const markers = [...openAttempts].flatMap((x) => x.markers);
-      for (const attempt of openAttempts)
-        attempt.messages.push({ text: e.message ?? 'unknown libvirt error', markers });
-    }, koffi.pointer(ErrorFunc)),
-  );
-  const quiet = koffi.register(() => undefined, koffi.pointer(ErrorFunc));
-  const HeapString = koffi.disposable('inframeter_heap_str', 'str');
-  return {
-    open: lib.func('void *virConnectOpenReadOnly(const char *name)'),
-    close: lib.func('int virConnectClose(void *conn)'),
-    getAll: lib.func(
-      'int virConnectGetAllDomainStats(void *conn, unsigned int stats, _Out_ void **retStats, unsigned int flags)',
-    ),
-    freeList: lib.func('void virDomainStatsRecordListFree(void *stats)'),
-    name: lib.func('const char *virDomainGetName(void *dom)'),
-    uuid: lib.func('int virDomainGetUUIDString(void *dom, _Out_ uint8_t *buf)'),
-    info: lib.func('int virDomainGetInfo(void *dom, void *info)'),
-    memoryStats: lib.func(
-      'int virDomainMemoryStats(void *dom, void *stats, unsigned int nr, unsigned int flags)',
-    ),
-    xml: lib.func('virDomainGetXMLDesc', HeapString, ['void *', 'unsigned int']),
-    blockStats: lib.func('int virDomainBlockStats(void *dom, const char *disk, void *stats, size_t size)'),
-    blockInfo: lib.func(
-      'int virDomainGetBlockInfo(void *dom, const char *disk, void *info, unsigned int flags)',
-    ),
-    interfaceStats: lib.func(
-      'int virDomainInterfaceStats(void *dom, const char *device, void *stats, size_t size)',
-    ),
-    nodeInfo: lib.func('int virNodeGetInfo(void *conn, _Out_ inframeter_virNodeInfo *info)'),
-    freeMemory: lib.func('unsigned long long virNodeGetFreeMemory(void *conn)'),
-    connSetErrorFunc: lib.func(
-      'void virConnSetErrorFunc(void *conn, void *userData, inframeter_virErrorFunc *handler)',
-    ),
-    connCopyLastError: lib.func('int virConnCopyLastError(void *conn, void *to)'),
-    resetError: lib.func('void virResetError(void *error)'),
-    ErrorStruct,
-    quiet,
-    Record,
-    Param,
-    koffi,
-  };
-}
-
-/** A libvirt call on a worker thread. */
-function call<T>(fn: Fn, ...args: unknown[]): Promise<T> {
-  return new Promise((resolve, reject) => {
-    fn.async(...args, (error: unknown, result: T) => {
-      if (error !== null && error !== undefined)
-        reject(
-          error instanceof Error
-            ? error
-            : new Error(typeof error === 'string' ? error : 'libvirt call failed'),
-        );
-      else resolve(result);
-    });
-  });
-}
-
-const number = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number));
-
-/** Memory stat tags (virDomainMemoryStatTags) and their bulk names. */
-const MEMORY_TAGS: Record<number, string> = {
-  0: 'swap_in',
-  1: 'swap_out',
-  2: 'major_fault',
-  3: 'minor_fault',
-  4: 'unused',
-  5: 'available',
-  6: 'current',
-  7: 'rss',
-  8: 'usable',
-};
-/** Entries asked of virDomainMemoryStats (VIR_DOMAIN_MEMORY_STAT_NR in libvirt 9). */
-const MEMORY_STATS = 16;
-const NET_FIELDS = ['rx.bytes', 'rx.pkts', 'rx.errs', 'rx.drop', 'tx.bytes', 'tx.pkts', 'tx.errs', 'tx.drop'];
-/** virTypedParameterType. */
-const INT = 1;
-const UINT = 2;
-const LLONG = 3;
-const ULLONG = 4;
-const DOUBLE = 5;
-const BOOLEAN = 6;
-const STRING = 7;
-
-/** A domain that was listed by the bulk call and was gone when its own calls ran. */
-class DomainVanished extends Error {}
-
 export interface ConnectionOptions {
   /**
    * Called after the bulk call listed the domains and before their per-domain calls (tests
@@ -254,258 +30,131 @@ export interface ConnectionOptions {
   readonly afterList?: (names: readonly string[]) => void | Promise<void>;
 }
 
-/** Opens a read-only connection; a refusal throws with libvirt's own message. */
+let handlerInstalled: Promise<void> | undefined;
+
+/**
+ * libvirt reports errors raised without a connection (a failed open) to one process-wide
+ * handler; without one it prints them on stderr. It is installed here, on the main thread,
+ * whose event loop is always free to run it (koffi runs a callback on the thread that
+ * registered it while the calling thread waits); the message itself is read by the thread
+ * that made the call.
+ */
+async function installErrorHandler(): Promise<void> {
+  const koffi = (await import('koffi')).default;
+  const lib = koffi.load('libvirt.so.0');
+  const ErrorFunc = koffi.proto('void inframeter_virErrorFuncMain(void *userData, void *error)');
+  const setErrorFunc = lib.func('void virSetErrorFunc(void *userData, inframeter_virErrorFuncMain *handler)');
+  setErrorFunc(
+    null,
+    koffi.register(() => undefined, koffi.pointer(ErrorFunc)),
+  );
+}
+
+const WORKER = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+
+/**
+ * Threads whose connection was closed (or refused), kept per URI for the next open: a
+ * reconnection costs a message, not a thread start. A thread that did not answer is never
+ * kept.
+ */
+const idle = new Map<string, Worker[]>();
+
+/** Ends the idle threads kept for `uri` (the receiver's shutdown). */
+export async function endIdleThreads(uri: string): Promise<void> {
+  const workers = idle.get(uri) ?? [];
+  idle.delete(uri);
+  await Promise.all(workers.map((w) => w.terminate()));
+}
+
+function keep(uri: string, worker: Worker, detach: () => void): void {
+  detach();
+  worker.unref();
+  const list = idle.get(uri) ?? [];
+  list.push(worker);
+  idle.set(uri, list);
+}
+
+/** Opens a read-only connection in a thread of its own; a refusal throws with libvirt's own message. */
 export async function openConnection(
   uri: string,
   options: ConnectionOptions = {},
 ): Promise<LibvirtConnection> {
-  const a = await load();
-  const koffi = a.koffi;
-  const attempt: OpenAttempt = { markers: markersOf(uri), messages: [] };
-  openAttempts.add(attempt);
-  let conn: unknown;
+  await (handlerInstalled ??= installErrorHandler());
+  const kept = (idle.get(uri) ?? []).filter((w) => w.threadId !== -1);
+  const worker = kept.pop() ?? new Worker(WORKER, { workerData: { uri } });
+  idle.set(uri, kept);
+  worker.unref();
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let next = 0;
+  let gone: Error | undefined;
+  const failAll = (error: Error): void => {
+    gone = error;
+    for (const p of pending.values()) p.reject(error);
+    pending.clear();
+  };
+  const onMessage = (response: Response): void => {
+    const p = pending.get(response.id);
+    if (p === undefined) return;
+    pending.delete(response.id);
+    if (pending.size === 0) worker.unref();
+    if (response.ok) p.resolve(response.value);
+    else p.reject(new Error(response.message));
+  };
+  const onError = (error: Error): void => {
+    failAll(new Error(`${uri}: libvirt thread failed: ${error.message}`, { cause: error }));
+  };
+  const onExit = (code: number): void => {
+    failAll(new Error(`${uri}: libvirt thread exited (${String(code)})`));
+  };
+  worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+  const detach = (): void => {
+    worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+  };
+  const ask = <T>(op: Request['op']): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (gone !== undefined) {
+        reject(gone);
+        return;
+      }
+      const id = next++;
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      // A request in flight keeps the process alive; an idle connection does not.
+      worker.ref();
+      worker.postMessage({ id, op } satisfies Request);
+    });
   try {
-    conn = await call<unknown>(a.open, uri);
-  } finally {
-    openAttempts.delete(attempt);
+    await ask('open');
+  } catch (error) {
+    if (gone === undefined) keep(uri, worker, detach);
+    throw error;
   }
-  if (conn === null) {
-    // Several opens may fail at once: each keeps the message that is its own.
-    const own = ownMessage(attempt);
-    throw new Error(`${uri}: ${own ?? 'connection refused by libvirt (no message)'}`);
-  }
-  a.connSetErrorFunc(conn, null, a.quiet);
-  const errorBuffer = Buffer.alloc(koffi.sizeof(a.ErrorStruct));
-  /** The connection's last error (set by the worker thread that ran the failing call). */
-  const lastError = (): { code: number; message: string } => {
-    const code = a.connCopyLastError(conn, errorBuffer) as number;
-    const e = koffi.decode(errorBuffer, a.ErrorStruct) as { message: string | null };
-    const message = e.message ?? 'unknown libvirt error';
-    a.resetError(errorBuffer);
-    return { code, message };
-  };
-  const fail = (what: string): Error => new Error(`${uri}: ${what}: ${lastError().message}`);
-  /** A failed per-domain call: the domain vanished (thrown), or a group that is not there. */
-  const failed = (what: string, name: string): string => {
-    const { code, message } = lastError();
-    if (code === VIR_ERR_NO_DOMAIN)
-      throw new DomainVanished(
-        `${uri}: domain ${name} vanished between list and stats (${what}: ${message})`,
-      );
-    return `${what}: ${message}`;
-  };
-
-  /**
-   * Domain XML (disks and interfaces for the per-domain calls, MACs, cloud instance names)
-   * by UUID, read when a domain is first seen, when the bulk call lists other disks or
-   * interfaces than the XML had, and at least every XML_REFRESH_MS: with a driver that gives
-   * every group in bulk (QEMU), a steady scrape makes no per-domain call at all.
-   */
-  const descriptions = new Map<string, { description: DomainDescription; readAt: number; seen: number }>();
-  let generation = 0;
-  const describe = async (
-    dom: unknown,
-    stats: DomainStats,
-    problems: string[],
-  ): Promise<DomainDescription | undefined> => {
-    const cached = descriptions.get(stats.uuid);
-    const now = Date.now();
-    const sameDevices = (d: DomainDescription): boolean =>
-      (stats.blocks.size === 0 || [...stats.blocks.keys()].every((b) => d.disks.includes(b))) &&
-      (stats.nets.size === 0 ||
-        [...stats.nets.keys()].every((n) => d.interfaces.some((i) => i.target === n)));
-    if (cached !== undefined && now - cached.readAt < XML_REFRESH_MS && sameDevices(cached.description)) {
-      cached.seen = generation;
-      return cached.description;
-    }
-    const xml = await call<string | null>(a.xml, dom, 0);
-    if (xml === null) {
-      problems.push(failed('virDomainGetXMLDesc', stats.name));
-      return undefined;
-    }
-    const description = parseDomainXml(xml);
-    descriptions.set(stats.uuid, { description, readAt: now, seen: generation });
-    return description;
-  };
-
-  /**
-   * One buffer for the per-domain calls' output structures: the calls of a connection run
-   * one after the other, and each result is read before the next call.
-   */
-  const buffer = Buffer.alloc(16 * MEMORY_STATS);
-  const u64 = (offset: number): number => Number(buffer.readBigUInt64LE(offset));
-  const i64 = (offset: number): number => Number(buffer.readBigInt64LE(offset));
-
-  /** Per-domain calls for what the bulk call did not give; returns the calls that failed. */
-  const fillPerDomain = async (dom: unknown, stats: DomainStats): Promise<string[]> => {
-    const problems: string[] = [];
-    const needInfo =
-      stats.state === undefined || stats.cpuTime === undefined || stats.vcpuCount === undefined;
-    if (needInfo) {
-      // virDomainInfo: uchar state; ulong maxMem (KiB); ulong memory; ushort nrVirtCpu; ulonglong cpuTime.
-      if ((await call<number>(a.info, dom, buffer)) === 0) {
-        stats.state ??= buffer.readUInt8(0);
-        stats.cpuTime ??= u64(8 * 4);
-        stats.vcpuCount ??= buffer.readUInt16LE(8 * 3);
-        if (!stats.balloon.has('maximum')) stats.balloon.set('maximum', u64(8));
-        if (!stats.balloon.has('current')) stats.balloon.set('current', u64(16));
-      } else problems.push(failed('virDomainGetInfo', stats.name));
-    }
-    const running = stats.state === 1 || stats.state === 2 || stats.state === 3;
-    if (!running) return problems;
-    if (!stats.balloon.has('rss')) {
-      // virDomainMemoryStat[]: int tag; (padding) ulonglong val.
-      const n = await call<number>(a.memoryStats, dom, buffer, MEMORY_STATS, 0);
-      if (n < 0) problems.push(failed('virDomainMemoryStats', stats.name));
-      for (let i = 0; i < n; i++) {
-        const name = MEMORY_TAGS[buffer.readInt32LE(16 * i)];
-        if (name !== undefined) stats.balloon.set(name, u64(16 * i + 8));
-      }
-    }
-    const description = await describe(dom, stats, problems);
-    if (description === undefined) return problems;
-    stats.cloudstackInstance = description.cloudstackInstance;
-    stats.openstackInstance = description.openstackInstance;
-    for (const i of description.interfaces) if (i.mac !== undefined) stats.macs.set(i.target, i.mac);
-    if (stats.blocks.size === 0) {
-      for (const disk of description.disks) {
-        const fields = new Map<string, number>();
-        // virDomainBlockStatsStruct: rd_req, rd_bytes, wr_req, wr_bytes, errs (long long).
-        if ((await call<number>(a.blockStats, dom, disk, buffer, 40)) === 0) {
-          fields
-            .set('rd.reqs', i64(0))
-            .set('rd.bytes', i64(8))
-            .set('wr.reqs', i64(16))
-            .set('wr.bytes', i64(24))
-            .set('errors', i64(32));
-        } else problems.push(failed(`virDomainBlockStats ${disk}`, stats.name));
-        // virDomainBlockInfo: capacity, allocation, physical (unsigned long long).
-        if ((await call<number>(a.blockInfo, dom, disk, buffer, 0)) === 0) {
-          fields.set('capacity', u64(0)).set('allocation', u64(8)).set('physical', u64(16));
-        } else problems.push(failed(`virDomainGetBlockInfo ${disk}`, stats.name));
-        if (fields.size > 0) stats.blocks.set(disk, fields);
-      }
-    }
-    if (stats.nets.size === 0) {
-      for (const { target } of description.interfaces) {
-        // virDomainInterfaceStatsStruct: rx bytes, packets, errs, drop, then tx (long long).
-        if ((await call<number>(a.interfaceStats, dom, target, buffer, 64)) !== 0) {
-          problems.push(failed(`virDomainInterfaceStats ${target}`, stats.name));
-          continue;
-        }
-        const fields = new Map<string, number>();
-        NET_FIELDS.forEach((field, i) => fields.set(field, i64(8 * i)));
-        stats.nets.set(target, fields);
-      }
-    }
-    return problems;
-  };
-
-  const paramSize = koffi.sizeof(a.Param);
-  // virTypedParameter: char field[80]; int type; (padding) union value (8 bytes).
-  const valueOffset = paramSize - 8;
-  /**
-   * The typed parameters of one bulk record, read straight from libvirt's memory (one view,
-   * no per-parameter koffi objects); strings are the only values decoded through koffi.
-   */
-  const decodeParams = (pointer: unknown, count: number): Map<string, number | string> => {
-    const params = new Map<string, number | string>();
-    if (count === 0) return params;
-    const view = Buffer.from(koffi.view(pointer, count * paramSize));
-    for (let i = 0, o = 0; i < count; i++, o += paramSize) {
-      let end = view.indexOf(0, o);
-      if (end < 0 || end > o + 80) end = o + 80;
-      const field = view.toString('latin1', o, end);
-      const v = o + valueOffset;
-      switch (view.readInt32LE(o + 80)) {
-        case INT:
-          params.set(field, view.readInt32LE(v));
-          break;
-        case UINT:
-          params.set(field, view.readUInt32LE(v));
-          break;
-        case LLONG:
-          params.set(field, Number(view.readBigInt64LE(v)));
-          break;
-        case ULLONG:
-          params.set(field, Number(view.readBigUInt64LE(v)));
-          break;
-        case DOUBLE:
-          params.set(field, view.readDoubleLE(v));
-          break;
-        case BOOLEAN:
-          params.set(field, view.readInt8(v) === 0 ? 0 : 1);
-          break;
-        case STRING:
-          params.set(field, (koffi.decode(pointer, v, 'char *') as string | null) ?? '');
-          break;
-        default:
-          break;
-      }
-    }
-    return params;
-  };
-
   return {
     uri,
     async collect() {
-      const out: unknown[] = [null];
-      const n = await call<number>(a.getAll, conn, 0, out, 0);
-      if (n < 0) throw fail('virConnectGetAllDomainStats');
-      const domains: DomainStats[] = [];
-      const errors = new Map<string, Error>();
-      try {
-        const records = n === 0 ? [] : (koffi.decode(out[0], koffi.array('void *', n)) as unknown[]);
-        const listed: { dom: unknown; stats: DomainStats }[] = [];
-        for (const pointer of records) {
-          const record = koffi.decode(pointer, a.Record) as {
-            dom: unknown;
-            params: unknown;
-            nparams: number;
-          };
-          // Name and UUID are read from the domain object the bulk call returned: no I/O.
-          const uuid = Buffer.alloc(37);
-          a.uuid(record.dom, uuid);
-          const stats = emptyStats(a.name(record.dom) as string, uuid.toString('latin1', 0, 36));
-          const params = decodeParams(record.params, record.nparams);
-          applyBulkParams(stats, params);
-          listed.push({ dom: record.dom, stats });
-        }
-        await options.afterList?.(listed.map((l) => l.stats.name));
-        generation += 1;
-        for (const { dom, stats } of listed) {
-          const key = `${uri} domain ${stats.name}`;
-          try {
-            const problems = await fillPerDomain(dom, stats);
-            if (problems.length > 0)
-              errors.set(key, new Error(`${uri}: domain ${stats.name}: ${problems.join('; ')}`));
-            domains.push(stats);
-          } catch (error) {
-            // Gone between the list and its own calls: not reported, the others go on.
-            if (error instanceof DomainVanished) errors.set(key, error);
-            else throw error;
-          }
-        }
-        // Domains no longer listed are forgotten.
-        for (const [uuid, d] of descriptions) if (d.seen !== generation) descriptions.delete(uuid);
-      } finally {
-        if (out[0] !== null) a.freeList(out[0]);
-      }
-      const node: Record<string, unknown> = {};
-      const hasNode = (await call<number>(a.nodeInfo, conn, node)) === 0;
-      const free = await call<unknown>(a.freeMemory, conn);
+      const names = await ask<string[]>('list');
+      await options.afterList?.(names);
+      const collected = await ask<Collected>('fill');
       return {
-        domains,
-        errors,
-        host: {
-          memoryTotal: hasNode ? number(node.memory) * 1024 : undefined,
-          memoryFree: number(free) === 0 ? undefined : number(free),
-          cpus: hasNode ? number(node.cpus) : undefined,
-        },
+        domains: collected.domains,
+        host: collected.host,
+        errors: new Map(collected.errors.map(([key, message]) => [key, new Error(message)])),
       };
     },
     async close() {
-      await call<number>(a.close, conn);
+      // A thread stuck in a call to a hung hypervisor does not answer: it is left to end.
+      const answered = await Promise.race([
+        ask('close').then(
+          () => true,
+          () => true,
+        ),
+        new Promise<boolean>((r) => {
+          setTimeout(() => {
+            r(false);
+          }, 1000).unref();
+        }),
+      ]);
+      if (answered && gone === undefined) keep(uri, worker, detach);
+      else void worker.terminate();
     },
   };
 }

@@ -3,7 +3,7 @@ import type { ScrapeReport, Scraper } from '../../service/component.ts';
 import { toError } from '../../service/errors.ts';
 import { ObservableSet } from '../../service/instruments.ts';
 import type { HostStats, LibvirtConnection } from './client.ts';
-import { openConnection } from './client.ts';
+import { endIdleThreads, openConnection } from './client.ts';
 import type { LibvirtConfig } from './config.ts';
 import { libvirtMetadata } from './metadata.ts';
 import type { DomainStats } from './parse/stats.ts';
@@ -124,6 +124,7 @@ export class LibvirtScraper implements Scraper {
       const connection = t.connection;
       t.connection = undefined;
       if (connection !== undefined) await connection.close().catch(() => undefined);
+      await endIdleThreads(t.uri);
     }
   }
 }
