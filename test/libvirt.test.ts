@@ -201,13 +201,20 @@ describe.skipIf(skip)('libvirt receiver on the test driver', () => {
       "<domain type='test'><name>vm-delta</name><memory>262144</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>",
     ) as unknown;
     expect(create(dom)).toBe(0);
+    const epsilon = define(
+      conn,
+      "<domain type='test'><name>vm-epsilon</name><memory>262144</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>",
+    ) as unknown;
+    expect(create(epsilon)).toBe(0);
     const listed: string[][] = [];
-    // Right after the bulk call listed vm-delta, and before its own calls: destroyed and undefined.
+    // Right after the bulk call listed them as running, and before their own calls: vm-delta
+    // destroyed and undefined, vm-epsilon destroyed (still defined).
     const afterList = (names: readonly string[]): void => {
       listed.push([...names]);
       if (names.includes('vm-delta')) {
         expect(destroy(dom)).toBe(0);
         expect(undefine(dom)).toBe(0);
+        expect(destroy(epsilon)).toBe(0);
       }
     };
     const scraper = new LibvirtScraper(configSchema.parse({ uris: ['test:///default'] }), (uri) =>
@@ -232,11 +239,23 @@ describe.skipIf(skip)('libvirt receiver on the test driver', () => {
     ).toBe(1);
     expect(value(batch, 'inframeter.libvirt.domain.vcpu.count', test)).toBe(2);
     expect(value(batch, 'inframeter.libvirt.up', { 'libvirt.uri': 'test:///default' })).toBe(1);
+    // Stopped in between: reported as it is now, shut off, without error.
+    const eps = { 'libvirt.domain.name': 'vm-epsilon' };
+    expect(
+      value(batch, 'inframeter.libvirt.domain.state', { ...eps, 'libvirt.domain.state': 'shutoff' }),
+    ).toBe(1);
+    expect(
+      value(batch, 'inframeter.libvirt.domain.state', { ...eps, 'libvirt.domain.state': 'running' }),
+    ).toBe(0);
+    expect(
+      value(batch, 'inframeter.libvirt.domain.memory.usage', { ...eps, 'libvirt.memory.state': 'rss' }),
+    ).toBeUndefined();
     // Next scrape: vm-delta is no longer listed and nothing fails.
     const { batch: next, report } = await runner.run(10_000);
     expect(listed[1]).not.toContain('vm-delta');
     expect([...report.errors.keys()]).toEqual([]);
     expect(value(next, 'inframeter.libvirt.domain.vcpu.count', test)).toBe(2);
+    expect(undefine(epsilon)).toBe(0);
   });
 
   it('a hypervisor that refuses: its own libvirt message, logged once, counted, recovered when it answers', async () => {

@@ -49,6 +49,8 @@ export const XML_REFRESH_MS = 5 * 60_000;
 
 /** libvirt error codes (virErrorNumber) the receiver acts on. */
 const VIR_ERR_NO_DOMAIN = 42;
+/** "domain is not running": stopped between the list and its own calls. */
+const VIR_ERR_OPERATION_INVALID = 55;
 
 /** Loads koffi and libvirt on first use: collectors without this receiver pay for neither. */
 function load(): Api & { koffi: Koffi } {
@@ -182,6 +184,8 @@ const STRING = 7;
 
 /** A domain that was listed by the bulk call and was gone when its own calls ran. */
 class DomainVanished extends Error {}
+/** A domain listed as running that was stopped when its own calls ran. */
+class DomainStopped extends Error {}
 
 /** What one collection gives: what `fill` returns, with errors as plain text (sent between threads). */
 export interface Collected {
@@ -227,6 +231,7 @@ export function openSession(uri: string): Session {
       throw new DomainVanished(
         `${uri}: domain ${name} vanished between list and stats (${what}: ${message})`,
       );
+    if (code === VIR_ERR_OPERATION_INVALID) throw new DomainStopped(message);
     return `${what}: ${message}`;
   };
 
@@ -412,13 +417,24 @@ export function openSession(uri: string): Session {
         for (const { dom, stats } of pending.listed) {
           const key = `${uri} domain ${stats.name}`;
           try {
-            const problems = fillPerDomain(dom, stats);
+            let problems: string[];
+            try {
+              problems = fillPerDomain(dom, stats);
+            } catch (error) {
+              if (!(error instanceof DomainStopped)) throw error;
+              // Stopped in between: reported as it is now, without the running-only groups.
+              const now = emptyStats(stats.name, stats.uuid);
+              problems = fillPerDomain(dom, now);
+              Object.assign(stats, now);
+            }
             if (problems.length > 0)
               errors.push([key, `${uri}: domain ${stats.name}: ${problems.join('; ')}`]);
             domains.push(stats);
           } catch (error) {
             // Gone between the list and its own calls: not reported, the others go on.
             if (error instanceof DomainVanished) errors.push([key, error.message]);
+            else if (error instanceof DomainStopped)
+              errors.push([key, `${uri}: domain ${stats.name}: ${error.message}`]);
             else throw error;
           }
         }
