@@ -169,6 +169,8 @@ function report(
     perDomainCommands(names, disk, nic),
   );
   const perDomainUs = (cpuSeconds: number): number => (cpuSeconds * 1e6) / domains;
+  /** A difference of two noisy figures: shown only when it is above the noise. */
+  const net = (us: number, ratio: number): string => (us > 0 ? fmt(ratio, 2) : 'not resolved');
   const oursUs = (ours.cpuPerScrapeMs * 1000) / domains;
   const domstatsUs = perDomainUs(domstats.cpu);
   const domstatsNetUs = perDomainUs(domstats.cpu - connect.cpu);
@@ -185,7 +187,7 @@ function report(
   );
   console.log(
     `  virsh domstats --raw: ${fmt(domstats.cpu * 1000)} ms CPU per run, ${fmt(domstatsUs)} µs per domain ` +
-      `(${fmt(domstatsNetUs)} µs without virsh's start-up and connection, ${fmt(connect.cpu * 1000)} ms)`,
+      `(${domstatsNetUs > 0 ? fmt(domstatsNetUs) : 'not resolved:'} µs without virsh's start-up and connection, ${fmt(connect.cpu * 1000)} ms)`,
   );
   console.log(
     `  virsh session dominfo+dommemstat+domblkstat+domblkinfo+domifstat per domain: ${fmt(session.cpu * 1000)} ms CPU, ` +
@@ -193,8 +195,8 @@ function report(
   );
   console.log(
     `  ratio receiver / virsh domstats per domain: ${fmt(oursUs / domstatsUs, 2)} ` +
-      `(${fmt(oursUs / domstatsNetUs, 2)} without virsh's start-up); ` +
-      `receiver / virsh per-domain session: ${fmt(oursUs / sessionUs, 2)} (${fmt(oursUs / sessionNetUs, 2)})`,
+      `(${net(domstatsNetUs, oursUs / domstatsNetUs)} without virsh's start-up); ` +
+      `receiver / virsh per-domain session: ${fmt(oursUs / sessionUs, 2)} (${net(sessionNetUs, oursUs / sessionNetUs)})`,
   );
 }
 

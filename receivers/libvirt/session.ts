@@ -215,7 +215,7 @@ export function openSession(uri: string): Session {
   }
   a.connSetErrorFunc(conn);
   const errorBuffer = Buffer.alloc(koffi.sizeof(a.ErrorStruct));
-  /** The connection's last error (set by the worker thread that ran the failing call). */
+  /** The connection's last error (libvirt copies it to the connection when a call fails). */
   const lastError = (): { code: number; message: string } => {
     const code = a.connCopyLastError(conn, errorBuffer) as number;
     const e = koffi.decode(errorBuffer, a.ErrorStruct) as { message: string | null };
