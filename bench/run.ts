@@ -4,6 +4,8 @@
  *
  *   npm run bench               # all
  *   npm run bench -- procfs     # bench/procfs.bench.ts
+ *   npm run bench -- libvirt    # bench/libvirt.bench.ts (500 test-driver domains vs virsh;
+ *                               #   real QEMU guests too when run as root with libvirtd)
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';

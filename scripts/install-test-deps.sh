@@ -7,6 +7,8 @@ packages=(
   snmpd snmp                            # SNMP agent and tools
   openipmi freeipmi-tools ipmitool      # ipmi_sim BMC simulator, ipmi-sensors
   libvirt0 libvirt-clients              # libvirt's C library (test:/// driver) and virsh
+  libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86  # libvirtd with the QEMU driver, QEMU (TCG guests)
+  iproute2 util-linux                   # ip, unshare, setpriv: the private libvirtd's namespace and tap
   python3-pandas                        # a real CSV reader for our CSV files
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev  # Helm's template engine, to render the chart
   chromium                              # headless browser: the experiment report renders

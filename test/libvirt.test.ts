@@ -1,17 +1,33 @@
 import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ExportResultCode } from '@opentelemetry/core';
 import type { DataPoint, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import koffi from 'koffi';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openConnection } from '../receivers/libvirt/client.ts';
 import { configSchema } from '../receivers/libvirt/config.ts';
+import { libvirtFactory } from '../receivers/libvirt/factory.ts';
 import { LibvirtScraper } from '../receivers/libvirt/scraper.ts';
+import type { MetricSink } from '../service/component.ts';
+import { createLogger } from '../service/logger.ts';
 import { missing } from './support/peers.ts';
-import { scrapeOnce } from './support/settings.ts';
+import { createTestSettings, scrapeOnce } from './support/settings.ts';
 
 // libvirt's test driver, in this process: a node XML with known domains, cross-checked
 // against what virsh prints for the same file in the same run; and test:///default, where
 // the test itself starts and destroys a domain through libvirt while the receiver watches.
-const NODE = `test://${join(import.meta.dirname, '..', 'receivers', 'libvirt', 'testdata', 'fixtures', 'testnode.xml')}`;
+const NODE_XML = join(
+  import.meta.dirname,
+  '..',
+  'receivers',
+  'libvirt',
+  'testdata',
+  'fixtures',
+  'testnode.xml',
+);
+const NODE = `test://${NODE_XML}`;
 const skip = missing('virsh', 'libvirt-clients');
 
 function value(
@@ -170,5 +186,163 @@ describe.skipIf(skip)('libvirt receiver on the test driver', () => {
         'libvirt.domain.state': 'running',
       }),
     ).toBe(1);
+  });
+
+  it('drops a domain that vanishes between the list and its stats, reports it, and goes on', async () => {
+    const lib = koffi.load('libvirt.so.0');
+    const open = lib.func('void *virConnectOpen(const char *name)');
+    const define = lib.func('void *virDomainDefineXML(void *conn, const char *xml)');
+    const create = lib.func('int virDomainCreate(void *dom)');
+    const destroy = lib.func('int virDomainDestroy(void *dom)');
+    const undefine = lib.func('int virDomainUndefine(void *dom)');
+    const conn = open('test:///default') as unknown;
+    const dom = define(
+      conn,
+      "<domain type='test'><name>vm-delta</name><memory>262144</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>",
+    ) as unknown;
+    expect(create(dom)).toBe(0);
+    const epsilon = define(
+      conn,
+      "<domain type='test'><name>vm-epsilon</name><memory>262144</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>",
+    ) as unknown;
+    expect(create(epsilon)).toBe(0);
+    const listed: string[][] = [];
+    // Right after the bulk call listed them as running, and before their own calls: vm-delta
+    // destroyed and undefined, vm-epsilon destroyed (still defined).
+    const afterList = (names: readonly string[]): void => {
+      listed.push([...names]);
+      if (names.includes('vm-delta')) {
+        expect(destroy(dom)).toBe(0);
+        expect(undefine(dom)).toBe(0);
+        expect(destroy(epsilon)).toBe(0);
+      }
+    };
+    const scraper = new LibvirtScraper(configSchema.parse({ uris: ['test:///default'] }), (uri) =>
+      openConnection(uri, { afterList }),
+    );
+    scrapers.push(scraper);
+    const { batch, errors, runner } = await scrapeOnce(scraper);
+    expect(listed[0]).toContain('vm-delta');
+    expect([...errors.keys()]).toEqual(['test:///default domain vm-delta']);
+    expect(errors.get('test:///default domain vm-delta')?.message).toMatch(
+      /^test:\/\/\/default: domain vm-delta vanished between list and stats \(virDomainGetInfo: Domain not found/,
+    );
+    const delta = { 'libvirt.domain.name': 'vm-delta' };
+    expect(value(batch, 'inframeter.libvirt.domain.vcpu.count', delta)).toBeUndefined();
+    expect(
+      value(batch, 'inframeter.libvirt.domain.state', { ...delta, 'libvirt.domain.state': 'running' }),
+    ).toBeUndefined();
+    // The rest goes on: the driver's own domain is there, whole, and the connection is up.
+    const test = { 'libvirt.domain.name': 'test' };
+    expect(
+      value(batch, 'inframeter.libvirt.domain.state', { ...test, 'libvirt.domain.state': 'running' }),
+    ).toBe(1);
+    expect(value(batch, 'inframeter.libvirt.domain.vcpu.count', test)).toBe(2);
+    expect(value(batch, 'inframeter.libvirt.up', { 'libvirt.uri': 'test:///default' })).toBe(1);
+    // Stopped in between: reported as it is now, shut off, without error.
+    const eps = { 'libvirt.domain.name': 'vm-epsilon' };
+    expect(
+      value(batch, 'inframeter.libvirt.domain.state', { ...eps, 'libvirt.domain.state': 'shutoff' }),
+    ).toBe(1);
+    expect(
+      value(batch, 'inframeter.libvirt.domain.state', { ...eps, 'libvirt.domain.state': 'running' }),
+    ).toBe(0);
+    expect(
+      value(batch, 'inframeter.libvirt.domain.memory.usage', { ...eps, 'libvirt.memory.state': 'rss' }),
+    ).toBeUndefined();
+    // Next scrape: vm-delta is no longer listed and nothing fails.
+    const { batch: next, report } = await runner.run(10_000);
+    expect(listed[1]).not.toContain('vm-delta');
+    expect([...report.errors.keys()]).toEqual([]);
+    expect(value(next, 'inframeter.libvirt.domain.vcpu.count', test)).toBe(2);
+    expect(undefine(epsilon)).toBe(0);
+  });
+
+  it('a hypervisor that refuses: its own libvirt message, logged once, counted, recovered when it answers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inframeter-libvirt-'));
+    // A test driver whose node file is not there yet refuses the connection, as a stopped
+    // libvirtd does; then the file appears and the hypervisor answers.
+    const late = join(dir, 'late.xml');
+    const lateUri = `test://${late}`;
+    const tcp = 'qemu+tcp://127.0.0.1:1/system';
+    const lines: { level: number; msg: string; key?: string }[] = [];
+    const logger = createLogger('debug', {
+      write: (line: string) => {
+        lines.push(JSON.parse(line) as { level: number; msg: string; key?: string });
+      },
+    });
+    const settings = { ...createTestSettings('libvirt', 'receiver'), logger };
+    const receiver = libvirtFactory.create(
+      settings,
+      configSchema.parse({
+        uris: [NODE, lateUri, tcp],
+        collection_interval: '50ms',
+        // Each connection's first scrape starts its thread.
+        timeout: '5s',
+        reconnect_delay: '50ms',
+        max_reconnect_delay: '100ms',
+      }),
+    );
+    const batches: ResourceMetrics[] = [];
+    const sink: MetricSink = {
+      export(batch, callback) {
+        batches.push(batch);
+        callback({ code: ExportResultCode.SUCCESS });
+      },
+      forceFlush: () => Promise.resolve(),
+      shutdown: () => Promise.resolve(),
+    };
+    const waitFor = async (what: string, ok: () => boolean): Promise<void> => {
+      const deadline = Date.now() + 10_000;
+      while (!ok()) {
+        if (Date.now() > deadline) throw new Error(`${what}: not within 10 s`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    try {
+      await receiver.start(sink);
+      await waitFor('4 batches', () => batches.length >= 4);
+      const last = batches.at(-1);
+      if (last === undefined) throw new Error('no batch');
+      expect(value(last, 'inframeter.libvirt.up', { 'libvirt.uri': NODE })).toBe(1);
+      expect(value(last, 'inframeter.libvirt.up', { 'libvirt.uri': lateUri })).toBe(0);
+      expect(value(last, 'inframeter.libvirt.up', { 'libvirt.uri': tcp })).toBe(0);
+      expect(value(last, 'inframeter.libvirt.domain.vcpu.count', { 'libvirt.domain.name': 'vm-alpha' })).toBe(
+        2,
+      );
+      // pino levels: 40 warn (an error, once per distinct message), 30 info (recovered).
+      const warnings = lines.filter((l) => l.level === 40);
+      expect(warnings.find((l) => l.key === tcp)?.msg).toBe(
+        `${tcp}: unable to connect to server at '127.0.0.1:1': Connection refused`,
+      );
+      expect(warnings.find((l) => l.key === lateUri)?.msg).toMatch(
+        new RegExp(`^${lateUri}: XML error: failed to parse xml document '${late}'`),
+      );
+      // Two failing sources per scrape (the refusals, or "reconnecting in …" in between).
+      expect(settings.telemetry.counts.failedSources).toBeGreaterThanOrEqual(2 * 4);
+      copyFileSync(NODE_XML, late);
+      await waitFor('the late hypervisor up', () => {
+        const b = batches.at(-1);
+        return b !== undefined && value(b, 'inframeter.libvirt.up', { 'libvirt.uri': lateUri }) === 1;
+      });
+      const up = batches.at(-1);
+      if (up === undefined) throw new Error('no batch');
+      expect(
+        value(up, 'inframeter.libvirt.domain.vcpu.count', {
+          'libvirt.domain.name': 'vm-alpha',
+          'libvirt.uri': lateUri,
+        }),
+      ).toBe(2);
+      expect(value(up, 'inframeter.libvirt.up', { 'libvirt.uri': tcp })).toBe(0);
+      await waitFor('recovered logged', () =>
+        lines.some((l) => l.level === 30 && l.msg === 'recovered' && l.key === lateUri),
+      );
+      // Logged once however many scrapes it failed (the waits between attempts included).
+      expect(lines.filter((l) => l.level === 40 && l.key === tcp)).toHaveLength(1);
+      expect(lines.filter((l) => l.level === 40 && l.key === lateUri)).toHaveLength(1);
+    } finally {
+      await receiver.shutdown();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

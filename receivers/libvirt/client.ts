@@ -1,335 +1,160 @@
-import type koffiModule from 'koffi';
-import type { LibraryHandle, TypeObject } from 'koffi';
-import type { DomainStats } from './parse/stats.ts';
-import { applyBulkParams, emptyStats } from './parse/stats.ts';
-import { parseDomainXml } from './parse/domain-xml.ts';
+import { Worker } from 'node:worker_threads';
+import type { DomainStats, HostStats } from './parse/stats.ts';
+import type { Collected } from './session.ts';
+import type { Request, Response } from './worker.ts';
+
+export type { HostStats } from './parse/stats.ts';
 
 /**
- * libvirt's own C library (`libvirt.so.0`) through koffi: the receiver's only I/O. Every
- * call runs on koffi's worker threads (`.async`), so a hypervisor that hangs never blocks
- * the event loop or the other connections.
+ * libvirt connections as the receiver sees them. Each connection lives in a worker thread
+ * of its own (worker.ts, session.ts) making synchronous libvirt calls: the event loop never
+ * waits for libvirt, a hypervisor that hangs holds only its own thread (never the other
+ * connections, nor Node's thread pool), and one scrape is two messages per connection.
  */
-
-/** The host's figures through libvirt. */
-export interface HostStats {
-  /** Bytes. */
-  readonly memoryTotal: number | undefined;
-  readonly memoryFree: number | undefined;
-  readonly cpus: number | undefined;
-}
-
 export interface LibvirtConnection {
   readonly uri: string;
-  /** One bulk stats call, then per-domain calls for what the driver did not give in bulk. */
-  collect(): Promise<{ domains: DomainStats[]; host: HostStats }>;
+  /**
+   * One bulk stats call, then per-domain calls for what the driver did not give in bulk.
+   * `errors`: per domain (`URI domain NAME`), a domain that vanished between the list and its
+   * own calls (not in `domains`) or calls that failed (the domain is there with the rest).
+   */
+  collect(): Promise<{ domains: DomainStats[]; host: HostStats; errors: ReadonlyMap<string, Error> }>;
   close(): Promise<void>;
 }
 
-type Fn = ReturnType<LibraryHandle['func']>;
-
-interface Api {
-  open: Fn;
-  close: Fn;
-  lastError: Fn;
-  getAll: Fn;
-  freeList: Fn;
-  name: Fn;
-  uuid: Fn;
-  info: Fn;
-  memoryStats: Fn;
-  xml: Fn;
-  blockStats: Fn;
-  blockInfo: Fn;
-  interfaceStats: Fn;
-  nodeInfo: Fn;
-  freeMemory: Fn;
-  Record: TypeObject;
-  Param: TypeObject;
+export interface ConnectionOptions {
+  /**
+   * Called after the bulk call listed the domains and before their per-domain calls (tests
+   * use it to make a domain vanish exactly there).
+   */
+  readonly afterList?: (names: readonly string[]) => void | Promise<void>;
 }
 
-type Koffi = typeof koffiModule;
+let handlerInstalled: Promise<void> | undefined;
 
-let api: (Api & { koffi: Koffi }) | undefined;
-
-/** Loads koffi and libvirt on first use: collectors without this receiver pay for neither. */
-async function load(): Promise<Api & { koffi: Koffi }> {
-  if (api !== undefined) return api;
+/**
+ * libvirt reports errors raised without a connection (a failed open) to one process-wide
+ * handler; without one it prints them on stderr. It is installed here, on the main thread,
+ * whose event loop is always free to run it (koffi runs a callback on the thread that
+ * registered it while the calling thread waits); the message itself is read by the thread
+ * that made the call.
+ */
+async function installErrorHandler(): Promise<void> {
   const koffi = (await import('koffi')).default;
   const lib = koffi.load('libvirt.so.0');
-  // The string member is declared void* and decoded only for string parameters: koffi
-  // converting a char* member of a union reads garbage for the other types.
-  const Value = koffi.union('inframeter_virTypedParameterValue', {
-    i: 'int',
-    ui: 'uint',
-    l: 'int64',
-    ul: 'uint64',
-    d: 'double',
-    b: 'char',
-    s: 'void *',
-  });
-  const Param = koffi.struct('inframeter_virTypedParameter', {
-    field: koffi.array('char', 80, 'String'),
-    type: 'int',
-    value: Value,
-  });
-  const Record = koffi.struct('inframeter_virDomainStatsRecord', {
-    dom: 'void *',
-    params: 'void *',
-    nparams: 'int',
-  });
-  koffi.struct('inframeter_virDomainInfo', {
-    state: 'uchar',
-    maxMem: 'ulong',
-    memory: 'ulong',
-    nrVirtCpu: 'ushort',
-    cpuTime: 'ulonglong',
-  });
-  koffi.struct('inframeter_virDomainMemoryStat', { tag: 'int', val: 'ulonglong' });
-  koffi.struct('inframeter_virDomainBlockStats', {
-    rd_req: 'int64',
-    rd_bytes: 'int64',
-    wr_req: 'int64',
-    wr_bytes: 'int64',
-    errs: 'int64',
-  });
-  koffi.struct('inframeter_virDomainBlockInfo', {
-    capacity: 'ulonglong',
-    allocation: 'ulonglong',
-    physical: 'ulonglong',
-  });
-  koffi.struct('inframeter_virDomainInterfaceStats', {
-    rx_bytes: 'int64',
-    rx_packets: 'int64',
-    rx_errs: 'int64',
-    rx_drop: 'int64',
-    tx_bytes: 'int64',
-    tx_packets: 'int64',
-    tx_errs: 'int64',
-    tx_drop: 'int64',
-  });
-  koffi.struct('inframeter_virNodeInfo', {
-    model: koffi.array('char', 32, 'String'),
-    memory: 'ulong',
-    cpus: 'uint',
-    mhz: 'uint',
-    nodes: 'uint',
-    sockets: 'uint',
-    cores: 'uint',
-    threads: 'uint',
-  });
-  const ErrorFunc = koffi.proto('void inframeter_virErrorFunc(void *userData, void *error)');
-  const setErrorFunc = lib.func('void virSetErrorFunc(void *userData, inframeter_virErrorFunc *handler)');
-  // Errors are read with virGetLastErrorMessage and reported by the receiver, not printed.
+  const ErrorFunc = koffi.proto('void inframeter_virErrorFuncMain(void *userData, void *error)');
+  const setErrorFunc = lib.func('void virSetErrorFunc(void *userData, inframeter_virErrorFuncMain *handler)');
   setErrorFunc(
     null,
     koffi.register(() => undefined, koffi.pointer(ErrorFunc)),
   );
-  const HeapString = koffi.disposable('inframeter_heap_str', 'str');
-  api = {
-    open: lib.func('void *virConnectOpenReadOnly(const char *name)'),
-    close: lib.func('int virConnectClose(void *conn)'),
-    lastError: lib.func('const char *virGetLastErrorMessage()'),
-    getAll: lib.func(
-      'int virConnectGetAllDomainStats(void *conn, unsigned int stats, _Out_ void **retStats, unsigned int flags)',
-    ),
-    freeList: lib.func('void virDomainStatsRecordListFree(void *stats)'),
-    name: lib.func('const char *virDomainGetName(void *dom)'),
-    uuid: lib.func('int virDomainGetUUIDString(void *dom, _Out_ uint8_t *buf)'),
-    info: lib.func('int virDomainGetInfo(void *dom, _Out_ inframeter_virDomainInfo *info)'),
-    memoryStats: lib.func(
-      'int virDomainMemoryStats(void *dom, _Out_ inframeter_virDomainMemoryStat *stats, unsigned int nr, unsigned int flags)',
-    ),
-    xml: lib.func('virDomainGetXMLDesc', HeapString, ['void *', 'unsigned int']),
-    blockStats: lib.func(
-      'int virDomainBlockStats(void *dom, const char *disk, _Out_ inframeter_virDomainBlockStats *stats, size_t size)',
-    ),
-    blockInfo: lib.func(
-      'int virDomainGetBlockInfo(void *dom, const char *disk, _Out_ inframeter_virDomainBlockInfo *info, unsigned int flags)',
-    ),
-    interfaceStats: lib.func(
-      'int virDomainInterfaceStats(void *dom, const char *device, _Out_ inframeter_virDomainInterfaceStats *stats, size_t size)',
-    ),
-    nodeInfo: lib.func('int virNodeGetInfo(void *conn, _Out_ inframeter_virNodeInfo *info)'),
-    freeMemory: lib.func('unsigned long long virNodeGetFreeMemory(void *conn)'),
-    Record,
-    Param,
-    koffi,
-  };
-  return api;
 }
 
-/** A libvirt call on a worker thread. */
-function call<T>(fn: Fn, ...args: unknown[]): Promise<T> {
-  return new Promise((resolve, reject) => {
-    fn.async(...args, (error: unknown, result: T) => {
-      if (error !== null && error !== undefined)
-        reject(
-          error instanceof Error
-            ? error
-            : new Error(typeof error === 'string' ? error : 'libvirt call failed'),
-        );
-      else resolve(result);
+const WORKER = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+
+/**
+ * Threads whose connection was closed (or refused), kept per URI for the next open: a
+ * reconnection costs a message, not a thread start. A thread that did not answer is never
+ * kept.
+ */
+const idle = new Map<string, Worker[]>();
+
+/** Ends the idle threads kept for `uri` (the receiver's shutdown). */
+export async function endIdleThreads(uri: string): Promise<void> {
+  const workers = idle.get(uri) ?? [];
+  idle.delete(uri);
+  await Promise.all(workers.map((w) => w.terminate()));
+}
+
+function keep(uri: string, worker: Worker, detach: () => void): void {
+  detach();
+  worker.unref();
+  const list = idle.get(uri) ?? [];
+  list.push(worker);
+  idle.set(uri, list);
+}
+
+/** Opens a read-only connection in a thread of its own; a refusal throws with libvirt's own message. */
+export async function openConnection(
+  uri: string,
+  options: ConnectionOptions = {},
+): Promise<LibvirtConnection> {
+  await (handlerInstalled ??= installErrorHandler());
+  const kept = (idle.get(uri) ?? []).filter((w) => w.threadId !== -1);
+  const worker = kept.pop() ?? new Worker(WORKER, { workerData: { uri } });
+  idle.set(uri, kept);
+  worker.unref();
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let next = 0;
+  let gone: Error | undefined;
+  const failAll = (error: Error): void => {
+    gone = error;
+    for (const p of pending.values()) p.reject(error);
+    pending.clear();
+  };
+  const onMessage = (response: Response): void => {
+    const p = pending.get(response.id);
+    if (p === undefined) return;
+    pending.delete(response.id);
+    if (pending.size === 0) worker.unref();
+    if (response.ok) p.resolve(response.value);
+    else p.reject(new Error(response.message));
+  };
+  const onError = (error: Error): void => {
+    failAll(new Error(`${uri}: libvirt thread failed: ${error.message}`, { cause: error }));
+  };
+  const onExit = (code: number): void => {
+    failAll(new Error(`${uri}: libvirt thread exited (${String(code)})`));
+  };
+  worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+  const detach = (): void => {
+    worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+  };
+  const ask = <T>(op: Request['op']): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (gone !== undefined) {
+        reject(gone);
+        return;
+      }
+      const id = next++;
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      // A request in flight keeps the process alive; an idle connection does not.
+      worker.ref();
+      worker.postMessage({ id, op } satisfies Request);
     });
-  });
-}
-
-const number = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number));
-
-/** Memory stat tags (virDomainMemoryStatTags) and their bulk names. */
-const MEMORY_TAGS: Record<number, string> = {
-  0: 'swap_in',
-  1: 'swap_out',
-  2: 'major_fault',
-  3: 'minor_fault',
-  4: 'unused',
-  5: 'available',
-  6: 'current',
-  7: 'rss',
-  8: 'usable',
-};
-/** virTypedParameterType. */
-const INT = 1;
-const UINT = 2;
-const LLONG = 3;
-const ULLONG = 4;
-const DOUBLE = 5;
-const BOOLEAN = 6;
-const STRING = 7;
-
-export async function openConnection(uri: string): Promise<LibvirtConnection> {
-  const a = await load();
-  const koffi = a.koffi;
-  const conn = await call<unknown>(a.open, uri);
-  if (conn === null) throw new Error(`${uri}: ${String(a.lastError())}`);
-  const fail = (what: string): Error => new Error(`${uri}: ${what}: ${String(a.lastError())}`);
-
-  const fillPerDomain = async (dom: unknown, stats: DomainStats): Promise<void> => {
-    if (stats.state === undefined || stats.cpuTime === undefined || stats.vcpuCount === undefined) {
-      const info: Record<string, unknown> = {};
-      if ((await call<number>(a.info, dom, info)) === 0) {
-        stats.state ??= number(info.state);
-        stats.cpuTime ??= number(info.cpuTime);
-        stats.vcpuCount ??= number(info.nrVirtCpu);
-        if (!stats.balloon.has('maximum')) stats.balloon.set('maximum', number(info.maxMem));
-        if (!stats.balloon.has('current')) stats.balloon.set('current', number(info.memory));
-      }
-    }
-    const running = stats.state === 1 || stats.state === 2 || stats.state === 3;
-    if (!running) return;
-    if (!stats.balloon.has('rss')) {
-      const out = Array.from({ length: 13 }, () => ({}));
-      const n = await call<number>(a.memoryStats, dom, out, 13, 0);
-      for (const s of (out as { tag?: number; val?: unknown }[]).slice(0, Math.max(0, n))) {
-        const name = MEMORY_TAGS[s.tag ?? -1];
-        if (name !== undefined) stats.balloon.set(name, number(s.val));
-      }
-    }
-    const xml = await call<string | null>(a.xml, dom, 0);
-    const description = xml === null ? undefined : parseDomainXml(xml);
-    if (description === undefined) return;
-    stats.cloudstackInstance = description.cloudstackInstance;
-    stats.openstackInstance = description.openstackInstance;
-    for (const i of description.interfaces) if (i.mac !== undefined) stats.macs.set(i.target, i.mac);
-    if (stats.blocks.size === 0) {
-      for (const disk of description.disks) {
-        const s: Record<string, unknown> = {};
-        const info: Record<string, unknown> = {};
-        const fields = new Map<string, number>();
-        if ((await call<number>(a.blockStats, dom, disk, s, 40)) === 0) {
-          fields
-            .set('rd.reqs', number(s.rd_req))
-            .set('rd.bytes', number(s.rd_bytes))
-            .set('wr.reqs', number(s.wr_req))
-            .set('wr.bytes', number(s.wr_bytes))
-            .set('errors', number(s.errs));
-        }
-        if ((await call<number>(a.blockInfo, dom, disk, info, 0)) === 0) {
-          fields
-            .set('capacity', number(info.capacity))
-            .set('allocation', number(info.allocation))
-            .set('physical', number(info.physical));
-        }
-        if (fields.size > 0) stats.blocks.set(disk, fields);
-      }
-    }
-    if (stats.nets.size === 0) {
-      for (const { target } of description.interfaces) {
-        const s: Record<string, unknown> = {};
-        if ((await call<number>(a.interfaceStats, dom, target, s, 64)) !== 0) continue;
-        stats.nets.set(
-          target,
-          new Map([
-            ['rx.bytes', number(s.rx_bytes)],
-            ['rx.pkts', number(s.rx_packets)],
-            ['rx.errs', number(s.rx_errs)],
-            ['rx.drop', number(s.rx_drop)],
-            ['tx.bytes', number(s.tx_bytes)],
-            ['tx.pkts', number(s.tx_packets)],
-            ['tx.errs', number(s.tx_errs)],
-            ['tx.drop', number(s.tx_drop)],
-          ]),
-        );
-      }
-    }
-  };
-
+  try {
+    await ask('open');
+  } catch (error) {
+    if (gone === undefined) keep(uri, worker, detach);
+    throw error;
+  }
   return {
     uri,
     async collect() {
-      const out: unknown[] = [null];
-      const n = await call<number>(a.getAll, conn, 0, out, 0);
-      if (n < 0) throw fail('virConnectGetAllDomainStats');
-      const domains: DomainStats[] = [];
-      try {
-        const records = n === 0 ? [] : (koffi.decode(out[0], koffi.array('void *', n)) as unknown[]);
-        for (const pointer of records) {
-          const record = koffi.decode(pointer, a.Record) as {
-            dom: unknown;
-            params: unknown;
-            nparams: number;
-          };
-          const uuid = Buffer.alloc(37);
-          await call<number>(a.uuid, record.dom, uuid);
-          const stats = emptyStats(await call<string>(a.name, record.dom), uuid.toString('latin1', 0, 36));
-          const params = new Map<string, number | string>();
-          const raw =
-            record.nparams === 0
-              ? []
-              : (koffi.decode(record.params, koffi.array(a.Param, record.nparams)) as {
-                  field: string;
-                  type: number;
-                  value: Record<string, unknown>;
-                }[]);
-          for (const p of raw) {
-            if (p.type === STRING) params.set(p.field, koffi.decode(p.value.s, 'char', -1) as string);
-            else if (p.type === INT) params.set(p.field, number(p.value.i));
-            else if (p.type === UINT) params.set(p.field, number(p.value.ui));
-            else if (p.type === LLONG) params.set(p.field, number(p.value.l));
-            else if (p.type === ULLONG) params.set(p.field, number(p.value.ul));
-            else if (p.type === DOUBLE) params.set(p.field, number(p.value.d));
-            else if (p.type === BOOLEAN) params.set(p.field, number(p.value.b) === 0 ? 0 : 1);
-          }
-          applyBulkParams(stats, params);
-          await fillPerDomain(record.dom, stats);
-          domains.push(stats);
-        }
-      } finally {
-        if (out[0] !== null) a.freeList(out[0]);
-      }
-      const node: Record<string, unknown> = {};
-      const hasNode = (await call<number>(a.nodeInfo, conn, node)) === 0;
-      const free = await call<unknown>(a.freeMemory, conn);
+      const names = await ask<string[]>('list');
+      await options.afterList?.(names);
+      const collected = await ask<Collected>('fill');
       return {
-        domains,
-        host: {
-          memoryTotal: hasNode ? number(node.memory) * 1024 : undefined,
-          memoryFree: number(free) === 0 ? undefined : number(free),
-          cpus: hasNode ? number(node.cpus) : undefined,
-        },
+        domains: collected.domains,
+        host: collected.host,
+        errors: new Map(collected.errors.map(([key, message]) => [key, new Error(message)])),
       };
     },
     async close() {
-      await call<number>(a.close, conn);
+      // A thread stuck in a call to a hung hypervisor does not answer: it is left to end.
+      const answered = await Promise.race([
+        ask('close').then(
+          () => true,
+          () => true,
+        ),
+        new Promise<boolean>((r) => {
+          setTimeout(() => {
+            r(false);
+          }, 1000).unref();
+        }),
+      ]);
+      if (answered && gone === undefined) keep(uri, worker, detach);
+      else void worker.terminate();
     },
   };
 }

@@ -3,7 +3,7 @@ import type { ScrapeReport, Scraper } from '../../service/component.ts';
 import { toError } from '../../service/errors.ts';
 import { ObservableSet } from '../../service/instruments.ts';
 import type { HostStats, LibvirtConnection } from './client.ts';
-import { openConnection } from './client.ts';
+import { endIdleThreads, openConnection } from './client.ts';
 import type { LibvirtConfig } from './config.ts';
 import { libvirtMetadata } from './metadata.ts';
 import type { DomainStats } from './parse/stats.ts';
@@ -29,7 +29,12 @@ interface Target {
   up: boolean;
   domains: DomainStats[];
   host: HostStats | undefined;
+  /** The error that took the connection down, repeated while waiting to reconnect. */
+  lastError: Error | undefined;
 }
+
+/** Not an attempt: the connection is waiting out its backoff. */
+class Waiting extends Error {}
 
 /**
  * Every connection collected at the same time, each with one bulk stats call; a
@@ -52,6 +57,7 @@ export class LibvirtScraper implements Scraper {
       up: false,
       domains: [],
       host: undefined,
+      lastError: undefined,
     }));
   }
 
@@ -82,17 +88,21 @@ export class LibvirtScraper implements Scraper {
       this.#targets.map(async (t) => {
         try {
           if (t.connection === undefined) {
-            if (Date.now() < t.retryAt)
-              throw new Error(`${t.uri}: reconnecting in ${String(t.retryAt - Date.now())} ms`);
+            if (Date.now() < t.retryAt) throw new Waiting();
             t.connection = await this.#open(t.uri);
             t.delay = this.#config.reconnect_delay;
           }
-          const { domains, host } = await t.connection.collect();
+          const { domains, host, errors: domainErrors } = await t.connection.collect();
+          for (const [key, error] of domainErrors) errors.set(key, error);
           t.domains = domains;
           t.host = host;
           t.up = true;
+          t.lastError = undefined;
         } catch (error) {
-          errors.set(t.uri, toError(error));
+          // While waiting to reconnect, the error that took the connection down stands (the
+          // same message: logged once, counted every scrape).
+          if (!(error instanceof Waiting)) t.lastError = toError(error);
+          errors.set(t.uri, t.lastError ?? new Error(`${t.uri}: reconnecting`));
           t.up = false;
           t.domains = [];
           t.host = undefined;
@@ -114,6 +124,7 @@ export class LibvirtScraper implements Scraper {
       const connection = t.connection;
       t.connection = undefined;
       if (connection !== undefined) await connection.close().catch(() => undefined);
+      await endIdleThreads(t.uri);
     }
   }
 }

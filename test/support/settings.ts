@@ -14,19 +14,31 @@ export interface RecordedTelemetry extends ComponentTelemetry {
     failed: number;
     dropped: Map<string, number>;
     scrapes: number;
+    /** Sources (paths, targets) that failed, summed over the scrapes. */
+    failedSources: number;
   };
 }
 
 /** Telemetry counters that record into plain numbers. */
 export function createRecordingTelemetry(): RecordedTelemetry {
-  const counts = { received: 0, exported: 0, failed: 0, dropped: new Map<string, number>(), scrapes: 0 };
+  const counts = {
+    received: 0,
+    exported: 0,
+    failed: 0,
+    dropped: new Map<string, number>(),
+    scrapes: 0,
+    failedSources: 0,
+  };
   return {
     counts,
     received: (n) => (counts.received += n),
     exported: (n) => (counts.exported += n),
     failed: (n) => (counts.failed += n),
     dropped: (n, reason) => counts.dropped.set(reason, (counts.dropped.get(reason) ?? 0) + n),
-    scraped: () => (counts.scrapes += 1),
+    scraped: (_durationMs, failedSources) => {
+      counts.scrapes += 1;
+      counts.failedSources += failedSources;
+    },
   };
 }
 

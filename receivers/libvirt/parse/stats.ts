@@ -1,3 +1,11 @@
+/** The host's figures through libvirt. */
+export interface HostStats {
+  /** Bytes. */
+  readonly memoryTotal: number | undefined;
+  readonly memoryFree: number | undefined;
+  readonly cpus: number | undefined;
+}
+
 /** One domain's figures, from bulk stats or per-domain calls. Counters in libvirt's units. */
 export interface DomainStats {
   name: string;
