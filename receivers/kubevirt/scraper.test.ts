@@ -232,7 +232,11 @@ describe('kubevirt scraper', () => {
       uri: `test:///${WIN_POD}`,
       collect: () => {
         collected.push('collect');
-        return Promise.resolve({ domains: [], host: { memoryTotal: 1, memoryFree: 1, cpus: 1 } });
+        return Promise.resolve({
+          domains: [],
+          host: { memoryTotal: 1, memoryFree: 1, cpus: 1 },
+          errors: new Map(),
+        });
       },
       close: () => Promise.resolve(),
     });
