@@ -145,17 +145,28 @@ service:
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
-    const body = await (await fetch(`${base}/metrics`)).text();
-    const value = (pattern: RegExp): number => Number(pattern.exec(body)?.[1] ?? Number.NaN);
-    const received = value(
-      /inframeter_component_points_received(?:_total)?\{component_id="memory",component_kind="exporter"[^}]*\} (\d+)/,
-    );
-    const exported = value(
-      /inframeter_component_points_exported(?:_total)?\{component_id="memory",component_kind="exporter"[^}]*\} (\d+)/,
-    );
-    const failed = value(
-      /inframeter_component_points_failed(?:_total)?\{component_id="memory\/broken",component_kind="exporter"[^}]*\} (\d+)/,
-    );
+    // The ticker keeps scraping while we read: a batch can be counted as
+    // received and not yet as exported in one reading, so read until a
+    // reading falls between two batches (each lasts far less than 20 ms).
+    let body = '';
+    let received = Number.NaN;
+    let exported = Number.NaN;
+    let failed = Number.NaN;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      body = await (await fetch(`${base}/metrics`)).text();
+      const text = body;
+      const value = (pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+      received = value(
+        /inframeter_component_points_received(?:_total)?\{component_id="memory",component_kind="exporter"[^}]*\} (\d+)/,
+      );
+      exported = value(
+        /inframeter_component_points_exported(?:_total)?\{component_id="memory",component_kind="exporter"[^}]*\} (\d+)/,
+      );
+      failed = value(
+        /inframeter_component_points_failed(?:_total)?\{component_id="memory\/broken",component_kind="exporter"[^}]*\} (\d+)/,
+      );
+      if (exported === received) break;
+    }
     expect(received).toBeGreaterThanOrEqual(3);
     expect(exported).toBe(received);
     expect(failed).toBeGreaterThanOrEqual(1);
