@@ -327,8 +327,14 @@ service:
       if (Date.now() > deadline) throw new Error(`${path} holds ${JSON.stringify(read())}`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    const { resourceMetrics } = await service.telemetry.reader.collect();
-    const names = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name));
+    // The lines are counted once the file is written and the read position saved.
+    let names: string[] = [];
+    while (!names.includes('inframeter.kubevirt_logs.lines')) {
+      if (Date.now() > deadline) break;
+      const { resourceMetrics } = await service.telemetry.reader.collect();
+      names = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name));
+      if (!names.includes('inframeter.kubevirt_logs.lines')) await new Promise((r) => setTimeout(r, 20));
+    }
     expect(names).toContain('inframeter.kubevirt_logs.lines');
     expect(names.filter((n) => n.startsWith('inframeter.component.log_records.'))).toEqual([]);
   });
