@@ -72,6 +72,25 @@ function cachedAttributesKey(attributes: Attributes): string {
   return key;
 }
 
+/** Series keys by metric key, then by attributes object: built once per series, not per point. */
+class SeriesKeys {
+  readonly #byMetric = new Map<string, WeakMap<Attributes, string>>();
+
+  get(metricKey: string, attributes: Attributes): string {
+    let keys = this.#byMetric.get(metricKey);
+    if (keys === undefined) {
+      keys = new WeakMap();
+      this.#byMetric.set(metricKey, keys);
+    }
+    let key = keys.get(attributes);
+    if (key === undefined) {
+      key = metricKey + cachedAttributesKey(attributes);
+      keys.set(attributes, key);
+    }
+    return key;
+  }
+}
+
 function scopeKeyOf(scope: InstrumentationScope): string {
   return JSON.stringify([scope.name, scope.version ?? '', scope.schemaUrl ?? '']);
 }
@@ -138,6 +157,7 @@ export class SeriesStore {
   readonly #identityOf = new Map<string, string>();
   readonly #resourceKeys = new WeakMap<Resource, string>();
   readonly #scopeKeys = new WeakMap<InstrumentationScope, string>();
+  readonly #keys = new SeriesKeys();
   /** The series keys in snapshot order; undefined once a series was added or removed. */
   #sortedKeys: string[] | undefined;
   #lastSweep: number;
@@ -196,7 +216,7 @@ export class SeriesStore {
         }
         const metricKey = `${prefix}\u0000${metric.descriptor.name}\u0000`;
         for (const point of metric.dataPoints as (DataPoint<number> | DataPoint<Histogram>)[]) {
-          const key = metricKey + cachedAttributesKey(point.attributes);
+          const key = this.#keys.get(metricKey, point.attributes);
           const previous = this.#series.get(key);
           if (previous !== undefined && isBefore(point.endTime, previous.point.endTime)) {
             drop('out_of_order', 1);
