@@ -27,6 +27,7 @@ import type { MetricMetadata } from './metadata.ts';
  * is new. The points are what the SDK would report for an observable instrument with
  * cumulative temporality: the observed value, the start time of the series' first
  * observation (reset when a counter goes down), only the series observed in this collection.
+ * A series not observed in a collection is forgotten (its attribute object is not kept).
  */
 
 /** One metric of a {@link SnapshotProducer}. */
@@ -34,9 +35,9 @@ export class ProducedMetric {
   readonly descriptor: MetricDescriptor;
   readonly #kind: MetricMetadata['instrument'];
   readonly #integer: boolean;
-  readonly #byObject = new WeakMap<Attributes, Series>();
+  readonly #byObject = new Map<Attributes, Series>();
   readonly #byValues = new Map<string, Series>();
-  #points: DataPoint<number>[] = [];
+  #points: Point[] = [];
   #collection = 0;
   #now: HrTime = [0, 0];
 
@@ -67,30 +68,38 @@ export class ProducedMetric {
       const key = valuesKey(attributes);
       series = this.#byValues.get(key);
       if (series === undefined) {
-        series = { key, start: this.#now, last: value, seen: 0, point: undefined };
+        series = { key, start: this.#now, last: value, seen: 0, index: 0 };
         this.#byValues.set(key, series);
       }
       this.#byObject.set(attributes, series);
     }
-    if (series.seen === this.#collection && series.point !== undefined) {
-      series.point.value = value;
+    const points = this.#points;
+    if (series.seen === this.#collection) {
+      const point = points[series.index];
+      if (point !== undefined) point.value = value;
       series.last = value;
       return;
     }
     if (this.#kind === 'counter' && value < series.last) series.start = this.#now;
     series.last = value;
     series.seen = this.#collection;
-    const point: Point = { attributes, startTime: series.start, endTime: this.#now, value };
-    series.point = point;
-    this.#points.push(point);
+    // The point's index, not the point: a pointer from the long-lived series to this
+    // collection's young point would cost a write barrier and a remembered-set entry.
+    series.index = points.length;
+    points.push({ attributes, startTime: series.start, endTime: this.#now, value });
   }
 
   /** Ends the collection: the metric's data, undefined when nothing was observed. */
   end(): MetricData | undefined {
     const points = this.#points;
     this.#points = [];
+    // Forget the series not observed this time (a cgroup or process that is gone).
+    if (this.#byObject.size > points.length) {
+      for (const [attributes, series] of this.#byObject) {
+        if (series.seen !== this.#collection) this.#byObject.delete(attributes);
+      }
+    }
     if (this.#byValues.size > points.length) {
-      // Forget the series not observed this time (a cgroup or process that is gone).
       for (const [key, series] of this.#byValues) {
         if (series.seen !== this.#collection) this.#byValues.delete(key);
       }
@@ -122,8 +131,8 @@ interface Series {
   last: number;
   /** The collection that last observed it. */
   seen: number;
-  /** Its point in the current collection. */
-  point: Point | undefined;
+  /** The index of its point in the collection that last observed it. */
+  index: number;
 }
 
 /** A data point whose value can still be replaced within its collection. */
