@@ -33,7 +33,7 @@ const dir = mkdtempSync(join(tmpdir(), 'inframeter-cgroups-bench-'));
 
 function recordingCgroupClient(inner: CgroupFsClient, seen: Map<string, string>): CgroupFsClient {
   return {
-    readText: (path) => (seen.set(path, 'F'), inner.readText(path)),
+    readText: (path, oneRecord) => (seen.set(path, 'F'), inner.readText(path, oneRecord)),
     readHead: (path, max) => (seen.set(path, 'F'), inner.readHead(path, max)),
     listDir: (path) => (seen.set(path, 'D'), inner.listDir(path)),
     readLink: (path) => (seen.set(path, 'L'), inner.readLink(path)),

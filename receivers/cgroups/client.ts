@@ -15,8 +15,13 @@ export interface DirEntries {
 
 /** Reads cgroup and proc files. Tests hand in fixture trees through `root_path` or their own client. */
 export interface CgroupFsClient {
-  /** A whole file as text; undefined when it is gone (ENOENT, ENODEV, ESRCH). Other errors throw. */
-  readText(path: string): string | undefined;
+  /**
+   * A whole file as text; undefined when it is gone (ENOENT, ENODEV, ESRCH). Other errors throw.
+   * `oneRecord`: the file is a cgroup interface file, which the kernel writes in one piece
+   * (one `seq_show` of the whole file), so a read that does not fill the buffer has it all
+   * and no second read is needed to see the end of the file.
+   */
+  readText(path: string, oneRecord?: boolean): string | undefined;
   /** At most the first `maxBytes` bytes of a file; undefined when it is gone. */
   readHead(path: string, maxBytes: number): string | undefined;
   /** Subdirectories and regular files, sorted by name; undefined when the directory is gone. */
@@ -44,7 +49,7 @@ const MAX_BUFFER = 16 * 1024 * 1024;
 export function createCgroupFsClient(): CgroupFsClient {
   let buffer = Buffer.allocUnsafe(INITIAL_BUFFER);
 
-  const read = (path: string, limit: number): string | undefined => {
+  const read = (path: string, limit: number, oneRecord = false): string | undefined => {
     let fd: number;
     try {
       fd = openSync(path, 'r');
@@ -61,10 +66,11 @@ export function createCgroupFsClient(): CgroupFsClient {
           buffer.copy(bigger, 0, 0, length);
           buffer = bigger;
         }
-        const n = readSync(fd, buffer, length, Math.min(buffer.length, limit) - length, null);
+        const room = Math.min(buffer.length, limit) - length;
+        const n = readSync(fd, buffer, length, room, null);
         if (n === 0) break;
         length += n;
-        if (length >= limit) break;
+        if (length >= limit || (oneRecord && n < room)) break;
       }
       return buffer.toString('latin1', 0, length);
     } catch (error) {
@@ -76,7 +82,7 @@ export function createCgroupFsClient(): CgroupFsClient {
   };
 
   return {
-    readText: (path) => read(path, MAX_BUFFER),
+    readText: (path, oneRecord) => read(path, MAX_BUFFER, oneRecord),
     readHead: (path, maxBytes) => read(path, maxBytes),
     listDir(path) {
       let entries;

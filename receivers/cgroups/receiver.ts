@@ -7,6 +7,7 @@ import type { MetricMetadata } from '../../service/metadata.ts';
 import type { ProducedMetric } from '../../service/snapshot-producer.ts';
 import { SnapshotProducer } from '../../service/snapshot-producer.ts';
 import { createScraperReceiver } from '../../service/scrape-controller.ts';
+import type { AttributeTree } from './attribute-tree.ts';
 import type { CgroupFsClient } from './client.ts';
 import type { Config } from './config.ts';
 import { enabledMetrics } from './enabled.ts';
@@ -31,30 +32,6 @@ const WINDOWS = [
   ['avg300', '300s'],
 ] as const;
 const SCOPES = ['some', 'full'] as const;
-
-/**
- * `parent` with one more attribute, the same object every time for the same parent, key and
- * value: a series keeps one attribute object while its cgroup lives.
- */
-const derived = new WeakMap<Attributes, Map<string, Map<string, Attributes>>>();
-function derive(parent: Attributes, key: string, value: string): Attributes {
-  let byKey = derived.get(parent);
-  if (byKey === undefined) {
-    byKey = new Map();
-    derived.set(parent, byKey);
-  }
-  let byValue = byKey.get(key);
-  if (byValue === undefined) {
-    byValue = new Map();
-    byKey.set(key, byValue);
-  }
-  let attributes = byValue.get(value);
-  if (attributes === undefined) {
-    attributes = { ...parent, [key]: value };
-    byValue.set(value, attributes);
-  }
-  return attributes;
-}
 
 const SELECTIONS = (['exported', 'over_limit', 'vanished'] as const).map(
   (selection) => [selection, { 'inframeter.cgroups.selection': selection }] as const,
@@ -142,7 +119,7 @@ export function createProducer(
     (p) => {
       h ??= handles(p);
       const current = snapshot();
-      for (const cgroup of current.cgroups) observeCgroup(h, cgroup.attributes, cgroup.stats);
+      for (const cgroup of current.cgroups) observeCgroup(h, cgroup.series, cgroup.stats);
       if (current.layout !== undefined) {
         for (const [selection, attributes] of SELECTIONS)
           observe(h.count, current.counts[selection], attributes);
@@ -153,11 +130,17 @@ export function createProducer(
   return producer;
 }
 
-function observeCgroup(h: Handles, base: Attributes, stats: CgroupStats): void {
+/** The attribute object of the series `parent` + `key=value`. */
+function derive(parent: AttributeTree, key: string, value: string): Attributes {
+  return parent.with(key, value).attributes;
+}
+
+function observeCgroup(h: Handles, tree: AttributeTree, stats: CgroupStats): void {
   const { cpu, memory } = stats;
+  const base = tree.attributes;
   if (h.cpuTime !== undefined) {
-    observe(h.cpuTime, cpu.userSec, derive(base, 'cpu.mode', 'user'));
-    observe(h.cpuTime, cpu.systemSec, derive(base, 'cpu.mode', 'system'));
+    observe(h.cpuTime, cpu.userSec, derive(tree, 'cpu.mode', 'user'));
+    observe(h.cpuTime, cpu.systemSec, derive(tree, 'cpu.mode', 'system'));
   }
   observe(h.cpuUsage, stats.cpuUsage, base);
   observe(h.periods, cpu.periods, base);
@@ -169,8 +152,8 @@ function observeCgroup(h: Handles, base: Attributes, stats: CgroupStats): void {
   observe(h.rss, memory.rss, base);
   observe(h.available, memory.available, base);
   if (h.faults !== undefined) {
-    observe(h.faults, memory.majorFaults, derive(base, 'system.paging.fault.type', 'major'));
-    observe(h.faults, memory.minorFaults, derive(base, 'system.paging.fault.type', 'minor'));
+    observe(h.faults, memory.majorFaults, derive(tree, 'system.paging.fault.type', 'major'));
+    observe(h.faults, memory.minorFaults, derive(tree, 'system.paging.fault.type', 'minor'));
   }
   observe(h.limit, memory.limit, base);
   observe(h.file, memory.file, base);
@@ -178,23 +161,23 @@ function observeCgroup(h: Handles, base: Attributes, stats: CgroupStats): void {
   observe(h.fileMapped, memory.fileMapped, base);
   if (h.lru !== undefined) {
     for (const [list, bytes] of memory.lru)
-      observe(h.lru, bytes, derive(base, 'inframeter.cgroups.memory.lru', list));
+      observe(h.lru, bytes, derive(tree, 'inframeter.cgroups.memory.lru', list));
   }
   if (h.pageCharges !== undefined) {
     const charge = 'inframeter.cgroups.memory.charge.direction';
-    observe(h.pageCharges, memory.pgpgin, derive(base, charge, 'in'));
-    observe(h.pageCharges, memory.pgpgout, derive(base, charge, 'out'));
+    observe(h.pageCharges, memory.pgpgin, derive(tree, charge, 'in'));
+    observe(h.pageCharges, memory.pgpgout, derive(tree, charge, 'out'));
   }
   if (h.memoryEvents !== undefined) {
     for (const [event, count] of memory.events)
-      observe(h.memoryEvents, count, derive(base, 'inframeter.cgroups.memory.event', event));
+      observe(h.memoryEvents, count, derive(tree, 'inframeter.cgroups.memory.event', event));
   }
 
   if (h.diskIo !== undefined || h.diskOps !== undefined) {
     for (const disk of stats.disk) {
-      const read = derive(derive(base, 'disk.io.direction', 'read'), 'system.device', disk.device);
-      const write = derive(derive(base, 'disk.io.direction', 'write'), 'system.device', disk.device);
-      const discard = derive(derive(base, 'disk.io.direction', 'discard'), 'system.device', disk.device);
+      const read = tree.with('disk.io.direction', 'read').with('system.device', disk.device).attributes;
+      const write = tree.with('disk.io.direction', 'write').with('system.device', disk.device).attributes;
+      const discard = tree.with('disk.io.direction', 'discard').with('system.device', disk.device).attributes;
       observe(h.diskIo, disk.readBytes, read);
       observe(h.diskIo, disk.writeBytes, write);
       observe(h.diskIo, disk.discardBytes, discard);
@@ -207,18 +190,18 @@ function observeCgroup(h: Handles, base: Attributes, stats: CgroupStats): void {
 
   if (h.stallTime !== undefined || h.stallRatio !== undefined) {
     for (const { resource, pressure } of stats.pressure) {
-      const byResource = derive(base, 'inframeter.cgroups.pressure.resource', resource);
+      const byResource = tree.with('inframeter.cgroups.pressure.resource', resource);
       for (const scope of SCOPES) {
         const line = pressure[scope];
         if (line === undefined) continue;
-        const attributes = derive(byResource, 'inframeter.cgroups.pressure.scope', scope);
-        observe(h.stallTime, line.totalUsec / 1e6, attributes);
+        const byScope = byResource.with('inframeter.cgroups.pressure.scope', scope);
+        observe(h.stallTime, line.totalUsec / 1e6, byScope.attributes);
         if (h.stallRatio === undefined) continue;
         for (const [key, window] of WINDOWS) {
           observe(
             h.stallRatio,
             line[key] / 100,
-            derive(attributes, 'inframeter.cgroups.pressure.window', window),
+            derive(byScope, 'inframeter.cgroups.pressure.window', window),
           );
         }
       }
@@ -227,7 +210,7 @@ function observeCgroup(h: Handles, base: Attributes, stats: CgroupStats): void {
 
   if (h.networkIo !== undefined || h.packets !== undefined) {
     for (const net of stats.network) {
-      const byName = derive(base, 'network.interface.name', net.name);
+      const byName = tree.with('network.interface.name', net.name);
       const rx = derive(byName, 'network.io.direction', 'receive');
       const tx = derive(byName, 'network.io.direction', 'transmit');
       observe(h.networkIo, net.rxBytes, rx);
