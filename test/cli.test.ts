@@ -161,6 +161,10 @@ describe('inframeter CLI', () => {
       expect(samples.find((s) => s.name === 'system_memory_limit_bytes')?.value).toBe(
         FIXTURE_MEMTOTAL_KB * 1024,
       );
+      // The entry point re-executed Node.js with its heap flags in the same process.
+      const cmdline = readFileSync(`/proc/${String(child.pid)}/cmdline`, 'utf8').split('\0');
+      expect(cmdline.slice(1, 3)).toEqual(['--max-semi-space-size=4', '--heap-growing-percent=30']);
+      expect(cmdline).toContain('run');
     } finally {
       child.kill('SIGINT');
     }

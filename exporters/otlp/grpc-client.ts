@@ -1,6 +1,6 @@
-import { ChannelCredentials, Client, compressionAlgorithms, Metadata, status } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { SendRequest, SendResult } from '../../service/delivery/delivery.ts';
+import { grpc } from '../../service/delivery/otlp/grpc.ts';
 import { METRICS_EXPORT_PATH, otlpTypes, RETRY_INFO_TYPE_URL } from '../../service/delivery/otlp/proto.ts';
 import type { RpcStatus } from '../../service/delivery/otlp/proto.ts';
 import { ExportFailure } from '../../service/delivery/retry.ts';
@@ -11,14 +11,17 @@ import { toSendResult } from './client.ts';
  * Codes after which the OTLP/gRPC specification allows a retry. RESOURCE_EXHAUSTED is
  * retried only when the server sends RetryInfo (it says recovery is possible).
  */
-const RETRYABLE = new Set<number>([
-  status.CANCELLED,
-  status.DEADLINE_EXCEEDED,
-  status.ABORTED,
-  status.OUT_OF_RANGE,
-  status.UNAVAILABLE,
-  status.DATA_LOSS,
-]);
+function isRetryable(code: number): boolean {
+  const { status } = grpc();
+  return new Set<number>([
+    status.CANCELLED,
+    status.DEADLINE_EXCEEDED,
+    status.ABORTED,
+    status.OUT_OF_RANGE,
+    status.UNAVAILABLE,
+    status.DATA_LOSS,
+  ]).has(code);
+}
 
 /** Longest wait of the channel's reconnection backoff. */
 const RECONNECT_CAP_MS = 5_000;
@@ -45,6 +48,7 @@ export function retryDelayOf(error: ServiceError): number | undefined {
 
 /** A gRPC error → an ExportFailure classified by the OTLP rules. */
 export function grpcFailure(error: ServiceError): ExportFailure {
+  const { status } = grpc();
   // An unknown code has no name in the enum.
   const name = (status as unknown as Record<number, string | undefined>)[error.code] ?? String(error.code);
   const message = `gRPC ${name}: ${error.details}`;
@@ -53,7 +57,7 @@ export function grpcFailure(error: ServiceError): ExportFailure {
     return new ExportFailure(message, { retryable: delay !== undefined, retryAfterMs: delay, cause: error });
   }
   return new ExportFailure(message, {
-    retryable: RETRYABLE.has(error.code),
+    retryable: isRetryable(error.code),
     retryAfterMs: retryDelayOf(error),
     cause: error,
   });
@@ -61,6 +65,7 @@ export function grpcFailure(error: ServiceError): ExportFailure {
 
 /** OTLP over gRPC (`opentelemetry.proto.collector.metrics.v1.MetricsService/Export`) with @grpc/grpc-js. */
 export function createGrpcClient(options: ClientOptions): OtlpClient {
+  const { ChannelCredentials, Client, compressionAlgorithms, Metadata } = grpc();
   const { config, endpoint, tls } = options;
   const credentials = endpoint.secure
     ? ChannelCredentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null, {

@@ -7,7 +7,7 @@ import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metric
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import type { ExpositionOptions } from './exposition.ts';
-import { formatValue, renderExposition } from './exposition.ts';
+import { ExpositionCache, formatValue, renderExposition } from './exposition.ts';
 import { END, START, createKnownBatches } from './testdata/fixtures/known-batch.ts';
 
 const golden = join(import.meta.dirname, 'testdata/golden');
@@ -109,6 +109,48 @@ describe('renderExposition on the known batches', () => {
     expect(text).toContain('# TYPE target info\ntarget_info{');
     expect(text).not.toMatch(/^system_cpu_time_seconds\{/m);
     expect(text.endsWith('\n# EOF\n')).toBe(true);
+  });
+});
+
+describe('renderExposition with a cache', () => {
+  it('renders what a fresh rendering does, as values change and series come and go', () => {
+    const resource = resourceFromAttributes({ 'service.name': 'svc', 'host.name': 'h1', zone: 'eu' });
+    const scope = { name: 's', version: '1' };
+    const cpu = { cpu: '0', mode: 'idle' };
+    const descriptor = { name: 'cpu.time', description: 'CPU', unit: 's', valueType: ValueType.DOUBLE };
+    const at = (value: number, attributes: Record<string, string>[]): ResourceMetrics => ({
+      resource,
+      scopeMetrics: [
+        {
+          scope,
+          metrics: [
+            {
+              descriptor,
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              dataPointType: DataPointType.SUM,
+              isMonotonic: true,
+              dataPoints: attributes.map((a) => ({ startTime: START, endTime: END, attributes: a, value })),
+            },
+          ],
+        },
+      ],
+    });
+    const options: ExpositionOptions = { constLabels: { site: 'x' }, namespace: 'ns' };
+    const cache = new ExpositionCache();
+    const first = renderExposition([at(1, [cpu])], options, cache);
+    expect(first).toContain('ns_cpu_time_seconds_total{cpu="0",instance="h1",job="svc",mode="idle"');
+    expect(first).toBe(renderExposition([at(1, [cpu])], options));
+    for (const [value, attributes] of [
+      [2, [cpu]],
+      [3, [cpu, { cpu: '1', mode: 'user' }]],
+      [4, [{ cpu: '1', mode: 'user' }]],
+    ] as const) {
+      const batches = [at(value, [...attributes])];
+      expect(renderExposition(batches, { ...options, format: 'openmetrics' }, cache)).toBe(
+        renderExposition(batches, { ...options, format: 'openmetrics' }),
+      );
+      expect(renderExposition(batches, options, cache)).toBe(renderExposition(batches, options));
+    }
   });
 });
 

@@ -1,9 +1,18 @@
 import type { HrTime } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
-import type { DataPoint, Histogram, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { Attributes } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import type {
+  DataPoint,
+  Histogram,
+  MetricData,
+  MetricDescriptor,
+  ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
 import type { Labels } from './labels.ts';
 import { IDENTITY_ATTRIBUTES, attributesToLabels, formatLabels, targetIdentity } from './labels.ts';
-import type { PrometheusType } from './naming.ts';
+import type { PrometheusName, PrometheusType } from './naming.ts';
 import { toPrometheusName } from './naming.ts';
 
 /**
@@ -45,6 +54,59 @@ export interface ExpositionOptions {
    * an exponential histogram, two series with the same labels (the latest is kept).
    */
   readonly onProblem?: ((problem: string) => void) | undefined;
+}
+
+/**
+ * What renderings with the same options can share: the label text of each series and the
+ * Prometheus name of each metric, computed once instead of on every scrape. Entries are keyed
+ * by the identity of the resource, scope, descriptor and attributes objects of the batches
+ * (weakly: they go when the batches do), so it relies on what the SDK guarantees — a batch's
+ * objects are not changed once exported — and a sender that builds new objects each time
+ * only misses the cache. One cache serves one set of options (the format may differ).
+ */
+export class ExpositionCache {
+  readonly #names = new WeakMap<MetricDescriptor, Map<string, PrometheusName>>();
+  readonly #labels = new WeakMap<Resource, WeakMap<InstrumentationScope, WeakMap<Attributes, string>[]>>();
+
+  name(
+    descriptor: MetricDescriptor,
+    type: PrometheusType,
+    isOtelGauge: boolean,
+    options: ExpositionOptions,
+  ): PrometheusName {
+    let byType = this.#names.get(descriptor);
+    if (byType === undefined) {
+      byType = new Map();
+      this.#names.set(descriptor, byType);
+    }
+    const key = isOtelGauge ? `${type}/gauge` : type;
+    let name = byType.get(key);
+    if (name === undefined) {
+      name = toPrometheusName(
+        { name: descriptor.name, unit: descriptor.unit, type, isOtelGauge },
+        { namespace: options.namespace, addSuffixes: options.addMetricSuffixes },
+      );
+      byType.set(key, name);
+    }
+    return name;
+  }
+
+  /** The label texts of one resource and scope, for histograms (no `le`) or the others. */
+  labels(resource: Resource, scope: InstrumentationScope, histogram: boolean): WeakMap<Attributes, string> {
+    let byScope = this.#labels.get(resource);
+    if (byScope === undefined) {
+      byScope = new WeakMap();
+      this.#labels.set(resource, byScope);
+    }
+    let pair = byScope.get(scope);
+    if (pair === undefined) {
+      pair = [new WeakMap(), new WeakMap()];
+      byScope.set(scope, pair);
+    }
+    const texts = pair[histogram ? 1 : 0];
+    if (texts === undefined) throw new Error('unreachable');
+    return texts;
+  }
 }
 
 /** The type word each format uses for a family. */
@@ -97,6 +159,7 @@ function collectFamilies(
   batches: readonly ResourceMetrics[],
   options: ExpositionOptions,
   problem: (text: string) => void,
+  cache: ExpositionCache,
 ): { target: Family; families: Map<string, Family> } {
   const target: Family = {
     key: 'target',
@@ -114,8 +177,7 @@ function collectFamilies(
   /** The target_info labels of each job and instance seen: one target_info per target. */
   const targetByIdentity = new Map<string, string>();
 
-  const addSeries = (family: Family, labels: Labels, endTime: HrTime, value: number | Histogram): void => {
-    const text = formatLabels(labels);
+  const addSeries = (family: Family, text: string, endTime: HrTime, value: number | Histogram): void => {
     const existing = family.series.get(text);
     if (existing !== undefined) {
       problem(
@@ -142,14 +204,11 @@ function collectFamilies(
           );
           continue;
         }
-        const { name, unit } = toPrometheusName(
-          {
-            name: descriptor.name,
-            unit: descriptor.unit,
-            type,
-            isOtelGauge: metric.dataPointType === DataPointType.GAUGE,
-          },
-          { namespace: options.namespace, addSuffixes: options.addMetricSuffixes },
+        const { name, unit } = cache.name(
+          descriptor,
+          type,
+          metric.dataPointType === DataPointType.GAUGE,
+          options,
         );
         if (name === '') {
           problem(`${JSON.stringify(descriptor.name)}: no valid Prometheus name can be made of it; dropped`);
@@ -187,18 +246,24 @@ function collectFamilies(
         }
 
         const points = metric.dataPoints as DataPoint<number | Histogram>[];
+        const texts = cache.labels(batch.resource, scope, type === 'histogram');
         for (const point of points) {
-          const labels: Labels = new Map(constLabels);
-          if (resourceLabels !== undefined) for (const [k, v] of resourceLabels) labels.set(k, v);
-          for (const [k, v] of attributesToLabels(point.attributes)) labels.set(k, v);
-          if (withScope) {
-            if (scope.name !== '') labels.set('otel_scope_name', scope.name);
-            if (scope.version !== undefined && scope.version !== '')
-              labels.set('otel_scope_version', scope.version);
+          let text = texts.get(point.attributes);
+          if (text === undefined) {
+            const labels: Labels = new Map(constLabels);
+            if (resourceLabels !== undefined) for (const [k, v] of resourceLabels) labels.set(k, v);
+            for (const [k, v] of attributesToLabels(point.attributes)) labels.set(k, v);
+            if (withScope) {
+              if (scope.name !== '') labels.set('otel_scope_name', scope.name);
+              if (scope.version !== undefined && scope.version !== '')
+                labels.set('otel_scope_version', scope.version);
+            }
+            for (const [k, v] of identity) labels.set(k, v);
+            if (type === 'histogram') labels.delete('le');
+            text = formatLabels(labels);
+            texts.set(point.attributes, text);
           }
-          for (const [k, v] of identity) labels.set(k, v);
-          if (type === 'histogram') labels.delete('le');
-          addSeries(family, labels, point.endTime, point.value);
+          addSeries(family, text, point.endTime, point.value);
           resourceHasSeries = true;
         }
       }
@@ -306,15 +371,16 @@ function renderFamily(family: Family, format: ExpositionFormat, timestamps: bool
  * its series in label order, whatever resource or scope they came from. Exponential
  * histograms and metrics whose type conflicts with an earlier one of the same name are left
  * out and reported through `options.onProblem`. Expects cumulative data (the exporter's
- * store turns deltas into totals).
+ * store turns deltas into totals). Renderings with the same options may share a `cache`.
  */
 export function renderExposition(
   batches: readonly ResourceMetrics[],
   options: ExpositionOptions = {},
+  cache: ExpositionCache = new ExpositionCache(),
 ): string {
   const format = options.format ?? 'text';
   const problems = new Set<string>();
-  const { target, families } = collectFamilies(batches, options, (text) => problems.add(text));
+  const { target, families } = collectFamilies(batches, options, (text) => problems.add(text), cache);
   const timestamps = options.timestamps ?? false;
   let out = renderFamily(target, format, timestamps);
   for (const key of [...families.keys()].sort(byString)) {

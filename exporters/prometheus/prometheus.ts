@@ -9,7 +9,7 @@ import { toError } from '../../service/errors.ts';
 import { countPoints } from '../../service/metrics-data.ts';
 import type { PrometheusExporterConfig } from './config.ts';
 import type { ExpositionFormat, ExpositionOptions } from './exposition.ts';
-import { renderExposition } from './exposition.ts';
+import { ExpositionCache, renderExposition } from './exposition.ts';
 import { ScrapeServer } from './server.ts';
 import { SeriesStore } from './store.ts';
 
@@ -31,6 +31,7 @@ export class PrometheusExporter implements Exporter {
   readonly #server: ScrapeServer;
   readonly #errors: ErrorLog;
   readonly #exposition: ExpositionOptions;
+  readonly #cache = new ExpositionCache();
   #starting: Promise<void> | undefined;
   #stopped = false;
 
@@ -94,7 +95,7 @@ export class PrometheusExporter implements Exporter {
 
   /** The exposition of what the store holds now, in a format: what a scrape answers. */
   render(format: ExpositionFormat = 'text'): string {
-    return renderExposition(this.#store.snapshot(), { ...this.#exposition, format });
+    return renderExposition(this.#store.snapshot(), { ...this.#exposition, format }, this.#cache);
   }
 
   /** The address the endpoint listens on (the real port when 0 was configured); undefined before start. */

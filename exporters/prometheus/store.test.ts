@@ -115,6 +115,27 @@ describe('SeriesStore', () => {
     expect(contents(store)).toEqual([]);
   });
 
+  it('keeps snapshot order right as series come and go, with the same attributes objects reused', () => {
+    let now = 0;
+    const store = new SeriesStore(1_000, () => now);
+    const [x, y, z] = [{ k: 'x' }, { k: 'y' }, { k: 'z' }];
+    store.ingest(batch('a', sum('m', [[1, y, 0, 1]])));
+    expect(contents(store)).toEqual(['a/m/{"k":"y"}=1@0-1']);
+    store.ingest(
+      batch(
+        'a',
+        sum('m', [
+          [2, y, 0, 2],
+          [3, x, 0, 2],
+        ]),
+      ),
+    );
+    expect(contents(store)).toEqual(['a/m/{"k":"x"}=3@0-2', 'a/m/{"k":"y"}=2@0-2']);
+    now = 1_500;
+    store.ingest(batch('a', sum('m', [[4, z, 0, 3]]), sum('b', [[5, x, 0, 3]])));
+    expect(contents(store)).toEqual(['a/b/{"k":"x"}=5@0-3', 'a/m/{"k":"z"}=4@0-3']);
+  });
+
   it('sweeps expired series on ingest too, so an endpoint nobody scrapes does not grow', () => {
     let now = 0;
     const store = new SeriesStore(1_000, () => now);

@@ -57,6 +57,40 @@ function attributesKey(attributes: Attributes): string {
   );
 }
 
+/**
+ * The canonical texts of the attribute objects seen. The SDK hands out the same attributes
+ * object for a series in every collection and never changes it, so its text is computed once.
+ */
+const attributesKeys = new WeakMap<Attributes, string>();
+
+function cachedAttributesKey(attributes: Attributes): string {
+  let key = attributesKeys.get(attributes);
+  if (key === undefined) {
+    key = attributesKey(attributes);
+    attributesKeys.set(attributes, key);
+  }
+  return key;
+}
+
+/** Series keys by metric key, then by attributes object: built once per series, not per point. */
+class SeriesKeys {
+  readonly #byMetric = new Map<string, WeakMap<Attributes, string>>();
+
+  get(metricKey: string, attributes: Attributes): string {
+    let keys = this.#byMetric.get(metricKey);
+    if (keys === undefined) {
+      keys = new WeakMap();
+      this.#byMetric.set(metricKey, keys);
+    }
+    let key = keys.get(attributes);
+    if (key === undefined) {
+      key = metricKey + cachedAttributesKey(attributes);
+      keys.set(attributes, key);
+    }
+    return key;
+  }
+}
+
 function scopeKeyOf(scope: InstrumentationScope): string {
   return JSON.stringify([scope.name, scope.version ?? '', scope.schemaUrl ?? '']);
 }
@@ -123,6 +157,9 @@ export class SeriesStore {
   readonly #identityOf = new Map<string, string>();
   readonly #resourceKeys = new WeakMap<Resource, string>();
   readonly #scopeKeys = new WeakMap<InstrumentationScope, string>();
+  readonly #keys = new SeriesKeys();
+  /** The series keys in snapshot order; undefined once a series was added or removed. */
+  #sortedKeys: string[] | undefined;
   #lastSweep: number;
 
   /**
@@ -179,7 +216,7 @@ export class SeriesStore {
         }
         const metricKey = `${prefix}\u0000${metric.descriptor.name}\u0000`;
         for (const point of metric.dataPoints as (DataPoint<number> | DataPoint<Histogram>)[]) {
-          const key = metricKey + attributesKey(point.attributes);
+          const key = this.#keys.get(metricKey, point.attributes);
           const previous = this.#series.get(key);
           if (previous !== undefined && isBefore(point.endTime, previous.point.endTime)) {
             drop('out_of_order', 1);
@@ -198,6 +235,7 @@ export class SeriesStore {
             report.stored += 1;
             continue;
           }
+          if (previous === undefined) this.#sortedKeys = undefined;
           this.#series.set(key, {
             resourceKey,
             resource: batch.resource,
@@ -228,6 +266,7 @@ export class SeriesStore {
         removed += 1;
       }
     }
+    if (removed > 0) this.#sortedKeys = undefined;
     return removed;
   }
 
@@ -239,7 +278,8 @@ export class SeriesStore {
     this.sweep();
     // Resource, then scope, then metric name and attributes, each in text order.
     const width = 8;
-    const keys = [...this.#series.keys()].sort((a, b) => {
+    // The order only changes when series come or go: most snapshots reuse it.
+    this.#sortedKeys ??= [...this.#series.keys()].sort((a, b) => {
       const pa = a.slice(0, width);
       const pb = b.slice(0, width);
       if (pa !== pb) {
@@ -249,6 +289,7 @@ export class SeriesStore {
       }
       return a < b ? -1 : a > b ? 1 : 0;
     });
+    const keys = this.#sortedKeys;
     const batches: ResourceMetrics[] = [];
     let batch: ResourceMetrics | undefined;
     let scopeMetrics: ScopeMetrics | undefined;

@@ -1,21 +1,16 @@
 import { readFileSync } from 'node:fs';
 import type {
   sendUnaryData,
+  Server,
   ServerInterceptor,
   ServerUnaryCall,
-  UntypedServiceImplementation,
-} from '@grpc/grpc-js';
-import {
-  ResponderBuilder,
-  Server,
-  ServerCredentials,
-  ServerInterceptingCall,
-  ServerListenerBuilder,
   status,
+  UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { HostPort } from '../../service/config-types.ts';
 import { formatHostPort } from '../../service/config-types.ts';
 import { decodeExportRequest } from '../../service/delivery/otlp/decode.ts';
+import { grpc } from '../../service/delivery/otlp/grpc.ts';
 import { METRICS_EXPORT_PATH } from '../../service/delivery/otlp/proto.ts';
 import type { OtlpReceiverConfig } from './config.ts';
 import type { Ingest, IngestResult } from './ingest.ts';
@@ -23,14 +18,19 @@ import { encodeResponse } from './ingest.ts';
 
 type GrpcConfig = NonNullable<OtlpReceiverConfig['protocols']['grpc']>;
 
-const STATUS_OF: Record<Exclude<IngestResult['outcome'], 'ok'>, status> = {
-  invalid: status.INVALID_ARGUMENT,
-  too_large: status.RESOURCE_EXHAUSTED,
-  unsupported_media_type: status.INVALID_ARGUMENT,
-  unauthenticated: status.UNAUTHENTICATED,
-  unavailable: status.UNAVAILABLE,
-  refused: status.CANCELLED,
-};
+/** The gRPC status of each refusal. */
+function statusOf(outcome: Exclude<IngestResult['outcome'], 'ok'>): status {
+  const { status } = grpc();
+  const codes: Record<Exclude<IngestResult['outcome'], 'ok'>, status> = {
+    invalid: status.INVALID_ARGUMENT,
+    too_large: status.RESOURCE_EXHAUSTED,
+    unsupported_media_type: status.INVALID_ARGUMENT,
+    unauthenticated: status.UNAUTHENTICATED,
+    unavailable: status.UNAVAILABLE,
+    refused: status.CANCELLED,
+  };
+  return codes[outcome];
+}
 
 const identity = (bytes: Buffer): Buffer => bytes;
 
@@ -40,6 +40,7 @@ const identity = (bytes: Buffer): Buffer => bytes;
  * reading the message), broken framing, or a client that cancelled.
  */
 function refusalCounter(ingest: Ingest): ServerInterceptor {
+  const { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder } = grpc();
   return (_method, call) => {
     let answered = false;
     const responder = new ResponderBuilder()
@@ -78,14 +79,14 @@ export class GrpcServer {
     checkToken: (authorization: string | undefined) => boolean,
   ) {
     this.#config = config;
-    this.#server = new Server({
+    this.#server = new (grpc().Server)({
       'grpc.max_receive_message_length': config.max_recv_msg_size,
       interceptors: [refusalCounter(ingest)],
     });
     const handler = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void => {
       const answer = (result: IngestResult): void => {
         if (result.outcome === 'ok') callback(null, Buffer.from(encodeResponse(result)));
-        else callback({ code: STATUS_OF[result.outcome], details: result.message });
+        else callback({ code: statusOf(result.outcome), details: result.message });
       };
       const authorization = call.metadata.get('authorization')[0];
       if (!checkToken(typeof authorization === 'string' ? authorization : undefined)) {
@@ -128,6 +129,7 @@ export class GrpcServer {
   /** Binds and starts serving; resolves with the bound address (the real port when 0 was asked). */
   listen(): Promise<HostPort> {
     const tls = this.#config.tls;
+    const { ServerCredentials } = grpc();
     const credentials =
       tls === undefined
         ? ServerCredentials.createInsecure()

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statfsSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Filesystem sizes from statfs(2), in bytes and inodes. */
@@ -17,32 +17,60 @@ export interface ProcfsClient {
   read(path: string): string;
   /** statfs of `${root}/${mountpoint}`; throws the system error. */
   statfs(mountpoint: string): FsUsage;
+  /** Closes the files held open; the next read opens them again. */
+  close?(): void;
 }
 
 /**
  * Reads pseudo-files synchronously into one reused buffer: small /proc files answer at once
  * from the kernel, and an async read would pay a thread-pool round trip per file.
+ *
+ * A pseudo-file (size 0: the kernel generates its text on each read, as for every /proc file
+ * read here) stays open and is read again from offset 0 on the next scrape, which saves the
+ * open and close of every file on every scrape. A regular file (a test fixture, a copy) is
+ * opened each time, since it may be replaced. A failed read closes the file.
  */
 export function createProcfsClient(root: string): ProcfsClient {
   let buffer = Buffer.allocUnsafe(64 * 1024);
+  const open = new Map<string, number>();
+  const readAll = (fd: number): string => {
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        const bigger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(bigger, 0, 0, length);
+        buffer = bigger;
+      }
+      const n = readSync(fd, buffer, length, buffer.length - length, length);
+      if (n === 0) break;
+      length += n;
+    }
+    return buffer.toString('utf8', 0, length);
+  };
   return {
     read(path) {
-      const fd = openSync(join(root, path), 'r');
-      try {
-        let length = 0;
-        for (;;) {
-          if (length === buffer.length) {
-            const bigger = Buffer.allocUnsafe(buffer.length * 2);
-            buffer.copy(bigger, 0, 0, length);
-            buffer = bigger;
-          }
-          const n = readSync(fd, buffer, length, buffer.length - length, null);
-          if (n === 0) break;
-          length += n;
+      const held = open.get(path);
+      if (held !== undefined) {
+        try {
+          return readAll(held);
+        } catch (error) {
+          open.delete(path);
+          closeSync(held);
+          throw error;
         }
-        return buffer.toString('utf8', 0, length);
+      }
+      const fd = openSync(join(root, path), 'r');
+      let keep = false;
+      try {
+        keep = fstatSync(fd).size === 0;
+        const text = readAll(fd);
+        if (keep) open.set(path, fd);
+        return text;
+      } catch (error) {
+        keep = false;
+        throw error;
       } finally {
-        closeSync(fd);
+        if (!keep) closeSync(fd);
       }
     },
     statfs(mountpoint) {
@@ -54,6 +82,10 @@ export function createProcfsClient(root: string): ProcfsClient {
         inodes: s.files,
         freeInodes: s.ffree,
       };
+    },
+    close() {
+      for (const fd of open.values()) closeSync(fd);
+      open.clear();
     },
   };
 }

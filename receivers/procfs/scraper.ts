@@ -164,6 +164,11 @@ export class ProcfsScraper implements Scraper {
     return Promise.resolve({ errors });
   }
 
+  shutdown(): Promise<void> {
+    this.#client.close?.();
+    return Promise.resolve();
+  }
+
   /** The path of a source as the host sees it, for error reports. */
   #where(path: string): string {
     return `${this.#config.root_path.replace(/\/$/, '')}/${path}`;

@@ -215,25 +215,38 @@ interface NetSnmpModule {
 }
 
 const require = createRequire(import.meta.url);
-const netSnmp = require('net-snmp') as NetSnmpModule;
+let netSnmpModule: NetSnmpModule | undefined;
 
-const SECURITY_LEVEL = {
-  no_auth_no_priv: netSnmp.SecurityLevel.noAuthNoPriv,
-  auth_no_priv: netSnmp.SecurityLevel.authNoPriv,
-  auth_priv: netSnmp.SecurityLevel.authPriv,
-} as const;
+/** net-snmp, loaded when the first session is made: a collector without SNMP never loads it. */
+function loadNetSnmp(): NetSnmpModule {
+  netSnmpModule ??= require('net-snmp') as NetSnmpModule;
+  return netSnmpModule;
+}
 
-const AUTH_FAILURE_CODES = new Set([
-  netSnmp.ResponseInvalidCode.EAuthFailure,
-  netSnmp.ResponseInvalidCode.ECouldNotDecrypt,
-  netSnmp.ResponseInvalidCode.ENotInTimeWindow,
-]);
+function securityLevel(level: 'no_auth_no_priv' | 'auth_no_priv' | 'auth_priv'): number {
+  const { SecurityLevel } = loadNetSnmp();
+  return {
+    no_auth_no_priv: SecurityLevel.noAuthNoPriv,
+    auth_no_priv: SecurityLevel.authNoPriv,
+    auth_priv: SecurityLevel.authPriv,
+  }[level];
+}
+
+function isAuthFailureCode(code: number | undefined): boolean {
+  const { ResponseInvalidCode } = loadNetSnmp();
+  return [
+    ResponseInvalidCode.EAuthFailure,
+    ResponseInvalidCode.ECouldNotDecrypt,
+    ResponseInvalidCode.ENotInTimeWindow,
+  ].includes(code ?? -1);
+}
 
 /** At most this many stray errors are kept between polls. */
 const MAX_STRAY_ERRORS = 100;
 
 function createNetSnmpSession(connection: SnmpConnection): NetSnmpSession {
   const { address, auth } = connection;
+  const netSnmp = loadNetSnmp();
   const options = {
     port: connection.port,
     transport: connection.transport,
@@ -247,7 +260,7 @@ function createNetSnmpSession(connection: SnmpConnection): NetSnmpSession {
       version: auth.version === 'v1' ? netSnmp.Version1 : netSnmp.Version2c,
     });
   }
-  const user: Record<string, unknown> = { name: auth.user, level: SECURITY_LEVEL[auth.security_level] };
+  const user: Record<string, unknown> = { name: auth.user, level: securityLevel(auth.security_level) };
   if (auth.security_level !== 'no_auth_no_priv') {
     user.authProtocol = netSnmp.AuthProtocols[auth.auth_protocol];
     user.authKey = auth.auth_password?.reveal();
@@ -266,15 +279,14 @@ function createNetSnmpSession(connection: SnmpConnection): NetSnmpSession {
 /** net-snmp's error classes → TimeoutError or SnmpError with the agent's address. */
 function toRequestError(error: unknown, connection: SnmpConnection): Error {
   const where = `${connection.address}:${connection.port}`;
+  const netSnmp = loadNetSnmp();
   if (error instanceof netSnmp.RequestTimedOutError)
     return new TimeoutError(`SNMP request to ${where}`, connection.timeout * (connection.retries + 1), {
       cause: error,
     });
   if (error instanceof netSnmp.ResponseInvalidError) {
     const failure =
-      error.code !== undefined && AUTH_FAILURE_CODES.has(error.code)
-        ? 'authentication'
-        : 'malformed_response';
+      error.code !== undefined && isAuthFailureCode(error.code) ? 'authentication' : 'malformed_response';
     return new SnmpError(failure, `${where}: ${error.message}`, { cause: error });
   }
   if (error instanceof netSnmp.RequestFailedError)

@@ -18,3 +18,26 @@ export function lines(text: string): { line: number; text: string }[] {
   }
   return out;
 }
+
+/**
+ * The first `count` whitespace-separated fields of a line, without splitting the rest (the
+ * `intr` line of /proc/stat has thousands of fields of which one is read).
+ */
+export function firstFields(text: string, count: number): string[] {
+  const out: string[] = [];
+  let i = 0;
+  const n = text.length;
+  while (out.length < count) {
+    while (i < n && isSpace(text.charCodeAt(i))) i += 1;
+    if (i === n) break;
+    const start = i;
+    while (i < n && !isSpace(text.charCodeAt(i))) i += 1;
+    out.push(text.slice(start, i));
+  }
+  return out;
+}
+
+/** Space, tab, and the other ASCII whitespace `\s` matches in procfs text. */
+function isSpace(code: number): boolean {
+  return code === 32 || (code >= 9 && code <= 13);
+}

@@ -1,5 +1,5 @@
 import { ParseError } from '../../../service/errors.ts';
-import { lines, toNumber } from './fields.ts';
+import { firstFields, lines, toNumber } from './fields.ts';
 
 /** The CPU modes of /proc/stat, in the kernel's column order (proc(5)). */
 export const CPU_MODES = [
@@ -42,6 +42,7 @@ export interface ProcStat {
 }
 
 const SOURCE = '/proc/stat';
+const SCALARS = new Set(['ctxt', 'intr', 'softirq', 'processes', 'procs_running', 'procs_blocked', 'btime']);
 
 /** Parses /proc/stat. Unknown lines are ignored; a malformed known line is an error. */
 export function parseStat(text: string): ProcStat {
@@ -49,9 +50,10 @@ export function parseStat(text: string): ProcStat {
   let total: CpuTimes | undefined;
   const scalars: Record<string, number> = {};
   for (const { line, text: l } of lines(text)) {
-    const fields = l.trim().split(/\s+/);
-    const key = fields[0] ?? '';
+    const head = firstFields(l, 2);
+    const key = head[0] ?? '';
     if (key.startsWith('cpu')) {
+      const fields = l.trim().split(/\s+/);
       const suffix = key.slice(3);
       const cpu = suffix === '' ? -1 : Number(suffix);
       if (!Number.isInteger(cpu)) throw new ParseError(SOURCE, line, `bad cpu label ${JSON.stringify(key)}`);
@@ -64,10 +66,8 @@ export function parseStat(text: string): ProcStat {
       const times = { cpu, ticks };
       if (cpu === -1) total = times;
       else cpus.push(times);
-    } else if (
-      ['ctxt', 'intr', 'softirq', 'processes', 'procs_running', 'procs_blocked', 'btime'].includes(key)
-    ) {
-      scalars[key] = toNumber(fields[1], SOURCE, line, key);
+    } else if (SCALARS.has(key)) {
+      scalars[key] = toNumber(head[1], SOURCE, line, key);
     }
   }
   if (total === undefined && cpus.length === 0) throw new ParseError(SOURCE, 1, 'no cpu lines');

@@ -10,7 +10,8 @@ import type {
   ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
-import protojson from 'protobufjs/ext/protojson.js';
+import { createRequire } from 'node:module';
+import type * as ProtoJson from 'protobufjs/ext/protojson.js';
 import type {
   Int64,
   OtlpAnyValue,
@@ -25,6 +26,15 @@ import type {
 } from './proto.ts';
 import { FLAG_NO_RECORDED_VALUE, OTLP_TEMPORALITY, otlpTypes } from './proto.ts';
 import { bitsToHrTime } from './time.ts';
+
+const require = createRequire(import.meta.url);
+let protojsonModule: typeof ProtoJson | undefined;
+
+/** protobufjs's ProtoJSON extension, loaded with the first OTLP/JSON request. */
+function protojson(): typeof ProtoJson {
+  protojsonModule ??= require('protobufjs/ext/protojson.js') as typeof ProtoJson;
+  return protojsonModule;
+}
 
 /**
  * OTLP `ExportMetricsServiceRequest` (protobuf bytes or OTLP/JSON) → the SDK's
@@ -78,7 +88,7 @@ export function parseExportRequestJson(text: string): OtlpExportRequest {
   const type = otlpTypes.ExportMetricsServiceRequest;
   // fromJson validates and converts to plain objects; a pass through the binary encoding
   // gives them the message shape (defaults, oneof names) the conversion reads.
-  const message = protojson.fromJson(type, json, { ignoreUnknownFields: true });
+  const message = protojson().fromJson(type, json, { ignoreUnknownFields: true });
   return type.decode(type.encode(message).finish()) as unknown as OtlpExportRequest;
 }
 

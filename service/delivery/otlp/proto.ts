@@ -1,5 +1,6 @@
-import protobuf from 'protobufjs';
-import type { Long } from 'protobufjs';
+import { createRequire } from 'node:module';
+import type * as Protobuf from 'protobufjs';
+import type { Long, Type } from 'protobufjs';
 
 /**
  * The OTLP metrics messages (OpenTelemetry protocol, `opentelemetry-proto` v1: common,
@@ -242,7 +243,10 @@ message Status {
 message RetryInfo { google.protobuf.Duration retry_delay = 1; }
 `;
 
-function buildRoot(): protobuf.Root {
+const require = createRequire(import.meta.url);
+
+function buildRoot(): Protobuf.Root {
+  const protobuf = require('protobufjs') as typeof Protobuf;
   const root = new protobuf.Root();
   for (const source of [OTLP_PROTO, RESOURCE_PROTO, METRICS_PROTO, SERVICE_PROTO, GOOGLE_PROTO, RPC_PROTO]) {
     protobuf.parse(source, root, { keepCase: false });
@@ -251,19 +255,56 @@ function buildRoot(): protobuf.Root {
   return root;
 }
 
-const root = buildRoot();
+/** The OTLP message types the collector encodes and decodes. */
+export interface OtlpTypes {
+  readonly ExportMetricsServiceRequest: Type;
+  readonly ExportMetricsServiceResponse: Type;
+  readonly MetricsData: Type;
+  readonly Status: Type;
+  readonly RetryInfo: Type;
+}
 
-/** The reflected OTLP types, by their protocol names. */
-export const otlpTypes = {
-  ExportMetricsServiceRequest: root.lookupType(
-    'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest',
-  ),
-  ExportMetricsServiceResponse: root.lookupType(
-    'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse',
-  ),
-  MetricsData: root.lookupType('opentelemetry.proto.metrics.v1.MetricsData'),
-  Status: root.lookupType('google.rpc.Status'),
-  RetryInfo: root.lookupType('google.rpc.RetryInfo'),
+let types: OtlpTypes | undefined;
+
+/**
+ * Parses the declarations on first use: protobufjs and the parsed types are a few MB that a
+ * collector with no OTLP component (the default pipeline) never needs.
+ */
+function loadTypes(): OtlpTypes {
+  if (types === undefined) {
+    const root = buildRoot();
+    types = {
+      ExportMetricsServiceRequest: root.lookupType(
+        'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest',
+      ),
+      ExportMetricsServiceResponse: root.lookupType(
+        'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse',
+      ),
+      MetricsData: root.lookupType('opentelemetry.proto.metrics.v1.MetricsData'),
+      Status: root.lookupType('google.rpc.Status'),
+      RetryInfo: root.lookupType('google.rpc.RetryInfo'),
+    };
+  }
+  return types;
+}
+
+/** The reflected OTLP types, by their protocol names (parsed when one is first used). */
+export const otlpTypes: OtlpTypes = {
+  get ExportMetricsServiceRequest() {
+    return loadTypes().ExportMetricsServiceRequest;
+  },
+  get ExportMetricsServiceResponse() {
+    return loadTypes().ExportMetricsServiceResponse;
+  },
+  get MetricsData() {
+    return loadTypes().MetricsData;
+  },
+  get Status() {
+    return loadTypes().Status;
+  },
+  get RetryInfo() {
+    return loadTypes().RetryInfo;
+  },
 };
 
 /** The gRPC method path of the OTLP metrics service. */

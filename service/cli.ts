@@ -1,0 +1,164 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { runCommand } from './commands/run.ts';
+import { listComponentsCommand } from './commands/list-components.ts';
+import { validateCommand } from './commands/validate.ts';
+import { experimentCollect, experimentList, experimentStart } from './commands/experiment.ts';
+import type { ReachOptions } from './commands/experiment.ts';
+import { resultsPlot, resultsReport, resultsSummary } from './commands/results.ts';
+import type { FilterOptions } from './commands/results.ts';
+import { ConfigError, toError } from './errors.ts';
+import { LOG_LEVELS } from './logger.ts';
+import type { LogLevel } from './logger.ts';
+import { readPackageVersion } from './version.ts';
+
+/** Exit codes: 0 done, 1 runtime failure, 2 bad configuration or usage. */
+const EXIT_CONFIG = 2;
+
+function parseLogLevel(value: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return value as LogLevel;
+}
+
+/** Builds the `inframeter` command line. `exit` receives the final exit code. */
+export function createProgram(exit: (code: number) => void): Command {
+  const program = new Command('inframeter')
+    .description('OpenTelemetry-native metrics collector for infrastructure')
+    .version(readPackageVersion(), '-v, --version')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('run the collector (the embedded default pipeline when no --config is given)')
+    .option('-c, --config <file>', 'YAML configuration file')
+    .addOption(
+      new Option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`).argParser(parseLogLevel),
+    )
+    .action(async (options: { config?: string; logLevel?: LogLevel }) => {
+      exit(await runCommand(options, process.stdout));
+    });
+
+  program
+    .command('validate')
+    .description('check a configuration file without starting anything')
+    .requiredOption('-c, --config <file>', 'YAML configuration file')
+    .action((options: { config: string }) => {
+      validateCommand(options.config, process.stdout);
+      exit(0);
+    });
+
+  program
+    .command('components')
+    .description('list every component type with its config keys and defaults')
+    .action(() => {
+      listComponentsCommand(process.stdout);
+      exit(0);
+    });
+
+  const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+  const reach = (command: Command): Command =>
+    command
+      .option('--hosts <list>', 'collectors, comma-separated host:port of their control API')
+      .option('--hosts-file <file>', 'collectors, one host:port per line')
+      .option('--proxy <host:port>', 'reach the collectors through this collector (its /proxy route)')
+      .option('--k8s-selector <selector>', 'the collectors are the pods matching this label selector')
+      .option('-n, --namespace <namespace>', 'namespace of those pods', 'default')
+      .option('--k8s-port <port>', 'control API port in those pods', '9470')
+      .option('--token <token>', 'bearer token of the control API (default: $INFRAMETER_TOKEN)');
+
+  const experiment = program
+    .command('experiment')
+    .description(
+      'start and stop collection under an experiment name on many collectors, and get one CSV back',
+    );
+  reach(experiment.command('start <name>').description('start an experiment on every collector'))
+    .option('--label <key=value>', 'label added to every point (repeatable)', collect)
+    .option('--interval <duration>', 'collection interval while it runs, e.g. 1s')
+    .option('--receivers <ids>', 'only these receivers, comma-separated')
+    .action(async (name: string, options: Parameters<typeof experimentStart>[1]) => {
+      exit(await experimentStart(name, options, process.stdout));
+    });
+  reach(experiment.command('stop <name>').description('stop it everywhere, pull every result and merge them'))
+    .requiredOption('-o, --out <file>', 'the merged CSV')
+    .action(async (name: string, options: ReachOptions & { out: string }) => {
+      exit(await experimentCollect(name, options, true, process.stdout, process.stderr));
+    });
+  reach(
+    experiment
+      .command('pull <name>')
+      .description('pull and merge results again (fetches only what is missing)'),
+  )
+    .requiredOption('-o, --out <file>', 'the merged CSV')
+    .action(async (name: string, options: ReachOptions & { out: string }) => {
+      exit(await experimentCollect(name, options, false, process.stdout, process.stderr));
+    });
+  reach(experiment.command('list').description('experiments on every collector')).action(
+    async (options: ReachOptions) => {
+      exit(await experimentList(options, process.stdout));
+    },
+  );
+
+  const results = program.command('results').description('summaries, plots and reports of a results CSV');
+  const filters = (command: Command): Command =>
+    command
+      .option('--metric <name>', 'only this metric (repeatable)', collect)
+      .option('--host <name>', 'only this host (repeatable)', collect)
+      .option('--from <time>', 'from this time (ISO 8601)')
+      .option('--to <time>', 'up to this time (ISO 8601)')
+      .option('--attr <key=value>', 'only points with this attribute value (repeatable)', collect);
+  filters(
+    results
+      .command('summary <file>')
+      .description('mean, min, max, p95 and counter rates per metric and host'),
+  )
+    .option('--json', 'print JSON')
+    .action(async (file: string, options: Parameters<typeof resultsSummary>[1]) => {
+      exit(await resultsSummary(file, options, process.stdout));
+    });
+  filters(results.command('plot <file>').description("a metric's time series per host, as SVG or PNG"))
+    .option('-o, --out <file>', 'output file, .svg or .png (default METRIC.svg)')
+    .action(async (file: string, options: FilterOptions & { out?: string }) => {
+      if (options.metric === undefined) throw new InvalidArgumentError('--metric is required');
+      exit(await resultsPlot(file, { ...options, metric: options.metric }, process.stdout));
+    });
+  results
+    .command('report <file>')
+    .description('one self-contained HTML page with the main charts and the summary table')
+    .requiredOption('-o, --out <file>', 'the HTML file')
+    .option('--title <text>', 'page title')
+    .action(async (file: string, options: { out: string; title?: string }) => {
+      exit(await resultsReport(file, options, process.stdout));
+    });
+
+  return program;
+}
+
+/** Runs the CLI; the only place that exits the process. */
+async function main(argv: readonly string[]): Promise<void> {
+  let code = 0;
+  const program = createProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version end with code 0; a usage error is a configuration error.
+      code = error.exitCode === 0 ? 0 : EXIT_CONFIG;
+    } else if (error instanceof ConfigError) {
+      process.stderr.write(`inframeter: ${error.message}\n`);
+      code = EXIT_CONFIG;
+    } else if (code === 0) {
+      process.stderr.write(`inframeter: ${toError(error).message}\n`);
+      code = 1;
+    }
+  }
+  // Exit once stdout is written out: a pipe (`results summary --json | jq`) is asynchronous.
+  process.stdout.write('', () => {
+    process.exit(code);
+  });
+}
+
+await main(process.argv);

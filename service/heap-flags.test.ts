@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { HEAP_FLAGS, heapFlagsArgv } from './heap-flags.ts';
+
+const argv = ['/usr/bin/node', '/app/dist/service/main.js', 'run', '--config', 'c.yaml'];
+
+describe('heap flags of inframeter run', () => {
+  it('re-executes `run` with the flags before the user’s Node.js options and the script', () => {
+    expect(heapFlagsArgv(argv, ['--enable-source-maps'], {})).toEqual([
+      process.execPath,
+      ...HEAP_FLAGS,
+      '--enable-source-maps',
+      '/app/dist/service/main.js',
+      'run',
+      '--config',
+      'c.yaml',
+    ]);
+  });
+
+  it('leaves other commands, chosen heap flags, a re-executed process and `off` alone', () => {
+    expect(
+      heapFlagsArgv(['/usr/bin/node', 'main.js', 'results', 'summary', 'x.csv'], [], {}),
+    ).toBeUndefined();
+    expect(heapFlagsArgv(argv, ['--max-old-space-size=512'], {})).toBeUndefined();
+    expect(heapFlagsArgv(argv, [], { NODE_OPTIONS: '--max-semi-space-size=8' })).toBeUndefined();
+    expect(heapFlagsArgv(argv, [], { INFRAMETER_HEAP_FLAGS_APPLIED: '1' })).toBeUndefined();
+    expect(heapFlagsArgv(argv, [], { INFRAMETER_HEAP_FLAGS: 'off' })).toBeUndefined();
+    expect(heapFlagsArgv(argv, [], { NODE_OPTIONS: '--enable-source-maps' })).toHaveLength(
+      HEAP_FLAGS.length + argv.length,
+    );
+  });
+});
