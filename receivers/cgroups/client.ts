@@ -1,5 +1,8 @@
-import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { errorCode } from '../../service/errors.ts';
+
+/** Open flags as a number: the string form is parsed again on every call. */
+const { O_RDONLY } = constants;
 
 /**
  * The only file-system I/O of the cgroups receiver. cgroup and proc files are small
@@ -52,7 +55,7 @@ export function createCgroupFsClient(): CgroupFsClient {
   const read = (path: string, limit: number, oneRecord = false): string | undefined => {
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      fd = openSync(path, O_RDONLY);
     } catch (error) {
       if (isGone(error)) return undefined;
       throw error;
