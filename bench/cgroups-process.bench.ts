@@ -24,28 +24,14 @@ import { createFileProcessClient } from '../receivers/process/client.ts';
 import { configSchema as processConfigSchema } from '../receivers/process/config.ts';
 import { ProcessScraper } from '../receivers/process/scraper.ts';
 import { generateProcTree } from '../receivers/process/testdata/generate.ts';
-import { HEAP_FLAGS } from '../service/heap-flags.ts';
 import { countPoints } from '../service/metrics-data.ts';
 import { ScrapeRunner } from '../service/scrape-controller.ts';
 import { createTestSettings } from '../test/support/settings.ts';
 import { compileFloor, recordingProcessClient, runFloor } from './support/floor.ts';
+import { applyCollectorHeapFlags } from './support/heap-flags.ts';
 
-// The heap settings `inframeter run` applies (service/heap-flags.ts), so that RSS is the
-// collector's; INFRAMETER_HEAP_FLAGS=off measures with V8's defaults.
-if (
-  process.env.INFRAMETER_HEAP_FLAGS !== 'off' &&
-  !process.execArgv.some((a) => a.startsWith('--max-semi-space-size')) &&
-  typeof process.execve === 'function'
-) {
-  process.execve(
-    process.execPath,
-    [process.execPath, ...HEAP_FLAGS, ...process.execArgv, ...process.argv.slice(1)],
-    {
-      ...process.env,
-      INFRAMETER_HEAP_FLAGS: 'off',
-    },
-  );
-}
+// The heap settings of `inframeter run`, so that RSS is the collector's.
+const heapFlags = applyCollectorHeapFlags();
 
 const SCRAPES = Number(process.argv[2] ?? 1000);
 const dir = mkdtempSync(join(tmpdir(), 'inframeter-cgroups-bench-'));
@@ -199,7 +185,7 @@ try {
     side.scrapeOnlyMs = (cpuMs() - t) / alone;
   }
   const growth = (rss.at(-1) ?? 0) - (rss[0] ?? 0);
-  console.log(`heap flags: ${process.execArgv.join(' ') || "V8's defaults"}`);
+  console.log(`heap flags: ${heapFlags}`);
   console.log(
     `tree: ${String(tree.paths.length)} cgroups (v2), 2000 processes; ${String(both.entries)} files, directories and links read per scrape`,
   );
