@@ -11,7 +11,8 @@
  * the receiver read; the C program (compiled here with gcc -O2) reads exactly those. Our side
  * is the whole scrape through the scrape controller (read, parse, rank, SDK collection).
  * Prints CPU per scrape and per series, the ratio to the floor (target ≤ 4), and RSS over the
- * run (target: no growth). Needs gcc.
+ * run (target: no growth), with the heap flags of `inframeter run` (`INFRAMETER_HEAP_FLAGS=off`
+ * for V8's defaults). Needs gcc.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +25,10 @@ import { countPoints } from '../service/metrics-data.ts';
 import { ScrapeRunner } from '../service/scrape-controller.ts';
 import { createTestSettings } from '../test/support/settings.ts';
 import { compileFloor, recordingProcessClient, runFloor } from './support/floor.ts';
+import { applyCollectorHeapFlags } from './support/heap-flags.ts';
 
+// The heap settings of `inframeter run`, so that RSS is the collector's.
+const heapFlags = applyCollectorHeapFlags();
 const SCRAPES = Number(process.argv[2] ?? 1000);
 const PROCESSES = 2000;
 const dir = mkdtempSync(join(tmpdir(), 'inframeter-process-bench-'));
@@ -110,6 +114,7 @@ try {
     await measure('every process', root, floor, { include: { names: ['.*'] } }),
     await measure('default (top 20 by CPU and by memory)', root, floor, {}),
   ];
+  console.log(`heap flags: ${heapFlags}`);
   console.log(`generated root: ${String(PROCESSES)} processes; ${String(SCRAPES)} scrapes per selection`);
   for (const r of results) {
     const growth = (r.rss.at(-1) ?? 0) - (r.rss[0] ?? 0);

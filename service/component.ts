@@ -1,7 +1,7 @@
 import type { Attributes, Meter } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
-import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import type { MetricProducer, PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { z } from 'zod';
 import type { Logger } from './logger.ts';
 import type { ComponentTelemetry } from './self-telemetry.ts';
@@ -85,6 +85,13 @@ export interface Scraper {
   readonly resourceAttributes?: Attributes;
   /** Registers the instruments, with one batch observable callback reading the snapshot. */
   register(meter: Meter): void;
+  /**
+   * Metrics published through an SDK `MetricProducer` instead of (or besides) instruments,
+   * collected by the same reader: for scrapers with so many series that the instruments'
+   * per-observation cost dominates (see `service/snapshot-producer.ts`). It too only reads
+   * the snapshot; it reports only the series it observed.
+   */
+  readonly metricProducer?: MetricProducer;
   /**
    * Reads every source once into the snapshot. Resolves with the per-source errors; rejects
    * only when nothing at all could be read. Must stop early when `signal` aborts.

@@ -9,7 +9,7 @@ import type {
   ObservableCallback,
   ObservableResult,
 } from '@opentelemetry/api';
-import type { DataPoint, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { DataPoint, MetricData, MetricProducer, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import type { ComponentSettings, MetricSink, Receiver, ScrapeReport, Scraper } from './component.ts';
 import { ErrorLog } from './error-log.ts';
@@ -29,12 +29,16 @@ export interface ScrapeSchedule {
  */
 const CARDINALITY_LIMIT = 100_000;
 
-/** A reader that collects only when the controller asks. Cumulative temporality. */
+/**
+ * A reader that collects only when the controller asks. Cumulative temporality. The scraper's
+ * own producer, if any, is collected with the instruments.
+ */
 class ScrapeReader extends MetricReader {
-  constructor() {
+  constructor(producer: MetricProducer | undefined) {
     super({
       aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
       cardinalitySelector: () => CARDINALITY_LIMIT,
+      metricProducers: producer === undefined ? [] : [producer],
     });
   }
   protected override onShutdown(): Promise<void> {
@@ -176,12 +180,13 @@ class ObservationTracker {
 /** Reads a scraper once (all its I/O), then collects its instruments into one batch. */
 export class ScrapeRunner {
   readonly #scraper: Scraper;
-  readonly #reader = new ScrapeReader();
+  readonly #reader: ScrapeReader;
   readonly #provider: MeterProvider;
   readonly #tracker = new ObservationTracker();
 
   constructor(scraper: Scraper, settings: Pick<ComponentSettings, 'id' | 'resource'>) {
     this.#scraper = scraper;
+    this.#reader = new ScrapeReader(scraper.metricProducer);
     const resource = settings.resource.merge(resourceFromAttributes(scraper.resourceAttributes ?? {}));
     this.#provider = new MeterProvider({ resource, readers: [this.#reader] });
     const type = settings.id.split('/')[0] ?? settings.id;

@@ -1,5 +1,8 @@
-import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { errorCode } from '../../service/errors.ts';
+
+/** Open flags as a number: the string form is parsed again on every call. */
+const { O_RDONLY } = constants;
 
 /**
  * The only file-system I/O of the cgroups receiver. cgroup and proc files are small
@@ -15,8 +18,13 @@ export interface DirEntries {
 
 /** Reads cgroup and proc files. Tests hand in fixture trees through `root_path` or their own client. */
 export interface CgroupFsClient {
-  /** A whole file as text; undefined when it is gone (ENOENT, ENODEV, ESRCH). Other errors throw. */
-  readText(path: string): string | undefined;
+  /**
+   * A whole file as text; undefined when it is gone (ENOENT, ENODEV, ESRCH). Other errors throw.
+   * `oneRecord`: the file is a cgroup interface file, which the kernel writes in one piece
+   * (one `seq_show` of the whole file), so a read that does not fill the buffer has it all
+   * and no second read is needed to see the end of the file.
+   */
+  readText(path: string, oneRecord?: boolean): string | undefined;
   /** At most the first `maxBytes` bytes of a file; undefined when it is gone. */
   readHead(path: string, maxBytes: number): string | undefined;
   /** Subdirectories and regular files, sorted by name; undefined when the directory is gone. */
@@ -44,10 +52,10 @@ const MAX_BUFFER = 16 * 1024 * 1024;
 export function createCgroupFsClient(): CgroupFsClient {
   let buffer = Buffer.allocUnsafe(INITIAL_BUFFER);
 
-  const read = (path: string, limit: number): string | undefined => {
+  const read = (path: string, limit: number, oneRecord = false): string | undefined => {
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      fd = openSync(path, O_RDONLY);
     } catch (error) {
       if (isGone(error)) return undefined;
       throw error;
@@ -61,10 +69,11 @@ export function createCgroupFsClient(): CgroupFsClient {
           buffer.copy(bigger, 0, 0, length);
           buffer = bigger;
         }
-        const n = readSync(fd, buffer, length, Math.min(buffer.length, limit) - length, null);
+        const room = Math.min(buffer.length, limit) - length;
+        const n = readSync(fd, buffer, length, room, null);
         if (n === 0) break;
         length += n;
-        if (length >= limit) break;
+        if (length >= limit || (oneRecord && n < room)) break;
       }
       return buffer.toString('latin1', 0, length);
     } catch (error) {
@@ -76,7 +85,7 @@ export function createCgroupFsClient(): CgroupFsClient {
   };
 
   return {
-    readText: (path) => read(path, MAX_BUFFER),
+    readText: (path, oneRecord) => read(path, MAX_BUFFER, oneRecord),
     readHead: (path, maxBytes) => read(path, maxBytes),
     listDir(path) {
       let entries;

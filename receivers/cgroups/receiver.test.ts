@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExportResultCode } from '@opentelemetry/core';
+import { ExportResultCode, hrTimeToMilliseconds } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import type { MetricSink } from '../../service/component.ts';
@@ -41,6 +41,32 @@ function checkGolden(name: string, text: string): void {
 
 describe('cgroups receiver on fixture trees', () => {
   const seen = new Map<string, Set<string>>();
+
+  it('keeps the start time of every series from scrape to scrape', async () => {
+    const scraper = createCgroupsScraper(configFor('v2-systemd'));
+    const { runner, batch: first } = await scrapeOnce(scraper, 'cgroups');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const { batch: second } = await runner.run(10_000);
+    await runner.shutdown();
+    const key = (name: string, attributes: object): string => `${name} ${JSON.stringify(attributes)}`;
+    const starts = new Map<string, number>();
+    for (const metric of first.scopeMetrics.flatMap((s) => s.metrics))
+      for (const p of metric.dataPoints)
+        starts.set(key(metric.descriptor.name, p.attributes), hrTimeToMilliseconds(p.startTime));
+    let compared = 0;
+    for (const metric of second.scopeMetrics.flatMap((s) => s.metrics)) {
+      for (const p of metric.dataPoints) {
+        const start = starts.get(key(metric.descriptor.name, p.attributes));
+        // container.cpu.usage first appears in the second scrape.
+        if (metric.descriptor.name === 'container.cpu.usage') continue;
+        expect(start, key(metric.descriptor.name, p.attributes)).toBe(hrTimeToMilliseconds(p.startTime));
+        expect(hrTimeToMilliseconds(p.endTime)).toBeGreaterThanOrEqual((start ?? 0) + 15);
+        compared += 1;
+      }
+    }
+    expect(compared).toBeGreaterThan(100);
+    expect(compared).toBe(countPoints(first));
+  });
 
   it.each(LAYOUTS)('%s matches its golden output, without errors', async (layout) => {
     const { batch, errors } = await scrapeTwice(layout);

@@ -1,21 +1,27 @@
-import type { Attributes, BatchObservableResult, Meter, Observable } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ComponentSettings, Receiver, Scraper } from '../../service/component.ts';
 import { ErrorLog } from '../../service/error-log.ts';
 import type { MetricMetadata } from '../../service/metadata.ts';
+import type { ProducedMetric } from '../../service/snapshot-producer.ts';
+import { SnapshotProducer } from '../../service/snapshot-producer.ts';
 import { createScraperReceiver } from '../../service/scrape-controller.ts';
+import type { AttributeTree } from './attribute-tree.ts';
 import type { CgroupFsClient } from './client.ts';
 import type { Config } from './config.ts';
 import { enabledMetrics } from './enabled.ts';
+import { metadata } from './metadata.ts';
 import type { PodMetadataSource } from './kubernetes-client.ts';
 import type { CgroupsScraperDeps, Snapshot } from './scraper.ts';
 import { CgroupsScraper } from './scraper.ts';
 import type { CgroupStats } from './stats.ts';
 
 /**
- * Publishes the cgroups snapshot through SDK instruments: one observable instrument per enabled
- * metric, all observed by one batch callback that only reads the last snapshot.
+ * Publishes the cgroups snapshot through an SDK metric producer (see
+ * service/snapshot-producer.ts: a thousand cgroups make some 60,000 series a scrape, which
+ * observable instruments would spend most of the scrape's CPU on). Each series' attribute
+ * object is built once and kept while its cgroup's identity attributes stay the same.
  */
 
 /** Units whose values are fractional. */
@@ -25,144 +31,193 @@ const WINDOWS = [
   ['avg60', '60s'],
   ['avg300', '300s'],
 ] as const;
+const SCOPES = ['some', 'full'] as const;
 
-type Observe = (name: string, value: number | undefined, attributes: Attributes) => void;
+const SELECTIONS = (['exported', 'over_limit', 'vanished'] as const).map(
+  (selection) => [selection, { 'inframeter.cgroups.selection': selection }] as const,
+);
 
-/** Registers the enabled metrics on `meter`; the callback reads `snapshot()` at collection time. */
-export function registerInstruments(
-  meter: Meter,
-  metrics: readonly MetricMetadata[],
-  snapshot: () => Snapshot,
-): void {
-  const instruments = new Map<string, Observable>();
-  for (const m of metrics) {
-    const options = {
-      unit: m.unit,
-      description: m.description,
-      valueType: DOUBLE_UNITS.has(m.unit) ? ValueType.DOUBLE : ValueType.INT,
-    };
-    const instrument =
-      m.instrument === 'counter'
-        ? meter.createObservableCounter(m.name, options)
-        : m.instrument === 'updowncounter'
-          ? meter.createObservableUpDownCounter(m.name, options)
-          : meter.createObservableGauge(m.name, options);
-    instruments.set(m.name, instrument);
-  }
-  meter.addBatchObservableCallback(
-    (result: BatchObservableResult) => {
-      const observe: Observe = (name, value, attributes) => {
-        const instrument = instruments.get(name);
-        if (instrument !== undefined && value !== undefined) result.observe(instrument, value, attributes);
-      };
-      const current = snapshot();
-      for (const cgroup of current.cgroups) observeCgroup(observe, cgroup.attributes, cgroup.stats);
-      if (current.layout !== undefined) {
-        for (const selection of ['exported', 'over_limit', 'vanished'] as const) {
-          observe('inframeter.cgroups.count', current.counts[selection], {
-            'inframeter.cgroups.selection': selection,
-          });
-        }
-      }
-    },
-    [...instruments.values()],
-  );
+/** The enabled metrics, looked up once. */
+interface Handles {
+  readonly cpuTime: ProducedMetric | undefined;
+  readonly cpuUsage: ProducedMetric | undefined;
+  readonly periods: ProducedMetric | undefined;
+  readonly throttledPeriods: ProducedMetric | undefined;
+  readonly throttledTime: ProducedMetric | undefined;
+  readonly memoryUsage: ProducedMetric | undefined;
+  readonly workingSet: ProducedMetric | undefined;
+  readonly rss: ProducedMetric | undefined;
+  readonly available: ProducedMetric | undefined;
+  readonly faults: ProducedMetric | undefined;
+  readonly limit: ProducedMetric | undefined;
+  readonly file: ProducedMetric | undefined;
+  readonly shmem: ProducedMetric | undefined;
+  readonly fileMapped: ProducedMetric | undefined;
+  readonly lru: ProducedMetric | undefined;
+  readonly pageCharges: ProducedMetric | undefined;
+  readonly memoryEvents: ProducedMetric | undefined;
+  readonly diskIo: ProducedMetric | undefined;
+  readonly diskOps: ProducedMetric | undefined;
+  readonly tasks: ProducedMetric | undefined;
+  readonly stallTime: ProducedMetric | undefined;
+  readonly stallRatio: ProducedMetric | undefined;
+  readonly networkIo: ProducedMetric | undefined;
+  readonly packets: ProducedMetric | undefined;
+  readonly count: ProducedMetric | undefined;
 }
 
-function observeCgroup(observe: Observe, base: Attributes, stats: CgroupStats): void {
+function handles(producer: SnapshotProducer): Handles {
+  const m = (name: string): ProducedMetric | undefined => producer.metric(name);
+  return {
+    cpuTime: m('container.cpu.time'),
+    cpuUsage: m('container.cpu.usage'),
+    periods: m('inframeter.cgroups.cpu.periods'),
+    throttledPeriods: m('inframeter.cgroups.cpu.throttled_periods'),
+    throttledTime: m('inframeter.cgroups.cpu.throttled_time'),
+    memoryUsage: m('container.memory.usage'),
+    workingSet: m('container.memory.working_set'),
+    rss: m('container.memory.rss'),
+    available: m('container.memory.available'),
+    faults: m('container.memory.paging.faults'),
+    limit: m('inframeter.cgroups.memory.limit'),
+    file: m('inframeter.cgroups.memory.file'),
+    shmem: m('inframeter.cgroups.memory.shmem'),
+    fileMapped: m('inframeter.cgroups.memory.file_mapped'),
+    lru: m('inframeter.cgroups.memory.lru'),
+    pageCharges: m('inframeter.cgroups.memory.page_charges'),
+    memoryEvents: m('inframeter.cgroups.memory.events'),
+    diskIo: m('container.disk.io'),
+    diskOps: m('inframeter.cgroups.disk.operations'),
+    tasks: m('inframeter.cgroups.task.count'),
+    stallTime: m('inframeter.cgroups.pressure.stall.time'),
+    stallRatio: m('inframeter.cgroups.pressure.stall.ratio'),
+    networkIo: m('container.network.io'),
+    packets: m('inframeter.cgroups.network.packet.count'),
+    count: m('inframeter.cgroups.count'),
+  };
+}
+
+function observe(
+  metric: ProducedMetric | undefined,
+  value: number | undefined,
+  attributes: Attributes,
+): void {
+  if (metric !== undefined && value !== undefined) metric.observe(value, attributes);
+}
+
+/** The producer of the enabled metrics; its callback reads `snapshot()` at collection time. */
+export function createProducer(
+  metrics: readonly MetricMetadata[],
+  snapshot: () => Snapshot,
+): SnapshotProducer {
+  const enabled = new Set(metrics.map((m) => m.name));
+  let h: Handles | undefined;
+  const producer = new SnapshotProducer(
+    'inframeter/receiver/cgroups',
+    metadata.metrics,
+    (m) => enabled.has(m.name),
+    (p) => {
+      h ??= handles(p);
+      const current = snapshot();
+      for (const cgroup of current.cgroups) observeCgroup(h, cgroup.series, cgroup.stats);
+      if (current.layout !== undefined) {
+        for (const [selection, attributes] of SELECTIONS)
+          observe(h.count, current.counts[selection], attributes);
+      }
+    },
+    (m) => (DOUBLE_UNITS.has(m.unit) ? ValueType.DOUBLE : ValueType.INT),
+  );
+  return producer;
+}
+
+/** The attribute object of the series `parent` + `key=value`. */
+function derive(parent: AttributeTree, key: string, value: string): Attributes {
+  return parent.with(key, value).attributes;
+}
+
+function observeCgroup(h: Handles, tree: AttributeTree, stats: CgroupStats): void {
   const { cpu, memory } = stats;
-  observe('container.cpu.time', cpu.userSec, { ...base, 'cpu.mode': 'user' });
-  observe('container.cpu.time', cpu.systemSec, { ...base, 'cpu.mode': 'system' });
-  observe('container.cpu.usage', stats.cpuUsage, base);
-  observe('inframeter.cgroups.cpu.periods', cpu.periods, base);
-  observe('inframeter.cgroups.cpu.throttled_periods', cpu.throttledPeriods, base);
-  observe('inframeter.cgroups.cpu.throttled_time', cpu.throttledSec, base);
-
-  observe('container.memory.usage', memory.usage, base);
-  observe('container.memory.working_set', memory.workingSet, base);
-  observe('container.memory.rss', memory.rss, base);
-  observe('container.memory.available', memory.available, base);
-  observe('container.memory.paging.faults', memory.majorFaults, {
-    ...base,
-    'system.paging.fault.type': 'major',
-  });
-  observe('container.memory.paging.faults', memory.minorFaults, {
-    ...base,
-    'system.paging.fault.type': 'minor',
-  });
-  observe('inframeter.cgroups.memory.limit', memory.limit, base);
-  observe('inframeter.cgroups.memory.file', memory.file, base);
-  observe('inframeter.cgroups.memory.shmem', memory.shmem, base);
-  observe('inframeter.cgroups.memory.file_mapped', memory.fileMapped, base);
-  for (const [list, bytes] of memory.lru)
-    observe('inframeter.cgroups.memory.lru', bytes, { ...base, 'inframeter.cgroups.memory.lru': list });
-  const charge = 'inframeter.cgroups.memory.charge.direction';
-  observe('inframeter.cgroups.memory.page_charges', memory.pgpgin, { ...base, [charge]: 'in' });
-  observe('inframeter.cgroups.memory.page_charges', memory.pgpgout, { ...base, [charge]: 'out' });
-  for (const [event, count] of memory.events)
-    observe('inframeter.cgroups.memory.events', count, { ...base, 'inframeter.cgroups.memory.event': event });
-
-  for (const disk of stats.disk) {
-    const device = disk.device;
-    observe('container.disk.io', disk.readBytes, {
-      ...base,
-      'disk.io.direction': 'read',
-      'system.device': device,
-    });
-    observe('container.disk.io', disk.writeBytes, {
-      ...base,
-      'disk.io.direction': 'write',
-      'system.device': device,
-    });
-    observe('container.disk.io', disk.discardBytes, {
-      ...base,
-      'disk.io.direction': 'discard',
-      'system.device': device,
-    });
-    observe('inframeter.cgroups.disk.operations', disk.readOps, {
-      ...base,
-      'disk.io.direction': 'read',
-      'system.device': device,
-    });
-    observe('inframeter.cgroups.disk.operations', disk.writeOps, {
-      ...base,
-      'disk.io.direction': 'write',
-      'system.device': device,
-    });
-    observe('inframeter.cgroups.disk.operations', disk.discardOps, {
-      ...base,
-      'disk.io.direction': 'discard',
-      'system.device': device,
-    });
+  const base = tree.attributes;
+  if (h.cpuTime !== undefined) {
+    observe(h.cpuTime, cpu.userSec, derive(tree, 'cpu.mode', 'user'));
+    observe(h.cpuTime, cpu.systemSec, derive(tree, 'cpu.mode', 'system'));
   }
-  observe('inframeter.cgroups.task.count', stats.tasks, base);
+  observe(h.cpuUsage, stats.cpuUsage, base);
+  observe(h.periods, cpu.periods, base);
+  observe(h.throttledPeriods, cpu.throttledPeriods, base);
+  observe(h.throttledTime, cpu.throttledSec, base);
 
-  for (const { resource, pressure } of stats.pressure) {
-    for (const scope of ['some', 'full'] as const) {
-      const line = pressure[scope];
-      if (line === undefined) continue;
-      const attributes = {
-        ...base,
-        'inframeter.cgroups.pressure.resource': resource,
-        'inframeter.cgroups.pressure.scope': scope,
-      };
-      observe('inframeter.cgroups.pressure.stall.time', line.totalUsec / 1e6, attributes);
-      for (const [key, window] of WINDOWS) {
-        observe('inframeter.cgroups.pressure.stall.ratio', line[key] / 100, {
-          ...attributes,
-          'inframeter.cgroups.pressure.window': window,
-        });
+  observe(h.memoryUsage, memory.usage, base);
+  observe(h.workingSet, memory.workingSet, base);
+  observe(h.rss, memory.rss, base);
+  observe(h.available, memory.available, base);
+  if (h.faults !== undefined) {
+    observe(h.faults, memory.majorFaults, derive(tree, 'system.paging.fault.type', 'major'));
+    observe(h.faults, memory.minorFaults, derive(tree, 'system.paging.fault.type', 'minor'));
+  }
+  observe(h.limit, memory.limit, base);
+  observe(h.file, memory.file, base);
+  observe(h.shmem, memory.shmem, base);
+  observe(h.fileMapped, memory.fileMapped, base);
+  if (h.lru !== undefined) {
+    for (const [list, bytes] of memory.lru)
+      observe(h.lru, bytes, derive(tree, 'inframeter.cgroups.memory.lru', list));
+  }
+  if (h.pageCharges !== undefined) {
+    const charge = 'inframeter.cgroups.memory.charge.direction';
+    observe(h.pageCharges, memory.pgpgin, derive(tree, charge, 'in'));
+    observe(h.pageCharges, memory.pgpgout, derive(tree, charge, 'out'));
+  }
+  if (h.memoryEvents !== undefined) {
+    for (const [event, count] of memory.events)
+      observe(h.memoryEvents, count, derive(tree, 'inframeter.cgroups.memory.event', event));
+  }
+
+  if (h.diskIo !== undefined || h.diskOps !== undefined) {
+    for (const disk of stats.disk) {
+      const read = tree.with('disk.io.direction', 'read').with('system.device', disk.device).attributes;
+      const write = tree.with('disk.io.direction', 'write').with('system.device', disk.device).attributes;
+      const discard = tree.with('disk.io.direction', 'discard').with('system.device', disk.device).attributes;
+      observe(h.diskIo, disk.readBytes, read);
+      observe(h.diskIo, disk.writeBytes, write);
+      observe(h.diskIo, disk.discardBytes, discard);
+      observe(h.diskOps, disk.readOps, read);
+      observe(h.diskOps, disk.writeOps, write);
+      observe(h.diskOps, disk.discardOps, discard);
+    }
+  }
+  observe(h.tasks, stats.tasks, base);
+
+  if (h.stallTime !== undefined || h.stallRatio !== undefined) {
+    for (const { resource, pressure } of stats.pressure) {
+      const byResource = tree.with('inframeter.cgroups.pressure.resource', resource);
+      for (const scope of SCOPES) {
+        const line = pressure[scope];
+        if (line === undefined) continue;
+        const byScope = byResource.with('inframeter.cgroups.pressure.scope', scope);
+        observe(h.stallTime, line.totalUsec / 1e6, byScope.attributes);
+        if (h.stallRatio === undefined) continue;
+        for (const [key, window] of WINDOWS) {
+          observe(
+            h.stallRatio,
+            line[key] / 100,
+            derive(byScope, 'inframeter.cgroups.pressure.window', window),
+          );
+        }
       }
     }
   }
 
-  for (const net of stats.network) {
-    const rx = { ...base, 'network.interface.name': net.name, 'network.io.direction': 'receive' };
-    const tx = { ...base, 'network.interface.name': net.name, 'network.io.direction': 'transmit' };
-    observe('container.network.io', net.rxBytes, rx);
-    observe('container.network.io', net.txBytes, tx);
-    observe('inframeter.cgroups.network.packet.count', net.rxPackets, rx);
-    observe('inframeter.cgroups.network.packet.count', net.txPackets, tx);
+  if (h.networkIo !== undefined || h.packets !== undefined) {
+    for (const net of stats.network) {
+      const byName = tree.with('network.interface.name', net.name);
+      const rx = derive(byName, 'network.io.direction', 'receive');
+      const tx = derive(byName, 'network.io.direction', 'transmit');
+      observe(h.networkIo, net.rxBytes, rx);
+      observe(h.networkIo, net.txBytes, tx);
+      observe(h.packets, net.rxPackets, rx);
+      observe(h.packets, net.txPackets, tx);
+    }
   }
 }
 
@@ -173,9 +228,9 @@ export function createCgroupsScraper(
 ): Scraper & { snapshot(): Snapshot } {
   const scraper = new CgroupsScraper(config, deps);
   return {
-    register(meter) {
-      registerInstruments(meter, enabledMetrics(config), () => scraper.snapshot());
-    },
+    // Everything is published through the producer.
+    register: () => undefined,
+    metricProducer: createProducer(enabledMetrics(config), () => scraper.snapshot()),
     scrape: (signal) => scraper.scrape(signal),
     snapshot: () => scraper.snapshot(),
     shutdown: () => scraper.shutdown(),
@@ -243,6 +298,7 @@ export function createCgroupsReceiver(
     register: (meter) => {
       scraper.register(meter);
     },
+    ...(scraper.metricProducer === undefined ? {} : { metricProducer: scraper.metricProducer }),
     shutdown: () => scraper.shutdown?.() ?? Promise.resolve(),
     async scrape(signal) {
       const report = await scraper.scrape(signal);

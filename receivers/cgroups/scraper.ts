@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { ScrapeReport } from '../../service/component.ts';
 import { ScrapeError, toError } from '../../service/errors.ts';
+import { AttributeTree } from './attribute-tree.ts';
 import type { CgroupFsClient } from './client.ts';
 import { createCgroupFsClient } from './client.ts';
 import type { Config } from './config.ts';
@@ -42,6 +43,8 @@ import {
 export interface CgroupEntry {
   readonly path: string;
   readonly attributes: Attributes;
+  /** The attributes with those of each series, kept while the identity attributes are the same. */
+  readonly series: AttributeTree;
   readonly stats: CgroupStats;
 }
 
@@ -89,6 +92,7 @@ interface CgroupState {
   /** Path globs and kind filter, fixed for a path. */
   readonly pathSelected: boolean;
   attributes?: Attributes;
+  series?: AttributeTree;
   attributesVersion: number;
   previousCpu?: { usageSec: number; atMs: number } | undefined;
   seen: number;
@@ -189,7 +193,12 @@ export class CgroupsScraper {
         const stats = this.#read(cgroup, errors);
         if (network) pids.set(cgroup.path, this.#firstPid(cgroup, errors));
         this.#cpuUsage(state, stats);
-        entries.push({ path: cgroup.path, attributes, stats });
+        entries.push({
+          path: cgroup.path,
+          attributes,
+          series: state.series ?? new AttributeTree(attributes),
+          stats,
+        });
       } catch (error) {
         if (error !== VANISHED) throw error;
         counts.vanished += 1;
@@ -364,6 +373,7 @@ export class CgroupsScraper {
     if (id.jobUser !== undefined) attributes['inframeter.cgroups.job.user'] = id.jobUser;
     if (id.jobStep !== undefined) attributes['inframeter.cgroups.job.step'] = id.jobStep;
     state.attributes = attributes;
+    state.series = new AttributeTree(attributes);
     state.attributesVersion = version;
     return attributes;
   }
@@ -518,7 +528,7 @@ export class CgroupsScraper {
     const path = `${source.dir}/${name}`;
     let text: string | undefined;
     try {
-      text = this.#client.readText(path);
+      text = this.#client.readText(path, true);
     } catch (error) {
       errors.set(path, toError(error));
       return undefined;

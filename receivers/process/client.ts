@@ -1,6 +1,9 @@
-import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { errorCode } from '../../service/errors.ts';
+
+/** Open flags as a number: the string form is parsed again on every call. */
+const { O_RDONLY } = constants;
 
 /** The per-process files the receiver reads under `/proc/<pid>/`. */
 export type PidFile = 'stat' | 'statm' | 'status' | 'io' | 'cgroup' | 'cmdline';
@@ -67,7 +70,7 @@ class BufferedReader {
    * a read fills it.
    */
   read(path: string): string {
-    const fd = openSync(path, 'r');
+    const fd = openSync(path, O_RDONLY);
     try {
       let length = 0;
       for (;;) {

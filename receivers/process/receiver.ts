@@ -1,48 +1,41 @@
-import type { Attributes, Meter, Observable } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
+import type { ProducedMetric } from '../../service/snapshot-producer.ts';
+import { SnapshotProducer } from '../../service/snapshot-producer.ts';
 import { processMetadata } from './metadata.ts';
 import type { ProcessMetricName } from './metadata.ts';
 import { USER_HZ } from './parse/pid-stat.ts';
 import type { ProcessSnapshot } from './scraper.ts';
 
+/** Attribute sets of the receiver's own series, the same objects every scrape. */
+const NO_ATTRIBUTES: Attributes = {};
+const DENIED_FILES = (['io', 'fd', 'exe'] as const).map(
+  (file) => [file, { 'inframeter.process.file': file }] as const,
+);
+
 /**
- * Registers the enabled metrics of the process receiver on `meter`, with one batch callback
- * that observes the latest snapshot (it reads nothing itself).
+ * The producer of the enabled metrics of the process receiver: one callback that observes the
+ * latest snapshot (it reads nothing itself), through an SDK metric producer rather than
+ * observable instruments (see service/snapshot-producer.ts: every process of a host makes
+ * tens of thousands of series). Each process's attribute objects are built once (see
+ * `AttributeSets`).
  */
-export function registerProcessInstruments(
-  meter: Meter,
+export function createProcessProducer(
   enabled: ReadonlySet<ProcessMetricName>,
   snapshot: () => ProcessSnapshot,
-): void {
-  const instruments = new Map<ProcessMetricName, Observable>();
-  for (const metric of processMetadata.metrics) {
-    if (!enabled.has(metric.name)) continue;
-    const options = { unit: metric.unit, description: metric.description };
-    let instrument: Observable;
-    switch (metric.instrument) {
-      case 'counter':
-        instrument = meter.createObservableCounter(metric.name, options);
-        break;
-      case 'updowncounter':
-        instrument = meter.createObservableUpDownCounter(metric.name, options);
-        break;
-      case 'gauge':
-        instrument = meter.createObservableGauge(metric.name, options);
-        break;
-    }
-    instruments.set(metric.name, instrument);
-  }
-  if (instruments.size === 0) return;
-
-  meter.addBatchObservableCallback(
-    (result) => {
+): SnapshotProducer {
+  const handles = new Map<ProcessMetricName, ProducedMetric>();
+  const producer = new SnapshotProducer(
+    'inframeter/receiver/process',
+    processMetadata.metrics,
+    (m) => enabled.has(m.name),
+    () => {
       const observe = (name: ProcessMetricName, value: number | undefined, attributes: Attributes): void => {
-        const instrument = instruments.get(name);
-        if (instrument !== undefined && value !== undefined) result.observe(instrument, value, attributes);
+        if (value !== undefined) handles.get(name)?.observe(value, attributes);
       };
       const { processes, processCount, denied, pageSize } = snapshot();
-      observe('inframeter.process.count', processCount, {});
-      for (const file of ['io', 'fd', 'exe'] as const) {
-        observe('inframeter.process.access_denied', denied[file], { 'inframeter.process.file': file });
+      observe('inframeter.process.count', processCount, NO_ATTRIBUTES);
+      for (const [file, attributes] of DENIED_FILES) {
+        observe('inframeter.process.access_denied', denied[file], attributes);
       }
       for (const sample of processes) {
         const { attributes: a, attributeSets: v, stat, status, statm, io, fds, utilization } = sample;
@@ -84,6 +77,10 @@ export function registerProcessInstruments(
         observe('inframeter.process.start_time', sample.startTime, a);
       }
     },
-    [...instruments.values()],
   );
+  for (const metric of processMetadata.metrics) {
+    const handle = producer.metric(metric.name);
+    if (handle !== undefined) handles.set(metric.name, handle);
+  }
+  return producer;
 }

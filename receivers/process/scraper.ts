@@ -1,4 +1,4 @@
-import type { Attributes, Meter } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import type { ScrapeReport, Scraper } from '../../service/component.ts';
 import { errorCode, ParseError, toError } from '../../service/errors.ts';
 import { parseStat } from '../procfs/parse/stat.ts';
@@ -16,7 +16,8 @@ import { parseStatm } from './parse/statm.ts';
 import type { Statm } from './parse/statm.ts';
 import { parseStatus } from './parse/status.ts';
 import type { PidStatus } from './parse/status.ts';
-import { registerProcessInstruments } from './receiver.ts';
+import { createProcessProducer } from './receiver.ts';
+import type { SnapshotProducer } from '../../service/snapshot-producer.ts';
 
 /** Time sources: wall clock for ages, monotonic clock for rates. Both in milliseconds. */
 export interface Clock {
@@ -190,6 +191,7 @@ export class ProcessScraper implements Scraper {
   #users: Map<number, string> | undefined;
   #usersReloaded = false;
   #snapshot: ProcessSnapshot = EMPTY_SNAPSHOT;
+  readonly metricProducer: SnapshotProducer;
 
   constructor(options: ProcessScraperOptions) {
     this.#config = options.config;
@@ -201,10 +203,12 @@ export class ProcessScraper implements Scraper {
     this.#readFds = metrics.has('process.unix.file_descriptor.count');
     this.#ownerRules = include.owners.length > 0;
     this.#needsCgroups = include.cgroups.length > 0 || include.container_ids.length > 0;
+    this.metricProducer = createProcessProducer(metrics, () => this.#snapshot);
   }
 
-  register(meter: Meter): void {
-    registerProcessInstruments(meter, this.#config.metrics, () => this.#snapshot);
+  /** Everything is published through the producer. */
+  register(): void {
+    // No instruments: see metricProducer.
   }
 
   scrape(signal: AbortSignal): Promise<ScrapeReport> {

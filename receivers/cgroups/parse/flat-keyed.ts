@@ -17,9 +17,10 @@ export function parseFlatKeyed(text: string, source: string): Map<string, number
   const values = new Map<string, number>();
   let line = 0;
   let start = 0;
-  while (start < text.length) {
+  const length = text.length;
+  while (start < length) {
     let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
+    if (end < 0) end = length;
     line += 1;
     if (end > start) {
       const space = text.indexOf(' ', start);
@@ -29,16 +30,35 @@ export function parseFlatKeyed(text: string, source: string): Map<string, number
           line,
           `expected "key value", got ${JSON.stringify(text.slice(start, end))}`,
         );
-      const raw = text.slice(space + 1, end);
-      if (!/^-?\d+$/.test(raw))
+      const value = parseInteger(text, space + 1, end);
+      if (value === undefined)
         throw new ParseError(
           source,
           line,
-          `value of ${text.slice(start, space)} is not an integer: ${JSON.stringify(raw)}`,
+          `value of ${text.slice(start, space)} is not an integer: ${JSON.stringify(text.slice(space + 1, end))}`,
         );
-      values.set(text.slice(start, space), Number(raw));
+      values.set(text.slice(start, space), value);
     }
     start = end + 1;
   }
   return values;
+}
+
+/**
+ * The decimal integer `text[from, to)` (an optional `-`, then digits only), undefined when it is
+ * not one. Up to 15 digits are summed exactly; longer ones go through Number() for the same
+ * rounding.
+ */
+export function parseInteger(text: string, from: number, to: number): number | undefined {
+  const negative = text.charCodeAt(from) === 45;
+  const first = negative ? from + 1 : from;
+  if (first >= to) return undefined;
+  let value = 0;
+  for (let i = first; i < to; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    value = value * 10 + digit;
+  }
+  if (to - first > 15) value = Number(text.slice(first, to));
+  return negative ? -value : value;
 }

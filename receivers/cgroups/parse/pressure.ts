@@ -17,8 +17,6 @@ export interface Pressure {
   readonly full?: PressureLine;
 }
 
-const LINE = /^(some|full) avg10=(\d+(?:\.\d+)?) avg60=(\d+(?:\.\d+)?) avg300=(\d+(?:\.\d+)?) total=(\d+)$/;
-
 /**
  * cpu.pressure, memory.pressure, io.pressure (cgroup v2) and /proc/pressure/*: Pressure Stall
  * Information (Documentation/accounting/psi.rst):
@@ -29,26 +27,61 @@ const LINE = /^(some|full) avg10=(\d+(?:\.\d+)?) avg60=(\d+(?:\.\d+)?) avg300=(\
 export function parsePressure(text: string, source: string): Pressure {
   let some: PressureLine | undefined;
   let full: PressureLine | undefined;
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? '';
-    if (line === '') continue;
-    const match = LINE.exec(line);
-    if (match === null)
-      throw new ParseError(
-        source,
-        i + 1,
-        `expected "some|full avg10=… avg60=… avg300=… total=…", got ${JSON.stringify(line)}`,
-      );
-    const parsed: PressureLine = {
-      avg10: Number(match[2]),
-      avg60: Number(match[3]),
-      avg300: Number(match[4]),
-      totalUsec: Number(match[5]),
-    };
-    if (match[1] === 'some') some = parsed;
-    else full = parsed;
+  let line = 0;
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    line += 1;
+    if (end > start) {
+      const parsed = parseLine(text, start, end);
+      if (parsed === undefined)
+        throw new ParseError(
+          source,
+          line,
+          `expected "some|full avg10=… avg60=… avg300=… total=…", got ${JSON.stringify(text.slice(start, end))}`,
+        );
+      if (text.startsWith('some', start)) some = parsed;
+      else full = parsed;
+    }
+    start = end + 1;
   }
   if (some === undefined) throw new ParseError(source, 1, 'no "some" line');
   return full === undefined ? { some } : { some, full };
+}
+
+/** One line, `text[start, end)`; undefined when it is not of the PSI shape. */
+function parseLine(text: string, start: number, end: number): PressureLine | undefined {
+  if (!text.startsWith('some avg10=', start) && !text.startsWith('full avg10=', start)) return undefined;
+  let at = start + 'some avg10='.length;
+  const fields: number[] = [];
+  for (const [next, decimal] of FIELDS) {
+    const stop = next === '' ? end : text.indexOf(next, at);
+    if (stop < 0 || stop > end) return undefined;
+    const value = parseNumber(text, at, stop, decimal);
+    if (value === undefined) return undefined;
+    fields.push(value);
+    at = stop + next.length;
+  }
+  const [avg10 = 0, avg60 = 0, avg300 = 0, totalUsec = 0] = fields;
+  return { avg10, avg60, avg300, totalUsec };
+}
+
+/** What follows each value of a line, and whether the value may have a fraction. */
+const FIELDS = [
+  [' avg60=', true],
+  [' avg300=', true],
+  [' total=', true],
+  ['', false],
+] as const;
+
+/** Digits, then (when `decimal`) optionally a dot and digits: `\d+(?:\.\d+)?`. */
+function parseNumber(text: string, from: number, to: number, decimal: boolean): number | undefined {
+  let dot = -1;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 && decimal && dot < 0 && i > from && i < to - 1) dot = i;
+    else if (c < 48 || c > 57) return undefined;
+  }
+  return to > from ? Number(text.slice(from, to)) : undefined;
 }

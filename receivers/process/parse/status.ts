@@ -46,13 +46,22 @@ export function parseStatus(text: string): PidStatus {
   let voluntary: number | undefined;
   let nonvoluntary: number | undefined;
   let cpusAllowed: number | undefined;
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? '';
-    const colon = line.indexOf(':');
-    if (colon < 0) continue;
-    const key = line.slice(0, colon);
-    const value = line.slice(colon + 1).trim();
+  // Only the lines of the keys below are cut out of the text; the others (some fifty) are skipped.
+  let i = -1;
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    i += 1;
+    const lineStart = start;
+    start = end + 1;
+    const first = text.charCodeAt(lineStart);
+    // U(id), V(mSwap), v(oluntary_…), n(onvoluntary_…), C(pus_allowed_list)
+    if (first !== 85 && first !== 86 && first !== 118 && first !== 110 && first !== 67) continue;
+    const colon = text.indexOf(':', lineStart);
+    if (colon < 0 || colon > end) continue;
+    const key = text.slice(lineStart, colon);
+    const value = text.slice(colon + 1, end).trim();
     switch (key) {
       case 'Uid': {
         const fields = value.split(/\s+/);
@@ -83,7 +92,7 @@ export function parseStatus(text: string): PidStatus {
         break;
     }
   }
-  if (uids === undefined) throw new ParseError(SOURCE, lines.length, 'no Uid: line');
+  if (uids === undefined) throw new ParseError(SOURCE, text.split('\n').length, 'no Uid: line');
   return {
     realUid: uids[0] ?? 0,
     effectiveUid: uids[1] ?? 0,

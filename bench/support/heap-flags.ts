@@ -1,0 +1,22 @@
+import { HEAP_FLAGS } from '../../service/heap-flags.ts';
+
+/**
+ * Re-executes this benchmark (same PID, `process.execve`) with the heap flags `inframeter run`
+ * applies (service/heap-flags.ts), so that its RSS is the collector's. Does nothing when heap
+ * flags were given, when `INFRAMETER_HEAP_FLAGS=off` (V8's defaults), or where
+ * `process.execve` does not exist. Returns the flags in effect, for the output.
+ */
+export function applyCollectorHeapFlags(): string {
+  if (
+    process.env.INFRAMETER_HEAP_FLAGS !== 'off' &&
+    !process.execArgv.some((a) => a.startsWith('--max-semi-space-size')) &&
+    typeof process.execve === 'function'
+  ) {
+    process.execve(
+      process.execPath,
+      [process.execPath, ...HEAP_FLAGS, ...process.execArgv, ...process.argv.slice(1)],
+      { ...process.env, INFRAMETER_HEAP_FLAGS: 'off' },
+    );
+  }
+  return process.execArgv.join(' ') || "V8's defaults";
+}

@@ -1,0 +1,178 @@
+import type { Attributes } from '@opentelemetry/api';
+import { ValueType } from '@opentelemetry/api';
+import { hrTimeToMilliseconds } from '@opentelemetry/core';
+import type { MetricData, SumMetricData } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import { describe, expect, it } from 'vitest';
+import type { MetricMetadata } from './metadata.ts';
+import { ScrapeRunner } from './scrape-controller.ts';
+import { SnapshotProducer } from './snapshot-producer.ts';
+import { createTestSettings } from '../test/support/settings.ts';
+
+const metric = (name: string, instrument: MetricMetadata['instrument'], unit = 'By'): MetricMetadata => ({
+  name,
+  instrument,
+  unit,
+  description: `${name} description`,
+  attributes: [],
+  group: 'g',
+  enabled: true,
+});
+const METRICS = [
+  metric('test.counter', 'counter'),
+  metric('test.updown', 'updowncounter'),
+  metric('test.gauge', 'gauge', '1'),
+  metric('test.off', 'gauge'),
+];
+
+/** A producer whose callback observes `observations` (name, value, attributes). */
+function producerOf(observations: () => [string, number, Attributes][]): SnapshotProducer {
+  return new SnapshotProducer(
+    'test/scope',
+    METRICS,
+    (m) => m.name !== 'test.off',
+    (p) => {
+      for (const [name, value, attributes] of observations()) p.observe(name, value, attributes);
+    },
+    (m) => (m.unit === '1' ? ValueType.DOUBLE : ValueType.INT),
+  );
+}
+
+async function collect(producer: SnapshotProducer): Promise<MetricData[]> {
+  const { resourceMetrics, errors } = await producer.collect();
+  expect(errors).toEqual([]);
+  return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
+}
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('snapshot producer', () => {
+  it('reports each series with the start time of its first observation, resetting a counter that went down', async () => {
+    const a = { k: 'a' };
+    const b = { k: 'b' };
+    let values: [string, number, Attributes][] = [
+      ['test.counter', 10, a],
+      ['test.counter', 20, b],
+    ];
+    const producer = producerOf(() => values);
+    const first = await collect(producer);
+    expect(first).toHaveLength(1);
+    const [sum] = first as [SumMetricData];
+    expect(sum.descriptor).toEqual({
+      name: 'test.counter',
+      description: 'test.counter description',
+      unit: 'By',
+      valueType: ValueType.INT,
+    });
+    expect(sum.dataPointType).toBe(DataPointType.SUM);
+    expect(sum.isMonotonic).toBe(true);
+    expect(sum.aggregationTemporality).toBe(AggregationTemporality.CUMULATIVE);
+    expect(sum.dataPoints.map((p) => [p.attributes, p.value])).toEqual([
+      [{ k: 'a' }, 10],
+      [{ k: 'b' }, 20],
+    ]);
+    const start = sum.dataPoints[0]?.startTime;
+    expect(sum.dataPoints[0]?.endTime).toEqual(start);
+
+    await wait(5);
+    // A new object with the same values is the same series; b went down: a reset.
+    values = [
+      ['test.counter', 15, { k: 'a' }],
+      ['test.counter', 5, b],
+    ];
+    const [second] = (await collect(producer)) as [SumMetricData];
+    expect(second.dataPoints.map((p) => p.value)).toEqual([15, 5]);
+    const [pa, pb] = second.dataPoints;
+    expect(pa?.startTime).toEqual(start);
+    expect(hrTimeToMilliseconds(pa?.endTime ?? [0, 0])).toBeGreaterThan(
+      hrTimeToMilliseconds(start ?? [0, 0]),
+    );
+    expect(pb?.startTime).toEqual(pb?.endTime);
+  });
+
+  it('reports only the series observed this time, and starts a returning series over', async () => {
+    const a = { k: 'a' };
+    let values: [string, number, Attributes][] = [
+      ['test.gauge', 0.5, a],
+      ['test.updown', 3, { k: 'b' }],
+    ];
+    const producer = producerOf(() => values);
+    const first = await collect(producer);
+    expect(first.map((m) => m.descriptor.name)).toEqual(['test.updown', 'test.gauge']);
+    await wait(5);
+    values = [['test.gauge', 0.25, a]];
+    const second = await collect(producer);
+    expect(second.map((m) => [m.descriptor.name, m.dataPoints.map((p) => p.value)])).toEqual([
+      ['test.gauge', [0.25]],
+    ]);
+    expect(second[0]?.dataPointType).toBe(DataPointType.GAUGE);
+    expect(second[0]?.dataPoints[0]?.startTime).toEqual(first[1]?.dataPoints[0]?.startTime);
+    await wait(5);
+    values = [['test.updown', 2, { k: 'b' }]];
+    const [third] = (await collect(producer)) as [SumMetricData];
+    expect(third.isMonotonic).toBe(false);
+    expect(third.dataPoints[0]?.startTime).toEqual(third.dataPoints[0]?.endTime);
+  });
+
+  it('truncates integer metrics, drops non-finite values and switched-off metrics, keeps the last of two values', async () => {
+    const a = { k: 'a' };
+    const producer = producerOf(() => [
+      ['test.counter', 7.9, a],
+      ['test.updown', Number.NaN, a],
+      ['test.gauge', Number.POSITIVE_INFINITY, a],
+      ['test.off', 1, a],
+      ['test.gauge', 0.1, { k: 'x' }],
+      ['test.gauge', 0.2, { k: 'x' }],
+    ]);
+    const data = await collect(producer);
+    expect(data.map((m) => [m.descriptor.name, m.dataPoints.map((p) => [p.attributes, p.value])])).toEqual([
+      ['test.counter', [[{ k: 'a' }, 7]]],
+      ['test.gauge', [[{ k: 'x' }, 0.2]]],
+    ]);
+    expect(producer.has('test.off')).toBe(false);
+    expect(producer.metric('test.gauge')?.descriptor.valueType).toBe(ValueType.DOUBLE);
+  });
+
+  it('reports a failing callback as a collection error', async () => {
+    const producer = new SnapshotProducer(
+      'test/scope',
+      METRICS,
+      () => true,
+      () => {
+        throw new Error('snapshot broken');
+      },
+    );
+    const { resourceMetrics, errors } = await producer.collect();
+    expect(resourceMetrics.scopeMetrics).toEqual([]);
+    expect(errors).toEqual([new Error('snapshot broken')]);
+  });
+
+  it('is collected by the scrape runner beside the instruments, under the collector resource', async () => {
+    let value = 1;
+    const producer = producerOf(() => [['test.counter', value, { k: 'a' }]]);
+    const runner = new ScrapeRunner(
+      {
+        register(meter) {
+          meter.createObservableGauge('test.instrument').addCallback((r) => {
+            r.observe(42);
+          });
+        },
+        metricProducer: producer,
+        scrape: () => Promise.resolve({ errors: new Map() }),
+      },
+      createTestSettings('test', 'receiver'),
+    );
+    const { batch } = await runner.run(1000);
+    value = 3;
+    const again = await runner.run(1000);
+    for (const b of [batch, again.batch]) {
+      expect(b.resource.attributes['host.name']).toBe('test-host');
+      expect(b.scopeMetrics.map((s) => [s.scope.name, s.metrics.map((m) => m.descriptor.name)])).toEqual([
+        ['inframeter/receiver/test', ['test.instrument']],
+        ['test/scope', ['test.counter']],
+      ]);
+    }
+    expect(again.batch.scopeMetrics[1]?.metrics[0]?.dataPoints[0]?.value).toBe(3);
+    await runner.shutdown();
+  });
+});

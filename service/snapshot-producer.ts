@@ -1,0 +1,212 @@
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import { ValueType } from '@opentelemetry/api';
+import { millisToHrTime } from '@opentelemetry/core';
+import { emptyResource } from '@opentelemetry/resources';
+import type {
+  CollectionResult,
+  DataPoint,
+  MetricData,
+  MetricDescriptor,
+  MetricProducer,
+} from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import { toError } from './errors.ts';
+import type { MetricMetadata } from './metadata.ts';
+
+/**
+ * A receiver's metrics published through an SDK `MetricProducer` (the SDK's extension point
+ * for metrics from other sources, collected by the same `MetricReader` as the instruments)
+ * rather than through observable instruments.
+ *
+ * For a scraper with tens of thousands of series per scrape (every cgroup, every process),
+ * the SDK's asynchronous instruments cost several microseconds per observation: each one
+ * hashes its attribute set into a sorted JSON string and goes through a dozen map operations
+ * keyed by it, and allocates accumulations that become garbage at once. Here a series is
+ * found by the identity of its attribute object (receivers keep one object per series for as
+ * long as the cgroup or process lives), falling back to the attribute values when an object
+ * is new. The points are what the SDK would report for an observable instrument with
+ * cumulative temporality: the observed value, the start time of the series' first
+ * observation (reset when a counter goes down), only the series observed in this collection.
+ * A series not observed in a collection is forgotten (its attribute object is not kept).
+ */
+
+/** One metric of a {@link SnapshotProducer}. */
+export class ProducedMetric {
+  readonly descriptor: MetricDescriptor;
+  readonly #kind: MetricMetadata['instrument'];
+  readonly #integer: boolean;
+  readonly #byObject = new Map<Attributes, Series>();
+  readonly #byValues = new Map<string, Series>();
+  #points: Point[] = [];
+  #collection = 0;
+  #now: HrTime = [0, 0];
+
+  constructor(metric: MetricMetadata, valueType: ValueType) {
+    if (metric.instrument === 'histogram') throw new Error(`${metric.name}: histograms cannot be observed`);
+    this.#kind = metric.instrument;
+    this.#integer = valueType === ValueType.INT;
+    this.descriptor = { name: metric.name, description: metric.description, unit: metric.unit, valueType };
+  }
+
+  /** Starts a collection at `now`. */
+  begin(collection: number, now: HrTime): void {
+    this.#collection = collection;
+    this.#now = now;
+    this.#points = [];
+  }
+
+  /**
+   * Records one value of the series `attributes`. Non-finite values are dropped, and
+   * fractional values of an integer metric truncated, as the SDK's instruments do. A second
+   * value for the same series in one collection replaces the first.
+   */
+  observe(value: number, attributes: Attributes): void {
+    if (!Number.isFinite(value)) return;
+    if (this.#integer && !Number.isInteger(value)) value = Math.trunc(value);
+    let series = this.#byObject.get(attributes);
+    if (series === undefined) {
+      const key = valuesKey(attributes);
+      series = this.#byValues.get(key);
+      if (series === undefined) {
+        series = { key, start: this.#now, last: value, seen: 0, index: 0 };
+        this.#byValues.set(key, series);
+      }
+      this.#byObject.set(attributes, series);
+    }
+    const points = this.#points;
+    if (series.seen === this.#collection) {
+      const point = points[series.index];
+      if (point !== undefined) point.value = value;
+      series.last = value;
+      return;
+    }
+    if (this.#kind === 'counter' && value < series.last) series.start = this.#now;
+    series.last = value;
+    series.seen = this.#collection;
+    // The point's index, not the point: a pointer from the long-lived series to this
+    // collection's young point would cost a write barrier and a remembered-set entry.
+    series.index = points.length;
+    points.push({ attributes, startTime: series.start, endTime: this.#now, value });
+  }
+
+  /** Ends the collection: the metric's data, undefined when nothing was observed. */
+  end(): MetricData | undefined {
+    const points = this.#points;
+    this.#points = [];
+    // Forget the series not observed this time (a cgroup or process that is gone).
+    if (this.#byObject.size > points.length) {
+      for (const [attributes, series] of this.#byObject) {
+        if (series.seen !== this.#collection) this.#byObject.delete(attributes);
+      }
+    }
+    if (this.#byValues.size > points.length) {
+      for (const [key, series] of this.#byValues) {
+        if (series.seen !== this.#collection) this.#byValues.delete(key);
+      }
+    }
+    if (points.length === 0) return undefined;
+    const temporality = AggregationTemporality.CUMULATIVE;
+    if (this.#kind === 'gauge') {
+      return {
+        descriptor: this.descriptor,
+        aggregationTemporality: temporality,
+        dataPointType: DataPointType.GAUGE,
+        dataPoints: points,
+      };
+    }
+    return {
+      descriptor: this.descriptor,
+      aggregationTemporality: temporality,
+      dataPointType: DataPointType.SUM,
+      dataPoints: points,
+      isMonotonic: this.#kind === 'counter',
+    };
+  }
+}
+
+/** What a producer keeps about one series between collections. */
+interface Series {
+  readonly key: string;
+  start: HrTime;
+  last: number;
+  /** The collection that last observed it. */
+  seen: number;
+  /** The index of its point in the collection that last observed it. */
+  index: number;
+}
+
+/** A data point whose value can still be replaced within its collection. */
+type Point = { -readonly [K in keyof DataPoint<number>]: DataPoint<number>[K] };
+
+/** The attribute values of a set, in key order, as one string. */
+function valuesKey(attributes: Attributes): string {
+  const keys = Object.keys(attributes).sort();
+  return JSON.stringify(keys.map((key) => [key, attributes[key]]));
+}
+
+/**
+ * The metrics of one receiver, observed by one callback that reads the scraper's snapshot at
+ * collection time (like the batch callback of observable instruments), handed to the scrape
+ * runner as the scraper's `metricProducer`.
+ */
+export class SnapshotProducer implements MetricProducer {
+  readonly #scope: { name: string; version: string };
+  readonly #metrics = new Map<string, ProducedMetric>();
+  readonly #observeAll: (producer: SnapshotProducer) => void;
+  #collection = 0;
+
+  constructor(
+    scopeName: string,
+    metrics: readonly MetricMetadata[],
+    enabled: (metric: MetricMetadata) => boolean,
+    observeAll: (producer: SnapshotProducer) => void,
+    valueType: (metric: MetricMetadata) => ValueType = () => ValueType.DOUBLE,
+  ) {
+    this.#scope = { name: scopeName, version: '' };
+    for (const m of metrics) if (enabled(m)) this.#metrics.set(m.name, new ProducedMetric(m, valueType(m)));
+    this.#observeAll = observeAll;
+  }
+
+  /** The metric `name` when it is switched on: observe through it in hot loops. */
+  metric(name: string): ProducedMetric | undefined {
+    return this.#metrics.get(name);
+  }
+
+  /** Whether `name` is switched on (observing a switched-off metric is a no-op). */
+  has(name: string): boolean {
+    return this.#metrics.has(name);
+  }
+
+  /** Records one value; only meaningful inside the callback. */
+  observe(name: string, value: number | undefined, attributes: Attributes = EMPTY): void {
+    if (value !== undefined) this.#metrics.get(name)?.observe(value, attributes);
+  }
+
+  collect(): Promise<CollectionResult> {
+    this.#collection += 1;
+    const now = millisToHrTime(Date.now());
+    for (const metric of this.#metrics.values()) metric.begin(this.#collection, now);
+    const errors: unknown[] = [];
+    try {
+      this.#observeAll(this);
+    } catch (error) {
+      errors.push(toError(error));
+    }
+    const data: MetricData[] = [];
+    for (const metric of this.#metrics.values()) {
+      const metricData = metric.end();
+      if (metricData !== undefined) data.push(metricData);
+    }
+    return Promise.resolve({
+      resourceMetrics: {
+        // The reader reports its provider's resource; only the scope metrics are taken from here.
+        resource: EMPTY_RESOURCE,
+        scopeMetrics: data.length === 0 ? [] : [{ scope: this.#scope, metrics: data }],
+      },
+      errors,
+    });
+  }
+}
+
+const EMPTY: Attributes = {};
+const EMPTY_RESOURCE = emptyResource();
