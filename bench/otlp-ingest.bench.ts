@@ -389,8 +389,10 @@ if (args[0] === '--load') {
 } else if (args[0] === '--sink') {
   await sink();
 } else {
-  await gatewayIngest(arg('seconds', 10), 'discard');
-  await gatewayIngest(arg('seconds', 10), 'csv');
-  await agentExportCost(arg('batches', 300));
+  const onlyAt = args.indexOf('--only');
+  const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? '') : '';
+  if (only === '' || only === 'discard') await gatewayIngest(arg('seconds', 10), 'discard');
+  if (only === '' || only === 'csv') await gatewayIngest(arg('seconds', 10), 'csv');
+  if (only === '' || only === 'agent') await agentExportCost(arg('batches', 300));
   process.exit(0);
 }
