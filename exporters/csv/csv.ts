@@ -97,12 +97,11 @@ export class CsvExporter implements Exporter {
     }
     let data: Buffer;
     try {
-      const text = this.#formatter.format(batch, { includeResource: this.#config.include_resource });
-      if (text === '') {
+      data = this.#formatter.encode(batch, { includeResource: this.#config.include_resource });
+      if (data.length === 0) {
         resultCallback({ code: ExportResultCode.SUCCESS });
         return;
       }
-      data = Buffer.from(text, 'utf8');
     } catch (error) {
       resultCallback({ code: ExportResultCode.FAILED, error: toError(error) });
       return;

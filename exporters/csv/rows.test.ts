@@ -150,15 +150,17 @@ describe('CsvFormatter', () => {
     ],
   });
 
-  it('writes the same bytes as the rows, for every kind of metric', () => {
+  it('writes the same bytes as the rows, for every kind of metric and non-ASCII text', () => {
     const formatter = new CsvFormatter();
     for (const includeResource of [true, false]) {
       const batch = createKnownBatch();
-      expect(formatter.format(batch, { includeResource })).toBe(reference(batch, includeResource));
+      expect(formatter.encode(batch, { includeResource }).toString('utf8')).toBe(
+        reference(batch, includeResource),
+      );
     }
     expect(
-      formatter.format({ resource: resourceFromAttributes({}), scopeMetrics: [] }, { includeResource: true }),
-    ).toBe('');
+      formatter.encode({ resource: resourceFromAttributes({}), scopeMetrics: [] }, { includeResource: true }),
+    ).toHaveLength(0);
   });
 
   it('writes attributes out of order, nested or odd as the general path does', () => {
@@ -170,7 +172,7 @@ describe('CsvFormatter', () => {
       { attributes: { a: undefined, b: null, c: Number.NaN, d: true, e: 'q"uote,' }, value: -0 },
       { attributes: {}, value: Number.POSITIVE_INFINITY, end: [1e15, 0] },
     ]);
-    expect(formatter.format(batch, { includeResource: true })).toBe(reference(batch));
+    expect(formatter.encode(batch, { includeResource: true }).toString('utf8')).toBe(reference(batch));
   });
 
   it('remembers the text of a frozen attribute set across batches, and not of one that may change', () => {
@@ -181,13 +183,13 @@ describe('CsvFormatter', () => {
       { attributes: frozen, value: 1 },
       { attributes: mutable, value: 2 },
     ]);
-    expect(formatter.format(first, { includeResource: true })).toBe(reference(first));
+    expect(formatter.encode(first, { includeResource: true }).toString('utf8')).toBe(reference(first));
     mutable.cpu = '2';
     const second = sum([
       { attributes: frozen, value: 1 },
       { attributes: mutable, value: 2 },
     ]);
-    const text = formatter.format(second, { includeResource: true });
+    const text = formatter.encode(second, { includeResource: true }).toString('utf8');
     expect(text).toBe(reference(second));
     expect(text).toContain('"{""cpu"":""2""}"');
   });

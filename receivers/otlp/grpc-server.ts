@@ -15,7 +15,6 @@ import {
 } from '@grpc/grpc-js';
 import type { HostPort } from '../../service/config-types.ts';
 import { formatHostPort } from '../../service/config-types.ts';
-import { decodeExportRequest } from '../../service/delivery/otlp/decode.ts';
 import { METRICS_EXPORT_PATH } from '../../service/delivery/otlp/proto.ts';
 import type { OtlpReceiverConfig } from './config.ts';
 import type { Ingest, IngestResult } from './ingest.ts';
@@ -92,9 +91,9 @@ export class GrpcServer {
         answer(ingest.refuse('grpc', 'unauthenticated', 'missing or invalid bearer token'));
         return;
       }
-      let request;
+      let decoded;
       try {
-        request = decodeExportRequest(call.request);
+        decoded = ingest.decode(call.request);
       } catch (error) {
         answer(
           ingest.refuse(
@@ -105,7 +104,7 @@ export class GrpcServer {
         );
         return;
       }
-      void ingest.ingest('grpc', request).then(answer);
+      void ingest.ingest('grpc', decoded).then(answer);
     };
     const implementation: UntypedServiceImplementation = { Export: handler };
     this.#server.addService(
