@@ -227,6 +227,31 @@ export async function writeToFile(file: CsvFile, data: string | Buffer): Promise
   if (stream.writableNeedDrain) await once(stream, 'drain');
 }
 
+/**
+ * Appends several buffers in one system call (writev), without joining them first; resolves
+ * as {@link writeToFile} does.
+ */
+export async function writeAllToFile(file: CsvFile, data: readonly Buffer[]): Promise<void> {
+  const { stream } = file;
+  if (stream.destroyed || stream.writableEnded) throw new Error(`${file.path} is closed`);
+  stream.cork();
+  const written = Promise.all(
+    data.map(
+      (chunk) =>
+        new Promise<void>((resolve, reject) => {
+          stream.write(chunk, (error) => {
+            if (error) reject(error);
+            else resolve();
+          });
+        }),
+    ),
+  );
+  stream.uncork();
+  await written;
+  for (const chunk of data) file.size += chunk.length;
+  if (stream.writableNeedDrain) await once(stream, 'drain');
+}
+
 /** Flushes the file's data to the device (fsync). */
 export async function syncCsvFile(file: CsvFile): Promise<void> {
   await file.handle.sync();

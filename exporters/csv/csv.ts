@@ -12,7 +12,7 @@ import {
   openCsvFile,
   pruneRotated,
   syncCsvFile,
-  writeToFile,
+  writeAllToFile,
 } from './csv-file.ts';
 import type { CsvFile } from './csv-file.ts';
 import { CSV_HEADER, CsvFormatter } from './rows.ts';
@@ -278,14 +278,9 @@ export class CsvExporter implements Exporter {
           end += 1;
         }
         const group = taken.slice(done, end);
-        await writeToFile(
+        await writeAllToFile(
           file,
-          group.length === 1 && group[0] !== undefined
-            ? group[0].data
-            : Buffer.concat(
-                group.map((entry) => entry.data),
-                bytes,
-              ),
+          group.map((entry) => entry.data),
         );
         done = end;
         settle(group, { code: ExportResultCode.SUCCESS });

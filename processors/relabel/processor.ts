@@ -25,9 +25,9 @@ function asText(value: Attributes[string]): string {
  * are read where they are until a rule changes one: only then is the Map made.
  */
 export class PointLabels implements Labels {
-  readonly #resource: ReadonlyMap<string, string>;
-  readonly #name: string;
-  readonly #attributes: Attributes;
+  #resource: ReadonlyMap<string, string>;
+  #name: string;
+  #attributes: Attributes;
   #map: Map<string, string> | undefined;
   /** Whether a rule changed a label (set a different value, or deleted one that existed). */
   #dirty = false;
@@ -36,6 +36,16 @@ export class PointLabels implements Labels {
     this.#resource = resource;
     this.#name = name;
     this.#attributes = attributes;
+  }
+
+  /** The labels of another point (one view serves every point of a batch in turn). */
+  reset(resource: ReadonlyMap<string, string>, name: string, attributes: Attributes): this {
+    this.#resource = resource;
+    this.#name = name;
+    this.#attributes = attributes;
+    this.#map = undefined;
+    this.#dirty = false;
+    return this;
   }
 
   #has(key: string): boolean {
@@ -190,6 +200,7 @@ export class RelabelProcessor implements Processor {
         resourceLabels.set(`${RESOURCE_PREFIX}${k}`, asText(v));
     }
     let changed = resource !== batch.resource;
+    const view = new PointLabels(resourceLabels, '', {});
     const scopeMetrics = batch.scopeMetrics.map((scope) => {
       const metrics: MetricData[] = [];
       let scopeChanged = false;
@@ -213,7 +224,7 @@ export class RelabelProcessor implements Processor {
           let attributes: Attributes = hasLabels ? { ...point.attributes, ...plan.labels } : point.attributes;
           let name = plan.name;
           if (rules.length > 0) {
-            const labels = new PointLabels(resourceLabels, name, attributes);
+            const labels = view.reset(resourceLabels, name, attributes);
             if (!applyRules(rules, labels)) {
               dropped += 1;
               metricChanged = true;
