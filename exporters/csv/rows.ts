@@ -277,9 +277,6 @@ function flatSortedJson(attributes: Attributes): string | undefined {
 /** Bound on the timestamps a formatter remembers (cleared when reached). */
 const TIME_CACHE_SIZE = 4096;
 
-/** Bytes below this are copied byte by byte: cheaper than a native copy call. */
-const SMALL_COPY = 64;
-
 /** A growing byte buffer that CSV records are written into. */
 class ByteBuilder {
   buf: Buffer;
@@ -294,20 +291,14 @@ class ByteBuilder {
     this.buf = next;
   }
   bytes(src: Uint8Array): void {
-    const n = src.length;
-    this.#reserve(n);
-    const buf = this.buf;
-    if (n > SMALL_COPY) buf.set(src, this.pos);
-    else for (let i = 0, p = this.pos; i < n; i++, p++) buf[p] = src[i] ?? 0;
-    this.pos += n;
+    this.#reserve(src.length);
+    this.buf.set(src, this.pos);
+    this.pos += src.length;
   }
   /** Text known to be ASCII (numbers as JavaScript prints them). */
   ascii(text: string): void {
-    const n = text.length;
-    this.#reserve(n);
-    const buf = this.buf;
-    for (let i = 0, p = this.pos; i < n; i++, p++) buf[p] = text.charCodeAt(i);
-    this.pos += n;
+    this.#reserve(text.length);
+    this.pos += this.buf.write(text, this.pos, 'latin1');
   }
   /** What was written, as its own buffer. */
   result(): Buffer {
@@ -345,7 +336,27 @@ export class CsvFormatter {
     return time[0] * 1000 + Math.floor(time[1] / 1e6);
   }
 
+  // The last time seen and its bytes: the points of a batch mostly share one HrTime object.
+  #lastEnd: HrTime | undefined;
+  #lastEndBytes = Buffer.alloc(0);
+  #lastStart: HrTime | undefined;
+  #lastTailBytes = Buffer.alloc(0);
+
   #end(time: HrTime): Buffer {
+    if (time === this.#lastEnd) return this.#lastEndBytes;
+    this.#lastEnd = time;
+    this.#lastEndBytes = this.#endOf(time);
+    return this.#lastEndBytes;
+  }
+
+  #tail(time: HrTime): Buffer {
+    if (time === this.#lastStart) return this.#lastTailBytes;
+    this.#lastStart = time;
+    this.#lastTailBytes = this.#tailOf(time);
+    return this.#lastTailBytes;
+  }
+
+  #endOf(time: HrTime): Buffer {
     const ms = CsvFormatter.#ms(time);
     let bytes = this.#ends.get(ms);
     if (bytes === undefined) {
@@ -356,7 +367,7 @@ export class CsvFormatter {
     return bytes;
   }
 
-  #tail(time: HrTime): Buffer {
+  #tailOf(time: HrTime): Buffer {
     const ms = CsvFormatter.#ms(time);
     let bytes = this.#tails.get(ms);
     if (bytes === undefined) {
@@ -385,6 +396,8 @@ export class CsvFormatter {
     const host = csvField(toCellText(resourceAttributes[HOST_ATTRIBUTE]));
     // `,<resource>,` between the attributes and the start timestamp.
     const middle = `,${options.includeResource ? csvField(toSortedJson(resourceAttributes, HOST_ATTRIBUTE)) : ''},`;
+    // An HrTime may be changed in place between batches: the identity cache lasts one batch.
+    this.#lastEnd = this.#lastStart = undefined;
     if (middle !== this.#middle) {
       this.#middle = middle;
       this.#tails = new Map();
