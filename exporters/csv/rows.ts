@@ -338,9 +338,9 @@ export class CsvFormatter {
 
   // The last time seen and its bytes: the points of a batch mostly share one HrTime object.
   #lastEnd: HrTime | undefined;
-  #lastEndBytes = Buffer.alloc(0);
+  #lastEndBytes: Buffer = Buffer.alloc(0);
   #lastStart: HrTime | undefined;
-  #lastTailBytes = Buffer.alloc(0);
+  #lastTailBytes: Buffer = Buffer.alloc(0);
 
   #end(time: HrTime): Buffer {
     if (time === this.#lastEnd) return this.#lastEndBytes;
