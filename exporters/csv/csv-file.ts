@@ -209,19 +209,46 @@ export async function openCsvFile(
 }
 
 /**
- * Appends text and resolves once it is handed to the operating system (the write callback),
+ * Appends text (or its UTF-8 bytes) and resolves once it is handed to the operating system (the write callback),
  * and the stream has room again: one write at a time, never more buffered than one chunk.
  */
-export async function writeToFile(file: CsvFile, text: string): Promise<void> {
+export async function writeToFile(file: CsvFile, data: string | Buffer): Promise<void> {
   const { stream } = file;
   if (stream.destroyed || stream.writableEnded) throw new Error(`${file.path} is closed`);
   await new Promise<void>((resolve, reject) => {
-    stream.write(text, 'utf8', (error) => {
+    const done = (error: Error | null | undefined): void => {
       if (error) reject(error);
       else resolve();
-    });
+    };
+    if (typeof data === 'string') stream.write(data, 'utf8', done);
+    else stream.write(data, done);
   });
-  file.size += Buffer.byteLength(text, 'utf8');
+  file.size += typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
+  if (stream.writableNeedDrain) await once(stream, 'drain');
+}
+
+/**
+ * Appends several buffers in one system call (writev), without joining them first; resolves
+ * as {@link writeToFile} does.
+ */
+export async function writeAllToFile(file: CsvFile, data: readonly Buffer[]): Promise<void> {
+  const { stream } = file;
+  if (stream.destroyed || stream.writableEnded) throw new Error(`${file.path} is closed`);
+  stream.cork();
+  const written = Promise.all(
+    data.map(
+      (chunk) =>
+        new Promise<void>((resolve, reject) => {
+          stream.write(chunk, (error) => {
+            if (error) reject(error);
+            else resolve();
+          });
+        }),
+    ),
+  );
+  stream.uncork();
+  await written;
+  for (const chunk of data) file.size += chunk.length;
   if (stream.writableNeedDrain) await once(stream, 'drain');
 }
 

@@ -5,6 +5,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -347,7 +348,9 @@ describe('csv exporter rotation', () => {
     await exporter.start();
     await exportBatch(exporter, createKnownBatch());
     const deadline = performance.now() + 5000;
-    while (readdirSync(dir).length < 2 && performance.now() < deadline) {
+    // Until the file is rotated and its successor has its header (opened, then written).
+    const started = (): boolean => existsSync(path) && statSync(path).size === CSV_HEADER.length;
+    while ((readdirSync(dir).length < 2 || !started()) && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const rotated = readdirSync(dir).filter((name) => name !== 'metrics.csv');

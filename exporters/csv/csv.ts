@@ -12,10 +12,10 @@ import {
   openCsvFile,
   pruneRotated,
   syncCsvFile,
-  writeToFile,
+  writeAllToFile,
 } from './csv-file.ts';
 import type { CsvFile } from './csv-file.ts';
-import { CSV_HEADER, toCsvText, toRows } from './rows.ts';
+import { CSV_HEADER, CsvFormatter } from './rows.ts';
 
 /** Rows waiting beyond this many bytes are written at once rather than at the next flush tick. */
 const WRITE_NOW_BYTES = 1 << 20;
@@ -32,7 +32,8 @@ export interface CsvExporterOptions {
 }
 
 interface Pending {
-  readonly text: string;
+  /** The batch's records, encoded once. */
+  readonly data: Buffer;
   readonly bytes: number;
   readonly callback: (result: ExportResult) => void;
 }
@@ -52,6 +53,7 @@ export class CsvExporter implements Exporter {
   readonly #config: CsvExporterConfig;
   readonly #now: () => number;
   readonly #errors: ErrorLog;
+  readonly #formatter = new CsvFormatter();
   #queue: Pending[] = [];
   /** Bytes in #queue. */
   #queuedBytes = 0;
@@ -93,18 +95,18 @@ export class CsvExporter implements Exporter {
       resultCallback({ code: ExportResultCode.FAILED, error: new Error('the csv exporter is shut down') });
       return;
     }
-    let text: string;
+    let data: Buffer;
     try {
-      text = toCsvText(toRows(batch, { includeResource: this.#config.include_resource }));
+      data = this.#formatter.encode(batch, { includeResource: this.#config.include_resource });
+      if (data.length === 0) {
+        resultCallback({ code: ExportResultCode.SUCCESS });
+        return;
+      }
     } catch (error) {
       resultCallback({ code: ExportResultCode.FAILED, error: toError(error) });
       return;
     }
-    if (text === '') {
-      resultCallback({ code: ExportResultCode.SUCCESS });
-      return;
-    }
-    const bytes = Buffer.byteLength(text, 'utf8');
+    const bytes = data.length;
     // An empty buffer takes any batch, so that one batch larger than the bound still goes through.
     if (this.#bufferedBytes > 0 && this.#bufferedBytes + bytes > this.#config.max_buffer_size) {
       const points = countPoints(batch);
@@ -117,7 +119,7 @@ export class CsvExporter implements Exporter {
       });
       return;
     }
-    this.#queue.push({ text, bytes, callback: resultCallback });
+    this.#queue.push({ data, bytes, callback: resultCallback });
     this.#queuedBytes += bytes;
     this.#bufferedBytes += bytes;
     if (this.#config.flush_interval === 0 || this.#queuedBytes >= WRITE_NOW_BYTES) {
@@ -276,7 +278,10 @@ export class CsvExporter implements Exporter {
           end += 1;
         }
         const group = taken.slice(done, end);
-        await writeToFile(file, group.map((entry) => entry.text).join(''));
+        await writeAllToFile(
+          file,
+          group.map((entry) => entry.data),
+        );
         done = end;
         settle(group, { code: ExportResultCode.SUCCESS });
       }

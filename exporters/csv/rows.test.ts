@@ -1,11 +1,13 @@
 import { ValueType } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
-import type { MetricData } from '@opentelemetry/sdk-metrics';
+import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import {
   CSV_COLUMNS,
   CSV_HEADER,
+  CsvFormatter,
   toCellText,
   toCsvText,
   toIsoTimestamp,
@@ -13,7 +15,7 @@ import {
   toSortedJson,
 } from './rows.ts';
 import type { CsvRow } from './rows.ts';
-import { END, START } from './testdata/fixtures/known-batch.ts';
+import { createKnownBatch, END, START } from './testdata/fixtures/known-batch.ts';
 
 function rowsOf(metric: MetricData, attributes: Record<string, unknown> = { 'host.name': 'h' }): CsvRow[] {
   return toRows(
@@ -119,5 +121,76 @@ describe('rows', () => {
     const row: CsvRow = ['t', 'a,b', 'say "x"', 'l\nf', 'c\rr', ' 1 ', '{}', '', ''];
     expect(toCsvText([row])).toBe('t,"a,b","say ""x""","l\nf","c\rr", 1 ,{},,\n');
     expect(toCsvText([])).toBe('');
+  });
+});
+
+describe('CsvFormatter', () => {
+  const reference = (batch: ResourceMetrics, includeResource = true): string =>
+    toCsvText(toRows(batch, { includeResource }));
+  const sum = (points: { attributes: Attributes; value: number; end?: HrTime }[]): ResourceMetrics => ({
+    resource: resourceFromAttributes({ 'host.name': 'node,1', zone: 'z "1"' }),
+    scopeMetrics: [
+      {
+        scope: { name: 's' },
+        metrics: [
+          {
+            descriptor: { name: 'm,x', description: '', unit: '{a"b}', valueType: ValueType.DOUBLE },
+            aggregationTemporality: AggregationTemporality.CUMULATIVE,
+            dataPointType: DataPointType.SUM,
+            isMonotonic: false,
+            dataPoints: points.map((p) => ({
+              startTime: START,
+              endTime: p.end ?? END,
+              attributes: p.attributes,
+              value: p.value,
+            })),
+          },
+        ],
+      },
+    ],
+  });
+
+  it('writes the same bytes as the rows, for every kind of metric and non-ASCII text', () => {
+    const formatter = new CsvFormatter();
+    for (const includeResource of [true, false]) {
+      const batch = createKnownBatch();
+      expect(formatter.encode(batch, { includeResource }).toString('utf8')).toBe(
+        reference(batch, includeResource),
+      );
+    }
+    expect(
+      formatter.encode({ resource: resourceFromAttributes({}), scopeMetrics: [] }, { includeResource: true }),
+    ).toHaveLength(0);
+  });
+
+  it('writes attributes out of order, nested or odd as the general path does', () => {
+    const formatter = new CsvFormatter();
+    const batch = sum([
+      { attributes: { b: '1', a: 2 }, value: 1 },
+      { attributes: { '10': 'x', '9': 'y' }, value: 2 },
+      { attributes: { a: [1, 'two'], b: { y: 1, x: 2 }, c: new Uint8Array([255]) }, value: 3 },
+      { attributes: { a: undefined, b: null, c: Number.NaN, d: true, e: 'q"uote,' }, value: -0 },
+      { attributes: {}, value: Number.POSITIVE_INFINITY, end: [1e15, 0] },
+    ]);
+    expect(formatter.encode(batch, { includeResource: true }).toString('utf8')).toBe(reference(batch));
+  });
+
+  it('remembers the text of a frozen attribute set across batches, and not of one that may change', () => {
+    const formatter = new CsvFormatter();
+    const frozen = Object.freeze({ cpu: '0' });
+    const mutable: Attributes = { cpu: '1' };
+    const first = sum([
+      { attributes: frozen, value: 1 },
+      { attributes: mutable, value: 2 },
+    ]);
+    expect(formatter.encode(first, { includeResource: true }).toString('utf8')).toBe(reference(first));
+    mutable.cpu = '2';
+    const second = sum([
+      { attributes: frozen, value: 1 },
+      { attributes: mutable, value: 2 },
+    ]);
+    const text = formatter.encode(second, { includeResource: true }).toString('utf8');
+    expect(text).toBe(reference(second));
+    expect(text).toContain('"{""cpu"":""2""}"');
   });
 });

@@ -255,6 +255,256 @@ export function toRows(batch: ResourceMetrics, options: RowOptions): CsvRow[] {
   return rows;
 }
 
+/**
+ * `toSortedJson` for the common case, without sorting or copying: keys already in code-unit
+ * order and every value a string, a number, a boolean, null or undefined. JSON.stringify
+ * then writes exactly what the general path writes (undefined left out, a non-finite number
+ * as null). Undefined when the attributes are not of that shape.
+ */
+function flatSortedJson(attributes: Attributes): string | undefined {
+  const keys = Object.keys(attributes);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] ?? '';
+    if (i > 0 && !((keys[i - 1] ?? '') < key)) return undefined;
+    const value = attributes[key];
+    const type = typeof value;
+    if (type !== 'string' && type !== 'number' && type !== 'boolean' && value !== undefined && value !== null)
+      return undefined;
+  }
+  return JSON.stringify(attributes);
+}
+
+/** Bound on the timestamps a formatter remembers (cleared when reached). */
+const TIME_CACHE_SIZE = 4096;
+
+/** A growing byte buffer that CSV records are written into. */
+class ByteBuilder {
+  buf: Buffer;
+  pos = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(size, 256));
+  }
+  #reserve(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + bytes));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+  bytes(src: Uint8Array): void {
+    this.#reserve(src.length);
+    this.buf.set(src, this.pos);
+    this.pos += src.length;
+  }
+  /** Text known to be ASCII (numbers as JavaScript prints them). */
+  ascii(text: string): void {
+    this.#reserve(text.length);
+    this.pos += this.buf.write(text, this.pos, 'latin1');
+  }
+  /** What was written, as its own buffer. */
+  result(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+/**
+ * Formats batches straight into the UTF-8 bytes of their CSV records: the same bytes as
+ * `toCsvText(toRows(batch))`, without building rows or one large string. The parts that
+ * repeat are encoded once: the text of timestamps (the points of a collection share a few)
+ * and the attributes cell of frozen attribute sets (the OTLP receiver shares one frozen
+ * object between the points that carry the same attributes) are kept across batches;
+ * attribute objects that are not frozen may change between batches and are looked up in a
+ * cache of the batch only.
+ */
+export class CsvFormatter {
+  /** `<end timestamp>,` by millisecond. */
+  readonly #ends = new Map<number, Buffer>();
+  /** `,<resource>,<start timestamp>` and LF, by millisecond, for the batch's resource. */
+  #tails = new Map<number, Buffer>();
+  readonly #frozenCells = new WeakMap<Attributes, Buffer>();
+  #cells = new Map<Attributes, Buffer>();
+  /** `,<resource>,` of the batch being encoded. */
+  #middle = '';
+  /** `,<resource>,` and LF: the tail of a record without a start (gauges). */
+  #gaugeTail = Buffer.alloc(0);
+
+  static #iso(ms: number): string {
+    const date = new Date(ms);
+    return Number.isNaN(date.getTime()) ? '' : date.toISOString();
+  }
+
+  static #ms(time: HrTime): number {
+    return time[0] * 1000 + Math.floor(time[1] / 1e6);
+  }
+
+  // The last time seen and its bytes: the points of a batch mostly share one HrTime object.
+  #lastEnd: HrTime | undefined;
+  #lastEndBytes: Buffer = Buffer.alloc(0);
+  #lastStart: HrTime | undefined;
+  #lastTailBytes: Buffer = Buffer.alloc(0);
+
+  #end(time: HrTime): Buffer {
+    if (time === this.#lastEnd) return this.#lastEndBytes;
+    this.#lastEnd = time;
+    this.#lastEndBytes = this.#endOf(time);
+    return this.#lastEndBytes;
+  }
+
+  #tail(time: HrTime): Buffer {
+    if (time === this.#lastStart) return this.#lastTailBytes;
+    this.#lastStart = time;
+    this.#lastTailBytes = this.#tailOf(time);
+    return this.#lastTailBytes;
+  }
+
+  #endOf(time: HrTime): Buffer {
+    const ms = CsvFormatter.#ms(time);
+    let bytes = this.#ends.get(ms);
+    if (bytes === undefined) {
+      bytes = Buffer.from(`${CsvFormatter.#iso(ms)},`, 'latin1');
+      if (this.#ends.size >= TIME_CACHE_SIZE) this.#ends.clear();
+      this.#ends.set(ms, bytes);
+    }
+    return bytes;
+  }
+
+  #tailOf(time: HrTime): Buffer {
+    const ms = CsvFormatter.#ms(time);
+    let bytes = this.#tails.get(ms);
+    if (bytes === undefined) {
+      bytes = Buffer.from(`${this.#middle}${CsvFormatter.#iso(ms)}\n`, 'utf8');
+      if (this.#tails.size >= TIME_CACHE_SIZE) this.#tails.clear();
+      this.#tails.set(ms, bytes);
+    }
+    return bytes;
+  }
+
+  /** The `attributes` field, quoted as CSV wants it. */
+  #cell(attributes: Attributes): Buffer {
+    const frozen = Object.isFrozen(attributes);
+    const cache = frozen ? this.#frozenCells : this.#cells;
+    let cell = cache.get(attributes);
+    if (cell === undefined) {
+      cell = Buffer.from(`,${csvField(flatSortedJson(attributes) ?? toSortedJson(attributes))}`, 'utf8');
+      cache.set(attributes, cell);
+    }
+    return cell;
+  }
+
+  /** The CSV records of every point of a batch, in the batch's order (empty when it has none). */
+  encode(batch: ResourceMetrics, options: RowOptions): Buffer {
+    const resourceAttributes = batch.resource.attributes;
+    const host = csvField(toCellText(resourceAttributes[HOST_ATTRIBUTE]));
+    // `,<resource>,` between the attributes and the start timestamp.
+    const middle = `,${options.includeResource ? csvField(toSortedJson(resourceAttributes, HOST_ATTRIBUTE)) : ''},`;
+    // An HrTime may be changed in place between batches: the identity cache lasts one batch.
+    this.#lastEnd = this.#lastStart = undefined;
+    if (middle !== this.#middle) {
+      this.#middle = middle;
+      this.#tails = new Map();
+      this.#gaugeTail = Buffer.from(`${middle}\n`, 'utf8');
+    }
+    this.#cells = new Map();
+    let points = 0;
+    for (const scope of batch.scopeMetrics)
+      for (const metric of scope.metrics) points += metric.dataPoints.length;
+    const out = new ByteBuilder(points * 160);
+    for (const scope of batch.scopeMetrics) {
+      for (const metric of scope.metrics) this.#metric(out, metric, host);
+    }
+    return out.result();
+  }
+
+  /** One record: `<end>,` `<host>,<metric>,<unit>,<type>,` value `,<cell>` `,<resource>,<start>` LF. */
+  #record(out: ByteBuilder, end: Buffer, head: Buffer, value: number, cell: Buffer, tail: Buffer): void {
+    out.bytes(end);
+    out.bytes(head);
+    out.ascii(toValue(value));
+    out.bytes(cell);
+    out.bytes(tail);
+  }
+
+  #metric(out: ByteBuilder, metric: MetricData, host: string): void {
+    const { name, unit } = metric.descriptor;
+    // `<host>,<metric>,<unit>,<type>,` before the value.
+    const head = (metricName: string, metricUnit: string, type: CsvMetricType): Buffer =>
+      Buffer.from(`${host},${csvField(metricName)},${csvField(metricUnit)},${type},`, 'utf8');
+    switch (metric.dataPointType) {
+      case DataPointType.GAUGE: {
+        const prefix = head(name, unit, 'gauge');
+        for (const point of metric.dataPoints) {
+          this.#record(
+            out,
+            this.#end(point.endTime),
+            prefix,
+            point.value,
+            this.#cell(point.attributes),
+            this.#gaugeTail,
+          );
+        }
+        return;
+      }
+      case DataPointType.SUM: {
+        const prefix = head(name, unit, metric.isMonotonic ? 'counter' : 'updowncounter');
+        for (const point of metric.dataPoints) {
+          this.#record(
+            out,
+            this.#end(point.endTime),
+            prefix,
+            point.value,
+            this.#cell(point.attributes),
+            this.#tail(point.startTime),
+          );
+        }
+        return;
+      }
+      case DataPointType.HISTOGRAM: {
+        const bucket = head(`${name}.bucket`, COUNT_UNIT, 'histogram');
+        const sumHead = head(`${name}.sum`, unit, 'histogram');
+        const countHead = head(`${name}.count`, COUNT_UNIT, 'histogram');
+        const minHead = head(`${name}.min`, unit, 'histogram');
+        const maxHead = head(`${name}.max`, unit, 'histogram');
+        for (const point of metric.dataPoints) {
+          const { buckets, count, sum, min, max } = point.value;
+          const end = this.#end(point.endTime);
+          const tail = this.#tail(point.startTime);
+          let cumulative = 0;
+          for (let i = 0; i < buckets.counts.length; i++) {
+            cumulative += buckets.counts[i] ?? 0;
+            const bound = buckets.boundaries[i];
+            const le = bound === undefined ? '+Inf' : toValue(bound);
+            const cell = Buffer.from(`,${csvField(toSortedJson({ ...point.attributes, le }))}`, 'utf8');
+            this.#record(out, end, bucket, cumulative, cell, tail);
+          }
+          const cell = this.#cell(point.attributes);
+          if (sum !== undefined) this.#record(out, end, sumHead, sum, cell, tail);
+          this.#record(out, end, countHead, count, cell, tail);
+          if (min !== undefined) this.#record(out, end, minHead, min, cell, tail);
+          if (max !== undefined) this.#record(out, end, maxHead, max, cell, tail);
+        }
+        return;
+      }
+      case DataPointType.EXPONENTIAL_HISTOGRAM: {
+        const type = 'exponential_histogram';
+        const sumHead = head(`${name}.sum`, unit, type);
+        const countHead = head(`${name}.count`, COUNT_UNIT, type);
+        const minHead = head(`${name}.min`, unit, type);
+        const maxHead = head(`${name}.max`, unit, type);
+        for (const point of metric.dataPoints) {
+          const { count, sum, min, max } = point.value;
+          const end = this.#end(point.endTime);
+          const tail = this.#tail(point.startTime);
+          const cell = this.#cell(point.attributes);
+          this.#record(out, end, countHead, count, cell, tail);
+          if (sum !== undefined) this.#record(out, end, sumHead, sum, cell, tail);
+          if (min !== undefined) this.#record(out, end, minHead, min, cell, tail);
+          if (max !== undefined) this.#record(out, end, maxHead, max, cell, tail);
+        }
+        return;
+      }
+    }
+  }
+}
+
 /** A field as RFC 4180 wants it: quoted when it holds a comma, a double quote, LF or CR, quotes doubled. */
 function csvField(field: string): string {
   for (let i = 0; i < field.length; i++) {

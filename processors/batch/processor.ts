@@ -15,10 +15,18 @@ interface Pending {
   callbacks: Callback[];
 }
 
+/** Keys of resources already seen: receivers hand the same Resource object on batch after batch. */
+const resourceKeys = new WeakMap<ResourceMetrics['resource'], string>();
+
 function resourceKey(batch: ResourceMetrics): string {
-  return JSON.stringify(
-    Object.entries(batch.resource.attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-  );
+  let key = resourceKeys.get(batch.resource);
+  if (key === undefined) {
+    key = JSON.stringify(
+      Object.entries(batch.resource.attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    );
+    resourceKeys.set(batch.resource, key);
+  }
+  return key;
 }
 
 /** Splits one resource's scopes into batches of at most `max` points (0: no limit). */

@@ -18,6 +18,107 @@ function asText(value: Attributes[string]): string {
   return JSON.stringify(value);
 }
 
+/**
+ * A data point's labels as the rules see them: the resource's as `__resource_<key>`, then
+ * `__name__`, then the point's attributes as text (an attribute overrides a label of the same
+ * name, in that label's place), exactly as if they were copied into a Map in that order. They
+ * are read where they are until a rule changes one: only then is the Map made.
+ */
+export class PointLabels implements Labels {
+  #resource: ReadonlyMap<string, string>;
+  #name: string;
+  #attributes: Attributes;
+  #map: Map<string, string> | undefined;
+  /** Whether a rule changed a label (set a different value, or deleted one that existed). */
+  #dirty = false;
+
+  constructor(resource: ReadonlyMap<string, string>, name: string, attributes: Attributes) {
+    this.#resource = resource;
+    this.#name = name;
+    this.#attributes = attributes;
+  }
+
+  /** The labels of another point (one view serves every point of a batch in turn). */
+  reset(resource: ReadonlyMap<string, string>, name: string, attributes: Attributes): this {
+    this.#resource = resource;
+    this.#name = name;
+    this.#attributes = attributes;
+    this.#map = undefined;
+    this.#dirty = false;
+    return this;
+  }
+
+  #has(key: string): boolean {
+    if (this.#map !== undefined) return this.#map.has(key);
+    return Object.hasOwn(this.#attributes, key) || key === '__name__' || this.#resource.has(key);
+  }
+
+  get(key: string): string | undefined {
+    if (this.#map !== undefined) return this.#map.get(key);
+    if (Object.hasOwn(this.#attributes, key)) return asText(this.#attributes[key]);
+    if (key === '__name__') return this.#name;
+    return this.#resource.get(key);
+  }
+
+  #labels(): Map<string, string> {
+    if (this.#map === undefined) {
+      const map = new Map(this.#resource);
+      map.set('__name__', this.#name);
+      for (const [k, v] of Object.entries(this.#attributes)) map.set(k, asText(v));
+      this.#map = map;
+    }
+    return this.#map;
+  }
+
+  set(key: string, value: string): void {
+    if (this.#has(key) && this.get(key) === value) return;
+    this.#labels().set(key, value);
+    this.#dirty = true;
+  }
+
+  delete(key: string): void {
+    if (!this.#has(key)) return;
+    this.#labels().delete(key);
+    this.#dirty = true;
+  }
+
+  keys(): Iterable<string> {
+    return this.#labels().keys();
+  }
+
+  [Symbol.iterator](): Iterator<[string, string]> {
+    return this.#labels()[Symbol.iterator]();
+  }
+
+  /**
+   * The point's new name and attributes, or undefined when they are the ones it came with.
+   * Labels starting with `__` are removed, as in Prometheus; values the rules did not touch
+   * keep their type (numbers stay numbers).
+   */
+  result(): { name: string; attributes: Attributes } | undefined {
+    const attributes = this.#attributes;
+    if (!this.#dirty) {
+      let same = true;
+      for (const key of Object.keys(attributes)) {
+        // `__` attributes go; an undefined value becomes the empty string it read as.
+        if (key.startsWith('__') || attributes[key] === undefined) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return undefined;
+    }
+    const labels = this.#labels();
+    const next: Attributes = {};
+    for (const [k, v] of labels) {
+      if (k.startsWith('__')) continue;
+      const before = attributes[k];
+      next[k] = before !== undefined && asText(before) === v ? before : v;
+    }
+    return { name: labels.get('__name__') ?? this.#name, attributes: next };
+  }
+}
+
 /** What a metric becomes under the per-metric rules: its name, a factor, static labels. */
 interface MetricPlan {
   keep: boolean;
@@ -93,52 +194,47 @@ export class RelabelProcessor implements Processor {
       resource = resourceFromAttributes(attributes);
     }
     const rules = c.metric_relabel_configs;
-    const resourceLabels =
-      rules.length === 0
-        ? []
-        : Object.entries(resource.attributes).map(([k, v]) => [`${RESOURCE_PREFIX}${k}`, asText(v)] as const);
+    const resourceLabels = new Map<string, string>();
+    if (rules.length > 0) {
+      for (const [k, v] of Object.entries(resource.attributes))
+        resourceLabels.set(`${RESOURCE_PREFIX}${k}`, asText(v));
+    }
+    let changed = resource !== batch.resource;
+    const view = new PointLabels(resourceLabels, '', {});
     const scopeMetrics = batch.scopeMetrics.map((scope) => {
       const metrics: MetricData[] = [];
+      let scopeChanged = false;
       for (const metric of scope.metrics) {
         const plan = this.#plan(metric.descriptor.name);
         if (!plan.keep) {
           dropped += metric.dataPoints.length;
+          scopeChanged = true;
           continue;
         }
-        const unchanged =
-          rules.length === 0 &&
-          plan.factor === 1 &&
-          plan.name === metric.descriptor.name &&
-          Object.keys(plan.labels).length === 0;
-        if (unchanged) {
+        const hasLabels = Object.keys(plan.labels).length > 0;
+        const renamed = plan.name !== metric.descriptor.name;
+        if (rules.length === 0 && plan.factor === 1 && !renamed && !hasLabels) {
           metrics.push(metric);
           continue;
         }
         // Points may be renamed differently by the rules: group them by their new name.
         const byName = new Map<string, DataPoint<unknown>[]>();
+        let metricChanged = renamed;
         for (const point of metric.dataPoints as DataPoint<unknown>[]) {
-          let attributes: Attributes =
-            Object.keys(plan.labels).length === 0
-              ? point.attributes
-              : { ...point.attributes, ...plan.labels };
+          let attributes: Attributes = hasLabels ? { ...point.attributes, ...plan.labels } : point.attributes;
           let name = plan.name;
           if (rules.length > 0) {
-            const labels: Labels = new Map(resourceLabels);
-            labels.set('__name__', name);
-            for (const [k, v] of Object.entries(attributes)) labels.set(k, asText(v));
+            const labels = view.reset(resourceLabels, name, attributes);
             if (!applyRules(rules, labels)) {
               dropped += 1;
+              metricChanged = true;
               continue;
             }
-            name = labels.get('__name__') ?? name;
-            const next: Attributes = {};
-            for (const [k, v] of labels) {
-              if (k.startsWith('__')) continue;
-              // Values the rules did not touch keep their type (numbers stay numbers).
-              const before = attributes[k];
-              next[k] = before !== undefined && asText(before) === v ? before : v;
+            const relabelled = labels.result();
+            if (relabelled !== undefined) {
+              name = relabelled.name;
+              attributes = relabelled.attributes;
             }
-            attributes = next;
           }
           const value =
             plan.factor === 1
@@ -148,18 +244,34 @@ export class RelabelProcessor implements Processor {
                 : metric.dataPointType === DataPointType.HISTOGRAM
                   ? scaleHistogram(point.value as Histogram, plan.factor)
                   : point.value;
-          const list = byName.get(name) ?? [];
-          list.push({ ...point, attributes, value });
-          byName.set(name, list);
+          let list = byName.get(name);
+          if (list === undefined) {
+            list = [];
+            byName.set(name, list);
+          }
+          if (attributes === point.attributes && value === point.value) list.push(point);
+          else {
+            list.push({ ...point, attributes, value });
+            metricChanged = true;
+          }
+          if (name !== metric.descriptor.name) metricChanged = true;
         }
+        if (!metricChanged && metric.dataPoints.length > 0) {
+          // Every point kept as it was: the metric goes on as it came.
+          metrics.push(metric);
+          continue;
+        }
+        scopeChanged = true;
         for (const [name, dataPoints] of byName) {
           metrics.push({ ...metric, descriptor: { ...metric.descriptor, name }, dataPoints } as MetricData);
         }
       }
+      if (!scopeChanged) return scope;
+      changed = true;
       return { scope: scope.scope, metrics };
     });
     if (dropped > 0) this.#settings.telemetry.dropped(dropped, 'relabel');
-    return { resource, scopeMetrics };
+    return changed ? { resource, scopeMetrics } : batch;
   }
 
   export(batch: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {

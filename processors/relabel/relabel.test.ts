@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ValueType } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
@@ -9,7 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { zodProblems } from '../../service/config.ts';
 import { createTestSettings } from '../../test/support/settings.ts';
 import { relabelConfigSchema, ruleSchema } from './config.ts';
-import { RelabelProcessor } from './processor.ts';
+import { PointLabels, RelabelProcessor } from './processor.ts';
 import { applyRules, hashmod } from './rules.ts';
 import type { Labels } from './rules.ts';
 
@@ -228,5 +229,118 @@ describe('RelabelProcessor', () => {
       ),
     ).toBeUndefined();
     expect(settings.telemetry.counts.dropped.size).toBe(0);
+  });
+});
+
+describe("a point's labels, read in place", () => {
+  // Every rule below against every label set: the view must give what a Map built in the
+  // documented order gives (resource labels, __name__, attributes).
+  const ruleLists = [
+    [{ source_labels: ['cpu'], regex: '1', action: 'drop' }],
+    [{ source_labels: ['cpu'], regex: '1', action: 'keep' }],
+    [{ source_labels: ['never'], regex: 'x', action: 'drop' }],
+    [{ source_labels: ['cpu'], regex: '(.*)', target_label: 'cpu' }],
+    [{ source_labels: ['cpu', 'mode'], regex: '(.*);(.*)', target_label: 'both', replacement: '$1-$2' }],
+    [{ source_labels: ['__resource_rack'], target_label: 'rack' }],
+    [{ source_labels: ['__name__'], regex: 'm\\.(.*)', target_label: '__name__', replacement: 'n.$1' }],
+    [{ source_labels: ['mode'], regex: '(.*)', target_label: 'mode', replacement: '' }],
+    [{ regex: 'mo(.*)', replacement: 'x_$1', action: 'labelmap' }],
+    [{ regex: 'never', action: 'labeldrop' }],
+    [{ regex: 'mode|__.*', action: 'labeldrop' }],
+    [{ regex: 'cpu|__name__', action: 'labelkeep' }],
+    [{ source_labels: ['cpu'], target_label: 'h', action: 'hashmod', modulus: 7 }],
+    [{ source_labels: ['mode'], target_label: 'mode', action: 'uppercase' }],
+    [{ source_labels: ['mode'], target_label: 'mode', action: 'lowercase' }],
+    [
+      { source_labels: ['cpu'], regex: '0', target_label: 'cpu', replacement: '0' },
+      { source_labels: ['cpu'], regex: '2', action: 'drop' },
+    ],
+  ];
+  const attributeSets: Attributes[] = [
+    {},
+    { cpu: '1', mode: 'user' },
+    { cpu: 2, mode: 'IDLE' },
+    { cpu: '0', mode: undefined },
+    { __name__: 'other', cpu: '1' },
+    { __resource_rack: 'r9', mode: 'sys' },
+    { big: true, list: ['a', 1] },
+  ];
+  // The text a value is relabelled as.
+  const text = (v: unknown): string =>
+    typeof v === 'string'
+      ? v
+      : v === undefined || v === null
+        ? ''
+        : typeof v === 'number' || typeof v === 'boolean'
+          ? String(v)
+          : JSON.stringify(v);
+  const resource = new Map([
+    ['__resource_host.name', 'node-1'],
+    ['__resource_rack', 'r7'],
+  ]);
+
+  it.each(ruleLists.map((list, i) => [i, list] as const))(
+    'rule list %i gives what a Map gives',
+    (_, list) => {
+      for (const attributes of attributeSets) {
+        const map = new Map(resource);
+        map.set('__name__', 'm.x');
+        for (const [k, v] of Object.entries(attributes)) map.set(k, text(v));
+        const view = new PointLabels(resource, 'm.x', attributes);
+        const kept = applyRules(rules(list), view);
+        expect(kept).toBe(applyRules(rules(list), map));
+        if (!kept) continue;
+        expect(Object.fromEntries(view)).toEqual(Object.fromEntries(map));
+        const result = view.result();
+        const expected = Object.fromEntries([...map].filter(([k]) => !k.startsWith('__')));
+        if (result === undefined) {
+          // Unchanged: the point keeps its own attributes object and name.
+          expect(map.get('__name__')).toBe('m.x');
+          expect(Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, text(v)]))).toEqual(
+            expected,
+          );
+        } else {
+          expect(result.name).toBe(map.get('__name__') ?? 'm.x');
+          expect(Object.keys(result.attributes)).toEqual(Object.keys(expected));
+        }
+      }
+    },
+  );
+
+  it('passes points, metrics and batches that no rule changes on as they are', () => {
+    const settings = createTestSettings('relabel', 'processor');
+    const sink = {
+      export: () => undefined,
+      forceFlush: () => Promise.resolve(),
+      shutdown: () => Promise.resolve(),
+    };
+    const p = new RelabelProcessor(
+      settings,
+      relabelConfigSchema.parse({
+        metric_relabel_configs: [{ source_labels: ['outlet'], regex: '3', action: 'drop' }],
+      }),
+      sink,
+    );
+    const untouched = batchOf(
+      gauge('hw.power', [[10, { outlet: 1 }]]),
+      gauge('hw.energy', [[5, { outlet: 2 }]]),
+    );
+    expect(p.transform(untouched)).toBe(untouched);
+    const partly = batchOf(
+      gauge('hw.power', [
+        [10, { outlet: 1 }],
+        [20, { outlet: 3 }],
+      ]),
+      gauge('hw.energy', [[5, { outlet: 2 }]]),
+    );
+    const out = p.transform(partly);
+    const [power, energy] = out?.scopeMetrics[0]?.metrics ?? [];
+    expect(power?.dataPoints).toHaveLength(1);
+    expect(power?.dataPoints[0]).toBe(partly.scopeMetrics[0]?.metrics[0]?.dataPoints[0]);
+    expect(energy).toBe(partly.scopeMetrics[0]?.metrics[1]);
+    expect(flat(out)).toEqual([
+      ['hw.power', { outlet: 1 }, 10],
+      ['hw.energy', { outlet: 2 }, 5],
+    ]);
   });
 });

@@ -1,8 +1,29 @@
 import { createHash } from 'node:crypto';
 import type { RelabelRule } from './config.ts';
 
-/** A label set being relabelled: names to values. */
-export type Labels = Map<string, string>;
+/**
+ * A label set being relabelled: names to values, iterated in insertion order. A Map is one;
+ * the processor passes a view of a point that copies nothing until a rule changes a label.
+ */
+export interface Labels {
+  get(name: string): string | undefined;
+  set(name: string, value: string): unknown;
+  delete(name: string): unknown;
+  keys(): Iterable<string>;
+  [Symbol.iterator](): Iterator<[string, string]>;
+}
+
+/** The rule's source labels' values joined with its separator. */
+function sourceValue(rule: RelabelRule, labels: Labels): string {
+  const names = rule.source_labels;
+  if (names.length === 1) return labels.get(names[0] ?? '') ?? '';
+  let value = '';
+  for (let i = 0; i < names.length; i++) {
+    if (i > 0) value += rule.separator;
+    value += labels.get(names[i] ?? '') ?? '';
+  }
+  return value;
+}
 
 /**
  * Expands a Go regexp template (`$1`, `${1}`, `$name`, `${name}`, `$$`) with the groups of
@@ -34,7 +55,7 @@ export function hashmod(value: string, modulus: number): number {
  * drops the whole label set.
  */
 export function applyRule(rule: RelabelRule, labels: Labels): boolean {
-  const value = rule.source_labels.map((name) => labels.get(name) ?? '').join(rule.separator);
+  const value = sourceValue(rule, labels);
   switch (rule.action) {
     case 'drop':
       return !rule.regex.test(value);

@@ -9,7 +9,6 @@ import type {
 } from '@grpc/grpc-js';
 import type { HostPort } from '../../service/config-types.ts';
 import { formatHostPort } from '../../service/config-types.ts';
-import { decodeExportRequest } from '../../service/delivery/otlp/decode.ts';
 import { grpc } from '../../service/delivery/otlp/grpc.ts';
 import { METRICS_EXPORT_PATH } from '../../service/delivery/otlp/proto.ts';
 import type { OtlpReceiverConfig } from './config.ts';
@@ -93,9 +92,9 @@ export class GrpcServer {
         answer(ingest.refuse('grpc', 'unauthenticated', 'missing or invalid bearer token'));
         return;
       }
-      let request;
+      let decoded;
       try {
-        request = decodeExportRequest(call.request);
+        decoded = ingest.decode(call.request);
       } catch (error) {
         answer(
           ingest.refuse(
@@ -106,7 +105,7 @@ export class GrpcServer {
         );
         return;
       }
-      void ingest.ingest('grpc', request).then(answer);
+      void ingest.ingest('grpc', decoded).then(answer);
     };
     const implementation: UntypedServiceImplementation = { Export: handler };
     this.#server.addService(

@@ -7,8 +7,8 @@ import { createGunzip, createInflate } from 'node:zlib';
 import type { Transform } from 'node:stream';
 import type { HostPort } from '../../service/config-types.ts';
 import { formatHostPort } from '../../service/config-types.ts';
-import { decodeExportRequest, parseExportRequestJson } from '../../service/delivery/otlp/decode.ts';
-import type { OtlpExportRequest } from '../../service/delivery/otlp/proto.ts';
+import type { DecodedRequest } from '../../service/delivery/otlp/decode.ts';
+import { parseExportRequestJson, toResourceMetrics } from '../../service/delivery/otlp/decode.ts';
 import { otlpTypes } from '../../service/delivery/otlp/proto.ts';
 import type { OtlpReceiverConfig } from './config.ts';
 import type { Ingest, IngestResult } from './ingest.ts';
@@ -261,10 +261,12 @@ export class HttpServer {
       );
       return;
     }
-    let request: OtlpExportRequest;
+    let decoded: DecodedRequest;
     try {
-      request =
-        bodyFormat === 'json' ? parseExportRequestJson(body.toString('utf8')) : decodeExportRequest(body);
+      decoded =
+        bodyFormat === 'json'
+          ? toResourceMetrics(parseExportRequestJson(body.toString('utf8')))
+          : this.#ingest.decode(body);
     } catch (error) {
       this.#reply(
         res,
@@ -277,7 +279,7 @@ export class HttpServer {
       );
       return;
     }
-    this.#reply(res, bodyFormat, await this.#ingest.ingest('http', request));
+    this.#reply(res, bodyFormat, await this.#ingest.ingest('http', decoded));
   }
 
   /** Binds and starts serving; resolves with the bound address. */

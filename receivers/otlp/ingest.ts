@@ -4,9 +4,10 @@ import { ExportResultCode } from '@opentelemetry/core';
 import type { ComponentSettings, MetricSink } from '../../service/component.ts';
 import { ErrorLog } from '../../service/error-log.ts';
 import { toError } from '../../service/errors.ts';
-import { toResourceMetrics } from '../../service/delivery/otlp/decode.ts';
-import type { OtlpExportRequest } from '../../service/delivery/otlp/proto.ts';
+import type { DecodedRequest } from '../../service/delivery/otlp/decode.ts';
 import { otlpTypes } from '../../service/delivery/otlp/proto.ts';
+import type { WireDecodeCaches } from '../../service/delivery/otlp/wire-decode.ts';
+import { AttributeCache, decodeMetricsRequest } from '../../service/delivery/otlp/wire-decode.ts';
 
 /** The transports a request arrives on. */
 export type Transport = 'grpc' | 'http';
@@ -32,6 +33,8 @@ export class Ingest {
   readonly #requests: Counter;
   #next: MetricSink | undefined;
   readonly #inFlight = new Set<Promise<IngestResult>>();
+  /** Kept between requests: agents send the same series and resources in every export. */
+  readonly #caches: WireDecodeCaches = { attributes: new AttributeCache(), resources: new Map() };
 
   constructor(settings: ComponentSettings) {
     this.#settings = settings;
@@ -55,21 +58,20 @@ export class Ingest {
     return { outcome, message };
   }
 
+  /** Decodes protobuf request bytes into SDK batches; throws on malformed input. */
+  decode(bytes: Uint8Array): DecodedRequest {
+    return decodeMetricsRequest(bytes, this.#caches);
+  }
+
   /** Pushes a decoded request into the pipeline. Never rejects. */
-  ingest(transport: Transport, request: OtlpExportRequest): Promise<IngestResult> {
-    const work = this.#ingest(transport, request);
+  ingest(transport: Transport, decoded: DecodedRequest): Promise<IngestResult> {
+    const work = this.#ingest(transport, decoded);
     this.#inFlight.add(work);
     void work.finally(() => this.#inFlight.delete(work));
     return work;
   }
 
-  async #ingest(transport: Transport, request: OtlpExportRequest): Promise<IngestResult> {
-    let decoded: ReturnType<typeof toResourceMetrics>;
-    try {
-      decoded = toResourceMetrics(request);
-    } catch (error) {
-      return this.refuse(transport, 'invalid', `cannot convert the request: ${toError(error).message}`);
-    }
+  async #ingest(transport: Transport, decoded: DecodedRequest): Promise<IngestResult> {
     const telemetry = this.#settings.telemetry;
     if (decoded.rejected > 0) {
       telemetry.dropped(decoded.rejected, 'invalid');

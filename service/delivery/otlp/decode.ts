@@ -168,7 +168,7 @@ function toJsonString(value: unknown): string {
  * arrays of one of them: anything else (a key-value list, bytes, a mixed array) is kept as a
  * JSON string rather than lost.
  */
-function toResourceValue(value: unknown): unknown {
+export function toResourceValue(value: unknown): unknown {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
   if (Array.isArray(value)) {
     const kinds = new Set(value.filter((v) => v !== null).map((v) => typeof v));
