@@ -1,8 +1,9 @@
+import { createRequire } from 'node:module';
 import type { Counter } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
-import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
+import type * as OtlpTransformer from '@opentelemetry/otlp-transformer';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ComponentSettings, LogSink } from '../../service/component.ts';
 import type { SendRequest, SendResult } from '../../service/delivery/delivery.ts';
@@ -15,6 +16,15 @@ import type { OtlpExporterConfig, ResolvedEndpoint } from './config.ts';
 import { METRICS_PATH, resolveEndpoint } from './config.ts';
 import { createGrpcClient } from './grpc-client.ts';
 import { createHttpClient } from './http-client.ts';
+
+const require = createRequire(import.meta.url);
+let transformer: typeof OtlpTransformer | undefined;
+
+/** The SDK's OTLP logs encoder, loaded on the first export (a collector without logs never needs it). */
+function logsSerializer(): typeof OtlpTransformer.ProtobufLogsSerializer {
+  transformer ??= require('@opentelemetry/otlp-transformer') as typeof OtlpTransformer;
+  return transformer.ProtobufLogsSerializer;
+}
 
 /** The OTLP/gRPC method of the logs service. */
 export const LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
@@ -125,7 +135,7 @@ export class OtlpLogsExporter implements LogSink {
     }
     let bytes: Uint8Array | undefined;
     try {
-      bytes = ProtobufLogsSerializer.serializeRequest(logs);
+      bytes = logsSerializer().serializeRequest(logs);
     } catch (error) {
       resultCallback({
         code: ExportResultCode.FAILED,

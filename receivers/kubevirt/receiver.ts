@@ -1,7 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ComponentSettings, Receiver } from '../../service/component.ts';
 import { ErrorLog } from '../../service/error-log.ts';
-import { httpStatus, loadKubeConfig } from '../../service/kubernetes-watch.ts';
 import { createScraperReceiver } from '../../service/scrape-controller.ts';
 import type { LibvirtConnection } from '../libvirt/client.ts';
 import type { KubevirtHostClient } from './client.ts';
@@ -18,12 +17,6 @@ export interface KubevirtReceiverDeps {
   readonly openLibvirt?: (uri: string) => Promise<LibvirtConnection>;
   /** First retry delay of the API watches (default 1 s). */
   readonly retryDelayMs?: number;
-}
-
-/** The `error.type` of a failed list or watch: its HTTP status, or `connection`. */
-function errorType(error: unknown): string {
-  const status = httpStatus(error);
-  return status === undefined ? 'connection' : String(status);
 }
 
 /**
@@ -56,7 +49,17 @@ export function createKubevirtReceiver(
     async start(next) {
       if (started) return;
       started = true;
-      const { createVmDiscovery } = await import('./discovery.ts');
+      // Loaded on start: @kubernetes/client-node is large, and a collector without this
+      // receiver does not load it.
+      const [{ createVmDiscovery }, { httpStatus, loadKubeConfig }] = await Promise.all([
+        import('./discovery.ts'),
+        import('../../service/kubernetes-watch.ts'),
+      ]);
+      /** The `error.type` of a failed list or watch: its HTTP status, or `connection`. */
+      const errorType = (error: unknown): string => {
+        const status = httpStatus(error);
+        return status === undefined ? 'connection' : String(status);
+      };
       discovery = createVmDiscovery({
         kubeConfig: deps.kubeConfig ?? loadKubeConfig(config.auth_type, config.kubeconfig),
         nodeName: config.node_name,

@@ -1,7 +1,7 @@
-import type { Meter } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import type { ScrapeReport, Scraper } from '../../service/component.ts';
 import { errorCode, toError } from '../../service/errors.ts';
-import { ObservableSet } from '../../service/instruments.ts';
+import { SnapshotProducer } from '../../service/snapshot-producer.ts';
 import type { FsUsage, ProcfsClient } from './client.ts';
 import type { ProcfsConfig } from './config.ts';
 import { selected } from './config.ts';
@@ -59,6 +59,85 @@ const MODE_NAMES: Record<CpuMode, string> = {
   guest_nice: 'guest_nice',
 };
 
+/** One attribute set per key. */
+function setsByKey<K extends string>(
+  keys: readonly K[],
+  build: (key: K) => Attributes,
+): Record<K, Attributes> {
+  const sets = {} as Record<K, Attributes>;
+  for (const key of keys) sets[key] = build(key);
+  return sets;
+}
+
+/** Attribute sets that never change: the same objects every scrape. */
+const NO_ATTRIBUTES: Attributes = {};
+const PROCESS_RUNNING: Attributes = { 'process.status': 'running' };
+const PROCESS_BLOCKED: Attributes = { 'process.status': 'blocked' };
+const MEMORY_STATES = [
+  'used',
+  'free',
+  'buffers',
+  'cached',
+  'slab_reclaimable',
+  'slab_unreclaimable',
+] as const;
+type MemoryState = (typeof MEMORY_STATES)[number];
+const MEMORY_STATE = setsByKey(MEMORY_STATES, (state) => ({ 'system.memory.state': state }));
+const SWAP_USED: Attributes = { 'system.paging.state': 'used' };
+const SWAP_FREE: Attributes = { 'system.paging.state': 'free' };
+const PAGING_OPERATIONS = [
+  ['pswpin', { 'system.paging.direction': 'in', 'system.paging.type': 'major' }],
+  ['pswpout', { 'system.paging.direction': 'out', 'system.paging.type': 'major' }],
+  ['pgpgin', { 'system.paging.direction': 'in', 'system.paging.type': 'minor' }],
+  ['pgpgout', { 'system.paging.direction': 'out', 'system.paging.type': 'minor' }],
+] as const;
+const FAULTS_MAJOR: Attributes = { 'system.paging.type': 'major' };
+const FAULTS_MINOR: Attributes = { 'system.paging.type': 'minor' };
+const VMSTAT_EVENT_SETS = VMSTAT_EVENTS.map((key) => [key, { 'vmstat.counter': key }] as const);
+const VMSTAT_PAGE_SETS = VMSTAT_PAGES.map((key) => [key, { 'vmstat.counter': key }] as const);
+
+/** The attribute sets of one disk, one interface, one filesystem. */
+interface DiskSets {
+  readonly device: Attributes;
+  readonly read: Attributes;
+  readonly write: Attributes;
+}
+interface InterfaceSets {
+  readonly name: Attributes;
+  readonly rx: Attributes;
+  readonly tx: Attributes;
+}
+interface FilesystemSets {
+  readonly base: Attributes;
+  readonly used: Attributes;
+  readonly free: Attributes;
+  readonly reserved: Attributes;
+}
+
+/**
+ * Attribute objects kept per device between scrapes, so that the producer finds each series
+ * by object identity; a device not seen in a scrape is forgotten.
+ */
+class SetCache<T> {
+  #current = new Map<string, T>();
+  #next = new Map<string, T>();
+
+  get(key: string, build: () => T): T {
+    let sets = this.#next.get(key);
+    if (sets === undefined) {
+      sets = this.#current.get(key) ?? build();
+      this.#next.set(key, sets);
+    }
+    return sets;
+  }
+
+  /** Ends a scrape: what was not asked for since the last call is dropped. */
+  turn(): void {
+    this.#current = this.#next;
+    this.#next = new Map();
+  }
+}
+
 interface FilesystemSample {
   readonly mount: Mount;
   readonly usage: FsUsage;
@@ -102,21 +181,37 @@ export class ProcfsScraper implements Scraper {
   readonly #config: ProcfsConfig;
   #snapshot: Snapshot = {};
   #previousCpus = new Map<number, CpuTimes>();
+  /** Per logical CPU, the attribute set of each mode. */
+  readonly #cpuSets = new Map<number, Record<CpuMode, Attributes>>();
+  readonly #diskSets = new SetCache<DiskSets>();
+  readonly #interfaceSets = new SetCache<InterfaceSets>();
+  readonly #filesystemSets = new SetCache<FilesystemSets>();
+  /**
+   * The metrics, published through an SDK metric producer rather than observable instruments:
+   * the producer finds a series by its attribute object, kept here between scrapes, where the
+   * SDK's instruments hash every observation's attributes (see service/snapshot-producer.ts).
+   */
+  readonly metricProducer: SnapshotProducer;
 
   constructor(client: ProcfsClient, config: ProcfsConfig) {
     this.#client = client;
     this.#config = config;
+    this.metricProducer = new SnapshotProducer(
+      'inframeter/receiver/procfs',
+      procfsMetadata.metrics,
+      (m) => this.#on(m.group as ProcfsGroup),
+      (producer) => {
+        this.#observe(producer);
+      },
+    );
   }
 
   #on(group: ProcfsGroup): boolean {
     return this.#config.metrics[group].enabled;
   }
 
-  register(meter: Meter): void {
-    const set = new ObservableSet(meter, procfsMetadata.metrics, (m) => this.#on(m.group as ProcfsGroup));
-    set.register(meter, (s) => {
-      this.#observe(s);
-    });
+  register(): void {
+    // No instruments: see metricProducer.
   }
 
   scrape(): Promise<ScrapeReport> {
@@ -202,55 +297,62 @@ export class ProcfsScraper implements Scraper {
     return samples;
   }
 
-  #observe(s: ObservableSet): void {
+  #observe(s: SnapshotProducer): void {
     const snap = this.#snapshot;
     const stat = snap.stat;
     if (stat !== undefined) {
       for (const cpu of stat.cpus) {
+        const sets = this.#cpuSetsOf(cpu.cpu);
         for (const mode of CPU_MODES) {
           const ticks = cpu.ticks[mode];
           if (ticks !== undefined) {
-            s.observe('system.cpu.time', ticks / USER_HZ, {
-              'cpu.logical_number': cpu.cpu,
-              'cpu.mode': MODE_NAMES[mode],
-            });
+            s.observe('system.cpu.time', ticks / USER_HZ, sets[mode]);
           }
         }
         for (const [mode, share] of snap.utilization?.get(cpu.cpu) ?? []) {
-          s.observe('system.cpu.utilization', share, {
-            'cpu.logical_number': cpu.cpu,
-            'cpu.mode': MODE_NAMES[mode],
-          });
+          s.observe('system.cpu.utilization', share, sets[mode]);
         }
       }
-      s.observe('system.cpu.logical.count', stat.cpus.length);
-      s.observe('inframeter.procfs.context_switches', stat.contextSwitches);
-      s.observe('inframeter.procfs.interrupts', stat.interrupts);
-      s.observe('inframeter.procfs.soft_interrupts', stat.softInterrupts);
-      s.observe('system.process.created', stat.forks);
-      s.observe('system.process.count', stat.procsRunning, { 'process.status': 'running' });
-      s.observe('system.process.count', stat.procsBlocked, { 'process.status': 'blocked' });
+      s.observe('system.cpu.logical.count', stat.cpus.length, NO_ATTRIBUTES);
+      s.observe('inframeter.procfs.context_switches', stat.contextSwitches, NO_ATTRIBUTES);
+      s.observe('inframeter.procfs.interrupts', stat.interrupts, NO_ATTRIBUTES);
+      s.observe('inframeter.procfs.soft_interrupts', stat.softInterrupts, NO_ATTRIBUTES);
+      s.observe('system.process.created', stat.forks, NO_ATTRIBUTES);
+      s.observe('system.process.count', stat.procsRunning, PROCESS_RUNNING);
+      s.observe('system.process.count', stat.procsBlocked, PROCESS_BLOCKED);
     }
     if (snap.loadavg !== undefined) {
-      s.observe('system.cpu.load_average.1m', snap.loadavg.one);
-      s.observe('system.cpu.load_average.5m', snap.loadavg.five);
-      s.observe('system.cpu.load_average.15m', snap.loadavg.fifteen);
+      s.observe('system.cpu.load_average.1m', snap.loadavg.one, NO_ATTRIBUTES);
+      s.observe('system.cpu.load_average.5m', snap.loadavg.five, NO_ATTRIBUTES);
+      s.observe('system.cpu.load_average.15m', snap.loadavg.fifteen, NO_ATTRIBUTES);
     }
-    s.observe('system.uptime', snap.uptime);
+    s.observe('system.uptime', snap.uptime, NO_ATTRIBUTES);
     if (snap.meminfo !== undefined) this.#observeMemory(s, snap.meminfo);
     if (snap.vmstat !== undefined) this.#observePaging(s, snap.vmstat);
     for (const d of snap.disks ?? []) this.#observeDisk(s, d);
     for (const i of snap.interfaces ?? []) this.#observeInterface(s, i);
     for (const f of snap.filesystems ?? []) this.#observeFilesystem(s, f);
+    this.#diskSets.turn();
+    this.#interfaceSets.turn();
+    this.#filesystemSets.turn();
   }
 
-  #observeMemory(s: ObservableSet, mem: Meminfo): void {
+  #cpuSetsOf(cpu: number): Record<CpuMode, Attributes> {
+    let sets = this.#cpuSets.get(cpu);
+    if (sets === undefined) {
+      sets = setsByKey(CPU_MODES, (mode) => ({ 'cpu.logical_number': cpu, 'cpu.mode': MODE_NAMES[mode] }));
+      this.#cpuSets.set(cpu, sets);
+    }
+    return sets;
+  }
+
+  #observeMemory(s: SnapshotProducer, mem: Meminfo): void {
     const total = mem.get('MemTotal') ?? 0;
     const free = mem.get('MemFree') ?? 0;
     const buffers = mem.get('Buffers') ?? 0;
     const cached = mem.get('Cached') ?? 0;
     const slabReclaimable = mem.get('SReclaimable') ?? 0;
-    const states: [string, number][] = [
+    const states: [MemoryState, number][] = [
       ['used', total - free - buffers - cached - slabReclaimable],
       ['free', free],
       ['buffers', buffers],
@@ -259,46 +361,40 @@ export class ProcfsScraper implements Scraper {
       ['slab_unreclaimable', mem.get('SUnreclaim') ?? 0],
     ];
     for (const [state, bytes] of states) {
-      s.observe('system.memory.usage', bytes, { 'system.memory.state': state });
-      if (total > 0) s.observe('system.memory.utilization', bytes / total, { 'system.memory.state': state });
+      s.observe('system.memory.usage', bytes, MEMORY_STATE[state]);
+      if (total > 0) s.observe('system.memory.utilization', bytes / total, MEMORY_STATE[state]);
     }
-    s.observe('system.memory.limit', total);
-    s.observe('system.memory.linux.available', mem.get('MemAvailable'));
-    s.observe('system.memory.linux.shared', mem.get('Shmem'));
+    s.observe('system.memory.limit', total, NO_ATTRIBUTES);
+    s.observe('system.memory.linux.available', mem.get('MemAvailable'), NO_ATTRIBUTES);
+    s.observe('system.memory.linux.shared', mem.get('Shmem'), NO_ATTRIBUTES);
     const swapTotal = mem.get('SwapTotal');
     const swapFree = mem.get('SwapFree');
     if (swapTotal !== undefined && swapFree !== undefined) {
-      s.observe('system.paging.usage', swapTotal - swapFree, { 'system.paging.state': 'used' });
-      s.observe('system.paging.usage', swapFree, { 'system.paging.state': 'free' });
+      s.observe('system.paging.usage', swapTotal - swapFree, SWAP_USED);
+      s.observe('system.paging.usage', swapFree, SWAP_FREE);
     }
   }
 
-  #observePaging(s: ObservableSet, vm: Vmstat): void {
-    const op = (key: string, direction: string, type: string): void => {
-      s.observe('system.paging.operations', vm.get(key), {
-        'system.paging.direction': direction,
-        'system.paging.type': type,
-      });
-    };
-    op('pswpin', 'in', 'major');
-    op('pswpout', 'out', 'major');
-    op('pgpgin', 'in', 'minor');
-    op('pgpgout', 'out', 'minor');
+  #observePaging(s: SnapshotProducer, vm: Vmstat): void {
+    for (const [key, attributes] of PAGING_OPERATIONS)
+      s.observe('system.paging.operations', vm.get(key), attributes);
     const faults = vm.get('pgfault');
     const major = vm.get('pgmajfault');
-    s.observe('system.paging.faults', major, { 'system.paging.type': 'major' });
+    s.observe('system.paging.faults', major, FAULTS_MAJOR);
     if (faults !== undefined && major !== undefined)
-      s.observe('system.paging.faults', faults - major, { 'system.paging.type': 'minor' });
-    for (const key of VMSTAT_EVENTS)
-      s.observe('inframeter.procfs.vmstat.events', vm.get(key), { 'vmstat.counter': key });
-    for (const key of VMSTAT_PAGES)
-      s.observe('inframeter.procfs.vmstat.pages', vm.get(key), { 'vmstat.counter': key });
+      s.observe('system.paging.faults', faults - major, FAULTS_MINOR);
+    for (const [key, attributes] of VMSTAT_EVENT_SETS)
+      s.observe('inframeter.procfs.vmstat.events', vm.get(key), attributes);
+    for (const [key, attributes] of VMSTAT_PAGE_SETS)
+      s.observe('inframeter.procfs.vmstat.pages', vm.get(key), attributes);
   }
 
-  #observeDisk(s: ObservableSet, d: DiskStats): void {
-    const device = { 'system.device': d.name };
-    const read = { 'system.device': d.name, 'disk.io.direction': 'read' };
-    const write = { 'system.device': d.name, 'disk.io.direction': 'write' };
+  #observeDisk(s: SnapshotProducer, d: DiskStats): void {
+    const { device, read, write } = this.#diskSets.get(d.name, () => ({
+      device: { 'system.device': d.name },
+      read: { 'system.device': d.name, 'disk.io.direction': 'read' },
+      write: { 'system.device': d.name, 'disk.io.direction': 'write' },
+    }));
     s.observe('system.disk.io', d.sectorsRead * SECTOR_BYTES, read);
     s.observe('system.disk.io', d.sectorsWritten * SECTOR_BYTES, write);
     s.observe('system.disk.operations', d.readsCompleted, read);
@@ -322,10 +418,12 @@ export class ProcfsScraper implements Scraper {
     }
   }
 
-  #observeInterface(s: ObservableSet, i: NetDevRecord): void {
-    const name = { 'network.interface.name': i.name };
-    const rx = { 'network.interface.name': i.name, 'network.io.direction': 'receive' };
-    const tx = { 'network.interface.name': i.name, 'network.io.direction': 'transmit' };
+  #observeInterface(s: SnapshotProducer, i: NetDevRecord): void {
+    const { name, rx, tx } = this.#interfaceSets.get(i.name, () => ({
+      name: { 'network.interface.name': i.name },
+      rx: { 'network.interface.name': i.name, 'network.io.direction': 'receive' },
+      tx: { 'network.interface.name': i.name, 'network.io.direction': 'transmit' },
+    }));
     s.observe('system.network.io', i.rx.bytes, rx);
     s.observe('system.network.io', i.tx.bytes, tx);
     s.observe('system.network.packet.count', i.rx.packets, rx);
@@ -344,30 +442,35 @@ export class ProcfsScraper implements Scraper {
     s.observe('inframeter.procfs.network.carrier_errors', i.tx.carrier, name);
   }
 
-  #observeFilesystem(s: ObservableSet, { mount, usage }: FilesystemSample): void {
-    const base = {
-      'system.device': mount.device,
-      'system.filesystem.mountpoint': mount.mountpoint,
-      'system.filesystem.type': mount.type,
-      'system.filesystem.mode': mount.mode,
-    };
+  #observeFilesystem(s: SnapshotProducer, { mount, usage }: FilesystemSample): void {
+    const key = `${mount.device}\0${mount.mountpoint}\0${mount.type}\0${mount.mode}`;
+    const {
+      base,
+      used: usedSet,
+      free,
+      reserved: reservedSet,
+    } = this.#filesystemSets.get(key, () => {
+      const base = {
+        'system.device': mount.device,
+        'system.filesystem.mountpoint': mount.mountpoint,
+        'system.filesystem.type': mount.type,
+        'system.filesystem.mode': mount.mode,
+      };
+      return {
+        base,
+        used: { ...base, 'system.filesystem.state': 'used' },
+        free: { ...base, 'system.filesystem.state': 'free' },
+        reserved: { ...base, 'system.filesystem.state': 'reserved' },
+      };
+    });
     const used = usage.totalBytes - usage.freeBytes;
     const reserved = usage.freeBytes - usage.availableBytes;
-    s.observe('system.filesystem.usage', used, { ...base, 'system.filesystem.state': 'used' });
-    s.observe('system.filesystem.usage', usage.availableBytes, {
-      ...base,
-      'system.filesystem.state': 'free',
-    });
-    s.observe('system.filesystem.usage', reserved, { ...base, 'system.filesystem.state': 'reserved' });
+    s.observe('system.filesystem.usage', used, usedSet);
+    s.observe('system.filesystem.usage', usage.availableBytes, free);
+    s.observe('system.filesystem.usage', reserved, reservedSet);
     if (used + usage.availableBytes > 0)
       s.observe('system.filesystem.utilization', used / (used + usage.availableBytes), base);
-    s.observe('system.filesystem.inodes.usage', usage.inodes - usage.freeInodes, {
-      ...base,
-      'system.filesystem.state': 'used',
-    });
-    s.observe('system.filesystem.inodes.usage', usage.freeInodes, {
-      ...base,
-      'system.filesystem.state': 'free',
-    });
+    s.observe('system.filesystem.inodes.usage', usage.inodes - usage.freeInodes, usedSet);
+    s.observe('system.filesystem.inodes.usage', usage.freeInodes, free);
   }
 }
