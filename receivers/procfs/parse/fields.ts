@@ -38,6 +38,34 @@ export function firstFields(text: string, count: number): string[] {
 }
 
 /** Space, tab, and the other ASCII whitespace `\s` matches in procfs text. */
-function isSpace(code: number): boolean {
+export function isSpace(code: number): boolean {
   return code === 32 || (code >= 9 && code <= 13);
+}
+
+/** The index of the newline ending the line that starts at `start`, or the text's length. */
+export function lineEnd(text: string, start: number): number {
+  const end = text.indexOf('\n', start);
+  return end === -1 ? text.length : end;
+}
+
+/** The first index from `i` (before `end`) that is not whitespace, or `end`. */
+export function skipSpaces(text: string, i: number, end: number): number {
+  while (i < end && isSpace(text.charCodeAt(i))) i += 1;
+  return i;
+}
+
+/**
+ * The unsigned decimal integer `text[start, end)`, read without cutting it out; NaN when the
+ * field is empty, is not all digits, or is too long to be exact (the caller then falls back
+ * to `Number` and its error).
+ */
+export function unsignedAt(text: string, start: number, end: number): number {
+  if (start === end || end - start > 15) return Number.NaN;
+  let value = 0;
+  for (let i = start; i < end; i += 1) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return Number.NaN;
+    value = value * 10 + digit;
+  }
+  return value;
 }
