@@ -29,7 +29,12 @@ import { batchFactory } from '../processors/batch/index.ts';
 import { relabelFactory } from '../processors/relabel/index.ts';
 import type { ComponentSettings, MetricSink } from '../service/component.ts';
 import { formatHostPort } from '../service/config-types.ts';
-import { HEAP_FLAGS, HEAP_FLAGS_APPLIED } from '../service/heap-flags.ts';
+import {
+  HEAP_FLAGS,
+  HEAP_FLAGS_APPLIED,
+  INGEST_HEAP_FLAGS,
+  ingestHeapFlagsApply,
+} from '../service/heap-flags.ts';
 import { METRICS_EXPORT_PATH } from '../service/delivery/otlp/proto.ts';
 import { createSilentLogger } from '../service/logger.ts';
 import { countPoints } from '../service/metrics-data.ts';
@@ -61,7 +66,9 @@ if (
     },
   );
 }
-const heapFlags = process.execArgv.join(' ') || "V8's defaults";
+const heapFlags =
+  (process.execArgv.join(' ') || "V8's defaults") +
+  (ingestHeapFlagsApply(process.env) ? `, then ${INGEST_HEAP_FLAGS} once the otlp receiver starts` : '');
 const arg = (name: string, fallback: number): number => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : fallback;
