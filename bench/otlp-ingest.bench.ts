@@ -6,7 +6,7 @@
  *    process is the load generator: it sends pre-encoded OTLP requests (procfs-like points)
  *    over gRPC with a few requests in flight. Printed: points/s (wall clock), points per
  *    CPU-second of the gateway (one core's throughput), CPU use, peak RSS. Target: 250,000
- *    points/s on one core.
+ *    points/s on one core. The gateway runs with the heap flags of `inframeter run`.
  * 2. Agent export cost: CPU time per point of our otlp exporter (encode, gzip, gRPC) sending
  *    procfs-like batches to a sink process, beside the official OpenTelemetry JS gRPC exporter
  *    sending the same batches.
@@ -29,6 +29,12 @@ import { batchFactory } from '../processors/batch/index.ts';
 import { relabelFactory } from '../processors/relabel/index.ts';
 import type { ComponentSettings, MetricSink } from '../service/component.ts';
 import { formatHostPort } from '../service/config-types.ts';
+import {
+  HEAP_FLAGS,
+  HEAP_FLAGS_APPLIED,
+  INGEST_HEAP_FLAGS,
+  ingestHeapFlagsApply,
+} from '../service/heap-flags.ts';
 import { METRICS_EXPORT_PATH } from '../service/delivery/otlp/proto.ts';
 import { createSilentLogger } from '../service/logger.ts';
 import { countPoints } from '../service/metrics-data.ts';
@@ -38,6 +44,31 @@ import { agentBatch, runLoad } from './support/otlp-load.ts';
 
 const OUT = join(import.meta.dirname, '../.bench-out');
 const args = process.argv.slice(2);
+
+// As users run it: `inframeter run` re-executes Node.js with its heap flags (and marks the
+// environment, which is what lets the otlp receiver change the growing step for a gateway);
+// the gateway measured here gets the same, unless heap flags were given on the command line
+// or INFRAMETER_HEAP_FLAGS=off asks for V8's defaults. The child processes (load generator,
+// sink) run with V8's defaults.
+if (
+  args[0] !== '--sink' &&
+  process.env[HEAP_FLAGS_APPLIED] === undefined &&
+  process.env.INFRAMETER_HEAP_FLAGS !== 'off' &&
+  !process.execArgv.some((a) => /--(max-semi-space-size|heap-growing-percent)\b/.test(a)) &&
+  typeof process.execve === 'function'
+) {
+  process.execve(
+    process.execPath,
+    [process.execPath, ...HEAP_FLAGS, ...process.execArgv, ...process.argv.slice(1)],
+    {
+      ...process.env,
+      [HEAP_FLAGS_APPLIED]: '1',
+    },
+  );
+}
+const heapFlags =
+  (process.execArgv.join(' ') || "V8's defaults") +
+  (ingestHeapFlagsApply(process.env) ? `, then ${INGEST_HEAP_FLAGS} once the otlp receiver starts` : '');
 const arg = (name: string, fallback: number): number => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : fallback;
@@ -276,6 +307,7 @@ if (args[0] === '--sink') {
 } else {
   const onlyAt = args.indexOf('--only');
   const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? '') : '';
+  console.log(`gateway heap flags: ${heapFlags}`);
   if (only === '' || only === 'discard') await gatewayIngest(arg('seconds', 10), 'discard');
   if (only === '' || only === 'csv') await gatewayIngest(arg('seconds', 10), 'csv');
   if (only === '' || only === 'agent') await agentExportCost(arg('batches', 300));

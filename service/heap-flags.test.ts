@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HEAP_FLAGS, heapFlagsArgv } from './heap-flags.ts';
+import { HEAP_FLAGS, HEAP_FLAGS_APPLIED, heapFlagsArgv, ingestHeapFlagsApply } from './heap-flags.ts';
 
 const argv = ['/usr/bin/node', '/app/dist/service/main.js', 'run', '--config', 'c.yaml'];
 
@@ -27,5 +27,12 @@ describe('heap flags of inframeter run', () => {
     expect(heapFlagsArgv(argv, [], { NODE_OPTIONS: '--enable-source-maps' })).toHaveLength(
       HEAP_FLAGS.length + argv.length,
     );
+  });
+
+  it('changes the growing step for ingest only over the flags `run` set itself', () => {
+    expect(ingestHeapFlagsApply({ [HEAP_FLAGS_APPLIED]: '1' })).toBe(true);
+    // V8's defaults (`off`), the user's own heap flags (no re-execution), or a bench/test process.
+    expect(ingestHeapFlagsApply({})).toBe(false);
+    expect(ingestHeapFlagsApply({ INFRAMETER_HEAP_FLAGS: 'off' })).toBe(false);
   });
 });

@@ -190,9 +190,14 @@ class WireDecoder {
   exemplarsDropped = 0;
   noRecordedValue = 0;
   readonly errors = new Set<string>();
-  #timeLow = 0;
-  #timeHigh = 0;
-  #time: HrTime = [0, 0];
+  // The last start and end times read and their HrTime: the points of a request mostly share
+  // one start and one end, which alternate point after point, so each has its own slot.
+  #startLow = 0;
+  #startHigh = 0;
+  #start: HrTime = [0, 0];
+  #endLow = 0;
+  #endHigh = 0;
+  #endTime: HrTime = [0, 0];
   /** Ranges (start, end) of the attribute KeyValues of the point being read. */
   readonly #attributeRanges: number[] = [];
   readonly #fields: PointFields = {
@@ -449,12 +454,22 @@ class WireDecoder {
     this.len = outer;
   }
 
-  #hrTime(low: number, high: number): HrTime {
-    if (low === this.#timeLow && high === this.#timeHigh) return this.#time;
-    this.#timeLow = low;
-    this.#timeHigh = high;
-    this.#time = bitsToHrTime(low, high);
-    return this.#time;
+  #startOf(p: PointFields): HrTime {
+    const { startLow: low, startHigh: high } = p;
+    if (low === this.#startLow && high === this.#startHigh) return this.#start;
+    this.#startLow = low;
+    this.#startHigh = high;
+    this.#start = bitsToHrTime(low, high);
+    return this.#start;
+  }
+
+  #endOf(p: PointFields): HrTime {
+    const { timeLow: low, timeHigh: high } = p;
+    if (low === this.#endLow && high === this.#endHigh) return this.#endTime;
+    this.#endLow = low;
+    this.#endHigh = high;
+    this.#endTime = bitsToHrTime(low, high);
+    return this.#endTime;
   }
 
   // ─── common messages ───────────────────────────────────────────────────────
@@ -724,8 +739,8 @@ class WireDecoder {
         continue;
       }
       dataPoints.push({
-        startTime: this.#hrTime(p.startLow, p.startHigh),
-        endTime: this.#hrTime(p.timeLow, p.timeHigh),
+        startTime: this.#startOf(p),
+        endTime: this.#endOf(p),
         attributes: p.attributes,
         value,
       });
@@ -814,8 +829,8 @@ class WireDecoder {
       if (min !== undefined) value.min = min;
       if (max !== undefined) value.max = max;
       out.push({
-        startTime: this.#hrTime(p.startLow, p.startHigh),
-        endTime: this.#hrTime(p.timeLow, p.timeHigh),
+        startTime: this.#startOf(p),
+        endTime: this.#endOf(p),
         attributes: p.attributes,
         value,
       });
@@ -935,8 +950,8 @@ class WireDecoder {
       if (min !== undefined) value.min = min;
       if (max !== undefined) value.max = max;
       out.push({
-        startTime: this.#hrTime(p.startLow, p.startHigh),
-        endTime: this.#hrTime(p.timeLow, p.timeHigh),
+        startTime: this.#startOf(p),
+        endTime: this.#endOf(p),
         attributes: p.attributes,
         value,
       });
@@ -985,8 +1000,8 @@ class WireDecoder {
         this.noRecordedValue += 1;
         continue;
       }
-      const startTime = this.#hrTime(p.startLow, p.startHigh);
-      const endTime = this.#hrTime(p.timeLow, p.timeHigh);
+      const startTime = this.#startOf(p);
+      const endTime = this.#endOf(p);
       const attributes = p.attributes;
       const { count, sum, values } = q;
       for (const [quantile, value] of values) {
