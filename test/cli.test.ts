@@ -165,7 +165,11 @@ describe('inframeter CLI', () => {
       );
       // The entry point re-executed Node.js with its heap flags in the same process.
       const cmdline = readFileSync(`/proc/${String(child.pid)}/cmdline`, 'utf8').split('\0');
-      expect(cmdline.slice(1, 3)).toEqual(['--max-semi-space-size=4', '--heap-growing-percent=30']);
+      expect(cmdline.slice(1, 4)).toEqual([
+        '--max-semi-space-size=2',
+        '--heap-growing-percent=30',
+        '--optimize-for-size',
+      ]);
       expect(cmdline).toContain('run');
     } finally {
       child.kill('SIGINT');

@@ -216,6 +216,24 @@ describe('small files', () => {
     ]);
     expect(parseVmstat(fixture('linux-6.18-recorded', 'vmstat')).get('pgreuse')).toBeGreaterThan(0);
   });
+  it('updates the previous vmstat reading in place, and starts anew when a name went away', () => {
+    const previous = parseVmstat('pgfault 10\npgmajfault 2\n');
+    const next = parseVmstat('pgfault 15\npgmajfault 3\n', previous);
+    expect(next).toBe(previous);
+    expect([...next]).toEqual([
+      ['pgfault', 15],
+      ['pgmajfault', 3],
+    ]);
+    const fewer = parseVmstat('pgfault 20\n', next);
+    expect(fewer).not.toBe(next);
+    expect([...fewer]).toEqual([['pgfault', 20]]);
+    expect(parseVmstat('pgfault 1\npgmajfault 2\npgfault 3\n', new Map([['pgfault', 0]]))).toEqual(
+      new Map([
+        ['pgfault', 3],
+        ['pgmajfault', 2],
+      ]),
+    );
+  });
   it.each([
     ['loadavg empty', () => parseLoadavg(''), /loadavg:1/],
     ['loadavg truncated', () => parseLoadavg('0.5 0.4'), /loadavg:1: expected three load averages/],

@@ -186,6 +186,10 @@ export class ProcfsScraper implements Scraper {
   readonly #diskSets = new SetCache<DiskSets>();
   readonly #interfaceSets = new SetCache<InterfaceSets>();
   readonly #filesystemSets = new SetCache<FilesystemSets>();
+  #mountsText: string | undefined;
+  /** The last reading of /proc/vmstat, updated in place by the next one. */
+  #vmstat: Map<string, number> | undefined;
+  #mounts: Mount[] = [];
   /**
    * The metrics, published through an SDK metric producer rather than observable instruments:
    * the producer finds a series by its attribute object, kept here between scrapes, where the
@@ -243,7 +247,10 @@ export class ProcfsScraper implements Scraper {
     if (m.load.enabled) snapshot.loadavg = read('proc/loadavg', parseLoadavg);
     if (m.uptime.enabled) snapshot.uptime = read('proc/uptime', parseUptime);
     if (m.memory.enabled) snapshot.meminfo = read('proc/meminfo', parseMeminfo);
-    if (m.paging.enabled) snapshot.vmstat = read('proc/vmstat', parseVmstat);
+    if (m.paging.enabled) {
+      this.#vmstat = read('proc/vmstat', (text) => parseVmstat(text, this.#vmstat));
+      snapshot.vmstat = this.#vmstat;
+    }
     if (m.disk.enabled) {
       snapshot.disks = read('proc/diskstats', parseDiskstats)?.filter((d) =>
         selected(d.name, m.disk.include, m.disk.exclude),
@@ -275,7 +282,13 @@ export class ProcfsScraper implements Scraper {
     const mountsPath = this.#config.root_path === '/' ? 'proc/self/mounts' : 'proc/1/mounts';
     let mounts: Mount[];
     try {
-      mounts = parseMounts(this.#client.read(mountsPath), `/${mountsPath}`);
+      // The mount table seldom changes: it is parsed again only when its text did.
+      const text = this.#client.read(mountsPath);
+      if (text !== this.#mountsText) {
+        this.#mounts = parseMounts(text, `/${mountsPath}`);
+        this.#mountsText = text;
+      }
+      mounts = this.#mounts;
     } catch (error) {
       errors.set(this.#where(mountsPath), toError(error));
       return undefined;

@@ -9,9 +9,12 @@ const SOURCE = '/proc/vmstat';
 /**
  * Parses /proc/vmstat. The file is scanned in place: only each name is cut out of it, and
  * the values are read digit by digit (about 180 lines per scrape, every few seconds or less).
+ * `into`, the map of the previous reading, is updated in place when given: it is returned
+ * when it holds exactly the names of this text, a new map otherwise.
  */
-export function parseVmstat(text: string): Vmstat {
-  const out = new Map<string, number>();
+export function parseVmstat(text: string, into?: Map<string, number>): Map<string, number> {
+  const out = into ?? new Map<string, number>();
+  let count = 0;
   const n = text.length;
   let line = 0;
   for (let start = 0; start < n;) {
@@ -36,8 +39,10 @@ export function parseVmstat(text: string): Vmstat {
         name,
         Number.isNaN(value) ? toNumber(text.slice(valueStart, valueEnd), SOURCE, line, name) : value,
       );
+      count += 1;
     }
     start = end + 1;
   }
-  return out;
+  // A name gone since the previous reading (or one given twice) leaves other entries than lines.
+  return into !== undefined && out.size !== count ? parseVmstat(text) : out;
 }
