@@ -32,6 +32,7 @@ import { formatHostPort } from '../service/config-types.ts';
 import {
   HEAP_FLAGS,
   HEAP_FLAGS_APPLIED,
+  heapFlagsEnv,
   INGEST_HEAP_FLAGS,
   ingestHeapFlagsApply,
 } from '../service/heap-flags.ts';
@@ -60,10 +61,7 @@ if (
   process.execve(
     process.execPath,
     [process.execPath, ...HEAP_FLAGS, ...process.execArgv, ...process.argv.slice(1)],
-    {
-      ...process.env,
-      [HEAP_FLAGS_APPLIED]: '1',
-    },
+    heapFlagsEnv(process.env),
   );
 }
 const heapFlags =

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { HEAP_FLAGS, HEAP_FLAGS_APPLIED, heapFlagsArgv, ingestHeapFlagsApply } from './heap-flags.ts';
+import {
+  HEAP_FLAGS,
+  HEAP_FLAGS_APPLIED,
+  heapFlagsArgv,
+  heapFlagsEnv,
+  ingestHeapFlagsApply,
+} from './heap-flags.ts';
 
 const argv = ['/usr/bin/node', '/app/dist/service/main.js', 'run', '--config', 'c.yaml'];
 
@@ -34,5 +40,14 @@ describe('heap flags of inframeter run', () => {
     // V8's defaults (`off`), the user's own heap flags (no re-execution), or a bench/test process.
     expect(ingestHeapFlagsApply({})).toBe(false);
     expect(ingestHeapFlagsApply({ INFRAMETER_HEAP_FLAGS: 'off' })).toBe(false);
+  });
+
+  it('limits malloc arenas in the re-executed process unless the user chose a number', () => {
+    expect(heapFlagsEnv({ PATH: '/bin' })).toEqual({
+      PATH: '/bin',
+      MALLOC_ARENA_MAX: '2',
+      [HEAP_FLAGS_APPLIED]: '1',
+    });
+    expect(heapFlagsEnv({ MALLOC_ARENA_MAX: '8' }).MALLOC_ARENA_MAX).toBe('8');
   });
 });

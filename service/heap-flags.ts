@@ -66,9 +66,18 @@ export function heapFlagsArgv(
   return [process.execPath, ...HEAP_FLAGS, ...execArgv, ...argv.slice(1)];
 }
 
+/**
+ * The environment of the re-execution: glibc's malloc limited to two arenas unless the user
+ * set `MALLOC_ARENA_MAX` (each of V8's and libuv's threads that allocates would otherwise get
+ * an arena of its own, several megabytes resident for a few allocations).
+ */
+export function heapFlagsEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { MALLOC_ARENA_MAX: '2', ...env, [APPLIED]: '1' };
+}
+
 /** Re-executes `inframeter run` with {@link HEAP_FLAGS} when they apply; returns otherwise. */
 export function applyHeapFlags(): void {
   const args = heapFlagsArgv(process.argv, process.execArgv, process.env);
   if (args === undefined || typeof process.execve !== 'function') return;
-  process.execve(process.execPath, args, { ...process.env, [APPLIED]: '1' });
+  process.execve(process.execPath, args, heapFlagsEnv(process.env));
 }

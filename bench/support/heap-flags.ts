@@ -1,8 +1,8 @@
-import { HEAP_FLAGS } from '../../service/heap-flags.ts';
+import { HEAP_FLAGS, heapFlagsEnv } from '../../service/heap-flags.ts';
 
 /**
  * Re-executes this benchmark (same PID, `process.execve`) with the heap flags `inframeter run`
- * applies (service/heap-flags.ts), so that its RSS is the collector's. Does nothing when heap
+ * applies (service/heap-flags.ts), and its malloc arena limit, so that its RSS is the collector's. Does nothing when heap
  * flags were given, when `INFRAMETER_HEAP_FLAGS=off` (V8's defaults), or where
  * `process.execve` does not exist. Returns the flags in effect, for the output.
  */
@@ -15,7 +15,7 @@ export function applyCollectorHeapFlags(): string {
     process.execve(
       process.execPath,
       [process.execPath, ...HEAP_FLAGS, ...process.execArgv, ...process.argv.slice(1)],
-      { ...process.env, INFRAMETER_HEAP_FLAGS: 'off' },
+      { ...heapFlagsEnv(process.env), INFRAMETER_HEAP_FLAGS: 'off' },
     );
   }
   return process.execArgv.join(' ') || "V8's defaults";
