@@ -7,7 +7,9 @@ import { setFlagsFromString } from 'node:v8';
  * the live heap before a full collection, so the resident size settles at two to three times
  * what is live. A 2 MB semi-space, a 30 % heap growing step and V8's `--optimize-for-size`
  * (smaller heap growth and pages) keep it flat and much lower, for some more
- * garbage-collection CPU (figures in the README's performance section).
+ * garbage-collection CPU; `--single-threaded-gc` gives part of it back: on heaps this small,
+ * V8's parallel and concurrent collector threads cost more CPU in coordination than they
+ * save (figures in the README's performance section).
  *
  * V8 sizes its heap when the isolate starts (`v8.setFlagsFromString` comes too late for
  * these), so the entry point re-executes Node.js with the flags, in the same process
@@ -21,6 +23,7 @@ export const HEAP_FLAGS: readonly string[] = [
   '--max-semi-space-size=2',
   '--heap-growing-percent=30',
   '--optimize-for-size',
+  '--single-threaded-gc',
 ];
 
 /** Set in the environment of the re-executed process, so that it does not loop. */
