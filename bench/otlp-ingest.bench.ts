@@ -29,44 +29,27 @@ import { batchFactory } from '../processors/batch/index.ts';
 import { relabelFactory } from '../processors/relabel/index.ts';
 import type { ComponentSettings, MetricSink } from '../service/component.ts';
 import { formatHostPort } from '../service/config-types.ts';
-import {
-  HEAP_FLAGS,
-  HEAP_FLAGS_APPLIED,
-  heapFlagsEnv,
-  INGEST_HEAP_FLAGS,
-  ingestHeapFlagsApply,
-} from '../service/heap-flags.ts';
+import { INGEST_HEAP_FLAGS, ingestHeapFlagsApply } from '../service/heap-flags.ts';
 import { METRICS_EXPORT_PATH } from '../service/delivery/otlp/proto.ts';
 import { createSilentLogger } from '../service/logger.ts';
 import { countPoints } from '../service/metrics-data.ts';
 import { instrumentSink } from '../service/instrumented-sink.ts';
 import { SelfTelemetry } from '../service/self-telemetry.ts';
+import { applyCollectorHeapFlags } from './support/heap-flags.ts';
 import { agentBatch, runLoad } from './support/otlp-load.ts';
 
 const OUT = join(import.meta.dirname, '../.bench-out');
 const args = process.argv.slice(2);
 
-// As users run it: `inframeter run` re-executes Node.js with its heap flags (and marks the
-// environment, which is what lets the otlp receiver change the growing step for a gateway);
-// the gateway measured here gets the same, unless heap flags were given on the command line
-// or INFRAMETER_HEAP_FLAGS=off asks for V8's defaults. The child processes (load generator,
-// sink) run with V8's defaults.
-if (
-  args[0] !== '--sink' &&
-  process.env[HEAP_FLAGS_APPLIED] === undefined &&
-  process.env.INFRAMETER_HEAP_FLAGS !== 'off' &&
-  !process.execArgv.some((a) => /--(max-semi-space-size|heap-growing-percent)\b/.test(a)) &&
-  typeof process.execve === 'function'
-) {
-  process.execve(
-    process.execPath,
-    [process.execPath, ...HEAP_FLAGS, ...process.execArgv, ...process.argv.slice(1)],
-    heapFlagsEnv(process.env),
-  );
-}
+// As users run it: the gateway measured here gets the heap flags and environment of
+// `inframeter run` (whose marker lets the otlp receiver change the growing step for a
+// gateway), unless heap flags were given on the command line or INFRAMETER_HEAP_FLAGS=off
+// asks for V8's defaults. The child processes (load generator, sink) run with V8's defaults.
 const heapFlags =
-  (process.execArgv.join(' ') || "V8's defaults") +
-  (ingestHeapFlagsApply(process.env) ? `, then ${INGEST_HEAP_FLAGS} once the otlp receiver starts` : '');
+  args[0] === '--sink'
+    ? ''
+    : applyCollectorHeapFlags() +
+      (ingestHeapFlagsApply(process.env) ? `, then ${INGEST_HEAP_FLAGS} once the otlp receiver starts` : '');
 const arg = (name: string, fallback: number): number => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : fallback;

@@ -1,15 +1,15 @@
 import { HEAP_FLAGS, heapFlagsEnv } from '../../service/heap-flags.ts';
 
 /**
- * Re-executes this benchmark (same PID, `process.execve`) with the heap flags `inframeter run`
- * applies (service/heap-flags.ts), and its malloc arena limit, so that its RSS is the collector's. Does nothing when heap
- * flags were given, when `INFRAMETER_HEAP_FLAGS=off` (V8's defaults), or where
- * `process.execve` does not exist. Returns the flags in effect, for the output.
+ * Re-executes this benchmark (same PID, `process.execve`) with the heap flags and environment
+ * `inframeter run` applies (service/heap-flags.ts), so that its RSS is the collector's. Does
+ * nothing when heap flags were given, when `INFRAMETER_HEAP_FLAGS=off` (V8's defaults), or
+ * where `process.execve` does not exist. Returns the flags in effect, for the output.
  */
 export function applyCollectorHeapFlags(): string {
   if (
     process.env.INFRAMETER_HEAP_FLAGS !== 'off' &&
-    !process.execArgv.some((a) => a.startsWith('--max-semi-space-size')) &&
+    !process.execArgv.some((a) => /--(max-semi-space-size|heap-growing-percent)\b/.test(a)) &&
     typeof process.execve === 'function'
   ) {
     process.execve(

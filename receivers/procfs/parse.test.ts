@@ -196,6 +196,13 @@ describe('parseMeminfo', () => {
       'MemTotal: lots kB\n',
       /meminfo:1: MemTotal: expected a number, got "lots"/,
     ],
+    [
+      'a unit other than kB',
+      'MemTotal: 12 MB\n',
+      /meminfo:1: expected "Key: value \[kB\]", got "MemTotal: 12 MB"/,
+    ],
+    ['a line without a key', ': 12 kB\n', /meminfo:1: expected "Key: value \[kB\]"/],
+    ['a field after the unit', 'MemTotal: 12 kB x\n', /meminfo:1: expected "Key: value \[kB\]"/],
   ])('rejects %s', (_case, text, message) => {
     expect(() => parseMeminfo(text)).toThrow(message);
   });
@@ -215,6 +222,17 @@ describe('small files', () => {
       { device: '/dev/sda1', mountpoint: '/mnt/my disk', type: 'ext4', mode: 'ro' },
     ]);
     expect(parseVmstat(fixture('linux-6.18-recorded', 'vmstat')).get('pgreuse')).toBeGreaterThan(0);
+  });
+  it('reads values too long for digit-by-digit reading, blank lines and tabs as Number does', () => {
+    expect(parseVmstat('\nnr_big\t12345678901234567\n\npgfault 7\n')).toEqual(
+      new Map([
+        ['nr_big', Number('12345678901234567')],
+        ['pgfault', 7],
+      ]),
+    );
+    const mem = parseMeminfo('MemTotal:\t1234567890123456 kB\n\nHugePages_Total:       0\n');
+    expect(mem.get('MemTotal')).toBe(1234567890123456 * 1024);
+    expect(mem.get('HugePages_Total')).toBe(0);
   });
   it('updates the previous vmstat reading in place, and starts anew when a name went away', () => {
     const previous = parseVmstat('pgfault 10\npgmajfault 2\n');
@@ -242,6 +260,11 @@ describe('small files', () => {
     ['uptime not a number', () => parseUptime('soon 1'), /uptime:1: expected seconds/],
     ['vmstat truncated', () => parseVmstat('pgfault\n'), /vmstat:1: expected "name value"/],
     ['vmstat not a number', () => parseVmstat('pgfault x\n'), /vmstat:1: pgfault: expected a number/],
+    [
+      'vmstat a third field',
+      () => parseVmstat('pgfault 1 2\n'),
+      /vmstat:1: expected "name value", got "pgfault 1 2"/,
+    ],
     [
       'mounts truncated',
       () => parseMounts('/dev/sda1 /mnt\n'),

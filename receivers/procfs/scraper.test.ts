@@ -131,6 +131,38 @@ describe('ProcfsScraper on fixture trees', () => {
     ]);
   });
 
+  it('follows the mount table when it changes between scrapes, and keeps it while it does not', async () => {
+    let mounts = '/dev/sda1 / ext4 rw 0 0\n';
+    let reads = 0;
+    const client: ProcfsClient = {
+      read: (path) => {
+        if (path !== 'proc/self/mounts')
+          throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+        reads += 1;
+        return mounts;
+      },
+      statfs: () => FIXED_FS,
+    };
+    const mountpoints = (batch: ResourceMetrics): unknown[] => [
+      ...new Set(
+        rows(batch)
+          .filter((x) => x.metric === 'system.filesystem.usage')
+          .map((x) => x.attributes['system.filesystem.mountpoint']),
+      ),
+    ];
+    const { runner, batch } = await scrapeOnce(new ProcfsScraper(client, procfsConfigSchema.parse({})));
+    expect(mountpoints(batch)).toEqual(['/']);
+    expect(mountpoints((await runner.run(1000)).batch)).toEqual(['/']);
+    mounts = '/dev/sda1 / ext4 rw 0 0\n/dev/sdb1 /data xfs rw 0 0\n';
+    expect(mountpoints((await runner.run(2000)).batch)).toEqual(['/', '/data']);
+    mounts = 'truncated\n';
+    const broken = await runner.run(3000);
+    expect(broken.report.errors.get('/proc/self/mounts')?.message).toMatch(
+      /mounts:1: expected at least 4 fields/,
+    );
+    expect(reads).toBe(4);
+  });
+
   it('exports the rest when a file is malformed', async () => {
     const good = fixtureClient('linux-6.18-recorded');
     const client: ProcfsClient = {

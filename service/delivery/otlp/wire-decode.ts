@@ -175,6 +175,21 @@ interface PointFields {
   attributes: Attributes;
 }
 
+/** The last fixed64 time read (its two 32-bit halves) and its HrTime, shared while it repeats. */
+class HrTimeSlot {
+  #low = 0;
+  #high = 0;
+  #time: HrTime = [0, 0];
+
+  of(low: number, high: number): HrTime {
+    if (low === this.#low && high === this.#high) return this.#time;
+    this.#low = low;
+    this.#high = high;
+    this.#time = bitsToHrTime(low, high);
+    return this.#time;
+  }
+}
+
 class WireDecoder {
   readonly #buf: Buffer;
   readonly #view: DataView;
@@ -190,14 +205,10 @@ class WireDecoder {
   exemplarsDropped = 0;
   noRecordedValue = 0;
   readonly errors = new Set<string>();
-  // The last start and end times read and their HrTime: the points of a request mostly share
-  // one start and one end, which alternate point after point, so each has its own slot.
-  #startLow = 0;
-  #startHigh = 0;
-  #start: HrTime = [0, 0];
-  #endLow = 0;
-  #endHigh = 0;
-  #endTime: HrTime = [0, 0];
+  // The points of a request mostly share one start and one end, which alternate point after
+  // point, so each has its own slot.
+  readonly #startTime = new HrTimeSlot();
+  readonly #endTime = new HrTimeSlot();
   /** Ranges (start, end) of the attribute KeyValues of the point being read. */
   readonly #attributeRanges: number[] = [];
   readonly #fields: PointFields = {
@@ -452,24 +463,6 @@ class WireDecoder {
   #leave(outer: number): void {
     if (this.pos !== this.len) throw outOfRange();
     this.len = outer;
-  }
-
-  #startOf(p: PointFields): HrTime {
-    const { startLow: low, startHigh: high } = p;
-    if (low === this.#startLow && high === this.#startHigh) return this.#start;
-    this.#startLow = low;
-    this.#startHigh = high;
-    this.#start = bitsToHrTime(low, high);
-    return this.#start;
-  }
-
-  #endOf(p: PointFields): HrTime {
-    const { timeLow: low, timeHigh: high } = p;
-    if (low === this.#endLow && high === this.#endHigh) return this.#endTime;
-    this.#endLow = low;
-    this.#endHigh = high;
-    this.#endTime = bitsToHrTime(low, high);
-    return this.#endTime;
   }
 
   // ─── common messages ───────────────────────────────────────────────────────
@@ -739,8 +732,8 @@ class WireDecoder {
         continue;
       }
       dataPoints.push({
-        startTime: this.#startOf(p),
-        endTime: this.#endOf(p),
+        startTime: this.#startTime.of(p.startLow, p.startHigh),
+        endTime: this.#endTime.of(p.timeLow, p.timeHigh),
         attributes: p.attributes,
         value,
       });
@@ -829,8 +822,8 @@ class WireDecoder {
       if (min !== undefined) value.min = min;
       if (max !== undefined) value.max = max;
       out.push({
-        startTime: this.#startOf(p),
-        endTime: this.#endOf(p),
+        startTime: this.#startTime.of(p.startLow, p.startHigh),
+        endTime: this.#endTime.of(p.timeLow, p.timeHigh),
         attributes: p.attributes,
         value,
       });
@@ -950,8 +943,8 @@ class WireDecoder {
       if (min !== undefined) value.min = min;
       if (max !== undefined) value.max = max;
       out.push({
-        startTime: this.#startOf(p),
-        endTime: this.#endOf(p),
+        startTime: this.#startTime.of(p.startLow, p.startHigh),
+        endTime: this.#endTime.of(p.timeLow, p.timeHigh),
         attributes: p.attributes,
         value,
       });
@@ -1000,8 +993,8 @@ class WireDecoder {
         this.noRecordedValue += 1;
         continue;
       }
-      const startTime = this.#startOf(p);
-      const endTime = this.#endOf(p);
+      const startTime = this.#startTime.of(p.startLow, p.startHigh);
+      const endTime = this.#endTime.of(p.timeLow, p.timeHigh);
       const attributes = p.attributes;
       const { count, sum, values } = q;
       for (const [quantile, value] of values) {
