@@ -6,6 +6,7 @@ import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metric
 import { describe, expect, it } from 'vitest';
 import type { MetricMetadata } from './metadata.ts';
 import { ScrapeRunner } from './scrape-controller.ts';
+import type { Series } from './snapshot-producer.ts';
 import { SnapshotProducer } from './snapshot-producer.ts';
 import { createTestSettings } from '../test/support/settings.ts';
 
@@ -131,6 +132,73 @@ describe('snapshot producer', () => {
     ]);
     expect(producer.has('test.off')).toBe(false);
     expect(producer.metric('test.gauge')?.descriptor.valueType).toBe(ValueType.DOUBLE);
+  });
+
+  it('records through held series: start kept while recorded every time, a counter reset and a gap start it over', async () => {
+    const a = { k: 'a' };
+    const b = { k: 'b' };
+    let values: [number, number][] = [];
+    let held: { a: Series; b: Series } | undefined;
+    const producer = new SnapshotProducer(
+      'test/scope',
+      METRICS,
+      () => true,
+      (p) => {
+        const counter = p.metric('test.counter');
+        if (counter === undefined) throw new Error('test.counter is off');
+        held ??= { a: counter.series(a), b: counter.series(b) };
+        const [va, vb] = values;
+        if (va !== undefined) counter.record(held.a, va[1]);
+        if (vb !== undefined) counter.record(held.b, vb[1]);
+        // A second value in one collection replaces the first; a fraction of an integer
+        // metric is truncated; a non-finite value is dropped.
+        if (va !== undefined && va[0] === 2) counter.record(held.a, 21.7);
+        if (vb !== undefined && vb[0] === 2) counter.record(held.b, Number.NaN);
+      },
+      () => ValueType.INT,
+    );
+    const points = async () => {
+      const [sum] = (await collect(producer)) as [SumMetricData | undefined];
+      return sum?.dataPoints ?? [];
+    };
+    values = [
+      [1, 10],
+      [1, 20],
+    ];
+    const first = await points();
+    expect(first.map((p) => [p.attributes, p.value])).toEqual([
+      [a, 10],
+      [b, 20],
+    ]);
+    expect(first[0]?.startTime).toEqual(first[0]?.endTime);
+    await wait(5);
+    // a goes on (start kept, last value of two, truncated); b went down: a reset.
+    values = [
+      [2, 15],
+      [2, 5],
+    ];
+    const second = await points();
+    expect(second.map((p) => p.value)).toEqual([21, 5]);
+    expect(second[0]?.startTime).toEqual(first[0]?.startTime);
+    expect(second[1]?.startTime).toEqual(second[1]?.endTime);
+    expect(hrTimeToMilliseconds(second[1]?.startTime ?? [0, 0])).toBeGreaterThan(
+      hrTimeToMilliseconds(first[1]?.startTime ?? [0, 0]),
+    );
+    await wait(5);
+    // Neither recorded: no point; both back the time after: a new start for each.
+    values = [];
+    expect(await points()).toEqual([]);
+    await wait(5);
+    values = [
+      [3, 30],
+      [3, 40],
+    ];
+    const fourth = await points();
+    expect(fourth.map((p) => p.value)).toEqual([30, 40]);
+    for (const p of fourth) expect(p.startTime).toEqual(p.endTime);
+    expect(hrTimeToMilliseconds(fourth[0]?.startTime ?? [0, 0])).toBeGreaterThan(
+      hrTimeToMilliseconds(second[0]?.endTime ?? [0, 0]),
+    );
   });
 
   it('reports a failing callback as a collection error', async () => {

@@ -33,18 +33,23 @@ import type { MetricMetadata } from './metadata.ts';
 /** One metric of a {@link SnapshotProducer}. */
 export class ProducedMetric {
   readonly descriptor: MetricDescriptor;
+  /** Its position among its producer's metrics: where a holder of series per metric keeps this one's. */
+  readonly index: number;
   readonly #kind: MetricMetadata['instrument'];
   readonly #integer: boolean;
   readonly #byObject = new Map<Attributes, Series>();
   readonly #byValues = new Map<string, Series>();
   #points: Point[] = [];
+  /** Points of this collection observed by attributes (not recorded through a held series). */
+  #observed = 0;
   #collection = 0;
   #now: HrTime = [0, 0];
 
-  constructor(metric: MetricMetadata, valueType: ValueType) {
+  constructor(metric: MetricMetadata, valueType: ValueType, index = 0) {
     if (metric.instrument === 'histogram') throw new Error(`${metric.name}: histograms cannot be observed`);
     this.#kind = metric.instrument;
     this.#integer = valueType === ValueType.INT;
+    this.index = index;
     this.descriptor = { name: metric.name, description: metric.description, unit: metric.unit, valueType };
   }
 
@@ -53,6 +58,35 @@ export class ProducedMetric {
     this.#collection = collection;
     this.#now = now;
     this.#points = [];
+    this.#observed = 0;
+  }
+
+  /**
+   * A series of this metric, for a receiver that keeps it (with the cgroup or process it
+   * belongs to) and records through it with {@link record}: no lookup by attributes at all.
+   * The series is the receiver's: once it is dropped, nothing of it is kept here.
+   */
+  series(attributes: Attributes): Series {
+    return { attributes, start: ZERO_TIME, last: 0, seen: -1, index: 0 };
+  }
+
+  /**
+   * Records one value of a series made by {@link series}. A series that was not recorded in
+   * the previous collection starts again (a new start time), as one found by attributes would.
+   */
+  record(series: Series, value: number): void {
+    if (!Number.isFinite(value)) return;
+    if (this.#integer && !Number.isInteger(value)) value = Math.trunc(value);
+    const collection = this.#collection;
+    if (series.seen === collection) {
+      const point = this.#points[series.index];
+      if (point !== undefined) point.value = value;
+      series.last = value;
+      return;
+    }
+    if (series.seen !== collection - 1 || (this.#kind === 'counter' && value < series.last))
+      series.start = this.#now;
+    this.#push(series, value);
   }
 
   /**
@@ -68,19 +102,25 @@ export class ProducedMetric {
       const key = valuesKey(attributes);
       series = this.#byValues.get(key);
       if (series === undefined) {
-        series = { key, start: this.#now, last: value, seen: 0, index: 0 };
+        series = { attributes, start: this.#now, last: value, seen: 0, index: 0 };
         this.#byValues.set(key, series);
       }
       this.#byObject.set(attributes, series);
     }
-    const points = this.#points;
     if (series.seen === this.#collection) {
-      const point = points[series.index];
+      const point = this.#points[series.index];
       if (point !== undefined) point.value = value;
       series.last = value;
       return;
     }
     if (this.#kind === 'counter' && value < series.last) series.start = this.#now;
+    // The point carries the attributes it was observed with (a new object with the same values).
+    this.#observed += 1;
+    this.#push(series, value, attributes);
+  }
+
+  #push(series: Series, value: number, attributes = series.attributes): void {
+    const points = this.#points;
     series.last = value;
     series.seen = this.#collection;
     // The point's index, not the point: a pointer from the long-lived series to this
@@ -93,13 +133,14 @@ export class ProducedMetric {
   end(): MetricData | undefined {
     const points = this.#points;
     this.#points = [];
-    // Forget the series not observed this time (a cgroup or process that is gone).
-    if (this.#byObject.size > points.length) {
+    // Forget the series found by attributes that were not observed this time (a cgroup or
+    // process that is gone).
+    if (this.#byObject.size > this.#observed) {
       for (const [attributes, series] of this.#byObject) {
         if (series.seen !== this.#collection) this.#byObject.delete(attributes);
       }
     }
-    if (this.#byValues.size > points.length) {
+    if (this.#byValues.size > this.#observed) {
       for (const [key, series] of this.#byValues) {
         if (series.seen !== this.#collection) this.#byValues.delete(key);
       }
@@ -124,9 +165,12 @@ export class ProducedMetric {
   }
 }
 
-/** What a producer keeps about one series between collections. */
-interface Series {
-  readonly key: string;
+/**
+ * One series of a metric: what is kept about it between collections. Receivers that hold
+ * series (see {@link ProducedMetric.series}) treat it as opaque.
+ */
+export interface Series {
+  readonly attributes: Attributes;
   start: HrTime;
   last: number;
   /** The collection that last observed it. */
@@ -163,7 +207,9 @@ export class SnapshotProducer implements MetricProducer {
     valueType: (metric: MetricMetadata) => ValueType = () => ValueType.DOUBLE,
   ) {
     this.#scope = { name: scopeName, version: '' };
-    for (const m of metrics) if (enabled(m)) this.#metrics.set(m.name, new ProducedMetric(m, valueType(m)));
+    for (const m of metrics) {
+      if (enabled(m)) this.#metrics.set(m.name, new ProducedMetric(m, valueType(m), this.#metrics.size));
+    }
     this.#observeAll = observeAll;
   }
 
@@ -209,4 +255,5 @@ export class SnapshotProducer implements MetricProducer {
 }
 
 const EMPTY: Attributes = {};
+const ZERO_TIME: HrTime = [0, 0];
 const EMPTY_RESOURCE = emptyResource();

@@ -105,6 +105,11 @@ function observe(
   if (metric !== undefined && value !== undefined) metric.observe(value, attributes);
 }
 
+/** Records `value` in the series of `metric` held by `node`. */
+function record(metric: ProducedMetric | undefined, value: number | undefined, node: AttributeTree): void {
+  if (metric !== undefined && value !== undefined) metric.record(node.series(metric), value);
+}
+
 /** The producer of the enabled metrics; its callback reads `snapshot()` at collection time. */
 export function createProducer(
   metrics: readonly MetricMetadata[],
@@ -130,63 +135,57 @@ export function createProducer(
   return producer;
 }
 
-/** The attribute object of the series `parent` + `key=value`. */
-function derive(parent: AttributeTree, key: string, value: string): Attributes {
-  return parent.with(key, value).attributes;
-}
-
 function observeCgroup(h: Handles, tree: AttributeTree, stats: CgroupStats): void {
   const { cpu, memory } = stats;
-  const base = tree.attributes;
   if (h.cpuTime !== undefined) {
-    observe(h.cpuTime, cpu.userSec, derive(tree, 'cpu.mode', 'user'));
-    observe(h.cpuTime, cpu.systemSec, derive(tree, 'cpu.mode', 'system'));
+    record(h.cpuTime, cpu.userSec, tree.with('cpu.mode', 'user'));
+    record(h.cpuTime, cpu.systemSec, tree.with('cpu.mode', 'system'));
   }
-  observe(h.cpuUsage, stats.cpuUsage, base);
-  observe(h.periods, cpu.periods, base);
-  observe(h.throttledPeriods, cpu.throttledPeriods, base);
-  observe(h.throttledTime, cpu.throttledSec, base);
+  record(h.cpuUsage, stats.cpuUsage, tree);
+  record(h.periods, cpu.periods, tree);
+  record(h.throttledPeriods, cpu.throttledPeriods, tree);
+  record(h.throttledTime, cpu.throttledSec, tree);
 
-  observe(h.memoryUsage, memory.usage, base);
-  observe(h.workingSet, memory.workingSet, base);
-  observe(h.rss, memory.rss, base);
-  observe(h.available, memory.available, base);
+  record(h.memoryUsage, memory.usage, tree);
+  record(h.workingSet, memory.workingSet, tree);
+  record(h.rss, memory.rss, tree);
+  record(h.available, memory.available, tree);
   if (h.faults !== undefined) {
-    observe(h.faults, memory.majorFaults, derive(tree, 'system.paging.fault.type', 'major'));
-    observe(h.faults, memory.minorFaults, derive(tree, 'system.paging.fault.type', 'minor'));
+    record(h.faults, memory.majorFaults, tree.with('system.paging.fault.type', 'major'));
+    record(h.faults, memory.minorFaults, tree.with('system.paging.fault.type', 'minor'));
   }
-  observe(h.limit, memory.limit, base);
-  observe(h.file, memory.file, base);
-  observe(h.shmem, memory.shmem, base);
-  observe(h.fileMapped, memory.fileMapped, base);
+  record(h.limit, memory.limit, tree);
+  record(h.file, memory.file, tree);
+  record(h.shmem, memory.shmem, tree);
+  record(h.fileMapped, memory.fileMapped, tree);
   if (h.lru !== undefined) {
     for (const [list, bytes] of memory.lru)
-      observe(h.lru, bytes, derive(tree, 'inframeter.cgroups.memory.lru', list));
+      record(h.lru, bytes, tree.with('inframeter.cgroups.memory.lru', list));
   }
   if (h.pageCharges !== undefined) {
     const charge = 'inframeter.cgroups.memory.charge.direction';
-    observe(h.pageCharges, memory.pgpgin, derive(tree, charge, 'in'));
-    observe(h.pageCharges, memory.pgpgout, derive(tree, charge, 'out'));
+    record(h.pageCharges, memory.pgpgin, tree.with(charge, 'in'));
+    record(h.pageCharges, memory.pgpgout, tree.with(charge, 'out'));
   }
   if (h.memoryEvents !== undefined) {
     for (const [event, count] of memory.events)
-      observe(h.memoryEvents, count, derive(tree, 'inframeter.cgroups.memory.event', event));
+      record(h.memoryEvents, count, tree.with('inframeter.cgroups.memory.event', event));
   }
 
   if (h.diskIo !== undefined || h.diskOps !== undefined) {
     for (const disk of stats.disk) {
-      const read = tree.with('disk.io.direction', 'read').with('system.device', disk.device).attributes;
-      const write = tree.with('disk.io.direction', 'write').with('system.device', disk.device).attributes;
-      const discard = tree.with('disk.io.direction', 'discard').with('system.device', disk.device).attributes;
-      observe(h.diskIo, disk.readBytes, read);
-      observe(h.diskIo, disk.writeBytes, write);
-      observe(h.diskIo, disk.discardBytes, discard);
-      observe(h.diskOps, disk.readOps, read);
-      observe(h.diskOps, disk.writeOps, write);
-      observe(h.diskOps, disk.discardOps, discard);
+      const read = tree.with('disk.io.direction', 'read').with('system.device', disk.device);
+      const write = tree.with('disk.io.direction', 'write').with('system.device', disk.device);
+      const discard = tree.with('disk.io.direction', 'discard').with('system.device', disk.device);
+      record(h.diskIo, disk.readBytes, read);
+      record(h.diskIo, disk.writeBytes, write);
+      record(h.diskIo, disk.discardBytes, discard);
+      record(h.diskOps, disk.readOps, read);
+      record(h.diskOps, disk.writeOps, write);
+      record(h.diskOps, disk.discardOps, discard);
     }
   }
-  observe(h.tasks, stats.tasks, base);
+  record(h.tasks, stats.tasks, tree);
 
   if (h.stallTime !== undefined || h.stallRatio !== undefined) {
     for (const { resource, pressure } of stats.pressure) {
@@ -195,14 +194,10 @@ function observeCgroup(h: Handles, tree: AttributeTree, stats: CgroupStats): voi
         const line = pressure[scope];
         if (line === undefined) continue;
         const byScope = byResource.with('inframeter.cgroups.pressure.scope', scope);
-        observe(h.stallTime, line.totalUsec / 1e6, byScope.attributes);
+        record(h.stallTime, line.totalUsec / 1e6, byScope);
         if (h.stallRatio === undefined) continue;
         for (const [key, window] of WINDOWS) {
-          observe(
-            h.stallRatio,
-            line[key] / 100,
-            derive(byScope, 'inframeter.cgroups.pressure.window', window),
-          );
+          record(h.stallRatio, line[key] / 100, byScope.with('inframeter.cgroups.pressure.window', window));
         }
       }
     }
@@ -211,12 +206,12 @@ function observeCgroup(h: Handles, tree: AttributeTree, stats: CgroupStats): voi
   if (h.networkIo !== undefined || h.packets !== undefined) {
     for (const net of stats.network) {
       const byName = tree.with('network.interface.name', net.name);
-      const rx = derive(byName, 'network.io.direction', 'receive');
-      const tx = derive(byName, 'network.io.direction', 'transmit');
-      observe(h.networkIo, net.rxBytes, rx);
-      observe(h.networkIo, net.txBytes, tx);
-      observe(h.packets, net.rxPackets, rx);
-      observe(h.packets, net.txPackets, tx);
+      const rx = byName.with('network.io.direction', 'receive');
+      const tx = byName.with('network.io.direction', 'transmit');
+      record(h.networkIo, net.rxBytes, rx);
+      record(h.networkIo, net.txBytes, tx);
+      record(h.packets, net.rxPackets, rx);
+      record(h.packets, net.txPackets, tx);
     }
   }
 }

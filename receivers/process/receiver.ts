@@ -1,5 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
-import type { ProducedMetric } from '../../service/snapshot-producer.ts';
+import type { ProducedMetric, Series } from '../../service/snapshot-producer.ts';
 import { SnapshotProducer } from '../../service/snapshot-producer.ts';
 import { processMetadata } from './metadata.ts';
 import type { ProcessMetricName } from './metadata.ts';
@@ -16,8 +16,8 @@ const DENIED_FILES = (['io', 'fd', 'exe'] as const).map(
  * The producer of the enabled metrics of the process receiver: one callback that observes the
  * latest snapshot (it reads nothing itself), through an SDK metric producer rather than
  * observable instruments (see service/snapshot-producer.ts: every process of a host makes
- * tens of thousands of series). Each process's attribute objects are built once (see
- * `AttributeSets`).
+ * tens of thousands of series). Each process's attribute objects and series are made once
+ * (see `AttributeSets`).
  */
 export function createProcessProducer(
   enabled: ReadonlySet<ProcessMetricName>,
@@ -37,44 +37,46 @@ export function createProcessProducer(
       for (const [file, attributes] of DENIED_FILES) {
         observe('inframeter.process.access_denied', denied[file], attributes);
       }
+      const m = metrics;
       for (const sample of processes) {
         const { attributes: a, attributeSets: v, stat, status, statm, io, fds, utilization } = sample;
-        observe('process.cpu.time', stat.utime / USER_HZ, v.cpuUser);
-        observe('process.cpu.time', stat.stime / USER_HZ, v.cpuSystem);
+        const s = v.series;
+        record(s, 0, m.cpuTime, stat.utime / USER_HZ, v.cpuUser);
+        record(s, 1, m.cpuTime, stat.stime / USER_HZ, v.cpuSystem);
         if (stat.delayacctBlkioTicks !== undefined)
-          observe('process.cpu.time', stat.delayacctBlkioTicks / USER_HZ, v.cpuWait);
-        observe('inframeter.process.children.cpu.time', stat.cutime / USER_HZ, v.cpuUser);
-        observe('inframeter.process.children.cpu.time', stat.cstime / USER_HZ, v.cpuSystem);
+          record(s, 2, m.cpuTime, stat.delayacctBlkioTicks / USER_HZ, v.cpuWait);
+        record(s, 3, m.childrenCpuTime, stat.cutime / USER_HZ, v.cpuUser);
+        record(s, 4, m.childrenCpuTime, stat.cstime / USER_HZ, v.cpuSystem);
         if (utilization !== undefined) {
-          observe('process.cpu.utilization', utilization.user, v.cpuUser);
-          observe('process.cpu.utilization', utilization.system, v.cpuSystem);
+          record(s, 5, m.utilization, utilization.user, v.cpuUser);
+          record(s, 6, m.utilization, utilization.system, v.cpuSystem);
           if (stat.delayacctBlkioTicks !== undefined)
-            observe('process.cpu.utilization', utilization.wait, v.cpuWait);
+            record(s, 7, m.utilization, utilization.wait, v.cpuWait);
         }
-        observe('process.memory.virtual', stat.vsize, a);
+        record(s, 8, m.virtual, stat.vsize, a);
         if (statm !== undefined) {
-          observe('process.memory.usage', statm.resident * pageSize, a);
-          observe('inframeter.process.memory.shared', statm.shared * pageSize, a);
-          observe('inframeter.process.memory.text', statm.text * pageSize, a);
-          observe('inframeter.process.memory.data', statm.data * pageSize, a);
+          record(s, 9, m.usage, statm.resident * pageSize, a);
+          record(s, 10, m.shared, statm.shared * pageSize, a);
+          record(s, 11, m.text, statm.text * pageSize, a);
+          record(s, 12, m.data, statm.data * pageSize, a);
         }
-        observe('inframeter.process.memory.swap', status.swapBytes, a);
+        record(s, 13, m.swap, status.swapBytes, a);
         if (io !== undefined) {
-          observe('process.disk.io', io.readBytes, v.read);
-          observe('process.disk.io', io.writeBytes, v.write);
-          observe('inframeter.process.io.syscalls', io.syscr, v.read);
-          observe('inframeter.process.io.syscalls', io.syscw, v.write);
-          observe('inframeter.process.io.chars', io.rchar, v.read);
-          observe('inframeter.process.io.chars', io.wchar, v.write);
+          record(s, 14, m.diskIo, io.readBytes, v.read);
+          record(s, 15, m.diskIo, io.writeBytes, v.write);
+          record(s, 16, m.syscalls, io.syscr, v.read);
+          record(s, 17, m.syscalls, io.syscw, v.write);
+          record(s, 18, m.chars, io.rchar, v.read);
+          record(s, 19, m.chars, io.wchar, v.write);
         }
-        observe('process.thread.count', stat.numThreads, a);
-        observe('process.unix.file_descriptor.count', fds, a);
-        observe('process.context_switches', status.voluntaryCtxtSwitches, v.voluntary);
-        observe('process.context_switches', status.nonvoluntaryCtxtSwitches, v.involuntary);
-        observe('process.paging.faults', stat.minflt, v.minor);
-        observe('process.paging.faults', stat.majflt, v.major);
-        observe('process.uptime', sample.uptime, a);
-        observe('inframeter.process.start_time', sample.startTime, a);
+        record(s, 20, m.threads, stat.numThreads, a);
+        record(s, 21, m.fds, fds, a);
+        record(s, 22, m.contextSwitches, status.voluntaryCtxtSwitches, v.voluntary);
+        record(s, 23, m.contextSwitches, status.nonvoluntaryCtxtSwitches, v.involuntary);
+        record(s, 24, m.faults, stat.minflt, v.minor);
+        record(s, 25, m.faults, stat.majflt, v.major);
+        record(s, 26, m.uptime, sample.uptime, a);
+        record(s, 27, m.startTime, sample.startTime, a);
       }
     },
   );
@@ -82,5 +84,67 @@ export function createProcessProducer(
     const handle = producer.metric(metric.name);
     if (handle !== undefined) handles.set(metric.name, handle);
   }
+  const metrics: PerProcess = {
+    cpuTime: handles.get('process.cpu.time'),
+    childrenCpuTime: handles.get('inframeter.process.children.cpu.time'),
+    utilization: handles.get('process.cpu.utilization'),
+    virtual: handles.get('process.memory.virtual'),
+    usage: handles.get('process.memory.usage'),
+    shared: handles.get('inframeter.process.memory.shared'),
+    text: handles.get('inframeter.process.memory.text'),
+    data: handles.get('inframeter.process.memory.data'),
+    swap: handles.get('inframeter.process.memory.swap'),
+    diskIo: handles.get('process.disk.io'),
+    syscalls: handles.get('inframeter.process.io.syscalls'),
+    chars: handles.get('inframeter.process.io.chars'),
+    threads: handles.get('process.thread.count'),
+    fds: handles.get('process.unix.file_descriptor.count'),
+    contextSwitches: handles.get('process.context_switches'),
+    faults: handles.get('process.paging.faults'),
+    uptime: handles.get('process.uptime'),
+    startTime: handles.get('inframeter.process.start_time'),
+  };
   return producer;
+}
+
+/** The per-process metrics, undefined when switched off. */
+interface PerProcess {
+  readonly cpuTime: ProducedMetric | undefined;
+  readonly childrenCpuTime: ProducedMetric | undefined;
+  readonly utilization: ProducedMetric | undefined;
+  readonly virtual: ProducedMetric | undefined;
+  readonly usage: ProducedMetric | undefined;
+  readonly shared: ProducedMetric | undefined;
+  readonly text: ProducedMetric | undefined;
+  readonly data: ProducedMetric | undefined;
+  readonly swap: ProducedMetric | undefined;
+  readonly diskIo: ProducedMetric | undefined;
+  readonly syscalls: ProducedMetric | undefined;
+  readonly chars: ProducedMetric | undefined;
+  readonly threads: ProducedMetric | undefined;
+  readonly fds: ProducedMetric | undefined;
+  readonly contextSwitches: ProducedMetric | undefined;
+  readonly faults: ProducedMetric | undefined;
+  readonly uptime: ProducedMetric | undefined;
+  readonly startTime: ProducedMetric | undefined;
+}
+
+/**
+ * Records `value` in a process's series number `slot` (each slot is one metric with one of
+ * the process's attribute sets), made on first use.
+ */
+function record(
+  series: (Series | undefined)[],
+  slot: number,
+  metric: ProducedMetric | undefined,
+  value: number | undefined,
+  attributes: Attributes,
+): void {
+  if (metric === undefined || value === undefined) return;
+  let held = series[slot];
+  if (held === undefined) {
+    held = metric.series(attributes);
+    series[slot] = held;
+  }
+  metric.record(held, value);
 }

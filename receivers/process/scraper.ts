@@ -17,7 +17,7 @@ import type { Statm } from './parse/statm.ts';
 import { parseStatus } from './parse/status.ts';
 import type { PidStatus } from './parse/status.ts';
 import { createProcessProducer } from './receiver.ts';
-import type { SnapshotProducer } from '../../service/snapshot-producer.ts';
+import type { Series, SnapshotProducer } from '../../service/snapshot-producer.ts';
 
 /** Time sources: wall clock for ages, monotonic clock for rates. Both in milliseconds. */
 export interface Clock {
@@ -68,6 +68,11 @@ export interface AttributeSets {
   readonly involuntary: Attributes;
   readonly minor: Attributes;
   readonly major: Attributes;
+  /**
+   * The process's series, made on first use by the receiver (one slot per metric and attribute
+   * set) and kept with these attributes: recorded through without any lookup.
+   */
+  readonly series: (Series | undefined)[];
 }
 
 /** Builds the {@link AttributeSets} of a process's attributes. */
@@ -82,6 +87,7 @@ function toAttributeSets(a: Attributes): AttributeSets {
     involuntary: { ...a, 'process.context_switch.type': 'involuntary' },
     minor: { ...a, 'system.paging.fault.type': 'minor' },
     major: { ...a, 'system.paging.fault.type': 'major' },
+    series: [],
   };
 }
 
