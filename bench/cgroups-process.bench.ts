@@ -40,7 +40,7 @@ function recordingCgroupClient(inner: CgroupFsClient, seen: Map<string, string>)
   return {
     readText: (path, oneRecord) => (seen.set(path, 'F'), inner.readText(path, oneRecord)),
     readHead: (path, max) => (seen.set(path, 'F'), inner.readHead(path, max)),
-    listDir: (path) => (seen.set(path, 'D'), inner.listDir(path)),
+    listDir: (path, previous) => (seen.set(path, 'D'), inner.listDir(path, previous)),
     readLink: (path) => (seen.set(path, 'L'), inner.readLink(path)),
   };
 }

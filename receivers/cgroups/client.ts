@@ -14,6 +14,8 @@ const { O_RDONLY } = constants;
 export interface DirEntries {
   readonly dirs: readonly string[];
   readonly files: ReadonlySet<string>;
+  /** Every name, in the order the directory gave them (to tell a listing that did not change). */
+  readonly names: readonly string[];
 }
 
 /** Reads cgroup and proc files. Tests hand in fixture trees through `root_path` or their own client. */
@@ -27,8 +29,12 @@ export interface CgroupFsClient {
   readText(path: string, oneRecord?: boolean): string | undefined;
   /** At most the first `maxBytes` bytes of a file; undefined when it is gone. */
   readHead(path: string, maxBytes: number): string | undefined;
-  /** Subdirectories and regular files, sorted by name; undefined when the directory is gone. */
-  listDir(path: string): DirEntries | undefined;
+  /**
+   * Subdirectories and regular files, sorted by name; undefined when the directory is gone.
+   * When it holds the same names as `previous` (its listing of the previous scrape), returns
+   * `previous` itself: a cgroup's listing rarely changes, and then nothing new is kept.
+   */
+  listDir(path: string, previous?: DirEntries): DirEntries | undefined;
   /** A symbolic link's target; undefined when it is gone. Other errors (EACCES) throw. */
   readLink(path: string): string | undefined;
 }
@@ -87,22 +93,27 @@ export function createCgroupFsClient(): CgroupFsClient {
   return {
     readText: (path, oneRecord) => read(path, MAX_BUFFER, oneRecord),
     readHead: (path, maxBytes) => read(path, maxBytes),
-    listDir(path) {
-      let entries;
+    listDir(path, previous) {
       try {
-        entries = readdirSync(path, { withFileTypes: true });
+        if (previous !== undefined) {
+          // Names only (no entry objects); the types again only when a name changed.
+          const names = readdirSync(path);
+          if (sameNames(names, previous.names)) return previous;
+        }
+        const dirs: string[] = [];
+        const files = new Set<string>();
+        const names: string[] = [];
+        for (const entry of readdirSync(path, { withFileTypes: true })) {
+          names.push(entry.name);
+          if (entry.isDirectory()) dirs.push(entry.name);
+          else if (entry.isFile()) files.add(entry.name);
+        }
+        dirs.sort();
+        return { dirs, files, names };
       } catch (error) {
         if (isGone(error) || errorCode(error) === 'ENOTDIR') return undefined;
         throw error;
       }
-      const dirs: string[] = [];
-      const files = new Set<string>();
-      for (const entry of entries) {
-        if (entry.isDirectory()) dirs.push(entry.name);
-        else if (entry.isFile()) files.add(entry.name);
-      }
-      dirs.sort();
-      return { dirs, files };
     },
     readLink(path) {
       try {
@@ -113,4 +124,10 @@ export function createCgroupFsClient(): CgroupFsClient {
       }
     },
   };
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -2,7 +2,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type { ScrapeReport } from '../../service/component.ts';
 import { ScrapeError, toError } from '../../service/errors.ts';
 import { AttributeTree } from './attribute-tree.ts';
-import type { CgroupFsClient } from './client.ts';
+import type { CgroupFsClient, DirEntries } from './client.ts';
 import { createCgroupFsClient } from './client.ts';
 import type { Config } from './config.ts';
 import { matchesAny } from './glob.ts';
@@ -11,7 +11,7 @@ import { enabledMetrics } from './enabled.ts';
 import { parseBlkioStat } from './parse/blkio.ts';
 import type { CgroupIdentity } from './parse/cgroup-path.ts';
 import { parseCgroupPath } from './parse/cgroup-path.ts';
-import { parseFlatKeyed } from './parse/flat-keyed.ts';
+import { FlatKeyedReader, parseFlatKeyed } from './parse/flat-keyed.ts';
 import { parseIoStat } from './parse/io-stat.ts';
 import type { CgroupHierarchies, CgroupLayout } from './parse/mounts.ts';
 import { parseCgroupMounts, resolveHierarchies, V1_CONTROLLERS } from './parse/mounts.ts';
@@ -28,8 +28,11 @@ import {
   applyCpuStatV2,
   applyMemoryEvents,
   applyMemoryStat,
+  CPU_STAT_KEYS,
+  CPUACCT_STAT_KEYS,
   createStats,
   finishMemory,
+  MEMORY_STAT_KEYS,
 } from './stats.ts';
 
 /**
@@ -138,9 +141,15 @@ export class CgroupsScraper {
   readonly #groups: ReadonlySet<string>;
   readonly #states = new Map<string, CgroupState>();
   readonly #devices = new Map<string, string>();
+  /** Each directory's listing of the last scrape that listed it. */
+  readonly #listings = new Map<string, { entries: DirEntries; seen: number }>();
   #hostNetns: number | undefined;
   #snapshot: Snapshot = EMPTY;
   #scrapes = 0;
+  // Readers of the flat keyed files read from every cgroup, reused from cgroup to cgroup.
+  readonly #cpuStat = readerOf(CPU_STAT_KEYS);
+  readonly #cpuacctStat = readerOf(CPUACCT_STAT_KEYS);
+  readonly #memoryStat = readerOf(MEMORY_STAT_KEYS);
 
   constructor(config: Config, deps: CgroupsScraperDeps = {}) {
     this.#config = config;
@@ -293,13 +302,19 @@ export class CgroupsScraper {
         const [path, depth] = next;
         const dir = path === '/' ? hierarchy.dir : hierarchy.dir + path;
         let entries;
+        const listing = this.#listings.get(dir);
         try {
-          entries = this.#client.listDir(dir);
+          entries = this.#client.listDir(dir, listing?.entries);
         } catch (error) {
           errors.set(dir, toError(error));
           continue;
         }
         if (entries === undefined) continue;
+        if (listing === undefined) this.#listings.set(dir, { entries, seen: this.#scrapes });
+        else {
+          listing.entries = entries;
+          listing.seen = this.#scrapes;
+        }
         let cgroup = byPath.get(path);
         if (cgroup === undefined) {
           cgroup = { path, sources: [] };
@@ -312,6 +327,8 @@ export class CgroupsScraper {
           stack.push([prefix + (entries.dirs[i] ?? ''), depth + 1]);
       }
     }
+    for (const [dir, listing] of this.#listings)
+      if (listing.seen !== this.#scrapes) this.#listings.delete(dir);
     return [...byPath.values()].sort((a, b) => comparePaths(a.path, b.path));
   }
 
@@ -399,7 +416,7 @@ export class CgroupsScraper {
   #readV2(source: Source, stats: CgroupStats, errors: Map<string, Error>): void {
     const groups = this.#groups;
     if (groups.has('cpu')) {
-      const cpu = this.#file(source, 'cpu.stat', errors, parseFlatKeyed);
+      const cpu = this.#file(source, 'cpu.stat', errors, this.#cpuStat);
       if (cpu !== undefined) applyCpuStatV2(stats.cpu, cpu);
     }
     if (groups.has('pressure')) {
@@ -415,7 +432,7 @@ export class CgroupsScraper {
         const limit = this.#file(source, 'memory.max', errors, parseLimitOrNull);
         if (limit !== undefined && limit !== null) stats.memory.limit = limit;
       }
-      const stat = this.#file(source, 'memory.stat', errors, parseFlatKeyed);
+      const stat = this.#file(source, 'memory.stat', errors, this.#memoryStat);
       if (stat !== undefined) applyMemoryStat(stats.memory, stat, 2);
       const events = this.#file(source, 'memory.events', errors, parseFlatKeyed);
       if (events !== undefined) applyMemoryEvents(stats.memory, events);
@@ -446,11 +463,11 @@ export class CgroupsScraper {
     if (groups.has('cpu') && controllers.has('cpuacct')) {
       const usage = this.#file(source, 'cpuacct.usage', errors, parseSingleValue);
       if (usage !== undefined) stats.cpu.usageSec = usage / 1e9;
-      const stat = this.#file(source, 'cpuacct.stat', errors, parseFlatKeyed);
+      const stat = this.#file(source, 'cpuacct.stat', errors, this.#cpuacctStat);
       if (stat !== undefined) applyCpuacctStat(stats.cpu, stat);
     }
     if (groups.has('cpu') && controllers.has('cpu')) {
-      const stat = this.#file(source, 'cpu.stat', errors, parseFlatKeyed);
+      const stat = this.#file(source, 'cpu.stat', errors, this.#cpuStat);
       if (stat !== undefined) applyCpuStatV1(stats.cpu, stat);
     }
     if (groups.has('memory') && controllers.has('memory')) {
@@ -458,7 +475,7 @@ export class CgroupsScraper {
       if (usage !== undefined) stats.memory.usage = usage;
       const limit = this.#file(source, 'memory.limit_in_bytes', errors, parseLimitOrNull);
       if (limit !== undefined && limit !== null) stats.memory.limit = limit;
-      const stat = this.#file(source, 'memory.stat', errors, parseFlatKeyed);
+      const stat = this.#file(source, 'memory.stat', errors, this.#memoryStat);
       if (stat !== undefined) applyMemoryStat(stats.memory, stat, 1);
     }
     if (groups.has('disk') && controllers.has('blkio')) {
@@ -685,4 +702,10 @@ export class CgroupsScraper {
 /** memory.max / memory.limit_in_bytes: null when there is no limit (undefined means "not read"). */
 function parseLimitOrNull(text: string, path: string): number | null {
   return parseLimit(text, path) ?? null;
+}
+
+/** A parse function reading a flat keyed file into `reader` (the reader answers for it). */
+function readerOf(keys: readonly string[]): (text: string, path: string) => FlatKeyedReader {
+  const reader = new FlatKeyedReader(keys);
+  return (text, path) => reader.read(text, path);
 }

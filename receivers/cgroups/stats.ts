@@ -73,6 +73,9 @@ export function createStats(): CgroupStats {
   return { cpu: {}, memory: { lru: [], events: [] }, disk: [], pressure: [], network: [] };
 }
 
+/** Values of a flat keyed file by key: a map, or a reader of the known keys. */
+export type Fields = Pick<ReadonlyMap<string, number>, 'get'>;
+
 /**
  * USER_HZ, the unit of cpuacct.stat: fixed at 100 by the kernel's ABI on every architecture
  * Linux exports it to user space for (it is not CONFIG_HZ).
@@ -80,7 +83,7 @@ export function createStats(): CgroupStats {
 export const USER_HZ = 100;
 
 /** cgroup v2 cpu.stat (microseconds). In a hybrid layout the unified tree has only the usage keys. */
-export function applyCpuStatV2(cpu: CpuStats, stat: ReadonlyMap<string, number>): void {
+export function applyCpuStatV2(cpu: CpuStats, stat: Fields): void {
   const usage = stat.get('usage_usec');
   const user = stat.get('user_usec');
   const system = stat.get('system_usec');
@@ -91,16 +94,11 @@ export function applyCpuStatV2(cpu: CpuStats, stat: ReadonlyMap<string, number>)
 }
 
 /** cgroup v1 cpu.stat: nr_periods, nr_throttled, throttled_time (nanoseconds). */
-export function applyCpuStatV1(cpu: CpuStats, stat: ReadonlyMap<string, number>): void {
+export function applyCpuStatV1(cpu: CpuStats, stat: Fields): void {
   applyThrottling(cpu, stat, 'throttled_time', 1e9);
 }
 
-function applyThrottling(
-  cpu: CpuStats,
-  stat: ReadonlyMap<string, number>,
-  timeKey: string,
-  perSecond: number,
-): void {
+function applyThrottling(cpu: CpuStats, stat: Fields, timeKey: string, perSecond: number): void {
   const periods = stat.get('nr_periods');
   const throttled = stat.get('nr_throttled');
   const time = stat.get(timeKey);
@@ -110,7 +108,7 @@ function applyThrottling(
 }
 
 /** cgroup v1 cpuacct.stat: user and system time in USER_HZ ticks. */
-export function applyCpuacctStat(cpu: CpuStats, stat: ReadonlyMap<string, number>): void {
+export function applyCpuacctStat(cpu: CpuStats, stat: Fields): void {
   const user = stat.get('user');
   const system = stat.get('system');
   if (user !== undefined) cpu.userSec = user / USER_HZ;
@@ -119,20 +117,47 @@ export function applyCpuacctStat(cpu: CpuStats, stat: ReadonlyMap<string, number
 
 const LRU = ['active_anon', 'inactive_anon', 'active_file', 'inactive_file', 'unevictable'] as const;
 
+/** The memory.stat keys read, cgroup v2 and v1. */
+const MEMORY_STAT_V2 = ['anon', 'file', 'shmem', 'file_mapped', 'pgfault', 'pgmajfault', ...LRU];
+const MEMORY_STAT_V1 = [
+  'rss',
+  'cache',
+  'shmem',
+  'mapped_file',
+  'pgpgin',
+  'pgpgout',
+  'pgfault',
+  'pgmajfault',
+  ...LRU,
+];
+/** v1's `total_*` key of each, which includes descendants. */
+const TOTAL_KEYS = new Map(MEMORY_STAT_V1.map((key) => [key, `total_${key}`]));
+/** Every memory.stat key {@link applyMemoryStat} reads (for a reader of known keys). */
+export const MEMORY_STAT_KEYS: readonly string[] = [
+  ...new Set([...MEMORY_STAT_V2, ...MEMORY_STAT_V1, ...TOTAL_KEYS.values()]),
+];
+/** Every cpu.stat (v1 and v2) and cpuacct.stat key the apply functions read. */
+export const CPU_STAT_KEYS: readonly string[] = [
+  'usage_usec',
+  'user_usec',
+  'system_usec',
+  'nr_periods',
+  'nr_throttled',
+  'throttled_usec',
+  'throttled_time',
+];
+export const CPUACCT_STAT_KEYS: readonly string[] = ['user', 'system'];
+
 /**
  * memory.stat. cgroup v2 values cover the cgroup and its descendants. cgroup v1 has both the
  * cgroup's own values and `total_*` ones that include descendants; the `total_*` ones are
  * taken when present, to match memory.usage_in_bytes, which also includes descendants.
  */
-export function applyMemoryStat(
-  memory: MemoryStats,
-  stat: ReadonlyMap<string, number>,
-  version: 1 | 2,
-): void {
+export function applyMemoryStat(memory: MemoryStats, stat: Fields, version: 1 | 2): void {
   const get =
     version === 2
       ? (key: string) => stat.get(key)
-      : (key: string) => stat.get(`total_${key}`) ?? stat.get(key);
+      : (key: string) => stat.get(TOTAL_KEYS.get(key) ?? key) ?? stat.get(key);
   const set = (field: 'rss' | 'file' | 'shmem' | 'fileMapped' | 'pgpgin' | 'pgpgout', key: string): void => {
     const value = get(key);
     if (value !== undefined) memory[field] = value;

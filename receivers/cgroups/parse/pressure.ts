@@ -53,35 +53,43 @@ export function parsePressure(text: string, source: string): Pressure {
 /** One line, `text[start, end)`; undefined when it is not of the PSI shape. */
 function parseLine(text: string, start: number, end: number): PressureLine | undefined {
   if (!text.startsWith('some avg10=', start) && !text.startsWith('full avg10=', start)) return undefined;
-  let at = start + 'some avg10='.length;
-  const fields: number[] = [];
-  for (const [next, decimal] of FIELDS) {
-    const stop = next === '' ? end : text.indexOf(next, at);
-    if (stop < 0 || stop > end) return undefined;
-    const value = parseNumber(text, at, stop, decimal);
-    if (value === undefined) return undefined;
-    fields.push(value);
-    at = stop + next.length;
-  }
-  const [avg10 = 0, avg60 = 0, avg300 = 0, totalUsec = 0] = fields;
+  const from10 = start + 'some avg10='.length;
+  const to10 = text.indexOf(' avg60=', from10);
+  if (to10 < 0 || to10 > end) return undefined;
+  const from60 = to10 + ' avg60='.length;
+  const to60 = text.indexOf(' avg300=', from60);
+  if (to60 < 0 || to60 > end) return undefined;
+  const from300 = to60 + ' avg300='.length;
+  const to300 = text.indexOf(' total=', from300);
+  if (to300 < 0 || to300 > end) return undefined;
+  const avg10 = parseNumber(text, from10, to10, true);
+  const avg60 = parseNumber(text, from60, to60, true);
+  const avg300 = parseNumber(text, from300, to300, true);
+  const totalUsec = parseNumber(text, to300 + ' total='.length, end, false);
+  if (avg10 === undefined || avg60 === undefined || avg300 === undefined || totalUsec === undefined)
+    return undefined;
   return { avg10, avg60, avg300, totalUsec };
 }
 
-/** What follows each value of a line, and whether the value may have a fraction. */
-const FIELDS = [
-  [' avg60=', true],
-  [' avg300=', true],
-  [' total=', true],
-  ['', false],
-] as const;
+/** Powers of ten exactly representable, for fractions of up to 15 digits. */
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, i) => 10 ** i);
 
-/** Digits, then (when `decimal`) optionally a dot and digits: `\d+(?:\.\d+)?`. */
+/**
+ * Digits, then (when `decimal`) optionally a dot and digits: `\d+(?:\.\d+)?`. Up to 15 digits in
+ * all are computed without a string: an exact integer divided by an exact power of ten is
+ * the correctly rounded value, the same as `Number()` gives; longer ones go through `Number()`.
+ */
 function parseNumber(text: string, from: number, to: number, decimal: boolean): number | undefined {
+  if (to <= from) return undefined;
   let dot = -1;
+  let digits = 0;
   for (let i = from; i < to; i++) {
     const c = text.charCodeAt(i);
     if (c === 46 && decimal && dot < 0 && i > from && i < to - 1) dot = i;
     else if (c < 48 || c > 57) return undefined;
+    else digits = digits * 10 + (c - 48);
   }
-  return to > from ? Number(text.slice(from, to)) : undefined;
+  const count = dot < 0 ? to - from : to - from - 1;
+  if (count > 15) return Number(text.slice(from, to));
+  return dot < 0 ? digits : digits / (POWERS_OF_TEN[to - dot - 1] ?? 1);
 }
