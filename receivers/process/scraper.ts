@@ -131,7 +131,6 @@ interface ProcessState {
   /** The data point attributes, rebuilt when the parent or owner changes. */
   attributes: Attributes | undefined;
   attributeSets: AttributeSets | undefined;
-  attributesKey: string;
 }
 
 /** A process listed in this scrape, with its ranking values. */
@@ -298,7 +297,6 @@ export class ProcessScraper implements Scraper {
           cgroupPaths: undefined,
           attributes: undefined,
           attributeSets: undefined,
-          attributesKey: '',
         };
         this.#states.set(pid, state);
       } else if (state.comm !== stat.comm) {
@@ -524,8 +522,17 @@ export class ProcessScraper implements Scraper {
     const commandLine = this.#commandLine(candidate, errors);
     // Kernel threads and zombies have no arguments: their command is the command name.
     const command = state.command === undefined || state.command === '' ? stat.comm : state.command;
-    const key = `${stat.ppid}\0${owner}\0${executableName}\0${command}`;
-    if (state.attributes === undefined || state.attributeSets === undefined || state.attributesKey !== key) {
+    let kept = state.attributes;
+    let sets = state.attributeSets;
+    if (
+      kept === undefined ||
+      sets === undefined ||
+      kept['process.parent_pid'] !== stat.ppid ||
+      kept['process.owner'] !== owner ||
+      kept['process.executable.name'] !== executableName ||
+      kept['process.command'] !== command ||
+      (this.#config.command_line && kept['process.command_line'] !== (commandLine ?? ''))
+    ) {
       const attributes: Attributes = {
         'process.pid': pid,
         'process.parent_pid': stat.ppid,
@@ -534,9 +541,10 @@ export class ProcessScraper implements Scraper {
         'process.owner': owner,
       };
       if (this.#config.command_line) attributes['process.command_line'] = commandLine ?? '';
-      state.attributes = attributes;
-      state.attributeSets = toAttributeSets(attributes);
-      state.attributesKey = key;
+      kept = attributes;
+      sets = toAttributeSets(attributes);
+      state.attributes = kept;
+      state.attributeSets = sets;
     }
     let utilization: CpuModes | undefined;
     const elapsed = (at - state.at) / 1000;
@@ -549,8 +557,8 @@ export class ProcessScraper implements Scraper {
       };
     }
     return {
-      attributes: state.attributes,
-      attributeSets: state.attributeSets,
+      attributes: kept,
+      attributeSets: sets,
       stat,
       status,
       statm,

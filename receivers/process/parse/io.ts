@@ -1,4 +1,5 @@
 import { ParseError } from '../../../service/errors.ts';
+import { integerAt } from './pid-stat.ts';
 
 /** `/proc/<pid>/io` (proc_pid_io(5)): I/O counters of a process, all cumulative. */
 export interface PidIo {
@@ -16,34 +17,53 @@ export interface PidIo {
   readonly writeBytes: number;
 }
 
-const KEYS = {
-  rchar: 'rchar',
-  wchar: 'wchar',
-  syscr: 'syscr',
-  syscw: 'syscw',
-  read_bytes: 'readBytes',
-  write_bytes: 'writeBytes',
-} as const;
 
 /** Parses `/proc/<pid>/io` (`key: value` lines); every key of {@link PidIo} is required. */
 export function parsePidIo(text: string): PidIo {
-  const out: Partial<Record<(typeof KEYS)[keyof typeof KEYS], number>> = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? '';
-    if (line === '') continue;
-    const colon = line.indexOf(':');
-    if (colon < 0)
-      throw new ParseError('/proc/<pid>/io', i + 1, `expected "key: value", got ${JSON.stringify(line)}`);
-    const key = line.slice(0, colon);
-    if (!(key in KEYS)) continue;
-    const raw = line.slice(colon + 1).trim();
-    const value = Number(raw);
-    if (raw === '' || !Number.isFinite(value))
-      throw new ParseError('/proc/<pid>/io', i + 1, `${key} is not a number: ${JSON.stringify(raw)}`);
-    out[KEYS[key as keyof typeof KEYS]] = value;
+  let rchar: number | undefined;
+  let wchar: number | undefined;
+  let syscr: number | undefined;
+  let syscw: number | undefined;
+  let readBytes: number | undefined;
+  let writeBytes: number | undefined;
+  // Scanned in place: the key compared where it stands, the value parsed without a string.
+  let line = 0;
+  let start = 0;
+  const length = text.length;
+  while (start < length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = length;
+    line += 1;
+    const lineStart = start;
+    start = end + 1;
+    if (end === lineStart) continue;
+    const colon = text.indexOf(':', lineStart);
+    if (colon < 0 || colon > end)
+      throw new ParseError(
+        '/proc/<pid>/io',
+        line,
+        `expected "key: value", got ${JSON.stringify(text.slice(lineStart, end))}`,
+      );
+    const key = keyAt(text, lineStart, colon);
+    if (key === undefined) continue;
+    let from = colon + 1;
+    while (from < end && text.charCodeAt(from) <= 32) from += 1;
+    let to = end;
+    while (to > from && text.charCodeAt(to - 1) <= 32) to -= 1;
+    const value = integerAt(text, from, to);
+    if (value === undefined)
+      throw new ParseError(
+        '/proc/<pid>/io',
+        line,
+        `${KEY_NAMES[key]} is not a number: ${JSON.stringify(text.slice(from, to))}`,
+      );
+    if (key === 0) rchar = value;
+    else if (key === 1) wchar = value;
+    else if (key === 2) syscr = value;
+    else if (key === 3) syscw = value;
+    else if (key === 4) readBytes = value;
+    else writeBytes = value;
   }
-  const { rchar, wchar, syscr, syscw, readBytes, writeBytes } = out;
   if (
     rchar === undefined ||
     wchar === undefined ||
@@ -52,8 +72,21 @@ export function parsePidIo(text: string): PidIo {
     readBytes === undefined ||
     writeBytes === undefined
   ) {
-    const missing = Object.keys(KEYS).filter((k) => out[KEYS[k as keyof typeof KEYS]] === undefined);
-    throw new ParseError('/proc/<pid>/io', lines.length, `missing ${missing.join(', ')}`);
+    const found = [rchar, wchar, syscr, syscw, readBytes, writeBytes];
+    const missing = KEY_NAMES.filter((_, i) => found[i] === undefined);
+    throw new ParseError('/proc/<pid>/io', Math.max(1, line), `missing ${missing.join(', ')}`);
   }
   return { rchar, wchar, syscr, syscw, readBytes, writeBytes };
+}
+
+/** The keys read, in the order of their fields. */
+const KEY_NAMES = ['rchar', 'wchar', 'syscr', 'syscw', 'read_bytes', 'write_bytes'] as const;
+
+/** Which of {@link KEY_NAMES} `text[from, to)` is, undefined for another key. */
+function keyAt(text: string, from: number, to: number): number | undefined {
+  for (let i = 0; i < KEY_NAMES.length; i++) {
+    const key = KEY_NAMES[i] ?? '';
+    if (key.length === to - from && text.startsWith(key, from)) return i;
+  }
+  return undefined;
 }

@@ -51,9 +51,17 @@ const SOURCE = '/proc/<pid>/stat';
 /** Fields after the command name that must be present: up to rss (field 24). */
 const REQUIRED_AFTER_COMM = 22;
 
+/** Indexes (field number − 3) of the numeric fields read after the command name. */
+const NUMERIC = [1, 7, 9, 11, 12, 13, 14, 17, 19, 20, 21, 39];
+const WANTED = new Uint8Array(40);
+for (const index of NUMERIC) WANTED[index] = 1;
+/** The numeric fields of the line being parsed, by index; reused from call to call. */
+const scratch = new Float64Array(40);
+
 /**
  * Parses `/proc/<pid>/stat`. The command name may contain spaces and parentheses, so it runs
- * from the first `(` to the LAST `)`; the other fields are split on spaces after it.
+ * from the first `(` to the LAST `)`; the other fields are separated by spaces after it and
+ * are scanned in place (no array of fifty strings per process and scrape).
  */
 export function parsePidStat(text: string): PidStat {
   const open = text.indexOf('(');
@@ -63,24 +71,34 @@ export function parsePidStat(text: string): PidStat {
   const pid = Number(text.slice(0, open).trim());
   if (!Number.isSafeInteger(pid) || text.slice(0, open).trim() === '')
     throw new ParseError(SOURCE, 1, `pid is not a number: ${JSON.stringify(text.slice(0, open))}`);
-  const rest = text
-    .slice(close + 2)
-    .trimEnd()
-    .split(' ');
-  if (rest.length < REQUIRED_AFTER_COMM)
-    throw new ParseError(SOURCE, 1, `truncated: ${rest.length + 2} fields, expected at least 24`);
-  // rest[i] is field i + 3 of proc_pid_stat(5).
-  const field = (index: number): number => {
-    const raw = rest[index] ?? '';
-    const value = Number(raw);
-    if (raw === '' || !Number.isFinite(value))
-      throw new ParseError(SOURCE, 1, `field ${index + 3} is not a number: ${JSON.stringify(raw)}`);
-    return value;
-  };
+  let end = text.length;
+  while (end > close && isSpace(text.charCodeAt(end - 1))) end -= 1;
+  // Field index + 3 of proc_pid_stat(5), from the one after the command name.
+  let index = 0;
+  let state = '';
+  for (let start = close + 2; start <= end; index++) {
+    let stop = text.indexOf(' ', start);
+    if (stop < 0 || stop > end) stop = end;
+    if (index === 0) state = text.slice(start, stop);
+    else if (index < 40 && WANTED[index] === 1) {
+      const value = integerAt(text, start, stop);
+      if (value === undefined)
+        throw new ParseError(
+          SOURCE,
+          1,
+          `field ${index + 3} is not a number: ${JSON.stringify(text.slice(start, stop))}`,
+        );
+      scratch[index] = value;
+    }
+    start = stop + 1;
+  }
+  if (index < REQUIRED_AFTER_COMM)
+    throw new ParseError(SOURCE, 1, `truncated: ${index + 2} fields, expected at least 24`);
+  const field = (i: number): number => scratch[i] ?? 0;
   return {
     pid,
     comm: text.slice(open + 1, close),
-    state: rest[0] ?? '',
+    state,
     ppid: field(1),
     minflt: field(7),
     majflt: field(9),
@@ -92,6 +110,28 @@ export function parsePidStat(text: string): PidStat {
     starttime: field(19),
     vsize: field(20),
     rss: field(21),
-    delayacctBlkioTicks: rest.length > 39 ? field(39) : undefined,
+    delayacctBlkioTicks: index > 39 ? field(39) : undefined,
   };
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 9 || c === 13;
+}
+
+/**
+ * The decimal integer `text[from, to)` (an optional `-`, then digits), undefined when it is
+ * not one; beyond 15 digits through `Number()` for the same rounding.
+ */
+export function integerAt(text: string, from: number, to: number): number | undefined {
+  const negative = text.charCodeAt(from) === 45;
+  const first = negative ? from + 1 : from;
+  if (first >= to) return undefined;
+  let value = 0;
+  for (let i = first; i < to; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    value = value * 10 + digit;
+  }
+  if (to - first > 15) value = Number(text.slice(first, to));
+  return negative ? -value : value;
 }

@@ -60,7 +60,8 @@ export function parseStatus(text: string): PidStatus {
     if (first !== 85 && first !== 86 && first !== 118 && first !== 110 && first !== 67) continue;
     const colon = text.indexOf(':', lineStart);
     if (colon < 0 || colon > end) continue;
-    const key = text.slice(lineStart, colon);
+    const key = knownKey(text, lineStart, colon);
+    if (key === undefined) continue;
     const value = text.slice(colon + 1, end).trim();
     switch (key) {
       case 'Uid': {
@@ -101,4 +102,18 @@ export function parseStatus(text: string): PidStatus {
     nonvoluntaryCtxtSwitches: nonvoluntary,
     cpusAllowed,
   };
+}
+
+const STATUS_KEYS = [
+  'Uid',
+  'VmSwap',
+  'voluntary_ctxt_switches',
+  'nonvoluntary_ctxt_switches',
+  'Cpus_allowed_list',
+] as const;
+
+/** Which of the keys read `text[from, to)` is, compared in place; undefined for another. */
+function knownKey(text: string, from: number, to: number): (typeof STATUS_KEYS)[number] | undefined {
+  for (const key of STATUS_KEYS) if (key.length === to - from && text.startsWith(key, from)) return key;
+  return undefined;
 }
