@@ -283,6 +283,28 @@ describe('process scraper on the synthetic tree', () => {
     expect(pidsOf(metrics, 'process.unix.file_descriptor.count')).toEqual([1, 300, 400, 500, 600]);
   });
 
+  it('gives a process new attributes when its parent changes (reparented to a subreaper)', async () => {
+    let reparented = false;
+    const client = createOverridingClient(
+      createFileProcessClient({ rootPath: synthetic, pageSize: 4096 }),
+      (pid, file, inner) => {
+        const text = inner();
+        if (!reparented || pid !== 301 || file !== 'stat' || typeof text !== 'string') return text;
+        return text.replace(/^(\d+ \(.*\) \S+) \d+ /, '$1 42 ');
+      },
+    );
+    const scraper = createScraper({}, { client });
+    const parentOf = (metrics: GoldenMetric[]) =>
+      metrics
+        .find((m) => m.name === 'process.thread.count')
+        ?.points.find((p) => p.attributes['process.pid'] === 301)?.attributes['process.parent_pid'];
+    const first = await scrapeMetrics(scraper);
+    reparented = true;
+    const second = await scrapeMetrics(scraper);
+    expect([parentOf(first.metrics), parentOf(second.metrics)]).toEqual([300, 42]);
+    expect(pidsOf(second.metrics)).toEqual(pidsOf(first.metrics));
+  });
+
   it('leaves out processes that exit between the listing and the reading, without an error', async () => {
     const client = createOverridingClient(
       createFileProcessClient({ rootPath: synthetic, pageSize: 4096 }),

@@ -17,7 +17,6 @@ export interface PidIo {
   readonly writeBytes: number;
 }
 
-
 /** Parses `/proc/<pid>/io` (`key: value` lines); every key of {@link PidIo} is required. */
 export function parsePidIo(text: string): PidIo {
   let rchar: number | undefined;
