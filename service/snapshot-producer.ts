@@ -67,7 +67,7 @@ export class ProducedMetric {
    * The series is the receiver's: once it is dropped, nothing of it is kept here.
    */
   series(attributes: Attributes): Series {
-    return { attributes, start: ZERO_TIME, last: 0, seen: -1, index: 0 };
+    return { metric: this.index, attributes, start: ZERO_TIME, last: 0, seen: -1, index: 0 };
   }
 
   /**
@@ -102,7 +102,7 @@ export class ProducedMetric {
       const key = valuesKey(attributes);
       series = this.#byValues.get(key);
       if (series === undefined) {
-        series = { attributes, start: this.#now, last: value, seen: 0, index: 0 };
+        series = { metric: this.index, attributes, start: this.#now, last: value, seen: 0, index: 0 };
         this.#byValues.set(key, series);
       }
       this.#byObject.set(attributes, series);
@@ -170,6 +170,8 @@ export class ProducedMetric {
  * series (see {@link ProducedMetric.series}) treat it as opaque.
  */
 export interface Series {
+  /** The {@link ProducedMetric.index} of its metric. */
+  readonly metric: number;
   readonly attributes: Attributes;
   start: HrTime;
   last: number;

@@ -7,39 +7,55 @@ import type { ProducedMetric, Series } from '../../service/snapshot-producer.ts'
  * `disk.io.direction=read` then `system.device=vda`, …): a series keeps one attribute
  * object from scrape to scrape; and each node holds its series of each metric, which the
  * receiver records through without any lookup by attributes.
+ *
+ * A thousand cgroups make some fifty thousand nodes, kept for as long as their cgroups: a
+ * node is small (its children and series in short arrays searched in order, most nodes have
+ * one series and no children), so that the collector's live heap stays small.
  */
 export class AttributeTree {
   readonly attributes: Attributes;
-  #children: Map<string, Map<string, AttributeTree>> | undefined;
-  readonly #series: (Series | undefined)[] = [];
+  /** The attribute this node adds to its parent's (empty for a root). */
+  readonly key: string;
+  readonly value: string;
+  #children: AttributeTree[] | undefined;
+  #series: Series | Series[] | undefined;
 
-  constructor(attributes: Attributes) {
+  constructor(attributes: Attributes, key = '', value = '') {
     this.attributes = attributes;
+    this.key = key;
+    this.value = value;
   }
 
   /** These attributes with `key` set to `value`, the same node every time. */
   with(key: string, value: string): AttributeTree {
-    this.#children ??= new Map();
-    let byValue = this.#children.get(key);
-    if (byValue === undefined) {
-      byValue = new Map();
-      this.#children.set(key, byValue);
+    const children = this.#children;
+    if (children !== undefined) {
+      for (const child of children) if (child.key === key && child.value === value) return child;
     }
-    let child = byValue.get(value);
-    if (child === undefined) {
-      child = new AttributeTree({ ...this.attributes, [key]: value });
-      byValue.set(value, child);
-    }
+    const child = new AttributeTree({ ...this.attributes, [key]: value }, key, value);
+    if (children === undefined) this.#children = [child];
+    else children.push(child);
     return child;
   }
 
   /** The series of `metric` with these attributes, made on first use and kept with the node. */
   series(metric: ProducedMetric): Series {
-    let series = this.#series[metric.index];
-    if (series === undefined) {
-      series = metric.series(this.attributes);
-      this.#series[metric.index] = series;
+    const held = this.#series;
+    const index = metric.index;
+    if (held === undefined) {
+      const series = metric.series(this.attributes);
+      this.#series = series;
+      return series;
     }
+    if (!Array.isArray(held)) {
+      if (held.metric === index) return held;
+      const series = metric.series(this.attributes);
+      this.#series = [held, series];
+      return series;
+    }
+    for (const series of held) if (series.metric === index) return series;
+    const series = metric.series(this.attributes);
+    held.push(series);
     return series;
   }
 }
