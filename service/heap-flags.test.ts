@@ -1,10 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import type { Attributes } from '@opentelemetry/api';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestSettings } from '../test/support/settings.ts';
+import { ScrapeRunner } from './scrape-controller.ts';
+import { SnapshotProducer } from './snapshot-producer.ts';
 import {
   HEAP_FLAGS,
   HEAP_FLAGS_APPLIED,
   heapFlagsArgv,
   heapFlagsEnv,
   ingestHeapFlagsApply,
+  LARGE_SCRAPE_SERIES,
+  largeScrapeHeapFlagsApplied,
 } from './heap-flags.ts';
 
 const argv = ['/usr/bin/node', '/app/dist/service/main.js', 'run', '--config', 'c.yaml'];
@@ -49,5 +55,52 @@ describe('heap flags of inframeter run', () => {
       [HEAP_FLAGS_APPLIED]: '1',
     });
     expect(heapFlagsEnv({ MALLOC_ARENA_MAX: '8' }).MALLOC_ARENA_MAX).toBe('8');
+  });
+
+  describe('large scrapes', () => {
+    afterEach(() => {
+      delete process.env[HEAP_FLAGS_APPLIED];
+    });
+
+    /** A runner whose scrapes make `count` series. */
+    const runnerOf = (count: number): ScrapeRunner => {
+      const attributes: Attributes[] = Array.from({ length: count }, (_, i) => ({ i }));
+      const gauge = {
+        name: 'test.gauge',
+        instrument: 'gauge',
+        unit: '1',
+        description: 'a gauge',
+        attributes: [],
+        group: 'g',
+        enabled: true,
+      } as const;
+      const producer = new SnapshotProducer(
+        'test/scope',
+        [gauge],
+        () => true,
+        (p) => {
+          for (const a of attributes) p.observe('test.gauge', 1, a);
+        },
+      );
+      return new ScrapeRunner(
+        {
+          register: () => undefined,
+          metricProducer: producer,
+          scrape: () => Promise.resolve({ errors: new Map() }),
+        },
+        createTestSettings('test', 'receiver'),
+      );
+    };
+
+    it('take the larger growing step from the first scrape that reaches the threshold, over `run`’s flags only', async () => {
+      // Not over heap flags the user chose (no re-execution by `run`).
+      await runnerOf(LARGE_SCRAPE_SERIES).run(10_000);
+      expect(largeScrapeHeapFlagsApplied()).toBe(false);
+      process.env[HEAP_FLAGS_APPLIED] = '1';
+      await runnerOf(LARGE_SCRAPE_SERIES - 1).run(10_000);
+      expect(largeScrapeHeapFlagsApplied()).toBe(false);
+      await runnerOf(LARGE_SCRAPE_SERIES).run(10_000);
+      expect(largeScrapeHeapFlagsApplied()).toBe(true);
+    });
   });
 });

@@ -14,6 +14,7 @@ import { AggregationTemporality, MeterProvider, MetricReader } from '@openteleme
 import type { ComponentSettings, MetricSink, Receiver, ScrapeReport, Scraper } from './component.ts';
 import { ErrorLog } from './error-log.ts';
 import { TimeoutError, toError } from './errors.ts';
+import { applyLargeScrapeHeapFlags, LARGE_SCRAPE_HEAP_FLAGS, LARGE_SCRAPE_SERIES } from './heap-flags.ts';
 import { countPoints } from './metrics-data.ts';
 
 /** Timing of a scraper receiver, in milliseconds (from `scraperOptions`). */
@@ -183,9 +184,14 @@ export class ScrapeRunner {
   readonly #reader: ScrapeReader;
   readonly #provider: MeterProvider;
   readonly #tracker = new ObservationTracker();
+  readonly #logger: ComponentSettings['logger'] | undefined;
 
-  constructor(scraper: Scraper, settings: Pick<ComponentSettings, 'id' | 'resource'>) {
+  constructor(
+    scraper: Scraper,
+    settings: Pick<ComponentSettings, 'id' | 'resource'> & Partial<Pick<ComponentSettings, 'logger'>>,
+  ) {
     this.#scraper = scraper;
+    this.#logger = settings.logger;
     this.#reader = new ScrapeReader(scraper.metricProducer);
     const resource = settings.resource.merge(resourceFromAttributes(scraper.resourceAttributes ?? {}));
     this.#provider = new MeterProvider({ resource, readers: [this.#reader] });
@@ -217,7 +223,11 @@ export class ScrapeRunner {
     const { resourceMetrics, errors } = await this.#reader.collect();
     const callbackErrors = new Map(report.errors);
     errors.forEach((error, i) => callbackErrors.set(`collect#${i}`, toError(error)));
-    return { batch: this.#tracker.prune(resourceMetrics), report: { errors: callbackErrors } };
+    const batch = this.#tracker.prune(resourceMetrics);
+    // A large scrape: a larger growing step of the heap (see service/heap-flags.ts).
+    if (countPoints(batch) >= LARGE_SCRAPE_SERIES && applyLargeScrapeHeapFlags())
+      this.#logger?.debug({ flags: LARGE_SCRAPE_HEAP_FLAGS }, 'V8 heap flags for large scrapes');
+    return { batch, report: { errors: callbackErrors } };
   }
 
   async shutdown(): Promise<void> {
