@@ -81,6 +81,21 @@ interface Source {
   readonly hierarchy: Hierarchy;
   readonly dir: string;
   readonly files: ReadonlySet<string>;
+  /** The path of each file read here, made once (see {@link Listing}). */
+  readonly paths: Map<string, string>;
+}
+
+/**
+ * What is kept about a directory of a hierarchy between scrapes: its listing, and the paths
+ * made from it (of its files, of its subdirectories and their cgroups), made once rather
+ * than concatenated again on every scrape.
+ */
+interface Listing {
+  entries: DirEntries;
+  seen: number;
+  readonly paths: Map<string, string>;
+  /** Subdirectory name → its cgroup path and its directory. */
+  readonly children: Map<string, readonly [string, string]>;
 }
 
 /** A cgroup path found by the walk, with its directory in each hierarchy holding it. */
@@ -104,6 +119,9 @@ interface CgroupState {
 /** v1 controllers this receiver reads. */
 const READ_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'blkio', 'pids'] as const;
 const YIELD_EVERY = 200;
+const PRESSURE_FILES = (['cpu', 'memory', 'io'] as const).map(
+  (resource) => [resource, `${resource}.pressure`] as const,
+);
 const PID_HEAD_BYTES = 32;
 /** Thrown inside a scrape when a cgroup disappears while being read; one instance, never escapes. */
 const VANISHED = new Error('cgroup removed while being read');
@@ -142,7 +160,7 @@ export class CgroupsScraper {
   readonly #states = new Map<string, CgroupState>();
   readonly #devices = new Map<string, string>();
   /** Each directory's listing of the last scrape that listed it. */
-  readonly #listings = new Map<string, { entries: DirEntries; seen: number }>();
+  readonly #listings = new Map<string, Listing>();
   #hostNetns: number | undefined;
   #snapshot: Snapshot = EMPTY;
   #scrapes = 0;
@@ -297,12 +315,11 @@ export class CgroupsScraper {
     const byPath = new Map<string, WalkedCgroup>();
     const maxDepth = this.#config.max_depth;
     for (const hierarchy of hierarchies) {
-      const stack: [string, number][] = [['/', 0]];
+      const stack: [string, string, number][] = [['/', hierarchy.dir, 0]];
       for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-        const [path, depth] = next;
-        const dir = path === '/' ? hierarchy.dir : hierarchy.dir + path;
+        const [path, dir, depth] = next;
         let entries;
-        const listing = this.#listings.get(dir);
+        let listing = this.#listings.get(dir);
         try {
           entries = this.#client.listDir(dir, listing?.entries);
         } catch (error) {
@@ -310,8 +327,10 @@ export class CgroupsScraper {
           continue;
         }
         if (entries === undefined) continue;
-        if (listing === undefined) this.#listings.set(dir, { entries, seen: this.#scrapes });
-        else {
+        if (listing === undefined) {
+          listing = { entries, seen: this.#scrapes, paths: new Map(), children: new Map() };
+          this.#listings.set(dir, listing);
+        } else {
           listing.entries = entries;
           listing.seen = this.#scrapes;
         }
@@ -320,11 +339,19 @@ export class CgroupsScraper {
           cgroup = { path, sources: [] };
           byPath.set(path, cgroup);
         }
-        cgroup.sources.push({ hierarchy, dir, files: entries.files });
+        cgroup.sources.push({ hierarchy, dir, files: entries.files, paths: listing.paths });
         if (depth >= maxDepth) continue;
-        const prefix = path === '/' ? '/' : `${path}/`;
-        for (let i = entries.dirs.length - 1; i >= 0; i--)
-          stack.push([prefix + (entries.dirs[i] ?? ''), depth + 1]);
+        const children = listing.children;
+        for (let i = entries.dirs.length - 1; i >= 0; i--) {
+          const name = entries.dirs[i] ?? '';
+          let child = children.get(name);
+          if (child === undefined) {
+            const childPath = path === '/' ? `/${name}` : `${path}/${name}`;
+            child = [childPath, hierarchy.dir + childPath];
+            children.set(name, child);
+          }
+          stack.push([child[0], child[1], depth + 1]);
+        }
       }
     }
     for (const [dir, listing] of this.#listings)
@@ -420,8 +447,8 @@ export class CgroupsScraper {
       if (cpu !== undefined) applyCpuStatV2(stats.cpu, cpu);
     }
     if (groups.has('pressure')) {
-      for (const resource of ['cpu', 'memory', 'io'] as const) {
-        const pressure = this.#file(source, `${resource}.pressure`, errors, parsePressure);
+      for (const [resource, file] of PRESSURE_FILES) {
+        const pressure = this.#file(source, file, errors, parsePressure);
         if (pressure !== undefined) stats.pressure.push({ resource, pressure });
       }
     }
@@ -542,7 +569,7 @@ export class CgroupsScraper {
     parse: (text: string, path: string) => T,
   ): T | undefined {
     if (!source.files.has(name)) return undefined;
-    const path = `${source.dir}/${name}`;
+    const path = pathOf(source, name);
     let text: string | undefined;
     try {
       text = this.#client.readText(path, true);
@@ -594,7 +621,7 @@ export class CgroupsScraper {
   #firstPid(cgroup: WalkedCgroup, errors: Map<string, Error>): number | undefined {
     for (const source of cgroup.sources) {
       if (!source.files.has('cgroup.procs')) continue;
-      const path = `${source.dir}/cgroup.procs`;
+      const path = pathOf(source, 'cgroup.procs');
       let head: string | undefined;
       try {
         head = this.#client.readHead(path, PID_HEAD_BYTES);
@@ -708,4 +735,14 @@ function parseLimitOrNull(text: string, path: string): number | null {
 function readerOf(keys: readonly string[]): (text: string, path: string) => FlatKeyedReader {
   const reader = new FlatKeyedReader(keys);
   return (text, path) => reader.read(text, path);
+}
+
+/** The path of the file `name` of a cgroup directory, made once. */
+function pathOf(source: Source, name: string): string {
+  let path = source.paths.get(name);
+  if (path === undefined) {
+    path = `${source.dir}/${name}`;
+    source.paths.set(name, path);
+  }
+  return path;
 }

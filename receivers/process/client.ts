@@ -106,6 +106,22 @@ export function createFileProcessClient(options: FileProcessClientOptions): Proc
   const proc = join(options.rootPath, 'proc');
   const passwdPath = join(options.rootPath, 'etc', 'passwd');
   let pageSize = options.pageSize;
+  // The paths of each process's files, made once per process: kept for the pids of the last
+  // listing (a process's paths are the same on every scrape).
+  let paths = new Map<number, Map<string, string>>();
+  const pathOf = (pid: number, file: string): string => {
+    let byFile = paths.get(pid);
+    if (byFile === undefined) {
+      byFile = new Map();
+      paths.set(pid, byFile);
+    }
+    let path = byFile.get(file);
+    if (path === undefined) {
+      path = `${proc}/${pid}/${file}`;
+      byFile.set(file, path);
+    }
+    return path;
+  };
   const readOrUndefined = (path: string): string | undefined => {
     try {
       return reader.read(path);
@@ -117,20 +133,25 @@ export function createFileProcessClient(options: FileProcessClientOptions): Proc
   return {
     listPids() {
       const pids: number[] = [];
+      const next = new Map<number, Map<string, string>>();
       for (const name of readdirSync(proc)) {
         if (!isDigit(name.charCodeAt(0))) continue;
         const pid = Number(name);
-        if (Number.isSafeInteger(pid)) pids.push(pid);
+        if (!Number.isSafeInteger(pid)) continue;
+        pids.push(pid);
+        const known = paths.get(pid);
+        if (known !== undefined) next.set(pid, known);
       }
+      paths = next;
       return pids;
     },
     readPidFile(pid, file) {
-      return readOrUndefined(`${proc}/${pid}/${file}`);
+      return readOrUndefined(pathOf(pid, file));
     },
     readExecutableName(pid) {
       let target: string;
       try {
-        target = readlinkSync(`${proc}/${pid}/exe`);
+        target = readlinkSync(pathOf(pid, 'exe'));
       } catch (error) {
         if (isGone(error)) return undefined;
         throw error;
@@ -140,7 +161,7 @@ export function createFileProcessClient(options: FileProcessClientOptions): Proc
     countFds(pid) {
       let names: string[];
       try {
-        names = readdirSync(`${proc}/${pid}/fd`);
+        names = readdirSync(pathOf(pid, 'fd'));
       } catch (error) {
         if (isGone(error)) return undefined;
         throw error;

@@ -1,4 +1,5 @@
 import { ParseError } from '../../../service/errors.ts';
+import { integerAt } from './pid-stat.ts';
 
 /** The fields of `/proc/<pid>/status` (proc_pid_status(5)) that the process receiver uses. */
 export interface PidStatus {
@@ -41,7 +42,9 @@ function parseCount(value: string, line: number, key: string): number {
 
 /** Parses `/proc/<pid>/status` (`Key:\tvalue` lines). `Uid:` is required; the rest is optional. */
 export function parseStatus(text: string): PidStatus {
-  let uids: number[] | undefined;
+  let uidSeen = false;
+  let realUid = 0;
+  let effectiveUid = 0;
   let swapBytes: number | undefined;
   let voluntary: number | undefined;
   let nonvoluntary: number | undefined;
@@ -62,13 +65,38 @@ export function parseStatus(text: string): PidStatus {
     if (colon < 0 || colon > end) continue;
     const key = knownKey(text, lineStart, colon);
     if (key === undefined) continue;
-    const value = text.slice(colon + 1, end).trim();
+    const value = key === 'Uid' ? '' : text.slice(colon + 1, end).trim();
     switch (key) {
       case 'Uid': {
-        const fields = value.split(/\s+/);
-        if (fields.length !== 4)
-          throw new ParseError(SOURCE, i + 1, `Uid: expected 4 ids, got ${JSON.stringify(value)}`);
-        uids = fields.map((field) => parseCount(field, i + 1, key));
+        // Real, effective, saved and file-system ids, scanned in place.
+        let count = 0;
+        let at = colon + 1;
+        for (;;) {
+          while (at < end && isBlank(text.charCodeAt(at))) at += 1;
+          if (at >= end) break;
+          let stop = at;
+          while (stop < end && !isBlank(text.charCodeAt(stop))) stop += 1;
+          if (count < 4) {
+            const id = integerAt(text, at, stop);
+            if (id === undefined || id < 0 || !Number.isSafeInteger(id))
+              throw new ParseError(
+                SOURCE,
+                i + 1,
+                `${key} is not a number: ${JSON.stringify(text.slice(at, stop))}`,
+              );
+            if (count === 0) realUid = id;
+            else if (count === 1) effectiveUid = id;
+          }
+          count += 1;
+          at = stop;
+        }
+        if (count !== 4)
+          throw new ParseError(
+            SOURCE,
+            i + 1,
+            `Uid: expected 4 ids, got ${JSON.stringify(text.slice(colon + 1, end).trim())}`,
+          );
+        uidSeen = true;
         break;
       }
       case 'VmSwap': {
@@ -85,7 +113,7 @@ export function parseStatus(text: string): PidStatus {
         nonvoluntary = parseCount(value, i + 1, key);
         break;
       case 'Cpus_allowed_list':
-        cpusAllowed = countCpuList(value);
+        cpusAllowed = cachedCpuCount(value);
         if (cpusAllowed === undefined)
           throw new ParseError(SOURCE, i + 1, `Cpus_allowed_list: not a CPU list: ${JSON.stringify(value)}`);
         break;
@@ -93,10 +121,10 @@ export function parseStatus(text: string): PidStatus {
         break;
     }
   }
-  if (uids === undefined) throw new ParseError(SOURCE, text.split('\n').length, 'no Uid: line');
+  if (!uidSeen) throw new ParseError(SOURCE, text.split('\n').length, 'no Uid: line');
   return {
-    realUid: uids[0] ?? 0,
-    effectiveUid: uids[1] ?? 0,
+    realUid,
+    effectiveUid,
     swapBytes,
     voluntaryCtxtSwitches: voluntary,
     nonvoluntaryCtxtSwitches: nonvoluntary,
@@ -116,4 +144,19 @@ const STATUS_KEYS = [
 function knownKey(text: string, from: number, to: number): (typeof STATUS_KEYS)[number] | undefined {
   for (const key of STATUS_KEYS) if (key.length === to - from && text.startsWith(key, from)) return key;
   return undefined;
+}
+
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** CPU counts of the lists seen lately: every process of a host has one of a few lists. */
+const cpuCounts = new Map<string, number | undefined>();
+
+function cachedCpuCount(list: string): number | undefined {
+  if (cpuCounts.has(list)) return cpuCounts.get(list);
+  const count = countCpuList(list);
+  if (cpuCounts.size >= 64) cpuCounts.clear();
+  cpuCounts.set(list, count);
+  return count;
 }
