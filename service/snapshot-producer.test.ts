@@ -201,6 +201,20 @@ describe('snapshot producer', () => {
     );
   });
 
+  it('reports exactly the points of each collection when their number changes', async () => {
+    const sets = Array.from({ length: 40 }, (_, i) => ({ i }));
+    let count = 30;
+    const producer = producerOf(() => sets.slice(0, count).map((a, i) => ['test.updown', i, a]));
+    for (const n of [30, 18, 40, 0, 25]) {
+      count = n;
+      const data = await collect(producer);
+      const points = data[0]?.dataPoints ?? [];
+      expect(points).toHaveLength(n);
+      expect(points.map((p) => p.value)).toEqual(Array.from({ length: n }, (_, i) => i));
+      expect(Object.keys(points).length).toBe(n);
+    }
+  });
+
   it('reports a failing callback as a collection error', async () => {
     const producer = new SnapshotProducer(
       'test/scope',

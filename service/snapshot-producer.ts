@@ -40,6 +40,10 @@ export class ProducedMetric {
   readonly #byObject = new Map<Attributes, Series>();
   readonly #byValues = new Map<string, Series>();
   #points: Point[] = [];
+  /** Points of this collection so far (the array is sized ahead: see {@link begin}). */
+  #count = 0;
+  /** Points of the last collection. */
+  #expected = 0;
   /** Points of this collection observed by attributes (not recorded through a held series). */
   #observed = 0;
   #collection = 0;
@@ -57,7 +61,12 @@ export class ProducedMetric {
   begin(collection: number, now: HrTime): void {
     this.#collection = collection;
     this.#now = now;
-    this.#points = [];
+    // Sized for as many points as the last collection had: an array grown point by point is
+    // copied again and again, and with tens of thousands of points the copies outlive a
+    // young-generation collection.
+    const expected = this.#expected;
+    this.#points = expected > 16 ? new Array<Point>(expected) : [];
+    this.#count = 0;
     this.#observed = 0;
   }
 
@@ -125,14 +134,20 @@ export class ProducedMetric {
     series.seen = this.#collection;
     // The point's index, not the point: a pointer from the long-lived series to this
     // collection's young point would cost a write barrier and a remembered-set entry.
-    series.index = points.length;
-    points.push({ attributes, startTime: series.start, endTime: this.#now, value });
+    const index = this.#count;
+    series.index = index;
+    this.#count = index + 1;
+    const point = { attributes, startTime: series.start, endTime: this.#now, value };
+    if (index < points.length) points[index] = point;
+    else points.push(point);
   }
 
   /** Ends the collection: the metric's data, undefined when nothing was observed. */
   end(): MetricData | undefined {
     const points = this.#points;
+    if (points.length !== this.#count) points.length = this.#count;
     this.#points = [];
+    this.#expected = this.#count;
     // Forget the series found by attributes that were not observed this time (a cgroup or
     // process that is gone).
     if (this.#byObject.size > this.#observed) {
