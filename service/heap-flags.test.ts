@@ -59,7 +59,7 @@ describe('heap flags of inframeter run', () => {
 
   describe('large scrapes', () => {
     afterEach(() => {
-      delete process.env[HEAP_FLAGS_APPLIED];
+      Reflect.deleteProperty(process.env, HEAP_FLAGS_APPLIED);
     });
 
     /** A runner whose scrapes make `count` series. */
