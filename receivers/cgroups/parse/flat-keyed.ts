@@ -1,4 +1,5 @@
 import { ParseError } from '../../../service/errors.ts';
+import { parseInteger } from '../../procfs/parse/fields.ts';
 
 /**
  * A "flat keyed" cgroup file (Documentation/admin-guide/cgroup-v2.rst, "Format"): one
@@ -42,25 +43,6 @@ export function parseFlatKeyed(text: string, source: string): Map<string, number
     start = end + 1;
   }
   return values;
-}
-
-/**
- * The decimal integer `text[from, to)` (an optional `-`, then digits only), undefined when it is
- * not one. Up to 15 digits are summed exactly; longer ones go through Number() for the same
- * rounding.
- */
-export function parseInteger(text: string, from: number, to: number): number | undefined {
-  const negative = text.charCodeAt(from) === 45;
-  const first = negative ? from + 1 : from;
-  if (first >= to) return undefined;
-  let value = 0;
-  for (let i = first; i < to; i++) {
-    const digit = text.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return undefined;
-    value = value * 10 + digit;
-  }
-  if (to - first > 15) value = Number(text.slice(first, to));
-  return negative ? -value : value;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ParseError } from '../../../service/errors.ts';
-import { integerAt } from './pid-stat.ts';
+import { parseInteger } from '../../procfs/parse/fields.ts';
 
 /** `/proc/<pid>/io` (proc_pid_io(5)): I/O counters of a process, all cumulative. */
 export interface PidIo {
@@ -49,7 +49,7 @@ export function parsePidIo(text: string): PidIo {
     while (from < end && text.charCodeAt(from) <= 32) from += 1;
     let to = end;
     while (to > from && text.charCodeAt(to - 1) <= 32) to -= 1;
-    const value = integerAt(text, from, to);
+    const value = parseInteger(text, from, to);
     if (value === undefined)
       throw new ParseError(
         '/proc/<pid>/io',

@@ -1,4 +1,5 @@
 import { ParseError } from '../../../service/errors.ts';
+import { isSpace, parseInteger } from '../../procfs/parse/fields.ts';
 
 /**
  * Clock ticks per second of the times in `/proc/<pid>/stat` (USER_HZ). It is part of the
@@ -81,7 +82,7 @@ export function parsePidStat(text: string): PidStat {
     if (stop < 0 || stop > end) stop = end;
     if (index === 0) state = text.slice(start, stop);
     else if (index < 40 && WANTED[index] === 1) {
-      const value = integerAt(text, start, stop);
+      const value = parseInteger(text, start, stop);
       if (value === undefined)
         throw new ParseError(
           SOURCE,
@@ -112,26 +113,4 @@ export function parsePidStat(text: string): PidStat {
     rss: field(21),
     delayacctBlkioTicks: index > 39 ? field(39) : undefined,
   };
-}
-
-function isSpace(c: number): boolean {
-  return c === 32 || c === 10 || c === 9 || c === 13;
-}
-
-/**
- * The decimal integer `text[from, to)` (an optional `-`, then digits), undefined when it is
- * not one; beyond 15 digits through `Number()` for the same rounding.
- */
-export function integerAt(text: string, from: number, to: number): number | undefined {
-  const negative = text.charCodeAt(from) === 45;
-  const first = negative ? from + 1 : from;
-  if (first >= to) return undefined;
-  let value = 0;
-  for (let i = first; i < to; i++) {
-    const digit = text.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return undefined;
-    value = value * 10 + digit;
-  }
-  if (to - first > 15) value = Number(text.slice(first, to));
-  return negative ? -value : value;
 }

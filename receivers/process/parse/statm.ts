@@ -1,5 +1,5 @@
 import { ParseError } from '../../../service/errors.ts';
-import { integerAt } from './pid-stat.ts';
+import { parseInteger } from '../../procfs/parse/fields.ts';
 
 /** `/proc/<pid>/statm` (proc_pid_statm(5)): memory sizes, all in pages. */
 export interface Statm {
@@ -31,7 +31,7 @@ export function parseStatm(text: string): Statm {
   for (let at = start; at < end; count++) {
     let stop = text.indexOf(' ', at);
     if (stop < 0 || stop > end) stop = end;
-    const value = integerAt(text, at, stop);
+    const value = parseInteger(text, at, stop);
     if (value === undefined) {
       if (count === 0 && stop === at) break;
       throw new ParseError(

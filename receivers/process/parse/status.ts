@@ -1,5 +1,5 @@
 import { ParseError } from '../../../service/errors.ts';
-import { integerAt } from './pid-stat.ts';
+import { parseInteger } from '../../procfs/parse/fields.ts';
 
 /** The fields of `/proc/<pid>/status` (proc_pid_status(5)) that the process receiver uses. */
 export interface PidStatus {
@@ -77,7 +77,7 @@ export function parseStatus(text: string): PidStatus {
           let stop = at;
           while (stop < end && !isBlank(text.charCodeAt(stop))) stop += 1;
           if (count < 4) {
-            const id = integerAt(text, at, stop);
+            const id = parseInteger(text, at, stop);
             if (id === undefined || id < 0 || !Number.isSafeInteger(id))
               throw new ParseError(
                 SOURCE,

@@ -69,3 +69,22 @@ export function unsignedAt(text: string, start: number, end: number): number {
   }
   return value;
 }
+
+/**
+ * The decimal integer `text[from, to)` (an optional `-`, then digits only), undefined when it is
+ * not one. Up to 15 digits are summed exactly; longer ones go through Number() for the same
+ * rounding.
+ */
+export function parseInteger(text: string, from: number, to: number): number | undefined {
+  const negative = text.charCodeAt(from) === 45;
+  const first = negative ? from + 1 : from;
+  if (first >= to) return undefined;
+  let value = 0;
+  for (let i = first; i < to; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    value = value * 10 + digit;
+  }
+  if (to - first > 15) value = Number(text.slice(first, to));
+  return negative ? -value : value;
+}
