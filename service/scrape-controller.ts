@@ -199,8 +199,8 @@ export class ScrapeRunner {
     scraper.register(this.#tracker.wrap(this.#provider.getMeter(`inframeter/receiver/${type}`)));
   }
 
-  /** One scrape bounded by `timeoutMs`, then one collection. */
-  async run(timeoutMs: number): Promise<{ batch: ResourceMetrics; report: ScrapeReport }> {
+  /** One scrape bounded by `timeoutMs`, then one collection: the batch and its number of points. */
+  async run(timeoutMs: number): Promise<{ batch: ResourceMetrics; points: number; report: ScrapeReport }> {
     const controller = new AbortController();
     const timer = setTimeout(() => {
       controller.abort(new TimeoutError('scrape', timeoutMs));
@@ -224,10 +224,11 @@ export class ScrapeRunner {
     const callbackErrors = new Map(report.errors);
     errors.forEach((error, i) => callbackErrors.set(`collect#${i}`, toError(error)));
     const batch = this.#tracker.prune(resourceMetrics);
+    const points = countPoints(batch);
     // A large scrape: a larger growing step of the heap (see service/heap-flags.ts).
-    if (countPoints(batch) >= LARGE_SCRAPE_SERIES && applyLargeScrapeHeapFlags())
+    if (points >= LARGE_SCRAPE_SERIES && applyLargeScrapeHeapFlags())
       this.#logger?.debug({ flags: LARGE_SCRAPE_HEAP_FLAGS }, 'V8 heap flags for large scrapes');
-    return { batch, report: { errors: callbackErrors } };
+    return { batch, points, report: { errors: callbackErrors } };
   }
 
   async shutdown(): Promise<void> {
@@ -278,14 +279,13 @@ export function createScraperReceiver(
     if (runner === undefined) return;
     const started = performance.now();
     try {
-      const { batch, report } = await runner.run(timeoutMs);
+      const { batch, points, report } = await runner.run(timeoutMs);
       const errorKeys = new Set(report.errors.keys());
       for (const [key, error] of report.errors) errorLog.report(key, error);
       for (const key of previousErrorKeys) if (!errorKeys.has(key)) errorLog.recovered(key);
       previousErrorKeys = errorKeys;
       errorLog.recovered('scrape');
       settings.telemetry.scraped(performance.now() - started, report.errors.size);
-      const points = countPoints(batch);
       settings.telemetry.received(points);
       // The next scrape does not wait for the exporters: an exporter that acknowledges
       // only once its data is on disk or on the wire must not slow the schedule down.

@@ -244,7 +244,7 @@ describe('snapshot producer', () => {
       },
       createTestSettings('test', 'receiver'),
     );
-    const { batch } = await runner.run(1000);
+    const { batch, points } = await runner.run(1000);
     value = 3;
     const again = await runner.run(1000);
     for (const b of [batch, again.batch]) {
@@ -255,6 +255,8 @@ describe('snapshot producer', () => {
       ]);
     }
     expect(again.batch.scopeMetrics[1]?.metrics[0]?.dataPoints[0]?.value).toBe(3);
+    // The instrument's point and the producer's.
+    expect([points, again.points]).toEqual([2, 2]);
     await runner.shutdown();
   });
 });

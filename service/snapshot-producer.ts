@@ -84,18 +84,7 @@ export class ProducedMetric {
    * the previous collection starts again (a new start time), as one found by attributes would.
    */
   record(series: Series, value: number): void {
-    if (!Number.isFinite(value)) return;
-    if (this.#integer && !Number.isInteger(value)) value = Math.trunc(value);
-    const collection = this.#collection;
-    if (series.seen === collection) {
-      const point = this.#points[series.index];
-      if (point !== undefined) point.value = value;
-      series.last = value;
-      return;
-    }
-    if (series.seen !== collection - 1 || (this.#kind === 'counter' && value < series.last))
-      series.start = this.#now;
-    this.#push(series, value);
+    this.#record(series, value, series.attributes);
   }
 
   /**
@@ -105,33 +94,41 @@ export class ProducedMetric {
    */
   observe(value: number, attributes: Attributes): void {
     if (!Number.isFinite(value)) return;
-    if (this.#integer && !Number.isInteger(value)) value = Math.trunc(value);
     let series = this.#byObject.get(attributes);
     if (series === undefined) {
       const key = valuesKey(attributes);
       series = this.#byValues.get(key);
       if (series === undefined) {
-        series = { metric: this.index, attributes, start: this.#now, last: value, seen: 0, index: 0 };
+        series = this.series(attributes);
         this.#byValues.set(key, series);
       }
       this.#byObject.set(attributes, series);
     }
-    if (series.seen === this.#collection) {
-      const point = this.#points[series.index];
-      if (point !== undefined) point.value = value;
-      series.last = value;
-      return;
-    }
-    if (this.#kind === 'counter' && value < series.last) series.start = this.#now;
     // The point carries the attributes it was observed with (a new object with the same values).
-    this.#observed += 1;
-    this.#push(series, value, attributes);
+    if (this.#record(series, value, attributes)) this.#observed += 1;
   }
 
-  #push(series: Series, value: number, attributes = series.attributes): void {
+  /**
+   * One value of `series` in this collection; whether it made a new point (rather than
+   * replacing the value of this collection's point, or being dropped). A series found by
+   * attributes was recorded in the previous collection unless it is new: the others are
+   * forgotten at its end.
+   */
+  #record(series: Series, value: number, attributes: Attributes): boolean {
+    if (!Number.isFinite(value)) return false;
+    if (this.#integer && !Number.isInteger(value)) value = Math.trunc(value);
+    const collection = this.#collection;
     const points = this.#points;
+    if (series.seen === collection) {
+      const point = points[series.index];
+      if (point !== undefined) point.value = value;
+      series.last = value;
+      return false;
+    }
+    if (series.seen !== collection - 1 || (this.#kind === 'counter' && value < series.last))
+      series.start = this.#now;
     series.last = value;
-    series.seen = this.#collection;
+    series.seen = collection;
     // The point's index, not the point: a pointer from the long-lived series to this
     // collection's young point would cost a write barrier and a remembered-set entry.
     const index = this.#count;
@@ -140,6 +137,7 @@ export class ProducedMetric {
     const point = { attributes, startTime: series.start, endTime: this.#now, value };
     if (index < points.length) points[index] = point;
     else points.push(point);
+    return true;
   }
 
   /** Ends the collection: the metric's data, undefined when nothing was observed. */

@@ -108,8 +108,26 @@ describe('parsePressure', () => {
     });
   });
 
+  it('reads every two-decimal share and a total beyond 15 digits as Number() does', () => {
+    for (let hundredths = 0; hundredths <= 10000; hundredths++) {
+      const share = `${String(Math.floor(hundredths / 100))}.${String(hundredths % 100).padStart(2, '0')}`;
+      const { some } = parsePressure(`some avg10=${share} avg60=${share} avg300=0.10 total=1\n`, 'p');
+      if (some.avg10 !== Number(share) || some.avg60 !== Number(share))
+        throw new Error(`${share} read as ${String(some.avg10)}`);
+    }
+    const total = '123456789012345678';
+    expect(parsePressure(`some avg10=0.00 avg60=0.00 avg300=0.00 total=${total}\n`, 'p').some.totalUsec).toBe(
+      Number(total),
+    );
+    expect(
+      parsePressure('some avg10=12.3456789012345678 avg60=0.00 avg300=0.00 total=0\n', 'p').some.avg10,
+    ).toBe(Number('12.3456789012345678'));
+  });
+
   it('rejects an empty file, a truncated line and a non-number', () => {
     expect(() => parsePressure('', 'cpu.pressure')).toThrow(/no "some" line/);
+    expect(() => parsePressure('some avg10=1. avg60=0.00 avg300=0.00 total=1\n', 'p')).toThrow(/p:1/);
+    expect(() => parsePressure('some avg10=0.00 avg60=0.00 avg300=0.00 total=1.5\n', 'p')).toThrow(/p:1/);
     expect(() => parsePressure('some avg10=0.00 avg60=0.00 avg3', 'cpu.pressure')).toThrow(/cpu.pressure:1/);
     expect(() => parsePressure('some avg10=x avg60=0.00 avg300=0.00 total=1\n', 'cpu.pressure')).toThrow(
       ParseError,

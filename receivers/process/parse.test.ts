@@ -138,6 +138,17 @@ describe('parseStatus', () => {
       '/proc/<pid>/status:2: voluntary_ctxt_switches is not a number: "many"',
     );
     expect(() => parseStatus('Uid:\t0\t0\t0\t0\nVmSwap:\t12 MB\n')).toThrow(/VmSwap: expected "N kB"/);
+    expect(() => parseStatus('Uid:\t1000\tx\t1000\t1000\n')).toThrow(
+      '/proc/<pid>/status:1: Uid is not a number: "x"',
+    );
+    expect(() => parseStatus('Uid:\t0\t0\t0\t0\t0\n')).toThrow('/proc/<pid>/status:1: Uid: expected 4 ids');
+    // A list that is not one fails every time it is read, the second time from the cache of lists.
+    for (let i = 0; i < 2; i++)
+      expect(() => parseStatus('Uid:\t0\t0\t0\t0\nCpus_allowed_list:\t0-x\n')).toThrow(
+        '/proc/<pid>/status:2: Cpus_allowed_list: not a CPU list: "0-x"',
+      );
+    expect(parseStatus('Uid:\t0\t0\t0\t0\nCpus_allowed_list:\t0-3,8\n').cpusAllowed).toBe(5);
+    expect(parseStatus('Uid:\t0\t0\t0\t0\nCpus_allowed_list:\t0-3,8\n').cpusAllowed).toBe(5);
   });
 
   it('counts CPU lists', () => {

@@ -16,6 +16,22 @@ import { parseInteger } from '../../procfs/parse/fields.ts';
  */
 export function parseFlatKeyed(text: string, source: string): Map<string, number> {
   const values = new Map<string, number>();
+  scanFlatKeyed(text, source, (keyStart, keyEnd, value) => {
+    values.set(text.slice(keyStart, keyEnd), value);
+  });
+  return values;
+}
+
+/**
+ * Goes through the `KEY VALUE` lines of a flat keyed file, handing each key's place in `text`
+ * and its value to `pair`, without cutting anything out of the text.
+ * @throws ParseError as {@link parseFlatKeyed} documents.
+ */
+function scanFlatKeyed(
+  text: string,
+  source: string,
+  pair: (keyStart: number, keyEnd: number, value: number) => void,
+): void {
   let line = 0;
   let start = 0;
   const length = text.length;
@@ -38,11 +54,10 @@ export function parseFlatKeyed(text: string, source: string): Map<string, number
           line,
           `value of ${text.slice(start, space)} is not an integer: ${JSON.stringify(text.slice(space + 1, end))}`,
         );
-      values.set(text.slice(start, space), value);
+      pair(start, space, value);
     }
     start = end + 1;
   }
-  return values;
 }
 
 /**
@@ -58,6 +73,8 @@ export class FlatKeyedReader {
   readonly #byHash = new Map<number, number>();
   readonly #keys: readonly string[];
   readonly #values: Float64Array;
+  /** The text being read (for {@link #pair}). */
+  #text = '';
 
   constructor(keys: readonly string[]) {
     this.#keys = keys;
@@ -75,40 +92,24 @@ export class FlatKeyedReader {
    * @throws ParseError as {@link parseFlatKeyed} does.
    */
   read(text: string, source: string): this {
-    const values = this.#values;
-    values.fill(Number.NaN);
-    let line = 0;
-    let start = 0;
-    const length = text.length;
-    while (start < length) {
-      let end = text.indexOf('\n', start);
-      if (end < 0) end = length;
-      line += 1;
-      if (end > start) {
-        const space = text.indexOf(' ', start);
-        if (space < 0 || space >= end)
-          throw new ParseError(
-            source,
-            line,
-            `expected "key value", got ${JSON.stringify(text.slice(start, end))}`,
-          );
-        const value = parseInteger(text, space + 1, end);
-        if (value === undefined)
-          throw new ParseError(
-            source,
-            line,
-            `value of ${text.slice(start, space)} is not an integer: ${JSON.stringify(text.slice(space + 1, end))}`,
-          );
-        const slot = this.#byHash.get(hashKey(text, start, space));
-        if (slot !== undefined) {
-          const key = this.#keys[slot] ?? '';
-          if (key.length === space - start && text.startsWith(key, start)) values[slot] = value;
-        }
-      }
-      start = end + 1;
+    this.#text = text;
+    this.#values.fill(Number.NaN);
+    try {
+      scanFlatKeyed(text, source, this.#pair);
+    } finally {
+      this.#text = '';
     }
     return this;
   }
+
+  /** One line of the file being read: its value goes to the key's slot when the key is known. */
+  readonly #pair = (keyStart: number, keyEnd: number, value: number): void => {
+    const text = this.#text;
+    const slot = this.#byHash.get(hashKey(text, keyStart, keyEnd));
+    if (slot === undefined) return;
+    const key = this.#keys[slot] ?? '';
+    if (key.length === keyEnd - keyStart && text.startsWith(key, keyStart)) this.#values[slot] = value;
+  };
 
   /** The value of `key` in the file read last; undefined when it had none (or `key` is not known). */
   get(key: string): number | undefined {
