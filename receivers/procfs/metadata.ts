@@ -262,7 +262,7 @@ export const procfsMetadata: ReceiverMetadata = {
       'counter',
       'By',
       NET_DIR,
-      'Bytes received and transmitted (/proc/net/dev).',
+      'Bytes received and transmitted (/proc/1/net/dev).',
     ),
     m(
       'network',
@@ -366,7 +366,7 @@ export const procfsMetadata: ReceiverMetadata = {
     'vmstat.counter': 'The /proc/vmstat key.',
     'system.device': 'Block device name (`sda`, `nvme0n1`) or, for filesystems, the mounted device.',
     'disk.io.direction': '`read` or `write`.',
-    'network.interface.name': 'Interface name from /proc/net/dev.',
+    'network.interface.name': 'Interface name from /proc/1/net/dev.',
     'network.io.direction': '`receive` or `transmit`.',
     'system.filesystem.mountpoint': 'Mount point as written in the mounts file.',
     'system.filesystem.type': 'Filesystem type (`ext4`, `xfs`).',

@@ -179,6 +179,34 @@ describe('ProcfsScraper on fixture trees', () => {
     expect(names.has('system.disk.io')).toBe(true);
   });
 
+  it("reads the host's interfaces through PID 1, and its own namespace only when PID 1 is hidden", async () => {
+    const good = fixtureClient('linux-6.18-recorded');
+    const own = 'Inter-| head\n face | head\n    lo: 1 2 0 0 0 0 0 0 3 4 0 0 0 0 0 0\n';
+    const interfaces = async (hostVisible: boolean): Promise<unknown[]> => {
+      const client: ProcfsClient = {
+        read: (p) => {
+          if (p === 'proc/net/dev') return own;
+          if (p === 'proc/1/net/dev' && !hostVisible) {
+            throw Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' });
+          }
+          return good.read(p);
+        },
+        statfs: (m) => good.statfs(m),
+      };
+      const { batch, errors } = await scrapeOnce(new ProcfsScraper(client, procfsConfigSchema.parse({})));
+      expect(errors.size).toBe(0);
+      return [
+        ...new Set(
+          rows(batch)
+            .filter((x) => x.metric === 'system.network.io')
+            .map((x) => x.attributes['network.interface.name']),
+        ),
+      ].sort();
+    };
+    expect(await interfaces(true)).toEqual(['eth0', 'ifb0', 'ifb1', 'lo']);
+    expect(await interfaces(false)).toEqual(['lo']);
+  });
+
   it('switches groups off', async () => {
     const config = procfsConfigSchema.parse({
       metrics: { cpu: { enabled: false }, disk: { enabled: false }, network: { include: ['lo'] } },

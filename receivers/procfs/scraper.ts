@@ -176,6 +176,11 @@ function utilizationOf(previous: CpuTimes, current: CpuTimes): Map<CpuMode, numb
  * of each mounted filesystem into a snapshot. Each source is read on its own: a failure is
  * reported under its path and the others are still exported.
  */
+/** Interface counters of the host's network namespace: PID 1's, under the root path. */
+const HOST_NET_DEV = 'proc/1/net/dev';
+/** Interface counters of the collector's own network namespace. */
+const OWN_NET_DEV = 'proc/net/dev';
+
 export class ProcfsScraper implements Scraper {
   readonly #client: ProcfsClient;
   readonly #config: ProcfsConfig;
@@ -257,7 +262,7 @@ export class ProcfsScraper implements Scraper {
       );
     }
     if (m.network.enabled) {
-      snapshot.interfaces = read('proc/net/dev', parseNetDev)?.filter((i) =>
+      snapshot.interfaces = this.#readInterfaces(errors)?.filter((i) =>
         selected(i.name, m.network.include, m.network.exclude),
       );
     }
@@ -274,6 +279,42 @@ export class ProcfsScraper implements Scraper {
   /** The path of a source as the host sees it, for error reports. */
   #where(path: string): string {
     return `${this.#config.root_path.replace(/\/$/, '')}/${path}`;
+  }
+
+  /**
+   * The host's interfaces: those of PID 1's network namespace (`proc/1/net/dev`), whatever
+   * namespace the collector itself runs in. `/proc/net/dev` is the reader's own namespace,
+   * which in a pod is the pod's. When PID 1 is hidden from this process (`hidepid`, a
+   * procfs of another PID namespace), the collector's own namespace is read instead.
+   */
+  #readInterfaces(errors: Map<string, Error>): NetDevRecord[] | undefined {
+    let text: string;
+    try {
+      text = this.#client.read(HOST_NET_DEV);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code !== 'ENOENT' && code !== 'EACCES') {
+        errors.set(this.#where(HOST_NET_DEV), toError(error));
+        return undefined;
+      }
+      try {
+        text = this.#client.read(OWN_NET_DEV);
+      } catch (ownError) {
+        errors.set(this.#where(OWN_NET_DEV), toError(ownError));
+        return undefined;
+      }
+      return this.#parseInterfaces(text, OWN_NET_DEV, errors);
+    }
+    return this.#parseInterfaces(text, HOST_NET_DEV, errors);
+  }
+
+  #parseInterfaces(text: string, path: string, errors: Map<string, Error>): NetDevRecord[] | undefined {
+    try {
+      return parseNetDev(text, `/${path}`);
+    } catch (error) {
+      errors.set(this.#where(path), toError(error));
+      return undefined;
+    }
   }
 
   #readFilesystems(errors: Map<string, Error>): FilesystemSample[] | undefined {
