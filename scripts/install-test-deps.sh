@@ -25,11 +25,28 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 echo "test dependencies: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Tests start their own instances on their own ports: keep Debian from starting the packaged
+# daemons (snmpd, prometheus, node_exporter, libvirtd, postgresql, …) while they are
+# installed, through a policy-rc.d that refuses every start for the length of the install.
+# Daemons already running on this machine are left alone.
+policy=/usr/sbin/policy-rc.d
+saved=""
+if [ -e "$policy" ]; then
+  saved=$(mktemp)
+  "${sudo_cmd[@]}" cp -p "$policy" "$saved"
+fi
+restore_policy() {
+  if [ -n "$saved" ]; then
+    "${sudo_cmd[@]}" cp -p "$saved" "$policy"
+    rm -f "$saved"
+  else
+    "${sudo_cmd[@]}" rm -f "$policy"
+  fi
+}
+trap restore_policy EXIT
+printf '#!/bin/sh\n# Written by inframeter install-test-deps.sh for the length of its install.\nexit 101\n' |
+  "${sudo_cmd[@]}" tee "$policy" >/dev/null
+"${sudo_cmd[@]}" chmod 755 "$policy"
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian may start the packaged daemons; tests use their own ports and configs, but stop them
-# so that nothing else answers on the default ports.
-for d in prometheus prometheus-node-exporter snmpd; do
-  "${sudo_cmd[@]}" pkill -x "$d" 2>/dev/null || true
-done
 echo "test dependencies: installed"
