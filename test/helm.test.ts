@@ -1,11 +1,11 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import { missing } from './support/peers.ts';
+import { freePort, missing, poll } from './support/peers.ts';
 
 // The chart rendered as `helm template` renders it: Go's text/template with Sprig and
 // Helm's own functions (test/support/helm/render.go), built from Debian's Go packages.
@@ -541,6 +541,292 @@ describe.skipIf(skip)('Helm chart', () => {
     [{ gateway: { persistence: { enabled: true } } }, 'gateway.persistence.enabled needs gateway.replicas=1'],
   ])('values that make no sense fail, naming the value: %j', (values, message) => {
     expect(() => render([values])).toThrow(message);
+  });
+
+  describe('what a cluster operator sets', () => {
+    const container = (doc: Doc | undefined): Record<string, unknown> =>
+      (get(doc, 'spec.template.spec.containers') as Record<string, unknown>[])[0] ?? {};
+    const configOf = (docs: Doc[], role: string): Record<string, unknown> =>
+      parseYaml(
+        (
+          docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === `demo-inframeter-${role}`)
+            ?.data as Record<string, string>
+        )['config.yaml'] ?? '',
+      ) as Record<string, unknown>;
+
+    it('extra env, volumes and mounts, pod labels and annotations, priority class, on both roles', () => {
+      const extras = (role: string) => ({
+        extraEnv: [{ name: 'EXTRA', value: role }],
+        extraVolumes: [{ name: `${role}-extra`, emptyDir: {} }],
+        extraVolumeMounts: [{ name: `${role}-extra`, mountPath: `/extra/${role}` }],
+        podLabels: { team: `${role}-team` },
+        podAnnotations: { 'example.org/note': role },
+        priorityClassName: `${role}-priority`,
+      });
+      const docs = documents(render([{ agent: extras('agent'), gateway: extras('gateway') }]));
+      for (const [kind, role] of [
+        ['DaemonSet', 'agent'],
+        ['Deployment', 'gateway'],
+      ] as const) {
+        const doc = docs.find((d) => d.kind === kind);
+        const c = container(doc);
+        expect(get(doc, 'spec.template.metadata.labels.team')).toBe(`${role}-team`);
+        expect(get(doc, 'spec.template.metadata.annotations')).toMatchObject({ 'example.org/note': role });
+        expect(get(doc, 'spec.template.spec.priorityClassName')).toBe(`${role}-priority`);
+        expect(c.env).toContainEqual({ name: 'EXTRA', value: role });
+        expect(c.volumeMounts).toContainEqual({ name: `${role}-extra`, mountPath: `/extra/${role}` });
+        expect(get(doc, 'spec.template.spec.volumes')).toContainEqual({
+          name: `${role}-extra`,
+          emptyDir: {},
+        });
+        // The selector stays the chart's own: extra labels never break it.
+        expect(Object.keys(get(doc, 'spec.selector.matchLabels') as object)).not.toContain('team');
+      }
+      expect(docs.flatMap(wellFormed)).toEqual([]);
+    });
+
+    it('container network grants hostPID and root with SYS_PTRACE, and nothing without it', () => {
+      const plain = documents(render());
+      const agent = plain.find((d) => d.kind === 'DaemonSet');
+      expect(get(agent, 'spec.template.spec.hostPID')).toBe(false);
+      expect(get(agent, 'spec.template.spec.hostNetwork')).toBe(false);
+      expect(get(container(agent), 'securityContext.runAsNonRoot')).toBe(true);
+      expect(get(container(agent), 'securityContext.capabilities')).toEqual({ drop: ['ALL'] });
+      expect(get(configOf(plain, 'agent'), 'receivers.cgroups.metrics')).toEqual({ network: false });
+      // The node's network counters need neither: procfs reads the host's /proc.
+      expect(get(configOf(plain, 'agent'), 'receivers.procfs.root_path')).toBe('/host');
+
+      const docs = documents(render([{ agent: { receivers: { cgroups: { network: true } } } }]));
+      const granted = docs.find((d) => d.kind === 'DaemonSet');
+      expect(get(granted, 'spec.template.spec.hostPID')).toBe(true);
+      expect(get(granted, 'spec.template.spec.hostNetwork')).toBe(false);
+      expect(get(container(granted), 'securityContext')).toMatchObject({
+        runAsUser: 0,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'], add: ['SYS_PTRACE'] },
+      });
+      expect(get(configOf(docs, 'agent'), 'receivers.cgroups.metrics')).toBeUndefined();
+      expect(validateConfigs(docs)).toEqual([]);
+    });
+
+    it('the NetworkPolicy never admits every address', () => {
+      const peersOf = (docs: Doc[]): unknown[] =>
+        (
+          (get(
+            docs.find((d) => d.kind === 'NetworkPolicy'),
+            'spec.ingress',
+          ) ?? []) as { from?: unknown[] }[]
+        ).map((rule) => rule.from);
+      const defaults = documents(render([{ networkPolicy: { enabled: true } }]));
+      expect(JSON.stringify(defaults)).not.toContain('0.0.0.0/0');
+      for (const from of peersOf(defaults)) expect(Array.isArray(from) && from.length > 0).toBe(true);
+      expect(peersOf(defaults)[1]).toEqual([{ namespaceSelector: {} }]);
+
+      expect(() => render([{ networkPolicy: { enabled: true }, agent: { hostNetwork: true } }])).toThrow(
+        /networkPolicy.agentNodeCIDRs/,
+      );
+      const hostNetwork = documents(
+        render([
+          { networkPolicy: { enabled: true, agentNodeCIDRs: ['10.1.0.0/24'] }, agent: { hostNetwork: true } },
+        ]),
+      );
+      expect(peersOf(hostNetwork)[0]).toContainEqual({ ipBlock: { cidr: '10.1.0.0/24' } });
+      expect(JSON.stringify(hostNetwork)).not.toContain('0.0.0.0/0');
+      expect(() => render([{ networkPolicy: { enabled: true, metricsFrom: [] } }])).toThrow(/metricsFrom/);
+    });
+
+    it('experiment results on a hostPath or an existing claim, one directory per node', () => {
+      const volumeOf = (persistence: Record<string, unknown>) => {
+        const docs = documents(
+          render([{ experiments: { enabled: true, tokenSecret: 'token', persistence } }]),
+        );
+        const agent = docs.find((d) => d.kind === 'DaemonSet');
+        return {
+          volume: (get(agent, 'spec.template.spec.volumes') as { name: string }[]).find(
+            (v) => v.name === 'experiments',
+          ),
+          mount: (container(agent).volumeMounts as { name: string }[]).find((m) => m.name === 'experiments'),
+        };
+      };
+      expect(volumeOf({}).volume).toEqual({ name: 'experiments', emptyDir: {} });
+      expect(volumeOf({ type: 'hostPath' }).volume).toEqual({
+        name: 'experiments',
+        hostPath: { path: '/var/lib/inframeter/experiments', type: 'DirectoryOrCreate' },
+      });
+      const pvc = volumeOf({ type: 'pvc', existingClaim: 'lab-results' });
+      expect(pvc.volume).toEqual({
+        name: 'experiments',
+        persistentVolumeClaim: { claimName: 'lab-results' },
+      });
+      expect(pvc.mount).toMatchObject({ subPathExpr: '$(K8S_NODE_NAME)' });
+      expect(() => volumeOf({ type: 'pvc' })).toThrow(/existingClaim/);
+    });
+
+    it('NOTES tell how to reach the experiments API', () => {
+      const notes = render([{ experiments: { enabled: true, tokenSecret: 'lab-token' } }]).notes;
+      expect(notes).toContain('--k8s-selector "$SEL" -n monitoring --k8s-port 9470');
+      expect(notes).toContain("SEL='app.kubernetes.io/instance=demo,app.kubernetes.io/component=agent'");
+      expect(notes).toContain('get secret lab-token');
+      expect(notes).toContain('lost when an agent pod is replaced');
+      expect(render().notes).not.toContain('Experiments');
+    });
+
+    it('TLS from a Secret on both sides: the rendered settings connect a real agent to a real gateway', async () => {
+      const docs = documents(
+        render([
+          {
+            tls: {
+              enabled: true,
+              secretName: 'gateway-tls',
+              serverName: 'demo-inframeter-gateway.monitoring.svc',
+            },
+          },
+        ]),
+      );
+      expect(validateConfigs(docs)).toEqual([]);
+      for (const [kind, secret] of [
+        ['DaemonSet', 'gateway-tls'],
+        ['Deployment', 'gateway-tls'],
+      ] as const) {
+        const doc = docs.find((d) => d.kind === kind);
+        expect(get(doc, 'spec.template.spec.volumes')).toContainEqual({
+          name: 'tls',
+          secret: { secretName: secret },
+        });
+        expect(container(doc).volumeMounts).toContainEqual({
+          name: 'tls',
+          mountPath: '/etc/inframeter/tls',
+          readOnly: true,
+        });
+      }
+      const gatewayTls = get(configOf(docs, 'gateway'), 'receivers.otlp.protocols.grpc.tls') as Record<
+        string,
+        string
+      >;
+      const agentOtlp = get(configOf(docs, 'agent'), 'exporters.otlp') as Record<string, unknown> & {
+        tls: Record<string, string>;
+      };
+      expect(agentOtlp.endpoint).toBe('https://demo-inframeter-gateway.monitoring.svc:4317');
+      expect(get(configOf(docs, 'gateway'), 'receivers.otlp.protocols.http.tls')).toEqual(gatewayTls);
+
+      // Certificates as cert-manager would write them into the Secret: a CA, the gateway's
+      // certificate for the Service name, an agent's client certificate.
+      const certs = mkdtempSync(join(dir, 'tls-'));
+      const openssl = (...args: string[]): void => {
+        const r = spawnSync('openssl', args, { cwd: certs, encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+      };
+      openssl(
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.crt',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=test-ca',
+      );
+      const leaf = (name: string, ext: string): void => {
+        writeFileSync(join(certs, `${name}.ext`), ext);
+        openssl(
+          'req',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          `${name}.key`,
+          '-out',
+          `${name}.csr`,
+          '-subj',
+          `/CN=${name}`,
+        );
+        openssl(
+          'x509',
+          '-req',
+          '-in',
+          `${name}.csr`,
+          '-CA',
+          'ca.crt',
+          '-CAkey',
+          'ca.key',
+          '-CAcreateserial',
+          '-out',
+          `${name}.crt`,
+          '-days',
+          '2',
+          '-extfile',
+          `${name}.ext`,
+        );
+      };
+      leaf(
+        'gateway',
+        'subjectAltName=DNS:demo-inframeter-gateway.monitoring.svc\nextendedKeyUsage=serverAuth\n',
+      );
+      leaf('agent', 'extendedKeyUsage=clientAuth\n');
+      // The chart's paths, /etc/inframeter/tls/{tls.crt,tls.key,ca.crt}, in each pod's Secret.
+      const mounted = (path: string, role: string): string =>
+        join(certs, path.replace('/etc/inframeter/tls/', '').replace('tls.', `${role}.`));
+      const gatewayPort = await freePort();
+      const promPort = await freePort();
+      const serverTls = Object.fromEntries(
+        Object.entries(gatewayTls).map(([k, v]) => [k, mounted(v, 'gateway')]),
+      );
+      const clientTls = Object.fromEntries(
+        Object.entries(agentOtlp.tls).map(([k, v]) => [k, k.endsWith('_file') ? mounted(v, 'agent') : v]),
+      );
+      const write = (name: string, config: unknown): string => {
+        const path = join(certs, name);
+        writeFileSync(path, JSON.stringify(config));
+        return path;
+      };
+      const gatewayConfig = write('gateway.yaml', {
+        receivers: {
+          otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${String(gatewayPort)}`, tls: serverTls } } },
+        },
+        exporters: { prometheus: { endpoint: `127.0.0.1:${String(promPort)}` } },
+        service: { pipelines: { metrics: { receivers: ['otlp'], exporters: ['prometheus'] } } },
+      });
+      const agentConfig = (tls: Record<string, unknown>, name: string) =>
+        write(name, {
+          receivers: { procfs: { collection_interval: '1s', metrics: { disk: { enabled: false } } } },
+          processors: { resource: { attributes: { 'host.name': name } } },
+          exporters: {
+            otlp: {
+              endpoint: `https://127.0.0.1:${String(gatewayPort)}`,
+              protocol: 'grpc',
+              tls,
+              retry_on_failure: { initial_interval: '1s', max_interval: '2s' },
+            },
+          },
+          service: {
+            pipelines: { metrics: { receivers: ['procfs'], processors: ['resource'], exporters: ['otlp'] } },
+          },
+        });
+      const { ca_file: caFile, server_name_override: serverName } = clientTls;
+      const run = (config: string) =>
+        spawn(process.execPath, [MAIN, 'run', '--config', config], { cwd: certs, stdio: 'ignore' });
+      const children = [
+        run(gatewayConfig),
+        run(agentConfig(clientTls, 'agent-with-cert')),
+        // Without a client certificate the gateway must refuse the agent (mutual TLS).
+        run(agentConfig({ ca_file: caFile, server_name_override: serverName }, 'agent-without-cert')),
+      ];
+      try {
+        const text = await poll("the agent's metrics on the gateway", 60_000, async () => {
+          const body = await (await fetch(`http://127.0.0.1:${String(promPort)}/metrics`)).text();
+          return body.includes('agent-with-cert') && body.includes('system_memory_usage') ? body : undefined;
+        });
+        expect(text).not.toContain('agent-without-cert');
+      } finally {
+        for (const child of children) child.kill('SIGKILL');
+      }
+    }, 120_000);
   });
 
   describe('values.schema.json', () => {

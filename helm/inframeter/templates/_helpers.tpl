@@ -73,6 +73,10 @@ receivers:
   cgroups:
     root_path: /host
     collection_interval: {{ $a.collectionInterval }}
+    {{- if not $a.receivers.cgroups.network }}
+    metrics:
+      network: false
+    {{- end }}
     {{- if $a.receivers.cgroups.kubernetes }}
     kubernetes:
       enabled: true
@@ -133,8 +137,22 @@ exporters:
   {{- if $a.exportToGateway }}
   {{- $exporters = append $exporters "otlp" }}
   otlp:
+    {{- if .Values.tls.enabled }}
+    endpoint: https://{{ include "inframeter.gatewayHost" . }}:{{ .Values.gateway.otlp.grpcPort }}
+    protocol: grpc
+    tls:
+      ca_file: /etc/inframeter/tls/ca.crt
+      {{- if .Values.tls.mutual }}
+      cert_file: /etc/inframeter/tls/tls.crt
+      key_file: /etc/inframeter/tls/tls.key
+      {{- end }}
+      {{- with .Values.tls.serverName }}
+      server_name_override: {{ . }}
+      {{- end }}
+    {{- else }}
     endpoint: http://{{ include "inframeter.gatewayHost" . }}:{{ .Values.gateway.otlp.grpcPort }}
     protocol: grpc
+    {{- end }}
   {{- end }}
   {{- if $a.prometheus.enabled }}
   {{- $exporters = append $exporters "prometheus" }}
@@ -184,8 +202,10 @@ receivers:
     protocols:
       grpc:
         endpoint: 0.0.0.0:{{ $g.otlp.grpcPort }}
+        {{- include "inframeter.gatewayTls" . | nindent 8 }}
       http:
         endpoint: 0.0.0.0:{{ $g.otlp.httpPort }}
+        {{- include "inframeter.gatewayTls" . | nindent 8 }}
   {{- range $type := list "snmp" "ipmi" "wattmetre" }}
   {{- $r := index $g.outOfBand $type }}
   {{- if $r.enabled }}
@@ -233,6 +253,24 @@ service:
       processors: ["batch"]
       exporters: {{ toJson $exporters }}
 {{- end -}}
+{{- end -}}
+
+{{/* The gateway's OTLP server TLS settings (nothing without tls.enabled). */}}
+{{- define "inframeter.gatewayTls" -}}
+{{- if .Values.tls.enabled -}}
+tls:
+  cert_file: /etc/inframeter/tls/tls.crt
+  key_file: /etc/inframeter/tls/tls.key
+  {{- if .Values.tls.mutual }}
+  client_ca_file: /etc/inframeter/tls/ca.crt
+  {{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret of the agents' TLS files. */}}
+{{- define "inframeter.agentTlsSecret" -}}
+{{- $name := .Values.tls.agentSecretName | default .Values.tls.secretName -}}
+{{- required "tls.secretName (an existing Secret with tls.crt, tls.key and ca.crt) is required when tls.enabled" $name -}}
 {{- end -}}
 
 {{/* A restricted container securityContext. */}}
