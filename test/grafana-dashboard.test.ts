@@ -87,7 +87,8 @@ describe('Grafana dashboard', () => {
     const child = spawn(
       process.execPath,
       [join(ROOT, 'service', 'main.ts'), 'run', '--config', join(dir, 'config.yaml')],
-      { cwd: dir, stdio: 'ignore' },
+      // In a pod the chart sets K8S_NODE_NAME, which becomes host.name.
+      { cwd: dir, stdio: 'ignore', env: { ...process.env, K8S_NODE_NAME: 'node-7' } },
     );
     try {
       const samples = await poll('a scrape with every receiver', 20_000, async () => {
@@ -120,6 +121,26 @@ describe('Grafana dashboard', () => {
         }
       }
       expect(problems).toEqual([]);
+
+      // The collector selector shows node names and selects by `instance`: its regex, applied
+      // to target_info as Grafana's query_result() prints a series (labels in name order).
+      const variable = (
+        JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
+          templating: { list: { name: string; regex?: string; definition?: string }[] };
+        }
+      ).templating.list.find((v) => v.name === 'instance');
+      expect(variable?.definition).toBe('query_result(target_info)');
+      const source = /^\/(.*)\/$/.exec(variable?.regex ?? '')?.[1] ?? '';
+      const infos = samples.filter((x) => x.name === 'target_info');
+      expect(infos.length).toBeGreaterThan(0);
+      for (const info of infos) {
+        const labels = Object.entries(info.labels)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([k, v]) => `${k}="${v}"`)
+          .join(', ');
+        const match = new RegExp(source).exec(`target_info{${labels}} 1 1796600000`);
+        expect(match?.groups).toEqual({ text: 'node-7', value: info.labels.instance });
+      }
     } finally {
       child.kill('SIGTERM');
     }
