@@ -1,0 +1,244 @@
+import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
+import type { ExponentialHistogram, Histogram, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { DataPointType } from '@opentelemetry/sdk-metrics';
+
+/**
+ * OpenTelemetry batches → rows of kwollect's `metrics` table, as lines of PostgreSQL's COPY
+ * text format (`timestamp`, `device_id`, `metric_id`, `value`, `labels`; tab-separated, one
+ * line per row). Pure: no I/O, no clock.
+ *
+ * - `timestamp`: the point's end time, to the microsecond (PostgreSQL's precision).
+ * - `device_id`: the first of `deviceIdAttributes` present, among the point's attributes
+ *   then the resource's.
+ * - `metric_id`: the metric's name as the pipeline carries it.
+ * - `value`: gauges and sums as they are; histograms as Prometheus flattens them
+ *   (`<name>_bucket` per bound with `le`, cumulative; `<name>_count`, `<name>_sum`, and
+ *   `<name>_min`/`<name>_max` when recorded); exponential histograms as `_count`, `_sum`,
+ *   `_min`, `_max`.
+ * - `labels`: the point's other attributes, plus the `resourceLabels` of the resource, as JSON.
+ *
+ * A point the store cannot hold (no device id, a value that is not finite, a NUL character,
+ * a time outside years 1–9999) is left out and counted by reason.
+ */
+
+export interface RowOptions {
+  readonly deviceIdAttributes: readonly string[];
+  readonly resourceLabels: readonly string[];
+}
+
+/** COPY lines (each ending in `\n`) and what was left out. */
+export interface Rows {
+  readonly lines: string[];
+  /** Points left out, by reason. */
+  readonly rejected: Map<string, number>;
+  /** A metric name per reason, for the log. */
+  readonly examples: Map<string, string>;
+}
+
+/** The column list the lines fill, in order. */
+export const COPY_COLUMNS = '"timestamp", device_id, metric_id, value, labels';
+
+const NO_DEVICE = 'no device id attribute';
+const NOT_FINITE = 'value not finite';
+const NUL = 'NUL character (PostgreSQL text cannot hold it)';
+const BAD_TIME = 'timestamp outside years 1-9999';
+
+/** Converts a batch into COPY lines. */
+export function toCopyRows(batch: ResourceMetrics, options: RowOptions): Rows {
+  const out: Rows = { lines: [], rejected: new Map(), examples: new Map() };
+  const resource = batch.resource.attributes;
+  const extra: Attributes = {};
+  let hasExtra = false;
+  for (const key of options.resourceLabels) {
+    const value = resource[key];
+    if (value !== undefined) {
+      extra[key] = value;
+      hasExtra = true;
+    }
+  }
+  const times = new TimeFormatter();
+  for (const scope of batch.scopeMetrics) {
+    for (const metric of scope.metrics) {
+      const name = metric.descriptor.name;
+      if (name.includes('\u0000')) {
+        reject(out, NUL, name, metric.dataPoints.length);
+        continue;
+      }
+      const metricField = escapeText(name);
+      for (const point of metric.dataPoints) {
+        const device = findDevice(point.attributes, resource, options.deviceIdAttributes);
+        if (device === undefined) {
+          reject(out, NO_DEVICE, name, 1);
+          continue;
+        }
+        if (device.id.includes('\u0000')) {
+          reject(out, NUL, name, 1);
+          continue;
+        }
+        const time = times.format(point.endTime);
+        if (time === undefined) {
+          reject(out, BAD_TIME, name, 1);
+          continue;
+        }
+        const labels = labelsJson(point.attributes, device.key, extra, hasExtra);
+        if (labels === undefined) {
+          reject(out, NUL, name, 1);
+          continue;
+        }
+        const prefix = `${time}\t${escapeText(device.id)}\t`;
+        switch (metric.dataPointType) {
+          case DataPointType.GAUGE:
+          case DataPointType.SUM: {
+            const value = point.value as number;
+            if (!Number.isFinite(value)) reject(out, NOT_FINITE, name, 1);
+            else out.lines.push(`${prefix}${metricField}\t${String(value)}\t${escapeText(labels)}\n`);
+            break;
+          }
+          case DataPointType.HISTOGRAM:
+            pushHistogram(out, prefix, name, point.value as Histogram, labels);
+            break;
+          case DataPointType.EXPONENTIAL_HISTOGRAM: {
+            const h = point.value as ExponentialHistogram;
+            pushSummaryRows(out, prefix, name, h.count, h.sum, h.min, h.max, escapeText(labels));
+            break;
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function pushHistogram(out: Rows, prefix: string, name: string, h: Histogram, labels: string): void {
+  const field = escapeText(labels);
+  const values = [h.count, h.sum, h.min, h.max].filter((v): v is number => v !== undefined);
+  if (!values.every(Number.isFinite)) {
+    reject(out, NOT_FINITE, name, 1);
+    return;
+  }
+  const bucketName = escapeText(`${name}_bucket`);
+  const open = labels === '{}' ? '{' : `${labels.slice(0, -1)},`;
+  let cumulative = 0;
+  const { boundaries, counts } = h.buckets;
+  for (let i = 0; i < counts.length; i += 1) {
+    cumulative += counts[i] ?? 0;
+    const bound = boundaries[i];
+    const le = bound === undefined ? '+Inf' : formatBound(bound);
+    out.lines.push(`${prefix}${bucketName}\t${String(cumulative)}\t${escapeText(`${open}"le":"${le}"}`)}\n`);
+  }
+  pushSummaryRows(out, prefix, name, h.count, h.sum, h.min, h.max, field);
+}
+
+function pushSummaryRows(
+  out: Rows,
+  prefix: string,
+  name: string,
+  count: number,
+  sum: number | undefined,
+  min: number | undefined,
+  max: number | undefined,
+  labelsField: string,
+): void {
+  const parts: [string, number | undefined][] = [
+    ['_count', count],
+    ['_sum', sum],
+    ['_min', min],
+    ['_max', max],
+  ];
+  if (!parts.every(([, v]) => v === undefined || Number.isFinite(v))) {
+    reject(out, NOT_FINITE, name, 1);
+    return;
+  }
+  for (const [suffix, value] of parts) {
+    if (value === undefined) continue;
+    out.lines.push(`${prefix}${escapeText(name + suffix)}\t${String(value)}\t${labelsField}\n`);
+  }
+}
+
+/** A bucket bound as Prometheus writes `le`. */
+function formatBound(bound: number): string {
+  if (bound === Infinity) return '+Inf';
+  if (bound === -Infinity) return '-Inf';
+  return String(bound);
+}
+
+function reject(out: Rows, reason: string, metric: string, points: number): void {
+  out.rejected.set(reason, (out.rejected.get(reason) ?? 0) + points);
+  if (!out.examples.has(reason)) out.examples.set(reason, metric);
+}
+
+/** The device id and the attribute it came from. */
+function findDevice(
+  point: Attributes,
+  resource: Attributes,
+  keys: readonly string[],
+): { id: string; key: string | undefined } | undefined {
+  for (const key of keys) {
+    const own = scalar(point[key]);
+    if (own !== undefined) return { id: own, key };
+    const shared = scalar(resource[key]);
+    if (shared !== undefined) return { id: shared, key: undefined };
+  }
+  return undefined;
+}
+
+function scalar(value: AttributeValue | undefined): string | undefined {
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+/** The labels as JSON; undefined when a string holds a NUL character (jsonb refuses `\u0000`). */
+function labelsJson(
+  attributes: Attributes,
+  deviceKey: string | undefined,
+  extra: Attributes,
+  hasExtra: boolean,
+): string | undefined {
+  let source = attributes;
+  if (hasExtra || (deviceKey !== undefined && deviceKey in attributes)) {
+    const copy: Attributes = hasExtra ? { ...extra, ...attributes } : { ...attributes };
+    if (deviceKey !== undefined) delete copy[deviceKey];
+    source = copy;
+  }
+  const json = JSON.stringify(source);
+  // A literal backslash followed by "u0000" is not a NUL: look at the strings themselves.
+  if (json.includes('\\u0000') && Object.entries(source).some(([k, v]) => k.includes('\u0000') || hasNul(v)))
+    return undefined;
+  return json;
+}
+
+function hasNul(value: AttributeValue | undefined): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some((v) => typeof v === 'string' && v.includes('\u0000'));
+  return false;
+}
+
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** A value in COPY's text format: backslash, tab, newline and carriage return escaped. */
+export function escapeText(text: string): string {
+  return /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => ESCAPES[c] ?? c) : text;
+}
+
+/**
+ * Formats times as `YYYY-MM-DD HH:MM:SS.ffffff+00`, remembering the last second (points of a
+ * batch mostly share one).
+ */
+class TimeFormatter {
+  #second = Number.NaN;
+  #prefix = '';
+
+  format(time: HrTime): string | undefined {
+    const [seconds, nanos] = time;
+    if (seconds !== this.#second) {
+      const date = new Date(seconds * 1000);
+      const year = date.getUTCFullYear();
+      if (!Number.isFinite(year) || year < 1 || year > 9999) return undefined;
+      this.#second = seconds;
+      this.#prefix = `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 19)}.`;
+    }
+    const micros = Math.floor(nanos / 1000);
+    return `${this.#prefix}${String(micros).padStart(6, '0')}+00`;
+  }
+}
