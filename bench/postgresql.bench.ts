@@ -92,7 +92,9 @@ async function main(): Promise<void> {
     const batches = makeBatches();
     const total = batches.reduce((n, b) => n + countPoints(b), 0);
     const file = join(dir, 'rows.copy');
-    const lines = batches.flatMap((b) => toCopyRows(b, { deviceIdAttributes: ['device_id'], resourceLabels: [] }).lines);
+    const lines = batches.flatMap(
+      (b) => toCopyRows(b, { deviceIdAttributes: ['device_id'], resourceLabels: [] }).lines,
+    );
     writeFileSync(file, lines.join(''));
     // Creates the schema.
     const setup = new PostgresqlExporter(createTestSettings('postgresql', 'exporter'), config);
@@ -100,7 +102,8 @@ async function main(): Promise<void> {
     await setup.shutdown();
     await server.query(`SELECT 1 FROM metrics LIMIT 1`, undefined, db);
 
-    const results: { floorRate: number; floorCpu: number; ourRate: number; ourCpu: number; load: string }[] = [];
+    const results: { floorRate: number; floorCpu: number; ourRate: number; ourCpu: number; load: string }[] =
+      [];
     for (let run = 1; run <= RUNS; run += 1) {
       await server.query('TRUNCATE metrics; CHECKPOINT', undefined, db);
       const psql = join(POSTGRES_BIN, 'psql');

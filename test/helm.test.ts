@@ -560,10 +560,7 @@ describe.skipIf(skip)('Helm chart', () => {
     [{ gateway: { replicas: 0 } }, 'gateway.replicas is 0 while agent.exportToGateway'],
     [{ gateway: { enabled: false } }, 'agent.exportToGateway is true but gateway.enabled is false'],
     [{ gateway: { otlpExporter: { enabled: true } } }, 'gateway.otlpExporter.endpoint is required'],
-    [
-      { gateway: { postgresqlExporter: { enabled: true } } },
-      'gateway.postgresqlExporter.host is required',
-    ],
+    [{ gateway: { postgresqlExporter: { enabled: true } } }, 'gateway.postgresqlExporter.host is required'],
     [
       {
         gateway: {

@@ -4,9 +4,20 @@ import { configSchema, describeTarget, resolveTarget } from './config.ts';
 describe('postgresql exporter config', () => {
   it("takes kwollect's keys, with kwollect's defaults", () => {
     const config = configSchema.parse({});
-    expect(resolveTarget(config)).toMatchObject({ host: 'localhost', port: 5432, database: 'kwdb', user: 'kwuser' });
+    expect(resolveTarget(config)).toMatchObject({
+      host: 'localhost',
+      port: 5432,
+      database: 'kwdb',
+      user: 'kwuser',
+    });
     const target = resolveTarget(
-      configSchema.parse({ db_host: 'db.site', db_port: 5433, db_name: 'kw', db_user: 'u', db_password: 'p' }),
+      configSchema.parse({
+        db_host: 'db.site',
+        db_port: 5433,
+        db_name: 'kw',
+        db_user: 'u',
+        db_password: 'p',
+      }),
     );
     expect(target).toMatchObject({ host: 'db.site', port: 5433, database: 'kw', user: 'u' });
     expect(target.password?.reveal()).toBe('p');

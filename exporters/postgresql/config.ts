@@ -91,7 +91,8 @@ function parseEndpoint(text: string): EndpointParts | string {
     return 'not a valid URL (expected postgresql://user@host:port/database)';
   }
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (url.search !== '' || url.hash !== '') return 'query parameters are not supported: use the exporter keys';
+  if (url.search !== '' || url.hash !== '')
+    return 'query parameters are not supported: use the exporter keys';
   return {
     host: url.hostname === '' ? undefined : url.hostname.replace(/^\[|\]$/g, ''),
     port: url.port === '' ? undefined : Number(url.port),

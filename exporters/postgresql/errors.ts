@@ -37,7 +37,8 @@ export function isRowError(error: unknown): boolean {
 export function toExportFailure(error: unknown): ExportFailure {
   if (error instanceof ExportFailure) return error;
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof StoreError) return new ExportFailure(message, { retryable: error.retryable, cause: error });
+  if (error instanceof StoreError)
+    return new ExportFailure(message, { retryable: error.retryable, cause: error });
   const state = sqlState(error);
   const retryable = state === undefined || !PERMANENT_CLASSES.has(state.slice(0, 2));
   return new ExportFailure(state === undefined ? message : `${message} (SQLSTATE ${state})`, {

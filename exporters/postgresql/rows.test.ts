@@ -8,17 +8,25 @@ const T = at('2020-01-06T14:00:00.123Z', 456);
 describe('toCopyRows', () => {
   it('writes a gauge point as one COPY line: time to the microsecond, device, name, value, labels', () => {
     const rows = toCopyRows(
-      batchOf([numberMetric('pdu_power_watt', [{ attributes: { device_id: 'node-1', outlet: '3' }, value: 42.5, time: T }])]),
+      batchOf([
+        numberMetric('pdu_power_watt', [
+          { attributes: { device_id: 'node-1', outlet: '3' }, value: 42.5, time: T },
+        ]),
+      ]),
       options,
     );
-    expect(rows.lines).toEqual(['2020-01-06 14:00:00.123456+00\tnode-1\tpdu_power_watt\t42.5\t{"outlet":"3"}\n']);
+    expect(rows.lines).toEqual([
+      '2020-01-06 14:00:00.123456+00\tnode-1\tpdu_power_watt\t42.5\t{"outlet":"3"}\n',
+    ]);
     expect(rows.rejected.size).toBe(0);
   });
 
   it('takes the device id from the first attribute present, point before resource', () => {
     const point = (attributes: Record<string, string>): string =>
-      toCopyRows(batchOf([numberMetric('m', [{ attributes, value: 1, time: T }])], { 'host.name': 'gw' }), options)
-        .lines[0]?.split('\t')[1] ?? '';
+      toCopyRows(
+        batchOf([numberMetric('m', [{ attributes, value: 1, time: T }])], { 'host.name': 'gw' }),
+        options,
+      ).lines[0]?.split('\t')[1] ?? '';
     expect(point({ 'device.id': 'node-2' })).toBe('node-2');
     expect(point({ device_id: 'node-3', 'device.id': 'node-2' })).toBe('node-3');
     expect(point({})).toBe('gw');
@@ -38,7 +46,9 @@ describe('toCopyRows', () => {
   it('escapes tabs, newlines and backslashes for COPY', () => {
     expect(escapeText('a\tb\nc\\d\re')).toBe('a\\tb\\nc\\\\d\\re');
     const rows = toCopyRows(
-      batchOf([numberMetric('m', [{ attributes: { device_id: 'dev\t1', note: 'x\\y\n' }, value: 1, time: T }])]),
+      batchOf([
+        numberMetric('m', [{ attributes: { device_id: 'dev\t1', note: 'x\\y\n' }, value: 1, time: T }]),
+      ]),
       options,
     );
     expect(rows.lines[0]).toBe('2020-01-06 14:00:00.123456+00\tdev\\t1\tm\t1\t{"note":"x\\\\\\\\y\\\\n"}\n');

@@ -1,4 +1,4 @@
-import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { ExponentialHistogram, Histogram, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 
@@ -182,7 +182,7 @@ function findDevice(
   return undefined;
 }
 
-function scalar(value: AttributeValue | undefined): string | undefined {
+function scalar(value: unknown): string | undefined {
   if (typeof value === 'string') return value === '' ? undefined : value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return undefined;
@@ -199,26 +199,26 @@ function labelsJson(
   extra: Attributes,
   hasExtra: boolean,
 ): string | undefined {
-  let json = '{';
+  const parts: string[] = [];
   let nul = false;
-  const add = (key: string, value: AttributeValue | undefined): void => {
-    if (value === undefined) return;
-    if (json.length > 1) json += ',';
-    json += `${JSON.stringify(key)}:${JSON.stringify(value)}`;
-    if (key.includes('\u0000') || hasNul(value)) nul = true;
-  };
   for (const key in attributes) {
-    if (key !== deviceKey) add(key, attributes[key]);
+    const value: unknown = attributes[key];
+    if (key === deviceKey || value === undefined) continue;
+    parts.push(`${JSON.stringify(key)}:${JSON.stringify(value)}`);
+    nul ||= key.includes('\u0000') || hasNul(value);
   }
   if (hasExtra) {
     for (const key in extra) {
-      if (!(key in attributes)) add(key, extra[key]);
+      const value: unknown = extra[key];
+      if (key in attributes || value === undefined) continue;
+      parts.push(`${JSON.stringify(key)}:${JSON.stringify(value)}`);
+      nul ||= key.includes('\u0000') || hasNul(value);
     }
   }
-  return nul ? undefined : `${json}}`;
+  return nul ? undefined : `{${parts.join(',')}}`;
 }
 
-function hasNul(value: AttributeValue | undefined): boolean {
+function hasNul(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('\u0000');
   if (Array.isArray(value)) return value.some((v) => typeof v === 'string' && v.includes('\u0000'));
   return false;

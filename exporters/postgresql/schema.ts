@@ -179,7 +179,11 @@ export type SchemaOutcome = 'created' | 'created-hypertable' | 'existing';
  * (checking it has the columns written), or creates everything in one transaction under an
  * advisory lock, so that two exporters starting at once create it once.
  */
-export async function ensureSchema(client: pg.ClientBase, create: boolean, logger: Logger): Promise<SchemaOutcome> {
+export async function ensureSchema(
+  client: pg.ClientBase,
+  create: boolean,
+  logger: Logger,
+): Promise<SchemaOutcome> {
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK.toString()]);

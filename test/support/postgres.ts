@@ -74,7 +74,11 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
     chownSync(dir, uid, gid);
   }
   const user = 'postgres';
-  await run(join(BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', user, '-E', 'UTF8', '--no-sync'], asPostgres);
+  await run(
+    join(BIN, 'initdb'),
+    ['-D', data, '-A', 'trust', '-U', user, '-E', 'UTF8', '--no-sync'],
+    asPostgres,
+  );
   const port = await freePort();
   const options = [
     `-p ${String(port)}`,
@@ -84,7 +88,11 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
   ].join(' ');
   const logFile = join(dir, 'log');
   const start = (): Promise<string> =>
-    run(join(BIN, 'pg_ctl'), ['-D', data, '-o', options, '-l', logFile, '-w', '-t', '60', 'start'], asPostgres);
+    run(
+      join(BIN, 'pg_ctl'),
+      ['-D', data, '-o', options, '-l', logFile, '-w', '-t', '60', 'start'],
+      asPostgres,
+    );
   const halt = (): Promise<string> =>
     run(join(BIN, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop'], asPostgres);
   await start();
@@ -97,7 +105,11 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
     dir,
     user,
     database: 'postgres',
-    async query<R extends pg.QueryResultRow>(sql: string, params?: readonly unknown[], database = 'postgres') {
+    async query<R extends pg.QueryResultRow>(
+      sql: string,
+      params?: readonly unknown[],
+      database = 'postgres',
+    ) {
       const client = new pg.Client({ host, port, user, database });
       await client.connect();
       try {
