@@ -4,13 +4,14 @@ import pg from 'pg';
 import type { ComponentSettings, Exporter } from '../../service/component.ts';
 import { Delivery } from '../../service/delivery/delivery.ts';
 import type { DeliveryOptions, SendRequest, SendResult } from '../../service/delivery/delivery.ts';
+import { AttributeCache, decodeMetricsRequest } from '../../service/delivery/otlp/wire-decode.ts';
 import { ErrorLog } from '../../service/error-log.ts';
 import type { PostgresqlExporterConfig } from './config.ts';
 import { describeTarget, resolveTarget } from './config.ts';
 import { writeRows } from './copy.ts';
 import { sqlState, toExportFailure } from './errors.ts';
 import { toCopyRows } from './rows.ts';
-import type { RowOptions } from './rows.ts';
+import type { PointFieldsCache, RowOptions, Rows } from './rows.ts';
 import type { SchemaOutcome } from './schema.ts';
 import { ensureSchema } from './schema.ts';
 
@@ -29,6 +30,8 @@ export class PostgresqlExporter implements Exporter {
   readonly #errors: ErrorLog;
   /** The first metric seen per reason a point was left out (for stable log lines). */
   readonly #examples = new Map<string, string>();
+  readonly #decodeCaches = { attributes: new AttributeCache() };
+  readonly #fields: PointFieldsCache = new WeakMap();
   #schema: Promise<SchemaOutcome> | undefined;
   #started: Promise<void> | undefined;
   #closed = false;
@@ -109,7 +112,7 @@ export class PostgresqlExporter implements Exporter {
     if (this.#closed) return { ok: false, error: toExportFailure(new Error('exporter shut down')) };
     try {
       await this.#ensureSchema();
-      const rows = toCopyRows(request.batch(), this.#rowOptions);
+      const rows = this.#toRows(request);
       for (const [reason, points] of rows.rejected) {
         this.#settings.telemetry.failed(points);
         this.#reportLeftOut(reason, rows.examples.get(reason) ?? '');
@@ -142,6 +145,32 @@ export class PostgresqlExporter implements Exporter {
     } catch (error) {
       return { ok: false, error: toExportFailure(error) };
     }
+  }
+
+  /**
+   * The queued batch as COPY lines. The OTLP bytes are decoded straight from the wire, with a
+   * cache that hands the same attributes object to every export of a series, so that its
+   * device id and labels JSON are worked out once.
+   */
+  #toRows(request: SendRequest): Rows {
+    const decoded = decodeMetricsRequest(request.bytes, this.#decodeCaches);
+    const [first, ...rest] = decoded.batches.map((batch) =>
+      toCopyRows(batch, this.#rowOptions, this.#fields),
+    );
+    if (first === undefined) return { lines: [], rejected: new Map(), examples: new Map() };
+    if (decoded.rejected > 0) {
+      const reason = `invalid OTLP points: ${decoded.errors.join('; ')}`;
+      first.rejected.set(reason, decoded.rejected);
+      first.examples.set(reason, '');
+    }
+    for (const more of rest) {
+      for (const line of more.lines) first.lines.push(line);
+      for (const [reason, points] of more.rejected)
+        first.rejected.set(reason, (first.rejected.get(reason) ?? 0) + points);
+      for (const [reason, metric] of more.examples)
+        if (!first.examples.has(reason)) first.examples.set(reason, metric);
+    }
+    return first;
   }
 
   /** Logs a reason for leaving points out once (with the first metric it was seen on). */

@@ -102,3 +102,28 @@ describe('toCopyRows', () => {
     ]);
   });
 });
+
+describe('toCopyRows with a cache of point fields', () => {
+  it('gives the same lines as without, across batches and resources', () => {
+    const attributes = { device_id: 'node-1', rack: 'r\t1' };
+    const shared = { rack: 'r2' };
+    const batches = [
+      batchOf([numberMetric('a', [{ attributes, value: 1, time: T }])], { site: 'lyon' }),
+      batchOf([numberMetric('b', [{ attributes, value: 2, time: T }])], { site: 'nancy' }),
+      batchOf([numberMetric('c', [{ attributes: shared, value: 3, time: T }])], {
+        'host.name': 'gw-1',
+        site: 'x',
+      }),
+      batchOf([numberMetric('d', [{ attributes: shared, value: 4, time: T }])], { 'host.name': 'gw-2' }),
+    ];
+    const withSite = { ...options, resourceLabels: ['site'] };
+    const cache = new WeakMap();
+    for (const batch of [...batches, ...batches]) {
+      expect(toCopyRows(batch, withSite, cache).lines).toEqual(toCopyRows(batch, withSite).lines);
+    }
+    expect(toCopyRows(batches[1] ?? batches[0]!, withSite, cache).lines[0]).toBe(
+      '2020-01-06 14:00:00.123456+00\tnode-1\tb\t2\t{"rack":"r\\\\t1","site":"nancy"}\n',
+    );
+    expect(toCopyRows(batches[3] ?? batches[0]!, withSite, cache).lines[0]?.split('\t')[1]).toBe('gw-2');
+  });
+});

@@ -8,8 +8,8 @@ import { DataPointType } from '@opentelemetry/sdk-metrics';
  * line per row). Pure: no I/O, no clock.
  *
  * - `timestamp`: the point's end time, to the microsecond (PostgreSQL's precision).
- * - `device_id`: the first of `deviceIdAttributes` present, among the point's attributes
- *   then the resource's.
+ * - `device_id`: the first of `deviceIdAttributes` among the point's attributes, else the
+ *   first among the resource's.
  * - `metric_id`: the metric's name as the pipeline carries it.
  * - `value`: gauges and sums as they are; histograms as Prometheus flattens them
  *   (`<name>_bucket` per bound with `le`, cumulative; `<name>_count`, `<name>_sum`, and
@@ -43,8 +43,23 @@ const NOT_FINITE = 'value not finite';
 const NUL = 'NUL character (PostgreSQL text cannot hold it)';
 const BAD_TIME = 'timestamp outside years 1-9999';
 
+/**
+ * What a point's attributes give, whatever its resource: the device id found among them
+ * (escaped for COPY) and the labels JSON without it (undefined: a NUL character). Kept per
+ * attributes object, so that series whose attributes the OTLP decoder shares between exports
+ * are looked at once.
+ */
+export interface PointFields {
+  readonly device: string | undefined;
+  readonly deviceHasNul: boolean;
+  readonly labels: string | undefined;
+}
+
+/** A cache of {@link PointFields} by attributes object (valid for one set of options). */
+export type PointFieldsCache = WeakMap<Attributes, PointFields>;
+
 /** Converts a batch into COPY lines. */
-export function toCopyRows(batch: ResourceMetrics, options: RowOptions): Rows {
+export function toCopyRows(batch: ResourceMetrics, options: RowOptions, cache?: PointFieldsCache): Rows {
   const out: Rows = { lines: [], rejected: new Map(), examples: new Map() };
   const resource = batch.resource.attributes;
   const extra: Attributes = {};
@@ -66,12 +81,26 @@ export function toCopyRows(batch: ResourceMetrics, options: RowOptions): Rows {
       }
       const metricField = escapeText(name);
       for (const point of metric.dataPoints) {
-        const device = findDevice(point.attributes, resource, options.deviceIdAttributes);
-        if (device === undefined) {
-          reject(out, NO_DEVICE, name, 1);
-          continue;
+        let fields = cache?.get(point.attributes);
+        if (fields === undefined) {
+          fields = pointFields(point.attributes, options.deviceIdAttributes);
+          cache?.set(point.attributes, fields);
         }
-        if (device.id.includes('\u0000')) {
+        let device = fields.device;
+        let labels = fields.labels;
+        let nul = fields.deviceHasNul || labels === undefined;
+        if (device === undefined) {
+          // From the resource: the point's labels keep all its attributes.
+          const shared = findDevice(resource, options.deviceIdAttributes);
+          if (shared === undefined) {
+            reject(out, NO_DEVICE, name, 1);
+            continue;
+          }
+          device = escapeText(shared);
+          nul ||= shared.includes('\u0000');
+        }
+        if (hasExtra && labels !== undefined) labels = withExtra(labels, point.attributes, extra);
+        if (nul || labels === undefined) {
           reject(out, NUL, name, 1);
           continue;
         }
@@ -80,18 +109,13 @@ export function toCopyRows(batch: ResourceMetrics, options: RowOptions): Rows {
           reject(out, BAD_TIME, name, 1);
           continue;
         }
-        const labels = labelsJson(point.attributes, device.key, extra, hasExtra);
-        if (labels === undefined) {
-          reject(out, NUL, name, 1);
-          continue;
-        }
-        const prefix = `${time}\t${escapeText(device.id)}\t`;
+        const prefix = `${time}\t${device}\t`;
         switch (metric.dataPointType) {
           case DataPointType.GAUGE:
           case DataPointType.SUM: {
             const value = point.value as number;
             if (!Number.isFinite(value)) reject(out, NOT_FINITE, name, 1);
-            else out.lines.push(`${prefix}${metricField}\t${String(value)}\t${escapeText(labels)}\n`);
+            else out.lines.push(`${prefix}${metricField}\t${String(value)}\t${labels}\n`);
             break;
           }
           case DataPointType.HISTOGRAM:
@@ -99,7 +123,7 @@ export function toCopyRows(batch: ResourceMetrics, options: RowOptions): Rows {
             break;
           case DataPointType.EXPONENTIAL_HISTOGRAM: {
             const h = point.value as ExponentialHistogram;
-            pushSummaryRows(out, prefix, name, h.count, h.sum, h.min, h.max, escapeText(labels));
+            pushSummaryRows(out, prefix, name, h.count, h.sum, h.min, h.max, labels);
             break;
           }
         }
@@ -109,8 +133,9 @@ export function toCopyRows(batch: ResourceMetrics, options: RowOptions): Rows {
   return out;
 }
 
+/** `labels` is the labels JSON, escaped for COPY (appending `"le":"…"` needs no escaping). */
 function pushHistogram(out: Rows, prefix: string, name: string, h: Histogram, labels: string): void {
-  const field = escapeText(labels);
+  const field = labels;
   const values = [h.count, h.sum, h.min, h.max].filter((v): v is number => v !== undefined);
   if (!values.every(Number.isFinite)) {
     reject(out, NOT_FINITE, name, 1);
@@ -124,7 +149,7 @@ function pushHistogram(out: Rows, prefix: string, name: string, h: Histogram, la
     cumulative += counts[i] ?? 0;
     const bound = boundaries[i];
     const le = bound === undefined ? '+Inf' : formatBound(bound);
-    out.lines.push(`${prefix}${bucketName}\t${String(cumulative)}\t${escapeText(`${open}"le":"${le}"}`)}\n`);
+    out.lines.push(`${prefix}${bucketName}\t${String(cumulative)}\t${open}"le":"${le}"}\n`);
   }
   pushSummaryRows(out, prefix, name, h.count, h.sum, h.min, h.max, field);
 }
@@ -167,19 +192,45 @@ function reject(out: Rows, reason: string, metric: string, points: number): void
   if (!out.examples.has(reason)) out.examples.set(reason, metric);
 }
 
-/** The device id and the attribute it came from. */
-function findDevice(
-  point: Attributes,
-  resource: Attributes,
-  keys: readonly string[],
-): { id: string; key: string | undefined } | undefined {
+/** The first of `keys` set in `attributes`, as a string. */
+function findDevice(attributes: Attributes, keys: readonly string[]): string | undefined {
   for (const key of keys) {
-    const own = scalar(point[key]);
-    if (own !== undefined) return { id: own, key };
-    const shared = scalar(resource[key]);
-    if (shared !== undefined) return { id: shared, key: undefined };
+    const id = scalar(attributes[key]);
+    if (id !== undefined) return id;
   }
   return undefined;
+}
+
+/** The device id among a point's own attributes, and its labels JSON without it, escaped for COPY. */
+function pointFields(attributes: Attributes, keys: readonly string[]): PointFields {
+  let deviceKey: string | undefined;
+  let device: string | undefined;
+  for (const key of keys) {
+    device = scalar(attributes[key]);
+    if (device !== undefined) {
+      deviceKey = key;
+      break;
+    }
+  }
+  const labels = labelsJson(attributes, deviceKey);
+  return {
+    device: device === undefined ? undefined : escapeText(device),
+    deviceHasNul: device?.includes('\u0000') ?? false,
+    labels: labels === undefined ? undefined : escapeText(labels),
+  };
+}
+
+/** Escaped labels JSON with the resource's `extra` labels added (the point's own win). */
+function withExtra(labels: string, attributes: Attributes, extra: Attributes): string | undefined {
+  const more: string[] = [];
+  for (const key in extra) {
+    const value: unknown = extra[key];
+    if (key in attributes || value === undefined) continue;
+    if (key.includes('\u0000') || hasNul(value)) return undefined;
+    more.push(escapeText(`${JSON.stringify(key)}:${JSON.stringify(value)}`));
+  }
+  if (more.length === 0) return labels;
+  return labels === '{}' ? `{${more.join(',')}}` : `${labels.slice(0, -1)},${more.join(',')}}`;
 }
 
 function scalar(value: unknown): string | undefined {
@@ -189,16 +240,11 @@ function scalar(value: unknown): string | undefined {
 }
 
 /**
- * The labels as JSON (the point's attributes but the device id's, then the resource's chosen
- * ones); undefined when a string holds a NUL character (jsonb refuses `\u0000`). Written key
- * by key: copying the attributes and deleting one is several times slower.
+ * The labels as JSON: the point's attributes but the device id's; undefined when a string
+ * holds a NUL character (jsonb refuses `\u0000`). Written key by key: copying the attributes
+ * and deleting one is several times slower.
  */
-function labelsJson(
-  attributes: Attributes,
-  deviceKey: string | undefined,
-  extra: Attributes,
-  hasExtra: boolean,
-): string | undefined {
+function labelsJson(attributes: Attributes, deviceKey: string | undefined): string | undefined {
   const parts: string[] = [];
   let nul = false;
   for (const key in attributes) {
@@ -206,14 +252,6 @@ function labelsJson(
     if (key === deviceKey || value === undefined) continue;
     parts.push(`${JSON.stringify(key)}:${JSON.stringify(value)}`);
     nul ||= key.includes('\u0000') || hasNul(value);
-  }
-  if (hasExtra) {
-    for (const key in extra) {
-      const value: unknown = extra[key];
-      if (key in attributes || value === undefined) continue;
-      parts.push(`${JSON.stringify(key)}:${JSON.stringify(value)}`);
-      nul ||= key.includes('\u0000') || hasNul(value);
-    }
   }
   return nul ? undefined : `{${parts.join(',')}}`;
 }
