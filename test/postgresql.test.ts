@@ -468,6 +468,24 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
       expect(exporter.settings.telemetry.counts.failed).toBe(3);
     }, 60_000);
 
+    it('a metrics table without a needed column: batches fail without retries, counted', async () => {
+      const db = await freshDatabase();
+      await server.query(
+        'CREATE TABLE metrics (timestamp timestamptz, device_id text, metric_id text, value double precision)',
+        undefined,
+        db,
+      );
+      const exporter = createExporter(db);
+      await exporter.start();
+      await exportAll(exporter, [
+        batchOf([numberMetric('m', [{ attributes: { device_id: 'n' }, value: 1, time: T1 }])]),
+      ]);
+      expect(exporter.status().queuedPoints).toBe(0);
+      expect(exporter.settings.telemetry.counts.failed).toBe(1);
+      await exporter.shutdown();
+      expect(await server.query('SELECT * FROM metrics', undefined, db)).toEqual([]);
+    }, 60_000);
+
     it('two exporters starting at once on an empty database create the schema once', async () => {
       const db = await freshDatabase();
       const exporters = [createExporter(db), createExporter(db), createExporter(db)];

@@ -39,8 +39,8 @@ export const configSchema = z
      */
     create_schema: z.boolean().default(true),
     /**
-     * Attributes that give a point's `device_id`, tried in order, each first among the
-     * point's attributes then the resource's. The one used is left out of `labels`.
+     * Attributes that give a point's `device_id`: the first of them among the point's
+     * attributes, else the first among the resource's. The one used is left out of `labels`.
      */
     device_id_attributes: z.array(z.string().min(1)).min(1).default(['device_id', 'device.id', 'host.name']),
     /** Resource attributes copied into every row's `labels` (none by default). */
