@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -561,6 +562,61 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
         await server.resume();
         rmSync(queueDir, { recursive: true, force: true });
       }
+    }, 120_000);
+
+    it('a database that stops answering (processes frozen) costs a timeout and a retry, nothing else', async () => {
+      const db = await freshDatabase();
+      const exporter = createExporter(db, { timeout: '1s' });
+      const point = (i: number): ResourceMetrics =>
+        batchOf([
+          numberMetric('m', [
+            { attributes: { device_id: 'n' }, value: i, time: at('2020-01-06T14:00:00Z', i) },
+          ]),
+        ]);
+      const pids = (): number[] => {
+        const postmaster = Number(
+          readFileSync(join(server.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0],
+        );
+        const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(postmaster)], {
+          encoding: 'utf8',
+        });
+        return [
+          postmaster,
+          ...children
+            .split('\n')
+            .filter((l) => l.trim() !== '')
+            .map(Number),
+        ];
+      };
+      let frozen: number[] = [];
+      const logFrom = server.log().length;
+      try {
+        await exporter.start();
+        await exportAll(exporter, [point(1)]);
+        // The pooled connection's backend and the postmaster stop answering, connections stay open.
+        frozen = pids();
+        for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+        expect((await exportBatch(exporter, point(2))).code).toBe(ExportResultCode.SUCCESS);
+        await poll('a send given up on the silent connection and retried', 30_000, () =>
+          Promise.resolve(exporter.status().queuedPoints === 1 ? true : undefined),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 7_000));
+        expect(exporter.status().queuedPoints).toBe(1);
+      } finally {
+        for (const pid of frozen) process.kill(pid, 'SIGCONT');
+      }
+      await poll('the frozen batch stored once the database answers again', 60_000, async () => {
+        const stored = await server.query<{ value: number }>(
+          'SELECT value FROM metrics ORDER BY 1',
+          undefined,
+          db,
+        );
+        return stored.length === 2 ? stored : undefined;
+      });
+      await exporter.shutdown();
+      expect(exporter.settings.telemetry.counts.failed).toBe(0);
+      // The silent connection was cut by the exporter, mid-COPY (the server says so once thawed).
+      expect(server.log().slice(logFrom)).toContain('unexpected EOF on client connection');
     }, 120_000);
 
     it('the OAR example fills nodetime_per_job from OAR tables', async () => {

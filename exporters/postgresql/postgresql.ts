@@ -83,24 +83,17 @@ export class PostgresqlExporter implements Exporter {
   /** Creates or checks the schema once per process (again after a failure). */
   #ensureSchema(): Promise<SchemaOutcome> {
     this.#schema ??= (async () => {
-      const client = await this.#pool.connect();
-      let broken: Error | undefined;
-      try {
-        const outcome = await ensureSchema(client, this.#config.create_schema, this.#settings.logger);
-        this.#settings.logger.info(
-          { database: describeTarget(resolveTarget(this.#config)), schema: outcome },
-          outcome === 'existing'
-            ? 'writing into the existing metrics table'
-            : "created kwollect's schema (metrics, views, nodetime_per_job, promoted_metrics, api.get_metrics)",
-        );
-        this.#errors.recovered('schema');
-        return outcome;
-      } catch (error) {
-        broken = error as Error;
-        throw error;
-      } finally {
-        client.release(broken);
-      }
+      const outcome = await this.#withClient((client) =>
+        ensureSchema(client, this.#config.create_schema, this.#settings.logger),
+      );
+      this.#settings.logger.info(
+        { database: describeTarget(resolveTarget(this.#config)), schema: outcome },
+        outcome === 'existing'
+          ? 'writing into the existing metrics table'
+          : "created kwollect's schema (metrics, views, nodetime_per_job, promoted_metrics, api.get_metrics)",
+      );
+      this.#errors.recovered('schema');
+      return outcome;
     })();
     this.#schema.catch(() => {
       this.#schema = undefined;
@@ -118,16 +111,7 @@ export class PostgresqlExporter implements Exporter {
         this.#reportLeftOut(reason, rows.examples.get(reason) ?? '');
       }
       if (rows.lines.length === 0) return { ok: true };
-      const client = await this.#pool.connect();
-      let report;
-      try {
-        report = await writeRows(client, rows.lines);
-        client.release();
-      } catch (error) {
-        // The connection may be broken: close it rather than hand it out again.
-        client.release(error as Error);
-        throw error;
-      }
+      const report = await this.#withClient((client) => writeRows(client, rows.lines));
       if (report.refused.length > 0) {
         this.#settings.telemetry.failed(report.refused.length);
         for (const refused of report.refused) {
@@ -144,6 +128,38 @@ export class PostgresqlExporter implements Exporter {
       return { ok: true };
     } catch (error) {
       return { ok: false, error: toExportFailure(error) };
+    }
+  }
+
+  /**
+   * Runs `work` on a pooled connection. A connection that fails is closed rather than handed
+   * out again; one that gives no answer for `timeout` plus 5 s (a peer gone without closing
+   * the connection, which the server's statement_timeout cannot end) is cut, so that the
+   * batch is retried on a new one.
+   */
+  async #withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    // Errors of a checked-out connection between statements would otherwise be unhandled.
+    const onError = (error: Error): void => {
+      this.#settings.logger.debug({ err: error }, 'database connection failed');
+    };
+    client.on('error', onError);
+    const limit = this.#config.timeout + 5_000;
+    const guard = setTimeout(() => {
+      client.connection.stream.destroy(new Error(`no answer from the database within ${String(limit)} ms`));
+    }, limit);
+    guard.unref();
+    try {
+      const result = await work(client);
+      client.removeListener('error', onError);
+      client.release();
+      return result;
+    } catch (error) {
+      client.removeListener('error', onError);
+      client.release(error as Error);
+      throw error;
+    } finally {
+      clearTimeout(guard);
     }
   }
 
