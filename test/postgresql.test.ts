@@ -12,6 +12,8 @@ import { at, batchOf, histogramMetric, numberMetric } from '../exporters/postgre
 import { poll } from './support/peers.ts';
 import type { RunningPostgres } from './support/postgres.ts';
 import { postgresInstalled, startPostgres } from './support/postgres.ts';
+import type { Logger } from '../service/logger.ts';
+import { createLogger } from '../service/logger.ts';
 import { createTestSettings } from './support/settings.ts';
 
 // The postgresql exporter against a real PostgreSQL 15: kwollect's schema created on an
@@ -47,8 +49,12 @@ async function freshDatabase(): Promise<string> {
 function createExporter(
   database: string,
   extra: Record<string, unknown> = {},
+  logger?: Logger,
 ): PostgresqlExporter & { settings: ReturnType<typeof createTestSettings> } {
-  const settings = createTestSettings('postgresql', 'exporter');
+  const settings = {
+    ...createTestSettings('postgresql', 'exporter'),
+    ...(logger === undefined ? {} : { logger }),
+  };
   const config = configSchema.parse({
     db_host: server.host,
     db_port: server.port,
@@ -566,7 +572,13 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
 
     it('a database that stops answering (processes frozen) costs a timeout and a retry, nothing else', async () => {
       const db = await freshDatabase();
-      const exporter = createExporter(db, { timeout: '1s' });
+      const messages: string[] = [];
+      const logger = createLogger('debug', {
+        write: (line: string) => {
+          messages.push((JSON.parse(line) as { msg: string }).msg);
+        },
+      });
+      const exporter = createExporter(db, { timeout: '1s' }, logger);
       const point = (i: number): ResourceMetrics =>
         batchOf([
           numberMetric('m', [
@@ -597,10 +609,11 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
         frozen = pids();
         for (const pid of frozen) process.kill(pid, 'SIGSTOP');
         expect((await exportBatch(exporter, point(2))).code).toBe(ExportResultCode.SUCCESS);
-        await poll('a send given up on the silent connection and retried', 30_000, () =>
-          Promise.resolve(exporter.status().queuedPoints === 1 ? true : undefined),
+        await poll('the silent connection cut after timeout + 5 s, the batch kept for a retry', 60_000, () =>
+          Promise.resolve(
+            messages.some((m) => m.includes('no answer from the database within 6000 ms')) ? true : undefined,
+          ),
         );
-        await new Promise((resolve) => setTimeout(resolve, 7_000));
         expect(exporter.status().queuedPoints).toBe(1);
       } finally {
         for (const pid of frozen) process.kill(pid, 'SIGCONT');
