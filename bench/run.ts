@@ -6,6 +6,7 @@
  *   npm run bench -- procfs     # bench/procfs.bench.ts
  *   npm run bench -- libvirt    # bench/libvirt.bench.ts (500 test-driver domains vs virsh;
  *                               #   real QEMU guests too when run as root with libvirtd)
+ *   npm run bench -- postgresql # bench/postgresql.bench.ts (COPY into kwollect's table vs psql \copy)
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';

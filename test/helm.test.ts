@@ -164,6 +164,7 @@ function validateConfigs(docs: Doc[]): string[] {
         K8S_NAMESPACE: 'monitoring',
         OTLP_TOKEN: 't',
         INFRAMETER_TOKEN: 't',
+        POSTGRESQL_PASSWORD: 'p',
       },
     });
     if (result.status !== 0) problems.push(`${doc.metadata.name}: ${result.stderr.trim()}`);
@@ -338,6 +339,46 @@ describe.skipIf(skip)('Helm chart', () => {
         'spec.replicas',
       ),
     ).toBeUndefined();
+  });
+
+  it('postgresql exporter: a kwollect database, the password from a Secret, a persistent queue', () => {
+    const docs = documents(
+      render([
+        {
+          gateway: {
+            prometheus: { enabled: false },
+            postgresqlExporter: { enabled: true, host: 'kwollect-db.site', passwordSecret: 'kwollect-db' },
+          },
+        },
+      ]),
+    );
+    const configMap = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name.endsWith('-gateway'));
+    const config = parseYaml((configMap?.data as Record<string, string>)['config.yaml'] ?? '') as {
+      exporters: Record<string, unknown>;
+      service: { pipelines: { metrics: { exporters: string[] } } };
+    };
+    expect(config.exporters.postgresql).toEqual({
+      db_host: 'kwollect-db.site',
+      db_port: 5432,
+      db_name: 'kwdb',
+      db_user: 'kwuser',
+      db_password: '${env:POSTGRESQL_PASSWORD}',
+      create_schema: true,
+      sending_queue: { storage: 'file', directory: '/var/lib/inframeter/queue/postgresql' },
+    });
+    expect(config.service.pipelines.metrics.exporters).toEqual(['postgresql']);
+    const gateway = (
+      get(
+        docs.find((d) => d.kind === 'Deployment'),
+        'spec.template.spec.containers',
+      ) as Record<string, unknown>[]
+    )[0];
+    expect(
+      (gateway?.env as { name: string; valueFrom?: unknown }[]).find((e) => e.name === 'POSTGRESQL_PASSWORD')
+        ?.valueFrom,
+    ).toEqual({ secretKeyRef: { name: 'kwollect-db', key: 'password' } });
+    expect(docs.flatMap(wellFormed)).toEqual([]);
+    expect(validateConfigs(docs)).toEqual([]);
   });
 
   it('kubevirt receiver: its config, the VMI read rule, the kubelet pod directory and the qemu uid', () => {
@@ -519,6 +560,7 @@ describe.skipIf(skip)('Helm chart', () => {
     [{ gateway: { replicas: 0 } }, 'gateway.replicas is 0 while agent.exportToGateway'],
     [{ gateway: { enabled: false } }, 'agent.exportToGateway is true but gateway.enabled is false'],
     [{ gateway: { otlpExporter: { enabled: true } } }, 'gateway.otlpExporter.endpoint is required'],
+    [{ gateway: { postgresqlExporter: { enabled: true } } }, 'gateway.postgresqlExporter.host is required'],
     [
       {
         gateway: {

@@ -238,8 +238,23 @@ exporters:
       storage: file
       directory: /var/lib/inframeter/queue/otlp
   {{- end }}
+  {{- if $g.postgresqlExporter.enabled }}
+  {{- $exporters = append $exporters "postgresql" }}
+  postgresql:
+    db_host: {{ required "gateway.postgresqlExporter.host is required when gateway.postgresqlExporter.enabled" $g.postgresqlExporter.host | quote }}
+    db_port: {{ $g.postgresqlExporter.port }}
+    db_name: {{ $g.postgresqlExporter.database | quote }}
+    db_user: {{ $g.postgresqlExporter.user | quote }}
+    {{- if $g.postgresqlExporter.passwordSecret }}
+    db_password: ${env:POSTGRESQL_PASSWORD}
+    {{- end }}
+    create_schema: {{ $g.postgresqlExporter.createSchema }}
+    sending_queue:
+      storage: file
+      directory: /var/lib/inframeter/queue/postgresql
+  {{- end }}
 {{- if not $exporters }}
-{{- fail "gateway: enable gateway.prometheus or gateway.otlpExporter, or the gateway's data goes nowhere" }}
+{{- fail "gateway: enable gateway.prometheus, gateway.otlpExporter or gateway.postgresqlExporter, or the gateway's data goes nowhere" }}
 {{- end }}
 service:
   telemetry:

@@ -1,0 +1,1 @@
+export { postgresqlExporterFactory } from './factory.ts';

@@ -1,0 +1,235 @@
+import type { ExportResult } from '@opentelemetry/core';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import pg from 'pg';
+import type { ComponentSettings, Exporter } from '../../service/component.ts';
+import { Delivery } from '../../service/delivery/delivery.ts';
+import type { DeliveryOptions, SendRequest, SendResult } from '../../service/delivery/delivery.ts';
+import { AttributeCache, decodeMetricsRequest } from '../../service/delivery/otlp/wire-decode.ts';
+import { ErrorLog } from '../../service/error-log.ts';
+import type { PostgresqlExporterConfig } from './config.ts';
+import { describeTarget, resolveTarget } from './config.ts';
+import { writeRows } from './copy.ts';
+import { sqlState, toExportFailure } from './errors.ts';
+import { toCopyRows } from './rows.ts';
+import type { PointFieldsCache, RowOptions, Rows } from './rows.ts';
+import type { SchemaOutcome } from './schema.ts';
+import { ensureSchema } from './schema.ts';
+
+/**
+ * The `postgresql` exporter: rows into kwollect's `metrics` table by COPY, one COPY per
+ * batch, through the shared delivery queue (service/delivery): queued, retried while the
+ * database is unreachable, optionally persisted on disk. On a database without kwollect's
+ * schema it creates it (see schema.ts).
+ */
+export class PostgresqlExporter implements Exporter {
+  readonly #settings: ComponentSettings;
+  readonly #config: PostgresqlExporterConfig;
+  readonly #delivery: Delivery;
+  readonly #pool: pg.Pool;
+  readonly #rowOptions: RowOptions;
+  readonly #errors: ErrorLog;
+  /** The first metric seen per reason a point was left out (for stable log lines). */
+  readonly #examples = new Map<string, string>();
+  readonly #decodeCaches = { attributes: new AttributeCache() };
+  readonly #fields: PointFieldsCache = new WeakMap();
+  #schema: Promise<SchemaOutcome> | undefined;
+  #started: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(settings: ComponentSettings, config: PostgresqlExporterConfig, options: DeliveryOptions = {}) {
+    this.#settings = settings;
+    this.#config = config;
+    this.#errors = new ErrorLog(settings.logger);
+    this.#rowOptions = {
+      deviceIdAttributes: config.device_id_attributes,
+      resourceLabels: config.resource_labels,
+    };
+    const target = resolveTarget(config);
+    this.#pool = new pg.Pool({
+      host: target.host,
+      port: target.port,
+      database: target.database,
+      user: target.user,
+      ...(target.password === undefined ? {} : { password: target.password.reveal() }),
+      max: config.sending_queue.enabled ? config.sending_queue.num_consumers : 4,
+      connectionTimeoutMillis: config.timeout,
+      statement_timeout: config.timeout,
+      keepAlive: true,
+      idleTimeoutMillis: 60_000,
+      application_name: 'inframeter',
+    });
+    // An idle connection the server closes (a restart) must not crash the process: the next
+    // send opens a new one.
+    this.#pool.on('error', (error) => {
+      settings.logger.debug({ err: error }, 'idle database connection closed');
+    });
+    this.#delivery = new Delivery(settings, config, (request) => this.#send(request), options);
+  }
+
+  /** Opens (and replays) the persistent queue; creates the schema when the database answers. */
+  start(): Promise<void> {
+    this.#started ??= this.#start();
+    return this.#started;
+  }
+
+  async #start(): Promise<void> {
+    // The database may be down at start: the queue takes batches meanwhile and sends retry.
+    this.#ensureSchema().catch((error: unknown) => {
+      this.#errors.report('schema', error);
+    });
+    await this.#delivery.start();
+  }
+
+  /** Creates or checks the schema once per process (again after a failure). */
+  #ensureSchema(): Promise<SchemaOutcome> {
+    this.#schema ??= (async () => {
+      const outcome = await this.#withClient((client) =>
+        ensureSchema(client, this.#config.create_schema, this.#settings.logger),
+      );
+      this.#settings.logger.info(
+        { database: describeTarget(resolveTarget(this.#config)), schema: outcome },
+        outcome === 'existing'
+          ? 'writing into the existing metrics table'
+          : "created kwollect's schema (metrics, views, nodetime_per_job, promoted_metrics, api.get_metrics)",
+      );
+      this.#errors.recovered('schema');
+      return outcome;
+    })();
+    this.#schema.catch(() => {
+      this.#schema = undefined;
+    });
+    return this.#schema;
+  }
+
+  async #send(request: SendRequest): Promise<SendResult> {
+    if (this.#closed) return { ok: false, error: toExportFailure(new Error('exporter shut down')) };
+    try {
+      await this.#ensureSchema();
+      const rows = this.#toRows(request);
+      for (const [reason, points] of rows.rejected) {
+        this.#settings.telemetry.failed(points);
+        this.#reportLeftOut(reason, rows.examples.get(reason) ?? '');
+      }
+      if (rows.lines.length === 0) return { ok: true };
+      const report = await this.#withClient((client) => writeRows(client, rows.lines));
+      if (report.refused.length > 0) {
+        this.#settings.telemetry.failed(report.refused.length);
+        for (const refused of report.refused) {
+          this.#reportLeftOut(
+            `refused by the database (SQLSTATE ${sqlState(refused.error) ?? 'unknown'})`,
+            `${metricOf(refused.line)}: ${refused.error.message}`,
+          );
+        }
+      }
+      if (report.duplicates > 0) {
+        this.#settings.logger.debug({ rows: report.duplicates }, 'rows already stored were skipped');
+      }
+      this.#errors.recovered('send');
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error: toExportFailure(error) };
+    }
+  }
+
+  /**
+   * Runs `work` on a pooled connection. A connection that fails is closed rather than handed
+   * out again; one that gives no answer for `timeout` plus 5 s (a peer gone without closing
+   * the connection, which the server's statement_timeout cannot end) is cut, so that the
+   * batch is retried on a new one.
+   */
+  async #withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    // Errors of a checked-out connection between statements would otherwise be unhandled.
+    const onError = (error: Error): void => {
+      this.#settings.logger.debug({ err: error }, 'database connection failed');
+    };
+    client.on('error', onError);
+    const limit = this.#config.timeout + 5_000;
+    const guard = setTimeout(() => {
+      client.connection.stream.destroy(new Error(`no answer from the database within ${String(limit)} ms`));
+    }, limit);
+    guard.unref();
+    try {
+      const result = await work(client);
+      client.removeListener('error', onError);
+      client.release();
+      return result;
+    } catch (error) {
+      client.removeListener('error', onError);
+      client.release(error as Error);
+      throw error;
+    } finally {
+      clearTimeout(guard);
+    }
+  }
+
+  /**
+   * The queued batch as COPY lines. The OTLP bytes are decoded straight from the wire, with a
+   * cache that hands the same attributes object to every export of a series, so that its
+   * device id and labels JSON are worked out once.
+   */
+  #toRows(request: SendRequest): Rows {
+    const decoded = decodeMetricsRequest(request.bytes, this.#decodeCaches);
+    const [first, ...rest] = decoded.batches.map((batch) =>
+      toCopyRows(batch, this.#rowOptions, this.#fields),
+    );
+    if (first === undefined) return { lines: [], rejected: new Map(), examples: new Map() };
+    if (decoded.rejected > 0) {
+      const reason = `invalid OTLP points: ${decoded.errors.join('; ')}`;
+      first.rejected.set(reason, decoded.rejected);
+      first.examples.set(reason, '');
+    }
+    for (const more of rest) {
+      for (const line of more.lines) first.lines.push(line);
+      for (const [reason, points] of more.rejected)
+        first.rejected.set(reason, (first.rejected.get(reason) ?? 0) + points);
+      for (const [reason, metric] of more.examples)
+        if (!first.examples.has(reason)) first.examples.set(reason, metric);
+    }
+    return first;
+  }
+
+  /** Logs a reason for leaving points out once (with the first metric it was seen on). */
+  #reportLeftOut(reason: string, metric: string): void {
+    if (!this.#examples.has(reason)) this.#examples.set(reason, metric);
+    this.#errors.report(
+      `left_out:${reason}`,
+      new Error(`points left out: ${reason} (first seen on metric ${this.#examples.get(reason) ?? metric})`),
+    );
+  }
+
+  export(batch: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    this.#delivery.export(batch, resultCallback);
+  }
+
+  /** What the queue holds now (for tests and diagnostics). */
+  status(): ReturnType<Delivery['status']> {
+    return this.#delivery.status();
+  }
+
+  async forceFlush(): Promise<void> {
+    await this.#delivery.forceFlush();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.#closed) return;
+    await this.#delivery.shutdown();
+    this.#closed = true;
+    await this.#pool.end().catch(() => undefined);
+  }
+
+  describe(): string {
+    const queue = this.#config.sending_queue;
+    const storage = queue.enabled
+      ? queue.storage === 'file'
+        ? `, queue in ${queue.directory ?? ''}`
+        : ', memory queue'
+      : '';
+    return `PostgreSQL ${describeTarget(resolveTarget(this.#config))} (kwollect metrics table)${storage}`;
+  }
+}
+
+/** The metric_id of a COPY line (its third field), for messages. */
+function metricOf(line: string): string {
+  return line.split('\t')[2] ?? '';
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { escapeText, toCopyRows } from './rows.ts';
+import { at, batchOf, histogramMetric, numberMetric } from './testdata/batches.ts';
+
+const options = { deviceIdAttributes: ['device_id', 'device.id', 'host.name'], resourceLabels: [] };
+const T = at('2020-01-06T14:00:00.123Z', 456);
+
+describe('toCopyRows', () => {
+  it('writes a gauge point as one COPY line: time to the microsecond, device, name, value, labels', () => {
+    const rows = toCopyRows(
+      batchOf([
+        numberMetric('pdu_power_watt', [
+          { attributes: { device_id: 'node-1', outlet: '3' }, value: 42.5, time: T },
+        ]),
+      ]),
+      options,
+    );
+    expect(rows.lines).toEqual([
+      '2020-01-06 14:00:00.123456+00\tnode-1\tpdu_power_watt\t42.5\t{"outlet":"3"}\n',
+    ]);
+    expect(rows.rejected.size).toBe(0);
+  });
+
+  it('takes the device id from the first attribute present, point before resource', () => {
+    const point = (attributes: Record<string, string>): string =>
+      toCopyRows(
+        batchOf([numberMetric('m', [{ attributes, value: 1, time: T }])], { 'host.name': 'gw' }),
+        options,
+      ).lines[0]?.split('\t')[1] ?? '';
+    expect(point({ 'device.id': 'node-2' })).toBe('node-2');
+    expect(point({ device_id: 'node-3', 'device.id': 'node-2' })).toBe('node-3');
+    expect(point({})).toBe('gw');
+  });
+
+  it('copies the chosen resource attributes into labels, the point winning', () => {
+    const rows = toCopyRows(
+      batchOf([numberMetric('m', [{ attributes: { device_id: 'n', rack: 'a' }, value: 1, time: T }])], {
+        site: 'lyon',
+        rack: 'z',
+      }),
+      { ...options, resourceLabels: ['site', 'rack'] },
+    );
+    expect(JSON.parse(rows.lines[0]?.split('\t')[4] ?? '')).toEqual({ site: 'lyon', rack: 'a' });
+  });
+
+  it('escapes tabs, newlines and backslashes for COPY', () => {
+    expect(escapeText('a\tb\nc\\d\re')).toBe('a\\tb\\nc\\\\d\\re');
+    const rows = toCopyRows(
+      batchOf([
+        numberMetric('m', [{ attributes: { device_id: 'dev\t1', note: 'x\\y\n' }, value: 1, time: T }]),
+      ]),
+      options,
+    );
+    expect(rows.lines[0]).toBe('2020-01-06 14:00:00.123456+00\tdev\\t1\tm\t1\t{"note":"x\\\\\\\\y\\\\n"}\n');
+  });
+
+  it('leaves out and counts points it cannot store; the rest goes on', () => {
+    const rows = toCopyRows(
+      batchOf([
+        numberMetric('m', [
+          { attributes: {}, value: 1, time: T },
+          { attributes: { device_id: 'n' }, value: Number.NaN, time: T },
+          { attributes: { device_id: 'n' }, value: Infinity, time: T },
+          { attributes: { device_id: 'n', bad: 'a\u0000b' }, value: 1, time: T },
+          { attributes: { device_id: 'n', fine: 'a\\u0000b' }, value: 2, time: T },
+          { attributes: { device_id: 'n' }, value: 3, time: [253_402_300_800, 0] },
+        ]),
+      ]),
+      options,
+    );
+    expect(rows.lines).toHaveLength(1);
+    expect(rows.lines[0]).toContain('\t2\t');
+    expect(Object.fromEntries(rows.rejected)).toEqual({
+      'no device id attribute': 1,
+      'value not finite': 2,
+      'NUL character (PostgreSQL text cannot hold it)': 1,
+      'timestamp outside years 1-9999': 1,
+    });
+  });
+
+  it('flattens a histogram as Prometheus does: cumulative _bucket with le, _count, _sum, _min, _max', () => {
+    const rows = toCopyRows(
+      batchOf([
+        histogramMetric('rpc.duration', { device_id: 'n', op: 'get' }, T, {
+          buckets: { boundaries: [0.1, 1], counts: [2, 3, 1] },
+          count: 6,
+          sum: 3.5,
+          min: 0.05,
+          max: 4,
+        }),
+      ]),
+      options,
+    );
+    expect(rows.lines.map((l) => l.split('\t').slice(2).join('\t'))).toEqual([
+      'rpc.duration_bucket\t2\t{"op":"get","le":"0.1"}\n',
+      'rpc.duration_bucket\t5\t{"op":"get","le":"1"}\n',
+      'rpc.duration_bucket\t6\t{"op":"get","le":"+Inf"}\n',
+      'rpc.duration_count\t6\t{"op":"get"}\n',
+      'rpc.duration_sum\t3.5\t{"op":"get"}\n',
+      'rpc.duration_min\t0.05\t{"op":"get"}\n',
+      'rpc.duration_max\t4\t{"op":"get"}\n',
+    ]);
+  });
+});
+
+describe('toCopyRows with a cache of point fields', () => {
+  it('gives the same lines as without, across batches and resources', () => {
+    const attributes = { device_id: 'node-1', rack: 'r\t1' };
+    const shared = { rack: 'r2' };
+    const batches = [
+      batchOf([numberMetric('a', [{ attributes, value: 1, time: T }])], { site: 'lyon' }),
+      batchOf([numberMetric('b', [{ attributes, value: 2, time: T }])], { site: 'nancy' }),
+      batchOf([numberMetric('c', [{ attributes: shared, value: 3, time: T }])], {
+        'host.name': 'gw-1',
+        site: 'x',
+      }),
+      batchOf([numberMetric('d', [{ attributes: shared, value: 4, time: T }])], { 'host.name': 'gw-2' }),
+    ];
+    const withSite = { ...options, resourceLabels: ['site'] };
+    const cache = new WeakMap();
+    for (const batch of [...batches, ...batches]) {
+      expect(toCopyRows(batch, withSite, cache).lines).toEqual(toCopyRows(batch, withSite).lines);
+    }
+    expect(toCopyRows(batches[1] ?? batches[0]!, withSite, cache).lines[0]).toBe(
+      '2020-01-06 14:00:00.123456+00\tnode-1\tb\t2\t{"rack":"r\\\\t1","site":"nancy"}\n',
+    );
+    expect(toCopyRows(batches[3] ?? batches[0]!, withSite, cache).lines[0]?.split('\t')[1]).toBe('gw-2');
+  });
+});

@@ -1,0 +1,298 @@
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import type { ExponentialHistogram, Histogram, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { DataPointType } from '@opentelemetry/sdk-metrics';
+
+/**
+ * OpenTelemetry batches → rows of kwollect's `metrics` table, as lines of PostgreSQL's COPY
+ * text format (`timestamp`, `device_id`, `metric_id`, `value`, `labels`; tab-separated, one
+ * line per row). Pure: no I/O, no clock.
+ *
+ * - `timestamp`: the point's end time, to the microsecond (PostgreSQL's precision).
+ * - `device_id`: the first of `deviceIdAttributes` among the point's attributes, else the
+ *   first among the resource's.
+ * - `metric_id`: the metric's name as the pipeline carries it.
+ * - `value`: gauges and sums as they are; histograms as Prometheus flattens them
+ *   (`<name>_bucket` per bound with `le`, cumulative; `<name>_count`, `<name>_sum`, and
+ *   `<name>_min`/`<name>_max` when recorded); exponential histograms as `_count`, `_sum`,
+ *   `_min`, `_max`.
+ * - `labels`: the point's other attributes, plus the `resourceLabels` of the resource, as JSON.
+ *
+ * A point the store cannot hold (no device id, a value that is not finite, a NUL character,
+ * a time outside years 1–9999) is left out and counted by reason.
+ */
+
+export interface RowOptions {
+  readonly deviceIdAttributes: readonly string[];
+  readonly resourceLabels: readonly string[];
+}
+
+/** COPY lines (each ending in `\n`) and what was left out. */
+export interface Rows {
+  readonly lines: string[];
+  /** Points left out, by reason. */
+  readonly rejected: Map<string, number>;
+  /** A metric name per reason, for the log. */
+  readonly examples: Map<string, string>;
+}
+
+/** The column list the lines fill, in order. */
+export const COPY_COLUMNS = '"timestamp", device_id, metric_id, value, labels';
+
+const NO_DEVICE = 'no device id attribute';
+const NOT_FINITE = 'value not finite';
+const NUL = 'NUL character (PostgreSQL text cannot hold it)';
+const BAD_TIME = 'timestamp outside years 1-9999';
+
+/**
+ * What a point's attributes give, whatever its resource: the device id found among them
+ * (escaped for COPY) and the labels JSON without it (undefined: a NUL character). Kept per
+ * attributes object, so that series whose attributes the OTLP decoder shares between exports
+ * are looked at once.
+ */
+export interface PointFields {
+  readonly device: string | undefined;
+  readonly deviceHasNul: boolean;
+  readonly labels: string | undefined;
+}
+
+/** A cache of {@link PointFields} by attributes object (valid for one set of options). */
+export type PointFieldsCache = WeakMap<Attributes, PointFields>;
+
+/** Converts a batch into COPY lines. */
+export function toCopyRows(batch: ResourceMetrics, options: RowOptions, cache?: PointFieldsCache): Rows {
+  const out: Rows = { lines: [], rejected: new Map(), examples: new Map() };
+  const resource = batch.resource.attributes;
+  const extra: Attributes = {};
+  let hasExtra = false;
+  for (const key of options.resourceLabels) {
+    const value = resource[key];
+    if (value !== undefined) {
+      extra[key] = value;
+      hasExtra = true;
+    }
+  }
+  const times = new TimeFormatter();
+  for (const scope of batch.scopeMetrics) {
+    for (const metric of scope.metrics) {
+      const name = metric.descriptor.name;
+      if (name.includes('\u0000')) {
+        reject(out, NUL, name, metric.dataPoints.length);
+        continue;
+      }
+      const metricField = escapeText(name);
+      for (const point of metric.dataPoints) {
+        let fields = cache?.get(point.attributes);
+        if (fields === undefined) {
+          fields = pointFields(point.attributes, options.deviceIdAttributes);
+          cache?.set(point.attributes, fields);
+        }
+        let device = fields.device;
+        let labels = fields.labels;
+        let nul = fields.deviceHasNul || labels === undefined;
+        if (device === undefined) {
+          // From the resource: the point's labels keep all its attributes.
+          const shared = findDevice(resource, options.deviceIdAttributes);
+          if (shared === undefined) {
+            reject(out, NO_DEVICE, name, 1);
+            continue;
+          }
+          device = escapeText(shared);
+          nul ||= shared.includes('\u0000');
+        }
+        if (hasExtra && labels !== undefined) labels = withExtra(labels, point.attributes, extra);
+        if (nul || labels === undefined) {
+          reject(out, NUL, name, 1);
+          continue;
+        }
+        const time = times.format(point.endTime);
+        if (time === undefined) {
+          reject(out, BAD_TIME, name, 1);
+          continue;
+        }
+        const prefix = `${time}\t${device}\t`;
+        switch (metric.dataPointType) {
+          case DataPointType.GAUGE:
+          case DataPointType.SUM: {
+            const value = point.value as number;
+            if (!Number.isFinite(value)) reject(out, NOT_FINITE, name, 1);
+            else out.lines.push(`${prefix}${metricField}\t${String(value)}\t${labels}\n`);
+            break;
+          }
+          case DataPointType.HISTOGRAM:
+            pushHistogram(out, prefix, name, point.value as Histogram, labels);
+            break;
+          case DataPointType.EXPONENTIAL_HISTOGRAM: {
+            const h = point.value as ExponentialHistogram;
+            pushSummaryRows(out, prefix, name, h.count, h.sum, h.min, h.max, labels);
+            break;
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** `labels` is the labels JSON, escaped for COPY (appending `"le":"…"` needs no escaping). */
+function pushHistogram(out: Rows, prefix: string, name: string, h: Histogram, labels: string): void {
+  const field = labels;
+  const values = [h.count, h.sum, h.min, h.max].filter((v): v is number => v !== undefined);
+  if (!values.every(Number.isFinite)) {
+    reject(out, NOT_FINITE, name, 1);
+    return;
+  }
+  const bucketName = escapeText(`${name}_bucket`);
+  const open = labels === '{}' ? '{' : `${labels.slice(0, -1)},`;
+  let cumulative = 0;
+  const { boundaries, counts } = h.buckets;
+  for (let i = 0; i < counts.length; i += 1) {
+    cumulative += counts[i] ?? 0;
+    const bound = boundaries[i];
+    const le = bound === undefined ? '+Inf' : formatBound(bound);
+    out.lines.push(`${prefix}${bucketName}\t${String(cumulative)}\t${open}"le":"${le}"}\n`);
+  }
+  pushSummaryRows(out, prefix, name, h.count, h.sum, h.min, h.max, field);
+}
+
+function pushSummaryRows(
+  out: Rows,
+  prefix: string,
+  name: string,
+  count: number,
+  sum: number | undefined,
+  min: number | undefined,
+  max: number | undefined,
+  labelsField: string,
+): void {
+  const parts: [string, number | undefined][] = [
+    ['_count', count],
+    ['_sum', sum],
+    ['_min', min],
+    ['_max', max],
+  ];
+  if (!parts.every(([, v]) => v === undefined || Number.isFinite(v))) {
+    reject(out, NOT_FINITE, name, 1);
+    return;
+  }
+  for (const [suffix, value] of parts) {
+    if (value === undefined) continue;
+    out.lines.push(`${prefix}${escapeText(name + suffix)}\t${String(value)}\t${labelsField}\n`);
+  }
+}
+
+/** A bucket bound as Prometheus writes `le`. */
+function formatBound(bound: number): string {
+  if (bound === Infinity) return '+Inf';
+  if (bound === -Infinity) return '-Inf';
+  return String(bound);
+}
+
+function reject(out: Rows, reason: string, metric: string, points: number): void {
+  out.rejected.set(reason, (out.rejected.get(reason) ?? 0) + points);
+  if (!out.examples.has(reason)) out.examples.set(reason, metric);
+}
+
+/** The first of `keys` set in `attributes`, as a string. */
+function findDevice(attributes: Attributes, keys: readonly string[]): string | undefined {
+  for (const key of keys) {
+    const id = scalar(attributes[key]);
+    if (id !== undefined) return id;
+  }
+  return undefined;
+}
+
+/** The device id among a point's own attributes, and its labels JSON without it, escaped for COPY. */
+function pointFields(attributes: Attributes, keys: readonly string[]): PointFields {
+  let deviceKey: string | undefined;
+  let device: string | undefined;
+  for (const key of keys) {
+    device = scalar(attributes[key]);
+    if (device !== undefined) {
+      deviceKey = key;
+      break;
+    }
+  }
+  const labels = labelsJson(attributes, deviceKey);
+  return {
+    device: device === undefined ? undefined : escapeText(device),
+    deviceHasNul: device?.includes('\u0000') ?? false,
+    labels: labels === undefined ? undefined : escapeText(labels),
+  };
+}
+
+/** Escaped labels JSON with the resource's `extra` labels added (the point's own win). */
+function withExtra(labels: string, attributes: Attributes, extra: Attributes): string | undefined {
+  const more: string[] = [];
+  for (const key in extra) {
+    const value: unknown = extra[key];
+    if (key in attributes || value === undefined) continue;
+    if (key.includes('\u0000') || hasNul(value)) return undefined;
+    more.push(escapeText(`${JSON.stringify(key)}:${JSON.stringify(value)}`));
+  }
+  if (more.length === 0) return labels;
+  return labels === '{}' ? `{${more.join(',')}}` : `${labels.slice(0, -1)},${more.join(',')}}`;
+}
+
+function scalar(value: unknown): string | undefined {
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+/**
+ * The labels as JSON: the point's attributes but the device id's; undefined when a string
+ * holds a NUL character (jsonb refuses `\u0000`). Written key by key: copying the attributes
+ * and deleting one is several times slower.
+ */
+function labelsJson(attributes: Attributes, deviceKey: string | undefined): string | undefined {
+  const parts: string[] = [];
+  let nul = false;
+  for (const key in attributes) {
+    const value: unknown = attributes[key];
+    if (key === deviceKey || value === undefined) continue;
+    parts.push(`${JSON.stringify(key)}:${JSON.stringify(value)}`);
+    nul ||= key.includes('\u0000') || hasNul(value);
+  }
+  return nul ? undefined : `{${parts.join(',')}}`;
+}
+
+function hasNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some((v) => typeof v === 'string' && v.includes('\u0000'));
+  return false;
+}
+
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** A value in COPY's text format: backslash, tab, newline and carriage return escaped. */
+export function escapeText(text: string): string {
+  return /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => ESCAPES[c] ?? c) : text;
+}
+
+/**
+ * Formats times as `YYYY-MM-DD HH:MM:SS.ffffff+00`, remembering the last second (points of a
+ * batch mostly share one).
+ */
+class TimeFormatter {
+  #second = Number.NaN;
+  #prefix = '';
+
+  #nanos = Number.NaN;
+  #last = '';
+
+  format(time: HrTime): string | undefined {
+    const [seconds, nanos] = time;
+    if (seconds === this.#second && nanos === this.#nanos) return this.#last;
+    if (seconds !== this.#second) {
+      const date = new Date(seconds * 1000);
+      const year = date.getUTCFullYear();
+      if (!Number.isFinite(year) || year < 1 || year > 9999) return undefined;
+      this.#second = seconds;
+      this.#prefix = `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 19)}.`;
+    }
+    const micros = Math.floor(nanos / 1000);
+    this.#nanos = nanos;
+    this.#last = `${this.#prefix}${String(micros).padStart(6, '0')}+00`;
+    return this.#last;
+  }
+}

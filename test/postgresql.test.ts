@@ -1,0 +1,717 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExportResult } from '@opentelemetry/core';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../exporters/postgresql/config.ts';
+import { PostgresqlExporter } from '../exporters/postgresql/postgresql.ts';
+import { at, batchOf, histogramMetric, numberMetric } from '../exporters/postgresql/testdata/batches.ts';
+import { poll } from './support/peers.ts';
+import type { RunningPostgres } from './support/postgres.ts';
+import { postgresInstalled, startPostgres } from './support/postgres.ts';
+import type { Logger } from '../service/logger.ts';
+import { createLogger } from '../service/logger.ts';
+import { createTestSettings } from './support/settings.ts';
+
+// The postgresql exporter against a real PostgreSQL 15: kwollect's schema created on an
+// empty database, an existing kwollect schema written into unchanged, every value read back
+// exactly, get_metrics and metrics_by_job answering kwollect's queries, a restart of the
+// database losing nothing, and the OAR example filling nodetime_per_job.
+
+function skipWithoutPostgres(): boolean {
+  if (postgresInstalled()) return false;
+  const message = 'PostgreSQL 15 not found: install the Debian package postgresql (npm run test:deps)';
+  if (process.env.CI !== undefined) throw new Error(message);
+  console.warn(`skipping: ${message}`);
+  return true;
+}
+
+const ROOT = join(import.meta.dirname, '..');
+let server: RunningPostgres;
+let databases = 0;
+
+beforeAll(async () => {
+  if (skipWithoutPostgres()) return;
+  server = await startPostgres({ fsync: 'off', TimeZone: 'UTC' });
+}, 120_000);
+afterAll(async () => {
+  await (server as RunningPostgres | undefined)?.stop();
+});
+
+async function freshDatabase(): Promise<string> {
+  databases += 1;
+  return server.createDatabase(`kw${String(databases)}`);
+}
+
+function createExporter(
+  database: string,
+  extra: Record<string, unknown> = {},
+  logger?: Logger,
+): PostgresqlExporter & { settings: ReturnType<typeof createTestSettings> } {
+  const settings = {
+    ...createTestSettings('postgresql', 'exporter'),
+    ...(logger === undefined ? {} : { logger }),
+  };
+  const config = configSchema.parse({
+    db_host: server.host,
+    db_port: server.port,
+    db_name: database,
+    db_user: server.user,
+    retry_on_failure: { initial_interval: '100ms', max_interval: '500ms', max_elapsed_time: 0 },
+    ...extra,
+  });
+  return Object.assign(new PostgresqlExporter(settings, config), { settings });
+}
+
+function exportBatch(exporter: PostgresqlExporter, batch: ResourceMetrics): Promise<ExportResult> {
+  return new Promise((resolve) => {
+    exporter.export(batch, resolve);
+  });
+}
+
+async function exportAll(exporter: PostgresqlExporter, batches: readonly ResourceMetrics[]): Promise<void> {
+  for (const batch of batches)
+    expect((await exportBatch(exporter, batch)).code).toBe(ExportResultCode.SUCCESS);
+  await exporter.forceFlush();
+}
+
+interface Row {
+  ts: string;
+  device_id: string;
+  metric_id: string;
+  value: number;
+  labels: Record<string, unknown>;
+}
+
+const ROW_SQL = `SELECT "timestamp"::text AS ts, device_id, metric_id, value, labels`;
+
+function rows(database: string, from = 'metrics', where = 'true'): Promise<Row[]> {
+  return server.query<Row>(
+    `SET TIME ZONE 'UTC'; ${ROW_SQL} FROM ${from} WHERE ${where} ORDER BY 1, 2, 3, labels::text`,
+    undefined,
+    database,
+  );
+}
+
+// Values chosen to be exact only if nothing rounds them: sub-millisecond times, doubles
+// with 17 significant digits, huge and tiny magnitudes, negative zero's neighbour.
+const T1 = at('2020-01-06T14:00:00.000Z', 1);
+const T2 = at('2020-01-06T14:00:05.123Z', 456);
+const kwollectBatch = batchOf([
+  numberMetric('pdu_power_watt', [
+    { attributes: { device_id: 'node-1', _device_alias: 'rack-1' }, value: 231.12345678901235, time: T1 },
+    { attributes: { device_id: 'node-2', _device_alias: 'rack-1' }, value: 100.5, time: T1 },
+    { attributes: { device_id: 'node-1', _device_alias: 'rack-1' }, value: 1e-300, time: T2 },
+  ]),
+  numberMetric(
+    'container.cpu.time',
+    [
+      {
+        attributes: {
+          'device.id': 'node-1',
+          'cgroup.path': '/oar/alice_1234',
+          'inframeter.cgroups.job.scheduler': 'oar',
+          'inframeter.cgroups.job.id': '1234',
+          'inframeter.cgroups.job.user': 'alice',
+          'cpu.mode': 'user',
+        },
+        value: 9_007_199_254_740_991,
+        time: T2,
+      },
+    ],
+    true,
+  ),
+  numberMetric('weird name\twith tab', [
+    {
+      attributes: { device_id: 'dev\\ice', 'quote"key': 'line\nbreak', unicode: 'éà✓' },
+      value: -1.5e300,
+      time: T2,
+    },
+  ]),
+  histogramMetric('rpc.duration', { device_id: 'node-2' }, T2, {
+    buckets: { boundaries: [0.5], counts: [1, 2] },
+    count: 3,
+    sum: 2.25,
+    min: 0.25,
+    max: 1.5,
+  }),
+  // Left out and counted: no device id, a value that is not finite.
+  numberMetric('orphan', [{ attributes: {}, value: 1, time: T2 }]),
+  numberMetric('broken', [{ attributes: { device_id: 'node-1' }, value: Number.NaN, time: T2 }]),
+]);
+
+const EXPECTED: Row[] = [
+  {
+    ts: '2020-01-06 14:00:00.000001+00',
+    device_id: 'node-1',
+    metric_id: 'pdu_power_watt',
+    value: 231.12345678901235,
+    labels: { _device_alias: 'rack-1' },
+  },
+  {
+    ts: '2020-01-06 14:00:00.000001+00',
+    device_id: 'node-2',
+    metric_id: 'pdu_power_watt',
+    value: 100.5,
+    labels: { _device_alias: 'rack-1' },
+  },
+  {
+    ts: '2020-01-06 14:00:05.123456+00',
+    device_id: 'dev\\ice',
+    metric_id: 'weird name\twith tab',
+    value: -1.5e300,
+    labels: { 'quote"key': 'line\nbreak', unicode: 'éà✓' },
+  },
+  {
+    ts: '2020-01-06 14:00:05.123456+00',
+    device_id: 'node-1',
+    metric_id: 'container.cpu.time',
+    value: 9_007_199_254_740_991,
+    labels: {
+      'cgroup.path': '/oar/alice_1234',
+      'inframeter.cgroups.job.scheduler': 'oar',
+      'inframeter.cgroups.job.id': '1234',
+      'inframeter.cgroups.job.user': 'alice',
+      'cpu.mode': 'user',
+    },
+  },
+  {
+    ts: '2020-01-06 14:00:05.123456+00',
+    device_id: 'node-1',
+    metric_id: 'pdu_power_watt',
+    value: 1e-300,
+    labels: { _device_alias: 'rack-1' },
+  },
+  {
+    ts: '2020-01-06 14:00:05.123456+00',
+    device_id: 'node-2',
+    metric_id: 'rpc.duration_bucket',
+    value: 1,
+    labels: { le: '0.5' },
+  },
+  {
+    ts: '2020-01-06 14:00:05.123456+00',
+    device_id: 'node-2',
+    metric_id: 'rpc.duration_bucket',
+    value: 3,
+    labels: { le: '+Inf' },
+  },
+  {
+    ts: '2020-01-06 14:00:05.123456+00',
+    device_id: 'node-2',
+    metric_id: 'rpc.duration_count',
+    value: 3,
+    labels: {},
+  },
+  {
+    ts: '2020-01-06 14:00:05.123456+00',
+    device_id: 'node-2',
+    metric_id: 'rpc.duration_max',
+    value: 1.5,
+    labels: {},
+  },
+  {
+    ts: '2020-01-06 14:00:05.123456+00',
+    device_id: 'node-2',
+    metric_id: 'rpc.duration_min',
+    value: 0.25,
+    labels: {},
+  },
+  {
+    ts: '2020-01-06 14:00:05.123456+00',
+    device_id: 'node-2',
+    metric_id: 'rpc.duration_sum',
+    value: 2.25,
+    labels: {},
+  },
+];
+
+function sortRows(list: Row[]): Row[] {
+  return [...list].sort((a, b) =>
+    `${a.ts}|${a.device_id}|${a.metric_id}|${JSON.stringify(a.labels)}`.localeCompare(
+      `${b.ts}|${b.device_id}|${b.metric_id}|${JSON.stringify(b.labels)}`,
+    ),
+  );
+}
+
+describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
+  'postgresql exporter on PostgreSQL 15',
+  () => {
+    describe('an empty database', () => {
+      let db = '';
+      beforeAll(async () => {
+        db = await freshDatabase();
+        const exporter = createExporter(db);
+        await exporter.start();
+        await exportAll(exporter, [kwollectBatch]);
+        expect(exporter.settings.telemetry.counts.failed).toBe(2);
+        await exporter.shutdown();
+      }, 60_000);
+
+      it("gets kwollect's schema: table, indexes, views, nodetime_per_job, promoted_metrics, api functions", async () => {
+        const objects = await server.query<{ name: string; kind: string }>(
+          `SELECT c.relname AS name, c.relkind::text AS kind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = 'public' ORDER BY 1`,
+          undefined,
+          db,
+        );
+        expect(objects).toEqual(
+          expect.arrayContaining([
+            { name: 'metrics', kind: 'r' },
+            { name: 'metrics_pkey', kind: 'i' },
+            { name: 'metrics_device_idx', kind: 'i' },
+            { name: 'metrics_alias_idx', kind: 'i' },
+            { name: 'metrics_by_device', kind: 'v' },
+            { name: 'metrics_by_job', kind: 'v' },
+            { name: 'nodetime_per_job', kind: 'r' },
+            { name: 'promoted_metrics', kind: 'r' },
+          ]),
+        );
+        const columns = await server.query(
+          `SELECT table_name, column_name, data_type FROM information_schema.columns
+          WHERE table_schema = 'public' AND table_name IN ('metrics', 'nodetime_per_job', 'promoted_metrics')
+          ORDER BY table_name, ordinal_position`,
+          undefined,
+          db,
+        );
+        expect(columns.map((c) => Object.values(c).join(' '))).toEqual([
+          'metrics timestamp timestamp with time zone',
+          'metrics device_id text',
+          'metrics metric_id text',
+          'metrics value double precision',
+          'metrics labels jsonb',
+          'nodetime_per_job job_id integer',
+          'nodetime_per_job start_time timestamp with time zone',
+          'nodetime_per_job stop_time timestamp with time zone',
+          'nodetime_per_job node text',
+          'promoted_metrics device_id text',
+          'promoted_metrics metric_id text',
+        ]);
+        const functions = await server.query<{ f: string }>(
+          `SELECT p.oid::regprocedure::text AS f FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+          WHERE n.nspname = 'api' ORDER BY 1`,
+          undefined,
+          db,
+        );
+        expect(functions.map((f) => f.f)).toEqual([
+          'api.get_metrics(integer,text,text,text,text,text)',
+          'api.insert_metrics(text,text,timestamp with time zone,double precision,jsonb)',
+        ]);
+      });
+
+      it('holds every value exactly; points it cannot store are counted, the rest stored', async () => {
+        expect(sortRows(await rows(db))).toEqual(sortRows(EXPECTED));
+      });
+
+      it('metrics_by_device answers the document query, aliases summed', async () => {
+        const alias = (await rows(db, 'metrics_by_device', "device_id = 'rack-1'")).map((r) => ({
+          ...r,
+          // array_agg's order is not defined.
+          labels: { _device_orig: [...(r.labels._device_orig as string[])].sort() },
+        }));
+        expect(alias).toEqual([
+          {
+            ts: '2020-01-06 14:00:00.000001+00',
+            device_id: 'rack-1',
+            metric_id: 'pdu_power_watt',
+            value: 231.12345678901235 + 100.5,
+            labels: { _device_orig: ['node-1', 'node-2'] },
+          },
+          {
+            ts: '2020-01-06 14:00:05.123456+00',
+            device_id: 'rack-1',
+            metric_id: 'pdu_power_watt',
+            value: 1e-300,
+            labels: { _device_orig: ['node-1'] },
+          },
+        ]);
+        const own = await rows(
+          db,
+          'metrics_by_device',
+          "device_id = 'node-1' AND metric_id = 'pdu_power_watt'",
+        );
+        expect(own.map((r) => [r.value, r.labels])).toEqual([
+          [231.12345678901235, {}],
+          [1e-300, {}],
+        ]);
+      });
+
+      it('get_metrics answers the API queries of the document', async () => {
+        const call = (args: string): Promise<Row[]> =>
+          server.query<Row>(`SET TIME ZONE 'UTC'; ${ROW_SQL} FROM api.get_metrics(${args})`, undefined, db);
+        // ?devices=node-1,node-2&start_time=2020-01-06T13:35:00&end_time=2020-01-06T14:35:00
+        const window = await call(
+          "devices => 'node-1,node-2', start_time => '2020-01-06T13:35:00', end_time => '2020-01-06T14:35:00'",
+        );
+        expect(window.map((r) => r.ts)).toEqual([...window.map((r) => r.ts)].sort());
+        expect(window).toHaveLength(10);
+        expect(new Set(window.map((r) => r.device_id))).toEqual(new Set(['node-1', 'node-2']));
+        // FQDNs are cut to the node name; metrics filter; Unix seconds as times; nodes as devices.
+        const fqdn = await call(
+          `nodes => 'node-1.lyon.grid5000.fr', metrics => 'pdu_power_watt', start_time => '${String(Date.parse('2020-01-06T14:00:00Z') / 1000)}', end_time => '2020-01-06T14:00:10Z'`,
+        );
+        expect(fqdn.map((r) => r.value)).toEqual([231.12345678901235, 1e-300]);
+        // The default window is the last 5 minutes: nothing from 2020.
+        expect(await call("devices => 'node-1'")).toEqual([]);
+        await expect(call("metrics => 'pdu_power_watt'")).rejects.toThrow(
+          /Missing 'devices', 'nodes' or 'job_id'/,
+        );
+        // insert_metrics as the document's curl example does, then read back through the default window.
+        await server.query(
+          "SELECT * FROM api.insert_metrics(device_id => 'node-9', metric_id => 'example_metric', value => 42)",
+          undefined,
+          db,
+        );
+        expect((await call("devices => 'node-9'")).map((r) => [r.metric_id, r.value])).toEqual([
+          ['example_metric', 42],
+        ]);
+      });
+
+      it('metrics_by_job and get_metrics(job_id) answer for a job from nodetime_per_job', async () => {
+        await server.query(
+          `INSERT INTO nodetime_per_job (job_id, start_time, stop_time, node) VALUES
+           (1234, '2020-01-06 13:59:00+00', '2020-01-06 14:00:03+00', 'node-1'),
+           (1234, '2020-01-06 13:59:00+00', '2020-01-06 14:00:03+00', 'node-2'),
+           (1235, '2020-01-06 14:00:01+00', NULL, 'node-2'),
+           (1236, '2020-01-06 13:00:00+00', NULL, 'rack-1')`,
+          undefined,
+          db,
+        );
+        const job = await rows(db, 'metrics_by_job', 'job_id = 1234');
+        expect(job.map((r) => [r.device_id, r.metric_id, r.value])).toEqual([
+          ['node-1', 'pdu_power_watt', 231.12345678901235],
+          ['node-2', 'pdu_power_watt', 100.5],
+        ]);
+        // A running job (stop_time NULL) gets everything since its start.
+        const running = await rows(db, 'metrics_by_job', 'job_id = 1235');
+        expect(running.map((r) => r.metric_id)).toEqual([
+          'rpc.duration_bucket',
+          'rpc.duration_bucket',
+          'rpc.duration_count',
+          'rpc.duration_max',
+          'rpc.duration_min',
+          'rpc.duration_sum',
+        ]);
+        // A job on an alias sees the alias's summed rows.
+        const alias = await rows(db, 'metrics_by_job', 'job_id = 1236');
+        expect(alias.map((r) => [r.device_id, r.value])).toEqual([
+          ['rack-1', 231.12345678901235 + 100.5],
+          ['rack-1', 1e-300],
+        ]);
+        const api = await server.query<Row>(
+          `SET TIME ZONE 'UTC'; ${ROW_SQL} FROM api.get_metrics(job_id => 1235, metrics => 'rpc.duration_sum,rpc.duration_count')`,
+          undefined,
+          db,
+        );
+        expect(api.map((r) => [r.metric_id, r.value])).toEqual([
+          ['rpc.duration_count', 3],
+          ['rpc.duration_sum', 2.25],
+        ]);
+        const narrowed = await server.query<Row>(
+          `${ROW_SQL} FROM api.get_metrics(job_id => 1234, devices => 'node-2.lyon.grid5000.fr')`,
+          undefined,
+          db,
+        );
+        expect(narrowed.map((r) => [r.device_id, r.value])).toEqual([['node-2', 100.5]]);
+      });
+    });
+
+    it('writes a batch delivered twice once (at-least-once delivery meets the primary key)', async () => {
+      const db = await freshDatabase();
+      const exporter = createExporter(db);
+      await exporter.start();
+      await exportAll(exporter, [kwollectBatch, kwollectBatch]);
+      await exporter.shutdown();
+      expect(sortRows(await rows(db))).toEqual(sortRows(EXPECTED));
+      expect(exporter.settings.telemetry.counts.failed).toBe(4);
+    }, 60_000);
+
+    it('writes into an existing kwollect schema and creates nothing; refused rows are isolated', async () => {
+      const db = await freshDatabase();
+      // As kwollect-setup-db leaves a site's database (without TimescaleDB and PL/Python here),
+      // plus a check constraint the site added.
+      await server.query(
+        `CREATE TABLE metrics (
+         timestamp   TIMESTAMPTZ       DEFAULT NOW(),
+         device_id   TEXT              NOT NULL,
+         metric_id   TEXT              NOT NULL,
+         value       DOUBLE PRECISION  DEFAULT 'NaN',
+         labels      JSONB             DEFAULT '{}'::JSONB,
+         PRIMARY KEY(timestamp, device_id, metric_id, labels),
+         CONSTRAINT site_value_bound CHECK (value > -1e299)
+       );
+       CREATE INDEX metrics_device_idx ON metrics(device_id, timestamp DESC);
+       CREATE TABLE promoted_metrics (device_id TEXT NOT NULL, metric_id TEXT DEFAULT NULL);
+       CREATE VIEW nodetime_by_job AS
+         SELECT * FROM (SELECT 0 AS job_id, now() AS start_time, now() AS stop_time, '' AS node) empty WHERE false;`,
+        undefined,
+        db,
+      );
+      const before = await server.query<{ name: string }>(
+        `SELECT relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') ORDER BY 1`,
+        undefined,
+        db,
+      );
+      const exporter = createExporter(db);
+      await exporter.start();
+      await exportAll(exporter, [kwollectBatch]);
+      await exporter.shutdown();
+      const after = await server.query<{ name: string }>(
+        `SELECT relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') ORDER BY 1`,
+        undefined,
+        db,
+      );
+      expect(after).toEqual(before);
+      expect(await server.query("SELECT 1 FROM pg_namespace WHERE nspname = 'api'", undefined, db)).toEqual(
+        [],
+      );
+      // The -1.5e300 row breaks the site's constraint: it alone is refused and counted.
+      expect(sortRows(await rows(db))).toEqual(sortRows(EXPECTED.filter((r) => r.value !== -1.5e300)));
+      expect(exporter.settings.telemetry.counts.failed).toBe(3);
+    }, 60_000);
+
+    it('a metrics table without a needed column: batches fail without retries, counted', async () => {
+      const db = await freshDatabase();
+      await server.query(
+        'CREATE TABLE metrics (timestamp timestamptz, device_id text, metric_id text, value double precision)',
+        undefined,
+        db,
+      );
+      const exporter = createExporter(db);
+      await exporter.start();
+      await exportAll(exporter, [
+        batchOf([numberMetric('m', [{ attributes: { device_id: 'n' }, value: 1, time: T1 }])]),
+      ]);
+      expect(exporter.status().queuedPoints).toBe(0);
+      expect(exporter.settings.telemetry.counts.failed).toBe(1);
+      await exporter.shutdown();
+      expect(await server.query('SELECT * FROM metrics', undefined, db)).toEqual([]);
+    }, 60_000);
+
+    it('two exporters starting at once on an empty database create the schema once', async () => {
+      const db = await freshDatabase();
+      const exporters = [createExporter(db), createExporter(db), createExporter(db)];
+      await Promise.all(exporters.map((e) => e.start()));
+      await Promise.all(
+        exporters.map((e, i) =>
+          exportAll(e, [
+            batchOf([
+              numberMetric('m', [{ attributes: { device_id: `n${String(i)}` }, value: i, time: T1 }]),
+            ]),
+          ]),
+        ),
+      );
+      await Promise.all(exporters.map((e) => e.shutdown()));
+      expect(exporters.map((e) => e.settings.telemetry.counts.failed)).toEqual([0, 0, 0]);
+      const stored = await server.query<{ device_id: string; value: number }>(
+        'SELECT device_id, value FROM metrics ORDER BY 1',
+        undefined,
+        db,
+      );
+      expect(stored).toEqual([
+        { device_id: 'n0', value: 0 },
+        { device_id: 'n1', value: 1 },
+        { device_id: 'n2', value: 2 },
+      ]);
+    }, 60_000);
+
+    it('loses nothing while the database restarts (persistent queue, retries)', async () => {
+      const db = await freshDatabase();
+      const queueDir = mkdtempSync(join(tmpdir(), 'inframeter-pg-queue-'));
+      const exporter = createExporter(db, { sending_queue: { storage: 'file', directory: queueDir } });
+      try {
+        await exporter.start();
+        const batch = (i: number): ResourceMetrics =>
+          batchOf([
+            numberMetric(
+              'power',
+              Array.from({ length: 100 }, (_, j) => ({
+                attributes: { device_id: `node-${String(j)}` },
+                value: i * 1000 + j + 0.25,
+                time: at('2020-01-06T14:00:00Z', i * 1000),
+              })),
+            ),
+          ]);
+        await exportAll(exporter, [batch(0), batch(1)]);
+        await server.halt();
+        // Exporting on while the database is down: batches are queued on disk, sends retried.
+        for (let i = 2; i < 12; i += 1)
+          expect((await exportBatch(exporter, batch(i))).code).toBe(ExportResultCode.SUCCESS);
+        expect(exporter.status().queuedPoints).toBeGreaterThan(0);
+        await server.resume();
+        for (let i = 12; i < 15; i += 1)
+          expect((await exportBatch(exporter, batch(i))).code).toBe(ExportResultCode.SUCCESS);
+        await poll('every batch stored after the restart', 60_000, async () => {
+          const [count] = await server.query<{ n: string }>(
+            'SELECT count(*) AS n FROM metrics',
+            undefined,
+            db,
+          );
+          return count?.n === '1500' && exporter.status().queuedPoints === 0 ? true : undefined;
+        });
+        const sums = await server.query<{ n: string; s: number }>(
+          'SELECT count(DISTINCT value) AS n, sum(value) AS s FROM metrics',
+          undefined,
+          db,
+        );
+        let expected = 0;
+        for (let i = 0; i < 15; i += 1) for (let j = 0; j < 100; j += 1) expected += i * 1000 + j + 0.25;
+        expect(sums).toEqual([{ n: '1500', s: expected }]);
+        expect(exporter.settings.telemetry.counts.failed).toBe(0);
+      } finally {
+        await exporter.shutdown();
+        await server.resume();
+        rmSync(queueDir, { recursive: true, force: true });
+      }
+    }, 120_000);
+
+    it('a database that stops answering (processes frozen) costs a timeout and a retry, nothing else', async () => {
+      const db = await freshDatabase();
+      const messages: string[] = [];
+      const logger = createLogger('debug', {
+        write: (line: string) => {
+          messages.push((JSON.parse(line) as { msg: string }).msg);
+        },
+      });
+      const exporter = createExporter(db, { timeout: '1s' }, logger);
+      const point = (i: number): ResourceMetrics =>
+        batchOf([
+          numberMetric('m', [
+            { attributes: { device_id: 'n' }, value: i, time: at('2020-01-06T14:00:00Z', i) },
+          ]),
+        ]);
+      const pids = (): number[] => {
+        const postmaster = Number(
+          readFileSync(join(server.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0],
+        );
+        const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(postmaster)], {
+          encoding: 'utf8',
+        });
+        return [
+          postmaster,
+          ...children
+            .split('\n')
+            .filter((l) => l.trim() !== '')
+            .map(Number),
+        ];
+      };
+      let frozen: number[] = [];
+      const logFrom = server.log().length;
+      try {
+        await exporter.start();
+        await exportAll(exporter, [point(1)]);
+        // The pooled connection's backend and the postmaster stop answering, connections stay open.
+        frozen = pids();
+        for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+        expect((await exportBatch(exporter, point(2))).code).toBe(ExportResultCode.SUCCESS);
+        await poll('the silent connection cut after timeout + 5 s, the batch kept for a retry', 60_000, () =>
+          Promise.resolve(
+            messages.some((m) => m.includes('no answer from the database within 6000 ms')) ? true : undefined,
+          ),
+        );
+        expect(exporter.status().queuedPoints).toBe(1);
+      } finally {
+        for (const pid of frozen) process.kill(pid, 'SIGCONT');
+      }
+      await poll('the frozen batch stored once the database answers again', 60_000, async () => {
+        const stored = await server.query<{ value: number }>(
+          'SELECT value FROM metrics ORDER BY 1',
+          undefined,
+          db,
+        );
+        return stored.length === 2 ? stored : undefined;
+      });
+      await exporter.shutdown();
+      expect(exporter.settings.telemetry.counts.failed).toBe(0);
+      // The silent connection was cut by the exporter, mid-COPY (the server says so once thawed).
+      expect(server.log().slice(logFrom)).toContain('unexpected EOF on client connection');
+    }, 120_000);
+
+    it('the OAR example fills nodetime_per_job from OAR tables', async () => {
+      const db = await freshDatabase();
+      const exporter = createExporter(db);
+      await exporter.start();
+      await exportAll(exporter, [
+        batchOf([numberMetric('m', [{ attributes: { device_id: 'n' }, value: 1, time: T1 }])]),
+      ]);
+      await exporter.shutdown();
+      // OAR's own tables (the columns the example reads, as OAR 2.5's pg_structure.sql has them)
+      // in a database of their own, reached through postgres_fdw as the example's header says.
+      const oar = await freshDatabase();
+      await server.query(
+        `CREATE TABLE jobs (job_id bigserial PRIMARY KEY, state varchar(16) NOT NULL DEFAULT 'Waiting',
+         start_time integer NOT NULL DEFAULT 0, stop_time integer NOT NULL DEFAULT 0,
+         assigned_moldable_job integer DEFAULT 0);
+       CREATE TABLE moldable_job_descriptions (moldable_id bigserial PRIMARY KEY,
+         moldable_job_id integer NOT NULL DEFAULT 0);
+       CREATE TABLE assigned_resources (moldable_job_id integer NOT NULL DEFAULT 0,
+         resource_id integer NOT NULL DEFAULT 0, PRIMARY KEY (moldable_job_id, resource_id));
+       CREATE TABLE resources (resource_id bigserial PRIMARY KEY, type varchar(100) NOT NULL DEFAULT 'default',
+         network_address varchar(100) NOT NULL DEFAULT '');
+       INSERT INTO resources (resource_id, network_address) VALUES
+         (1, 'node-1.lyon.grid5000.fr'), (2, 'node-1.lyon.grid5000.fr'), (3, 'node-2.lyon.grid5000.fr'),
+         (4, 'node-3.lyon.grid5000.fr'), (5, '');
+       INSERT INTO jobs (job_id, state, start_time, stop_time, assigned_moldable_job) VALUES
+         (1234, 'Terminated', 1578319140, 1578319203, 11),
+         (1235, 'Running', 1578319201, 0, 12),
+         (1236, 'Waiting', 0, 0, 0);
+       INSERT INTO moldable_job_descriptions (moldable_id, moldable_job_id) VALUES (11, 1234), (12, 1235), (13, 1236), (14, 1234);
+       INSERT INTO assigned_resources (moldable_job_id, resource_id) VALUES (11, 1), (11, 2), (11, 3), (11, 5), (12, 4), (14, 4);`,
+        undefined,
+        oar,
+      );
+      await server.query(
+        `CREATE EXTENSION IF NOT EXISTS postgres_fdw;
+       CREATE SERVER oar_db FOREIGN DATA WRAPPER postgres_fdw
+         OPTIONS (host '${server.host}', port '${String(server.port)}', dbname '${oar}');
+       CREATE USER MAPPING FOR ${server.user} SERVER oar_db OPTIONS (user '${server.user}');
+       CREATE SCHEMA IF NOT EXISTS oar;
+       IMPORT FOREIGN SCHEMA public LIMIT TO (jobs, moldable_job_descriptions, assigned_resources, resources)
+         FROM SERVER oar_db INTO oar;`,
+        undefined,
+        db,
+      );
+      const example = readFileSync(join(ROOT, 'examples', 'kwollect', 'oar-nodetime.sql'), 'utf8');
+      await server.query(example, undefined, db);
+      await server.query('SELECT refresh_nodetime_per_job()', undefined, db);
+      // Run twice: a refresh updates in place (a job that ended gets its stop_time).
+      await server.query(
+        'UPDATE jobs SET stop_time = 1578319300, state = $1 WHERE job_id = 1235',
+        ['Terminated'],
+        oar,
+      );
+      await server.query('SELECT refresh_nodetime_per_job()', undefined, db);
+      const filled = await server.query(
+        `SET TIME ZONE 'UTC'; SELECT job_id, start_time::text AS start_time, stop_time::text AS stop_time, node
+         FROM nodetime_per_job ORDER BY job_id, node`,
+        undefined,
+        db,
+      );
+      expect(filled).toEqual([
+        {
+          job_id: 1234,
+          start_time: '2020-01-06 13:59:00+00',
+          stop_time: '2020-01-06 14:00:03+00',
+          node: 'node-1',
+        },
+        {
+          job_id: 1234,
+          start_time: '2020-01-06 13:59:00+00',
+          stop_time: '2020-01-06 14:00:03+00',
+          node: 'node-2',
+        },
+        {
+          job_id: 1235,
+          start_time: '2020-01-06 14:00:01+00',
+          stop_time: '2020-01-06 14:01:40+00',
+          node: 'node-3',
+        },
+      ]);
+    }, 60_000);
+  },
+);
