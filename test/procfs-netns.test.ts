@@ -93,7 +93,7 @@ describe.skipIf(skip)('procfs receiver in a private network namespace', () => {
         } catch {
           return Promise.resolve(undefined);
         }
-        const all = parseCsv(text, { columns: true }) as Record<string, string>[];
+        const all = parseCsv<Record<string, string>>(text, { columns: true });
         const io = all.filter((row) => row.metric === 'system.network.io');
         return Promise.resolve(io.length > 0 ? io : undefined);
       }).catch((error: unknown) => {
