@@ -23,7 +23,8 @@ export function parseCustomLabels(labels: Attributes): CustomSample | undefined 
   const name = labels._metric_id;
   if (typeof name !== 'string' || name === '') return undefined;
   const attributes: Attributes = {};
-  for (const [k, v] of Object.entries(labels)) if (k !== '_metric_id' && k !== '_timestamp') attributes[k] = v;
+  for (const [k, v] of Object.entries(labels))
+    if (k !== '_metric_id' && k !== '_timestamp') attributes[k] = v;
   const stamp = labels._timestamp;
   if (stamp === undefined || stamp === '') return { name, attributes, time: undefined };
   const seconds = Number(stamp);

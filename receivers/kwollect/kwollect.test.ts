@@ -44,15 +44,17 @@ describe('kwollect metric files', () => {
     expect(parseKwollectUrl('prometheus://node-2.domain.com:9100/node_load1')).toMatchObject({
       names: ['node_load1'],
     });
-    expect(
-      parseKwollectUrl('prometheus://node-2.domain.com:9100/node_load1-node_load5-node_load15'),
-    ).toEqual({
-      scheme: 'prometheus',
-      host: 'node-2.domain.com',
-      port: 9100,
-      names: ['node_load1', 'node_load5', 'node_load15'],
-    });
-    expect(() => parseKwollectUrl('modbus://x/1')).toThrow('unknown scheme modbus: (snmp, ipmisensor or prometheus)');
+    expect(parseKwollectUrl('prometheus://node-2.domain.com:9100/node_load1-node_load5-node_load15')).toEqual(
+      {
+        scheme: 'prometheus',
+        host: 'node-2.domain.com',
+        port: 9100,
+        names: ['node_load1', 'node_load5', 'node_load15'],
+      },
+    );
+    expect(() => parseKwollectUrl('modbus://x/1')).toThrow(
+      'unknown scheme modbus: (snmp, ipmisensor or prometheus)',
+    );
     expect(() => parseKwollectUrl('snmp://host/1.3.6')).toThrow('snmp:// needs a community');
   });
 
@@ -63,7 +65,10 @@ describe('kwollect metric files', () => {
 
   it('names the entry of a bad field', () => {
     expect(() =>
-      parseMetricsFile('- name: x\n  device_id: d\n  url: snmp://c@h/1.2.3\n  update_every: soon\n', 'pdu.yaml'),
+      parseMetricsFile(
+        '- name: x\n  device_id: d\n  url: snmp://c@h/1.2.3\n  update_every: soon\n',
+        'pdu.yaml',
+      ),
     ).toThrow('pdu.yaml:1: pdu.yaml[0].update_every: a number of milliseconds');
     expect(() => parseMetricsFile('- name: x\n  url: snmp://c@h/1.2.3\n', 'pdu.yaml')).toThrow(
       'pdu.yaml[0].device_id: required, a string',
@@ -71,7 +76,10 @@ describe('kwollect metric files', () => {
   });
 
   it("accepts a kwollector configuration file's keys as they are", () => {
-    const file = parseYaml(readFileSync(join(TESTDATA, 'kwollector.yaml'), 'utf8')) as Record<string, unknown>;
+    const file = parseYaml(readFileSync(join(TESTDATA, 'kwollector.yaml'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     const config = configSchema.parse(file);
     expect(config).toMatchObject({
       metrics_dir: '/etc/kwollect/metrics.d/',
@@ -208,7 +216,9 @@ describe('points as kwollect metrics', () => {
       metric('lab_rpc_seconds', DataPointType.GAUGE, 's', [{ attributes: { quantile: '0.5' }, value: 0.25 }]),
       metric('lab_rpc_seconds_sum', DataPointType.SUM, 's', [{ attributes: {}, value: 4.5 }], true),
       metric('lab_rpc_seconds_count', DataPointType.SUM, '1', [{ attributes: {}, value: 9 }], true),
-      metric('lab_request_duration_seconds', DataPointType.HISTOGRAM, 's', [{ attributes: {}, value: HISTOGRAM }]),
+      metric('lab_request_duration_seconds', DataPointType.HISTOGRAM, 's', [
+        { attributes: {}, value: HISTOGRAM },
+      ]),
       metric('kwollect_custom', DataPointType.GAUGE, '', [
         { attributes: { _metric_id: 'my_metric', _timestamp: '1606389005.5' }, value: 42 },
       ]),
@@ -255,10 +265,13 @@ describe('points as kwollect metrics', () => {
     );
     const promotions = new Promotions();
     const transform = createTransform(translate(metrics)[0]!, {
-      wanted: (m, names) => !m.optional || promotions.matches([m.deviceId, m.labels._device_alias ?? ''], names),
+      wanted: (m, names) =>
+        !m.optional || promotions.matches([m.deviceId, m.labels._device_alias ?? ''], names),
       dropped: () => undefined,
     });
-    const batch = batchOf(metric('a', DataPointType.GAUGE, '1', [{ attributes: { 'device.id': 'n1' }, value: 3 }]));
+    const batch = batchOf(
+      metric('a', DataPointType.GAUGE, '1', [{ attributes: { 'device.id': 'n1' }, value: 3 }]),
+    );
     expect(transform(batch)).toBeUndefined();
     promotions.setDatabase([{ device_id: 'node-9', metric_id: 'a|b' }]);
     expect(transform(batch)?.scopeMetrics[0]?.metrics[0]?.dataPoints[0]).toMatchObject({
@@ -268,6 +281,8 @@ describe('points as kwollect metrics', () => {
     // The regular expression matches whole names.
     promotions.setDatabase([{ device_id: 'n1', metric_id: 'b' }]);
     expect(transform(batch)).toBeUndefined();
-    expect(promotions.setDatabase([{ device_id: 'n1', metric_id: '(' }])).toEqual([{ device_id: 'n1', metric_id: '(' }]);
+    expect(promotions.setDatabase([{ device_id: 'n1', metric_id: '(' }])).toEqual([
+      { device_id: 'n1', metric_id: '(' },
+    ]);
   });
 });

@@ -100,7 +100,8 @@ export class KwollectReceiver implements Receiver {
       if (!parsed.success) {
         throw new ConfigError(
           parsed.error.issues.map(
-            (i) => `metrics_dir: ${t.type} metrics every ${String(t.config.collection_interval)}: ${i.path.join('.')}: ${i.message}`,
+            (i) =>
+              `metrics_dir: ${t.type} metrics every ${String(t.config.collection_interval)}: ${i.path.join('.')}: ${i.message}`,
           ),
         );
       }
@@ -125,7 +126,9 @@ export class KwollectReceiver implements Receiver {
         for (const bad of this.#promotions.setDatabase(rows))
           this.#errors.report(
             `promoted_metrics ${bad.metric_id}`,
-            new Error(`promoted_metrics: metric_id ${JSON.stringify(bad.metric_id)} is not a regular expression`),
+            new Error(
+              `promoted_metrics: metric_id ${JSON.stringify(bad.metric_id)} is not a regular expression`,
+            ),
           );
       });
       this.#reader.start();

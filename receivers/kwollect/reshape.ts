@@ -78,7 +78,9 @@ export function createTransform(
             if (scaled === undefined) {
               context.dropped(
                 'exponential histogram',
-                new Error(`${outName}: an exponential histogram cannot take scale_factor ${String(m.scaleFactor)}`),
+                new Error(
+                  `${outName}: an exponential histogram cannot take scale_factor ${String(m.scaleFactor)}`,
+                ),
               );
               continue;
             }
@@ -123,7 +125,9 @@ function kwollectName(
       const isReading = name.startsWith('hw.')
         ? name !== 'hw.status'
         : name.startsWith('inframeter.ipmi.') && name !== 'inframeter.ipmi.up';
-      return isReading && (id === m.url.sensor || attributes['hw.name'] === m.url.sensor) ? m.name : undefined;
+      return isReading && (id === m.url.sensor || attributes['hw.name'] === m.url.sensor)
+        ? m.name
+        : undefined;
     }
     case 'prometheus': {
       if (SCRAPE_SERIES.has(name)) return undefined;
@@ -168,7 +172,10 @@ function isCounter(metric: MetricData, summaries: ReadonlySet<string>): boolean 
 }
 
 function isSummaryCount(metric: MetricData, summaries: ReadonlySet<string>): boolean {
-  return metric.descriptor.name.endsWith('_count') && summaryFamily(metric.descriptor.name, summaries) !== undefined;
+  return (
+    metric.descriptor.name.endsWith('_count') &&
+    summaryFamily(metric.descriptor.name, summaries) !== undefined
+  );
 }
 
 function withoutKey(attributes: Attributes, key: string): Attributes {

@@ -132,7 +132,9 @@ export function translate(
         targets: [`http://${u.host}:${String(u.port)}/metrics`],
         collection_interval: ms(entries[0]?.updateEvery ?? 0),
         // A counter's family is named with `_total` in the text format, without in OpenMetrics.
-        metrics: all ? [] : [...new Set(names)].map((n) => `${escapeRegExp(n.replace(/_total$/, ''))}(_total)?`),
+        metrics: all
+          ? []
+          : [...new Set(names)].map((n) => `${escapeRegExp(n.replace(/_total$/, ''))}(_total)?`),
       },
       metrics: entries,
     });
