@@ -167,11 +167,10 @@ export class ControlServer {
   /** A receiver's on-demand metrics (kwollect's promoted_metrics): list, switch on, switch off. */
   async #promoted(req: IncomingMessage, res: ServerResponse, method: string, id: string): Promise<void> {
     const receiver = this.#manager.receiver(id);
-    const { listPromotedMetrics, promoteMetrics, demoteMetrics } = receiver ?? {};
-    if (receiver === undefined || listPromotedMetrics === undefined || promoteMetrics === undefined)
+    if (receiver?.listPromotedMetrics === undefined || receiver.promoteMetrics === undefined)
       throw new ExperimentError(404, `no receiver ${id} with on-demand metrics`);
     if (method === 'GET') {
-      send(res, 200, listPromotedMetrics.call(receiver));
+      send(res, 200, receiver.listPromotedMetrics());
       return;
     }
     if (method !== 'POST' && method !== 'DELETE')
@@ -184,12 +183,12 @@ export class ControlServer {
     const promotion = { device_id: device, metric_id: metric };
     if (method === 'POST') {
       try {
-        promoteMetrics.call(receiver, promotion);
+        receiver.promoteMetrics(promotion);
       } catch (error) {
         throw new ExperimentError(400, `metric_id: ${toError(error).message}`);
       }
       send(res, 201, promotion);
-    } else if (demoteMetrics?.call(receiver, promotion) === true) send(res, 200, promotion);
+    } else if (receiver.demoteMetrics?.(promotion) === true) send(res, 200, promotion);
     else throw new ExperimentError(404, `${JSON.stringify(promotion)} was not switched on here`);
   }
 

@@ -268,7 +268,7 @@ describe.skipIf(skip)('kwollect metrics.d from the document, on real peers', () 
 
       // The histogram of the all-metrics URL reaches CSV, with every other row.
       await csv.forceFlush();
-      const records = parseCsv(readFileSync(csvPath, 'utf8'), { columns: true }) as Record<string, string>[];
+      const records = parseCsv<Record<string, string>>(readFileSync(csvPath, 'utf8'), { columns: true });
       const node3 = records.filter(
         (r) => (JSON.parse(r.attributes ?? '{}') as Record<string, string>)['device.id'] === 'node-3',
       );
