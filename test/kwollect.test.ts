@@ -1,4 +1,5 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HrTime } from '@opentelemetry/api';
@@ -34,6 +35,7 @@ import { createTestSettings } from './support/settings.ts';
 // the kwollect receiver against a real snmpd, two ipmi_sim BMCs on one address, a
 // node_exporter with a textfile collector, and PostgreSQL holding promoted_metrics.
 const TESTDATA = join(import.meta.dirname, '..', 'receivers', 'kwollect', 'testdata');
+const MAIN = join(import.meta.dirname, '..', 'service', 'main.ts');
 const GENERATOR = join(import.meta.dirname, '..', 'receivers', 'wattmetre', 'testdata', 'generator.ts');
 const skip =
   missing('snmpd', 'snmpd') ||
@@ -338,6 +340,58 @@ describe.skipIf(skip)('kwollect metrics.d from the document, on real peers', () 
       await prometheus.shutdown();
     }
   }, 180_000);
+
+  it("inframeter validate and run take the document's node-1 file (5 s beside the 10 s default, a BMC) as it is", async () => {
+    const node1 = join(dir, 'node-1.d');
+    mkdirSync(node1);
+    cpSync(join(metricsDir, 'node-1.yaml'), join(node1, 'node-1.yaml'));
+    const csvPath = join(dir, 'run.csv');
+    const config = join(dir, 'run.yaml');
+    writeFileSync(
+      config,
+      [
+        'receivers:',
+        '  kwollect:',
+        `    metrics_dir: ${node1}`,
+        '    ipmi_workarounds: [opensesspriv]',
+        'exporters:',
+        `  csv: { path: ${csvPath} }`,
+        'service:',
+        '  pipelines:',
+        '    metrics: { receivers: [kwollect], exporters: [csv] }',
+        '',
+      ].join('\n'),
+    );
+    const validate = spawnSync(process.execPath, [MAIN, 'validate', '--config', config], {
+      encoding: 'utf8',
+    });
+    expect(validate.stderr).toBe('');
+    expect(validate.status).toBe(0);
+    const child = spawn(process.execPath, [MAIN, 'run', '--config', config], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const values = (): Map<string, string> => {
+      try {
+        const records = parseCsv<Record<string, string>>(readFileSync(csvPath, 'utf8'), { columns: true });
+        return new Map(records.map((r) => [`${r.metric ?? ''} ${r.attributes ?? ''}`, r.value ?? '']));
+      } catch {
+        return new Map();
+      }
+    };
+    await poll('the three metrics of node-1 in the CSV', 60_000, () =>
+      Promise.resolve(values().size >= 3 || child.exitCode !== null ? true : undefined),
+    );
+    child.kill('SIGTERM');
+    expect(await exited, stderr).toBe(0);
+    expect(Object.fromEntries(values())).toEqual({
+      'idrac_power_watth_total {"device.id":"node-1"}': '9876543210123',
+      'idrac_power_watt {"device.id":"node-1"}': '4321',
+      'bmc_power_watt {"device.id":"node-1"}': '250',
+    });
+  }, 90_000);
 
   it("reads a wattmetre stream with kwollector-wattmetre's mapping_file_path", async () => {
     const mapping = join(dir, 'wattmetre-mapping.yaml');

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValueType } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
@@ -80,9 +81,15 @@ describe('kwollect metric files', () => {
       string,
       unknown
     >;
-    const config = configSchema.parse(file);
+    expect(file.metrics_dir).toBe('/etc/kwollect/metrics.d/');
+    const dir = mkdtempSync(join(tmpdir(), 'inframeter-kwollect-'));
+    writeFileSync(
+      join(dir, 'node-1.yaml'),
+      '- { name: x, device_id: node-1, url: "snmp://public@h/1.2.3.0" }\n',
+    );
+    const config = configSchema.parse({ ...file, metrics_dir: dir });
+    rmSync(dir, { recursive: true });
     expect(config).toMatchObject({
-      metrics_dir: '/etc/kwollect/metrics.d/',
       db_host: 'localhost',
       db_name: 'kwdb',
       db_user: 'kwuser',
@@ -90,6 +97,28 @@ describe('kwollect metric files', () => {
     });
     expect(config.db_password?.reveal()).toBe('changeme');
     expect(String(config.db_password)).toBe('[REDACTED]');
+  });
+
+  it('refuses at validation what the receivers would refuse at start, naming metrics_dir', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inframeter-kwollect-'));
+    const problems = (raw: unknown) =>
+      configSchema.safeParse(raw).error?.issues.map((i) => [i.path.join('.'), i.message]);
+    expect(problems({ metrics_dir: join(dir, 'missing') })?.[0]?.[1]).toMatch(/^ENOENT/);
+    writeFileSync(join(dir, 'b.yaml'), '- { name: y, device_id: d, url: "modbus://h/1" }\n');
+    const b = join(dir, 'b.yaml');
+    expect(problems({ metrics_dir: dir })).toEqual([
+      [
+        'metrics_dir',
+        `${b}:1: ${b}[0].url: modbus://h/1: unknown scheme modbus: (snmp, ipmisensor or prometheus)`,
+      ],
+    ]);
+    rmSync(b);
+    writeFileSync(
+      join(dir, 'a.yaml'),
+      '- { name: x, device_id: d, url: "snmp://public@h/1.2.3.0", update_every: 1 }\n',
+    );
+    expect(problems({ metrics_dir: dir })?.[0]?.[1]).toMatch(/^snmp metrics every 1ms: /);
+    rmSync(dir, { recursive: true });
   });
 });
 

@@ -1,34 +1,15 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ExportResultCode } from '@opentelemetry/core';
-import type { ComponentSettings, MetricSink, Receiver, ReceiverFactory } from '../../service/component.ts';
+import type { ComponentSettings, MetricSink, Receiver } from '../../service/component.ts';
 import { ErrorLog } from '../../service/error-log.ts';
 import { ConfigError, toError } from '../../service/errors.ts';
-import { ipmiFactory } from '../ipmi/factory.ts';
-import { prometheusReceiverFactory } from '../prometheus/factory.ts';
-import { snmpFactory } from '../snmp/factory.ts';
 import type { KwollectConfig, Promotion } from './config.ts';
 import { LOG_LEVELS } from './config.ts';
+import type { MetricsTree } from './metrics-dir.ts';
+import { FACTORIES, loadMetricsTree } from './metrics-dir.ts';
 import type { KwollectMetric } from './parse/metrics-file.ts';
-import { parseMetricsFile } from './parse/metrics-file.ts';
 import { PromotedMetricsReader } from './promoted-db.ts';
 import { Promotions } from './promotions.ts';
 import { createTransform } from './reshape.ts';
-import { translate } from './translate.ts';
-
-const FACTORIES: Record<'snmp' | 'ipmi' | 'prometheus', ReceiverFactory> = {
-  snmp: snmpFactory,
-  ipmi: ipmiFactory,
-  prometheus: prometheusReceiverFactory,
-};
-
-/** Reads every `*.yaml` of a kwollect `metrics.d` directory. */
-export function readMetricsDir(dir: string): KwollectMetric[] {
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
-    .sort()
-    .flatMap((f) => parseMetricsFile(readFileSync(join(dir, f), 'utf8'), join(dir, f)));
-}
 
 /**
  * kwollect compatibility: reads a site's `metrics.d` files as they are and runs them on
@@ -80,9 +61,9 @@ export class KwollectReceiver implements Receiver {
   }
 
   async start(next: MetricSink): Promise<void> {
-    let metrics: KwollectMetric[];
+    let tree: MetricsTree;
     try {
-      metrics = readMetricsDir(this.#config.metrics_dir);
+      tree = loadMetricsTree(this.#config.metrics_dir, this.#config.ipmi_workarounds);
     } catch (error) {
       throw new ConfigError([`metrics_dir: ${toError(error).message}`]);
     }
@@ -93,23 +74,10 @@ export class KwollectReceiver implements Receiver {
         this.#errors.report(reason, error);
       },
     };
-    const translated = translate(metrics, this.#config.ipmi_workarounds);
-    const built = translated.map((t) => {
-      const factory = FACTORIES[t.type];
-      const parsed = factory.configSchema.safeParse(t.config);
-      if (!parsed.success) {
-        throw new ConfigError(
-          parsed.error.issues.map(
-            (i) =>
-              `metrics_dir: ${t.type} metrics every ${String(t.config.collection_interval)}: ${i.path.join('.')}: ${i.message}`,
-          ),
-        );
-      }
-      const id = `${this.#settings.id}/${t.type}/${String(t.config.collection_interval)}`;
-      return { t, receiver: factory.create({ ...this.#settings, id }, parsed.data) };
-    });
-    for (const { t, receiver } of built) {
-      const transform = createTransform(t, context);
+    for (const { translated, config } of tree.receivers) {
+      const id = `${this.#settings.id}/${translated.type}/${String(translated.config.collection_interval)}`;
+      const receiver = FACTORIES[translated.type].create({ ...this.#settings, id }, config);
+      const transform = createTransform(translated, context);
       await receiver.start({
         export: (batch, done) => {
           const out = transform(batch);
@@ -134,7 +102,7 @@ export class KwollectReceiver implements Receiver {
       this.#reader.start();
     }
     this.#settings.logger.info(
-      { metrics: metrics.length, receivers: this.#inner.length },
+      { metrics: tree.metrics.length, receivers: this.#inner.length },
       'kwollect metrics loaded',
     );
   }
