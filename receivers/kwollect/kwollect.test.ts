@@ -1,11 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { ValueType } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, Histogram, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../../test/support/peers.ts';
 import { parse as parseYaml } from 'yaml';
 import { ipmiFactory } from '../ipmi/factory.ts';
 import { prometheusReceiverFactory } from '../prometheus/factory.ts';
@@ -14,6 +17,7 @@ import { configSchema } from './config.ts';
 import { parseCustomLabels } from './custom.ts';
 import type { KwollectMetric } from './parse/metrics-file.ts';
 import { parseKwollectUrl, parseMetricsFile } from './parse/metrics-file.ts';
+import { PromotedMetricsReader } from './promoted-db.ts';
 import { Promotions } from './promotions.ts';
 import { createTransform } from './reshape.ts';
 import { scalePoint } from './scale.ts';
@@ -313,5 +317,38 @@ describe('points as kwollect metrics', () => {
     expect(promotions.setDatabase([{ device_id: 'n1', metric_id: '(' }])).toEqual([
       { device_id: 'n1', metric_id: '(' },
     ]);
+  });
+});
+
+describe('promoted_metrics from the database', () => {
+  it('a database that cannot be reached is logged once and changes nothing', async () => {
+    const lines: string[] = [];
+    const logger = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    );
+    const empty = mkdtempSync(join(tmpdir(), 'inframeter-kwollect-'));
+    const config = configSchema.parse({
+      metrics_dir: empty,
+      db_host: '127.0.0.1',
+      db_port: await freePort(),
+      db_password: 'changeme',
+      promoted_metrics_interval: '1s',
+    });
+    const seen: unknown[] = [];
+    const reader = new PromotedMetricsReader(config, logger, (rows) => seen.push(rows));
+    await reader.read();
+    await reader.read();
+    await reader.shutdown();
+    rmSync(empty, { recursive: true });
+    expect(seen).toEqual([]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('ECONNREFUSED');
+    expect(lines[0]).not.toContain('changeme');
   });
 });
