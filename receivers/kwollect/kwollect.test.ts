@@ -132,6 +132,7 @@ describe('translation into receivers', () => {
       '- { name: a, device_id: n1, url: "snmp://public@pdu/1.3.6.1.1.0", update_every: 5000 }',
       '- { name: b, device_id: n1, url: "snmp://public@pdu/1.3.6.1.2.0" }',
       '- { name: c, device_id: n2, url: "snmp://public@pdu/1.3.6.1.3.0", update_every: 1000 }',
+      '- { name: PDU-Power.W, device_id: n1, url: "snmp://public@pdu/1.3.6.1.4.0", update_every: 5000 }',
       '- { name: t, device_id: n1, url: "ipmisensor://u:p@bmc:6230/4" }',
       '- { name: t, device_id: n2, url: "ipmisensor://u:p@bmc:6231/4" }',
       '- { name: m, device_id: n1, url: "prometheus://n1:9100/node_load1-node_cpu_seconds_total" }',
@@ -139,7 +140,7 @@ describe('translation into receivers', () => {
     'site.yaml',
   );
 
-  it('makes one receiver per protocol and interval, each valid for its own schema', () => {
+  it('makes one receiver per protocol and interval, each valid for its own schema, whatever the names', () => {
     const translated = translate(metrics);
     expect(translated.map((t) => [t.type, t.config.collection_interval])).toEqual([
       ['snmp', '5000ms'],
@@ -303,7 +304,7 @@ describe('points as kwollect metrics', () => {
       dropped: () => undefined,
     });
     const batch = batchOf(
-      metric('a', DataPointType.GAUGE, '1', [{ attributes: { 'device.id': 'n1' }, value: 3 }]),
+      metric('kwollect.m0', DataPointType.GAUGE, '1', [{ attributes: { 'device.id': 'n1' }, value: 3 }]),
     );
     expect(transform(batch)).toBeUndefined();
     promotions.setDatabase([{ device_id: 'node-9', metric_id: 'a|b' }]);

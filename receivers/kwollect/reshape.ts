@@ -53,7 +53,7 @@ export function createTransform(
       for (const metric of scope.metrics) {
         for (const point of metric.dataPoints as DataPoint<unknown>[]) {
           for (const m of t.metrics) {
-            const name = kwollectName(m, metric, point, summaries);
+            const name = kwollectName(t, m, metric, point, summaries);
             if (name === undefined || !context.wanted(m, [m.name, name])) continue;
             let attributes: Attributes =
               m.url.scheme === 'prometheus' ? withoutKey(point.attributes, 'device.id') : {};
@@ -108,6 +108,7 @@ export function createTransform(
 
 /** The name a point takes as the kwollect metric `m`; undefined when it is not `m`'s. */
 function kwollectName(
+  t: Translated,
   m: KwollectMetric,
   metric: MetricData,
   point: DataPoint<unknown>,
@@ -117,7 +118,7 @@ function kwollectName(
   const attributes = point.attributes;
   switch (m.url.scheme) {
     case 'snmp':
-      return name === m.name && attributes['device.id'] === m.deviceId ? m.name : undefined;
+      return t.internalNames?.get(m) === name && attributes['device.id'] === m.deviceId ? m.name : undefined;
     case 'ipmisensor': {
       if (attributes['device.id'] !== bmcName(m.url)) return undefined;
       const hwId = attributes['hw.id'];

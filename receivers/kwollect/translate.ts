@@ -5,6 +5,11 @@ export interface Translated {
   readonly type: 'snmp' | 'ipmi' | 'prometheus';
   readonly config: Record<string, unknown>;
   readonly metrics: readonly KwollectMetric[];
+  /**
+   * SNMP: the name each entry has inside the snmp receiver (`kwollect.m<N>`), so that any
+   * kwollect name runs, whatever the snmp receiver's naming rules and catalogue say.
+   */
+  readonly internalNames?: ReadonlyMap<KwollectMetric, string>;
 }
 
 const group = (
@@ -29,6 +34,12 @@ const ms = (n: number): string => `${String(n)}ms`;
  */
 export function bmcName(url: Extract<KwollectUrl, { scheme: 'ipmisensor' }>): string {
   return url.port === undefined ? url.host : `${url.host}:${String(url.port)}`;
+}
+
+function internalName(names: Map<KwollectMetric, string>, m: KwollectMetric, index: number): string {
+  const name = `kwollect.m${String(index)}`;
+  names.set(m, name);
+  return name;
 }
 
 /**
@@ -59,8 +70,10 @@ export function translate(
   const out: Translated[] = [];
   const snmp = metrics.filter((m) => m.url.scheme === 'snmp');
   let profileIndex = 0;
+  let metricIndex = 0;
   for (const [, sameInterval] of group(snmp, (m) => m.updateEvery)) {
     const every = sameInterval[0]?.updateEvery ?? 0;
+    const internalNames = new Map<KwollectMetric, string>();
     const profiles: Record<string, unknown> = {};
     const targets: unknown[] = [];
     for (const entries of group(sameInterval, (m) =>
@@ -73,7 +86,7 @@ export function translate(
         description: `kwollect metrics of ${first.deviceId}`,
         scalars: {
           metrics: entries.map((m) => ({
-            name: m.name,
+            name: internalName(internalNames, m, metricIndex++),
             oid: m.url.scheme === 'snmp' ? m.url.oid : '',
             instrument: 'gauge',
           })),
@@ -94,6 +107,7 @@ export function translate(
       type: 'snmp',
       config: { collection_interval: ms(every), profiles, targets },
       metrics: sameInterval,
+      internalNames,
     });
   }
   const ipmi = metrics.filter((m) => m.url.scheme === 'ipmisensor');
