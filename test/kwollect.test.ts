@@ -315,21 +315,29 @@ describe.skipIf(skip)('kwollect metrics.d from the document, on real peers', () 
       await postgres?.query(`DELETE FROM promoted_metrics`);
       await stopsAfter(batches, 'pdu_fixed_optional');
 
-      // The same through the control API.
+      // The same through the control API, which also says what is being collected.
+      const collecting = async (): Promise<unknown> =>
+        ((await (await api('GET')).json()) as { collecting: unknown }).collecting;
+      await poll('nothing optional collected', 30_000, async () =>
+        JSON.stringify(await collecting()) === '[]' ? true : undefined,
+      );
       const on = await api('POST', { device_id: 'pdu-1', metric_id: 'pdu_fixed_optional' });
       expect(on.status).toBe(201);
-      expect(await (await api('GET')).json()).toEqual({
-        database: [],
-        api: [{ device_id: 'pdu-1', metric_id: 'pdu_fixed_optional' }],
-      });
       const before = batches.length;
       await poll('the metric switched on by the API', 30_000, () =>
         Promise.resolve(
           rows(batches.slice(before)).some((r) => r.metric === 'pdu_fixed_optional') ? true : undefined,
         ),
       );
+      expect(await (await api('GET')).json()).toEqual({
+        database: [],
+        api: [{ device_id: 'pdu-1', metric_id: 'pdu_fixed_optional' }],
+        collecting: [{ device_id: 'pdu-1', name: 'pdu_fixed_optional' }],
+      });
       expect((await api('DELETE', { device_id: 'pdu-1', metric_id: 'pdu_fixed_optional' })).status).toBe(200);
       await stopsAfter(batches, 'pdu_fixed_optional');
+      // Off means not read at all: its receiver is stopped.
+      expect(await collecting()).toEqual([]);
       expect((await api('POST', { device_id: 'pdu-1', metric_id: '(' })).status).toBe(400);
       expect((await api('DELETE', { device_id: 'pdu-1', metric_id: 'x' })).status).toBe(404);
     } finally {

@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReceiverFactory } from '../../service/component.ts';
-import { toError } from '../../service/errors.ts';
 import { ipmiFactory } from '../ipmi/factory.ts';
 import { prometheusReceiverFactory } from '../prometheus/factory.ts';
 import { snmpFactory } from '../snmp/factory.ts';
@@ -25,10 +24,20 @@ export function readMetricsDir(dir: string): KwollectMetric[] {
     .flatMap((f) => parseMetricsFile(readFileSync(join(dir, f), 'utf8'), join(dir, f)));
 }
 
-/** A metrics.d tree, read and made into receiver configurations, each checked by its receiver's schema. */
+/** A receiver configuration made from kwollect metrics, checked by its receiver's schema. */
+export interface CheckedReceiver {
+  readonly translated: Translated;
+  /** What the receiver's schema made of `translated.config`. */
+  readonly config: unknown;
+}
+
+/** A metrics.d tree, read and made into receiver configurations. */
 export interface MetricsTree {
   readonly metrics: KwollectMetric[];
-  readonly receivers: { readonly translated: Translated; readonly config: unknown }[];
+  /** The receivers of the metrics that are always collected, one per protocol and interval. */
+  readonly receivers: CheckedReceiver[];
+  /** One receiver per `optional` metric, started while it is promoted. */
+  readonly optional: (CheckedReceiver & { readonly metric: KwollectMetric })[];
 }
 
 /**
@@ -37,14 +46,9 @@ export interface MetricsTree {
  * `inframeter validate` finds what `inframeter run` would.
  */
 export function loadMetricsTree(dir: string, ipmiWorkarounds: readonly string[]): MetricsTree {
-  let metrics: KwollectMetric[];
-  try {
-    metrics = readMetricsDir(dir);
-  } catch (error) {
-    throw new Error(toError(error).message, { cause: error });
-  }
+  const metrics = readMetricsDir(dir);
   const problems: string[] = [];
-  const receivers = translate(metrics, ipmiWorkarounds).flatMap((translated) => {
+  const check = (translated: Translated): CheckedReceiver[] => {
     const parsed = FACTORIES[translated.type].configSchema.safeParse(translated.config);
     if (parsed.success) return [{ translated, config: parsed.data }];
     for (const i of parsed.error.issues)
@@ -52,7 +56,18 @@ export function loadMetricsTree(dir: string, ipmiWorkarounds: readonly string[])
         `${translated.type} metrics every ${String(translated.config.collection_interval)}: ${i.path.join('.')}: ${i.message}`,
       );
     return [];
-  });
+  };
+  const receivers = translate(
+    metrics.filter((m) => !m.optional),
+    ipmiWorkarounds,
+  ).flatMap(check);
+  const optional = metrics
+    .filter((m) => m.optional)
+    .flatMap((metric) =>
+      translate([metric], ipmiWorkarounds)
+        .flatMap(check)
+        .map((r) => ({ ...r, metric })),
+    );
   if (problems.length > 0) throw new Error(problems.join('; '));
-  return { metrics, receivers };
+  return { metrics, receivers, optional };
 }

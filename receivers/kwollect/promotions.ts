@@ -57,6 +57,12 @@ export class Promotions {
     };
   }
 
+  /** Whether a row names one of `devices`, whatever its `metric_id`. */
+  namesDevice(devices: readonly string[]): boolean {
+    const hit = (c: Compiled): boolean => devices.includes(c.promotion.device_id);
+    return this.#database.some(hit) || [...this.#api.values()].some(hit);
+  }
+
   /** Whether a row names one of `devices` with a `metric_id` matching one of `names`. */
   matches(devices: readonly string[], names: readonly string[]): boolean {
     const hit = (c: Compiled): boolean =>

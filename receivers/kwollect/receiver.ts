@@ -4,8 +4,9 @@ import { ErrorLog } from '../../service/error-log.ts';
 import { ConfigError, toError } from '../../service/errors.ts';
 import type { KwollectConfig, Promotion } from './config.ts';
 import { LOG_LEVELS } from './config.ts';
-import type { MetricsTree } from './metrics-dir.ts';
+import type { CheckedReceiver, MetricsTree } from './metrics-dir.ts';
 import { FACTORIES, loadMetricsTree } from './metrics-dir.ts';
+import { OptionalUnits } from './optional-units.ts';
 import type { KwollectMetric } from './parse/metrics-file.ts';
 import { PromotedMetricsReader } from './promoted-db.ts';
 import { Promotions } from './promotions.ts';
@@ -15,9 +16,10 @@ import { createTransform } from './reshape.ts';
  * kwollect compatibility: reads a site's `metrics.d` files as they are and runs them on
  * inframeter's snmp, ipmi and prometheus receivers, one per protocol and `update_every`;
  * every point is the kwollect metric of its device (`device.id`) with the file's labels and
- * scale factor. Metrics marked `optional` are polled but left out until kwollect's
- * `promoted_metrics` table (read from PostgreSQL every `promoted_metrics_interval`), the
- * configuration or the control API switches them on for their device.
+ * scale factor. A metric marked `optional` has a receiver of its own, running only while
+ * kwollect's `promoted_metrics` table (read from PostgreSQL every
+ * `promoted_metrics_interval`), the configuration or the control API promotes it for its
+ * device (or its `_device_alias`).
  */
 export class KwollectReceiver implements Receiver {
   readonly #settings: ComponentSettings;
@@ -26,6 +28,7 @@ export class KwollectReceiver implements Receiver {
   readonly #errors: ErrorLog;
   readonly #inner: Receiver[] = [];
   #reader: PromotedMetricsReader | undefined;
+  #optional: OptionalUnits | undefined;
 
   constructor(settings: ComponentSettings, config: KwollectConfig) {
     if (config.log_level !== undefined) settings.logger.level = LOG_LEVELS[config.log_level];
@@ -35,29 +38,54 @@ export class KwollectReceiver implements Receiver {
     for (const p of config.promoted_metrics) this.#promotions.add(p);
   }
 
-  /** The promoted (device, metric regex) rows in force: the database's and those switched on here. */
-  listPromotedMetrics(): { database: Promotion[]; api: Promotion[] } {
-    return this.#promotions.list();
+  /**
+   * The promoted (device, metric regex) rows in force, the database's and those switched on
+   * here, and the optional metrics being collected.
+   */
+  listPromotedMetrics(): {
+    database: Promotion[];
+    api: Promotion[];
+    collecting: { device_id: string; name: string }[];
+  } {
+    return { ...this.#promotions.list(), collecting: this.#optional?.collecting() ?? [] };
   }
 
   /** Switches optional metrics on; throws a SyntaxError when `metric_id` is not a regular expression. */
   promoteMetrics(promotion: Promotion): void {
     this.#promotions.add(promotion);
     this.#settings.logger.info(promotion, 'kwollect optional metrics switched on');
+    void this.#optional?.reconcile();
   }
 
   /** Switches off what `promoteMetrics` switched on; false when it was not on. */
   demoteMetrics(promotion: Promotion): boolean {
     const was = this.#promotions.remove(promotion);
     if (was) this.#settings.logger.info(promotion, 'kwollect optional metrics switched off');
+    void this.#optional?.reconcile();
     return was;
   }
 
-  #wanted(metric: KwollectMetric, names: readonly string[]): boolean {
-    if (!metric.optional) return true;
+  /** An optional metric's device and its alias: a promotion may name either. */
+  static #devices(metric: KwollectMetric): string[] {
     const alias = metric.labels._device_alias;
-    const devices = alias === undefined ? [metric.deviceId] : [metric.deviceId, alias];
-    return this.#promotions.matches(devices, names);
+    return alias === undefined ? [metric.deviceId] : [metric.deviceId, alias];
+  }
+
+  /** Whether a point of `metric`, under one of `names`, is kept. */
+  #wanted(metric: KwollectMetric, names: readonly string[]): boolean {
+    return !metric.optional || this.#promotions.matches(KwollectReceiver.#devices(metric), names);
+  }
+
+  /**
+   * Whether an optional metric's receiver runs: SNMP and IPMI when a row matches its name;
+   * a Prometheus URL when a row names its device (the names it brings are known only once
+   * read; points are then kept by their own names).
+   */
+  #running(metric: KwollectMetric): boolean {
+    const devices = KwollectReceiver.#devices(metric);
+    return metric.url.scheme === 'prometheus'
+      ? this.#promotions.namesDevice(devices)
+      : this.#promotions.matches(devices, [metric.name]);
   }
 
   async start(next: MetricSink): Promise<void> {
@@ -74,8 +102,8 @@ export class KwollectReceiver implements Receiver {
         this.#errors.report(reason, error);
       },
     };
-    for (const { translated, config } of tree.receivers) {
-      const id = `${this.#settings.id}/${translated.type}/${String(translated.config.collection_interval)}`;
+    const startOne = async ({ translated, config }: CheckedReceiver, suffix = ''): Promise<Receiver> => {
+      const id = `${this.#settings.id}/${translated.type}/${String(translated.config.collection_interval)}${suffix}`;
       const receiver = FACTORIES[translated.type].create({ ...this.#settings, id }, config);
       const transform = createTransform(translated, context);
       await receiver.start({
@@ -87,8 +115,16 @@ export class KwollectReceiver implements Receiver {
         forceFlush: () => next.forceFlush(),
         shutdown: () => Promise.resolve(),
       });
-      this.#inner.push(receiver);
-    }
+      return receiver;
+    };
+    for (const r of tree.receivers) this.#inner.push(await startOne(r));
+    this.#optional = new OptionalUnits(
+      tree.optional,
+      (unit) => startOne(unit, `/${unit.metric.name}@${unit.metric.deviceId}`),
+      (metric) => this.#running(metric),
+      this.#settings.logger,
+    );
+    await this.#optional.reconcile();
     if (this.#config.db_host !== undefined) {
       this.#reader = new PromotedMetricsReader(this.#config, this.#settings.logger, (rows) => {
         for (const bad of this.#promotions.setDatabase(rows))
@@ -98,6 +134,7 @@ export class KwollectReceiver implements Receiver {
               `promoted_metrics: metric_id ${JSON.stringify(bad.metric_id)} is not a regular expression`,
             ),
           );
+        void this.#optional?.reconcile();
       });
       this.#reader.start();
     }
@@ -110,7 +147,11 @@ export class KwollectReceiver implements Receiver {
   async shutdown(): Promise<void> {
     const reader = this.#reader;
     this.#reader = undefined;
-    await Promise.all([...this.#inner.map((r) => r.shutdown()), reader?.shutdown()]);
+    await Promise.all([
+      ...this.#inner.map((r) => r.shutdown()),
+      reader?.shutdown(),
+      this.#optional?.shutdown(),
+    ]);
     this.#inner.length = 0;
   }
 }
