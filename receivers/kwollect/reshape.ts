@@ -37,6 +37,7 @@ export function createTransform(
   t: Translated,
   context: ReshapeContext,
 ): (batch: ResourceMetrics) => ResourceMetrics | undefined {
+  const candidates = indexCandidates(t);
   return (batch) => {
     const out = new Map<string, Output>();
     const emit = (metric: MetricData, name: string, point: DataPoint<unknown>): void => {
@@ -52,7 +53,7 @@ export function createTransform(
     for (const scope of batch.scopeMetrics) {
       for (const metric of scope.metrics) {
         for (const point of metric.dataPoints as DataPoint<unknown>[]) {
-          for (const m of t.metrics) {
+          for (const m of candidates(metric, point)) {
             const name = kwollectName(t, m, metric, point, summaries);
             if (name === undefined || !context.wanted(m, [m.name, name])) continue;
             let attributes: Attributes =
@@ -104,6 +105,36 @@ export function createTransform(
     const scope = batch.scopeMetrics[0]?.scope ?? { name: 'inframeter/receiver/kwollect' };
     return { resource: batch.resource, scopeMetrics: [{ scope, metrics }] };
   };
+}
+
+/**
+ * The entries a point may belong to, found by its metric's name (SNMP: one entry per
+ * internal name) or its BMC (IPMI), so that a tree of thousands of entries costs a lookup
+ * per point; a Prometheus receiver serves the few entries of one exporter and interval.
+ */
+function indexCandidates(
+  t: Translated,
+): (metric: MetricData, point: DataPoint<unknown>) => readonly KwollectMetric[] {
+  const none: readonly KwollectMetric[] = [];
+  switch (t.type) {
+    case 'snmp': {
+      const byName = new Map<string, KwollectMetric[]>();
+      for (const [m, name] of t.internalNames ?? []) byName.set(name, [...(byName.get(name) ?? []), m]);
+      return (metric) => byName.get(metric.descriptor.name) ?? none;
+    }
+    case 'ipmi': {
+      const byBmc = new Map<string, KwollectMetric[]>();
+      for (const m of t.metrics)
+        if (m.url.scheme === 'ipmisensor')
+          byBmc.set(bmcName(m.url), [...(byBmc.get(bmcName(m.url)) ?? []), m]);
+      return (_metric, point) => {
+        const device = point.attributes['device.id'];
+        return (typeof device === 'string' ? byBmc.get(device) : undefined) ?? none;
+      };
+    }
+    case 'prometheus':
+      return () => t.metrics;
+  }
 }
 
 /** The name a point takes as the kwollect metric `m`; undefined when it is not `m`'s. */
