@@ -340,6 +340,18 @@ describe.skipIf(skip)('kwollect metrics.d from the document, on real peers', () 
       expect(await collecting()).toEqual([]);
       expect((await api('POST', { device_id: 'pdu-1', metric_id: '(' })).status).toBe(400);
       expect((await api('DELETE', { device_id: 'pdu-1', metric_id: 'x' })).status).toBe(404);
+      expect((await api('PUT', { device_id: 'pdu-1', metric_id: 'x' })).status).toBe(405);
+      const other = await fetch(
+        `http://${formatHostPort(control.address()!)}/receivers/csv/promoted_metrics`,
+        {
+          headers: { authorization: 'Bearer secret-token' },
+        },
+      );
+      expect(other.status).toBe(404);
+      const anonymous = await fetch(
+        `http://${formatHostPort(control.address()!)}/receivers/kwollect/promoted_metrics`,
+      );
+      expect(anonymous.status).toBe(401);
     } finally {
       await receiver.shutdown();
       await control.close();
