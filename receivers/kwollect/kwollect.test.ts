@@ -312,6 +312,24 @@ describe('points as kwollect metrics', () => {
       value: 3,
       attributes: { _device_alias: 'node-9', 'device.id': 'n1' },
     });
+    // kwollect_custom's points are promoted by their _metric_id.
+    const custom = parseMetricsFile(
+      '- { name: all, device_id: n1, url: "prometheus://h:1/", optional: true }',
+      'c.yaml',
+    );
+    const customTransform = createTransform(translate(custom)[0]!, {
+      wanted: (m, names) => !m.optional || promotions.matches([m.deviceId], names),
+      dropped: () => undefined,
+    });
+    const customBatch = batchOf(
+      metric('kwollect_custom', DataPointType.GAUGE, '', [
+        { attributes: { _metric_id: 'my_metric' }, value: 42 },
+      ]),
+    );
+    promotions.setDatabase([{ device_id: 'n1', metric_id: 'my_.*' }]);
+    expect(customTransform(customBatch)?.scopeMetrics[0]?.metrics[0]?.descriptor.name).toBe('my_metric');
+    promotions.setDatabase([{ device_id: 'n1', metric_id: 'kwollect_custom' }]);
+    expect(customTransform(customBatch)).toBeUndefined();
     // The regular expression matches whole names.
     promotions.setDatabase([{ device_id: 'n1', metric_id: 'b' }]);
     expect(transform(batch)).toBeUndefined();

@@ -55,7 +55,7 @@ export function createTransform(
         for (const point of metric.dataPoints as DataPoint<unknown>[]) {
           for (const m of candidates(metric, point)) {
             const name = kwollectName(t, m, metric, point, summaries);
-            if (name === undefined || !context.wanted(m, [m.name, name])) continue;
+            if (name === undefined) continue;
             let attributes: Attributes =
               m.url.scheme === 'prometheus' ? withoutKey(point.attributes, 'device.id') : {};
             let shaped: DataPoint<unknown> = point;
@@ -74,6 +74,7 @@ export function createTransform(
                 continue;
               }
             }
+            if (!context.wanted(m, [m.name, outName])) continue;
             const countOnly = isSummaryCount(metric, summaries);
             const scaled = scalePoint(metric.dataPointType, shaped, m.scaleFactor, countOnly);
             if (scaled === undefined) {
