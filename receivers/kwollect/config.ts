@@ -36,7 +36,7 @@ function isRegExp(source: string): boolean {
  */
 export const configSchema = z
   .strictObject({
-    /** kwollect's `metrics.d` directory: every `*.yaml` file in it is read at start. */
+    /** kwollect's `metrics.d` directory: every `*.yaml` and `*.yml` in it, read when validating and at start. */
     metrics_dir: z.string().min(1).default('/etc/kwollect/metrics.d/'),
     /** PostgreSQL server holding kwollect's `promoted_metrics` table; no polling when absent. */
     db_host: z.string().min(1).optional(),
