@@ -47,9 +47,21 @@ export class ExperimentError extends Error {
   }
 }
 
-/** What the manager may do to a receiver: change its collection interval, or restore it (undefined). */
+/** A (device, metric regex) pair of on-demand metrics, as kwollect's `promoted_metrics` has them. */
+export interface PromotedMetric {
+  device_id: string;
+  metric_id: string;
+}
+
+/**
+ * What the manager may do to a receiver: change its collection interval, or restore it
+ * (undefined); switch its on-demand metrics (the kwollect receiver's) on and off.
+ */
 export interface ReceiverControl {
   setCollectionInterval?(ms: number | undefined): void;
+  listPromotedMetrics?(): { database: PromotedMetric[]; api: PromotedMetric[] };
+  promoteMetrics?(promotion: PromotedMetric): void;
+  demoteMetrics?(promotion: PromotedMetric): boolean;
 }
 
 interface Running {
@@ -133,6 +145,11 @@ export class ExperimentManager {
   }
 
   /** Every experiment, running and finished, sorted by name. */
+  /** A receiver by id, for the control API's per-receiver routes. */
+  receiver(id: string): ReceiverControl | undefined {
+    return this.#receivers.get(id);
+  }
+
   list(): ExperimentRecord[] {
     const byName = new Map(this.#stored().map((r) => [r.name, r]));
     for (const { record } of this.#running.values())

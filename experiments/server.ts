@@ -27,6 +27,9 @@ const TARGET_PATTERN = /^[A-Za-z0-9.-]+:\d{1,5}$/;
  *   GET    /experiments/{name}/results      its CSV (gzip when the client accepts it)
  *   DELETE /experiments/{name}              forgets it and deletes its file
  *   ANY    /proxy/{host:port}/{path}        the same request to another collector (proxy host)
+ *   GET    /receivers/{id}/promoted_metrics  on-demand metrics switched on (kwollect receiver)
+ *   POST   /receivers/{id}/promoted_metrics  body {device_id, metric_id}: switch on
+ *   DELETE /receivers/{id}/promoted_metrics  body {device_id, metric_id}: switch off
  *
  * Every request needs `Authorization: Bearer <token>` (or `X-Inframeter-Token: <token>`).
  */
@@ -108,6 +111,10 @@ export class ControlServer {
         send(res, 200, { ok: true });
         return;
       }
+      if (parts[0] === 'receivers' && parts[2] === 'promoted_metrics' && parts.length === 3) {
+        await this.#promoted(req, res, method, parts[1] ?? '');
+        return;
+      }
       if (parts[0] !== 'experiments') throw new ExperimentError(404, `no route ${method} ${url.pathname}`);
       const [, name, action] = parts;
       if (name === undefined || name === '') {
@@ -155,6 +162,34 @@ export class ControlServer {
       if (error instanceof ExperimentError) send(res, error.status, { error: error.message });
       else throw error;
     }
+  }
+
+  /** A receiver's on-demand metrics (kwollect's promoted_metrics): list, switch on, switch off. */
+  async #promoted(req: IncomingMessage, res: ServerResponse, method: string, id: string): Promise<void> {
+    const receiver = this.#manager.receiver(id);
+    if (receiver?.listPromotedMetrics === undefined || receiver.promoteMetrics === undefined)
+      throw new ExperimentError(404, `no receiver ${id} with on-demand metrics`);
+    if (method === 'GET') {
+      send(res, 200, receiver.listPromotedMetrics());
+      return;
+    }
+    if (method !== 'POST' && method !== 'DELETE')
+      throw new ExperimentError(405, `${method} /receivers/${id}/promoted_metrics: use GET, POST or DELETE`);
+    const body = (await readJson(req)) as Record<string, unknown> | undefined;
+    const device = body?.device_id;
+    const metric = body?.metric_id;
+    if (typeof device !== 'string' || device === '' || typeof metric !== 'string' || metric === '')
+      throw new ExperimentError(400, 'body must be {"device_id": "…", "metric_id": "…"}');
+    const promotion = { device_id: device, metric_id: metric };
+    if (method === 'POST') {
+      try {
+        receiver.promoteMetrics(promotion);
+      } catch (error) {
+        throw new ExperimentError(400, `metric_id: ${toError(error).message}`);
+      }
+      send(res, 201, promotion);
+    } else if (receiver.demoteMetrics?.(promotion) === true) send(res, 200, promotion);
+    else throw new ExperimentError(404, `${JSON.stringify(promotion)} was not switched on here`);
   }
 
   /** Forwards the request, token included, to the collector named in the path. */

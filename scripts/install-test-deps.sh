@@ -12,7 +12,7 @@ packages=(
   python3-pandas                        # a real CSV reader for our CSV files
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev  # Helm's template engine, to render the chart
   chromium                              # headless browser: the experiment report renders
-  postgresql                            # PostgreSQL 15 (server, psql, postgres_fdw): the postgresql exporter's store
+  postgresql                            # PostgreSQL 15 (server, psql, postgres_fdw): the postgresql exporter's store, kwollect's promoted_metrics
 )
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi

@@ -34,7 +34,8 @@ describe('examples', () => {
   it.each(configs(EXAMPLES).map((p) => [relative(ROOT, p)]))('%s passes inframeter validate', (path) => {
     const result = spawnSync(process.execPath, [MAIN, 'validate', '--config', join(ROOT, path)], {
       encoding: 'utf8',
-      cwd: dir,
+      // From the repository root, as the examples say to run them (their relative paths).
+      cwd: ROOT,
       // Credentials the examples take from the environment.
       env: {
         ...process.env,

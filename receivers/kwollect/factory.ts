@@ -9,7 +9,7 @@ export const kwollectFactory: ReceiverFactory<KwollectConfig> = {
   type: 'kwollect',
   stability: 'alpha',
   description:
-    "Reads kwollect's metrics.d files as they are (snmp://, ipmisensor://, prometheus:// URLs, update_every, scale_factor, labels, optional) and runs them on the snmp, ipmi and prometheus receivers.",
+    "Reads kwollect's metrics.d files and kwollector settings as they are (snmp://, ipmisensor://, prometheus:// URLs, update_every, scale_factor, labels, kwollect_custom) and runs them on the snmp, ipmi and prometheus receivers; optional metrics follow kwollect's promoted_metrics table.",
   configSchema,
   create(settings, config) {
     return new KwollectReceiver(settings, config);

@@ -28,6 +28,8 @@ export const configSchema = z.strictObject({
   wattmetre_id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ., _ and - only'),
   /** kwollect's mapping file (`device: [wattmetre1-port3, …]`); unmapped ports are still reported. */
   mapping_file: z.string().min(1).optional(),
+  /** kwollector-wattmetre's name for `mapping_file` (`''`: none); `mapping_file` wins when both are given. */
+  mapping_file_path: z.string().optional(),
   /** Per-device mode at start: every sample (`full`) or a mean per second (`mean`). */
   default_mode: z.enum(MODES).default('full'),
   /** Modes of given devices at start (device name or, unmapped, port name). */
@@ -47,6 +49,7 @@ export interface WattmetreConfig {
   source: { command?: string[] | undefined; file?: string | undefined; stdin?: boolean | undefined };
   wattmetre_id: string;
   mapping_file?: string | undefined;
+  mapping_file_path?: string | undefined;
   default_mode: Mode;
   modes: Record<string, Mode>;
   flush_interval: number;

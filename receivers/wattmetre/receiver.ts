@@ -60,12 +60,13 @@ export class WattmetreReceiver implements Receiver {
   async start(next: MetricSink): Promise<void> {
     this.#next = next;
     let devices = new Map<string, string>();
-    const mappingFile = this.#config.mapping_file;
-    if (mappingFile !== undefined) {
+    const key = this.#config.mapping_file === undefined ? 'mapping_file_path' : 'mapping_file';
+    const mappingFile = this.#config.mapping_file ?? this.#config.mapping_file_path;
+    if (mappingFile !== undefined && mappingFile !== '') {
       try {
         devices = parseMapping(readFileSync(mappingFile, 'utf8'), mappingFile);
       } catch (error) {
-        throw new ConfigError([`mapping_file: ${toError(error).message}`]);
+        throw new ConfigError([`${key}: ${toError(error).message}`]);
       }
     }
     const state = new WattmetreState(

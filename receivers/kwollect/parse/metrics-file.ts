@@ -1,12 +1,15 @@
 import { parse as parseYaml } from 'yaml';
 import { ParseError } from '../../../service/errors.ts';
 
+/** kwollect's `update_every` when a metric has none: 10 seconds. */
+export const DEFAULT_UPDATE_EVERY = 10_000;
+
 /** One metric of a kwollect `metrics.d` file. */
 export interface KwollectMetric {
   readonly name: string;
   readonly deviceId: string;
   readonly url: KwollectUrl;
-  /** Milliseconds. */
+  /** Milliseconds; kwollect's default is 10 s. */
   readonly updateEvery: number;
   readonly scaleFactor: number;
   readonly labels: Readonly<Record<string, string>>;
@@ -30,7 +33,8 @@ export type KwollectUrl =
 /**
  * kwollect's metric URLs: `snmp://community@host[:port]/oid`,
  * `ipmisensor://user:password@host[:port]/sensor` (a sensor id or name),
- * `prometheus://host:port/name1,name2` (every family when no names).
+ * `prometheus://host:port/name1-name2` (every family when no names; kwollect separates
+ * names with `-`, and `,` is accepted too: neither can occur in a Prometheus name).
  */
 export function parseKwollectUrl(text: string): KwollectUrl {
   let url: URL;
@@ -74,7 +78,7 @@ export function parseKwollectUrl(text: string): KwollectUrl {
           path === ''
             ? []
             : path
-                .split(',')
+                .split(/[-,]/)
                 .map((n) => n.trim())
                 .filter((n) => n !== ''),
       };
@@ -111,7 +115,7 @@ export function parseMetricsFile(text: string, file: string): KwollectMetric[] {
       if (error instanceof ParseError) throw error;
       throw new ParseError(file, 1, `${where}.url: ${(error as Error).message}`);
     }
-    const updateEvery = entry.update_every ?? 1000;
+    const updateEvery = entry.update_every ?? DEFAULT_UPDATE_EVERY;
     if (typeof updateEvery !== 'number' || !(updateEvery > 0))
       throw new ParseError(file, 1, `${where}.update_every: a number of milliseconds`);
     const scale = entry.scale_factor ?? 1;
