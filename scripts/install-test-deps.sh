@@ -12,6 +12,7 @@ packages=(
   python3-pandas                        # a real CSV reader for our CSV files
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev  # Helm's template engine, to render the chart
   chromium                              # headless browser: the experiment report renders
+  influxdb victoria-metrics             # InfluxDB 1.x and a 2.x-write-API peer for the influxdb exporter
 )
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
@@ -29,7 +30,7 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian may start the packaged daemons; tests use their own ports and configs, but stop them
 # so that nothing else answers on the default ports.
-for d in prometheus prometheus-node-exporter snmpd; do
+for d in prometheus prometheus-node-exporter snmpd influxd victoria-metrics; do
   "${sudo_cmd[@]}" pkill -x "$d" 2>/dev/null || true
 done
 echo "test dependencies: installed"

@@ -1,3 +1,4 @@
+import { ValueType } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { MetricData } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
@@ -66,7 +67,7 @@ describe('otel schema', () => {
 
   it('writes a histogram as count, sum, min, max and cumulative le buckets', () => {
     const histogram: MetricData = {
-      descriptor: { name: 'http.duration', description: '', unit: 's', valueType: 1 },
+      descriptor: { name: 'http.duration', description: '', unit: 's', valueType: ValueType.DOUBLE },
       dataPointType: DataPointType.HISTOGRAM,
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPoints: [
@@ -91,7 +92,7 @@ describe('otel schema', () => {
 
   it('writes an exponential histogram as count, sum, min and max', () => {
     const histogram: MetricData = {
-      descriptor: { name: 'e', description: '', unit: '', valueType: 1 },
+      descriptor: { name: 'e', description: '', unit: '', valueType: ValueType.DOUBLE },
       dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM,
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPoints: [

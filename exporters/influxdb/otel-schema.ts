@@ -1,4 +1,4 @@
-import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import type {
   DataPoint,
@@ -38,7 +38,7 @@ export interface OtelSchemaOptions {
   readonly resourceAttributesAsTags: boolean;
 }
 
-function attributeText(value: AttributeValue | undefined): string {
+function attributeText(value: Attributes[string]): string {
   if (typeof value === 'string') return value;
   if (Array.isArray(value)) return JSON.stringify(value);
   return String(value);
