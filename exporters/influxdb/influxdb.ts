@@ -3,9 +3,12 @@ import { ValueType } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ComponentSettings, Exporter } from '../../service/component.ts';
+import type { Attributes } from '@opentelemetry/api';
 import { Delivery } from '../../service/delivery/delivery.ts';
 import type { DeliveryOptions, SendRequest, SendResult } from '../../service/delivery/delivery.ts';
 import { ExportFailure } from '../../service/delivery/retry.ts';
+import type { WireDecodeCaches } from '../../service/delivery/otlp/wire-decode.ts';
+import { AttributeCache, decodeMetricsRequest } from '../../service/delivery/otlp/wire-decode.ts';
 import { toError } from '../../service/errors.ts';
 import { readPackageVersion } from '../../service/version.ts';
 import type { InfluxdbExporterConfig } from './config.ts';
@@ -35,6 +38,9 @@ export class InfluxdbExporter implements Exporter {
   readonly #delivery: Delivery;
   readonly #client: WriteClient;
   readonly #rejected: Counter;
+  /** Queued batches are OTLP bytes: decoded straight from the wire, series' attributes shared. */
+  readonly #decodeCaches: WireDecodeCaches = { attributes: new AttributeCache(), resources: new Map() };
+  readonly #tagCache = new WeakMap<Attributes, string>();
 
   constructor(
     settings: ComponentSettings,
@@ -67,27 +73,32 @@ export class InfluxdbExporter implements Exporter {
     await this.#delivery.start();
   }
 
-  /** Encodes a batch as line protocol in the configured schema. */
-  #encode(batch: ResourceMetrics): LineBatch {
+  /** The batches of a send: the one kept in memory without a queue, else decoded from the queued bytes. */
+  #batchesOf(request: SendRequest): readonly ResourceMetrics[] {
+    if (!this.#config.sending_queue.enabled) return [request.batch()];
+    return decodeMetricsRequest(request.bytes, this.#decodeCaches).batches;
+  }
+
+  /** Encodes the batches of a send as line protocol in the configured schema. */
+  #encode(request: SendRequest): LineBatch {
     const out = new LineBatch();
-    if (this.#config.schema === 'cs_pulse_sensor')
-      writeCsPulseSensorSchema(batch, this.#config.precision, out);
-    else
-      writeOtelSchema(
-        batch,
-        {
-          precision: this.#config.precision,
-          resourceAttributesAsTags: this.#config.resource_attributes_as_tags,
-        },
-        out,
-      );
+    const options = {
+      precision: this.#config.precision,
+      resourceAttributesAsTags: this.#config.resource_attributes_as_tags,
+      tagCache: this.#tagCache,
+    };
+    for (const batch of this.#batchesOf(request)) {
+      if (this.#config.schema === 'cs_pulse_sensor')
+        writeCsPulseSensorSchema(batch, this.#config.precision, out);
+      else writeOtelSchema(batch, options, out);
+    }
     return out;
   }
 
   async #send(request: SendRequest): Promise<SendResult> {
     let lines: LineBatch;
     try {
-      lines = this.#encode(request.batch());
+      lines = this.#encode(request);
     } catch (error) {
       return {
         ok: false,

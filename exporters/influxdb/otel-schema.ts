@@ -1,4 +1,4 @@
-import type { Attributes } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import type {
   DataPoint,
@@ -36,6 +36,12 @@ import {
 export interface OtelSchemaOptions {
   readonly precision: Precision;
   readonly resourceAttributesAsTags: boolean;
+  /**
+   * Escaped tag sets by attributes object. Batches decoded from the queue with an
+   * `AttributeCache` share one frozen attributes object per series, so a series' tags are
+   * escaped once, not at every send.
+   */
+  readonly tagCache?: WeakMap<Attributes, string>;
 }
 
 function attributeText(value: Attributes[string]): string {
@@ -61,12 +67,32 @@ function tagSet(attributes: Attributes, skip?: Attributes): string {
 /** Writes a batch in the `otel` schema into `out`. */
 export function writeOtelSchema(batch: ResourceMetrics, options: OtelSchemaOptions, out: LineBatch): void {
   const resourceAttributes = batch.resource.attributes;
-  const resourceTags = options.resourceAttributesAsTags ? tagSet(resourceAttributes) : '';
+  const cache = options.tagCache;
+  const tagsOf = (attributes: Attributes): string => {
+    if (cache === undefined) return tagSet(attributes);
+    let tags = cache.get(attributes);
+    if (tags === undefined) {
+      tags = tagSet(attributes);
+      cache.set(attributes, tags);
+    }
+    return tags;
+  };
+  const resourceTags = options.resourceAttributesAsTags ? tagsOf(resourceAttributes) : '';
+  // The points of a scrape share their end time: formatted once.
+  let lastTime: HrTime | undefined;
+  let lastTimestamp = '';
+  const timestampOf = (time: HrTime): string => {
+    if (lastTime === undefined || time[0] !== lastTime[0] || time[1] !== lastTime[1]) {
+      lastTime = time;
+      lastTimestamp = formatTimestamp(time, options.precision);
+    }
+    return lastTimestamp;
+  };
   for (const scope of batch.scopeMetrics) {
     for (const metric of scope.metrics) {
       const measurement = escapeMeasurement(metric.descriptor.name);
       for (const point of metric.dataPoints as DataPoint<unknown>[]) {
-        const pointTags = tagSet(point.attributes);
+        const pointTags = tagsOf(point.attributes);
         // A point's own attribute wins over the resource's of the same name.
         const tags =
           resourceTags === ''
@@ -79,7 +105,7 @@ export function writeOtelSchema(batch: ResourceMetrics, options: OtelSchemaOptio
           out.skip('not_a_number');
           continue;
         }
-        out.add(measurement + tags, fields, formatTimestamp(point.endTime, options.precision), 1);
+        out.add(measurement + tags, fields, timestampOf(point.endTime), 1);
       }
     }
   }
