@@ -44,7 +44,7 @@ async function sink(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   process.stdout.write(`${String((server.address() as AddressInfo).port)}\n`);
   // Runs until the parent closes stdin.
-  for await (const line of createInterface({ input: process.stdin })) void line;
+  await new Promise((resolve) => process.stdin.on('end', resolve).resume());
   server.close();
 }
 
