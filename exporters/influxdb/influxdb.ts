@@ -130,7 +130,7 @@ export class InfluxdbExporter implements Exporter {
           request.points,
           Math.round((outcome.droppedLines * lines.points) / Math.max(1, lines.lines)),
         );
-        this.#rejected.add(rejected, { ...attributes, reason: 'field_type_conflict' });
+        this.#rejected.add(rejected, { ...attributes, reason: outcome.reason });
         return { ok: true, rejected, message: outcome.message };
       }
       case 'rejected':

@@ -22,7 +22,14 @@ describe('write answers', () => {
   it('reads the lines a partial write dropped (InfluxDB 1.6 message)', () => {
     const body =
       '{"error":"partial write: field type conflict: input field \\"v\\" on measurement \\"m9b\\" is type integer, already exists as type float dropped=1"}';
-    expect(classifyWrite(400, body)).toMatchObject({ kind: 'partial', droppedLines: 1 });
+    expect(classifyWrite(400, body)).toMatchObject({
+      kind: 'partial',
+      droppedLines: 1,
+      reason: 'field_type_conflict',
+    });
+    expect(
+      classifyWrite(400, '{"error":"partial write: points beyond retention policy dropped=3"}'),
+    ).toMatchObject({ kind: 'partial', droppedLines: 3, reason: 'beyond_retention' });
   });
 
   it('drops other 4xx answers with a reason', () => {

@@ -10,13 +10,20 @@ import { ExportFailure, parseRetryAfter } from '../../service/delivery/retry.ts'
  */
 export type WriteOutcome =
   | { readonly kind: 'written' }
-  | { readonly kind: 'partial'; readonly droppedLines: number; readonly message: string }
+  | {
+      readonly kind: 'partial';
+      readonly droppedLines: number;
+      readonly reason: RejectReason;
+      readonly message: string;
+    }
   | { readonly kind: 'rejected'; readonly reason: RejectReason; readonly message: string }
   | { readonly kind: 'retry'; readonly failure: ExportFailure };
 
 /** Why a batch was refused, as counted in `inframeter.influxdb.points.rejected{reason}`. */
 export type RejectReason =
   | 'field_type_conflict'
+  | 'beyond_retention'
+  | 'partial_write'
   | 'bad_request'
   | 'unauthorized'
   | 'forbidden'
@@ -72,7 +79,15 @@ export function classifyWrite(status: number, body: string, retryAfter?: string)
     };
   }
   const partial = /^partial write\b.*\bdropped=(\d+)\s*$/s.exec(message);
-  if (status === 400 && partial !== null)
-    return { kind: 'partial', droppedLines: Number(partial[1]), message };
+  if (status === 400 && partial !== null) {
+    // One reason per answer: InfluxDB names the first cause (a type conflict, points older
+    // than the retention policy keeps) and counts every line it dropped.
+    const reason = /field type conflict/i.test(message)
+      ? 'field_type_conflict'
+      : /beyond retention/i.test(message)
+        ? 'beyond_retention'
+        : 'partial_write';
+    return { kind: 'partial', droppedLines: Number(partial[1]), reason, message };
+  }
   return { kind: 'rejected', reason: rejectReason(status, message), message: `HTTP ${status}: ${message}` };
 }
