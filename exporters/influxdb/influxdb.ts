@@ -1,9 +1,8 @@
-import type { Counter } from '@opentelemetry/api';
+import type { Attributes, Counter } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ComponentSettings, Exporter } from '../../service/component.ts';
-import type { Attributes } from '@opentelemetry/api';
 import { Delivery } from '../../service/delivery/delivery.ts';
 import type { DeliveryOptions, SendRequest, SendResult } from '../../service/delivery/delivery.ts';
 import { ExportFailure } from '../../service/delivery/retry.ts';
