@@ -7,6 +7,7 @@
  *   npm run bench -- libvirt    # bench/libvirt.bench.ts (500 test-driver domains vs virsh;
  *                               #   real QEMU guests too when run as root with libvirtd)
  *   npm run bench -- postgresql # bench/postgresql.bench.ts (COPY into kwollect's table vs psql \copy)
+ *   npm run bench -- influxdb   # bench/influxdb.bench.ts (influxdb vs otlp exporter CPU per point)
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';

@@ -13,6 +13,7 @@ packages=(
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev  # Helm's template engine, to render the chart
   chromium                              # headless browser: the experiment report renders
   postgresql                            # PostgreSQL 15 (server, psql, postgres_fdw): the postgresql exporter's store, kwollect's promoted_metrics
+  influxdb victoria-metrics             # InfluxDB 1.x and a 2.x-write-API peer for the influxdb exporter
 )
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi

@@ -1,6 +1,7 @@
 import type { Factory } from './component.ts';
 import { registerFactory } from './component.ts';
 import { csvFactory } from '../exporters/csv/index.ts';
+import { influxdbExporterFactory } from '../exporters/influxdb/index.ts';
 import { otlpExporterFactory } from '../exporters/otlp/index.ts';
 import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import { prometheusExporterFactory } from '../exporters/prometheus/index.ts';
@@ -47,4 +48,5 @@ export const factories: readonly Factory[] = [
   registerFactory(csvFactory),
   registerFactory(prometheusExporterFactory),
   registerFactory(postgresqlExporterFactory),
+  registerFactory(influxdbExporterFactory),
 ];

@@ -48,6 +48,7 @@ describe('examples', () => {
         SNMP_AUTH_KEY: 'authpass1',
         SNMP_PRIV_KEY: 'privpass1',
         KWOLLECT_DB_PASSWORD: 'changeme',
+        INFLUX_PASSWORD: 'secret',
       },
     });
     expect(result.stderr).toBe('');

@@ -165,6 +165,8 @@ function validateConfigs(docs: Doc[]): string[] {
         OTLP_TOKEN: 't',
         INFRAMETER_TOKEN: 't',
         POSTGRESQL_PASSWORD: 'p',
+        INFLUX_PASSWORD: 'p',
+        INFLUX_TOKEN: 't',
       },
     });
     if (result.status !== 0) problems.push(`${doc.metadata.name}: ${result.stderr.trim()}`);
@@ -556,11 +558,87 @@ describe.skipIf(skip)('Helm chart', () => {
     ).not.toContain('vm-logs');
   });
 
+  it('points the gateway at InfluxDB 1.x or 2.x with credentials from a Secret', () => {
+    const gatewayOf = (influxdbExporter: Record<string, unknown>) => {
+      const docs = documents(
+        render([{ gateway: { influxdbExporter: { enabled: true, ...influxdbExporter } } }]),
+      );
+      expect(validateConfigs(docs)).toEqual([]);
+      const config = parseYaml(
+        (
+          docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name.endsWith('-gateway'))?.data as Record<
+            string,
+            string
+          >
+        )['config.yaml'] ?? '',
+      ) as {
+        exporters: Record<string, unknown>;
+        service: { pipelines: { metrics: { exporters: string[] } } };
+      };
+      const container = (
+        get(
+          docs.find((d) => d.kind === 'Deployment'),
+          'spec.template.spec.containers',
+        ) as Record<string, unknown>[]
+      )[0];
+      const env = (container?.env ?? []) as { name: string; valueFrom?: unknown }[];
+      return { config, env };
+    };
+    const v1 = gatewayOf({
+      endpoint: 'http://influxdb.monitoring.svc:8086',
+      database: 'puls',
+      username: 'puls',
+      credentialsSecret: 'influx-credentials',
+      schema: 'cs_pulse_sensor',
+    });
+    expect(v1.config.exporters.influxdb).toEqual({
+      endpoint: 'http://influxdb.monitoring.svc:8086',
+      api_version: 1,
+      database: 'puls',
+      username: 'puls',
+      password: '${env:INFLUX_PASSWORD}',
+      schema: 'cs_pulse_sensor',
+      sending_queue: { storage: 'file', directory: '/var/lib/inframeter/queue/influxdb' },
+    });
+    expect(v1.config.service.pipelines.metrics.exporters).toContain('influxdb');
+    expect(v1.env.find((e) => e.name === 'INFLUX_PASSWORD')?.valueFrom).toEqual({
+      secretKeyRef: { name: 'influx-credentials', key: 'password' },
+    });
+    const v2 = gatewayOf({
+      endpoint: 'https://influx.example.org',
+      apiVersion: 2,
+      org: 'acme',
+      bucket: 'metrics',
+      credentialsSecret: 'influx-token',
+    });
+    expect(v2.config.exporters.influxdb).toMatchObject({
+      api_version: 2,
+      org: 'acme',
+      bucket: 'metrics',
+      token: '${env:INFLUX_TOKEN}',
+    });
+    expect(v2.env.find((e) => e.name === 'INFLUX_TOKEN')?.valueFrom).toEqual({
+      secretKeyRef: { name: 'influx-token', key: 'token' },
+    });
+  });
+
   it.each([
     [{ gateway: { replicas: 0 } }, 'gateway.replicas is 0 while agent.exportToGateway'],
     [{ gateway: { enabled: false } }, 'agent.exportToGateway is true but gateway.enabled is false'],
     [{ gateway: { otlpExporter: { enabled: true } } }, 'gateway.otlpExporter.endpoint is required'],
     [{ gateway: { postgresqlExporter: { enabled: true } } }, 'gateway.postgresqlExporter.host is required'],
+    [
+      { gateway: { influxdbExporter: { enabled: true, endpoint: 'http://i:8086' } } },
+      'gateway.influxdbExporter.database is required with apiVersion 1',
+    ],
+    [
+      {
+        gateway: {
+          influxdbExporter: { enabled: true, endpoint: 'http://i:8086', database: 'd', username: 'u' },
+        },
+      },
+      'gateway.influxdbExporter.credentialsSecret (key password) is required with a username',
+    ],
     [
       {
         gateway: {

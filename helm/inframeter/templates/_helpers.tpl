@@ -253,8 +253,34 @@ exporters:
       storage: file
       directory: /var/lib/inframeter/queue/postgresql
   {{- end }}
+  {{- with $g.influxdbExporter }}
+  {{- if .enabled }}
+  {{- $exporters = append $exporters "influxdb" }}
+  influxdb:
+    endpoint: {{ required "gateway.influxdbExporter.endpoint is required when gateway.influxdbExporter.enabled" .endpoint }}
+    api_version: {{ .apiVersion }}
+    {{- if eq (int .apiVersion) 1 }}
+    database: {{ required "gateway.influxdbExporter.database is required with apiVersion 1" .database | quote }}
+    {{- if .username }}
+    {{- $_ := required "gateway.influxdbExporter.credentialsSecret (key password) is required with a username" .credentialsSecret }}
+    username: {{ .username | quote }}
+    password: ${env:INFLUX_PASSWORD}
+    {{- end }}
+    {{- else }}
+    org: {{ required "gateway.influxdbExporter.org is required with apiVersion 2" .org | quote }}
+    bucket: {{ required "gateway.influxdbExporter.bucket is required with apiVersion 2" .bucket | quote }}
+    {{- if .credentialsSecret }}
+    token: ${env:INFLUX_TOKEN}
+    {{- end }}
+    {{- end }}
+    schema: {{ .schema }}
+    sending_queue:
+      storage: file
+      directory: /var/lib/inframeter/queue/influxdb
+  {{- end }}
+  {{- end }}
 {{- if not $exporters }}
-{{- fail "gateway: enable gateway.prometheus, gateway.otlpExporter or gateway.postgresqlExporter, or the gateway's data goes nowhere" }}
+{{- fail "gateway: enable gateway.prometheus or one of the gateway's exporters (otlpExporter, postgresqlExporter, influxdbExporter), or the gateway's data goes nowhere" }}
 {{- end }}
 service:
   telemetry:

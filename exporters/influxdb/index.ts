@@ -1,0 +1,1 @@
+export { influxdbExporterFactory } from './factory.ts';
