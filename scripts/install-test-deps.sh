@@ -12,6 +12,7 @@ packages=(
   python3-pandas                        # a real CSV reader for our CSV files
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev  # Helm's template engine, to render the chart
   chromium                              # headless browser: the experiment report renders
+  buildah podman debootstrap uidmap     # build and run the container image; its local base images
 )
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
