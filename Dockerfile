@@ -33,8 +33,7 @@ COPY package.json package-lock.json ./
 # under node_modules).
 RUN npm ci --omit=dev --no-audit --no-fund \
   && find node_modules -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.map' \
-    -o -name '*.md' \) -delete \
-  && npm cache clean --force
+    -o -name '*.md' \) -delete
 # The official `node` binary carries its symbol table (18 MB); the runtime image takes a
 # stripped copy (native crash backtraces then show addresses, JavaScript stacks are unchanged).
 RUN apt-get update \
