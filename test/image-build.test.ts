@@ -98,7 +98,7 @@ describe.skipIf(skip)('container image (Dockerfile built with buildah, run with 
     console.log(`image size ${(bytes / 1e6).toFixed(1)} MB (load average ${load()})`);
     expect(bytes).toBeGreaterThan(0);
     expect(bytes).toBeLessThan(SIZE_LIMIT_BYTES);
-  });
+  }, 120_000);
 
   it('holds the production dependencies and no build tools', async () => {
     const mount = await buildah(['mount', container]);
@@ -118,7 +118,7 @@ describe.skipIf(skip)('container image (Dockerfile built with buildah, run with 
     expect(existsSync(join(root, 'usr/bin/strip'))).toBe(false);
     expect(existsSync(join(root, 'app/dist/service/main.js'))).toBe(true);
     await buildah(['umount', container]);
-  });
+  }, 120_000);
 
   it('answers --version and lists the components the source lists', async () => {
     const version = await entry(['--version']);
@@ -130,13 +130,13 @@ describe.skipIf(skip)('container image (Dockerfile built with buildah, run with 
     expect(components.status, components.stderr).toBe(0);
     const fromSource = spawnSync(process.execPath, [MAIN, 'components'], { encoding: 'utf8' });
     expect(components.stdout).toBe(fromSource.stdout);
-  });
+  }, 120_000);
 
   it('runs FreeIPMI inside', async () => {
     const sensors = await runIn(container, ['ipmi-sensors', '--version']);
     expect(sensors.status, sensors.stderr).toBe(0);
     expect(sensors.stdout).toMatch(/^ipmi-sensors - \d+\.\d+\.\d+/);
-  });
+  }, 120_000);
 
   const noGo = missing('go', 'golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev');
   it.skipIf(noGo)(
