@@ -14,6 +14,7 @@ packages=(
   chromium                              # headless browser: the experiment report renders
   postgresql                            # PostgreSQL 15 (server, psql, postgres_fdw): the postgresql exporter's store, kwollect's promoted_metrics
   influxdb victoria-metrics             # InfluxDB 1.x and a 2.x-write-API peer for the influxdb exporter
+  buildah podman debootstrap uidmap     # build and run the container image; its local base images
 )
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
