@@ -4,6 +4,7 @@ import { csvFactory } from '../exporters/csv/index.ts';
 import { otlpExporterFactory } from '../exporters/otlp/index.ts';
 import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import { prometheusExporterFactory } from '../exporters/prometheus/index.ts';
+import { prometheusRemoteWriteFactory } from '../exporters/prometheusremotewrite/index.ts';
 import { procfsFactory } from '../receivers/procfs/index.ts';
 import { cgroupsFactory } from '../receivers/cgroups/index.ts';
 import { processFactory } from '../receivers/process/index.ts';
@@ -45,4 +46,5 @@ export const factories: readonly Factory[] = [
   registerFactory(otlpExporterFactory),
   registerFactory(csvFactory),
   registerFactory(prometheusExporterFactory),
+  registerFactory(prometheusRemoteWriteFactory),
 ];
