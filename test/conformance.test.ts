@@ -25,6 +25,7 @@ const MINIMAL_CONFIG: Record<string, (id: string) => unknown> = {
     protocols: { grpc: { endpoint: '127.0.0.1:0' }, http: { endpoint: '127.0.0.1:0' } },
   }),
   'exporter/otlp': () => ({ endpoint: 'http://127.0.0.1:1', protocol: 'http/protobuf' }),
+  'exporter/prometheusremotewrite': () => ({ endpoint: 'http://127.0.0.1:1/api/v1/write' }),
   'receiver/procfs': () => ({ collection_interval: '50ms' }),
   'receiver/libvirt': () => ({ uris: ['test:///default'], collection_interval: '50ms' }),
   'receiver/kwollect': () => ({ metrics_dir: dir }),
