@@ -46,6 +46,7 @@ describe('examples', () => {
         BMC_PASSWORD: 'secret',
         SNMP_AUTH_KEY: 'authpass1',
         SNMP_PRIV_KEY: 'privpass1',
+        REMOTE_WRITE_PASSWORD: 'secret',
       },
     });
     expect(result.stderr).toBe('');

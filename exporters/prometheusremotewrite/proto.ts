@@ -68,9 +68,13 @@ const TAG_TIMESTAMP = 2 << 3;
 
 /** Bytes of a varint for a non-negative integer up to 2^53. */
 export function varintSize(value: number): number {
-  let size = 1;
-  let rest = value;
-  while (rest >= 128) {
+  if (value < 0x80) return 1;
+  if (value < 0x4000) return 2;
+  if (value < 0x200000) return 3;
+  if (value < 0x10000000) return 4;
+  let size = 4;
+  let rest = Math.floor(value / 0x10000000);
+  while (rest > 0) {
     rest = Math.floor(rest / 128);
     size += 1;
   }
@@ -85,13 +89,17 @@ function int64Size(value: number): number {
 function writeVarint(out: Uint8Array, offset: number, value: number): number {
   let rest = value;
   let at = offset;
-  while (rest >= 128) {
-    out[at] = (rest % 128) | 128;
+  // Above 2^31 bitwise operators would wrap: divide; the low 7 bits survive ToInt32 anyway.
+  while (rest > 0x7fffffff) {
+    out[at++] = (rest & 0x7f) | 0x80;
     rest = Math.floor(rest / 128);
-    at += 1;
   }
-  out[at] = rest;
-  return at + 1;
+  while (rest > 0x7f) {
+    out[at++] = (rest & 0x7f) | 0x80;
+    rest >>>= 7;
+  }
+  out[at++] = rest;
+  return at;
 }
 
 function writeInt64(out: Uint8Array, offset: number, value: number): number {
@@ -145,10 +153,25 @@ export function encodeLabels(labels: readonly (readonly [string, string])[]): Ui
   return all;
 }
 
+/**
+ * The samples of one request, flat, in the order they were added: `labels[i]`, `values[i]`,
+ * `timestamps[i]`, `stale[i]` describe sample i. The samples of one series are chained: `first[i]`
+ * is true for the first sample of its series in the request, `next[i]` the index of the
+ * series' following sample (in time order) or -1. Each series becomes one `TimeSeries`.
+ */
+export interface FlatSamples {
+  readonly length: number;
+  readonly labels: readonly Uint8Array[];
+  readonly values: readonly number[];
+  readonly timestamps: readonly number[];
+  readonly stale: readonly boolean[];
+  readonly first: readonly boolean[];
+  readonly next: readonly number[];
+}
+
 /** One series of a request: its encoded labels and its samples in time order. */
 export interface EncodableSeries {
   readonly labels: Uint8Array;
-  /** Sample values (a stale marker is {@link STALE_NAN_BITS} written as is). */
   readonly values: readonly number[];
   /** Sample times in milliseconds since the epoch. */
   readonly timestamps: readonly number[];
@@ -163,21 +186,48 @@ function sampleSize(timestamp: number): number {
   return 1 + 8 + 1 + int64Size(timestamp);
 }
 
-/**
- * Encodes a `WriteRequest` holding `series`, in the protobuf wire format. Values are written
- * as IEEE 754 doubles; the samples listed in `stale` are written with the stale-marker bits
- * (JavaScript cannot be trusted to keep a NaN's payload through arithmetic).
- */
+/** A `WriteRequest` of whole series (for tests and tools): see {@link encodeFlatSamples}. */
 export function encodeWriteRequest(series: readonly EncodableSeries[]): Uint8Array {
-  const bodies = new Array<number>(series.length);
+  const flat = {
+    length: 0,
+    labels: [] as Uint8Array[],
+    values: [] as number[],
+    timestamps: [] as number[],
+    stale: [] as boolean[],
+    first: [] as boolean[],
+    next: [] as number[],
+  };
+  for (const s of series) {
+    s.timestamps.forEach((timestamp, j) => {
+      const i = flat.length;
+      flat.labels.push(s.labels);
+      flat.values.push(s.values[j] ?? 0);
+      flat.timestamps.push(timestamp);
+      flat.stale.push(s.stale?.has(j) === true);
+      flat.first.push(j === 0);
+      flat.next.push(j + 1 < s.timestamps.length ? i + 1 : -1);
+      flat.length += 1;
+    });
+  }
+  return encodeFlatSamples(flat);
+}
+
+/**
+ * Encodes a `WriteRequest` in the protobuf wire format: one `TimeSeries` per series, its
+ * labels copied from the pre-encoded field, its samples in chain order. Values are written
+ * as IEEE 754 doubles; stale samples with the stale-marker bits (JavaScript cannot be trusted
+ * to keep a NaN's payload through arithmetic).
+ */
+export function encodeFlatSamples(samples: FlatSamples): Uint8Array {
+  const { labels, values, timestamps, stale, first, next } = samples;
+  const bodies = new Array<number>(samples.length);
   let total = 0;
-  for (let i = 0; i < series.length; i += 1) {
-    const s = series[i];
-    if (s === undefined) continue;
-    let body = s.labels.length;
-    for (const timestamp of s.timestamps) {
-      const size = sampleSize(timestamp);
-      body += 1 + varintSize(size) + size;
+  for (let i = 0; i < samples.length; i += 1) {
+    if (first[i] !== true) continue;
+    let body = labels[i]?.length ?? 0;
+    for (let j = i; j >= 0; j = next[j] ?? -1) {
+      const size = sampleSize(timestamps[j] ?? 0);
+      body += 2 + size; // tag, one-byte length (a sample is at most 20 bytes), sample
     }
     bodies[i] = body;
     total += 1 + varintSize(body) + body;
@@ -185,21 +235,21 @@ export function encodeWriteRequest(series: readonly EncodableSeries[]): Uint8Arr
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let at = 0;
-  for (let i = 0; i < series.length; i += 1) {
-    const s = series[i];
+  for (let i = 0; i < samples.length; i += 1) {
     const body = bodies[i];
-    if (s === undefined || body === undefined) continue;
+    const series = labels[i];
+    if (body === undefined || series === undefined) continue;
     out[at++] = TAG_1_LEN;
     at = writeVarint(out, at, body);
-    out.set(s.labels, at);
-    at += s.labels.length;
-    for (let j = 0; j < s.timestamps.length; j += 1) {
-      const timestamp = s.timestamps[j] ?? 0;
+    out.set(series, at);
+    at += series.length;
+    for (let j = i; j >= 0; j = next[j] ?? -1) {
+      const timestamp = timestamps[j] ?? 0;
       out[at++] = TAG_2_LEN;
-      at = writeVarint(out, at, sampleSize(timestamp));
+      out[at++] = sampleSize(timestamp);
       out[at++] = TAG_VALUE;
-      if (s.stale?.has(j) === true) view.setBigUint64(at, STALE_NAN_BITS, true);
-      else view.setFloat64(at, s.values[j] ?? 0, true);
+      if (stale[j] === true) view.setBigUint64(at, STALE_NAN_BITS, true);
+      else view.setFloat64(at, values[j] ?? 0, true);
       at += 8;
       out[at++] = TAG_TIMESTAMP;
       at = writeInt64(out, at, timestamp);

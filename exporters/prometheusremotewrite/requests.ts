@@ -1,5 +1,5 @@
-import type { EncodableSeries } from './proto.ts';
-import { encodeWriteRequest } from './proto.ts';
+import type { FlatSamples } from './proto.ts';
+import { encodeFlatSamples } from './proto.ts';
 import type { SeriesRef } from './series.ts';
 
 /**
@@ -19,37 +19,45 @@ export interface BuiltRequest {
   readonly samples: number;
 }
 
-interface Accumulator {
-  readonly labels: Uint8Array;
-  readonly values: number[];
-  readonly timestamps: number[];
-  stale: Set<number> | undefined;
-}
-
-class ShardBuffer {
-  series = new Map<SeriesRef, Accumulator>();
-  samples = 0;
+/** One shard's samples waiting for their request, flat (see {@link FlatSamples}). */
+class ShardBuffer implements FlatSamples {
+  length = 0;
+  labels: Uint8Array[] = [];
+  values: number[] = [];
+  timestamps: number[] = [];
+  stale: boolean[] = [];
+  first: boolean[] = [];
+  next: number[] = [];
   points = 0;
+  /** The index of each series' latest sample in the buffer. */
+  #last = new Map<SeriesRef, number>();
 
   add(ref: SeriesRef, value: number, timestamp: number, stale: boolean): void {
-    let acc = this.series.get(ref);
-    if (acc === undefined) {
-      acc = { labels: ref.labels, values: [], timestamps: [], stale: undefined };
-      this.series.set(ref, acc);
-    }
-    if (stale) (acc.stale ??= new Set()).add(acc.values.length);
-    acc.values.push(value);
-    acc.timestamps.push(timestamp);
-    this.samples += 1;
+    const i = this.length;
+    const previous = this.#last.get(ref);
+    if (previous !== undefined) this.next[previous] = i;
+    this.#last.set(ref, i);
+    this.labels.push(ref.labels);
+    this.values.push(value);
+    this.timestamps.push(timestamp);
+    this.stale.push(stale);
+    this.first.push(previous === undefined);
+    this.next.push(-1);
+    this.length += 1;
   }
 
   take(shard: number): BuiltRequest | undefined {
-    if (this.samples === 0) return undefined;
-    const series: EncodableSeries[] = [...this.series.values()];
-    const request = { shard, bytes: encodeWriteRequest(series), points: this.points, samples: this.samples };
-    this.series = new Map();
-    this.samples = 0;
+    if (this.length === 0) return undefined;
+    const request = { shard, bytes: encodeFlatSamples(this), points: this.points, samples: this.length };
+    this.length = 0;
+    this.labels = [];
+    this.values = [];
+    this.timestamps = [];
+    this.stale = [];
+    this.first = [];
+    this.next = [];
     this.points = 0;
+    this.#last = new Map();
     return request;
   }
 }
@@ -79,7 +87,7 @@ export class ShardedRequests {
   endPoint(shard: number, counted: boolean): void {
     const buffer = this.#buffer(shard);
     if (counted) buffer.points += 1;
-    if (buffer.samples >= this.#maxSamples) {
+    if (buffer.length >= this.#maxSamples) {
       const request = buffer.take(shard);
       if (request !== undefined) this.#done.push(request);
     }

@@ -13,6 +13,8 @@ import {
 } from '../prometheus/labels.ts';
 import type { PrometheusType } from '../prometheus/naming.ts';
 import { toPrometheusName } from '../prometheus/naming.ts';
+import { ContentCache, attributesText } from './content-cache.ts';
+import type { SourceEntries } from './content-cache.ts';
 import { encodeLabels } from './proto.ts';
 
 /**
@@ -104,6 +106,12 @@ function exposedType(metric: MetricData): PrometheusType | undefined {
   }
 }
 
+/** Whether cached series still fit a point: histograms must keep their bounds and `_sum`. */
+function fits(ref: PointRef, value: number | Histogram): boolean {
+  if (typeof value === 'number') return ref.boundaries === undefined;
+  return sameBoundaries(ref.boundaries, value.buckets.boundaries) && ref.hasSum === (value.sum !== undefined);
+}
+
 function sameBoundaries(a: readonly number[] | undefined, b: readonly number[]): boolean {
   return a !== undefined && a.length === b.length && a.every((bound, i) => bound === b[i]);
 }
@@ -161,6 +169,7 @@ export class SeriesMapper {
   readonly #resourceKeys = new WeakMap<Resource, string>();
   readonly #targets = new WeakMap<Resource, PointRef | null>();
   readonly #values: number[] = [];
+  readonly #content = new ContentCache();
 
   constructor(options: SeriesOptions) {
     this.#options = options;
@@ -169,6 +178,7 @@ export class SeriesMapper {
 
   /** Hands every point of `batch` to `sink`, then the resource's `target_info` sample. */
   map(batch: ResourceMetrics, sink: PointSink): void {
+    this.#content.beginBatch();
     const { resource } = batch;
     const identity = targetIdentity(resource.attributes);
     const resourceLabels = this.#options.resourceToTelemetry
@@ -178,6 +188,7 @@ export class SeriesMapper {
     for (const scopeMetrics of batch.scopeMetrics) {
       const { scope, metrics } = scopeMetrics;
       const producer = this.#producer(resource, scope);
+      let byContent: SourceEntries | undefined;
       const summaries = findSummaries(metrics);
       for (const metric of metrics) {
         const points = metric.dataPoints as DataPoint<number | Histogram>[];
@@ -202,35 +213,25 @@ export class SeriesMapper {
           sink.dropped('reserved_name', points.length);
           continue;
         }
-        const refs = this.#refsOf(resource, scope, `${type}\u0000${family}`);
+        const familyKey = `${type}\u0000${family}`;
+        const refs = this.#refsOf(resource, scope, familyKey);
         for (const point of points) {
           const timestamp = toMs(point.endTime);
           if (timestamp > latest) latest = timestamp;
           let ref = refs.get(point.attributes);
-          if (typeof point.value === 'number') {
-            if (ref === undefined) {
+          if (ref === undefined || !fits(ref, point.value)) {
+            // Not this object: the same attributes in a new object (a decoded request)?
+            const text = attributesText(familyKey, point.attributes);
+            ref = (byContent ??= this.#content.source(producer)).get(text);
+            if (ref === undefined || !fits(ref, point.value)) {
               const labels = this.#labels(point.attributes, scope, identity, resourceLabels);
-              const series = seriesRef(family, labels);
-              ref = { series: [series], hash: fnv1a(series.key) };
+              ref = this.#pointRef(family, labels, point.value);
+              byContent.set(text, ref);
               refs.set(point.attributes, ref);
             }
-            this.#values[0] = point.value;
-            sink.point(producer, ref, this.#values, timestamp, true);
-            continue;
           }
-          const histogram = point.value;
-          const hasSum = histogram.sum !== undefined;
-          if (
-            ref === undefined ||
-            !sameBoundaries(ref.boundaries, histogram.buckets.boundaries) ||
-            ref.hasSum !== hasSum
-          ) {
-            const labels = this.#labels(point.attributes, scope, identity, resourceLabels);
-            labels.delete('le');
-            ref = histogramRef(family, labels, histogram.buckets.boundaries, hasSum);
-            refs.set(point.attributes, ref);
-          }
-          this.#histogramValues(histogram);
+          if (typeof point.value === 'number') this.#values[0] = point.value;
+          else this.#histogramValues(point.value);
           sink.point(producer, ref, this.#values, timestamp, true);
         }
       }
@@ -242,6 +243,16 @@ export class SeriesMapper {
         sink.point(`${this.#resourceKey(resource)}\u0000target_info`, ref, this.#values, latest, false);
       }
     }
+  }
+
+  /** The series of a point: one for a number, `_bucket`s, `_sum` and `_count` for a histogram. */
+  #pointRef(family: string, labels: Labels, value: number | Histogram): PointRef {
+    if (typeof value === 'number') {
+      const series = seriesRef(family, labels);
+      return { series: [series], hash: fnv1a(series.key) };
+    }
+    labels.delete('le');
+    return histogramRef(family, labels, value.buckets.boundaries, value.sum !== undefined);
   }
 
   /** The Prometheus name of a metric's family, or undefined when nothing valid is left. */

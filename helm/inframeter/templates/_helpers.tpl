@@ -205,6 +205,28 @@ exporters:
   prometheus:
     endpoint: 0.0.0.0:{{ $g.prometheus.port }}
   {{- end }}
+  {{- if $g.remoteWrite.enabled }}
+  {{- $exporters = append $exporters "prometheusremotewrite" }}
+  prometheusremotewrite:
+    endpoint: {{ required "gateway.remoteWrite.endpoint is required when gateway.remoteWrite.enabled" $g.remoteWrite.endpoint }}
+    {{- if $g.remoteWrite.credentialsSecret }}
+    auth:
+      {{- if eq $g.remoteWrite.auth "basic" }}
+      basic_auth:
+        username: ${env:REMOTE_WRITE_USERNAME}
+        password: ${env:REMOTE_WRITE_PASSWORD}
+      {{- else }}
+      bearer_token: ${env:REMOTE_WRITE_TOKEN}
+      {{- end }}
+    {{- end }}
+    {{- with $g.remoteWrite.externalLabels }}
+    external_labels:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    sending_queue:
+      storage: file
+      directory: /var/lib/inframeter/queue/prometheusremotewrite
+  {{- end }}
   {{- if $g.otlpExporter.enabled }}
   {{- $exporters = append $exporters "otlp" }}
   otlp:
@@ -219,7 +241,7 @@ exporters:
       directory: /var/lib/inframeter/queue/otlp
   {{- end }}
 {{- if not $exporters }}
-{{- fail "gateway: enable gateway.prometheus or gateway.otlpExporter, or the gateway's data goes nowhere" }}
+{{- fail "gateway: enable gateway.prometheus, gateway.remoteWrite or gateway.otlpExporter, or the gateway's data goes nowhere" }}
 {{- end }}
 service:
   telemetry:
