@@ -231,7 +231,11 @@ async function exportCost(port: number): Promise<Record<'agent' | 'gateway', num
       const otlpRate = points / (await measure(otlp, batches));
       const rw = new RemoteWriteExporter(
         settings('prometheusremotewrite'),
-        rwConfigSchema.parse({ endpoint: `http://127.0.0.1:${port}/api/v1/write`, sending_queue: queue }),
+        rwConfigSchema.parse({
+          endpoint: `http://127.0.0.1:${port}/api/v1/write`,
+          sending_queue: queue,
+          ...(args.includes('--shards') ? { shards: arg('shards', 4) } : {}),
+        }),
       );
       const rwRate = points / (await measure(rw, batches));
       if (run < 0) continue;

@@ -363,11 +363,16 @@ describe.skipIf(skip)('prometheusremotewrite exporter against Prometheus and Vic
     await exporter.start();
     const resource = { 'service.name': 'inframeter', 'service.instance.id': 'refused-1' };
     const now = Date.now();
-    // Far older than what the head holds: Prometheus answers 400 (out of bounds).
+    // The head holds recent samples...
+    await exportBatch(exporter, gaugeBatch(resource, 'it.anchor', [{ value: 0, end: hr(now) }]));
+    await exporter.forceFlush();
+    // ...so one far older is out of its bounds: Prometheus answers 400.
     await exportBatch(
       exporter,
       gaugeBatch(resource, 'it.too_old', [{ value: 1, end: hr(now - 5 * 3_600_000) }]),
     );
+    // Sent on its own: samples gathered into one request share its fate.
+    await exporter.forceFlush();
     await exportBatch(exporter, gaugeBatch(resource, 'it.after', [{ value: 2, end: hr(now) }]));
     await exporter.forceFlush();
     await poll('the batch after the refused one', 30_000, async () => {

@@ -100,6 +100,10 @@ export const configSchema = z
     shards: z.number().int().min(1).max(64).default(4),
     /** Samples per request at most (a point's samples are never split between requests). */
     max_samples_per_send: z.number().int().min(1).max(1_000_000).default(2000),
+    /** Longest wait of samples for their request to fill before it is sent anyway. */
+    batch_send_deadline: duration()
+      .prefault('1s')
+      .refine((ms) => ms > 0, { message: 'must be longer than 0' }),
     ...deliveryOptions,
   })
   .superRefine((config, ctx) => {
@@ -133,6 +137,7 @@ export interface RemoteWriteConfig extends DeliveryConfig {
   stale_markers: { enabled: boolean; idle_timeout: number };
   shards: number;
   max_samples_per_send: number;
+  batch_send_deadline: number;
 }
 
 /** What is wrong with an endpoint URL, or undefined. */

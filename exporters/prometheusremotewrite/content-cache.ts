@@ -38,8 +38,20 @@ export class ContentCache {
   }
 }
 
-/** One source's points by content, in two generations. */
+/** A point's series remembered at its position in its metric. */
+export interface PositionSlot {
+  attributes: Attributes;
+  ref: PointRef;
+}
+
+/** One source's points by content, in two generations, and by position. */
 export class SourceEntries {
+  /**
+   * By family and index of the point in its metric: a source sends the same points in the
+   * same order scrape after scrape, so comparing the attributes with those of the point at
+   * that place last time is enough, without building a text.
+   */
+  readonly positions = new Map<string, PositionSlot[]>();
   #current = new Map<string, PointRef>();
   #previous = new Map<string, PointRef>();
   batch: number;
@@ -66,6 +78,20 @@ export class SourceEntries {
   set(key: string, ref: PointRef): void {
     this.#current.set(key, ref);
   }
+}
+
+/** Whether two attribute sets hold the same keys with identical (primitive) values. */
+export function sameAttributes(a: Attributes, b: Attributes): boolean {
+  let count = 0;
+  for (const key in a) {
+    if (a[key] !== b[key]) return false;
+    count += 1;
+  }
+  for (const key in b) {
+    if (!(key in a)) return false;
+    count -= 1;
+  }
+  return count === 0;
 }
 
 /**

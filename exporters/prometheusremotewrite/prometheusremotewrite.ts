@@ -15,7 +15,7 @@ import type { RemoteWriteClient } from './client.ts';
 import { createRemoteWriteClient } from './client.ts';
 import type { RemoteWriteConfig } from './config.ts';
 import { ShardedRequests } from './requests.ts';
-import type { BuiltRequest } from './requests.ts';
+import type { BuiltRequest, Waiter } from './requests.ts';
 import type { MappingDropReason, PointRef } from './series.ts';
 import { SeriesMapper } from './series.ts';
 import { SeriesTracker } from './tracker.ts';
@@ -50,6 +50,8 @@ export class RemoteWriteExporter implements Exporter {
   #client: RemoteWriteClient | undefined;
   #starting: Promise<void> | undefined;
   #sweeper: NodeJS.Timeout | undefined;
+  #flushTimer: NodeJS.Timeout | undefined;
+  readonly #acknowledgeBuffered: boolean;
   #stopped = false;
 
   constructor(settings: ComponentSettings, config: RemoteWriteConfig, options: RemoteWriteOptions = {}) {
@@ -66,6 +68,7 @@ export class RemoteWriteExporter implements Exporter {
       scopeLabels: !config.without_scope_info,
       targetInfo: config.target_info.enabled,
     });
+    this.#acknowledgeBuffered = config.sending_queue.enabled && config.sending_queue.storage === 'memory';
     this.#tracker = new SeriesTracker(config.stale_markers.enabled, config.stale_markers.idle_timeout);
     this.#requests = new ShardedRequests(config.shards, config.max_samples_per_send);
     this.#shards = Array.from({ length: config.shards }, (_, shard) => this.#createShard(shard));
@@ -149,6 +152,12 @@ export class RemoteWriteExporter implements Exporter {
     };
   }
 
+  /**
+   * Turns the batch into samples in the shards' buffers at once; full requests are queued
+   * at once, the rest within `batch_send_deadline`, gathered with the next batches. With a
+   * memory queue the callback hears at once; with a persistent queue once every request
+   * carrying the batch's samples is on disk; without a queue, once they are sent.
+   */
   export(batch: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
     if (this.#stopped) {
       resultCallback({
@@ -157,18 +166,26 @@ export class RemoteWriteExporter implements Exporter {
       });
       return;
     }
-    let built: BuiltRequest[];
+    const waiter: Waiter = { remaining: 0, failure: undefined, settled: false, callback: resultCallback };
     try {
-      built = this.#build(batch);
+      this.#requests.attribute(waiter);
+      this.#build(batch);
     } catch (error) {
-      resultCallback({ code: ExportResultCode.FAILED, error: toError(error) });
-      return;
+      // What was added before the failure is still sent; the pipeline hears of the failure.
+      settle(waiter, { code: ExportResultCode.FAILED, error: toError(error) });
+    } finally {
+      this.#requests.attribute(undefined);
     }
-    this.#enqueue(built, resultCallback);
+    this.#enqueue(this.#requests.takeFull());
+    // A memory queue acknowledges at once anyway: samples in a buffer are as safe as queued
+    // ones. A persistent queue acknowledges once they are on disk; no queue, once sent.
+    if (waiter.remaining === 0 || this.#acknowledgeBuffered)
+      settle(waiter, waiter.failure ?? { code: ExportResultCode.SUCCESS });
+    this.#scheduleFlush();
   }
 
-  /** The batch as requests per shard: samples, then stale markers of the series it ended. */
-  #build(batch: ResourceMetrics): BuiltRequest[] {
+  /** The batch's samples into the shards' buffers, then stale markers of the series it ended. */
+  #build(batch: ResourceMetrics): void {
     const now = this.#now();
     const dropped = new Map<MappingDropReason | 'out_of_order', number>();
     const tracker = this.#tracker;
@@ -190,29 +207,47 @@ export class RemoteWriteExporter implements Exporter {
     });
     tracker.endBatch(requests);
     for (const [reason, points] of dropped) if (points > 0) this.#settings.telemetry.dropped(points, reason);
-    return requests.drain();
   }
 
-  /** Queues each request in its shard; the callback hears once, after every shard answered. */
-  #enqueue(built: readonly BuiltRequest[], callback: (result: ExportResult) => void): void {
-    if (built.length === 0) {
-      callback({ code: ExportResultCode.SUCCESS });
-      return;
-    }
-    let pending = built.length;
-    let failure: ExportResult | undefined;
+  /** Sends what waits in the buffers within the deadline, unless a flush is already due. */
+  #scheduleFlush(): void {
+    if (this.#flushTimer !== undefined || !this.#requests.pending) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      this.#flushBuffers();
+    }, this.#config.batch_send_deadline);
+    this.#flushTimer.unref();
+  }
+
+  /** Queues everything the buffers hold now. */
+  #flushBuffers(): void {
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    this.#enqueue(this.#requests.takeAll());
+  }
+
+  /** Compresses each request and queues it in its shard; tells the exports it carries. */
+  #enqueue(built: readonly BuiltRequest[]): void {
     for (const request of built) {
       const shard = this.#shards[request.shard];
       if (shard === undefined) continue;
-      shard.exportEncoded(
-        compressSync(Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength)),
-        request.points,
-        (result) => {
-          if (result.code !== ExportResultCode.SUCCESS) failure ??= result;
-          pending -= 1;
-          if (pending === 0) callback(failure ?? { code: ExportResultCode.SUCCESS });
-        },
-      );
+      const done = (result: ExportResult): void => {
+        for (const waiter of request.waiters) {
+          if (result.code !== ExportResultCode.SUCCESS) waiter.failure ??= result;
+          waiter.remaining -= 1;
+          if (waiter.remaining === 0) settle(waiter, waiter.failure ?? { code: ExportResultCode.SUCCESS });
+        }
+      };
+      let payload: Buffer;
+      try {
+        payload = compressSync(
+          Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength),
+        );
+      } catch (error) {
+        done({ code: ExportResultCode.FAILED, error: toError(error) });
+        continue;
+      }
+      shard.exportEncoded(payload, request.points, done);
     }
   }
 
@@ -221,7 +256,7 @@ export class RemoteWriteExporter implements Exporter {
     if (this.#stopped) return;
     try {
       this.#tracker.sweepIdle(this.#requests, this.#now(), this.#wallClock());
-      this.#enqueue(this.#requests.drain(), () => undefined);
+      this.#scheduleFlush();
     } catch (error) {
       this.#settings.logger.warn(
         { err: toError(error) },
@@ -245,6 +280,7 @@ export class RemoteWriteExporter implements Exporter {
   }
 
   async forceFlush(): Promise<void> {
+    this.#flushBuffers();
     await Promise.all(this.#shards.map((shard) => shard.forceFlush()));
   }
 
@@ -252,6 +288,8 @@ export class RemoteWriteExporter implements Exporter {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#sweeper);
+    // What waits in the buffers goes to the queues (a persistent queue keeps it).
+    this.#flushBuffers();
     await Promise.all(this.#shards.map((shard) => shard.shutdown()));
     this.#client?.close();
   }
@@ -266,6 +304,13 @@ export class RemoteWriteExporter implements Exporter {
       : '';
     return `Prometheus remote write ${url.origin}${url.pathname}, ${this.#config.shards} shards${storage}`;
   }
+}
+
+/** Calls an export's callback, once. */
+function settle(waiter: Waiter, result: ExportResult): void {
+  if (waiter.settled) return;
+  waiter.settled = true;
+  waiter.callback(result);
 }
 
 /** Whether a host is the loopback interface. */

@@ -1,3 +1,4 @@
+import type { ExportResult } from '@opentelemetry/core';
 import type { FlatSamples } from './proto.ts';
 import { encodeFlatSamples } from './proto.ts';
 import type { SeriesRef } from './series.ts';
@@ -6,9 +7,22 @@ import type { SeriesRef } from './series.ts';
  * Gathers samples into remote-write requests, one stream of requests per shard. A series
  * always lands in the shard its point hashes to, and its samples are appended in the order
  * they come (the tracker lets only newer samples through), so each series is sent in time
- * order by its shard's single sender. A shard's request is cut when it holds
- * `maxSamples` samples, at a point boundary. Pure: no I/O, no clock.
+ * order by its shard's single sender. A shard's request is cut when it holds `maxSamples`
+ * samples (at a point boundary); what is left waits for more batches until the exporter
+ * takes everything (its send deadline, a flush). Each request lists the {@link Waiter}s of
+ * the exports whose samples it carries. Pure: no I/O, no clock.
  */
+
+/** An export waiting for the requests that carry its samples to be queued. */
+export interface Waiter {
+  /** Requests carrying its samples that are not queued yet. */
+  remaining: number;
+  /** The first failure to queue one of them. */
+  failure: ExportResult | undefined;
+  /** Whether the export's callback was called. */
+  settled: boolean;
+  readonly callback: (result: ExportResult) => void;
+}
 
 /** One encoded `WriteRequest` for one shard, before compression. */
 export interface BuiltRequest {
@@ -17,6 +31,8 @@ export interface BuiltRequest {
   /** OpenTelemetry data points it carries (for the queue bounds and the counters). */
   readonly points: number;
   readonly samples: number;
+  /** The exports whose samples it carries. */
+  readonly waiters: readonly Waiter[];
 }
 
 /** One shard's samples waiting for their request, flat (see {@link FlatSamples}). */
@@ -29,6 +45,7 @@ class ShardBuffer implements FlatSamples {
   first: boolean[] = [];
   next: number[] = [];
   points = 0;
+  waiters: Waiter[] = [];
   /** The index of each series' latest sample in the buffer. */
   #last = new Map<SeriesRef, number>();
 
@@ -48,7 +65,13 @@ class ShardBuffer implements FlatSamples {
 
   take(shard: number): BuiltRequest | undefined {
     if (this.length === 0) return undefined;
-    const request = { shard, bytes: encodeFlatSamples(this), points: this.points, samples: this.length };
+    const request = {
+      shard,
+      bytes: encodeFlatSamples(this),
+      points: this.points,
+      samples: this.length,
+      waiters: this.waiters,
+    };
     this.length = 0;
     this.labels = [];
     this.values = [];
@@ -57,6 +80,7 @@ class ShardBuffer implements FlatSamples {
     this.first = [];
     this.next = [];
     this.points = 0;
+    this.waiters = [];
     this.#last = new Map();
     return request;
   }
@@ -67,6 +91,7 @@ export class ShardedRequests {
   readonly #shards: ShardBuffer[];
   readonly #maxSamples: number;
   readonly #done: BuiltRequest[] = [];
+  #waiter: Waiter | undefined;
 
   constructor(shards: number, maxSamples: number) {
     this.#shards = Array.from({ length: shards }, () => new ShardBuffer());
@@ -78,9 +103,20 @@ export class ShardedRequests {
     return hash % this.#shards.length;
   }
 
+  /** Samples added from now on (until the next call) belong to `waiter`'s export. */
+  attribute(waiter: Waiter | undefined): void {
+    this.#waiter = waiter;
+  }
+
   /** Adds one sample to a shard. */
   add(shard: number, ref: SeriesRef, value: number, timestamp: number, stale = false): void {
-    this.#buffer(shard).add(ref, value, timestamp, stale);
+    const buffer = this.#buffer(shard);
+    buffer.add(ref, value, timestamp, stale);
+    const waiter = this.#waiter;
+    if (waiter !== undefined && buffer.waiters.at(-1) !== waiter) {
+      buffer.waiters.push(waiter);
+      waiter.remaining += 1;
+    }
   }
 
   /** Ends a point in a shard (counted when it is an OpenTelemetry point); may cut a request. */
@@ -93,8 +129,18 @@ export class ShardedRequests {
     }
   }
 
-  /** Every request cut so far and what the shards still hold, in shard order; empties the buffers. */
-  drain(): BuiltRequest[] {
+  /** Whether samples wait in a buffer. */
+  get pending(): boolean {
+    return this.#shards.some((buffer) => buffer.length > 0);
+  }
+
+  /** The requests cut because they were full, in the order they were cut. */
+  takeFull(): BuiltRequest[] {
+    return this.#done.splice(0);
+  }
+
+  /** The full requests, then what every shard holds, in shard order; empties the buffers. */
+  takeAll(): BuiltRequest[] {
     const out = this.#done.splice(0);
     this.#shards.forEach((buffer, shard) => {
       const request = buffer.take(shard);

@@ -13,8 +13,8 @@ import {
 } from '../prometheus/labels.ts';
 import type { PrometheusType } from '../prometheus/naming.ts';
 import { toPrometheusName } from '../prometheus/naming.ts';
-import { ContentCache, attributesText } from './content-cache.ts';
-import type { SourceEntries } from './content-cache.ts';
+import { ContentCache, attributesText, sameAttributes } from './content-cache.ts';
+import type { PositionSlot, SourceEntries } from './content-cache.ts';
 import { encodeLabels } from './proto.ts';
 
 /**
@@ -104,6 +104,16 @@ function exposedType(metric: MetricData): PrometheusType | undefined {
     case DataPointType.EXPONENTIAL_HISTOGRAM:
       return undefined;
   }
+}
+
+/** The position slots of one family of a source. */
+function slotsOf(entries: SourceEntries, familyKey: string): PositionSlot[] {
+  let slots = entries.positions.get(familyKey);
+  if (slots === undefined) {
+    slots = [];
+    entries.positions.set(familyKey, slots);
+  }
+  return slots;
 }
 
 /** Whether cached series still fit a point: histograms must keep their bounds and `_sum`. */
@@ -215,19 +225,36 @@ export class SeriesMapper {
         }
         const familyKey = `${type}\u0000${family}`;
         const refs = this.#refsOf(resource, scope, familyKey);
-        for (const point of points) {
+        let slots: PositionSlot[] | undefined;
+        for (let index = 0; index < points.length; index += 1) {
+          const point = points[index];
+          if (point === undefined) continue;
           const timestamp = toMs(point.endTime);
           if (timestamp > latest) latest = timestamp;
           let ref = refs.get(point.attributes);
           if (ref === undefined || !fits(ref, point.value)) {
             // Not this object: the same attributes in a new object (a decoded request)?
-            const text = attributesText(familyKey, point.attributes);
-            ref = (byContent ??= this.#content.source(producer)).get(text);
-            if (ref === undefined || !fits(ref, point.value)) {
-              const labels = this.#labels(point.attributes, scope, identity, resourceLabels);
-              ref = this.#pointRef(family, labels, point.value);
-              byContent.set(text, ref);
-              refs.set(point.attributes, ref);
+            // First where the point was last time, then by content.
+            byContent ??= this.#content.source(producer);
+            slots ??= slotsOf(byContent, familyKey);
+            const slot = slots[index];
+            if (
+              slot !== undefined &&
+              fits(slot.ref, point.value) &&
+              sameAttributes(slot.attributes, point.attributes)
+            ) {
+              ref = slot.ref;
+              slot.attributes = point.attributes;
+            } else {
+              const text = attributesText(familyKey, point.attributes);
+              ref = byContent.get(text);
+              if (ref === undefined || !fits(ref, point.value)) {
+                const labels = this.#labels(point.attributes, scope, identity, resourceLabels);
+                ref = this.#pointRef(family, labels, point.value);
+                byContent.set(text, ref);
+                refs.set(point.attributes, ref);
+              }
+              slots[index] = { attributes: point.attributes, ref };
             }
           }
           if (typeof point.value === 'number') this.#values[0] = point.value;
