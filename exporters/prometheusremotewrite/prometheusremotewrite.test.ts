@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ValueType } from '@opentelemetry/api';
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -316,6 +319,43 @@ describe('prometheusremotewrite exporter', () => {
     expect(settings.telemetry.counts.failed).toBe(1);
     expect(exporter.status().queuedBatches).toBe(0);
     await exporter.shutdown();
+  });
+
+  it('keeps undelivered requests on disk and sends the same bytes after a restart', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'inframeter-prw-queue-'));
+    try {
+      const down = new CapturingClient();
+      down.answer = { ok: false, status: 503, retryable: true, message: 'HTTP 503' };
+      const queue = { sending_queue: { storage: 'file', directory }, shards: 2 };
+      const first = create(down, queue).exporter;
+      await first.start();
+      await exportOf(
+        first,
+        batchOf(
+          gauge(
+            'g',
+            ['a', 'b', 'c'].map((k, i) => ({ value: i, at: T, attributes: { k } })),
+          ),
+        ),
+      );
+      await first.forceFlush();
+      await first.shutdown();
+      const up = new CapturingClient();
+      const second = create(up, queue).exporter;
+      await second.start();
+      await second.forceFlush();
+      expect(up.samples().sort()).toEqual(
+        down
+          .samples()
+          .sort()
+          .filter((x, i, all) => all.indexOf(x) === i),
+      );
+      expect(up.samples().filter((x) => x.startsWith('g{'))).toHaveLength(3);
+      expect(second.status().queuedBatches).toBe(0);
+      await second.shutdown();
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   it('shuts down without start, and twice; describes where it sends', async () => {
