@@ -30,11 +30,13 @@ export interface RemoteWriteOptions extends DeliveryOptions {
 /**
  * The `prometheusremotewrite` exporter: Prometheus Remote-Write 1.0 (a snappy-compressed
  * protobuf `WriteRequest` per POST) to Prometheus, Mimir, Thanos Receive, VictoriaMetrics or
- * anything that takes it. Each batch is turned into series and samples at once (names and
- * labels of the `prometheus` exporter, stale markers for series that ended), spread over
- * `shards` senders by series, and each shard's requests go through the shared delivery queue
- * (service/delivery): queued in memory or on disk, sent in order by one sender per shard,
- * retried on 5xx, 429 and connection failures, dropped and counted on other 4xx.
+ * anything that takes it. Each batch is turned into samples at once (names and labels of the
+ * `prometheus` exporter, stale markers for series that ended) and spread over `shards` by
+ * series; a shard gathers samples of successive batches into requests of up to
+ * `max_samples_per_send` samples, sent within `batch_send_deadline`. Each shard's requests go
+ * through the shared delivery queue (service/delivery): queued in memory or on disk, sent in
+ * order by one sender per shard, retried on 5xx, 429 and connection failures, dropped and
+ * counted on other 4xx.
  */
 export class RemoteWriteExporter implements Exporter {
   readonly #settings: ComponentSettings;
