@@ -4,6 +4,8 @@
  *
  *   npm run bench               # all
  *   npm run bench -- procfs     # bench/procfs.bench.ts
+ *   npm run bench -- remote-write  # bench/remote-write.bench.ts (prometheusremotewrite vs otlp
+ *                               #   exporter CPU per point; Prometheus's own remote write)
  *   npm run bench -- libvirt    # bench/libvirt.bench.ts (500 test-driver domains vs virsh;
  *                               #   real QEMU guests too when run as root with libvirtd)
  *   npm run bench -- postgresql # bench/postgresql.bench.ts (COPY into kwollect's table vs psql \copy)

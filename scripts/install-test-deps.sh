@@ -4,6 +4,7 @@
 set -euo pipefail
 packages=(
   prometheus prometheus-node-exporter   # a real Prometheus scraping us; node_exporter to cross-check host values
+  victoria-metrics                      # a remote-write receiver besides Prometheus's own
   snmpd snmp                            # SNMP agent and tools
   openipmi freeipmi-tools ipmitool      # ipmi_sim BMC simulator, ipmi-sensors
   libvirt0 libvirt-clients              # libvirt's C library (test:/// driver) and virsh

@@ -6,6 +6,7 @@ import { otlpExporterFactory } from '../exporters/otlp/index.ts';
 import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import { prometheusExporterFactory } from '../exporters/prometheus/index.ts';
 import { postgresqlExporterFactory } from '../exporters/postgresql/index.ts';
+import { prometheusRemoteWriteFactory } from '../exporters/prometheusremotewrite/index.ts';
 import { procfsFactory } from '../receivers/procfs/index.ts';
 import { cgroupsFactory } from '../receivers/cgroups/index.ts';
 import { processFactory } from '../receivers/process/index.ts';
@@ -49,4 +50,5 @@ export const factories: readonly Factory[] = [
   registerFactory(prometheusExporterFactory),
   registerFactory(postgresqlExporterFactory),
   registerFactory(influxdbExporterFactory),
+  registerFactory(prometheusRemoteWriteFactory),
 ];

@@ -26,6 +26,7 @@ const MINIMAL_CONFIG: Record<string, (id: string) => unknown> = {
   }),
   'exporter/otlp': () => ({ endpoint: 'http://127.0.0.1:1', protocol: 'http/protobuf' }),
   'exporter/influxdb': () => ({ endpoint: 'http://127.0.0.1:1', database: 'metrics' }),
+  'exporter/prometheusremotewrite': () => ({ endpoint: 'http://127.0.0.1:1/api/v1/write' }),
   'receiver/procfs': () => ({ collection_interval: '50ms' }),
   'receiver/libvirt': () => ({ uris: ['test:///default'], collection_interval: '50ms' }),
   'receiver/kwollect': () => ({ metrics_dir: dir }),

@@ -49,6 +49,7 @@ describe('examples', () => {
         SNMP_PRIV_KEY: 'privpass1',
         KWOLLECT_DB_PASSWORD: 'changeme',
         INFLUX_PASSWORD: 'secret',
+        REMOTE_WRITE_PASSWORD: 'secret',
       },
     });
     expect(result.stderr).toBe('');

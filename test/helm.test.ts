@@ -167,6 +167,8 @@ function validateConfigs(docs: Doc[]): string[] {
         POSTGRESQL_PASSWORD: 'p',
         INFLUX_PASSWORD: 'p',
         INFLUX_TOKEN: 't',
+        REMOTE_WRITE_USERNAME: 'u',
+        REMOTE_WRITE_PASSWORD: 'p',
       },
     });
     if (result.status !== 0) problems.push(`${doc.metadata.name}: ${result.stderr.trim()}`);
@@ -947,6 +949,58 @@ describe.skipIf(skip)('Helm chart', () => {
         for (const child of children) child.kill('SIGKILL');
       }
     }, 120_000);
+  it('remote write: the gateway pushes with credentials from a Secret and external labels', () => {
+    const docs = documents(
+      render([
+        {
+          gateway: {
+            remoteWrite: {
+              enabled: true,
+              endpoint: 'https://mimir.example.org/api/v1/push',
+              credentialsSecret: 'rw-credentials',
+              auth: 'basic',
+              externalLabels: { cluster: 'lyon' },
+            },
+          },
+        },
+      ]),
+    );
+    const config = parseYaml(
+      (
+        docs.find((d) => d.kind === 'ConfigMap' && get(d, 'metadata.name') === 'demo-inframeter-gateway')
+          ?.data as Record<string, string>
+      )['config.yaml']!,
+    ) as Record<string, Record<string, unknown>>;
+    expect(config.exporters?.prometheusremotewrite).toEqual({
+      endpoint: 'https://mimir.example.org/api/v1/push',
+      auth: {
+        basic_auth: { username: '${env:REMOTE_WRITE_USERNAME}', password: '${env:REMOTE_WRITE_PASSWORD}' },
+      },
+      external_labels: { cluster: 'lyon' },
+      sending_queue: { storage: 'file', directory: '/var/lib/inframeter/queue/prometheusremotewrite' },
+    });
+    const gateway = (
+      get(
+        docs.find((d) => d.kind === 'Deployment'),
+        'spec.template.spec.containers',
+      ) as Record<string, unknown>[]
+    )[0];
+    const env = (gateway?.env ?? []) as { name: string; valueFrom?: unknown }[];
+    expect(env.filter((e) => e.name.startsWith('REMOTE_WRITE_'))).toEqual([
+      {
+        name: 'REMOTE_WRITE_PASSWORD',
+        valueFrom: { secretKeyRef: { name: 'rw-credentials', key: 'password' } },
+      },
+      {
+        name: 'REMOTE_WRITE_USERNAME',
+        valueFrom: { secretKeyRef: { name: 'rw-credentials', key: 'username' } },
+      },
+    ]);
+    expect(docs.flatMap(wellFormed)).toEqual([]);
+    expect(validateConfigs(docs)).toEqual([]);
+    expect(() => render([{ gateway: { remoteWrite: { enabled: true } } }])).toThrow(
+      'gateway.remoteWrite.endpoint is required',
+    );
   });
 
   describe('values.schema.json', () => {

@@ -242,8 +242,34 @@ export class Delivery {
     void this.#enqueue(bytes, points, callback);
   }
 
+  /**
+   * Takes a payload the exporter encoded itself (its own wire format, such as a Prometheus
+   * remote-write request), counted as `points`, and queues or sends it as {@link export}
+   * does. The persistent queue stores these bytes as they are, so a `Sender` of such a
+   * delivery sends `request.bytes` and must not call `request.batch()` (which decodes OTLP).
+   * Never throws; calls the callback once.
+   */
+  exportEncoded(payload: Uint8Array, points: number, callback: (result: ExportResult) => void): void {
+    if (payload.length === 0) {
+      callback({ code: ExportResultCode.SUCCESS });
+      return;
+    }
+    if (this.#stopping) {
+      callback({
+        code: ExportResultCode.FAILED,
+        error: new Error(`exporter ${this.#settings.id} is shut down`),
+      });
+      return;
+    }
+    if (!this.#config.sending_queue.enabled) {
+      void this.#deliverNow(undefined, payload, points, callback);
+      return;
+    }
+    void this.#enqueue(payload, points, callback);
+  }
+
   async #deliverNow(
-    batch: ResourceMetrics,
+    batch: ResourceMetrics | undefined,
     bytes: Uint8Array,
     points: number,
     callback: (result: ExportResult) => void,

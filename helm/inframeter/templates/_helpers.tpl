@@ -225,6 +225,28 @@ exporters:
   prometheus:
     endpoint: 0.0.0.0:{{ $g.prometheus.port }}
   {{- end }}
+  {{- if $g.remoteWrite.enabled }}
+  {{- $exporters = append $exporters "prometheusremotewrite" }}
+  prometheusremotewrite:
+    endpoint: {{ required "gateway.remoteWrite.endpoint is required when gateway.remoteWrite.enabled" $g.remoteWrite.endpoint }}
+    {{- if $g.remoteWrite.credentialsSecret }}
+    auth:
+      {{- if eq $g.remoteWrite.auth "basic" }}
+      basic_auth:
+        username: ${env:REMOTE_WRITE_USERNAME}
+        password: ${env:REMOTE_WRITE_PASSWORD}
+      {{- else }}
+      bearer_token: ${env:REMOTE_WRITE_TOKEN}
+      {{- end }}
+    {{- end }}
+    {{- with $g.remoteWrite.externalLabels }}
+    external_labels:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    sending_queue:
+      storage: file
+      directory: /var/lib/inframeter/queue/prometheusremotewrite
+  {{- end }}
   {{- if $g.otlpExporter.enabled }}
   {{- $exporters = append $exporters "otlp" }}
   otlp:
@@ -280,7 +302,7 @@ exporters:
   {{- end }}
   {{- end }}
 {{- if not $exporters }}
-{{- fail "gateway: enable gateway.prometheus or one of the gateway's exporters (otlpExporter, postgresqlExporter, influxdbExporter), or the gateway's data goes nowhere" }}
+{{- fail "gateway: enable gateway.prometheus or one of the gateway's exporters (otlpExporter, remoteWrite, postgresqlExporter, influxdbExporter), or the gateway's data goes nowhere" }}
 {{- end }}
 service:
   telemetry:

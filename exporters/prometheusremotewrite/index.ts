@@ -1,0 +1,1 @@
+export { prometheusRemoteWriteFactory } from './factory.ts';
