@@ -64,7 +64,7 @@ describe.skipIf(skip)('prometheus receiver against prometheus-node-exporter', ()
     expect(mem.points[0]?.value).toBe(memTotal);
     const build = direct.find((s) => s.name === 'node_exporter_build_info');
     expect(point(batch, 'node_exporter_build_info').points[0]?.attributes).toEqual(build?.labels);
-    const cpu = point(batch, 'node_cpu_seconds');
+    const cpu = point(batch, 'node_cpu_seconds_total');
     expect(cpu.type).toBe(DataPointType.SUM);
     expect(cpu.points.length).toBe(direct.filter((s) => s.name === 'node_cpu_seconds_total').length);
     expect(point(batch, 'up').points[0]?.value).toBe(1);

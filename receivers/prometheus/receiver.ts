@@ -13,8 +13,9 @@ import { toMetrics } from './convert.ts';
 import { parseExposition } from './parse/exposition.ts';
 
 const SCOPE = { name: 'inframeter/receiver/prometheus' };
+// What Prometheus itself asks for: exporters on older client libraries speak OpenMetrics 0.0.1.
 const ACCEPT_OPENMETRICS =
-  'application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 const ACCEPT_TEXT = 'text/plain;version=0.0.4;q=0.9,*/*;q=0.1';
 
 /** What fetching an exposition needs; injectable for tests. */

@@ -164,13 +164,36 @@ class ExpositionParser {
     return this.#order.filter((f) => f.samples.length > 0);
   }
 
-  #declare(name: string): Family {
+  /**
+   * The family `name`, made current. Metadata of a family whose lines have ended starts a new
+   * family of that name (`fromMetadata`), as does metadata after the family's samples: the
+   * OpenMetrics specification forbids two families of one name, but the Go client library
+   * writes a gauge `x` right before a counter `x` (samples `x_total`) for some Go runtime
+   * metrics, and Prometheus reads them, so do we.
+   */
+  #declare(name: string, fromMetadata = false): Family {
     let family = this.#families.get(name);
+    if (family !== undefined && fromMetadata && this.#closed.has(family)) return this.#restart(name);
     if (family === undefined) {
       family = { name, type: this.#openMetrics ? 'unknown' : 'untyped', help: '', unit: '', samples: [] };
       this.#families.set(name, family);
       this.#order.push(family);
     }
+    this.#enter(family);
+    return family;
+  }
+
+  /** A new family `name` in place of the one of that name, made current. */
+  #restart(name: string): Family {
+    const family: Family = {
+      name,
+      type: this.#openMetrics ? 'unknown' : 'untyped',
+      help: '',
+      unit: '',
+      samples: [],
+    };
+    this.#families.set(name, family);
+    this.#order.push(family);
     this.#enter(family);
     return family;
   }
@@ -201,17 +224,21 @@ class ExpositionParser {
     const name = r.metricName();
     let rest = '';
     if (r.blanks()) rest = r.rest();
-    else if (!r.done) this.fail(`expected a space after the metric name ${name}`);
-    const family = this.#declare(name);
+    else if (!r.done()) this.fail(`expected a space after the metric name ${name}`);
+    let family = this.#declare(name, true);
     let given = this.#metadata.get(family);
     if (given === undefined) {
       given = new Set();
       this.#metadata.set(family, given);
     }
+    if (family.samples.length > 0) {
+      // Metadata after a family's samples starts another family of that name (see #declare).
+      family = this.#restart(name);
+      given = new Set();
+      this.#metadata.set(family, given);
+    }
     if (given.has(keyword)) this.fail(`a second # ${keyword} for ${name}`);
     given.add(keyword);
-    if (family.samples.length > 0 && this.#openMetrics)
-      this.fail(`# ${keyword} for ${name} comes after its samples`);
     switch (keyword) {
       case 'HELP':
         family.help = unescapeHelp(rest, this.#openMetrics);
@@ -220,7 +247,6 @@ class ExpositionParser {
         const type = rest.trim();
         if (!TYPES.has(type) || (this.#openMetrics && type === 'untyped'))
           this.fail(`unknown metric type ${JSON.stringify(type)}`);
-        if (family.samples.length > 0) this.fail(`# TYPE for ${name} comes after its samples`);
         family.type = type as FamilyType;
         if (family.unit !== '') this.#checkUnit(family);
         break;

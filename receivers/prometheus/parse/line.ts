@@ -61,6 +61,17 @@ export function parseNumber(text: string): number | undefined {
   }
 }
 
+/** The number of Unicode characters (code points) of a string. */
+function codePoints(text: string): number {
+  // Surrogate pairs are one character: count the code units that do not start a pair's second half.
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0xdc00 || unit > 0xdfff) n += 1;
+  }
+  return n;
+}
+
 /** A cursor over one line. */
 export class LineReader {
   readonly #line: string;
@@ -74,7 +85,7 @@ export class LineReader {
     this.#at = at;
   }
 
-  get done(): boolean {
+  done(): boolean {
     return this.#at >= this.#line.length;
   }
 
@@ -235,7 +246,7 @@ export class LineReader {
     const { labels, name } = this.labels();
     if (name !== undefined) this.fail('an exemplar has no metric name');
     let length = 0;
-    for (const [k, v] of Object.entries(labels)) length += [...k].length + [...v].length;
+    for (const [k, v] of Object.entries(labels)) length += codePoints(k) + codePoints(v);
     if (length > EXEMPLAR_LABELS_MAX)
       this.fail(
         `an exemplar's labels are ${String(length)} characters, more than ${String(EXEMPLAR_LABELS_MAX)}`,
@@ -243,8 +254,8 @@ export class LineReader {
     if (!this.blanks()) this.fail('expected a space and the exemplar value');
     const value = this.value('exemplar value');
     let timestamp: number | undefined;
-    if (this.blanks() && !this.done) timestamp = this.timestamp();
-    if (!this.done) this.fail('unexpected text after the exemplar');
+    if (this.blanks() && !this.done()) timestamp = this.timestamp();
+    if (!this.done()) this.fail('unexpected text after the exemplar');
     return { labels, value, timestamp };
   }
 }
@@ -271,9 +282,9 @@ export function parseSampleLine(line: string, openMetrics: boolean): SampleLine 
   const value = r.value();
   let timestamp: number | undefined;
   let exemplar: Exemplar | undefined;
-  if (r.blanks() && !r.done) {
+  if (r.blanks() && !r.done()) {
     if (r.peek() !== '#') timestamp = r.timestamp();
-    if (r.blanks() && !r.done) {
+    if (r.blanks() && !r.done()) {
       if (r.peek() !== '#') r.fail('expected # and an exemplar, or the end of the line');
     }
     if (r.peek() === '#') {
@@ -282,6 +293,6 @@ export function parseSampleLine(line: string, openMetrics: boolean): SampleLine 
       exemplar = r.exemplar();
     }
   }
-  if (!r.done) r.fail(`unexpected text after the value of ${name}`);
+  if (!r.done()) r.fail(`unexpected text after the value of ${name}`);
   return { name, labels, value, timestamp, exemplar };
 }
