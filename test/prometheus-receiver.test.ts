@@ -92,11 +92,11 @@ describe.skipIf(skip)('prometheus receiver against prometheus-node-exporter', ()
     const [first] = await receiver.scrapeAll();
     await new Promise((r) => setTimeout(r, 1100));
     const [second] = await receiver.scrapeAll();
-    const a = point(first, 'node_cpu_seconds').points;
-    const b = point(second, 'node_cpu_seconds').points;
+    const a = point(first, 'node_cpu_seconds_total').points;
+    const b = point(second, 'node_cpu_seconds_total').points;
     expect(a.length).toBeGreaterThan(0);
     expect(first?.scopeMetrics[0]?.metrics.map((m) => m.descriptor.name)).toEqual([
-      'node_cpu_seconds',
+      'node_cpu_seconds_total',
       'up',
       'scrape_duration_seconds',
       'scrape_samples_scraped',

@@ -273,16 +273,23 @@ describe('renderExposition options', () => {
 });
 
 describe('renderExposition conflicts', () => {
-  it('drops a metric whose type conflicts with an earlier one of the same name, and says so', () => {
+  it("drops a metric whose samples would have the name of another type's, and says so", () => {
     const { text, problems } = render([
-      batch({ 'host.name': 'a' }, [gauge('load', 1)]),
+      batch({ 'host.name': 'a' }, [gauge('load_total', 1)]),
       batch({ 'host.name': 'b' }, [counter('load', 2)]),
     ]);
-    expect(text).toContain('\nload{instance="a",otel_scope_name="s"} 1\n');
-    expect(text).not.toContain('load_total');
+    expect(text).toContain('\nload_total{instance="a",otel_scope_name="s"} 1\n');
+    expect(text).not.toContain('instance="b"');
     expect(problems).toEqual([
-      'load: exposed as load_total (counter) but load already is load (gauge); dropped',
+      'load: exposed as load_total (counter) but load_total already is load_total (gauge); dropped',
     ]);
+  });
+
+  it('keeps a gauge x and a counter x (samples x_total) as two families, as the Go client library writes them', () => {
+    const { text, problems } = render([batch({ 'host.name': 'a' }, [gauge('load', 1), counter('load', 2)])]);
+    expect(text).toContain('# TYPE load gauge\nload{instance="a",otel_scope_name="s"} 1\n');
+    expect(text).toContain('# TYPE load_total counter\nload_total{instance="a",otel_scope_name="s"} 2\n');
+    expect(problems).toEqual([]);
   });
 
   it('keeps the first description when two metrics of one family disagree', () => {

@@ -10,9 +10,11 @@ import { countPoints } from '../../service/metrics-data.ts';
 import { exportBatch } from '../../service/scrape-controller.ts';
 import type { PrometheusReceiverConfig, PrometheusTarget } from './config.ts';
 import { toMetrics } from './convert.ts';
+import { prometheusReceiverMetadata } from './metadata.ts';
 import { parseExposition } from './parse/exposition.ts';
 
 const SCOPE = { name: 'inframeter/receiver/prometheus' };
+const HELP = new Map(prometheusReceiverMetadata.metrics.map((m) => [m.name, m.description]));
 // What Prometheus itself asks for: exporters on older client libraries speak OpenMetrics 0.0.1.
 const ACCEPT_OPENMETRICS =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -66,7 +68,6 @@ export class PrometheusReceiver implements Receiver {
       'server.port': port,
       'url.scheme': url.protocol.replace(':', ''),
       'url.full': target.url,
-      ...target.labels,
     });
     const started = Date.now();
     const metrics: MetricData[] = [];
@@ -87,7 +88,7 @@ export class PrometheusReceiver implements Receiver {
           continue;
         if (!this.#config.honor_timestamps) for (const s of family.samples) s.timestamp = undefined;
         samples += family.samples.length;
-        metrics.push(...toMetrics(family, scrapeMs, this.#start));
+        metrics.push(...toMetrics(family, scrapeMs, this.#start, target.labels));
       }
       up = 1;
       this.#errors.recovered(target.url);
@@ -98,7 +99,7 @@ export class PrometheusReceiver implements Receiver {
     if (up === 1) this.#settings.telemetry.scraped(Date.now() - started, 0);
     const now = Date.now();
     const gauge = (name: string, unit: string, value: number, attributes: Attributes = {}): MetricData => ({
-      descriptor: { name, unit, description: '', valueType: ValueType.DOUBLE },
+      descriptor: { name, unit, description: HELP.get(name) ?? '', valueType: ValueType.DOUBLE },
       dataPointType: DataPointType.GAUGE,
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPoints: [
@@ -111,9 +112,9 @@ export class PrometheusReceiver implements Receiver {
       ],
     });
     metrics.push(
-      gauge('up', '1', up),
+      gauge('up', '', up),
       gauge('scrape_duration_seconds', 's', (now - started) / 1000),
-      gauge('scrape_samples_scraped', '1', samples),
+      gauge('scrape_samples_scraped', '', samples),
     );
     return { resource, scopeMetrics: [{ scope: SCOPE, metrics }] };
   }
