@@ -5,6 +5,7 @@ import type { ComponentSettings, Exporter } from '../../service/component.ts';
 import type { HostPort } from '../../service/config-types.ts';
 import { formatHostPort } from '../../service/config-types.ts';
 import { ErrorLog } from '../../service/error-log.ts';
+import { keepWellFormedPoints } from '../../service/malformed-points.ts';
 import { toError } from '../../service/errors.ts';
 import { countPoints } from '../../service/metrics-data.ts';
 import type { PrometheusExporterConfig } from './config.ts';
@@ -82,7 +83,11 @@ export class PrometheusExporter implements Exporter {
     }
     let result: ExportResult;
     try {
-      const report = this.#store.ingest(batch);
+      const wellFormed = keepWellFormedPoints(batch, {
+        telemetry: this.#settings.telemetry,
+        errors: this.#errors,
+      });
+      const report = this.#store.ingest(wellFormed);
       this.#settings.telemetry.exported(report.stored);
       for (const [reason, count] of report.dropped) this.#settings.telemetry.dropped(count, reason);
       result = { code: ExportResultCode.SUCCESS };
