@@ -7,7 +7,6 @@ import { formatHostPort } from '../../service/config-types.ts';
 import { ErrorLog } from '../../service/error-log.ts';
 import { keepWellFormedPoints } from '../../service/malformed-points.ts';
 import { toError } from '../../service/errors.ts';
-import { countPoints } from '../../service/metrics-data.ts';
 import type { PrometheusExporterConfig } from './config.ts';
 import type { ExpositionFormat, ExpositionOptions } from './exposition.ts';
 import { ExpositionCache, renderExposition } from './exposition.ts';
@@ -69,12 +68,13 @@ export class PrometheusExporter implements Exporter {
     return this.#starting;
   }
 
-  /** Stores the batch's points; never throws, calls `resultCallback` once. */
+  /**
+   * Stores the batch's points; never throws, calls `resultCallback` once. Points received,
+   * exported and failed are counted once, by the service around every exporter
+   * (service/instrumented-sink.ts); here only what is dropped, by reason.
+   */
   export(batch: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
-    const points = countPoints(batch);
-    this.#settings.telemetry.received(points);
     if (this.#stopped) {
-      this.#settings.telemetry.failed(points);
       resultCallback({
         code: ExportResultCode.FAILED,
         error: new Error('the prometheus exporter is shut down'),
@@ -88,11 +88,9 @@ export class PrometheusExporter implements Exporter {
         errors: this.#errors,
       });
       const report = this.#store.ingest(wellFormed);
-      this.#settings.telemetry.exported(report.stored);
       for (const [reason, count] of report.dropped) this.#settings.telemetry.dropped(count, reason);
       result = { code: ExportResultCode.SUCCESS };
     } catch (error) {
-      this.#settings.telemetry.failed(points);
       result = { code: ExportResultCode.FAILED, error: toError(error) };
     }
     resultCallback(result);
