@@ -33,7 +33,7 @@ export function createProcessProducer(
         if (value !== undefined) handles.get(name)?.observe(value, attributes);
       };
       const { processes, processCount, denied, pageSize } = snapshot();
-      observe('inframeter.process.count', processCount, NO_ATTRIBUTES);
+      observe('inframeter.process.listed', processCount, NO_ATTRIBUTES);
       for (const [file, attributes] of DENIED_FILES) {
         observe('inframeter.process.access_denied', denied[file], attributes);
       }
