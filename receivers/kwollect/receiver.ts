@@ -226,7 +226,10 @@ function matches(m: KwollectMetric, metricName: string, attributes: Attributes):
   if (m.url.scheme === 'prometheus') {
     if (m.url.names.length === 0)
       return !['up', 'scrape_duration_seconds', 'scrape_samples_scraped'].includes(metricName);
-    return m.url.names.some((n) => n === metricName || n === `${metricName}_total`);
+    // The prometheus receiver keeps a counter's name as the exporter wrote it (`x_total`).
+    return m.url.names.some(
+      (n) => n === metricName || metricName === `${n}_total` || n === `${metricName}_total`,
+    );
   }
   return false;
 }
