@@ -7,7 +7,7 @@ import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metric
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import type { ExpositionOptions } from './exposition.ts';
-import { ExpositionCache, formatValue, renderExposition } from './exposition.ts';
+import { ExpositionCache, formatGoFloat, formatValue, renderExposition } from './exposition.ts';
 import { END, START, createKnownBatches } from './testdata/fixtures/known-batch.ts';
 
 const golden = join(import.meta.dirname, 'testdata/golden');
@@ -326,6 +326,27 @@ describe('renderExposition conflicts', () => {
     expect(text).toBe('');
     expect(problems).toEqual([
       'target.info: the name target_info is reserved for resource attributes; dropped',
+    ]);
+  });
+});
+
+describe('formatGoFloat', () => {
+  it("writes numbers as Go's strconv.FormatFloat(v, 'g', -1, 64), as bucket bounds are written", () => {
+    expect(
+      [1e6, 1638400, 0.005, 1e-5, 100000, 1.5, 123456789, -2.5e-7, 0.0001, 1e21, 10, 0].map(formatGoFloat),
+    ).toEqual([
+      '1e+06',
+      '1.6384e+06',
+      '0.005',
+      '1e-05',
+      '100000',
+      '1.5',
+      '1.23456789e+08',
+      '-2.5e-07',
+      '0.0001',
+      '1e+21',
+      '10',
+      '0',
     ]);
   });
 });

@@ -126,3 +126,62 @@ describe('config', () => {
     );
   });
 });
+
+describe('conversion of the OpenMetrics-only types', () => {
+  const convert = (text: string) =>
+    parseExposition(text, 'o', true).flatMap((f) =>
+      toMetrics(f, 1_795_000_000_000, 1_794_000_000_000, { rack: 'r7' }),
+    );
+
+  it('info and stateset: non-monotonic sums; unknown: a gauge; target labels on every point', () => {
+    const metrics = convert(
+      '# TYPE build info\nbuild_info{version="1.2"} 1\n# TYPE mode stateset\nmode{mode="a"} 1\nmode{mode="b"} 0\n# TYPE t unknown\nt 3\n# EOF\n',
+    );
+    expect(
+      metrics.map((m) => [
+        m.descriptor.name,
+        m.dataPointType,
+        m.dataPointType === DataPointType.SUM ? m.isMonotonic : undefined,
+        m.dataPoints.map((p) => [p.attributes, p.value]),
+      ]),
+    ).toEqual([
+      ['build_info', DataPointType.SUM, false, [[{ rack: 'r7', version: '1.2' }, 1]]],
+      [
+        'mode',
+        DataPointType.SUM,
+        false,
+        [
+          [{ rack: 'r7', mode: 'a' }, 1],
+          [{ rack: 'r7', mode: 'b' }, 0],
+        ],
+      ],
+      ['t', DataPointType.GAUGE, undefined, [[{ rack: 'r7' }, 3]]],
+    ]);
+  });
+
+  it('gaugehistogram: _bucket, _gcount and _gsum each kept, as gauges', () => {
+    const metrics = convert(
+      '# TYPE q gaugehistogram\nq_bucket{le="1"} 2\nq_bucket{le="+Inf"} 5\nq_gcount 5\nq_gsum 7.5\n# EOF\n',
+    );
+    expect(
+      metrics.map((m) => [m.descriptor.name, m.dataPointType, m.dataPoints.map((p) => p.value)]),
+    ).toEqual([
+      ['q_bucket', DataPointType.GAUGE, [2, 5]],
+      ['q_gcount', DataPointType.GAUGE, [5]],
+      ['q_gsum', DataPointType.GAUGE, [7.5]],
+    ]);
+  });
+
+  it('histograms start at _created; units become UCUM', () => {
+    const [h] = convert(
+      '# TYPE d_seconds histogram\n# UNIT d_seconds seconds\nd_seconds_bucket{le="1"} 1\nd_seconds_bucket{le="+Inf"} 2\nd_seconds_count 2\nd_seconds_sum 1.5\nd_seconds_created 1794999000.5\n# EOF\n',
+    );
+    expect(h?.descriptor.unit).toBe('s');
+    expect(h?.dataPoints[0]?.startTime).toEqual([1794999000, 500_000_000]);
+    expect((h?.dataPoints[0] as DataPoint<Histogram> | undefined)?.value).toEqual({
+      buckets: { boundaries: [1], counts: [1, 1] },
+      count: 2,
+      sum: 1.5,
+    });
+  });
+});
