@@ -131,7 +131,9 @@ describe.skipIf(skip)('kwollect metrics.d on snmpd, ipmi_sim and node_exporter',
       expect(r.find((x) => x.metric === 'node_memory_MemTotal_bytes')?.value).toBe(
         direct.find((s) => s.name === 'node_memory_MemTotal_bytes')?.value,
       );
-      expect(r.filter((x) => x.metric === 'node_cpu_seconds_total').every((x) => x.device === 'node-1')).toBe(true);
+      expect(r.filter((x) => x.metric === 'node_cpu_seconds_total').every((x) => x.device === 'node-1')).toBe(
+        true,
+      );
       expect(r.filter((x) => x.metric === 'node_cpu_seconds_total').length).toBeGreaterThan(0);
       // Only the listed families, not the whole exporter.
       expect(r.some((x) => x.metric === 'node_load1')).toBe(false);
