@@ -8,12 +8,13 @@ import { ErrorLog } from '../../service/error-log.ts';
 import { toError } from '../../service/errors.ts';
 import { countPoints } from '../../service/metrics-data.ts';
 import { exportBatch } from '../../service/scrape-controller.ts';
+import { readPackageVersion } from '../../service/version.ts';
 import type { PrometheusReceiverConfig, PrometheusTarget } from './config.ts';
 import { toMetrics } from './convert.ts';
 import { prometheusReceiverMetadata } from './metadata.ts';
 import { parseExposition } from './parse/exposition.ts';
 
-const SCOPE = { name: 'inframeter/receiver/prometheus' };
+const SCOPE = { name: 'inframeter/receiver/prometheus', version: readPackageVersion() };
 const HELP = new Map(prometheusReceiverMetadata.metrics.map((m) => [m.name, m.description]));
 // What Prometheus itself asks for: exporters on older client libraries speak OpenMetrics 0.0.1.
 const ACCEPT_OPENMETRICS =
