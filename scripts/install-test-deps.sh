@@ -11,6 +11,8 @@ packages=(
   libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86  # libvirtd with the QEMU driver, QEMU (TCG guests)
   iproute2 util-linux                   # ip, unshare, setpriv: the private libvirtd's namespace and tap
   python3-pandas                        # a real CSV reader for our CSV files
+  prometheus-snmp-exporter prometheus-ipmi-exporter prometheus-libvirt-exporter  # real expositions for the prometheus receiver's parser
+  golang-github-prometheus-client-golang-dev  # the Go client library, serving OpenMetrics with exemplars
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev  # Helm's template engine, to render the chart
   chromium                              # headless browser: the experiment report renders
   postgresql                            # PostgreSQL 15 (server, psql, postgres_fdw): the postgresql exporter's store, kwollect's promoted_metrics

@@ -16,6 +16,7 @@ import { ErrorLog } from './error-log.ts';
 import { TimeoutError, toError } from './errors.ts';
 import { applyLargeScrapeHeapFlags, LARGE_SCRAPE_HEAP_FLAGS, LARGE_SCRAPE_SERIES } from './heap-flags.ts';
 import { countPoints } from './metrics-data.ts';
+import { readPackageVersion } from './version.ts';
 
 /** Timing of a scraper receiver, in milliseconds (from `scraperOptions`). */
 export interface ScrapeSchedule {
@@ -196,7 +197,9 @@ export class ScrapeRunner {
     const resource = settings.resource.merge(resourceFromAttributes(scraper.resourceAttributes ?? {}));
     this.#provider = new MeterProvider({ resource, readers: [this.#reader] });
     const type = settings.id.split('/')[0] ?? settings.id;
-    scraper.register(this.#tracker.wrap(this.#provider.getMeter(`inframeter/receiver/${type}`)));
+    scraper.register(
+      this.#tracker.wrap(this.#provider.getMeter(`inframeter/receiver/${type}`, readPackageVersion())),
+    );
   }
 
   /** One scrape bounded by `timeoutMs`, then one collection: the batch and its number of points. */

@@ -3,6 +3,7 @@ import { ValueType } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import type { ComponentKind } from './component.ts';
+import { readPackageVersion } from './version.ts';
 
 /** Counters of one component, as the collector's own telemetry records them. */
 export interface ComponentTelemetry {
@@ -58,7 +59,7 @@ export class SelfTelemetry {
   constructor(resource: Resource) {
     this.reader = new PullReader();
     this.#provider = new MeterProvider({ resource, readers: [this.reader] });
-    this.meter = this.#provider.getMeter('inframeter/service');
+    this.meter = this.#provider.getMeter('inframeter/service', readPackageVersion());
     const points = (name: string, description: string): Counter =>
       this.meter.createCounter(`inframeter.component.points.${name}`, {
         unit: '{point}',

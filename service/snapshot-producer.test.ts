@@ -48,6 +48,66 @@ async function collect(producer: SnapshotProducer): Promise<MetricData[]> {
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('snapshot producer', () => {
+  it("starts new sums at the origin: the series' own (a process start), else the producer's (the boot); gauges at their time; resets at now", async () => {
+    let value = 10;
+    let held: Series | undefined;
+    const producer = new SnapshotProducer(
+      'test/scope',
+      METRICS,
+      (m) => m.name !== 'test.off',
+      (p) => {
+        p.observe('test.counter', value, { k: 'boot' });
+        p.observe('test.gauge', value, {});
+        const counter = p.metric('test.updown');
+        if (counter !== undefined) {
+          held ??= counter.series({ k: 'own' }, [1_700_000_500, 250_000_000]);
+          counter.record(held, value);
+        }
+      },
+      undefined,
+      () => [1_700_000_000, 0],
+    );
+    const startOf = (metrics: MetricData[], name: string) =>
+      metrics.find((m) => m.descriptor.name === name)?.dataPoints[0]?.startTime;
+    const first = await collect(producer);
+    expect(startOf(first, 'test.counter')).toEqual([1_700_000_000, 0]);
+    expect(startOf(first, 'test.updown')).toEqual([1_700_000_500, 250_000_000]);
+    const gauge = first.find((m) => m.descriptor.name === 'test.gauge')?.dataPoints[0];
+    expect(gauge?.startTime).toEqual(gauge?.endTime);
+    value = 5;
+    const second = await collect(producer);
+    // The counter went down: it restarted, now.
+    expect(hrTimeToMilliseconds(startOf(second, 'test.counter') ?? [0, 0])).toBeGreaterThan(
+      1_700_000_000_000,
+    );
+    expect(startOf(second, 'test.updown')).toEqual([1_700_000_500, 250_000_000]);
+  });
+
+  it('types bytes and sums of things as integers, the rest as doubles; the scope has the version', async () => {
+    const producer = new SnapshotProducer(
+      'test/scope',
+      [
+        metric('b', 'gauge', 'By'),
+        metric('n', 'counter', '{packet}'),
+        metric('l', 'gauge', '{thread}'),
+        metric('s', 'counter', 's'),
+      ],
+      () => true,
+      (p) => {
+        for (const name of ['b', 'n', 'l', 's']) p.observe(name, 1.5);
+      },
+    );
+    const { resourceMetrics } = await producer.collect();
+    const metrics = resourceMetrics.scopeMetrics[0]?.metrics ?? [];
+    expect(metrics.map((m) => [m.descriptor.name, m.descriptor.valueType, m.dataPoints[0]?.value])).toEqual([
+      ['b', ValueType.INT, 1],
+      ['n', ValueType.INT, 1],
+      ['l', ValueType.DOUBLE, 1.5],
+      ['s', ValueType.DOUBLE, 1.5],
+    ]);
+    expect(resourceMetrics.scopeMetrics[0]?.scope.version).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
   it('reports each series with the start time of its first observation, resetting a counter that went down', async () => {
     const a = { k: 'a' };
     const b = { k: 'b' };

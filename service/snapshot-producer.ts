@@ -11,6 +11,7 @@ import type {
 } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import { toError } from './errors.ts';
+import { readPackageVersion } from './version.ts';
 import type { MetricMetadata } from './metadata.ts';
 
 /**
@@ -48,6 +49,7 @@ export class ProducedMetric {
   #observed = 0;
   #collection = 0;
   #now: HrTime = [0, 0];
+  #origin: HrTime | undefined;
 
   constructor(metric: MetricMetadata, valueType: ValueType, index = 0) {
     if (metric.instrument === 'histogram') throw new Error(`${metric.name}: histograms cannot be observed`);
@@ -57,10 +59,11 @@ export class ProducedMetric {
     this.descriptor = { name: metric.name, description: metric.description, unit: metric.unit, valueType };
   }
 
-  /** Starts a collection at `now`. */
-  begin(collection: number, now: HrTime): void {
+  /** Starts a collection at `now`; new sums count from `origin` when given (the boot). */
+  begin(collection: number, now: HrTime, origin?: HrTime): void {
     this.#collection = collection;
     this.#now = now;
+    this.#origin = origin;
     // Sized for as many points as the last collection had: an array grown point by point is
     // copied again and again, and with tens of thousands of points the copies outlive a
     // young-generation collection.
@@ -75,8 +78,8 @@ export class ProducedMetric {
    * belongs to) and records through it with {@link record}: no lookup by attributes at all.
    * The series is the receiver's: once it is dropped, nothing of it is kept here.
    */
-  series(attributes: Attributes): Series {
-    return { metric: this.index, attributes, start: ZERO_TIME, last: 0, seen: -1, index: 0 };
+  series(attributes: Attributes, origin?: HrTime): Series {
+    return { metric: this.index, attributes, start: ZERO_TIME, last: 0, seen: -1, index: 0, origin };
   }
 
   /**
@@ -125,7 +128,12 @@ export class ProducedMetric {
       series.last = value;
       return false;
     }
-    if (series.seen !== collection - 1 || (this.#kind === 'counter' && value < series.last))
+    if (series.seen === -1 && this.#kind !== 'gauge') {
+      // A series seen for the first time counts from its origin (a process's start), or from
+      // the producer's (the boot, for counters since boot), as the Collector's hostmetrics
+      // receiver does; without either, from now.
+      series.start = series.origin ?? this.#origin ?? this.#now;
+    } else if (series.seen !== collection - 1 || (this.#kind === 'counter' && value < series.last))
       series.start = this.#now;
     series.last = value;
     series.seen = collection;
@@ -192,10 +200,23 @@ export interface Series {
   seen: number;
   /** The index of its point in the collection that last observed it. */
   index: number;
+  /** When the series' counting began (a process's start), when known: its first start time. */
+  readonly origin?: HrTime | undefined;
 }
 
 /** A data point whose value can still be replaced within its collection. */
 type Point = { -readonly [K in keyof DataPoint<number>]: DataPoint<number>[K] };
+
+/**
+ * The value type of a metric by its unit, as the OpenTelemetry Collector's receivers type
+ * them: bytes (`By`) are integers, and so are sums of things (`{packet}`, `{operation}`, …);
+ * every other unit (seconds, ratios, degrees) is a double, and so is a gauge of things (a
+ * load average counts threads, as a mean).
+ */
+export function valueTypeOfUnit(metric: Pick<MetricMetadata, 'unit' | 'instrument'>): ValueType {
+  if (metric.unit === 'By') return ValueType.INT;
+  return metric.instrument !== 'gauge' && /^\{[^}]*\}$/.test(metric.unit) ? ValueType.INT : ValueType.DOUBLE;
+}
 
 /** The attribute values of a set, in key order, as one string. */
 function valuesKey(attributes: Attributes): string {
@@ -212,6 +233,7 @@ export class SnapshotProducer implements MetricProducer {
   readonly #scope: { name: string; version: string };
   readonly #metrics = new Map<string, ProducedMetric>();
   readonly #observeAll: (producer: SnapshotProducer) => void;
+  readonly #originOf: (() => HrTime | undefined) | undefined;
   #collection = 0;
 
   constructor(
@@ -219,9 +241,12 @@ export class SnapshotProducer implements MetricProducer {
     metrics: readonly MetricMetadata[],
     enabled: (metric: MetricMetadata) => boolean,
     observeAll: (producer: SnapshotProducer) => void,
-    valueType: (metric: MetricMetadata) => ValueType = () => ValueType.DOUBLE,
+    valueType: (metric: MetricMetadata) => ValueType = valueTypeOfUnit,
+    /** When sums seen for the first time began counting (the boot time), read at each collection. */
+    origin?: () => HrTime | undefined,
   ) {
-    this.#scope = { name: scopeName, version: '' };
+    this.#scope = { name: scopeName, version: readPackageVersion() };
+    this.#originOf = origin;
     for (const m of metrics) {
       if (enabled(m)) this.#metrics.set(m.name, new ProducedMetric(m, valueType(m), this.#metrics.size));
     }
@@ -246,8 +271,14 @@ export class SnapshotProducer implements MetricProducer {
   collect(): Promise<CollectionResult> {
     this.#collection += 1;
     const now = millisToHrTime(Date.now());
-    for (const metric of this.#metrics.values()) metric.begin(this.#collection, now);
     const errors: unknown[] = [];
+    let origin: HrTime | undefined;
+    try {
+      origin = this.#originOf?.();
+    } catch (error) {
+      errors.push(toError(error));
+    }
+    for (const metric of this.#metrics.values()) metric.begin(this.#collection, now, origin);
     try {
       this.#observeAll(this);
     } catch (error) {

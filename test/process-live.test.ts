@@ -413,7 +413,7 @@ describe('process receiver on the real /proc', () => {
       for (let i = 0; i < 20; i++) {
         const { batch, errors } = await scrapeOnce(scraper, 'process');
         expect([...errors.keys()]).toEqual([]);
-        counts.add(pointsOf(batch, 'inframeter.process.count', {})[0] ?? 0);
+        counts.add(pointsOf(batch, 'inframeter.process.listed', {})[0] ?? 0);
       }
       // Short-lived processes were seen: the count of processes changed between scrapes.
       expect(counts.size).toBeGreaterThan(1);

@@ -64,7 +64,7 @@ describe.skipIf(skip)('prometheus receiver against prometheus-node-exporter', ()
     expect(mem.points[0]?.value).toBe(memTotal);
     const build = direct.find((s) => s.name === 'node_exporter_build_info');
     expect(point(batch, 'node_exporter_build_info').points[0]?.attributes).toEqual(build?.labels);
-    const cpu = point(batch, 'node_cpu_seconds');
+    const cpu = point(batch, 'node_cpu_seconds_total');
     expect(cpu.type).toBe(DataPointType.SUM);
     expect(cpu.points.length).toBe(direct.filter((s) => s.name === 'node_cpu_seconds_total').length);
     expect(point(batch, 'up').points[0]?.value).toBe(1);
@@ -92,11 +92,11 @@ describe.skipIf(skip)('prometheus receiver against prometheus-node-exporter', ()
     const [first] = await receiver.scrapeAll();
     await new Promise((r) => setTimeout(r, 1100));
     const [second] = await receiver.scrapeAll();
-    const a = point(first, 'node_cpu_seconds').points;
-    const b = point(second, 'node_cpu_seconds').points;
+    const a = point(first, 'node_cpu_seconds_total').points;
+    const b = point(second, 'node_cpu_seconds_total').points;
     expect(a.length).toBeGreaterThan(0);
     expect(first?.scopeMetrics[0]?.metrics.map((m) => m.descriptor.name)).toEqual([
-      'node_cpu_seconds',
+      'node_cpu_seconds_total',
       'up',
       'scrape_duration_seconds',
       'scrape_samples_scraped',

@@ -3,6 +3,7 @@ import type { ExportResult } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ComponentSettings, Exporter } from '../../service/component.ts';
 import { ErrorLog } from '../../service/error-log.ts';
+import { keepWellFormedPoints } from '../../service/malformed-points.ts';
 import { toError } from '../../service/errors.ts';
 import { countPoints } from '../../service/metrics-data.ts';
 import type { CsvExporterConfig } from './config.ts';
@@ -97,7 +98,11 @@ export class CsvExporter implements Exporter {
     }
     let data: Buffer;
     try {
-      data = this.#formatter.encode(batch, { includeResource: this.#config.include_resource });
+      const wellFormed = keepWellFormedPoints(batch, {
+        telemetry: this.#settings.telemetry,
+        errors: this.#errors,
+      });
+      data = this.#formatter.encode(wellFormed, { includeResource: this.#config.include_resource });
       if (data.length === 0) {
         resultCallback({ code: ExportResultCode.SUCCESS });
         return;

@@ -1,6 +1,8 @@
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { ErrorLog } from '../../service/error-log.ts';
+import { keepWellFormedPoints } from '../../service/malformed-points.ts';
 import type { ComponentSettings, Exporter } from '../../service/component.ts';
 import { Delivery } from '../../service/delivery/delivery.ts';
 import type { DeliveryOptions, SendRequest, SendResult } from '../../service/delivery/delivery.ts';
@@ -24,6 +26,7 @@ export class OtlpExporter implements Exporter {
   readonly #config: OtlpExporterConfig;
   readonly #delivery: Delivery;
   readonly #delta: CumulativeToDelta | undefined;
+  readonly #errors: ErrorLog;
   #client: OtlpClient | undefined;
   #starting: Promise<void> | undefined;
   /** The logs signal (logs pipelines): its own in-memory queue, same transport settings. */
@@ -32,6 +35,7 @@ export class OtlpExporter implements Exporter {
   constructor(settings: ComponentSettings, config: OtlpExporterConfig, options: DeliveryOptions = {}) {
     this.#settings = settings;
     this.#config = config;
+    this.#errors = new ErrorLog(settings.logger);
     this.#delta = config.temporality === 'delta' ? new CumulativeToDelta() : undefined;
     this.#delivery = new Delivery(settings, config, (request) => this.#send(request), options);
     this.logs = new OtlpLogsExporter(settings, config);
@@ -71,10 +75,10 @@ export class OtlpExporter implements Exporter {
   }
 
   export(batch: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
-    let outgoing = batch;
+    let outgoing = keepWellFormedPoints(batch, { telemetry: this.#settings.telemetry, errors: this.#errors });
     if (this.#delta !== undefined) {
       try {
-        const { batch: converted, report } = this.#delta.convert(batch);
+        const { batch: converted, report } = this.#delta.convert(outgoing);
         if (report.initial > 0) this.#settings.telemetry.dropped(report.initial, 'delta_initial_point');
         outgoing = converted;
       } catch (error) {

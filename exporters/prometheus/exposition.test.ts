@@ -7,7 +7,7 @@ import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metric
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import type { ExpositionOptions } from './exposition.ts';
-import { ExpositionCache, formatValue, renderExposition } from './exposition.ts';
+import { ExpositionCache, formatGoFloat, formatValue, renderExposition } from './exposition.ts';
 import { END, START, createKnownBatches } from './testdata/fixtures/known-batch.ts';
 
 const golden = join(import.meta.dirname, 'testdata/golden');
@@ -273,16 +273,23 @@ describe('renderExposition options', () => {
 });
 
 describe('renderExposition conflicts', () => {
-  it('drops a metric whose type conflicts with an earlier one of the same name, and says so', () => {
+  it("drops a metric whose samples would have the name of another type's, and says so", () => {
     const { text, problems } = render([
-      batch({ 'host.name': 'a' }, [gauge('load', 1)]),
+      batch({ 'host.name': 'a' }, [gauge('load_total', 1)]),
       batch({ 'host.name': 'b' }, [counter('load', 2)]),
     ]);
-    expect(text).toContain('\nload{instance="a",otel_scope_name="s"} 1\n');
-    expect(text).not.toContain('load_total');
+    expect(text).toContain('\nload_total{instance="a",otel_scope_name="s"} 1\n');
+    expect(text).not.toContain('instance="b"');
     expect(problems).toEqual([
-      'load: exposed as load_total (counter) but load already is load (gauge); dropped',
+      'load: exposed as load_total (counter) but load_total already is load_total (gauge); dropped',
     ]);
+  });
+
+  it('keeps a gauge x and a counter x (samples x_total) as two families, as the Go client library writes them', () => {
+    const { text, problems } = render([batch({ 'host.name': 'a' }, [gauge('load', 1), counter('load', 2)])]);
+    expect(text).toContain('# TYPE load gauge\nload{instance="a",otel_scope_name="s"} 1\n');
+    expect(text).toContain('# TYPE load_total counter\nload_total{instance="a",otel_scope_name="s"} 2\n');
+    expect(problems).toEqual([]);
   });
 
   it('keeps the first description when two metrics of one family disagree', () => {
@@ -319,6 +326,27 @@ describe('renderExposition conflicts', () => {
     expect(text).toBe('');
     expect(problems).toEqual([
       'target.info: the name target_info is reserved for resource attributes; dropped',
+    ]);
+  });
+});
+
+describe('formatGoFloat', () => {
+  it("writes numbers as Go's strconv.FormatFloat(v, 'g', -1, 64), as bucket bounds are written", () => {
+    expect(
+      [1e6, 1638400, 0.005, 1e-5, 100000, 1.5, 123456789, -2.5e-7, 0.0001, 1e21, 10, 0].map(formatGoFloat),
+    ).toEqual([
+      '1e+06',
+      '1.6384e+06',
+      '0.005',
+      '1e-05',
+      '100000',
+      '1.5',
+      '1.23456789e+08',
+      '-2.5e-07',
+      '0.0001',
+      '1e+21',
+      '10',
+      '0',
     ]);
   });
 });

@@ -10,6 +10,8 @@ import type {
   MetricDescriptor,
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
+import { findSummaries } from '../../service/summary.ts';
+import type { SummaryParts } from '../../service/summary.ts';
 import type { Labels } from './labels.ts';
 import { IDENTITY_ATTRIBUTES, attributesToLabels, formatLabels, targetIdentity } from './labels.ts';
 import type { PrometheusName, PrometheusType } from './naming.ts';
@@ -73,6 +75,8 @@ export class ExpositionCache {
     type: PrometheusType,
     isOtelGauge: boolean,
     options: ExpositionOptions,
+    /** The name to use instead of the descriptor's (a summary's, for its `.sum` metric). */
+    rename?: string,
   ): PrometheusName {
     let byType = this.#names.get(descriptor);
     if (byType === undefined) {
@@ -83,7 +87,7 @@ export class ExpositionCache {
     let name = byType.get(key);
     if (name === undefined) {
       name = toPrometheusName(
-        { name: descriptor.name, unit: descriptor.unit, type, isOtelGauge },
+        { name: rename ?? descriptor.name, unit: descriptor.unit, type, isOtelGauge },
         { namespace: options.namespace, addSuffixes: options.addMetricSuffixes },
       );
       byType.set(key, name);
@@ -91,8 +95,8 @@ export class ExpositionCache {
     return name;
   }
 
-  /** The label texts of one resource and scope, for histograms (no `le`) or the others. */
-  labels(resource: Resource, scope: InstrumentationScope, histogram: boolean): WeakMap<Attributes, string> {
+  /** The label texts of one resource and scope, for histograms (no `le`), summaries (no `quantile`) or the others. */
+  labels(resource: Resource, scope: InstrumentationScope, type: PrometheusType): WeakMap<Attributes, string> {
     let byScope = this.#labels.get(resource);
     if (byScope === undefined) {
       byScope = new WeakMap();
@@ -100,10 +104,10 @@ export class ExpositionCache {
     }
     let pair = byScope.get(scope);
     if (pair === undefined) {
-      pair = [new WeakMap(), new WeakMap()];
+      pair = [new WeakMap(), new WeakMap(), new WeakMap()];
       byScope.set(scope, pair);
     }
-    const texts = pair[histogram ? 1 : 0];
+    const texts = pair[type === 'histogram' ? 1 : type === 'summary' ? 2 : 0];
     if (texts === undefined) throw new Error('unreachable');
     return texts;
   }
@@ -112,14 +116,21 @@ export class ExpositionCache {
 /** The type word each format uses for a family. */
 type FamilyType = PrometheusType | 'info';
 
+/** A summary's values for one label set: its quantiles (by the `quantile` label), sum and count. */
+interface SummaryValue {
+  readonly quantiles: Map<string, number>;
+  sum: number | undefined;
+  count: number | undefined;
+}
+
 interface Series {
   readonly labels: string;
   readonly endTime: HrTime;
-  readonly value: number | Histogram;
+  readonly value: number | Histogram | SummaryValue;
 }
 
 interface Family {
-  /** The family name: the sample name, without `_total` for counters. */
+  /** The OpenMetrics family name: the sample name, without `_total` for counters. */
   readonly key: string;
   /** The sample name (`…_total` for counters when suffixes are on). */
   readonly sampleName: string;
@@ -177,7 +188,12 @@ function collectFamilies(
   /** The target_info labels of each job and instance seen: one target_info per target. */
   const targetByIdentity = new Map<string, string>();
 
-  const addSeries = (family: Family, text: string, endTime: HrTime, value: number | Histogram): void => {
+  const addSeries = (
+    family: Family,
+    text: string,
+    endTime: HrTime,
+    value: number | Histogram | SummaryValue,
+  ): void => {
     const existing = family.series.get(text);
     if (existing !== undefined) {
       problem(
@@ -195,9 +211,21 @@ function collectFamilies(
     let resourceHasSeries = false;
 
     for (const { scope, metrics } of batch.scopeMetrics) {
+      const summaries = findSummaries(metrics);
+      /** The summary each of its parts belongs to. */
+      const partOf = new Map<MetricData, SummaryParts>();
+      for (const parts of summaries.values()) {
+        partOf.set(parts.sum, parts);
+        partOf.set(parts.count, parts);
+        if (parts.quantiles !== undefined) partOf.set(parts.quantiles, parts);
+      }
       for (const metric of metrics) {
-        const { descriptor } = metric;
-        const type = exposedType(metric);
+        const parts = partOf.get(metric);
+        // A summary is exposed once, when its sum comes; its gauge and count come with it.
+        if (parts !== undefined && metric !== parts.sum) continue;
+        const descriptor =
+          parts === undefined ? metric.descriptor : { ...metric.descriptor, name: parts.name };
+        const type = parts === undefined ? exposedType(metric) : 'summary';
         if (type === undefined) {
           problem(
             `${descriptor.name}: exponential histograms have no text exposition (Prometheus needs native histograms over protobuf); dropped`,
@@ -205,10 +233,11 @@ function collectFamilies(
           continue;
         }
         const { name, unit } = cache.name(
-          descriptor,
+          parts === undefined ? descriptor : metric.descriptor,
           type,
           metric.dataPointType === DataPointType.GAUGE,
           options,
+          parts?.name,
         );
         if (name === '') {
           problem(`${JSON.stringify(descriptor.name)}: no valid Prometheus name can be made of it; dropped`);
@@ -219,7 +248,9 @@ function collectFamilies(
           problem(`${descriptor.name}: the name ${name} is reserved for resource attributes; dropped`);
           continue;
         }
-        let family = families.get(key);
+        // Families are told apart by their sample names: a gauge `x` and a counter `x_total`
+        // are two families (the Go client library exposes such pairs, and Prometheus reads them).
+        let family = families.get(name);
         if (family === undefined) {
           family = {
             key,
@@ -230,7 +261,7 @@ function collectFamilies(
             unit,
             series: new Map(),
           };
-          families.set(key, family);
+          families.set(name, family);
         } else if (family.type !== type || family.sampleName !== name) {
           problem(
             `${descriptor.name}: exposed as ${name} (${type}) but ${family.source} already is ${family.sampleName} (${family.type}); dropped`,
@@ -245,14 +276,13 @@ function collectFamilies(
           if (family.unit === '') family.unit = unit;
         }
 
-        const points = metric.dataPoints as DataPoint<number | Histogram>[];
-        const texts = cache.labels(batch.resource, scope, type === 'histogram');
-        for (const point of points) {
-          let text = texts.get(point.attributes);
+        const texts = cache.labels(batch.resource, scope, type);
+        const labelsOf = (attributesOf: Attributes): string => {
+          let text = texts.get(attributesOf);
           if (text === undefined) {
             const labels: Labels = new Map(constLabels);
             if (resourceLabels !== undefined) for (const [k, v] of resourceLabels) labels.set(k, v);
-            for (const [k, v] of attributesToLabels(point.attributes)) labels.set(k, v);
+            for (const [k, v] of attributesToLabels(attributesOf)) labels.set(k, v);
             if (withScope) {
               if (scope.name !== '') labels.set('otel_scope_name', scope.name);
               if (scope.version !== undefined && scope.version !== '')
@@ -260,10 +290,21 @@ function collectFamilies(
             }
             for (const [k, v] of identity) labels.set(k, v);
             if (type === 'histogram') labels.delete('le');
+            if (type === 'summary') labels.delete('quantile');
             text = formatLabels(labels);
-            texts.set(point.attributes, text);
+            texts.set(attributesOf, text);
           }
-          addSeries(family, text, point.endTime, point.value);
+          return text;
+        };
+        if (parts !== undefined) {
+          for (const [text, series] of summarySeries(parts, labelsOf))
+            addSeries(family, text, series.endTime, series.value);
+          resourceHasSeries ||= family.series.size > 0;
+          continue;
+        }
+        const points = metric.dataPoints as DataPoint<number | Histogram>[];
+        for (const point of points) {
+          addSeries(family, labelsOf(point.attributes), point.endTime, point.value);
           resourceHasSeries = true;
         }
       }
@@ -290,11 +331,58 @@ function collectFamilies(
   return { target, families };
 }
 
+/** A summary's series by label text (without `quantile`): its quantiles, sum and count together. */
+function summarySeries(
+  parts: SummaryParts,
+  labelsOf: (attributes: Attributes) => string,
+): Map<string, { endTime: HrTime; value: SummaryValue }> {
+  const out = new Map<string, { endTime: HrTime; value: SummaryValue }>();
+  const entry = (attributes: Attributes, endTime: HrTime): SummaryValue => {
+    const text = labelsOf(attributes);
+    let series = out.get(text);
+    if (series === undefined) {
+      series = { endTime, value: { quantiles: new Map(), sum: undefined, count: undefined } };
+      out.set(text, series);
+    } else if (hrTimeCompare(endTime, series.endTime) > 0) series.endTime = endTime;
+    return series.value;
+  };
+  for (const p of parts.sum.dataPoints as DataPoint<number>[]) entry(p.attributes, p.endTime).sum = p.value;
+  for (const p of parts.count.dataPoints as DataPoint<number>[])
+    entry(p.attributes, p.endTime).count = p.value;
+  for (const p of (parts.quantiles?.dataPoints ?? []) as DataPoint<number>[]) {
+    const q = p.attributes.quantile;
+    if (typeof q === 'string') entry(p.attributes, p.endTime).quantiles.set(q, p.value);
+  }
+  return out;
+}
+
 /** A sample value as both formats spell it: `NaN`, `+Inf`, `-Inf`, or the shortest decimal. */
 export function formatValue(value: number): string {
   if (Number.isNaN(value)) return 'NaN';
   if (value === Infinity) return '+Inf';
   if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+/**
+ * A number as Go's `strconv.FormatFloat(v, 'g', -1, 64)` writes it, which is how the Go
+ * client library and Prometheus write bucket bounds: `1e+06`, `1.6384e+06`, `0.005`, `1e-05`.
+ * Label values are compared as text, so `le="1e+06"` must stay exactly that.
+ */
+export function formatGoFloat(value: number): string {
+  if (!Number.isFinite(value) || value === 0) return formatValue(value);
+  const [mantissa = '', exponentText = '0'] = Math.abs(value).toExponential().split('e');
+  const exponent = Number(exponentText);
+  const digits = mantissa.replace('.', '').length;
+  // Go: %e when the exponent is < -4 or >= the precision (6, or the digit count when that is
+  // smaller and the number has no fraction digits beyond it).
+  let precision = 6;
+  if (precision > digits && digits >= exponent + 1) precision = digits;
+  if (exponent < -4 || exponent >= precision) {
+    const sign = value < 0 ? '-' : '';
+    const magnitude = String(Math.abs(exponent)).padStart(2, '0');
+    return `${sign}${mantissa}e${exponent < 0 ? '-' : '+'}${magnitude}`;
+  }
   return String(value);
 }
 
@@ -323,7 +411,7 @@ function histogramLines(name: string, series: Series, histogram: Histogram, time
     if (bound === Infinity) continue;
     out += sampleLine(
       `${name}_bucket`,
-      withLabel(series.labels, 'le', formatValue(bound)),
+      withLabel(series.labels, 'le', formatGoFloat(bound)),
       String(cumulative),
       timestamp,
     );
@@ -333,6 +421,19 @@ function histogramLines(name: string, series: Series, histogram: Histogram, time
   if (histogram.sum !== undefined)
     out += sampleLine(`${name}_sum`, series.labels, formatValue(histogram.sum), timestamp);
   out += sampleLine(`${name}_count`, series.labels, formatValue(histogram.count), timestamp);
+  return out;
+}
+
+/** The lines of one summary: quantiles in increasing order, then `_sum` and `_count`. */
+function summaryLines(name: string, series: Series, summary: SummaryValue, timestamp: string): string {
+  let out = '';
+  const quantiles = [...summary.quantiles].sort(([a], [b]) => Number(a) - Number(b));
+  for (const [q, v] of quantiles)
+    out += sampleLine(name, withLabel(series.labels, 'quantile', q), formatValue(v), timestamp);
+  if (summary.sum !== undefined)
+    out += sampleLine(`${name}_sum`, series.labels, formatValue(summary.sum), timestamp);
+  if (summary.count !== undefined)
+    out += sampleLine(`${name}_count`, series.labels, formatValue(summary.count), timestamp);
   return out;
 }
 
@@ -358,9 +459,11 @@ function renderFamily(family: Family, format: ExpositionFormat, timestamps: bool
       const ms = series.endTime[0] * 1000 + Math.floor(series.endTime[1] / 1_000_000);
       timestamp = ` ${openMetrics ? String(ms / 1000) : String(ms)}`;
     }
-    if (typeof series.value === 'number')
-      out += sampleLine(sampleName, series.labels, formatValue(series.value), timestamp);
-    else out += histogramLines(sampleName, series, series.value, timestamp);
+    const value = series.value;
+    if (typeof value === 'number')
+      out += sampleLine(sampleName, series.labels, formatValue(value), timestamp);
+    else if ('quantiles' in value) out += summaryLines(sampleName, series, value, timestamp);
+    else out += histogramLines(sampleName, series, value, timestamp);
   }
   return out;
 }
@@ -383,10 +486,11 @@ export function renderExposition(
   const { target, families } = collectFamilies(batches, options, (text) => problems.add(text), cache);
   const timestamps = options.timestamps ?? false;
   let out = renderFamily(target, format, timestamps);
-  for (const key of [...families.keys()].sort(byString)) {
-    const family = families.get(key);
-    if (family !== undefined) out += renderFamily(family, format, timestamps);
-  }
+  // In family-name order; a gauge `x` before a counter `x` (`x_total`).
+  const ordered = [...families.values()].sort(
+    (a, b) => byString(a.key, b.key) || byString(a.sampleName, b.sampleName),
+  );
+  for (const family of ordered) out += renderFamily(family, format, timestamps);
   if (format === 'openmetrics') out += '# EOF\n';
   if (options.onProblem !== undefined) for (const text of problems) options.onProblem(text);
   return out;

@@ -6,7 +6,7 @@
  */
 
 /** How a metric is exposed; decides its suffixes. */
-export type PrometheusType = 'counter' | 'gauge' | 'histogram';
+export type PrometheusType = 'counter' | 'gauge' | 'histogram' | 'summary';
 
 /** UCUM units (the main unit, before any `/`) and the word Prometheus names carry for them. */
 const UNIT_WORDS: Readonly<Record<string, string>> = {

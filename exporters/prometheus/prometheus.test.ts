@@ -5,6 +5,7 @@ import type { ExportResult } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatHostPort } from '../../service/config-types.ts';
+import { instrumentSink } from '../../service/instrumented-sink.ts';
 import { createTestSettings } from '../../test/support/settings.ts';
 import { configSchema } from './config.ts';
 import { CONTENT_TYPES } from './exposition.ts';
@@ -111,12 +112,13 @@ describe('prometheus exporter', () => {
     expect(head.status).toBe(200);
   });
 
-  it('counts received, exported and dropped points', () => {
+  it('counts each point once: received and exported by the service around it, dropped by itself', () => {
     const { exporter, settings } = create();
-    for (const batch of createKnownBatches()) exportBatch(exporter, batch);
-    // 11 points, of which the exponential histogram point is dropped.
+    const instrumented = instrumentSink(exporter, settings.telemetry);
+    for (const batch of createKnownBatches()) instrumented.export(batch, () => undefined);
+    // 11 points in accepted batches, of which the exponential histogram point is dropped.
     expect(settings.telemetry.counts.received).toBe(11);
-    expect(settings.telemetry.counts.exported).toBe(10);
+    expect(settings.telemetry.counts.exported).toBe(11);
     expect(settings.telemetry.counts.dropped).toEqual(new Map([['exponential_histogram', 1]]));
   });
 
@@ -165,6 +167,8 @@ describe('prometheus exporter', () => {
     await exporter.shutdown();
     const result = exportBatch(exporter, createKnownBatches()[1]!);
     expect(result.code).toBe(ExportResultCode.FAILED);
+    // Counted by the service around the exporter, once.
+    instrumentSink(exporter, settings.telemetry).export(createKnownBatches()[1]!, () => undefined);
     expect(settings.telemetry.counts.failed).toBe(4);
     await expect(exporter.start()).rejects.toThrow('shut down');
   });

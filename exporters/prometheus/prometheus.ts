@@ -5,8 +5,8 @@ import type { ComponentSettings, Exporter } from '../../service/component.ts';
 import type { HostPort } from '../../service/config-types.ts';
 import { formatHostPort } from '../../service/config-types.ts';
 import { ErrorLog } from '../../service/error-log.ts';
+import { keepWellFormedPoints } from '../../service/malformed-points.ts';
 import { toError } from '../../service/errors.ts';
-import { countPoints } from '../../service/metrics-data.ts';
 import type { PrometheusExporterConfig } from './config.ts';
 import type { ExpositionFormat, ExpositionOptions } from './exposition.ts';
 import { ExpositionCache, renderExposition } from './exposition.ts';
@@ -68,12 +68,13 @@ export class PrometheusExporter implements Exporter {
     return this.#starting;
   }
 
-  /** Stores the batch's points; never throws, calls `resultCallback` once. */
+  /**
+   * Stores the batch's points; never throws, calls `resultCallback` once. Points received,
+   * exported and failed are counted once, by the service around every exporter
+   * (service/instrumented-sink.ts); here only what is dropped, by reason.
+   */
   export(batch: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
-    const points = countPoints(batch);
-    this.#settings.telemetry.received(points);
     if (this.#stopped) {
-      this.#settings.telemetry.failed(points);
       resultCallback({
         code: ExportResultCode.FAILED,
         error: new Error('the prometheus exporter is shut down'),
@@ -82,12 +83,14 @@ export class PrometheusExporter implements Exporter {
     }
     let result: ExportResult;
     try {
-      const report = this.#store.ingest(batch);
-      this.#settings.telemetry.exported(report.stored);
+      const wellFormed = keepWellFormedPoints(batch, {
+        telemetry: this.#settings.telemetry,
+        errors: this.#errors,
+      });
+      const report = this.#store.ingest(wellFormed);
       for (const [reason, count] of report.dropped) this.#settings.telemetry.dropped(count, reason);
       result = { code: ExportResultCode.SUCCESS };
     } catch (error) {
-      this.#settings.telemetry.failed(points);
       result = { code: ExportResultCode.FAILED, error: toError(error) };
     }
     resultCallback(result);

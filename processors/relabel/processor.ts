@@ -3,7 +3,14 @@ import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
-import type { DataPoint, Histogram, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type {
+  DataPoint,
+  ExponentialHistogram,
+  Histogram,
+  MetricData,
+  ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { SUMMARY_COUNT_SUFFIX, SUMMARY_SUM_SUFFIX, findSummaries } from '../../service/summary.ts';
 import type { ComponentSettings, MetricSink, Processor } from '../../service/component.ts';
 import type { RelabelConfig } from './config.ts';
 import type { Labels } from './rules.ts';
@@ -138,6 +145,26 @@ function scaleHistogram(h: Histogram, f: number): Histogram {
 }
 
 /**
+ * An exponential histogram scaled by `f`, when that is exact: `f` a power of two whose
+ * exponent shifts the bucket indexes by a whole number (bucket i covers (b^i, b^(i+1)] with
+ * b = 2^(2^-scale), and 2^k = b^(k·2^scale)). Undefined otherwise: no bucket layout holds it.
+ */
+function scaleExponentialHistogram(h: ExponentialHistogram, f: number): ExponentialHistogram | undefined {
+  if (!(f > 0)) return undefined;
+  const k = Math.log2(f);
+  const shift = k * 2 ** h.scale;
+  if (!Number.isInteger(k) || !Number.isInteger(shift)) return undefined;
+  return {
+    ...h,
+    positive: { offset: h.positive.offset + shift, bucketCounts: h.positive.bucketCounts },
+    negative: { offset: h.negative.offset + shift, bucketCounts: h.negative.bucketCounts },
+    ...(h.sum === undefined ? {} : { sum: h.sum * f }),
+    ...(h.min === undefined ? {} : { min: h.min * f }),
+    ...(h.max === undefined ? {} : { max: h.max * f }),
+  };
+}
+
+/**
  * The `relabel` processor: Prometheus relabelling on data point labels (`__name__` and the
  * point's attributes, with the resource's readable as `__resource_<key>`) and on resource
  * attributes; per-metric rename, scale and static labels; metrics kept or dropped by name.
@@ -176,10 +203,23 @@ export class RelabelProcessor implements Processor {
     return plan;
   }
 
+  /** The plan of a summary's `.sum` or `.count`: the summary's rename, factor (sum only) and labels. */
+  #summaryPartPlan(name: string, summaryName: string, suffix: string): MetricPlan {
+    const own = this.#plan(name);
+    const summary = this.#plan(summaryName);
+    return {
+      keep: own.keep && summary.keep,
+      name: `${summary.name}${suffix}`,
+      factor: suffix === SUMMARY_SUM_SUFFIX ? summary.factor : 1,
+      labels: { ...own.labels, ...summary.labels },
+    };
+  }
+
   /** The batch relabelled, or undefined when nothing is left; counts what was dropped. */
   transform(batch: ResourceMetrics): ResourceMetrics | undefined {
     const c = this.#config;
     let dropped = 0;
+    let unscalable = 0;
     let resource = batch.resource;
     if (c.resource_relabel_configs.length > 0) {
       const labels: Labels = new Map(Object.entries(resource.attributes).map(([k, v]) => [k, asText(v)]));
@@ -204,8 +244,21 @@ export class RelabelProcessor implements Processor {
     const scopeMetrics = batch.scopeMetrics.map((scope) => {
       const metrics: MetricData[] = [];
       let scopeChanged = false;
+      // A summary's `.sum` and `.count` follow the rules of the summary's name: renamed with
+      // it, the sum scaled, the count (a number of observations) never.
+      const summaryOf = new Map<MetricData, { name: string; suffix: string }>();
+      if (c.metrics.length > 0) {
+        for (const parts of findSummaries(scope.metrics).values()) {
+          summaryOf.set(parts.sum, { name: parts.name, suffix: SUMMARY_SUM_SUFFIX });
+          summaryOf.set(parts.count, { name: parts.name, suffix: SUMMARY_COUNT_SUFFIX });
+        }
+      }
       for (const metric of scope.metrics) {
-        const plan = this.#plan(metric.descriptor.name);
+        const summary = summaryOf.get(metric);
+        const plan =
+          summary === undefined
+            ? this.#plan(metric.descriptor.name)
+            : this.#summaryPartPlan(metric.descriptor.name, summary.name, summary.suffix);
         if (!plan.keep) {
           dropped += metric.dataPoints.length;
           scopeChanged = true;
@@ -243,7 +296,15 @@ export class RelabelProcessor implements Processor {
                 ? point.value * plan.factor
                 : metric.dataPointType === DataPointType.HISTOGRAM
                   ? scaleHistogram(point.value as Histogram, plan.factor)
-                  : point.value;
+                  : metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM
+                    ? scaleExponentialHistogram(point.value as ExponentialHistogram, plan.factor)
+                    : point.value;
+          if (value === undefined) {
+            // An exponential histogram no bucket layout can hold scaled: dropped, not falsified.
+            unscalable += 1;
+            metricChanged = true;
+            continue;
+          }
           let list = byName.get(name);
           if (list === undefined) {
             list = [];
@@ -271,6 +332,7 @@ export class RelabelProcessor implements Processor {
       return { scope: scope.scope, metrics };
     });
     if (dropped > 0) this.#settings.telemetry.dropped(dropped, 'relabel');
+    if (unscalable > 0) this.#settings.telemetry.dropped(unscalable, 'unscalable_exponential_histogram');
     return changed ? { resource, scopeMetrics } : batch;
   }
 

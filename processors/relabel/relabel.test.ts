@@ -204,6 +204,75 @@ describe('RelabelProcessor', () => {
     ]);
   });
 
+  it('a summary follows the rules of its name: quantiles and sum scaled and renamed, count only renamed', () => {
+    const { p } = make({ metrics: [{ match: 'rpc', rename: 'rpc_ms', scale_factor: 1000 }] });
+    const sum = (name: string, value: number, monotonic: boolean): MetricData => ({
+      descriptor: { name, description: '', unit: 's', valueType: ValueType.DOUBLE },
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.SUM,
+      isMonotonic: monotonic,
+      dataPoints: [{ startTime: [0, 0], endTime: [1, 0], attributes: {}, value }],
+    });
+    const out = p.transform(
+      batchOf(
+        gauge('rpc', [[0.25, { quantile: '0.5' }]]),
+        sum('rpc.sum', 40, false),
+        sum('rpc.count', 100, true),
+      ),
+    );
+    expect(flat(out)).toEqual([
+      ['rpc_ms', { quantile: '0.5' }, 250],
+      ['rpc_ms.sum', {}, 40_000],
+      ['rpc_ms.count', {}, 100],
+    ]);
+  });
+
+  it('exponential histograms: scaled exactly by a power of two (offsets shift), dropped and counted otherwise', () => {
+    const exponential = (name: string): MetricData => ({
+      descriptor: { name, description: '', unit: 'By', valueType: ValueType.DOUBLE },
+      dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM,
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPoints: [
+        {
+          startTime: [0, 0],
+          endTime: [1, 0],
+          attributes: {},
+          value: {
+            count: 3,
+            sum: 30,
+            scale: 1,
+            zeroCount: 0,
+            positive: { offset: 2, bucketCounts: [1, 2] },
+            negative: { offset: 0, bucketCounts: [] },
+          },
+        },
+      ],
+    });
+    const { p, settings } = make({
+      metrics: [
+        { match: 'kib', scale_factor: 1024 },
+        { match: 'thirds', scale_factor: 3 },
+      ],
+    });
+    const out = p.transform(batchOf(exponential('kib'), exponential('thirds')));
+    expect(flat(out)).toEqual([
+      [
+        'kib',
+        {},
+        {
+          count: 3,
+          sum: 30 * 1024,
+          scale: 1,
+          zeroCount: 0,
+          // 1024 = 2^10 = base^20 at scale 1 (base 2^(1/2)).
+          positive: { offset: 22, bucketCounts: [1, 2] },
+          negative: { offset: 20, bucketCounts: [] },
+        },
+      ],
+    ]);
+    expect(settings.telemetry.counts.dropped.get('unscalable_exponential_histogram')).toBe(1);
+  });
+
   it('resource rules: rewrite the resource, or drop the whole batch', () => {
     const { p, settings } = make({
       resource_relabel_configs: [

@@ -229,7 +229,7 @@ export const metadata: ReceiverMetadata = {
       ['network.interface.name', 'network.io.direction'],
     ),
     {
-      name: 'inframeter.cgroups.count',
+      name: 'inframeter.cgroups.selected',
       instrument: 'gauge',
       unit: '{cgroup}',
       group: 'cgroups',

@@ -179,7 +179,7 @@ describe('cgroups receiver lifecycle', () => {
     await receiver.shutdown();
     expect(batches.length).toBeGreaterThanOrEqual(3);
     const message =
-      'more cgroups are selected than max_cgroups (5): the rest are not reported, see inframeter.cgroups.count{inframeter.cgroups.selection="over_limit"}';
+      'more cgroups are selected than max_cgroups (5): the rest are not reported, see inframeter.cgroups.selected{inframeter.cgroups.selection="over_limit"}';
     // pino levels: 40 warn, 20 debug (the repetitions).
     expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([message]);
     expect(lines.filter((l) => l.level === 20 && l.msg === 'error repeated').length).toBeGreaterThanOrEqual(

@@ -93,7 +93,7 @@ function handles(producer: SnapshotProducer): Handles {
     stallRatio: m('inframeter.cgroups.pressure.stall.ratio'),
     networkIo: m('container.network.io'),
     packets: m('inframeter.cgroups.network.packet.count'),
-    count: m('inframeter.cgroups.count'),
+    count: m('inframeter.cgroups.selected'),
   };
 }
 
@@ -302,7 +302,7 @@ export function createCgroupsReceiver(
         capLog.report(
           'max_cgroups',
           new Error(
-            `more cgroups are selected than max_cgroups (${String(config.max_cgroups)}): the rest are not reported, see inframeter.cgroups.count{inframeter.cgroups.selection="over_limit"}`,
+            `more cgroups are selected than max_cgroups (${String(config.max_cgroups)}): the rest are not reported, see inframeter.cgroups.selected{inframeter.cgroups.selection="over_limit"}`,
           ),
         );
       } else {

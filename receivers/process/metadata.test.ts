@@ -25,7 +25,7 @@ describe('process metadata', () => {
 
   it('puts the process identity on every per-process metric', () => {
     for (const metric of processMetadata.metrics) {
-      if (metric.name === 'inframeter.process.count' || metric.name === 'inframeter.process.access_denied')
+      if (metric.name === 'inframeter.process.listed' || metric.name === 'inframeter.process.access_denied')
         continue;
       expect(metric.attributes.slice(0, IDENTITY_ATTRIBUTES.length)).toEqual(IDENTITY_ATTRIBUTES);
     }

@@ -189,7 +189,7 @@ export const processMetadata = {
       enabled: true,
     },
     {
-      name: 'inframeter.process.count',
+      name: 'inframeter.process.listed',
       instrument: 'updowncounter',
       unit: '{process}',
       description: 'Processes on the host (entries of /proc read in the scrape), selected or not.',

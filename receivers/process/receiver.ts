@@ -1,4 +1,4 @@
-import type { Attributes } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { ProducedMetric, Series } from '../../service/snapshot-producer.ts';
 import { SnapshotProducer } from '../../service/snapshot-producer.ts';
 import { processMetadata } from './metadata.ts';
@@ -33,7 +33,7 @@ export function createProcessProducer(
         if (value !== undefined) handles.get(name)?.observe(value, attributes);
       };
       const { processes, processCount, denied, pageSize } = snapshot();
-      observe('inframeter.process.count', processCount, NO_ATTRIBUTES);
+      observe('inframeter.process.listed', processCount, NO_ATTRIBUTES);
       for (const [file, attributes] of DENIED_FILES) {
         observe('inframeter.process.access_denied', denied[file], attributes);
       }
@@ -41,42 +41,47 @@ export function createProcessProducer(
       for (const sample of processes) {
         const { attributes: a, attributeSets: v, stat, status, statm, io, fds, utilization } = sample;
         const s = v.series;
-        record(s, 0, m.cpuTime, stat.utime / USER_HZ, v.cpuUser);
-        record(s, 1, m.cpuTime, stat.stime / USER_HZ, v.cpuSystem);
+        // The process's sums count from its start.
+        const o: HrTime | undefined =
+          sample.startTime === undefined
+            ? undefined
+            : [Math.floor(sample.startTime), Math.round((sample.startTime % 1) * 1e9)];
+        record(s, o, 0, m.cpuTime, stat.utime / USER_HZ, v.cpuUser);
+        record(s, o, 1, m.cpuTime, stat.stime / USER_HZ, v.cpuSystem);
         if (stat.delayacctBlkioTicks !== undefined)
-          record(s, 2, m.cpuTime, stat.delayacctBlkioTicks / USER_HZ, v.cpuWait);
-        record(s, 3, m.childrenCpuTime, stat.cutime / USER_HZ, v.cpuUser);
-        record(s, 4, m.childrenCpuTime, stat.cstime / USER_HZ, v.cpuSystem);
+          record(s, o, 2, m.cpuTime, stat.delayacctBlkioTicks / USER_HZ, v.cpuWait);
+        record(s, o, 3, m.childrenCpuTime, stat.cutime / USER_HZ, v.cpuUser);
+        record(s, o, 4, m.childrenCpuTime, stat.cstime / USER_HZ, v.cpuSystem);
         if (utilization !== undefined) {
-          record(s, 5, m.utilization, utilization.user, v.cpuUser);
-          record(s, 6, m.utilization, utilization.system, v.cpuSystem);
+          record(s, o, 5, m.utilization, utilization.user, v.cpuUser);
+          record(s, o, 6, m.utilization, utilization.system, v.cpuSystem);
           if (stat.delayacctBlkioTicks !== undefined)
-            record(s, 7, m.utilization, utilization.wait, v.cpuWait);
+            record(s, o, 7, m.utilization, utilization.wait, v.cpuWait);
         }
-        record(s, 8, m.virtual, stat.vsize, a);
+        record(s, o, 8, m.virtual, stat.vsize, a);
         if (statm !== undefined) {
-          record(s, 9, m.usage, statm.resident * pageSize, a);
-          record(s, 10, m.shared, statm.shared * pageSize, a);
-          record(s, 11, m.text, statm.text * pageSize, a);
-          record(s, 12, m.data, statm.data * pageSize, a);
+          record(s, o, 9, m.usage, statm.resident * pageSize, a);
+          record(s, o, 10, m.shared, statm.shared * pageSize, a);
+          record(s, o, 11, m.text, statm.text * pageSize, a);
+          record(s, o, 12, m.data, statm.data * pageSize, a);
         }
-        record(s, 13, m.swap, status.swapBytes, a);
+        record(s, o, 13, m.swap, status.swapBytes, a);
         if (io !== undefined) {
-          record(s, 14, m.diskIo, io.readBytes, v.read);
-          record(s, 15, m.diskIo, io.writeBytes, v.write);
-          record(s, 16, m.syscalls, io.syscr, v.read);
-          record(s, 17, m.syscalls, io.syscw, v.write);
-          record(s, 18, m.chars, io.rchar, v.read);
-          record(s, 19, m.chars, io.wchar, v.write);
+          record(s, o, 14, m.diskIo, io.readBytes, v.read);
+          record(s, o, 15, m.diskIo, io.writeBytes, v.write);
+          record(s, o, 16, m.syscalls, io.syscr, v.read);
+          record(s, o, 17, m.syscalls, io.syscw, v.write);
+          record(s, o, 18, m.chars, io.rchar, v.read);
+          record(s, o, 19, m.chars, io.wchar, v.write);
         }
-        record(s, 20, m.threads, stat.numThreads, a);
-        record(s, 21, m.fds, fds, a);
-        record(s, 22, m.contextSwitches, status.voluntaryCtxtSwitches, v.voluntary);
-        record(s, 23, m.contextSwitches, status.nonvoluntaryCtxtSwitches, v.involuntary);
-        record(s, 24, m.faults, stat.minflt, v.minor);
-        record(s, 25, m.faults, stat.majflt, v.major);
-        record(s, 26, m.uptime, sample.uptime, a);
-        record(s, 27, m.startTime, sample.startTime, a);
+        record(s, o, 20, m.threads, stat.numThreads, a);
+        record(s, o, 21, m.fds, fds, a);
+        record(s, o, 22, m.contextSwitches, status.voluntaryCtxtSwitches, v.voluntary);
+        record(s, o, 23, m.contextSwitches, status.nonvoluntaryCtxtSwitches, v.involuntary);
+        record(s, o, 24, m.faults, stat.minflt, v.minor);
+        record(s, o, 25, m.faults, stat.majflt, v.major);
+        record(s, o, 26, m.uptime, sample.uptime, a);
+        record(s, o, 27, m.startTime, sample.startTime, a);
       }
     },
   );
@@ -131,10 +136,11 @@ interface PerProcess {
 
 /**
  * Records `value` in a process's series number `slot` (each slot is one metric with one of
- * the process's attribute sets), made on first use.
+ * the process's attribute sets), made on first use with the process's start as its origin.
  */
 function record(
   series: (Series | undefined)[],
+  origin: HrTime | undefined,
   slot: number,
   metric: ProducedMetric | undefined,
   value: number | undefined,
@@ -143,7 +149,7 @@ function record(
   if (metric === undefined || value === undefined) return;
   let held = series[slot];
   if (held === undefined) {
-    held = metric.series(attributes);
+    held = metric.series(attributes, origin);
     series[slot] = held;
   }
   metric.record(held, value);

@@ -96,7 +96,7 @@ describe('process scraper on the synthetic tree', () => {
   it('selects the top 20 by CPU and by memory when nothing is configured: every valid process here', async () => {
     const { metrics } = await scrapeMetrics(createScraper({}));
     expect(pidsOf(metrics)).toEqual([1, 300, 301, 400, 500, 600]);
-    expect(valueOf(metrics, 'inframeter.process.count', {})).toBe(6);
+    expect(valueOf(metrics, 'inframeter.process.listed', {})).toBe(6);
   });
 
   it('ranks by CPU rate since start on the first scrape and by resident memory', async () => {

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ValueType } from '@opentelemetry/api';
 import type { DataPoint, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -53,6 +54,34 @@ function rows(batch: ResourceMetrics): Row[] {
 }
 
 describe('ProcfsScraper on fixture trees', () => {
+  it('sums start at the boot time (/proc/stat btime), gauges at their time; bytes and counts are integers', async () => {
+    const scraper = new ProcfsScraper(fixtureClient('linux-6.18-recorded'), procfsConfigSchema.parse({}));
+    const { batch } = await scrapeOnce(scraper);
+    const metrics = batch.scopeMetrics.flatMap((s) => s.metrics);
+    const byName = new Map(metrics.map((m) => [m.descriptor.name, m]));
+    for (const name of [
+      'system.cpu.time',
+      'system.disk.io',
+      'system.network.io',
+      'system.paging.operations',
+    ]) {
+      const metric = byName.get(name);
+      expect(metric?.dataPoints.length, name).toBeGreaterThan(0);
+      for (const p of metric?.dataPoints ?? []) expect(p.startTime, name).toEqual([1795365679, 0]);
+    }
+    for (const p of byName.get('system.cpu.load_average.1m')?.dataPoints ?? [])
+      expect(p.startTime).toEqual(p.endTime);
+    const types = (names: string[]) => names.map((n) => byName.get(n)?.descriptor.valueType);
+    expect(
+      types(['system.disk.io', 'system.network.packet.count', 'system.memory.usage', 'system.paging.faults']),
+    ).toEqual([ValueType.INT, ValueType.INT, ValueType.INT, ValueType.INT]);
+    expect(types(['system.cpu.time', 'system.cpu.load_average.1m'])).toEqual([
+      ValueType.DOUBLE,
+      ValueType.DOUBLE,
+    ]);
+    expect(batch.scopeMetrics[0]?.scope.version).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
   it.each(['linux-6.18-recorded'])('%s matches its golden output', async (name) => {
     const scraper = new ProcfsScraper(fixtureClient(name), procfsConfigSchema.parse({}));
     const { batch, errors } = await scrapeOnce(scraper);

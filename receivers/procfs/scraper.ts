@@ -1,7 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { ScrapeReport, Scraper } from '../../service/component.ts';
 import { errorCode, toError } from '../../service/errors.ts';
-import { SnapshotProducer } from '../../service/snapshot-producer.ts';
+import { SnapshotProducer, valueTypeOfUnit } from '../../service/snapshot-producer.ts';
 import type { FsUsage, ProcfsClient } from './client.ts';
 import type { ProcfsConfig } from './config.ts';
 import { selected } from './config.ts';
@@ -195,6 +195,8 @@ export class ProcfsScraper implements Scraper {
   /** The last reading of /proc/vmstat, updated in place by the next one. */
   #vmstat: Map<string, number> | undefined;
   #mounts: Mount[] = [];
+  /** The boot time (seconds since the epoch) of /proc/stat `btime`: the start of every sum. */
+  #bootTime: number | undefined;
   /**
    * The metrics, published through an SDK metric producer rather than observable instruments:
    * the producer finds a series by its attribute object, kept here between scrapes, where the
@@ -212,6 +214,9 @@ export class ProcfsScraper implements Scraper {
       (producer) => {
         this.#observe(producer);
       },
+      valueTypeOfUnit,
+      // Every sum here counts since boot: it starts at the boot time (/proc/stat btime).
+      () => (this.#bootTime === undefined ? undefined : [this.#bootTime, 0]),
     );
   }
 
@@ -235,8 +240,9 @@ export class ProcfsScraper implements Scraper {
       }
     };
     const m = this.#config.metrics;
-    if (m.cpu.enabled || m.processes.enabled) {
+    if (m.cpu.enabled || m.processes.enabled || this.#bootTime === undefined) {
       snapshot.stat = read('proc/stat', parseStat);
+      this.#bootTime ??= snapshot.stat?.bootTime;
       if (snapshot.stat !== undefined) {
         const utilization = new Map<number, Map<CpuMode, number>>();
         const current = new Map<number, CpuTimes>();

@@ -8,7 +8,7 @@ export const prometheusReceiverMetadata: ReceiverMetadata = {
     {
       name: 'up',
       instrument: 'gauge',
-      unit: '1',
+      unit: '',
       attributes: [],
       group: 'target',
       enabled: true,
@@ -26,7 +26,7 @@ export const prometheusReceiverMetadata: ReceiverMetadata = {
     {
       name: 'scrape_samples_scraped',
       instrument: 'gauge',
-      unit: '1',
+      unit: '',
       attributes: [],
       group: 'target',
       enabled: true,

@@ -38,25 +38,26 @@ describe('parsing', () => {
     expect(families[4]?.samples[0]?.value).toBe(Infinity);
   });
 
-  it('reads OpenMetrics: units, _total and _created, timestamps in seconds, # EOF', () => {
+  it('reads OpenMetrics: units, _total and _created, timestamps in seconds, exemplars, # EOF', () => {
     const [energy, up] = parseExposition(fixture('openmetrics-1.0.txt'), 'o', true);
-    expect(energy).toMatchObject({ name: 'acme_energy', type: 'counter', unit: 'joules' });
+    expect(energy).toMatchObject({ name: 'acme_energy_joules', type: 'counter', unit: 'joules' });
     expect(energy?.samples.map((s) => [s.name, s.value, s.timestamp])).toEqual([
-      ['acme_energy_total', 123.5, 1795000000250],
-      ['acme_energy_created', 1794990000, undefined],
+      ['acme_energy_joules_total', 123.5, 1795000000250],
+      ['acme_energy_joules_created', 1794990000, undefined],
     ]);
+    expect(energy?.samples[0]?.exemplar?.value).toBe(2.5);
     expect(up?.samples[0]?.value).toBe(1);
   });
 
   it('names the line of what is not the format', () => {
     expect(() => parseExposition('ok 1\n<html><body>Login</body></html>\n', 'http://x/metrics')).toThrow(
-      'http://x/metrics:2: not a sample: "<html><body>Login</body></html>"',
+      'http://x/metrics:2: column 1: expected a metric name',
     );
-    expect(() => parseExposition('a{b="c} 1\n', 's')).toThrow('s:1: label b: unterminated value');
-    expect(() => parseExposition('a 1 2 3\n', 's')).toThrow(
-      's:1: expected a value and an optional timestamp after a',
+    expect(() => parseExposition('a{b="c} 1\n', 's')).toThrow(
+      's:1: column 10: unterminated value of label b',
     );
-    expect(() => parseExposition('a one\n', 's')).toThrow('s:1: value "one" is not a number');
+    expect(() => parseExposition('a 1 2 3\n', 's')).toThrow('s:1: column 7: expected # and an exemplar');
+    expect(() => parseExposition('a one\n', 's')).toThrow('s:1: column 3: value "one" is not a number');
     expect(() => parseExposition('# TYPE a countr\n', 's')).toThrow('s:1: unknown metric type "countr"');
   });
 });
@@ -66,8 +67,8 @@ describe('conversion to OpenTelemetry', () => {
   const families = parseExposition(fixture('text-0.0.4.txt'), 't');
   const all = byName(families.flatMap((f) => toMetrics(f, 1_795_000_000_000, 1_794_000_000_000)));
 
-  it('counters: monotonic cumulative sums without _total, exporter timestamps kept', () => {
-    const m = all.get('http_requests');
+  it('counters: monotonic cumulative sums named as the exporter named them, exporter timestamps kept', () => {
+    const m = all.get('http_requests_total');
     expect(m?.dataPointType).toBe(DataPointType.SUM);
     expect(m?.dataPointType === DataPointType.SUM && m.isMonotonic).toBe(true);
     expect(m?.dataPoints[0]?.endTime).toEqual([1395066363, 0]);
@@ -84,13 +85,13 @@ describe('conversion to OpenTelemetry', () => {
     });
   });
 
-  it('summaries: quantiles as a gauge, _sum and _count as sums', () => {
+  it('summaries: quantiles as a gauge, .sum and .count as sums (service/summary.ts)', () => {
     expect(all.get('rpc_seconds')?.dataPoints.map((p) => [p.attributes.quantile, p.value])).toEqual([
       ['0.5', 4773],
       ['0.99', 76656],
     ]);
-    expect(all.get('rpc_seconds_sum')?.dataPoints[0]?.value).toBe(1.7560473e7);
-    expect(all.get('rpc_seconds_count')?.dataPoints[0]?.value).toBe(2693);
+    expect(all.get('rpc_seconds.sum')?.dataPoints[0]?.value).toBe(1.7560473e7);
+    expect(all.get('rpc_seconds.count')?.dataPoints[0]?.value).toBe(2693);
   });
 
   it('untyped samples and gauges: gauges stamped with the scrape time', () => {
@@ -98,11 +99,14 @@ describe('conversion to OpenTelemetry', () => {
     expect(all.get('temperature')?.dataPoints[0]?.endTime).toEqual([1795000000, 0]);
   });
 
-  it('OpenMetrics counters keep their unit and drop _created', () => {
+  it('OpenMetrics counters: the unit in UCUM, _created as the start time', () => {
     const [energy] = parseExposition(fixture('openmetrics-1.0.txt'), 'o', true);
-    const [m] = energy === undefined ? [] : toMetrics(energy, 0, 0);
-    expect(m?.descriptor).toMatchObject({ name: 'acme_energy', unit: 'joules' });
+    const metrics = energy === undefined ? [] : toMetrics(energy, 0, 0);
+    expect(metrics).toHaveLength(1);
+    const [m] = metrics;
+    expect(m?.descriptor).toMatchObject({ name: 'acme_energy_joules_total', unit: 'J' });
     expect(m?.dataPoints.map((p) => p.value)).toEqual([123.5]);
+    expect(m?.dataPoints[0]?.startTime).toEqual([1794990000, 0]);
     expect(m?.dataPoints[0]?.endTime).toEqual([1795000000, 250_000_000]);
   });
 });
@@ -120,5 +124,64 @@ describe('config', () => {
     expect(readFileSync(join(here, 'README.md'), 'utf8')).toContain(
       `${TABLE_START}\n${renderMetricTable(prometheusReceiverMetadata)}\n${TABLE_END}`,
     );
+  });
+});
+
+describe('conversion of the OpenMetrics-only types', () => {
+  const convert = (text: string) =>
+    parseExposition(text, 'o', true).flatMap((f) =>
+      toMetrics(f, 1_795_000_000_000, 1_794_000_000_000, { rack: 'r7' }),
+    );
+
+  it('info and stateset: non-monotonic sums; unknown: a gauge; target labels on every point', () => {
+    const metrics = convert(
+      '# TYPE build info\nbuild_info{version="1.2"} 1\n# TYPE mode stateset\nmode{mode="a"} 1\nmode{mode="b"} 0\n# TYPE t unknown\nt 3\n# EOF\n',
+    );
+    expect(
+      metrics.map((m) => [
+        m.descriptor.name,
+        m.dataPointType,
+        m.dataPointType === DataPointType.SUM ? m.isMonotonic : undefined,
+        m.dataPoints.map((p) => [p.attributes, p.value]),
+      ]),
+    ).toEqual([
+      ['build_info', DataPointType.SUM, false, [[{ rack: 'r7', version: '1.2' }, 1]]],
+      [
+        'mode',
+        DataPointType.SUM,
+        false,
+        [
+          [{ rack: 'r7', mode: 'a' }, 1],
+          [{ rack: 'r7', mode: 'b' }, 0],
+        ],
+      ],
+      ['t', DataPointType.GAUGE, undefined, [[{ rack: 'r7' }, 3]]],
+    ]);
+  });
+
+  it('gaugehistogram: _bucket, _gcount and _gsum each kept, as gauges', () => {
+    const metrics = convert(
+      '# TYPE q gaugehistogram\nq_bucket{le="1"} 2\nq_bucket{le="+Inf"} 5\nq_gcount 5\nq_gsum 7.5\n# EOF\n',
+    );
+    expect(
+      metrics.map((m) => [m.descriptor.name, m.dataPointType, m.dataPoints.map((p) => p.value)]),
+    ).toEqual([
+      ['q_bucket', DataPointType.GAUGE, [2, 5]],
+      ['q_gcount', DataPointType.GAUGE, [5]],
+      ['q_gsum', DataPointType.GAUGE, [7.5]],
+    ]);
+  });
+
+  it('histograms start at _created; units become UCUM', () => {
+    const [h] = convert(
+      '# TYPE d_seconds histogram\n# UNIT d_seconds seconds\nd_seconds_bucket{le="1"} 1\nd_seconds_bucket{le="+Inf"} 2\nd_seconds_count 2\nd_seconds_sum 1.5\nd_seconds_created 1794999000.5\n# EOF\n',
+    );
+    expect(h?.descriptor.unit).toBe('s');
+    expect(h?.dataPoints[0]?.startTime).toEqual([1794999000, 500_000_000]);
+    expect((h?.dataPoints[0] as DataPoint<Histogram> | undefined)?.value).toEqual({
+      buckets: { boundaries: [1], counts: [1, 1] },
+      count: 2,
+      sum: 1.5,
+    });
   });
 });

@@ -8,13 +8,17 @@ import { ErrorLog } from '../../service/error-log.ts';
 import { toError } from '../../service/errors.ts';
 import { countPoints } from '../../service/metrics-data.ts';
 import { exportBatch } from '../../service/scrape-controller.ts';
+import { readPackageVersion } from '../../service/version.ts';
 import type { PrometheusReceiverConfig, PrometheusTarget } from './config.ts';
 import { toMetrics } from './convert.ts';
+import { prometheusReceiverMetadata } from './metadata.ts';
 import { parseExposition } from './parse/exposition.ts';
 
-const SCOPE = { name: 'inframeter/receiver/prometheus' };
+const SCOPE = { name: 'inframeter/receiver/prometheus', version: readPackageVersion() };
+const HELP = new Map(prometheusReceiverMetadata.metrics.map((m) => [m.name, m.description]));
+// What Prometheus itself asks for: exporters on older client libraries speak OpenMetrics 0.0.1.
 const ACCEPT_OPENMETRICS =
-  'application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 const ACCEPT_TEXT = 'text/plain;version=0.0.4;q=0.9,*/*;q=0.1';
 
 /** What fetching an exposition needs; injectable for tests. */
@@ -65,7 +69,6 @@ export class PrometheusReceiver implements Receiver {
       'server.port': port,
       'url.scheme': url.protocol.replace(':', ''),
       'url.full': target.url,
-      ...target.labels,
     });
     const started = Date.now();
     const metrics: MetricData[] = [];
@@ -86,7 +89,7 @@ export class PrometheusReceiver implements Receiver {
           continue;
         if (!this.#config.honor_timestamps) for (const s of family.samples) s.timestamp = undefined;
         samples += family.samples.length;
-        metrics.push(...toMetrics(family, scrapeMs, this.#start));
+        metrics.push(...toMetrics(family, scrapeMs, this.#start, target.labels));
       }
       up = 1;
       this.#errors.recovered(target.url);
@@ -97,7 +100,7 @@ export class PrometheusReceiver implements Receiver {
     if (up === 1) this.#settings.telemetry.scraped(Date.now() - started, 0);
     const now = Date.now();
     const gauge = (name: string, unit: string, value: number, attributes: Attributes = {}): MetricData => ({
-      descriptor: { name, unit, description: '', valueType: ValueType.DOUBLE },
+      descriptor: { name, unit, description: HELP.get(name) ?? '', valueType: ValueType.DOUBLE },
       dataPointType: DataPointType.GAUGE,
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPoints: [
@@ -110,9 +113,9 @@ export class PrometheusReceiver implements Receiver {
       ],
     });
     metrics.push(
-      gauge('up', '1', up),
+      gauge('up', '', up),
       gauge('scrape_duration_seconds', 's', (now - started) / 1000),
-      gauge('scrape_samples_scraped', '1', samples),
+      gauge('scrape_samples_scraped', '', samples),
     );
     return { resource, scopeMetrics: [{ scope: SCOPE, metrics }] };
   }

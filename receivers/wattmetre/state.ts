@@ -6,8 +6,9 @@ import type { DataPoint, MetricData, ResourceMetrics } from '@opentelemetry/sdk-
 import type { Mode } from './config.ts';
 import type { InvalidReason } from './parse/frame.ts';
 import { parseFrame } from './parse/frame.ts';
+import { readPackageVersion } from '../../service/version.ts';
 
-const SCOPE = { name: 'inframeter/receiver/wattmetre' };
+const SCOPE = { name: 'inframeter/receiver/wattmetre', version: readPackageVersion() };
 
 /** Seconds since the epoch as OpenTelemetry's [seconds, nanoseconds]. */
 export function hrTime(seconds: number): HrTime {

@@ -108,7 +108,7 @@ export interface ExpositionSample {
   value: number;
 }
 
-/** Reads the samples of a text exposition (no escapes inside label values beyond \" and \\). */
+/** Reads the samples of a text exposition (label values unescaped: \\\\, \\" and \\n). */
 export function parseSamples(text: string): ExpositionSample[] {
   const samples: ExpositionSample[] = [];
   for (const line of text.split('\n')) {
@@ -118,7 +118,9 @@ export function parseSamples(text: string): ExpositionSample[] {
     const [, name = '', labelText = '', value = ''] = match;
     const labels: Record<string, string> = {};
     for (const label of labelText.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[label[1] ?? ''] = (label[2] ?? '').replace(/\\(.)/g, '$1');
+      labels[label[1] ?? ''] = (label[2] ?? '').replace(/\\(.)/g, (_all, c: string) =>
+        c === 'n' ? '\n' : c,
+      );
     }
     samples.push({ name, labels, value: Number(value) });
   }

@@ -189,6 +189,32 @@ describe('OTLP decoding', () => {
     expect(metrics[2]!.dataPoints[0]!.value).toBe(10);
     expect(metrics[2]!.dataPoints[0]!.startTime).toEqual([1, 0]);
     expect(metrics[2]!.dataPoints[0]!.endTime).toEqual([2, 0]);
+    // Encoded again, it is the OTLP Summary it came as.
+    const again = otlpTypes.ExportMetricsServiceRequest.toObject(
+      otlpTypes.ExportMetricsServiceRequest.decode(encodeExportRequest(result.batches)),
+      { longs: Number },
+    ) as { resourceMetrics: { scopeMetrics: { metrics: unknown[] }[] }[] };
+    expect(again.resourceMetrics[0]?.scopeMetrics[0]?.metrics).toEqual([
+      {
+        name: 'rpc.duration',
+        unit: 's',
+        summary: {
+          dataPoints: [
+            {
+              attributes: [{ key: 'method', value: { stringValue: 'Get' } }],
+              startTimeUnixNano: 1_000_000_000,
+              timeUnixNano: 2_000_000_000,
+              count: 10,
+              sum: 4.5,
+              quantileValues: [
+                { quantile: 0.5, value: 0.3 },
+                { quantile: 0.99, value: 1.2 },
+              ],
+            },
+          ],
+        },
+      },
+    ]);
   });
 
   it('rejects invalid points and keeps the valid ones (partial success)', () => {

@@ -9,6 +9,8 @@ import type {
   ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import { findSummaries } from '../../summary.ts';
+import type { SummaryParts } from '../../summary.ts';
 import { OTLP_TEMPORALITY, otlpTypes } from './proto.ts';
 import { hrTimeToBits } from './time.ts';
 
@@ -162,11 +164,63 @@ export function toOtlpMetric(metric: MetricData): PlainObject {
   return out;
 }
 
+/**
+ * A summary carried in the kit's shape (service/summary.ts) as the OTLP Summary it came as:
+ * one point per attribute set (without `quantile`), with its count, sum and quantiles.
+ */
+function toOtlpSummary(parts: SummaryParts): PlainObject {
+  const { description, unit } = parts.sum.descriptor;
+  const points = new Map<string, PlainObject & { quantileValues: PlainObject[] }>();
+  const pointOf = (p: DataPoint<number>): PlainObject & { quantileValues: PlainObject[] } => {
+    const attributes: Attributes = { ...p.attributes };
+    delete attributes.quantile;
+    const key = JSON.stringify(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : 1)));
+    let point = points.get(key);
+    if (point === undefined) {
+      point = {
+        startTimeUnixNano: hrTimeToBits(p.startTime),
+        timeUnixNano: hrTimeToBits(p.endTime),
+        attributes: toKeyValues(attributes),
+        count: 0,
+        sum: 0,
+        quantileValues: [],
+      };
+      points.set(key, point);
+    }
+    return point;
+  };
+  for (const p of parts.count.dataPoints as DataPoint<number>[]) pointOf(p).count = p.value;
+  for (const p of parts.sum.dataPoints as DataPoint<number>[]) pointOf(p).sum = p.value;
+  for (const p of (parts.quantiles?.dataPoints ?? []) as DataPoint<number>[])
+    pointOf(p).quantileValues.push({ quantile: Number(p.attributes.quantile), value: p.value });
+  const out: PlainObject = { name: parts.name, summary: { dataPoints: [...points.values()] } };
+  if (description) out.description = description;
+  if (unit) out.unit = unit;
+  return out;
+}
+
 function toScopeMetrics(scopeMetrics: ScopeMetrics): PlainObject {
   const { scope } = scopeMetrics;
   const otlpScope: PlainObject = { name: scope.name };
   if (scope.version) otlpScope.version = scope.version;
-  const out: PlainObject = { scope: otlpScope, metrics: scopeMetrics.metrics.map(toOtlpMetric) };
+  const summaries = findSummaries(scopeMetrics.metrics);
+  const metrics: PlainObject[] = [];
+  if (summaries.size === 0) metrics.push(...scopeMetrics.metrics.map(toOtlpMetric));
+  else {
+    const partOf = new Map<MetricData, SummaryParts>();
+    for (const parts of summaries.values()) {
+      partOf.set(parts.sum, parts);
+      partOf.set(parts.count, parts);
+      if (parts.quantiles !== undefined) partOf.set(parts.quantiles, parts);
+    }
+    for (const metric of scopeMetrics.metrics) {
+      const parts = partOf.get(metric);
+      if (parts === undefined) metrics.push(toOtlpMetric(metric));
+      // Written once, where its sum is.
+      else if (metric === parts.sum) metrics.push(toOtlpSummary(parts));
+    }
+  }
+  const out: PlainObject = { scope: otlpScope, metrics };
   if (scope.schemaUrl) out.schemaUrl = scope.schemaUrl;
   return out;
 }
