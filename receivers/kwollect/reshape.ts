@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { findSummaries } from '../../service/summary.ts';
 import { CUSTOM_FAMILY, parseCustomLabels } from './custom.ts';
 import type { KwollectMetric } from './parse/metrics-file.ts';
 import { scalePoint } from './scale.ts';
@@ -49,7 +50,7 @@ export function createTransform(
       }
       entry.points.push(point);
     };
-    const summaries = summaryBases(batch);
+    const summaries = summaryIndex(batch);
     for (const scope of batch.scopeMetrics) {
       for (const metric of scope.metrics) {
         for (const point of metric.dataPoints as DataPoint<unknown>[]) {
@@ -75,7 +76,7 @@ export function createTransform(
               }
             }
             if (!context.wanted(m, [m.name, outName])) continue;
-            const countOnly = isSummaryCount(metric, summaries);
+            const countOnly = summaries.get(metric.descriptor.name)?.count === true;
             const scaled = scalePoint(metric.dataPointType, shaped, m.scaleFactor, countOnly);
             if (scaled === undefined) {
               context.dropped(
@@ -144,9 +145,11 @@ function kwollectName(
   m: KwollectMetric,
   metric: MetricData,
   point: DataPoint<unknown>,
-  summaries: ReadonlySet<string>,
+  summaries: SummaryIndex,
 ): string | undefined {
-  const name = metric.descriptor.name;
+  // A summary's parts travel as `m`, `m.sum` and `m.count`; kwollect names them as the
+  // exporter's samples: `m`, `m_sum`, `m_count`.
+  const name = summaries.get(metric.descriptor.name)?.sample ?? metric.descriptor.name;
   const attributes = point.attributes;
   switch (m.url.scheme) {
     case 'snmp':
@@ -164,10 +167,11 @@ function kwollectName(
     }
     case 'prometheus': {
       if (SCRAPE_SERIES.has(name)) return undefined;
-      // The prometheus receiver names a counter without `_total`; kwollect keeps the sample's name.
-      const exposed = isCounter(metric, summaries) ? `${name}_total` : name;
+      // kwollect keeps the sample's name: a counter's ends in `_total`, as the prometheus
+      // receiver names it.
+      const exposed = isCounter(metric, summaries) && !name.endsWith('_total') ? `${name}_total` : name;
       if (m.url.names.length === 0) return exposed;
-      const family = summaryFamily(name, summaries);
+      const family = summaries.get(metric.descriptor.name)?.family;
       // A listed name is kept as written; a summary listed by its family brings its `_sum` and `_count`.
       const listed = m.url.names.find((n) => n === exposed || n === name || n === family);
       if (listed === undefined) return undefined;
@@ -176,38 +180,28 @@ function kwollectName(
   }
 }
 
-/** Summaries the prometheus receiver split into `<base>` quantiles, `<base>_sum` and `<base>_count` (unit `1`). */
-function summaryBases(batch: ResourceMetrics): Set<string> {
-  const bases = new Set<string>();
-  for (const scope of batch.scopeMetrics)
-    for (const metric of scope.metrics)
-      if (
-        metric.dataPointType === DataPointType.SUM &&
-        metric.descriptor.unit === '1' &&
-        metric.descriptor.name.endsWith('_count')
-      )
-        bases.add(metric.descriptor.name.slice(0, -'_count'.length));
-  return bases;
+/** Each part of a summary, by its metric name: the summary's name and its Prometheus sample name. */
+type SummaryIndex = ReadonlyMap<
+  string,
+  { readonly family: string; readonly sample: string; readonly count: boolean }
+>;
+
+/** The summaries of a batch, in the shape service/summary.ts describes. */
+function summaryIndex(batch: ResourceMetrics): SummaryIndex {
+  const index = new Map<string, { family: string; sample: string; count: boolean }>();
+  for (const scope of batch.scopeMetrics) {
+    for (const { name, sum, count } of findSummaries(scope.metrics).values()) {
+      index.set(name, { family: name, sample: name, count: false });
+      index.set(sum.descriptor.name, { family: name, sample: `${name}_sum`, count: false });
+      index.set(count.descriptor.name, { family: name, sample: `${name}_count`, count: true });
+    }
+  }
+  return index;
 }
 
-/** The summary a `_sum` or `_count` series belongs to, if any. */
-function summaryFamily(name: string, summaries: ReadonlySet<string>): string | undefined {
-  const base = name.replace(/_(sum|count)$/, '');
-  return base !== name && summaries.has(base) ? base : undefined;
-}
-
-function isCounter(metric: MetricData, summaries: ReadonlySet<string>): boolean {
+function isCounter(metric: MetricData, summaries: SummaryIndex): boolean {
   return (
-    metric.dataPointType === DataPointType.SUM &&
-    metric.isMonotonic &&
-    summaryFamily(metric.descriptor.name, summaries) === undefined
-  );
-}
-
-function isSummaryCount(metric: MetricData, summaries: ReadonlySet<string>): boolean {
-  return (
-    metric.descriptor.name.endsWith('_count') &&
-    summaryFamily(metric.descriptor.name, summaries) !== undefined
+    metric.dataPointType === DataPointType.SUM && metric.isMonotonic && !summaries.has(metric.descriptor.name)
   );
 }
 
