@@ -155,6 +155,7 @@ export async function experimentCollect(
   formatOf(o.out);
   const targets = await client.resolveTargets(targetOptions(o));
   let code = 0;
+  let stopFailures = 0;
   let reachable = targets;
   if (stop) {
     // Stopping is idempotent on the collectors: a stopped experiment, or one a restart
@@ -163,6 +164,7 @@ export async function experimentCollect(
     const failed = stopped.filter((r) => !r.ok);
     for (const r of failed) out.write(`FAILED ${r.target}: stop: ${r.error ?? 'unknown error'}\n`);
     if (failed.length > 0) code = 1;
+    stopFailures = failed.length;
     reachable = targets.filter((t) => !failed.some((f) => f.target === t.name));
   }
   const progress = await progressFor(
@@ -179,13 +181,11 @@ export async function experimentCollect(
       out,
     ),
   );
-  if (code !== 0)
+  if (code !== 0) {
+    const failures = stopFailures + results.filter((r) => !r.ok).length;
     out.write(
-      `run the same command again once the failed ${failed(results)} answer: it stops them if needed and fetches only what is missing\n`,
+      `run the same command again once the failed ${failures === 1 ? 'host answers' : 'hosts answer'}: it stops what still runs and fetches only what is missing\n`,
     );
+  }
   return code;
-}
-
-function failed(results: readonly { ok: boolean }[]): string {
-  return results.filter((r) => !r.ok).length === 1 ? 'host' : 'hosts';
 }
