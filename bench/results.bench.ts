@@ -61,7 +61,7 @@ async function generate(path: string): Promise<void> {
         CASE WHEN k < 256 THEN 's' ELSE 'By' END AS unit,
         CASE WHEN k BETWEEN 256 AND 259 THEN 'updowncounter' ELSE 'counter' END AS "type",
         CASE
-          WHEN k < 256 THEN 1000 + 0.05 * s + (0.5 + (h % 7) / 20) * greatest(0, least(s, ${String(2 * third)}) - ${String(third)})
+          WHEN k < 256 THEN (CASE k % 8 WHEN 0 THEN 1000 + 0.02 * s + (0.6 + (h % 7) / 20) * greatest(0, least(s, ${String(2 * third)}) - ${String(third)}) WHEN 1 THEN 500 + 0.01 * s + 0.05 * (0.6 + (h % 7) / 20) * greatest(0, least(s, ${String(2 * third)}) - ${String(third)}) WHEN 2 THEN 5000 + 0.97 * s - 1.05 * (0.6 + (h % 7) / 20) * greatest(0, least(s, ${String(2 * third)}) - ${String(third)}) ELSE 10 + 0.001 * s END)
           WHEN k < 260 THEN (k - 255) * 2e9 + 1e8 * sin(s / 30 + h)
           ELSE 1e6 * (k - 259) + s * (1e5 + h * 100)
         END AS value,

@@ -51,7 +51,7 @@ export async function mergeParts(parts: readonly string[], out: string): Promise
       `COPY (${selectFor(format, union)}) TO ${sqlString(tmp)} (${options})`,
     );
     renameSync(tmp, out);
-    return Number(result.rowsChanged);
+    return result.rowsChanged;
   } catch (error) {
     rmSync(tmp, { force: true });
     throw explainReadError(parts[0] ?? out, error);

@@ -8,7 +8,6 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { toRows } from '../exporters/csv/rows.ts';
 import { withPointAttributes } from './labels.ts';
 import { RESULT_HEADER } from './result-columns.ts';
-import type { RESULT_COLUMNS } from './result-columns.ts';
 
 /** A field as RFC 4180 wants it: quoted when it holds a comma, a double quote, LF or CR. */
 function csvField(field: string): string {
@@ -22,7 +21,7 @@ function csvField(field: string): string {
 /**
  * Writes what a collector's pipelines export while an experiment runs into the experiment's
  * CSV file: the CSV exporter's rows with the collector's id beside `host`
- * ({@link RESULT_COLUMNS}), every point carrying `experiment.name` and the experiment's labels.
+ * (`RESULT_COLUMNS` in result-columns.ts), every point carrying `experiment.name` and the experiment's labels.
  * Batches are appended in order, one write at a time; a batch's callback fires once its rows
  * are handed to the operating system.
  */

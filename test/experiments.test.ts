@@ -712,7 +712,7 @@ describe('inframeter results', () => {
     expect(points.length).toBeLessThanOrEqual(700);
     // The spike is drawn: its point sits at the top of the plot area (y = 40).
     expect(points.some((p) => p.endsWith(',40.0'))).toBe(true);
-    expect(svg).toContain('time since start (min)');
+    expect(svg).toContain('time since start (h)');
     const png = join(dir, 'big.png');
     expect(cli(['results', 'plot', big, '--metric', 'hw.host.power', '--out', png]).status).toBe(0);
     expect(statSync(png).size).toBeGreaterThan(5000);

@@ -4,7 +4,7 @@ import { whereSql } from './filter.ts';
 import type { Line } from './series.ts';
 import { chartLines } from './series.ts';
 import { distinctValues, explainEmpty } from './summary.ts';
-import { explainReadError, kindOf, openDatabase, sourceSql } from './source.ts';
+import { asText, explainReadError, kindOf, openDatabase, sourceSql } from './source.ts';
 
 /** A metric's lines, ready for a chart. */
 export interface MetricLines {
@@ -102,7 +102,7 @@ export class Results {
     }
     if (info === undefined || Number(info.n) === 0)
       throw await explainEmpty(this.#connection, this.#source, this.path, filter);
-    const type = String(info.type);
+    const type = asText(info.type);
     const rate = options.rate ?? type === 'counter';
     const t0 = Number(info.t0);
     const t1 = Number(info.t1);
@@ -115,7 +115,7 @@ export class Results {
       t0,
       t1,
     });
-    const unit = options.unit ?? (rate ? `${String(info.unit)}/s` : String(info.unit));
+    const unit = options.unit ?? (rate ? `${asText(info.unit)}/s` : asText(info.unit));
     return { metric, unit, type, lines, t0, t1 };
   }
 
@@ -123,7 +123,7 @@ export class Results {
   async query(sql: string): Promise<Record<string, unknown>[]> {
     await this.#connection.run(`CREATE OR REPLACE TEMP VIEW results AS SELECT * FROM ${this.#source}`);
     const reader = await this.#connection.runAndReadAll(sql);
-    return reader.getRowObjectsJS() as Record<string, unknown>[];
+    return reader.getRowObjectsJS();
   }
 
   close(): void {

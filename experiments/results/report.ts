@@ -27,7 +27,7 @@ export const REPORT_CHARTS: readonly ChartSpec[] = [
   {
     title: 'CPU busy (cores)',
     metric: 'system.cpu.time',
-    unit: 'cores (CPU s/s)',
+    unit: 'CPU s/s',
     where: `${attr('cpu.mode')} <> 'idle'`,
   },
   {
@@ -44,7 +44,7 @@ export const REPORT_CHARTS: readonly ChartSpec[] = [
     where: `coalesce(${attr('network.interface.name')}, '') <> 'lo'`,
   },
   { title: 'Disk traffic', metric: 'system.disk.io', unit: 'B/s' },
-  { title: 'Container CPU', metric: 'container.cpu.time', unit: 'cores (CPU s/s)' },
+  { title: 'Container CPU (cores)', metric: 'container.cpu.time', unit: 'CPU s/s' },
   { title: 'Host power', metric: 'hw.host.power', unit: 'W' },
   { title: 'Power', metric: 'hw.power', unit: 'W' },
 ];
@@ -74,9 +74,10 @@ function chartTable(chart: MetricLines & { title: string }): string {
     .sort((a, b) => b.mean - a.mean);
   const shown = rows.slice(0, TABLE_ROWS);
   const more = rows.length - shown.length;
-  return `<table><caption>${escapeHtml(chart.title)} (${escapeHtml(chart.unit)})${rows.length > TABLE_ROWS ? `: the ${String(TABLE_ROWS)} highest means of ${String(rows.length)} hosts` : ''}</caption>
+  return `<table><colgroup><col style="width: 30%"><col style="width: 34%"><col style="width: 18%"><col style="width: 18%"></colgroup>
+<caption>${escapeHtml(chart.title)}, in ${escapeHtml(chart.unit)}${rows.length > TABLE_ROWS ? `: the ${String(TABLE_ROWS)} highest means of ${String(rows.length)} hosts` : ''}</caption>
 <thead><tr><th>host</th><th>collector</th><th>mean</th><th>peak</th></tr></thead><tbody>
-${shown.map((r) => `<tr><td>${escapeHtml(r.name)}</td><td><code>${escapeHtml(r.collector)}</code></td><td>${num(r.mean)}</td><td>${num(r.peak)}</td></tr>`).join('\n')}
+${shown.map((r) => `<tr><td title="${escapeHtml(r.name)}">${escapeHtml(r.name)}</td><td><code>${escapeHtml(r.collector)}</code></td><td>${num(r.mean)}</td><td>${num(r.peak)}</td></tr>`).join('\n')}
 ${more > 0 ? `<tr><td colspan="4">… and ${String(more)} more ${more === 1 ? 'host' : 'hosts'}</td></tr>` : ''}
 </tbody></table>`;
 }
@@ -144,7 +145,7 @@ h1 { font-size: 1.4em; margin: 0.3em 0; }
 p.facts { color: #444; margin: 0.3em 0 1em; }
 figure { margin: 0.8em 0 0.3em; }
 figure svg { width: 100%; height: auto; display: block; }
-.tables { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 1em; }
+.tables { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 1em; }
 table { border-collapse: collapse; font-size: 13px; width: 100%; table-layout: fixed; }
 caption { text-align: left; font-weight: bold; padding: 0.3em 0; }
 th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }

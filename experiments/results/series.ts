@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { sqlString } from './source.ts';
+import { asText, sqlString } from './source.ts';
 
 /** One time bucket of a line: its mean (or rate), and the lowest and highest values with their times. */
 export interface Bucket {
@@ -82,8 +82,8 @@ export async function chartLines(
   const reader = await connection.runAndReadAll(`${perSeries} ORDER BY host, collector, b`);
   const lines = new Map<string, Line>();
   for (const r of reader.getRowObjectsJS()) {
-    const host = String(r.host);
-    const collector = String(r.collector);
+    const host = asText(r.host);
+    const collector = asText(r.collector);
     const key = `${host}\u0000${collector}`;
     let line = lines.get(key);
     if (line === undefined) {

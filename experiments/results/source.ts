@@ -11,6 +11,15 @@ export interface FileKind {
   hasCollector: boolean;
 }
 
+/** A value DuckDB returned, as text (`''` for NULL). */
+export function asText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
+    return String(value);
+  return JSON.stringify(value);
+}
+
 /** A text as an SQL string literal. */
 export function sqlString(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;

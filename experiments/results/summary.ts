@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { RowFilter } from './filter.ts';
 import { whereSql } from './filter.ts';
-import { explainReadError, kindOf, openDatabase, sourceSql } from './source.ts';
+import { asText, explainReadError, kindOf, openDatabase, sourceSql } from './source.ts';
 
 /** The statistics of one series (metric, host, collector, attributes) over a file. */
 export interface SeriesSummary {
@@ -49,7 +49,7 @@ export async function distinctValues(
   const reader = await connection.runAndReadAll(
     `SELECT DISTINCT ${column} AS v FROM ${source} WHERE ${where} ORDER BY v`,
   );
-  return reader.getRowsJS().map((r) => String(r[0]));
+  return reader.getRowsJS().map((r) => asText(r[0]));
 }
 
 /**
@@ -149,12 +149,12 @@ export async function summarize(
       ORDER BY s.metric, s.host, s.collector, s.attributes`);
     const rows = reader.getRowObjectsJS().map((r): SeriesSummary => {
       const summary: SeriesSummary = {
-        metric: String(r.metric),
-        host: String(r.host),
-        collector: String(r.collector),
-        unit: String(r.unit),
-        type: String(r.type),
-        attributes: String(r.attributes),
+        metric: asText(r.metric),
+        host: asText(r.host),
+        collector: asText(r.collector),
+        unit: asText(r.unit),
+        type: asText(r.type),
+        attributes: asText(r.attributes),
         count: Number(r.n),
         mean: Number(r.mean),
         min: Number(r.mn),

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import type { RowFilter } from '../../experiments/results/filter.ts';
 
 export interface FilterOptions {
   metric?: string[];
@@ -20,7 +21,7 @@ function attributes(list: readonly string[] = []): Record<string, string> {
   return out;
 }
 
-function rowFilter(o: FilterOptions): import('../../experiments/results/filter.ts').RowFilter {
+function rowFilter(o: FilterOptions): RowFilter {
   return {
     ...(o.metric === undefined ? {} : { metrics: o.metric }),
     ...(o.host === undefined ? {} : { hosts: o.host }),
@@ -58,7 +59,8 @@ export async function resultsPlot(
   const target = o.out ?? `${o.metric[0] ?? 'plot'}.svg`;
   const results = await Results.open(file);
   try {
-    const { metrics: _metrics, ...filter } = rowFilter(o);
+    const filter = rowFilter(o);
+    delete filter.metrics;
     const charts: string[] = [];
     const counts: string[] = [];
     const drawn = [];
