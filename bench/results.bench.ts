@@ -71,7 +71,7 @@ async function generate(path: string): Promise<void> {
           ELSE '{"network.interface.name":"eth' || ((k - 260) // 2) || '","network.io.direction":"' || (CASE WHEN k % 2 = 0 THEN 'receive' ELSE 'transmit' END) || '"}'
         END AS attributes,
         '{"service.name":"inframeter"}' AS resource,
-        CASE WHEN k BETWEEN 256 AND 259 THEN '2026-11-22T09:00:00.000Z' ELSE '2026-11-22T09:00:00.000Z' END AS start_timestamp
+        TIMESTAMP '2026-11-22 09:00:00' AS start_timestamp
       FROM range(${String(SECONDS)}) t3(s), range(${String(HOSTS)}) t1(h), range(${String(SERIES)}) t2(k)
     ) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 1000000)`);
   } finally {

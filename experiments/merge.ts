@@ -20,9 +20,9 @@ export function formatOf(path: string): ResultFormat {
  * milliseconds and `Z` in CSV (as the collectors write them), native in Parquet.
  */
 function selectFor(format: ResultFormat, source: string): string {
-  const timestamp =
-    format === 'csv' ? `strftime(timestamp, '%Y-%m-%dT%H:%M:%S.%g') || 'Z' AS timestamp` : 'timestamp';
-  return `SELECT ${timestamp}, host, collector, metric, unit, "type", value, attributes, resource, start_timestamp FROM ${source}`;
+  const iso = (column: string): string =>
+    format === 'csv' ? `strftime(${column}, '%Y-%m-%dT%H:%M:%S.%g') || 'Z' AS ${column}` : column;
+  return `SELECT ${iso('timestamp')}, host, collector, metric, unit, "type", value, attributes, resource, ${iso('start_timestamp')} FROM ${source}`;
 }
 
 /**
@@ -41,7 +41,7 @@ export async function mergeParts(parts: readonly string[], out: string): Promise
   try {
     const union =
       sources.length === 0
-        ? `(SELECT NULL::TIMESTAMP AS timestamp, '' AS host, '' AS collector, '' AS metric, '' AS unit, '' AS "type", NULL::DOUBLE AS value, '' AS attributes, '' AS resource, '' AS start_timestamp WHERE FALSE)`
+        ? `(SELECT NULL::TIMESTAMP AS timestamp, '' AS host, '' AS collector, '' AS metric, '' AS unit, '' AS "type", NULL::DOUBLE AS value, '' AS attributes, '' AS resource, NULL::TIMESTAMP AS start_timestamp WHERE FALSE)`
         : `(${sources.map((s) => `SELECT * FROM ${s.sql}`).join(' UNION ALL ')})`;
     const options =
       format === 'csv'

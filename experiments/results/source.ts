@@ -94,18 +94,18 @@ const CSV_TYPES = {
   value: 'DOUBLE',
   attributes: 'VARCHAR',
   resource: 'VARCHAR',
-  start_timestamp: 'VARCHAR',
+  start_timestamp: 'TIMESTAMP',
 } as const;
 
 /**
  * An SQL table expression over a results file with the columns `timestamp` (TIMESTAMP, UTC),
  * `host`, `collector`, `metric`, `unit`, `type`, `value` (DOUBLE), `attributes` (JSON text),
- * `resource` and `start_timestamp` (text). CSV is read with fixed column types and strict
+ * `resource` and `start_timestamp` (TIMESTAMP, NULL for gauges). CSV is read with fixed column types and strict
  * RFC 4180 quoting, so a damaged row fails with its line instead of being guessed at.
  */
 export function sourceSql(path: string, kind: FileKind = kindOf(path)): string {
   if (kind.format === 'parquet') {
-    return `(SELECT timestamp::TIMESTAMP AS timestamp, host, collector, metric, unit, "type", value::DOUBLE AS value, attributes, resource, start_timestamp::VARCHAR AS start_timestamp FROM read_parquet(${sqlString(path)}))`;
+    return `(SELECT timestamp::TIMESTAMP AS timestamp, host, collector, metric, unit, "type", value::DOUBLE AS value, attributes, resource, start_timestamp::TIMESTAMP AS start_timestamp FROM read_parquet(${sqlString(path)}))`;
   }
   const entries = Object.entries(CSV_TYPES).filter(([k]) => kind.hasCollector || k !== 'collector');
   const columns = `{${entries.map(([k, v]) => `${sqlString(k)}: ${sqlString(v)}`).join(', ')}}`;
