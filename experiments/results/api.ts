@@ -29,6 +29,11 @@ export interface LineOptions extends Omit<RowFilter, 'metrics'> {
   buckets?: number;
   /** One more SQL condition on the rows (e.g. on an attribute with `json_extract_string`). */
   where?: string;
+  /**
+   * The time axis, ms since the epoch (the selection's first and last times by default):
+   * given, the file is not read once more to find them.
+   */
+  span?: { t0: number; t1: number };
 }
 
 /**
@@ -86,15 +91,19 @@ export class Results {
    * error that lists what the file holds.
    */
   async lines(metric: string, options: LineOptions = {}): Promise<MetricLines> {
-    const { where: extra, ...rest } = options;
+    const { where: extra, span, ...rest } = options;
     const filter: RowFilter = { ...rest, metrics: [metric] };
     const and = extra === undefined ? '' : ` AND (${extra})`;
     const where = `${whereSql(filter)}${and}`;
     let info: Record<string, unknown> | undefined;
     try {
       const reader = await this.#connection.runAndReadAll(
-        `SELECT any_value(unit) AS unit, any_value("type") AS "type", epoch_ms(min(timestamp)) AS t0,
-           epoch_ms(max(timestamp)) AS t1, count(*) AS n FROM ${this.#source} WHERE ${where}`,
+        span === undefined
+          ? `SELECT any_value(unit) AS unit, any_value("type") AS "type", epoch_ms(min(timestamp)) AS t0,
+               epoch_ms(max(timestamp)) AS t1, count(*) AS n FROM ${this.#source} WHERE ${where}`
+          : // The first matching row is enough: the scan stops there.
+            `SELECT unit, "type", ${String(span.t0)} AS t0, ${String(span.t1)} AS t1, 1 AS n
+               FROM ${this.#source} WHERE ${where} LIMIT 1`,
       );
       info = reader.getRowObjectsJS()[0];
     } catch (error) {

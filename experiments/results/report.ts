@@ -125,6 +125,9 @@ export async function buildReport(path: string, title: string): Promise<{ html: 
       try {
         const lines = await results.lines(spec.metric, {
           unit: spec.unit,
+          span: { t0, t1 },
+          // About one bucket per two pixels of the chart's plot area.
+          buckets: 320,
           ...(spec.scale === undefined ? {} : { scale: spec.scale }),
           ...(spec.where === undefined ? {} : { where: spec.where }),
         });

@@ -37,12 +37,13 @@ export interface LineSpec {
 }
 
 /**
- * The lines of a chart, computed in DuckDB with memory bounded by lines × buckets whatever
- * the number of rows: each series is cut into `buckets` equal time buckets first. Gauges keep
- * per bucket their mean and their extremes with the times they happened (so a peak between
- * two drawn points still shows); counters become the rate between the last values of
- * consecutive buckets (a decrease is a reset: the new value is the increase). Attribute sets
- * are then summed per collector and bucket.
+ * The lines of a chart, computed in DuckDB. First the attribute sets kept are summed per
+ * collector and timestamp (a scrape stamps all its points alike, so a sum of counters is a
+ * counter), then each line is cut into `buckets` equal time buckets: memory follows lines ×
+ * timestamps, then lines × buckets, never the series times the rows. Gauges keep per bucket
+ * their mean and their extremes with the times they happened (so a peak between two drawn
+ * points still shows); counters become the rate between the last values of consecutive
+ * buckets (a decrease is a reset: the new value is the increase).
  */
 export async function chartLines(
   connection: DuckDBConnection,
@@ -52,14 +53,14 @@ export async function chartLines(
   const span = Math.max(1, spec.t1 - spec.t0 + 1);
   const scale = spec.scale ?? 1;
   const bucket = `least(${String(spec.buckets - 1)}, floor((epoch_ms(timestamp) - ${String(spec.t0)}) * ${String(spec.buckets)} / ${String(span)}))::INTEGER`;
-  const rows = `SELECT host, collector, attributes, timestamp, value * ${String(scale)} AS value FROM ${source}
-    WHERE metric = ${sqlString(spec.metric)} AND ${spec.where} AND isfinite(value)`;
-  const perSeries = spec.rate
+  const sums = `SELECT host, collector, timestamp, sum(value) * ${String(scale)} AS value FROM ${source}
+    WHERE metric = ${sqlString(spec.metric)} AND ${spec.where} AND isfinite(value) GROUP BY ALL`;
+  const query = spec.rate
     ? `WITH b AS (
-         SELECT host, collector, attributes, ${bucket} AS b,
+         SELECT host, collector, ${bucket} AS b,
            arg_max(value, timestamp) AS last, epoch_ms(max(timestamp)) AS tlast,
            arg_min(value, timestamp) AS first, epoch_ms(min(timestamp)) AS tfirst
-         FROM (${rows}) GROUP BY ALL),
+         FROM (${sums}) GROUP BY ALL),
        r AS (
          SELECT host, collector, b, tlast AS t,
            CASE
@@ -69,17 +70,13 @@ export async function chartLines(
              WHEN last >= lag(last) OVER w THEN (last - lag(last) OVER w) / (tlast - lag(tlast) OVER w) * 1000
              ELSE last / (tlast - lag(tlast) OVER w) * 1000
            END AS v
-         FROM b WINDOW w AS (PARTITION BY host, collector, attributes ORDER BY b))
-       SELECT host, collector, b, avg(t) AS t, sum(v) AS v, sum(v) AS lo, avg(t) AS tlo, sum(v) AS hi, avg(t) AS thi
-       FROM r WHERE v IS NOT NULL GROUP BY ALL`
-    : `WITH b AS (
-         SELECT host, collector, attributes, ${bucket} AS b, avg(epoch_ms(timestamp)) AS t, avg(value) AS v,
-           min(value) AS lo, epoch_ms(arg_min(timestamp, value)) AS tlo,
-           max(value) AS hi, epoch_ms(arg_max(timestamp, value)) AS thi
-         FROM (${rows}) GROUP BY ALL)
-       SELECT host, collector, b, avg(t) AS t, sum(v) AS v, sum(lo) AS lo, avg(tlo) AS tlo, sum(hi) AS hi, avg(thi) AS thi
-       FROM b GROUP BY ALL`;
-  const reader = await connection.runAndReadAll(`${perSeries} ORDER BY host, collector, b`);
+         FROM b WINDOW w AS (PARTITION BY host, collector ORDER BY b))
+       SELECT host, collector, b, t, v, v AS lo, t AS tlo, v AS hi, t AS thi FROM r WHERE v IS NOT NULL`
+    : `SELECT host, collector, ${bucket} AS b, avg(epoch_ms(timestamp)) AS t, avg(value) AS v,
+         min(value) AS lo, epoch_ms(arg_min(timestamp, value)) AS tlo,
+         max(value) AS hi, epoch_ms(arg_max(timestamp, value)) AS thi
+       FROM (${sums}) GROUP BY ALL`;
+  const reader = await connection.runAndReadAll(`${query} ORDER BY host, collector, b`);
   const lines = new Map<string, Line>();
   for (const r of reader.getRowObjectsJS()) {
     const host = asText(r.host);
