@@ -1,5 +1,6 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ParseError } from '../../service/errors.ts';
 import { EXPORTER_HEADER, RESULT_HEADER } from '../result-columns.ts';
@@ -27,8 +28,9 @@ export function sqlString(text: string): string {
 
 /**
  * Opens an in-process DuckDB with bounds that keep a results query's memory to what its
- * groups (series) need: `memory_limit` (beyond it, sorts and joins spill to a temporary
- * directory), one thread per core, and no insertion order to preserve.
+ * groups (series) need: `memory_limit` (beyond it, aggregates, sorts and joins spill to a
+ * directory of their own under the system's temporary directory, removed on close, never
+ * the working directory), one thread per core, and no insertion order to preserve.
  */
 export async function openDatabase(memoryLimit = process.env.INFRAMETER_RESULTS_MEMORY ?? '1GB'): Promise<{
   connection: DuckDBConnection;
@@ -36,10 +38,12 @@ export async function openDatabase(memoryLimit = process.env.INFRAMETER_RESULTS_
 }> {
   // Loaded on use: the DuckDB binding is large and only the results commands need it.
   const { DuckDBInstance } = await import('@duckdb/node-api');
+  const spill = mkdtempSync(join(tmpdir(), 'inframeter-duckdb-'));
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(availableParallelism()),
     memory_limit: memoryLimit,
     preserve_insertion_order: 'false',
+    temp_directory: spill,
   });
   const connection = await instance.connect();
   return {
@@ -47,6 +51,7 @@ export async function openDatabase(memoryLimit = process.env.INFRAMETER_RESULTS_
     close: () => {
       connection.closeSync();
       instance.closeSync();
+      rmSync(spill, { recursive: true, force: true });
     },
   };
 }
