@@ -114,7 +114,7 @@ export function sourceSql(path: string, kind: FileKind = kindOf(path)): string {
   }
   const entries = Object.entries(CSV_TYPES).filter(([k]) => kind.hasCollector || k !== 'collector');
   const columns = `{${entries.map(([k, v]) => `${sqlString(k)}: ${sqlString(v)}`).join(', ')}}`;
-  const read = `read_csv(${sqlString(path)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', new_line = '\\n', strict_mode = true, columns = ${columns}, timestampformat = '%Y-%m-%dT%H:%M:%S.%gZ')`;
+  const read = `read_csv(${sqlString(path)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', new_line = '\\n', strict_mode = true, columns = ${columns})`;
   return kind.hasCollector
     ? read
     : `(SELECT timestamp, host, host AS collector, metric, unit, "type", value, attributes, resource, start_timestamp FROM ${read})`;
