@@ -1,110 +1,146 @@
 /**
- * `inframeter results summary` over a generated CSV, and merging many hosts' results.
+ * `inframeter results` at the scale of a cluster, beside pandas on the same file.
  *
- *   node bench/results.bench.ts [rows] [hosts]      (default 10000000 rows, 50 hosts)
+ *   node bench/results.bench.ts [hosts] [series] [seconds]     (default 100 × 500 × 200 = 10 M rows)
+ *   node bench/results.bench.ts cluster [hosts] [series] [seconds]
+ *                                   (default 1,000 × 500 × 360 = 180 M rows, summary and report)
  *
- * Generates a file shaped like a real experiment's (50 hosts × 200 series, one row per
- * series per second), then measures, each in its own process: the summary (rows per second,
- * peak RSS), pandas doing the same statistics on a 2-million-row slice beside ours on the same
- * slice (Debian python3-pandas, the tool researchers use today), and merging the file split in
- * per-host parts. Needs /usr/bin/time; pandas is skipped with a message when missing.
+ * Generates (with DuckDB) results shaped like a real experiment's: per host 256 CPU-time
+ * counters (32 CPUs × 8 modes, busy in the middle third), 4 memory states and 240 network
+ * counters, one row per series per second, written as Parquet and, through `results
+ * convert`, as CSV. Then measures, each in its own process under /usr/bin/time, the built
+ * CLI's `results summary --json` on each format (rows per second, peak RSS), the same with
+ * `--p95`, and pandas (Debian's python3-pandas: read_csv, then groupby count, mean, min and
+ * max) on the same CSV. `cluster` summarizes and reports a generated 1,000-host experiment
+ * end to end: 1,000 hosts × 500 series is the full 500,000 series of the 1.8-billion-row
+ * scenario; its hour is scaled to `seconds` (360 by default) to fit the disk and the run time
+ * here, which changes the rows, not the memory (bounded by the series). The load average is
+ * printed beside each figure: the machine is shared.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CSV_HEADER } from '../exporters/csv/rows.ts';
+import { openDatabase, sqlString } from '../experiments/results/source.ts';
 
-const ROWS = Number(process.argv[2] ?? 10_000_000);
-const HOSTS = Number(process.argv[3] ?? 50);
-const SERIES_PER_HOST = 200;
-const MAIN = join(import.meta.dirname, '..', 'service', 'main.ts');
+const cluster = process.argv[2] === 'cluster';
+const args = process.argv.slice(cluster ? 3 : 2).map(Number);
+const HOSTS = args[0] ?? (cluster ? 1000 : 100);
+const SERIES = args[1] ?? 500;
+const SECONDS = args[2] ?? (cluster ? 360 : 200);
+const ROWS = HOSTS * SERIES * SECONDS;
+const ROOT = join(import.meta.dirname, '..');
+const MAIN = join(ROOT, 'dist', 'service', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'inframeter-results-bench-'));
 
-/** Writes `rows` rows; with `host` set, only that host's rows (a part). */
-function generate(path: string, rows: number, only?: number): void {
-  const fd = openSync(path, 'w');
-  writeSync(fd, CSV_HEADER);
-  const start = Date.parse('2026-11-22T10:00:00.000Z');
-  let buffer = '';
-  let written = 0;
-  for (let i = 0; written < rows; i++) {
-    const second = Math.floor(i / (HOSTS * SERIES_PER_HOST));
-    const host = Math.floor(i / SERIES_PER_HOST) % HOSTS;
-    if (only !== undefined && host !== only) continue;
-    const series = i % SERIES_PER_HOST;
-    const t = new Date(start + second * 1000).toISOString();
-    const counter = series % 2 === 0;
-    const value = counter ? second * (series + 1) * 0.01 : 100 + Math.sin(second / 10 + series) * 50;
-    buffer += `${t},node-${String(host)},bench.metric.${String(series % 20)},s,${counter ? 'counter' : 'gauge'},${String(value)},"{""cpu"":${String(Math.floor(series / 20))}}","{""service.name"":""bench""}",${counter ? '2026-11-22T09:00:00.000Z' : ''}\n`;
-    written += 1;
-    if (buffer.length > 1 << 20) {
-      writeSync(fd, buffer);
-      buffer = '';
-    }
-  }
-  writeSync(fd, buffer);
-  closeSync(fd);
-}
+const load = (): string => `load ${loadavg()[0]?.toFixed(2) ?? '?'}`;
+const mib = (path: string): string => `${(statSync(path).size / 2 ** 20).toFixed(0)} MiB`;
 
-/** Runs a command under /usr/bin/time: wall seconds and peak RSS in MB. */
+/** Runs a command under /usr/bin/time: wall seconds, peak RSS in MB, stdout. */
 function timed(command: string, args: string[]): { wall: number; rssMb: number; stdout: string } {
   const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M', command, ...args], {
     encoding: 'utf8',
     maxBuffer: 1 << 30,
   });
   const m = /TIME ([\d.]+) (\d+)/.exec(r.stderr);
-  if (r.status !== 0 || m === null) throw new Error(`${command} failed: ${r.stderr.slice(-500)}`);
+  if (r.status !== 0 || m === null) throw new Error(`${command} failed: ${r.stderr.slice(-800)}`);
   return { wall: Number(m[1]), rssMb: Number(m[2]) / 1024, stdout: r.stdout };
 }
 
+/** The generated experiment as Parquet, straight from DuckDB. */
+async function generate(path: string): Promise<void> {
+  const third = SECONDS / 3;
+  const modes = `['user', 'system', 'idle', 'iowait', 'nice', 'irq', 'softirq', 'steal']`;
+  const db = await openDatabase('4GB');
+  try {
+    await db.connection.run(`COPY (
+      SELECT TIMESTAMP '2026-11-22 10:00:00' + to_seconds(s) AS timestamp,
+        'node-' || lpad(h::VARCHAR, 4, '0') AS host,
+        printf('%016x', h * 7919 + 1) AS collector,
+        CASE WHEN k < 256 THEN 'system.cpu.time' WHEN k < 260 THEN 'system.memory.usage' ELSE 'system.network.io' END AS metric,
+        CASE WHEN k < 256 THEN 's' ELSE 'By' END AS unit,
+        CASE WHEN k BETWEEN 256 AND 259 THEN 'updowncounter' ELSE 'counter' END AS "type",
+        CASE
+          WHEN k < 256 THEN (CASE k % 8 WHEN 0 THEN 1000 + 0.02 * s + (0.6 + (h % 7) / 20) * greatest(0, least(s, ${String(2 * third)}) - ${String(third)}) WHEN 1 THEN 500 + 0.01 * s + 0.05 * (0.6 + (h % 7) / 20) * greatest(0, least(s, ${String(2 * third)}) - ${String(third)}) WHEN 2 THEN 5000 + 0.97 * s - 1.05 * (0.6 + (h % 7) / 20) * greatest(0, least(s, ${String(2 * third)}) - ${String(third)}) ELSE 10 + 0.001 * s END)
+          WHEN k < 260 THEN (k - 255) * 2e9 + 1e8 * sin(s / 30 + h)
+          ELSE 1e6 * (k - 259) + s * (1e5 + h * 100)
+        END AS value,
+        CASE
+          WHEN k < 256 THEN '{"cpu.logical_number":' || (k // 8) || ',"cpu.mode":"' || (${modes})[k % 8 + 1] || '"}'
+          WHEN k < 260 THEN '{"system.memory.state":"' || (['used', 'free', 'cached', 'buffered'])[k - 255] || '"}'
+          ELSE '{"network.interface.name":"eth' || ((k - 260) // 2) || '","network.io.direction":"' || (CASE WHEN k % 2 = 0 THEN 'receive' ELSE 'transmit' END) || '"}'
+        END AS attributes,
+        '{"service.name":"inframeter"}' AS resource,
+        TIMESTAMP '2026-11-22 09:00:00' AS start_timestamp
+      FROM range(${String(SECONDS)}) t3(s), range(${String(HOSTS)}) t1(h), range(${String(SERIES)}) t2(k)
+    ) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 1000000)`);
+  } finally {
+    db.close();
+  }
+}
+
+function summary(file: string, extra: string[] = []): { wall: number; rssMb: number; series: number } {
+  const r = timed(process.execPath, [MAIN, 'results', 'summary', '--json', ...extra, file]);
+  return { ...r, series: (JSON.parse(r.stdout) as unknown[]).length };
+}
+
+const rate = (wall: number): string => `${(ROWS / wall / 1e6).toFixed(2)} M rows/s`;
+
 try {
-  const file = join(dir, 'results.csv');
-  const g0 = performance.now();
-  generate(file, ROWS);
+  const parquet = join(dir, 'results.parquet');
+  let t = performance.now();
+  await generate(parquet);
   console.log(
-    `generated ${String(ROWS)} rows (${(statSync(file).size / 2 ** 20).toFixed(0)} MiB) in ${((performance.now() - g0) / 1000).toFixed(1)} s`,
+    `generated ${ROWS.toLocaleString('en-US')} rows: ${String(HOSTS)} hosts × ${String(SERIES)} series × ${String(SECONDS)} s, Parquet ${mib(parquet)} in ${((performance.now() - t) / 1000).toFixed(1)} s (${load()})`,
   );
-
-  const ours = timed(process.execPath, [MAIN, 'results', 'summary', '--json', file]);
-  const series = (JSON.parse(ours.stdout) as unknown[]).length;
-  console.log(
-    `summary: ${String(ROWS)} rows, ${String(series)} series in ${ours.wall.toFixed(2)} s = ${(ROWS / ours.wall / 1e6).toFixed(2)} M rows/s, peak RSS ${ours.rssMb.toFixed(0)} MB`,
-  );
-
-  const slice = 2_000_000;
-  const small = join(dir, 'slice.csv');
-  generate(small, slice);
-  const oursSmall = timed(process.execPath, [MAIN, 'results', 'summary', '--json', small]);
-  const pandasScript = [
-    'import sys, pandas as pd',
-    'df = pd.read_csv(sys.argv[1])',
-    "g = df.groupby(['metric', 'host', 'attributes'])['value']",
-    'out = g.agg(["count", "mean", "min", "max"]).join(g.quantile(0.95).rename("p95"))',
-    'print(len(out))',
-  ].join('\n');
-  if (spawnSync('/usr/bin/python3', ['-c', 'import pandas']).status === 0) {
-    const pandas = timed('/usr/bin/python3', ['-c', pandasScript, small]);
+  if (cluster) {
+    const s = summary(parquet);
     console.log(
-      `same ${String(slice)}-row slice: inframeter ${oursSmall.wall.toFixed(2)} s / ${oursSmall.rssMb.toFixed(0)} MB, pandas ${pandas.wall.toFixed(2)} s / ${pandas.rssMb.toFixed(0)} MB (${pandas.stdout.trim()} groups); ratio inframeter/pandas: time ${(oursSmall.wall / pandas.wall).toFixed(2)}, RSS ${(oursSmall.rssMb / pandas.rssMb).toFixed(2)}`,
+      `cluster summary (Parquet): ${s.series.toLocaleString('en-US')} series in ${s.wall.toFixed(1)} s = ${rate(s.wall)}, peak RSS ${s.rssMb.toFixed(0)} MB (${load()})`,
+    );
+    const html = join(dir, 'report.html');
+    const report = timed(process.execPath, [MAIN, 'results', 'report', parquet, '--out', html]);
+    console.log(
+      `cluster report (Parquet): ${report.stdout.trim()} in ${report.wall.toFixed(1)} s, ${mib(html)}, peak RSS ${report.rssMb.toFixed(0)} MB (${load()})`,
+    );
+    console.log(
+      `end to end, summary + report: ${(s.wall + report.wall).toFixed(1)} s for ${ROWS.toLocaleString('en-US')} rows; at this rate the full hour (${(HOSTS * SERIES * 3600).toLocaleString('en-US')} rows) takes about ${(((s.wall + report.wall) * 3600) / SECONDS / 60).toFixed(1)} min`,
     );
   } else {
-    console.log('pandas comparison skipped: install the Debian package python3-pandas');
+    const csv = join(dir, 'results.csv');
+    t = performance.now();
+    const converted = timed(process.execPath, [MAIN, 'results', 'convert', parquet, csv]);
+    console.log(`CSV ${mib(csv)} written by results convert in ${converted.wall.toFixed(1)} s (${load()})`);
+    const p = summary(parquet);
+    console.log(
+      `summary, Parquet: ${String(p.series)} series in ${p.wall.toFixed(2)} s = ${rate(p.wall)} (goal 10), peak RSS ${p.rssMb.toFixed(0)} MB (${load()})`,
+    );
+    const c = summary(csv);
+    console.log(
+      `summary, CSV: ${c.wall.toFixed(2)} s = ${rate(c.wall)} (goal 3), peak RSS ${c.rssMb.toFixed(0)} MB (${load()})`,
+    );
+    const p95 = summary(parquet, ['--p95']);
+    console.log(
+      `summary --p95, Parquet: ${p95.wall.toFixed(2)} s = ${rate(p95.wall)}, peak RSS ${p95.rssMb.toFixed(0)} MB (${load()})`,
+    );
+    if (spawnSync('/usr/bin/python3', ['-c', 'import pandas']).status === 0) {
+      const script = [
+        'import sys, pandas as pd',
+        'df = pd.read_csv(sys.argv[1])',
+        "out = df.groupby(['metric', 'host', 'collector', 'attributes'])['value'].agg(['count', 'mean', 'min', 'max'])",
+        'print(len(out))',
+      ].join('\n');
+      const pandas = timed('/usr/bin/python3', ['-c', script, csv]);
+      console.log(
+        `pandas on the same CSV (read_csv, groupby count/mean/min/max): ${pandas.stdout.trim()} groups in ${pandas.wall.toFixed(2)} s = ${rate(pandas.wall)}, peak RSS ${pandas.rssMb.toFixed(0)} MB (${load()})`,
+      );
+      console.log(
+        `ratio pandas/inframeter time: CSV ${(pandas.wall / c.wall).toFixed(2)}x, Parquet ${(pandas.wall / p.wall).toFixed(2)}x; RSS inframeter/pandas on CSV ${(c.rssMb / pandas.rssMb).toFixed(2)}`,
+      );
+    } else {
+      console.log('pandas comparison skipped: install the Debian package python3-pandas');
+    }
   }
-
-  const parts: string[] = [];
-  for (let h = 0; h < HOSTS; h++) {
-    const part = join(dir, `part-${String(h)}.csv`);
-    generate(part, Math.floor(ROWS / HOSTS), h);
-    parts.push(part);
-  }
-  const mergeScript = `import { mergeParts } from ${JSON.stringify(join(import.meta.dirname, '..', 'experiments', 'merge.ts'))}; const n = await mergeParts(${JSON.stringify(parts)}, ${JSON.stringify(join(dir, 'merged.csv'))}); console.log(n);`;
-  const merge = timed(process.execPath, ['--input-type=module', '-e', mergeScript]);
-  const merged = Number(merge.stdout.trim());
-  console.log(
-    `merge: ${String(HOSTS)} hosts, ${String(merged)} rows (${(statSync(join(dir, 'merged.csv')).size / 2 ** 20).toFixed(0)} MiB) in ${merge.wall.toFixed(2)} s = ${(merged / merge.wall / 1e6).toFixed(2)} M rows/s (each part checked, then copied), peak RSS ${merge.rssMb.toFixed(0)} MB`,
-  );
-  execFileSync('true');
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

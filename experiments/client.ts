@@ -169,6 +169,10 @@ export function stopAll(targets: readonly Target[], name: string): Promise<HostR
   return Promise.all(targets.map((t) => call(t, 'POST', `/experiments/${encodeURIComponent(name)}/stop`)));
 }
 
+export function deleteAll(targets: readonly Target[], name: string): Promise<HostResult[]> {
+  return Promise.all(targets.map((t) => call(t, 'DELETE', `/experiments/${encodeURIComponent(name)}`)));
+}
+
 export function listAll(targets: readonly Target[]): Promise<HostResult[]> {
   return Promise.all(targets.map((t) => call(t, 'GET', '/experiments')));
 }

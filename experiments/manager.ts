@@ -9,18 +9,16 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { Attributes } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { configSchema as csvConfigSchema } from '../exporters/csv/config.ts';
-import { CsvExporter } from '../exporters/csv/csv.ts';
-import type { ComponentSettings, MetricSink } from '../service/component.ts';
+import type { MetricSink } from '../service/component.ts';
 import { parseDuration } from '../service/config-types.ts';
 import { toError } from '../service/errors.ts';
 import type { Logger } from '../service/logger.ts';
 import type { StartRequest } from './config.ts';
 import { isValidName } from './config.ts';
-import { withPointAttributes } from './labels.ts';
+import { loadCollectorId } from './collector-id.ts';
+import { ExperimentRecorder } from './recorder.ts';
 
 /** An experiment as the API lists it. */
 export interface ExperimentRecord {
@@ -31,6 +29,8 @@ export interface ExperimentRecord {
   receivers?: string[];
   /** Collection interval override while it ran, in ms. */
   interval_ms?: number;
+  /** The id of the collector that recorded it (the `collector` column of its rows). */
+  collector?: string;
   started_at: string;
   stopped_at?: string;
   /** Size of its CSV in bytes. */
@@ -64,37 +64,85 @@ export interface ReceiverControl {
   demoteMetrics?(promotion: PromotedMetric): boolean;
 }
 
-interface Running {
-  record: ExperimentRecord;
-  exporter: CsvExporter;
-  extra: Attributes;
+/** A metrics pipeline as the manager sees it: its id and its receivers, in config order. */
+export interface PipelineInfo {
+  id: string;
+  receivers: readonly string[];
 }
 
 /**
- * Runs experiments on one collector: while one runs, every batch from the receivers it
- * selected is labelled with `experiment.name` and its labels, and written to its own CSV
- * file beside the pipelines' exporters. Descriptions are kept as JSON next to the CSV, so a
- * restarted collector still lists (and serves) what it recorded; an experiment that was
- * running when the collector stopped is `interrupted`.
+ * Which pipelines an experiment records: by pipeline id, the instrumentation scopes to leave
+ * out (those of receivers it did not select, or already recorded from an earlier pipeline);
+ * none when the set is empty.
+ */
+type Coverage = ReadonlyMap<string, ReadonlySet<string>>;
+
+interface Running {
+  record: ExperimentRecord;
+  recorder: ExperimentRecorder;
+  coverage: Coverage;
+}
+
+/** The instrumentation scope inframeter's receivers of a type publish under. */
+const scopeOf = (receiverId: string): string =>
+  `inframeter/receiver/${receiverId.split('/')[0] ?? receiverId}`;
+
+/**
+ * Picks the pipelines that record an experiment's receivers, each receiver's data once: a
+ * pipeline is recorded when it holds a selected receiver no earlier pipeline held, and from it
+ * the scopes of its other receivers are left out (unless a wanted receiver shares their type).
+ */
+export function coverageOf(pipelines: readonly PipelineInfo[], selected: ReadonlySet<string>): Coverage {
+  const covered = new Set<string>();
+  const coverage = new Map<string, ReadonlySet<string>>();
+  for (const p of pipelines) {
+    const wanted = p.receivers.filter((r) => selected.has(r) && !covered.has(r));
+    if (wanted.length === 0) continue;
+    for (const r of wanted) covered.add(r);
+    const keep = new Set(wanted.map(scopeOf));
+    coverage.set(
+      p.id,
+      new Set(
+        p.receivers
+          .filter((r) => !wanted.includes(r))
+          .map(scopeOf)
+          .filter((s) => !keep.has(s)),
+      ),
+    );
+  }
+  return coverage;
+}
+
+/**
+ * Runs experiments on one collector: while one runs, what the pipelines holding its receivers
+ * export (after their processors) is also written to its own CSV file, every row naming the
+ * collector and carrying `experiment.name` and the labels. The pipelines' own exporters get
+ * the batches unchanged, so an experiment never adds or ends a series in Prometheus or any
+ * other backend. Descriptions are kept as JSON next to the CSV, so a restarted collector
+ * still lists (and serves) what it recorded; an experiment that was running when the
+ * collector stopped is `interrupted`.
  */
 export class ExperimentManager {
   readonly #directory: string;
   readonly #logger: Logger;
-  readonly #settingsFor: (id: string) => ComponentSettings;
   readonly #receivers: ReadonlyMap<string, ReceiverControl>;
+  readonly #pipelines: readonly PipelineInfo[];
   readonly #running = new Map<string, Running>();
+  /** The collector's id (see collector-id.ts). */
+  readonly collectorId: string;
 
   constructor(
     directory: string,
     logger: Logger,
-    settingsFor: (id: string) => ComponentSettings,
     receivers: ReadonlyMap<string, ReceiverControl>,
+    pipelines: readonly PipelineInfo[],
   ) {
     this.#directory = directory;
     this.#logger = logger;
-    this.#settingsFor = settingsFor;
     this.#receivers = receivers;
+    this.#pipelines = pipelines;
     mkdirSync(directory, { recursive: true });
+    this.collectorId = loadCollectorId(directory);
     for (const record of this.#stored()) {
       if (record.state === 'running') this.#save({ ...record, state: 'interrupted' });
     }
@@ -118,7 +166,7 @@ export class ExperimentManager {
 
   #stored(): ExperimentRecord[] {
     return readdirSync(this.#directory)
-      .filter((f) => f.endsWith('.json'))
+      .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
       .flatMap((f) => {
         try {
           const record = JSON.parse(readFileSync(join(this.#directory, f), 'utf8')) as ExperimentRecord;
@@ -192,31 +240,35 @@ export class ExperimentManager {
       labels: request.labels,
       ...(request.receivers === undefined ? {} : { receivers: request.receivers }),
       ...(intervalMs === undefined ? {} : { interval_ms: intervalMs }),
+      collector: this.collectorId,
       started_at: new Date().toISOString(),
       size: 0,
     };
-    const exporter = new CsvExporter(
-      this.#settingsFor(`experiments/${name}`),
-      csvConfigSchema.parse({ path: this.#csvPath(name), flush_interval: '0ms' }),
-    );
-    await exporter.start();
-    this.#running.set(name, { record, exporter, extra: { 'experiment.name': name, ...request.labels } });
+    const recorder = new ExperimentRecorder(this.#csvPath(name), this.collectorId, {
+      'experiment.name': name,
+      ...request.labels,
+    });
+    await recorder.open();
+    const selected = new Set(request.receivers ?? [...this.#receivers.keys()]);
+    this.#running.set(name, { record, recorder, coverage: coverageOf(this.#pipelines, selected) });
     this.#save(record);
     this.#applyIntervals();
     this.#logger.info({ experiment: name, labels: request.labels }, 'experiment started');
     return record;
   }
 
+  /**
+   * Stops a running experiment and finishes its file. Idempotent: stopping one that is
+   * already stopped, or `interrupted` by a restart of the collector, answers its record as it
+   * is (its results can be fetched); only an unknown name is an error.
+   */
   async stop(name: string): Promise<ExperimentRecord> {
     this.#check(name);
     const running = this.#running.get(name);
-    if (running === undefined) {
-      const record = this.get(name);
-      throw new ExperimentError(409, `experiment ${name} is not running (${record.state})`);
-    }
+    if (running === undefined) return this.get(name);
     this.#running.delete(name);
     this.#applyIntervals();
-    await running.exporter.shutdown();
+    await running.recorder.close();
     const record: ExperimentRecord = {
       ...running.record,
       state: 'stopped',
@@ -257,22 +309,22 @@ export class ExperimentManager {
     }
   }
 
-  /** Wraps a receiver's output: labels batches and copies them to the experiments that want them. */
-  tap(receiverId: string, next: MetricSink): MetricSink {
+  /**
+   * Wraps the exporters of a metrics pipeline (after its processors): every batch goes on to
+   * `next` unchanged, and to each running experiment that records this pipeline.
+   */
+  tap(pipelineId: string, next: MetricSink): MetricSink {
     return {
       export: (batch: ResourceMetrics, done) => {
-        if (this.#running.size === 0) {
-          next.export(batch, done);
-          return;
-        }
-        const names: string[] = [];
-        const labels: Attributes = {};
         for (const running of this.#running.values()) {
-          const wanted = running.record.receivers;
-          if (wanted !== undefined && !wanted.includes(receiverId)) continue;
-          names.push(running.record.name);
-          Object.assign(labels, running.record.labels);
-          running.exporter.export(withPointAttributes(batch, running.extra), (result) => {
+          const dropped = running.coverage.get(pipelineId);
+          if (dropped === undefined) continue;
+          const kept =
+            dropped.size === 0
+              ? batch
+              : { ...batch, scopeMetrics: batch.scopeMetrics.filter((s) => !dropped.has(s.scope.name)) };
+          if (kept.scopeMetrics.length === 0) continue;
+          running.recorder.export(kept, (result) => {
             if (result.code !== ExportResultCode.SUCCESS) {
               this.#logger.warn(
                 { err: result.error, experiment: running.record.name },
@@ -281,12 +333,7 @@ export class ExperimentManager {
             }
           });
         }
-        if (names.length === 0) {
-          next.export(batch, done);
-          return;
-        }
-        names.sort();
-        next.export(withPointAttributes(batch, { ...labels, 'experiment.name': names.join(',') }), done);
+        next.export(batch, done);
       },
       forceFlush: () => next.forceFlush(),
       shutdown: () => next.shutdown(),
@@ -297,7 +344,7 @@ export class ExperimentManager {
   async shutdown(): Promise<void> {
     for (const [name, running] of this.#running) {
       this.#running.delete(name);
-      await running.exporter.shutdown();
+      await running.recorder.close();
       this.#save({ ...running.record, state: 'interrupted', stopped_at: new Date().toISOString() });
     }
     this.#applyIntervals();

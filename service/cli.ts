@@ -2,9 +2,14 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { runCommand } from './commands/run.ts';
 import { listComponentsCommand } from './commands/list-components.ts';
 import { validateCommand } from './commands/validate.ts';
-import { experimentCollect, experimentList, experimentStart } from './commands/experiment.ts';
+import {
+  experimentCollect,
+  experimentDelete,
+  experimentList,
+  experimentStart,
+} from './commands/experiment.ts';
 import type { ReachOptions } from './commands/experiment.ts';
-import { resultsPlot, resultsReport, resultsSummary } from './commands/results.ts';
+import { resultsConvert, resultsPlot, resultsReport, resultsSummary } from './commands/results.ts';
 import type { FilterOptions } from './commands/results.ts';
 import { ConfigError, toError } from './errors.ts';
 import { LOG_LEVELS } from './logger.ts';
@@ -81,7 +86,7 @@ export function createProgram(exit: (code: number) => void): Command {
       exit(await experimentStart(name, options, process.stdout));
     });
   reach(experiment.command('stop <name>').description('stop it everywhere, pull every result and merge them'))
-    .requiredOption('-o, --out <file>', 'the merged CSV')
+    .requiredOption('-o, --out <file>', 'the merged results, .csv or .parquet')
     .action(async (name: string, options: ReachOptions & { out: string }) => {
       exit(await experimentCollect(name, options, true, process.stdout, process.stderr));
     });
@@ -90,42 +95,64 @@ export function createProgram(exit: (code: number) => void): Command {
       .command('pull <name>')
       .description('pull and merge results again (fetches only what is missing)'),
   )
-    .requiredOption('-o, --out <file>', 'the merged CSV')
+    .requiredOption('-o, --out <file>', 'the merged results, .csv or .parquet')
     .action(async (name: string, options: ReachOptions & { out: string }) => {
       exit(await experimentCollect(name, options, false, process.stdout, process.stderr));
     });
+  reach(
+    experiment
+      .command('delete <name>')
+      .description('delete a stopped experiment and its results on every collector'),
+  ).action(async (name: string, options: ReachOptions) => {
+    exit(await experimentDelete(name, options, process.stdout));
+  });
   reach(experiment.command('list').description('experiments on every collector')).action(
     async (options: ReachOptions) => {
       exit(await experimentList(options, process.stdout));
     },
   );
 
-  const results = program.command('results').description('summaries, plots and reports of a results CSV');
+  const results = program
+    .command('results')
+    .description('summaries, plots and reports of experiment results (CSV or Parquet)');
   const filters = (command: Command): Command =>
     command
       .option('--metric <name>', 'only this metric (repeatable)', collect)
       .option('--host <name>', 'only this host (repeatable)', collect)
+      .option('--collector <id>', 'only this collector (repeatable)', collect)
       .option('--from <time>', 'from this time (ISO 8601)')
       .option('--to <time>', 'up to this time (ISO 8601)')
       .option('--attr <key=value>', 'only points with this attribute value (repeatable)', collect);
   filters(
     results
       .command('summary <file>')
-      .description('mean, min, max, p95 and counter rates per metric and host'),
+      .description('count, mean, min, max and counter rates per metric, host and collector'),
   )
+    .option('--p95', 'also the 95th percentile (approximate, t-digest; slower)')
     .option('--json', 'print JSON')
     .action(async (file: string, options: Parameters<typeof resultsSummary>[1]) => {
       exit(await resultsSummary(file, options, process.stdout));
     });
-  filters(results.command('plot <file>').description("a metric's time series per host, as SVG or PNG"))
-    .option('-o, --out <file>', 'output file, .svg or .png (default METRIC.svg)')
-    .action(async (file: string, options: FilterOptions & { out?: string }) => {
+  filters(
+    results
+      .command('plot <file>')
+      .description('one chart per --metric, a line per host, as SVG, PNG or PDF (by the name of --out)'),
+  )
+    .option('-o, --out <file>', 'output file, .svg, .png or .pdf (default METRIC.svg)')
+    .option('--no-rate', 'draw counters as they are, not as rates')
+    .action(async (file: string, options: FilterOptions & { out?: string; rate?: boolean }) => {
       if (options.metric === undefined) throw new InvalidArgumentError('--metric is required');
       exit(await resultsPlot(file, { ...options, metric: options.metric }, process.stdout));
     });
   results
+    .command('convert <input> <output>')
+    .description('rewrite results as .csv or .parquet (by the name of the output)')
+    .action(async (input: string, output: string) => {
+      exit(await resultsConvert(input, output, process.stdout));
+    });
+  results
     .command('report <file>')
-    .description('one self-contained HTML page with the main charts and the summary table')
+    .description('one self-contained HTML page with the main charts and a table of the hosts')
     .requiredOption('-o, --out <file>', 'the HTML file')
     .option('--title <text>', 'page title')
     .action(async (file: string, options: { out: string; title?: string }) => {

@@ -256,6 +256,77 @@ export function exportBatch(
   });
 }
 
+/** What a scrape loop runs on every tick; it never throws (errors are the tick's to report). */
+export type ScrapeTick = (next: MetricSink) => Promise<void>;
+
+/**
+ * The scrape controller's schedule, shared by every scraping receiver: the first tick after
+ * `initial_delay`, then one every `collection_interval` (measured from the start of the
+ * previous tick, never overlapping it), and an experiment's override of the interval
+ * ({@link ScrapeLoop.setCollectionInterval}) applied at once.
+ */
+export class ScrapeLoop {
+  readonly #schedule: ScrapeSchedule;
+  readonly #tick: ScrapeTick;
+  #timer: NodeJS.Timeout | undefined;
+  #inFlight: Promise<void> | undefined;
+  #sink: MetricSink | undefined;
+  #override: number | undefined;
+  #stopped = false;
+
+  constructor(schedule: ScrapeSchedule, tick: ScrapeTick) {
+    this.#schedule = schedule;
+    this.#tick = tick;
+  }
+
+  /** The interval in force, in ms: the override while one is set, the configured one otherwise. */
+  get interval(): number {
+    return this.#override ?? this.#schedule.collection_interval;
+  }
+
+  #arm(delay: number): void {
+    const sink = this.#sink;
+    if (this.#stopped || sink === undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      const started = performance.now();
+      this.#inFlight = this.#tick(sink).finally(() => {
+        this.#inFlight = undefined;
+        this.#arm(Math.max(0, this.interval - (performance.now() - started)));
+      });
+    }, delay);
+    this.#timer.unref();
+  }
+
+  /** Starts ticking into `next` after `initial_delay`; a second call does nothing. */
+  start(next: MetricSink): void {
+    if (this.#stopped || this.#sink !== undefined) return;
+    this.#sink = next;
+    this.#arm(this.#schedule.initial_delay);
+  }
+
+  /**
+   * Ticks every `ms` from now on (`undefined` restores the configured interval). A tick waiting
+   * for its timer (or for the initial delay) runs at once on the new schedule; one in flight
+   * schedules the next with the new interval when it ends.
+   */
+  setCollectionInterval(ms: number | undefined): void {
+    if (this.#override === ms) return;
+    this.#override = ms;
+    if (this.#sink !== undefined && this.#inFlight === undefined && !this.#stopped) {
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#arm(0);
+    }
+  }
+
+  /** Stops the schedule and waits for a tick in flight. Safe twice and before start. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    await this.#inFlight;
+  }
+}
+
 /**
  * Wraps a scraper into a receiver driven by the scrape controller: every
  * `collection_interval` it scrapes (never overlapping the previous scrape), collects the SDK
@@ -269,14 +340,9 @@ export function createScraperReceiver(
   const errorLog = new ErrorLog(settings.logger);
   const timeoutMs = schedule.timeout ?? schedule.collection_interval;
   let runner: ScrapeRunner | undefined;
-  let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-  let inFlight: Promise<void> | undefined;
   let previousErrorKeys = new Set<string>();
   const exports = new Set<Promise<void>>();
-  let sink: MetricSink | undefined;
-  let override: number | undefined;
-  const interval = (): number => override ?? schedule.collection_interval;
 
   const tick = async (next: MetricSink): Promise<void> => {
     if (runner === undefined) return;
@@ -309,43 +375,22 @@ export function createScraperReceiver(
       errorLog.report('scrape', error);
     }
   };
-
-  const schedule_ = (next: MetricSink, delay: number): void => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      const started = performance.now();
-      inFlight = tick(next).finally(() => {
-        inFlight = undefined;
-        const elapsed = performance.now() - started;
-        schedule_(next, Math.max(0, interval() - elapsed));
-      });
-    }, delay);
-    timer.unref();
-  };
+  const loop = new ScrapeLoop(schedule, tick);
 
   return {
     start(next) {
       if (stopped || runner !== undefined) return Promise.resolve();
       runner = new ScrapeRunner(scraper, settings);
-      sink = next;
-      schedule_(next, schedule.initial_delay);
+      loop.start(next);
       return Promise.resolve();
     },
     setCollectionInterval(ms) {
-      if (override === ms) return;
-      override = ms;
-      // A scrape waiting for its timer starts over on the new schedule; one in flight
-      // schedules the next with the new interval when it ends.
-      if (sink !== undefined && inFlight === undefined && !stopped) {
-        if (timer !== undefined) clearTimeout(timer);
-        schedule_(sink, 0);
-      }
+      loop.setCollectionInterval(ms);
     },
     async shutdown() {
       if (stopped) return;
       stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-      await inFlight;
+      await loop.stop();
       await Promise.all(exports);
       await runner?.shutdown();
       if (runner === undefined) await scraper.shutdown?.();

@@ -138,12 +138,29 @@ export class Service {
         ),
       );
     }
+    const receivers = new Map<string, Receiver>();
+    for (const [id, { factory, config }] of this.#config.receivers) {
+      receivers.set(id, factory.create(this.#settings(id, 'receiver'), config));
+    }
+    const experiments = this.#config.extensions.experiments;
+    if (experiments !== undefined) {
+      this.#experiments = new ExperimentManager(
+        experiments.directory,
+        this.#logger.child({ component: 'experiments', kind: 'extension' }),
+        receivers,
+        this.#config.pipelines
+          .filter((p) => p.signal === 'metrics')
+          .map((p) => ({ id: p.id, receivers: p.receivers })),
+      );
+    }
     const heads = new Map<string, MetricSink>();
     for (const pipeline of this.#config.pipelines) {
       if (pipeline.signal !== 'metrics') continue;
-      let sink = createFanout(
+      const exporters = createFanout(
         pipeline.exporters.map((id) => exporterSinks.get(id)).filter((s) => s !== undefined),
       );
+      // An experiment records what the pipeline exports: after its processors.
+      let sink = this.#experiments?.tap(pipeline.id, exporters) ?? exporters;
       const chain: Started<Processor>[] = [];
       for (const id of [...pipeline.processors].reverse()) {
         const entry = this.#config.processors.get(id);
@@ -155,19 +172,6 @@ export class Service {
       }
       this.#processors.push(...chain);
       heads.set(pipeline.id, sink);
-    }
-    const receivers = new Map<string, Receiver>();
-    for (const [id, { factory, config }] of this.#config.receivers) {
-      receivers.set(id, factory.create(this.#settings(id, 'receiver'), config));
-    }
-    const experiments = this.#config.extensions.experiments;
-    if (experiments !== undefined) {
-      this.#experiments = new ExperimentManager(
-        experiments.directory,
-        this.#logger.child({ component: 'experiments', kind: 'extension' }),
-        (id) => this.#settings(id, 'exporter'),
-        receivers,
-      );
     }
     for (const [id, receiver] of receivers) {
       const sinks = this.#config.pipelines
@@ -188,7 +192,7 @@ export class Service {
       this.#receivers.push({
         id,
         component: receiver,
-        head: this.#experiments?.tap(id, fanout) ?? fanout,
+        head: fanout,
         logs,
       });
     }

@@ -1,149 +1,141 @@
-import type { RowFilter } from './summary.ts';
-import { rowPredicate } from './summary.ts';
-import { scanCsv } from './reader.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { RowFilter } from './filter.ts';
+import { whereSql } from './filter.ts';
+import type { Line } from './series.ts';
+import { chartLines } from './series.ts';
+import { distinctValues, explainEmpty } from './summary.ts';
+import { asText, explainReadError, kindOf, openDatabase, sourceSql } from './source.ts';
 
-/** A point of a series: time in ms since the epoch, and value. */
-export interface Point {
-  t: number;
-  v: number;
-}
-
-/** One series of a metric on one host. */
-export interface Series {
+/** A metric's lines, ready for a chart. */
+export interface MetricLines {
   metric: string;
-  host: string;
+  /** The unit of the values drawn (`s/s` for a counter of seconds drawn as a rate). */
   unit: string;
   type: string;
-  attributes: Record<string, unknown>;
-  points: Point[];
+  lines: Line[];
+  /** The selection's first and last times, ms since the epoch. */
+  t0: number;
+  t1: number;
+}
+
+/** How to draw a metric. */
+export interface LineOptions extends Omit<RowFilter, 'metrics'> {
+  /** Counters as rates per second (the default for counters). */
+  rate?: boolean;
+  scale?: number;
+  /** The unit to show instead of the metric's own. */
+  unit?: string;
+  /** Time buckets across the selection (1,000 by default). */
+  buckets?: number;
+  /** One more SQL condition on the rows (e.g. on an attribute with `json_extract_string`). */
+  where?: string;
+  /**
+   * The time axis, ms since the epoch (the selection's first and last times by default):
+   * given, the file is not read once more to find them.
+   */
+  span?: { t0: number; t1: number };
 }
 
 /**
- * The questions asked of an experiment's CSV: which hosts and metrics, a metric's series per
- * host, counters as rates, the average across hosts, within a time window and for given
- * attribute values.
+ * The questions asked of an experiment's results (CSV or Parquet), answered by DuckDB over
+ * the file without loading it: which hosts, collectors and metrics, and a metric's lines per
+ * collector (summed over attribute sets, counters as rates, in bounded time buckets).
  *
- *   const r = await Results.load('results.csv', { metrics: ['system.cpu.time'] });
- *   r.hosts(); r.series('system.cpu.time', { attributes: { 'cpu.mode': 'user' } });
+ *   const r = await Results.open('run-42.parquet');
+ *   await r.metrics(); await r.lines('system.cpu.time', { attributes: { 'cpu.mode': 'user' } });
+ *   r.close();
  */
 export class Results {
-  readonly #series: Series[];
+  readonly path: string;
+  readonly #source: string;
+  readonly #connection: DuckDBConnection;
+  readonly #close: () => void;
 
-  private constructor(series: Series[]) {
-    this.#series = series;
+  private constructor(path: string, source: string, connection: DuckDBConnection, close: () => void) {
+    this.path = path;
+    this.#source = source;
+    this.#connection = connection;
+    this.#close = close;
   }
 
-  /** Loads the rows that pass `filter` (all by default) into memory. */
-  static async load(path: string, filter: RowFilter = {}): Promise<Results> {
-    const keep = rowPredicate(filter);
-    const byKey = new Map<string, Series>();
-    await scanCsv(path, (f) => {
-      if (!keep(f)) return;
-      const key = `${f[2] ?? ''}\u0000${f[1] ?? ''}\u0000${f[6] ?? ''}`;
-      let s = byKey.get(key);
-      if (s === undefined) {
-        s = {
-          metric: f[2] ?? '',
-          host: f[1] ?? '',
-          unit: f[3] ?? '',
-          type: f[4] ?? '',
-          attributes: JSON.parse(f[6] === '' || f[6] === undefined ? '{}' : f[6]) as Record<string, unknown>,
-          points: [],
-        };
-        byKey.set(key, s);
-      }
-      s.points.push({ t: Date.parse(f[0] ?? ''), v: Number(f[5]) });
-    });
-    for (const s of byKey.values()) s.points.sort((a, b) => a.t - b.t);
-    return new Results([...byKey.values()]);
+  /** Opens a results file; a CSV that is not inframeter's fails here, naming its first line. */
+  static async open(path: string): Promise<Results> {
+    const source = sourceSql(path, kindOf(path));
+    const db = await openDatabase();
+    return new Results(path, source, db.connection, db.close);
   }
 
-  hosts(): string[] {
-    return [...new Set(this.#series.map((s) => s.host))].sort();
+  async #distinct(column: string, where = 'TRUE'): Promise<string[]> {
+    try {
+      return await distinctValues(this.#connection, this.#source, column, where);
+    } catch (error) {
+      throw explainReadError(this.path, error);
+    }
   }
 
-  metrics(): string[] {
-    return [...new Set(this.#series.map((s) => s.metric))].sort();
+  hosts(filter: RowFilter = {}): Promise<string[]> {
+    return this.#distinct('host', whereSql(filter));
   }
 
-  /** The series of a metric, optionally of one host, with given attribute values, in a window (ms). */
-  series(
-    metric: string,
-    options: {
-      host?: string;
-      attributes?: Readonly<Record<string, string>>;
-      from?: number;
-      to?: number;
-    } = {},
-  ): Series[] {
-    const checks = Object.entries(options.attributes ?? {});
-    return this.#series
-      .filter(
-        (s) =>
-          s.metric === metric &&
-          (options.host === undefined || s.host === options.host) &&
-          checks.every(([k, v]) => String(s.attributes[k]) === v),
-      )
-      .map((s) => ({
-        ...s,
-        points: s.points.filter(
-          (p) =>
-            (options.from === undefined || p.t >= options.from) &&
-            (options.to === undefined || p.t <= options.to),
-        ),
-      }));
+  collectors(filter: RowFilter = {}): Promise<string[]> {
+    return this.#distinct('collector', whereSql(filter));
+  }
+
+  metrics(filter: RowFilter = {}): Promise<string[]> {
+    return this.#distinct('metric', whereSql(filter));
   }
 
   /**
-   * Per host, the sum over the matching attribute sets at each timestamp (e.g. all CPUs and
-   * modes of `system.cpu.time`), as one series per host.
+   * A metric's lines: one per collector, summed over the attribute sets that pass the
+   * filter, counters as rates per second unless `rate` is false. An empty selection is an
+   * error that lists what the file holds.
    */
-  perHost(
-    metric: string,
-    options: { attributes?: Readonly<Record<string, string>>; from?: number; to?: number } = {},
-  ): Series[] {
-    const byHost = new Map<string, Series>();
-    for (const s of this.series(metric, options)) {
-      let total = byHost.get(s.host);
-      if (total === undefined) {
-        total = { ...s, attributes: options.attributes ?? {}, points: [] };
-        byHost.set(s.host, total);
-      }
-      total.points.push(...s.points);
+  async lines(metric: string, options: LineOptions = {}): Promise<MetricLines> {
+    const { where: extra, span, ...rest } = options;
+    const filter: RowFilter = { ...rest, metrics: [metric] };
+    const and = extra === undefined ? '' : ` AND (${extra})`;
+    const where = `${whereSql(filter)}${and}`;
+    let info: Record<string, unknown> | undefined;
+    try {
+      const reader = await this.#connection.runAndReadAll(
+        span === undefined
+          ? `SELECT any_value(unit) AS unit, any_value("type") AS "type", epoch_ms(min(timestamp)) AS t0,
+               epoch_ms(max(timestamp)) AS t1, count(*) AS n FROM ${this.#source} WHERE ${where}`
+          : // The first matching row is enough: the scan stops there.
+            `SELECT unit, "type", ${String(span.t0)} AS t0, ${String(span.t1)} AS t1, 1 AS n
+               FROM ${this.#source} WHERE ${where} LIMIT 1`,
+      );
+      info = reader.getRowObjectsJS()[0];
+    } catch (error) {
+      throw explainReadError(this.path, error);
     }
-    for (const total of byHost.values()) {
-      const sums = new Map<number, number>();
-      for (const p of total.points) sums.set(p.t, (sums.get(p.t) ?? 0) + p.v);
-      total.points = [...sums].map(([t, v]) => ({ t, v })).sort((a, b) => a.t - b.t);
-    }
-    return [...byHost.values()].sort((a, b) => a.host.localeCompare(b.host));
+    if (info === undefined || Number(info.n) === 0)
+      throw await explainEmpty(this.#connection, this.#source, this.path, filter);
+    const type = asText(info.type);
+    const rate = options.rate ?? type === 'counter';
+    const t0 = Number(info.t0);
+    const t1 = Number(info.t1);
+    const lines = await chartLines(this.#connection, this.#source, {
+      metric,
+      where: `${whereSql({ ...filter, metrics: [] })}${and}`,
+      rate,
+      ...(options.scale === undefined ? {} : { scale: options.scale }),
+      buckets: options.buckets ?? 1000,
+      t0,
+      t1,
+    });
+    const unit = options.unit ?? (rate ? `${asText(info.unit)}/s` : asText(info.unit));
+    return { metric, unit, type, lines, t0, t1 };
   }
 
-  /** The mean across the given series at each timestamp, timestamps rounded to `stepMs`. */
-  static average(series: readonly Series[], stepMs = 1000): Point[] {
-    const buckets = new Map<number, { sum: number; n: number }>();
-    for (const s of series) {
-      for (const p of s.points) {
-        const t = Math.round(p.t / stepMs) * stepMs;
-        const b = buckets.get(t) ?? { sum: 0, n: 0 };
-        b.sum += p.v;
-        b.n += 1;
-        buckets.set(t, b);
-      }
-    }
-    return [...buckets].map(([t, b]) => ({ t, v: b.sum / b.n })).sort((a, b) => a.t - b.t);
+  /** Runs an SQL query over the file, available as the view `results`; rows as objects. */
+  async query(sql: string): Promise<Record<string, unknown>[]> {
+    await this.#connection.run(`CREATE OR REPLACE TEMP VIEW results AS SELECT * FROM ${this.#source}`);
+    const reader = await this.#connection.runAndReadAll(sql);
+    return reader.getRowObjectsJS();
   }
 
-  /** A counter as a rate per second between consecutive points; a decrease is a reset. */
-  static rate(series: Series): Series {
-    const points: Point[] = [];
-    for (let i = 1; i < series.points.length; i++) {
-      const a = series.points[i - 1];
-      const b = series.points[i];
-      if (a === undefined || b === undefined || b.t <= a.t) continue;
-      const increase = b.v >= a.v ? b.v - a.v : b.v;
-      points.push({ t: b.t, v: increase / ((b.t - a.t) / 1000) });
-    }
-    return { ...series, unit: `${series.unit}/s`, points };
+  close(): void {
+    this.#close();
   }
 }

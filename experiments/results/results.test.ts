@@ -1,15 +1,22 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isValidName } from '../config.ts';
+import { formatOf, mergeParts } from '../merge.ts';
 import { Results } from './api.ts';
+import type { Point } from './downsample.ts';
+import { lttb } from './downsample.ts';
 import { renderSvg } from './plot.ts';
-import { P2Quantile } from './quantile.ts';
-import { scanCsv, splitRecord } from './reader.ts';
-import { isoMs, summarize } from './summary.ts';
+import type { Line } from './series.ts';
+import { EmptySelectionError, summarize } from './summary.ts';
 
-const SMALL = join(import.meta.dirname, '..', 'testdata', 'fixtures', 'small.csv');
+const FIXTURES = join(import.meta.dirname, '..', 'testdata', 'fixtures');
+/** The CSV exporter's format (no collector column): host stands in for the collector. */
+const SMALL = join(FIXTURES, 'small.csv');
+/** The results format: two collectors that share the host name `vm`. */
+const SAME_HOST = join(FIXTURES, 'same-host.csv');
 const dir = mkdtempSync(join(tmpdir(), 'inframeter-results-'));
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -30,67 +37,13 @@ describe('experiment names', () => {
   });
 });
 
-describe('CSV reading', () => {
-  it('splits quoted fields with commas, doubled quotes and empty fields', () => {
-    expect(splitRecord('a,"b,c","say ""hi""",,')).toEqual(['a', 'b,c', 'say "hi"', '', '']);
-    expect(splitRecord('x,"open')).toBeUndefined();
-    expect(() => splitRecord('"a"b,c')).toThrow('unexpected text after a quoted field at column 4');
-  });
-
-  it('reads every record of the fixture, the one with a line break whole', async () => {
-    const rows: string[][] = [];
-    expect(await scanCsv(SMALL, (f) => rows.push([...f]))).toBe(10);
-    expect(rows[9]?.[3]).toBe('{line\nbreak}');
-    expect(rows[9]?.[6]).toBe('{"text":"comma, and \\"quotes\\""}');
-  });
-
-  it('names the line of a foreign header, a short row and a truncated end', async () => {
-    const foreign = join(dir, 'foreign.csv');
-    writeFileSync(foreign, 'a,b\n1,2\n');
-    await expect(scanCsv(foreign, () => undefined)).rejects.toThrow(
-      `${foreign}:1: not an inframeter CSV header`,
-    );
-    const text = readFileSync(SMALL, 'utf8');
-    const short = join(dir, 'short.csv');
-    writeFileSync(short, `${text.split('\n').slice(0, 3).join('\n')}\n2026-11-22T10:00:00.000Z,a,m\n`);
-    await expect(scanCsv(short, () => undefined)).rejects.toThrow(`${short}:4: expected 9 fields, got 3`);
-    const truncated = join(dir, 'truncated.csv');
-    writeFileSync(truncated, text.slice(0, text.indexOf('break}')));
-    await expect(scanCsv(truncated, () => undefined)).rejects.toThrow(
-      `${truncated}:11: the file ends inside a quoted field (truncated)`,
-    );
-    await expect(summarize(truncated)).rejects.toThrow(
-      `${truncated}:11: the file ends inside a quoted field (truncated)`,
-    );
-  });
-
-  it('parses the fixed-width timestamps exactly', () => {
-    expect(isoMs('2026-11-22T10:00:20.123Z,a', 0)).toBe(Date.parse('2026-11-22T10:00:20.123Z'));
-    expect(isoMs('x,1999-01-02T03:04:05.006Z', 2)).toBe(Date.parse('1999-01-02T03:04:05.006Z'));
-  });
-});
-
-describe('P² quantile', () => {
-  it('is exact with five values or fewer', () => {
-    const q = new P2Quantile(0.95);
-    for (const v of [5, 1, 4, 2, 3]) q.add(v);
-    expect(q.value()).toBeCloseTo(4.8, 10);
-  });
-
-  it('estimates the 95th percentile of 1..10000 in any order within 1 %', () => {
-    const q = new P2Quantile(0.95);
-    const values = Array.from({ length: 10_000 }, (_, i) => ((i * 7919) % 10_000) + 1);
-    for (const v of values) q.add(v);
-    expect(Math.abs(q.value() - 9500) / 9500).toBeLessThan(0.01);
-  });
-});
-
-describe('summary', () => {
-  it('gives exact statistics, counter rates across a reset', async () => {
-    const rows = await summarize(SMALL);
+describe('summary (DuckDB)', () => {
+  it('gives exact statistics, counter rates across a reset, quoted fields whole', async () => {
+    const rows = await summarize(SMALL, {}, { p95: true });
     const cpuA = rows.find((r) => r.metric === 'system.cpu.time' && r.host === 'a');
     // 100 → 110 (+10), then a reset to 5 (+5): 15 over 20 s.
     expect(cpuA).toMatchObject({
+      collector: 'a',
       count: 3,
       min: 5,
       max: 110,
@@ -100,7 +53,9 @@ describe('summary', () => {
       last: '2026-11-22T10:00:20.000Z',
     });
     const cpuB = rows.find((r) => r.metric === 'system.cpu.time' && r.host === 'b');
-    expect(cpuB).toMatchObject({ count: 3, mean: 70, rate: 2, p95: 88 });
+    expect(cpuB).toMatchObject({ count: 3, mean: 70, rate: 2 });
+    expect(cpuB?.p95).toBeGreaterThanOrEqual(70);
+    expect(cpuB?.p95).toBeLessThanOrEqual(90);
     const memory = rows.find((r) => r.metric === 'system.memory.usage');
     expect(memory).toMatchObject({ count: 3, mean: 2000, min: 1000, max: 3000, type: 'updowncounter' });
     expect(memory?.rate).toBeUndefined();
@@ -123,43 +78,156 @@ describe('summary', () => {
       (await summarize(SMALL, { attributes: { 'system.memory.state': 'used' } })).map((r) => r.metric),
     ).toEqual(['system.memory.usage']);
   });
-});
 
-describe('Results API', () => {
-  it('lists hosts and metrics, gives series, rates, averages and windows', async () => {
-    const r = await Results.load(SMALL);
-    expect(r.hosts()).toEqual(['a', 'b']);
-    expect(r.metrics()).toEqual(['note', 'system.cpu.time', 'system.memory.usage']);
-    const [b] = r.series('system.cpu.time', { host: 'b', attributes: { 'cpu.mode': 'user' } });
-    expect(b?.points.map((p) => p.v)).toEqual([50, 70, 90]);
-    expect(
-      Results.rate(b ?? { metric: '', host: '', unit: '', type: '', attributes: {}, points: [] }).points.map(
-        (p) => p.v,
-      ),
-    ).toEqual([2, 2]);
-    const [a] = r.series('system.cpu.time', { host: 'a' });
-    expect(
-      Results.rate(a ?? { metric: '', host: '', unit: '', type: '', attributes: {}, points: [] }).points.map(
-        (p) => p.v,
-      ),
-    ).toEqual([1, 0.5]);
-    expect(Results.average(r.series('system.cpu.time')).map((p) => p.v)).toEqual([75, 90, 47.5]);
-    const from = Date.parse('2026-11-22T10:00:10Z');
-    expect(r.series('system.memory.usage', { from }).flatMap((s) => s.points.map((p) => p.v))).toEqual([
-      3000, 2000,
-    ]);
-    expect(r.perHost('system.cpu.time').map((s) => [s.host, s.points.length])).toEqual([
-      ['a', 3],
-      ['b', 3],
-    ]);
+  it('an unknown metric or host, or an empty selection, is an error listing what exists', async () => {
+    await expect(summarize(SMALL, { metrics: ['system.cpu.tme'] })).rejects.toThrow(
+      `${SMALL}: no metric system.cpu.tme; the metrics there: note, system.cpu.time, system.memory.usage`,
+    );
+    await expect(summarize(SMALL, { hosts: ['c'] })).rejects.toThrow('no host c; the hosts there: a, b');
+    await expect(summarize(SMALL, { attributes: { 'cpu.mode': 'idle' } })).rejects.toThrow(
+      EmptySelectionError,
+    );
   });
 
-  it('plots one path per host with a legend', async () => {
-    const r = await Results.load(SMALL);
-    const svg = renderSvg(r.perHost('system.cpu.time'), { title: 'CPU <user>', unit: 's' });
+  it('keeps two collectors that share a host name apart', async () => {
+    const rows = await summarize(SAME_HOST, { metrics: ['system.cpu.time'] });
+    expect(rows.map((r) => [r.host, r.collector, r.mean, r.rate])).toEqual([
+      ['vm', '00000000000000aa', 215 / 3, 0.75],
+      ['vm', '00000000000000bb', 70, 2],
+    ]);
+    const r = await Results.open(SAME_HOST);
+    try {
+      const { lines, unit } = await r.lines('system.cpu.time');
+      expect(unit).toBe('s/s');
+      expect(lines.map((l) => l.name)).toEqual(['vm (00000000000000aa)', 'vm (00000000000000bb)']);
+      // Rates between consecutive points: 1 then 0.5 (the reset: 5 over 10 s); 2 and 2.
+      expect(lines.map((l) => l.buckets.map((b) => b.v))).toEqual([
+        [1, 0.5],
+        [2, 2],
+      ]);
+    } finally {
+      r.close();
+    }
+  });
+
+  it('names the file and line of a foreign header, a short row and a truncated end', async () => {
+    const foreign = join(dir, 'foreign.csv');
+    writeFileSync(foreign, 'a,b\n1,2\n');
+    await expect(summarize(foreign)).rejects.toThrow(`${foreign}:1: not an inframeter CSV header`);
+    const text = readFileSync(SAME_HOST, 'utf8');
+    const short = join(dir, 'short.csv');
+    writeFileSync(short, `${text.split('\n').slice(0, 3).join('\n')}\n2026-11-22T10:00:00.000Z,a,m\n`);
+    await expect(summarize(short)).rejects.toThrow(`${short}:4:`);
+    const truncated = join(dir, 'truncated.csv');
+    writeFileSync(truncated, text.slice(0, text.length - 20));
+    await expect(summarize(truncated)).rejects.toThrow(
+      `${truncated}: the last row has no line end (truncated file)`,
+    );
+  });
+});
+
+describe('Parquet and merging', () => {
+  it('merges parts of both formats into Parquet that another reader reads, and back into CSV', async () => {
+    const parquet = join(dir, 'merged.parquet');
+    expect(await mergeParts([SMALL, SAME_HOST], parquet)).toBe(10 + 9);
+    // hyparquet: an independent reader of the file DuckDB wrote.
+    const rows = (await parquetReadObjects({ file: await asyncBufferFromFile(parquet) })) as Record<
+      string,
+      unknown
+    >[];
+    expect(rows).toHaveLength(19);
+    expect(Object.keys(rows[0] ?? {})).toEqual([
+      'timestamp',
+      'host',
+      'collector',
+      'metric',
+      'unit',
+      'type',
+      'value',
+      'attributes',
+      'resource',
+      'start_timestamp',
+    ]);
+    const vm = rows.filter((r) => r.host === 'vm' && r.metric === 'system.cpu.time');
+    expect(new Set(vm.map((r) => r.collector))).toEqual(new Set(['00000000000000aa', '00000000000000bb']));
+    expect(rows.find((r) => r.metric === 'note')?.unit).toBe('{line\nbreak}');
+    // The same statistics from the Parquet file as from the CSV files.
+    const fromParquet = await summarize(parquet, { metrics: ['system.cpu.time'], hosts: ['vm'] });
+    const fromCsv = await summarize(SAME_HOST, { metrics: ['system.cpu.time'] });
+    expect(fromParquet).toEqual(fromCsv);
+    const csv = join(dir, 'merged.csv');
+    expect(await mergeParts([parquet], csv)).toBe(19);
+    expect(readFileSync(csv, 'utf8').split('\n')[1]).toMatch(
+      /^2026-11-22T10:00:00\.000Z,(a|b|vm),[0-9a-z]+,system\./,
+    );
+    expect(await summarize(csv, { metrics: ['system.cpu.time'], hosts: ['vm'] })).toEqual(fromCsv);
+  });
+
+  it('refuses an output that is neither .csv nor .parquet, and a damaged part, leaving nothing', async () => {
+    expect(() => formatOf('x.xlsx')).toThrow('results are written as .csv or .parquet, not .xlsx');
+    const bad = join(dir, 'bad.csv');
+    writeFileSync(
+      bad,
+      `${readFileSync(SAME_HOST, 'utf8')}2026-11-22T10:00:30.000Z,vm,x,m,s,gauge,oops,{},{},\n`,
+    );
+    const out = join(dir, 'never.parquet');
+    await expect(mergeParts([SAME_HOST, bad], out)).rejects.toThrow(bad);
+    expect(() => readFileSync(out)).toThrow();
+    expect(() => readFileSync(`${out}.tmp`)).toThrow();
+  });
+});
+
+describe('downsampling (LTTB)', () => {
+  it('keeps 150,000 points to the threshold with the first, last and the peaks', () => {
+    const points: Point[] = Array.from({ length: 150_000 }, (_, i) => ({
+      t: i * 1000,
+      v: Math.sin(i / 500),
+    }));
+    const spike = points[77_777];
+    if (spike !== undefined) spike.v = 50;
+    const dip = points[120_001];
+    if (dip !== undefined) dip.v = -40;
+    const kept = lttb(points, 700);
+    expect(kept).toHaveLength(700);
+    expect(kept[0]).toBe(points[0]);
+    expect(kept[699]).toBe(points[149_999]);
+    expect(kept).toContain(spike);
+    expect(kept).toContain(dip);
+    expect(kept.every((p, i) => i === 0 || p.t > (kept[i - 1]?.t ?? -1))).toBe(true);
+    expect(lttb(points.slice(0, 10), 700)).toHaveLength(10);
+  });
+});
+
+describe('charts', () => {
+  const line = (name: string, values: number[]): Line => ({
+    host: name,
+    collector: name,
+    name,
+    buckets: values.map((v, i) => ({ t: i * 1000, v, lo: v, tlo: i * 1000, hi: v, thi: i * 1000 })),
+  });
+
+  it('draws a line per host with a legend, units and time from the start', () => {
+    const svg = renderSvg({
+      title: 'CPU <user>',
+      unit: 's/s',
+      lines: [line('a', [1, 2, 3]), line('b', [3, 2, 1])],
+      t0: 0,
+      t1: 2000,
+    });
     expect(svg.match(/<path d="M/g)?.length).toBe(2);
     expect(svg).toContain('CPU &#60;user&#62;');
-    expect(svg).toContain('>a</text>');
-    expect(renderSvg([], { title: 'x', unit: 'y' })).toContain('no data');
+    expect(svg).toMatch(/>a<title>a<\/title><\/text>/);
+    expect(svg).toContain('>s/s</text>');
+    expect(svg).toContain('time since start (s); start 1970-01-01T00:00:00.000Z');
+    expect(renderSvg({ title: 'x', unit: 'y', lines: [], t0: 0, t1: 1 })).toContain('no data');
+  });
+
+  it('with many hosts: the band from lowest to highest, the mean, and the highest three named', () => {
+    const lines = Array.from({ length: 40 }, (_, i) => line(`host-${String(i)}`, [i, i + 1, i]));
+    const svg = renderSvg({ title: 'many', unit: 'W', lines, t0: 0, t1: 2000 });
+    expect(svg).toContain('<polygon');
+    expect(svg).toContain('mean of 40 hosts');
+    expect(svg.match(/<path d="M/g)?.length).toBe(4);
+    expect(svg).toContain('host-39 (highest)');
   });
 });

@@ -1,11 +1,13 @@
-import type { Fields } from './reader.ts';
-import { fieldsOf, scanLines } from './reader.ts';
-import { P2Quantile } from './quantile.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { RowFilter } from './filter.ts';
+import { whereSql } from './filter.ts';
+import { asText, explainReadError, kindOf, openDatabase, sourceSql } from './source.ts';
 
-/** The statistics of one series (metric, host, attributes) over a file. */
+/** The statistics of one series (metric, host, collector, attributes) over a file. */
 export interface SeriesSummary {
   metric: string;
   host: string;
+  collector: string;
   unit: string;
   type: string;
   attributes: string;
@@ -13,225 +15,163 @@ export interface SeriesSummary {
   mean: number;
   min: number;
   max: number;
-  /** P² estimate of the 95th percentile (exact up to five values). */
-  p95: number;
+  /** Approximate 95th percentile (t-digest), when asked for. */
+  p95?: number;
   /** Counters: mean increase per second from first to last row, counter resets handled. */
   rate?: number;
   first: string;
   last: string;
 }
 
-interface Accumulator {
-  metric: string;
-  host: string;
-  unit: string;
-  type: string;
-  attributes: string;
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-  p95: P2Quantile;
-  /** ms since the epoch. */
-  first: number;
-  last: number;
-  previous: number;
-  increase: number;
+/** What to compute beyond count, mean, min, max and rate. */
+export interface SummaryOptions {
+  /** The 95th percentile (t-digest; it costs about as much as the rest together). */
+  p95?: boolean;
 }
 
-/** Which rows to keep. */
-export interface RowFilter {
-  metrics?: readonly string[];
-  hosts?: readonly string[];
-  /** ISO 8601 bounds, inclusive. */
-  from?: string;
-  to?: string;
-  /** Attribute values the row must have (its JSON attributes compared as text). */
-  attributes?: Readonly<Record<string, string>>;
+/** An error saying what the file holds when a selection matches nothing. */
+export class EmptySelectionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmptySelectionError';
+  }
 }
 
-/** A predicate over raw fields; cheap checks first. */
-export function rowPredicate(filter: RowFilter): (f: Fields) => boolean {
-  const metrics = filter.metrics === undefined ? undefined : new Set(filter.metrics);
-  const hosts = filter.hosts === undefined ? undefined : new Set(filter.hosts);
-  const from = filter.from === undefined ? undefined : new Date(filter.from).toISOString();
-  const to = filter.to === undefined ? undefined : new Date(filter.to).toISOString();
-  const attributeChecks = Object.entries(filter.attributes ?? {});
-  return (f) => {
-    if (metrics !== undefined && !metrics.has(f[2] ?? '')) return false;
-    if (hosts !== undefined && !hosts.has(f[1] ?? '')) return false;
-    // Timestamps are fixed-width ISO 8601 in UTC: text order is time order. An empty
-    // timestamp asks about host and metric only.
-    const t = f[0] ?? '';
-    if (t !== '' && from !== undefined && t < from) return false;
-    if (t !== '' && to !== undefined && t > to) return false;
-    if (attributeChecks.length > 0) {
-      const attributes = JSON.parse(f[6] ?? '{}') as Record<string, unknown>;
-      for (const [k, v] of attributeChecks) if (String(attributes[k]) !== v) return false;
-    }
-    return true;
-  };
+const SERIES = 'metric, host, collector, attributes';
+
+/** Distinct values of a column in the rows that pass `where`, sorted. */
+export async function distinctValues(
+  connection: DuckDBConnection,
+  source: string,
+  column: string,
+  where = 'TRUE',
+): Promise<string[]> {
+  const reader = await connection.runAndReadAll(
+    `SELECT DISTINCT ${column} AS v FROM ${source} WHERE ${where} ORDER BY v`,
+  );
+  return reader.getRowsJS().map((r) => asText(r[0]));
 }
 
 /**
- * One pass over a CSV file: per series, count, mean, min, max, p95 and (counters) rate.
- * Memory grows with the number of series, not of rows. A row is split in full only the
- * first time its series appears (which also checks it); later rows of the series are
- * located by the six plain fields that lead a row and the one that ends it.
+ * Why a selection is empty, listing what exists: the unknown metrics (with the metrics of
+ * the file), hosts or collectors, or else the filter as a whole.
  */
-export async function summarize(path: string, filter: RowFilter = {}): Promise<SeriesSummary[]> {
-  const keep = rowPredicate(filter);
-  const needsFields = filter.attributes !== undefined && Object.keys(filter.attributes).length > 0;
-  const timed = filter.from !== undefined || filter.to !== undefined;
-  const series = new Map<string, Map<string, Accumulator>>();
-  const add = (a: Accumulator, value: number, t: number): void => {
-    a.count += 1;
-    a.sum += value;
-    if (value < a.min) a.min = value;
-    if (value > a.max) a.max = value;
-    a.p95.add(value);
-    if (t < a.first) a.first = t;
-    if (t > a.last) a.last = t;
-    // A counter that goes down was reset: its new value is all increase.
-    a.increase += value >= a.previous ? value - a.previous : value;
-    a.previous = value;
-  };
-  const full = (line: string, lineNo: number): Fields => fieldsOf(line, path, lineNo);
-  await scanLines(path, (line, lineNo) => {
-    // Fields 0-5 (timestamp … value) are never quoted in inframeter's files; the last
-    // (start_timestamp) has no comma. The series is everything else.
-    const c0 = line.indexOf(',');
-    let c = c0;
-    let prev = c0;
-    for (let k = 0; k < 5 && c >= 0; k++) {
-      if (line.charCodeAt(c + 1) === 34) {
-        c = -1;
-        break;
-      }
-      prev = c;
-      c = line.indexOf(',', c + 1);
+export async function explainEmpty(
+  connection: DuckDBConnection,
+  source: string,
+  path: string,
+  filter: RowFilter,
+): Promise<EmptySelectionError> {
+  const checks: [keyof RowFilter, string, string][] = [
+    ['metrics', 'metric', 'metrics'],
+    ['hosts', 'host', 'hosts'],
+    ['collectors', 'collector', 'collectors'],
+  ];
+  for (const [key, column, plural] of checks) {
+    const wanted = filter[key] as readonly string[] | undefined;
+    if (wanted === undefined || wanted.length === 0) continue;
+    const present = await distinctValues(connection, source, column);
+    const unknown = wanted.filter((w) => !present.includes(w));
+    if (unknown.length > 0) {
+      return new EmptySelectionError(
+        `${path}: no ${column} ${unknown.join(', ')}; the ${plural} there: ${present.join(', ') || '(none)'}`,
+      );
     }
-    const last = line.lastIndexOf(',');
-    if (c0 < 0 || c < 0 || last <= c || needsFields) {
-      const f = full(line, lineNo);
-      if (!keep(f)) return;
-      const value = Number(f[5]);
-      if (Number.isNaN(value)) return;
-      const head = `\u0000${f[1] ?? ''},${f[2] ?? ''},${f[3] ?? ''},${f[4] ?? ''}`;
-      const tail = `${f[6] ?? ''}\u0000${f[7] ?? ''}`;
-      let inner = series.get(head);
-      if (inner === undefined) {
-        inner = new Map();
-        series.set(head, inner);
-      }
-      let a = inner.get(tail);
-      if (a === undefined) {
-        a = accumulator(f, value);
-        inner.set(tail, a);
-      }
-      add(a, value, isoMs(f[0] ?? '', 0));
-      return;
-    }
-    const valueStart = prev + 1;
-    // Two-level lookup: no concatenated key to build and hash for every row.
-    const head = line.slice(c0 + 1, valueStart);
-    const tail = line.slice(c, last);
-    let inner = series.get(head);
-    if (inner === undefined) {
-      inner = new Map();
-      series.set(own(head), inner);
-    }
-    let a = inner.get(tail);
-    if (a === undefined) {
-      const f = full(line, lineNo);
-      const key = own(tail);
-      // Host and metric decide for the whole series; time for each row.
-      if (!keep(['', f[1] ?? '', f[2] ?? ''])) {
-        inner.set(key, SKIPPED);
-        return;
-      }
-      a = accumulator(f, Number(f[5]));
-      inner.set(key, a);
-    } else if (a === SKIPPED) return;
-    if (timed && !keep([line.slice(0, c0), a.host, a.metric])) return;
-    const value = Number(line.slice(valueStart, c));
-    if (Number.isNaN(value)) return;
-    add(a, value, isoMs(line, 0));
-  });
-  return [...series.values()]
-    .flatMap((inner) => [...inner.values()])
-    .filter((a) => a !== SKIPPED && a.count > 0)
-    .map((a) => {
-      const seconds = (a.last - a.first) / 1000;
-      const summary: SeriesSummary = {
-        metric: a.metric,
-        host: a.host,
-        unit: a.unit,
-        type: a.type,
-        attributes: a.attributes,
-        count: a.count,
-        mean: a.sum / a.count,
-        min: a.min,
-        max: a.max,
-        p95: a.p95.value(),
-        first: new Date(a.first).toISOString(),
-        last: new Date(a.last).toISOString(),
-      };
-      if (a.type === 'counter' && seconds > 0) summary.rate = a.increase / seconds;
-      return summary;
-    })
-    .sort(
-      (x, y) =>
-        x.metric.localeCompare(y.metric) ||
-        x.host.localeCompare(y.host) ||
-        x.attributes.localeCompare(y.attributes),
+  }
+  if (filter.attributes !== undefined && Object.keys(filter.attributes).length > 0) {
+    const where = whereSql({ ...filter, attributes: {} });
+    const sets = await distinctValues(connection, source, 'attributes', where);
+    return new EmptySelectionError(
+      `${path}: no rows with ${Object.entries(filter.attributes)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(
+          ', ',
+        )}; the attribute sets there: ${sets.slice(0, 20).join(' ')}${sets.length > 20 ? ` (and ${String(sets.length - 20)} more)` : ''}`,
     );
+  }
+  return new EmptySelectionError(`${path}: no rows between --from and --to`);
 }
 
-/** A copy that does not keep the (large) text it was cut from alive. */
-function own(text: string): string {
-  return Buffer.from(text, 'utf8').toString('utf8');
+/**
+ * One pass over a results file (CSV or Parquet) in DuckDB: per series, count, mean, min, max,
+ * first and last time, and for counters the rate per second. Memory is bounded by the number
+ * of series (one group each), not of rows. A counter's rate is (last − first) / time; where a
+ * reset shows (its start time changes, or its first and last values are not its minimum and
+ * maximum) the increases of those series alone are summed in time order, a decrease counting
+ * as a reset. An empty selection is an {@link EmptySelectionError} that lists what exists.
+ */
+export async function summarize(
+  path: string,
+  filter: RowFilter = {},
+  options: SummaryOptions = {},
+): Promise<SeriesSummary[]> {
+  const kind = kindOf(path);
+  const source = sourceSql(path, kind);
+  const where = whereSql(filter);
+  const db = await openDatabase();
+  try {
+    const c = db.connection;
+    try {
+      await c.run(`CREATE TEMP TABLE summary AS
+        SELECT ${SERIES}, any_value(unit) AS unit, any_value("type") AS "type", count(*) AS n,
+          avg(value) AS mean, min(value) AS mn, max(value) AS mx,
+          ${options.p95 === true ? 'approx_quantile(value, 0.95)' : 'NULL::DOUBLE'} AS p95,
+          arg_min(value, timestamp) AS v0, arg_max(value, timestamp) AS v1,
+          min(timestamp) AS t0, max(timestamp) AS t1,
+          min(start_timestamp) AS s0, max(start_timestamp) AS s1
+        FROM ${source} WHERE ${where} GROUP BY ALL`);
+      // The series whose counter was reset: their increases, summed in time order (a
+      // second pass, over those series only, and only when there are any).
+      const resetWhere = `"type" = 'counter' AND (s0 <> s1 OR v0 <> mn OR v1 <> mx)`;
+      const resets = await c.runAndReadAll(`SELECT count(*) FROM summary WHERE ${resetWhere}`);
+      const anyReset = Number(resets.getRowsJS()[0]?.[0] ?? 0) > 0;
+      const increases = anyReset
+        ? `WITH reset AS (SELECT ${SERIES} FROM summary WHERE ${resetWhere}),
+        rows AS (
+          SELECT ${SERIES}, timestamp, value FROM (SELECT * FROM ${source} WHERE ${where}) AS kept
+            SEMI JOIN reset USING (${SERIES})),
+        steps AS (
+          SELECT ${SERIES}, value, lag(value) OVER (PARTITION BY ${SERIES} ORDER BY timestamp) AS previous
+          FROM rows)
+        SELECT ${SERIES}, sum(CASE WHEN previous IS NULL THEN 0 WHEN value >= previous THEN value - previous ELSE value END) AS increase
+        FROM steps GROUP BY ALL`
+        : `SELECT ${SERIES}, NULL::DOUBLE AS increase FROM summary WHERE FALSE`;
+      await c.run(`CREATE TEMP TABLE increases AS ${increases}`);
+    } catch (error) {
+      throw explainReadError(path, error);
+    }
+    const reader = await c.runAndReadAll(`
+      SELECT s.metric, s.host, s.collector, s.attributes, s.unit, s."type", s.n, s.mean, s.mn, s.mx, s.p95,
+        epoch_ms(s.t0) AS t0, epoch_ms(s.t1) AS t1,
+        CASE WHEN s."type" = 'counter' AND s.t1 > s.t0
+          THEN coalesce(i.increase, s.v1 - s.v0) / (epoch_ms(s.t1) - epoch_ms(s.t0)) * 1000 END AS rate
+      FROM summary s LEFT JOIN increases i USING (${SERIES})
+      ORDER BY s.metric, s.host, s.collector, s.attributes`);
+    const rows = reader.getRowObjectsJS().map((r): SeriesSummary => {
+      const summary: SeriesSummary = {
+        metric: asText(r.metric),
+        host: asText(r.host),
+        collector: asText(r.collector),
+        unit: asText(r.unit),
+        type: asText(r.type),
+        attributes: asText(r.attributes),
+        count: Number(r.n),
+        mean: Number(r.mean),
+        min: Number(r.mn),
+        max: Number(r.mx),
+        first: new Date(Number(r.t0)).toISOString(),
+        last: new Date(Number(r.t1)).toISOString(),
+      };
+      if (r.p95 !== null) summary.p95 = Number(r.p95);
+      if (r.rate !== null) summary.rate = Number(r.rate);
+      return summary;
+    });
+    if (rows.length === 0) throw await explainEmpty(c, source, path, filter);
+    return rows;
+  } finally {
+    db.close();
+  }
 }
-
-const digit = (s: string, i: number): number => s.charCodeAt(i) - 48;
-const two = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1);
-
-/** `YYYY-MM-DDTHH:MM:SS.mmmZ` at `at` in `s`, in ms since the epoch, without allocating. */
-export function isoMs(s: string, at: number): number {
-  if (s.charCodeAt(at + 23) !== 90 /* Z */ || s.charCodeAt(at + 10) !== 84 /* T */)
-    return Date.parse(s.slice(at, s.indexOf(',', at)));
-  return Date.UTC(
-    two(s, at) * 100 + two(s, at + 2),
-    two(s, at + 5) - 1,
-    two(s, at + 8),
-    two(s, at + 11),
-    two(s, at + 14),
-    two(s, at + 17),
-    digit(s, at + 20) * 100 + two(s, at + 21),
-  );
-}
-
-function accumulator(f: Fields, first: number): Accumulator {
-  return {
-    metric: own(f[2] ?? ''),
-    host: own(f[1] ?? ''),
-    unit: own(f[3] ?? ''),
-    type: own(f[4] ?? ''),
-    attributes: own(f[6] ?? ''),
-    count: 0,
-    sum: 0,
-    min: Infinity,
-    max: -Infinity,
-    p95: new P2Quantile(0.95),
-    first: Infinity,
-    last: -Infinity,
-    previous: first,
-    increase: 0,
-  };
-}
-
-/** A series the filter leaves out (remembered so that its rows are skipped at once). */
-const SKIPPED: Accumulator = accumulator([], 0);
 
 const fmt = (n: number | undefined): string => {
   if (n === undefined) return '';
@@ -240,18 +180,19 @@ const fmt = (n: number | undefined): string => {
   return abs !== 0 && (abs >= 1e9 || abs < 1e-3) ? n.toExponential(3) : String(Number(n.toPrecision(6)));
 };
 
-/** Plain-text tables, one per metric, one row per host and attribute set. */
+/** Plain-text tables, one per metric, one row per host, collector and attribute set. */
 export function formatSummary(rows: readonly SeriesSummary[]): string {
   const out: string[] = [];
   let metric = '';
   let table: string[][] = [];
+  const withP95 = rows.some((r) => r.p95 !== undefined);
   const flush = (): void => {
     if (table.length === 0) return;
     const widths = (table[0] ?? []).map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length)));
     for (const r of table)
       out.push(
         r
-          .map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+          .map((c, i) => (i < 3 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
           .join('  ')
           .trimEnd(),
       );
@@ -265,23 +206,25 @@ export function formatSummary(rows: readonly SeriesSummary[]): string {
       out.push(`${r.metric} (${r.unit}, ${r.type})`);
       table.push([
         'host',
+        'collector',
         'attributes',
         'n',
         'mean',
         'min',
         'max',
-        'p95',
+        ...(withP95 ? ['p95'] : []),
         r.type === 'counter' ? 'rate/s' : '',
       ]);
     }
     table.push([
       r.host,
+      r.collector,
       r.attributes,
       String(r.count),
       fmt(r.mean),
       fmt(r.min),
       fmt(r.max),
-      fmt(r.p95),
+      ...(withP95 ? [fmt(r.p95)] : []),
       fmt(r.rate),
     ]);
   }

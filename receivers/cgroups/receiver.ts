@@ -318,6 +318,9 @@ export function createCgroupsReceiver(
       pods?.start();
       await receiver.start(next);
     },
+    setCollectionInterval(ms) {
+      receiver.setCollectionInterval?.(ms);
+    },
     async shutdown() {
       await receiver.shutdown();
       await pods?.stop();

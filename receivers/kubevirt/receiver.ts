@@ -76,6 +76,9 @@ export function createKubevirtReceiver(
       discovery.start();
       await receiver.start(next);
     },
+    setCollectionInterval(ms) {
+      receiver.setCollectionInterval?.(ms);
+    },
     async shutdown() {
       await receiver.shutdown();
       await discovery?.stop();

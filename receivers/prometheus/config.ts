@@ -18,6 +18,8 @@ export const configSchema = z.strictObject({
   /** Names `service.name` of the targets' resources (Prometheus's `job`). */
   job: z.string().min(1).default('prometheus'),
   collection_interval: duration().prefault('30s'),
+  /** Delay before the first scrape. */
+  initial_delay: duration().default(0),
   /** Per target; the collection interval by default. */
   timeout: duration().optional(),
   /** Keep only metric families whose name matches one of these (all when empty). */
@@ -38,6 +40,7 @@ export interface PrometheusReceiverConfig {
   targets: (string | PrometheusTarget)[];
   job: string;
   collection_interval: number;
+  initial_delay: number;
   timeout?: number | undefined;
   metrics: RegExp[];
   prefer_openmetrics: boolean;

@@ -7,7 +7,7 @@ import type { ComponentSettings, MetricSink, Receiver } from '../../service/comp
 import { ErrorLog } from '../../service/error-log.ts';
 import { toError } from '../../service/errors.ts';
 import { countPoints } from '../../service/metrics-data.ts';
-import { exportBatch } from '../../service/scrape-controller.ts';
+import { exportBatch, ScrapeLoop } from '../../service/scrape-controller.ts';
 import { readPackageVersion } from '../../service/version.ts';
 import type { PrometheusReceiverConfig, PrometheusTarget } from './config.ts';
 import { toMetrics } from './convert.ts';
@@ -41,9 +41,8 @@ export class PrometheusReceiver implements Receiver {
   readonly #errors: ErrorLog;
   readonly #targets: PrometheusTarget[];
   readonly #start = Date.now();
-  #timer: NodeJS.Timeout | undefined;
-  #inFlight: Promise<void> | undefined;
-  #stopped = false;
+  /** The scrape controller's schedule: `initial_delay`, no overlap, an experiment's override. */
+  readonly #loop: ScrapeLoop;
 
   constructor(settings: ComponentSettings, config: PrometheusReceiverConfig, fetchImpl: Fetch = fetch) {
     this.#settings = settings;
@@ -51,6 +50,7 @@ export class PrometheusReceiver implements Receiver {
     this.#fetch = fetchImpl;
     this.#errors = new ErrorLog(settings.logger);
     this.#targets = config.targets.map((t) => (typeof t === 'string' ? { url: t, labels: {} } : t));
+    this.#loop = new ScrapeLoop(config, (next) => this.#tick(next));
   }
 
   /** Scrapes every target once and returns their batches (one per target). */
@@ -135,24 +135,16 @@ export class PrometheusReceiver implements Receiver {
   }
 
   start(next: MetricSink): Promise<void> {
-    const schedule = (delay: number): void => {
-      if (this.#stopped) return;
-      this.#timer = setTimeout(() => {
-        const began = Date.now();
-        this.#inFlight = this.#tick(next).finally(() => {
-          this.#inFlight = undefined;
-          schedule(Math.max(0, this.#config.collection_interval - (Date.now() - began)));
-        });
-      }, delay);
-      this.#timer.unref();
-    };
-    schedule(0);
+    this.#loop.start(next);
     return Promise.resolve();
   }
 
+  /** Scrapes every `ms` while an experiment asks it to; `undefined` restores `collection_interval`. */
+  setCollectionInterval(ms: number | undefined): void {
+    this.#loop.setCollectionInterval(ms);
+  }
+
   async shutdown(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    await this.#inFlight;
+    await this.#loop.stop();
   }
 }

@@ -1,12 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import type { RowFilter } from '../../experiments/results/filter.ts';
 
 export interface FilterOptions {
   metric?: string[];
   host?: string[];
+  collector?: string[];
   from?: string;
   to?: string;
   attr?: string[];
@@ -22,29 +21,31 @@ function attributes(list: readonly string[] = []): Record<string, string> {
   return out;
 }
 
-export async function resultsSummary(
-  file: string,
-  o: FilterOptions & { json?: boolean },
-  out: Writable,
-): Promise<number> {
-  const { summarize, formatSummary } = await import('../../experiments/results/summary.ts');
-  const rows = await summarize(file, {
+function rowFilter(o: FilterOptions): RowFilter {
+  return {
     ...(o.metric === undefined ? {} : { metrics: o.metric }),
     ...(o.host === undefined ? {} : { hosts: o.host }),
+    ...(o.collector === undefined ? {} : { collectors: o.collector }),
     ...(o.from === undefined ? {} : { from: o.from }),
     ...(o.to === undefined ? {} : { to: o.to }),
     attributes: attributes(o.attr),
-  });
+  };
+}
+
+export async function resultsSummary(
+  file: string,
+  o: FilterOptions & { json?: boolean; p95?: boolean },
+  out: Writable,
+): Promise<number> {
+  const { summarize, formatSummary } = await import('../../experiments/results/summary.ts');
+  const rows = await summarize(file, rowFilter(o), { p95: o.p95 === true });
   out.write(o.json === true ? `${JSON.stringify(rows, null, 2)}\n` : `${formatSummary(rows)}\n`);
   return 0;
 }
 
-/** A Chromium binary for PNG output, if one is installed. */
-function chromium(): string | undefined {
-  return ['chromium', 'chromium-browser', 'google-chrome'].find(
-    (b) => spawnSync('sh', ['-c', `command -v ${b}`]).status === 0,
-  );
-}
+/** Plots are this size, per chart. */
+const CHART_WIDTH = 900;
+const CHART_HEIGHT = 340;
 
 export async function resultsPlot(
   file: string,
@@ -53,60 +54,44 @@ export async function resultsPlot(
 ): Promise<number> {
   const { Results } = await import('../../experiments/results/api.ts');
   const { renderSvg } = await import('../../experiments/results/plot.ts');
-  const metric = o.metric[0] ?? '';
-  const results = await Results.load(file, {
-    metrics: [metric],
-    ...(o.host === undefined ? {} : { hosts: o.host }),
-  });
-  const from = o.from === undefined ? undefined : Date.parse(o.from);
-  const to = o.to === undefined ? undefined : Date.parse(o.to);
-  let series = results.perHost(metric, {
-    attributes: attributes(o.attr),
-    ...(from === undefined ? {} : { from }),
-    ...(to === undefined ? {} : { to }),
-  });
-  if (series.length === 0)
-    throw new Error(
-      `no rows of ${metric} in ${file}${o.attr === undefined ? '' : ` with ${o.attr.join(', ')}`}`,
-    );
-  const counter = series[0]?.type === 'counter';
-  if (o.rate ?? counter) series = series.map((s) => Results.rate(s));
-  const unit = series[0]?.unit ?? '';
-  const svg = renderSvg(series, {
-    title: `${metric}${o.attr === undefined ? '' : ` {${o.attr.join(', ')}}`}${counter ? ' (rate)' : ''}`,
-    unit,
-  });
-  const target = o.out ?? `${metric}.svg`;
-  if (extname(target).toLowerCase() === '.png') {
-    const browser = chromium();
-    if (browser === undefined)
-      throw new Error('PNG output needs Chromium (Debian package chromium); write .svg instead');
-    const dir = mkdtempSync(join(tmpdir(), 'inframeter-plot-'));
-    try {
-      writeFileSync(join(dir, 'chart.svg'), svg);
-      const shot = spawnSync(
-        browser,
-        [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          `--screenshot=${target}`,
-          '--window-size=900,360',
-          '--hide-scrollbars',
-          `file://${join(dir, 'chart.svg')}`,
-        ],
-        { encoding: 'utf8', timeout: 60_000 },
-      );
-      if (shot.status !== 0)
-        throw new Error(`chromium failed: ${shot.stderr.trim().split('\n').slice(-3).join(' ')}`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+  const { writeCharts } = await import('../../experiments/results/render.ts');
+  const { plural } = await import('../../experiments/results/report.ts');
+  const target = o.out ?? `${o.metric[0] ?? 'plot'}.svg`;
+  const results = await Results.open(file);
+  try {
+    const filter = rowFilter(o);
+    delete filter.metrics;
+    const charts: string[] = [];
+    const counts: string[] = [];
+    const drawn = [];
+    for (const metric of o.metric) {
+      drawn.push(await results.lines(metric, { ...filter, ...(o.rate === false ? { rate: false } : {}) }));
     }
-  } else {
-    writeFileSync(target, svg);
+    // One time axis for every chart of the file: from the first of them to the last.
+    const t0 = Math.min(...drawn.map((d) => d.t0));
+    const t1 = Math.max(...drawn.map((d) => d.t1));
+    for (const d of drawn) {
+      const rate = d.unit.endsWith('/s') && d.type === 'counter';
+      charts.push(
+        renderSvg(
+          {
+            title: `${d.metric}${o.attr === undefined ? '' : ` {${o.attr.join(', ')}}`}${rate ? ' (rate)' : ''}`,
+            unit: d.unit,
+            lines: d.lines,
+            t0,
+            t1,
+          },
+          { width: CHART_WIDTH, height: CHART_HEIGHT },
+        ),
+      );
+      counts.push(`${d.metric}: ${plural(d.lines.length, 'line')}`);
+    }
+    writeCharts(charts, target, CHART_WIDTH, CHART_HEIGHT);
+    out.write(`${target}: ${counts.join('; ')}\n`);
+    return 0;
+  } finally {
+    results.close();
   }
-  out.write(`${target}: ${String(series.length)} hosts\n`);
-  return 0;
 }
 
 export async function resultsReport(
@@ -114,9 +99,17 @@ export async function resultsReport(
   o: { out: string; title?: string },
   out: Writable,
 ): Promise<number> {
-  const { buildReport } = await import('../../experiments/results/report.ts');
+  const { buildReport, plural } = await import('../../experiments/results/report.ts');
   const { html, charts } = await buildReport(file, o.title ?? `Experiment results: ${file}`);
   writeFileSync(o.out, html);
-  out.write(`${o.out}: ${String(charts)} charts\n`);
+  out.write(`${o.out}: ${plural(charts, 'chart')}\n`);
+  return 0;
+}
+
+export async function resultsConvert(input: string, output: string, out: Writable): Promise<number> {
+  const { mergeParts } = await import('../../experiments/merge.ts');
+  const { plural } = await import('../../experiments/results/report.ts');
+  const rows = await mergeParts([input], output);
+  out.write(`${output}: ${plural(rows, 'row')}\n`);
   return 0;
 }
