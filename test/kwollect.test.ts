@@ -176,8 +176,8 @@ describe.skipIf(skip)('kwollect metrics.d from the document, on real peers', () 
     const manager = new ExperimentManager(
       join(dir, 'experiments'),
       createTestSettings('experiments', 'receiver').logger,
-      (id) => createTestSettings(id, 'exporter'),
       new Map([['kwollect', receiver]]),
+      [{ id: 'metrics', receivers: ['kwollect'] }],
     );
     const control = new ControlServer(manager, 'secret-token', createTestSettings('x', 'receiver').logger);
     await control.listen({ host: '127.0.0.1', port: 0 });

@@ -18,7 +18,7 @@ import { createTestSettings } from './support/settings.ts';
 
 // A real exposition → prometheus receiver → prometheus exporter gives back the same families,
 // names, types, help, labels and values, plus the target's job and instance labels and the
-// otel_scope_name label the exporter adds. The exposition is fetched once from the real
+// otel_scope_name and otel_scope_version labels the exporter adds. The exposition is fetched once from the real
 // exporter and replayed to the receiver, so values are compared exactly.
 const recipes = availableRecipes(['node_exporter', 'prometheus', 'client_golang']);
 const noPromtool = missing('promtool', 'prometheus');
@@ -26,7 +26,7 @@ const noPromtool = missing('promtool', 'prometheus');
 const ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5';
 /** What Prometheus and the receiver add to every series. */
-const ADDED = ['job', 'instance', 'otel_scope_name'];
+const ADDED = ['job', 'instance', 'otel_scope_name', 'otel_scope_version'];
 /** The receiver's own families about the scrape. */
 const OWN = new Set(['target', 'target_info', 'up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
 
