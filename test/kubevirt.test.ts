@@ -17,7 +17,7 @@ import { createKubevirtReceiver } from '../receivers/kubevirt/receiver.ts';
 import { KubevirtScraper } from '../receivers/kubevirt/scraper.ts';
 import type { RecordedApi } from './support/kubernetes-api.ts';
 import { startRecordedApi, statusBody } from './support/kubernetes-api.ts';
-import { missing } from './support/peers.ts';
+import { missing, poll } from './support/peers.ts';
 import { createTestSettings, scrapeOnce } from './support/settings.ts';
 
 /**
@@ -262,10 +262,10 @@ describe.skipIf(skip)('kubevirt receiver with launcher daemons that fail', () =>
         vms: { version: 1, targets: () => targets },
         client: createHostClient({ rootPath: root, pageSize: 4096 }),
         // libvirt's own client (koffi, libvirt.so), recording what it is asked to open.
-        openLibvirt: async (uri) => {
+        openLibvirt: async (uri, options) => {
           opened.push(uri);
           const { openConnection } = await import('../receivers/libvirt/client.ts');
-          return openConnection(uri);
+          return openConnection(uri, options);
         },
       },
     );
@@ -283,10 +283,12 @@ describe.skipIf(skip)('kubevirt receiver with launcher daemons that fail', () =>
       // The process and pod figures do not depend on libvirt.
       expect(value(batch, 'process.memory.usage', { 'kubevirt.vmi.name': 'win-app' })).toBe(4294967296);
       expect(value(batch, 'k8s.pod.memory.usage', { 'kubevirt.vmi.name': 'fedora-db' })).toBe(2366111744);
-      // The next scrape retries the daemon that hung up, after its (1 ms) backoff.
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      await scraper.scrape(new AbortController().signal);
-      expect(opened.filter((u) => u.includes(FEDORA_POD))).toHaveLength(2);
+      // A later scrape retries the daemon that hung up, after its (1 ms) backoff, once the
+      // first attempt has ended (its connection process may still be starting).
+      await poll('the daemon that hung up retried', 20_000, async () => {
+        await scraper.scrape(new AbortController().signal);
+        return opened.filter((u) => u.includes(FEDORA_POD)).length >= 2 ? true : undefined;
+      });
     } finally {
       // Hanging up on the silent connection lets libvirt's waiting call return.
       for (const connection of held) connection.destroy();
