@@ -110,7 +110,7 @@ async function measure(name: string, extra: object, coalesce: boolean): Promise<
   // The outage: no gateway at all (connection refused), then the gateway comes up.
   await new Promise((r) => setTimeout(r, OUTAGE_MS));
   const backlog = exporter.status().queuedBatches;
-  const producedBefore = id;
+  const sentBefore = exporter.status().sentPoints;
   const gateway = await startGateway(port, dir);
   const up = performance.now();
   const loadAtStart = load();
@@ -120,11 +120,12 @@ async function measure(name: string, extra: object, coalesce: boolean): Promise<
     await new Promise((r) => setTimeout(r, 50));
   }
   const drainS = (performance.now() - up) / 1000;
-  const drained = backlog + (id - producedBefore);
-  const drainRate = drained / drainS;
+  const caughtUp = exporter.status().queuedBatches <= 1;
+  // What the gateway acknowledged while draining, in batches a second.
+  const drainRate = (exporter.status().sentPoints - sentBefore) / POINTS / drainS;
   clearInterval(producer);
   console.log(
-    `${name.padEnd(24)} backlog ${String(backlog).padStart(4)} batches  drained in ${drainS.toFixed(1).padStart(6)} s` +
+    `${name.padEnd(24)} backlog ${String(backlog).padStart(4)} batches  ${caughtUp ? 'drained in' : 'NOT drained'} ${drainS.toFixed(1).padStart(6)} s` +
       `  ${drainRate.toFixed(1).padStart(7)} batches/s = ${(drainRate / RATE).toFixed(1).padStart(6)}× production` +
       `  (load ${loadAtStart} → ${load()})`,
   );
