@@ -11,7 +11,7 @@ import type { ScrapeSchedule } from './scrape-controller.ts';
 const TARGET_SHARE = 0.8;
 
 /** The deadline of one target's calls within a scrape, in milliseconds. */
-export function targetDeadline(schedule: ScrapeSchedule): number {
+export function targetDeadline(schedule: Pick<ScrapeSchedule, 'collection_interval' | 'timeout'>): number {
   const scrape = schedule.timeout ?? schedule.collection_interval;
   return Math.max(1, Math.floor(scrape * TARGET_SHARE));
 }

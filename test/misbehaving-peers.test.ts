@@ -1,13 +1,29 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import { configSchema as libvirtConfig } from '../receivers/libvirt/config.ts';
+import { configSchema as prometheusConfig } from '../receivers/prometheus/config.ts';
+import { PrometheusReceiver } from '../receivers/prometheus/receiver.ts';
+import { createNetSnmpClient } from '../receivers/snmp/client.ts';
+import { configSchema as snmpConfig } from '../receivers/snmp/config.ts';
+import { SnmpScraper } from '../receivers/snmp/scraper.ts';
+import { labConfig } from '../receivers/snmp/testdata/lab.ts';
+import type { RunningSnmpd } from '../receivers/snmp/testdata/snmpd.ts';
+import { hasSnmpd, startSnmpd } from '../receivers/snmp/testdata/snmpd.ts';
 import { LibvirtScraper } from '../receivers/libvirt/scraper.ts';
 import type { MetricSink, Receiver, Scraper } from '../service/component.ts';
 import type { ScrapeSchedule } from '../service/scrape-controller.ts';
 import { createScraperReceiver } from '../service/scrape-controller.ts';
 import type { MisbehavingPeer } from './support/misbehaving-peers.ts';
-import { childProcessCount, MISBEHAVIOURS, startTcpPeer, threadCount } from './support/misbehaving-peers.ts';
+import {
+  childProcessCount,
+  MISBEHAVIOURS,
+  startTcpPeer,
+  startUdpPeer,
+  threadCount,
+} from './support/misbehaving-peers.ts';
 import { missing, poll, rowsOf } from './support/peers.ts';
 import { createTestSettings } from './support/settings.ts';
 
@@ -36,9 +52,12 @@ interface Run {
   readonly receiver: Receiver;
 }
 
-function startReceiver(id: string, schedule: ScrapeSchedule, scraper: Scraper): Run {
+function startReceiver(id: string, schedule: ScrapeSchedule, scraper: Scraper | Receiver): Run {
   const sink = recordingSink();
-  const receiver = createScraperReceiver(createTestSettings(id, 'receiver'), schedule, scraper);
+  const receiver =
+    'scrape' in scraper
+      ? createScraperReceiver(createTestSettings(id, 'receiver'), schedule, scraper)
+      : scraper;
   void receiver.start(sink);
   return { sink, receiver };
 }
@@ -127,4 +146,83 @@ describe.skipIf(missing('virsh', 'libvirt-clients'))('libvirt beside misbehaving
       Promise.resolve(bad.every((p) => p.open() === 0) ? true : undefined),
     );
   }, 120_000);
+});
+
+describe('prometheus beside misbehaving targets', () => {
+  it('scrapes the healthy target every interval; each bad one is up 0 within its deadline', async () => {
+    const bad = await Promise.all(MISBEHAVIOURS.map((kind) => startTcpPeer(kind)));
+    peers.push(...bad);
+    const healthy: Server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end('# TYPE healthy_value gauge\nhealthy_value 42\n');
+    });
+    await new Promise<void>((resolve) => healthy.listen(0, '127.0.0.1', resolve));
+    const healthyUrl = `http://127.0.0.1:${String((healthy.address() as { port: number }).port)}/metrics`;
+    const urls = bad.map((p) => `http://${p.host}:${String(p.port)}/metrics`);
+    const config = prometheusConfig.parse({ targets: [healthyUrl, ...urls], collection_interval: '2s' });
+    const receiver = new PrometheusReceiver(createTestSettings('prometheus', 'receiver'), config);
+    const run = startReceiver('prometheus', config as unknown as ScrapeSchedule, receiver);
+    const targets = 1 + urls.length;
+    // One batch per target per interval: 6 intervals' worth, each with the healthy value.
+    await poll('6 intervals of batches', 120_000, () =>
+      Promise.resolve(run.sink.batches.length >= 6 * targets ? true : undefined),
+    );
+    for (let i = 0; i < 6; i++) {
+      const interval = run.sink.batches.slice(i * targets, (i + 1) * targets);
+      const value = interval
+        .flatMap(({ batch }) => rowsOf(batch).map((r) => ({ r, url: batch.resource.attributes['url.full'] })))
+        .filter(({ url }) => url === healthyUrl);
+      expect(value.find(({ r }) => r.metric === 'healthy_value')?.r.value, `interval ${String(i)}`).toBe(42);
+    }
+    // Each bad target is reported down.
+    const last = run.sink.batches.slice(-targets);
+    for (const url of urls) {
+      const batch = last.find(({ batch }) => batch.resource.attributes['url.full'] === url)?.batch;
+      expect(batch === undefined ? undefined : rowsOf(batch).find((r) => r.metric === 'up')?.value, url).toBe(
+        0,
+      );
+    }
+    // Consecutive intervals never more than two intervals apart.
+    for (let i = targets; i < run.sink.batches.length; i += targets) {
+      const gap = (run.sink.batches[i]?.at ?? 0) - (run.sink.batches[i - targets]?.at ?? 0);
+      expect(gap).toBeLessThan(2 * config.collection_interval);
+    }
+    await expectQuickShutdown(run.receiver, 5000);
+    await new Promise((resolve) => healthy.close(resolve));
+    await poll('peer sockets closed', 20_000, () =>
+      Promise.resolve(bad.every((p) => p.open() === 0) ? true : undefined),
+    );
+  }, 180_000);
+});
+
+describe.skipIf(!hasSnmpd())('snmp beside misbehaving agents', () => {
+  let snmpd: RunningSnmpd | undefined;
+  afterAll(async () => {
+    await snmpd?.stop();
+  });
+
+  it('polls snmpd every interval; each bad agent costs only its own series', async () => {
+    snmpd = await startSnmpd();
+    const bad = await Promise.all(MISBEHAVIOURS.map((kind) => startUdpPeer(kind)));
+    peers.push(...bad);
+    const lab = labConfig(snmpd.port, [
+      { name: 'lab', profiles: ['lab'], timeout: '400ms' },
+      ...bad.map((p) => ({ name: `bad-${p.kind}`, port: p.port, profiles: ['lab'], timeout: '400ms' })),
+    ]);
+    const config = snmpConfig.parse({ ...lab, collection_interval: '2s' });
+    const run = startReceiver('snmp', config, new SnmpScraper({ config, client: createNetSnmpClient() }));
+    await expectEveryInterval(run, 6, config.collection_interval, (batch) => {
+      const rows = rowsOf(batch);
+      const success = (target: string): unknown =>
+        rows.find(
+          (r) => r.metric === 'inframeter.snmp.poll.success' && r.attributes['snmp.target'] === target,
+        )?.value;
+      return (
+        rows.some((r) => r.metric === 'hw.power' && r.attributes['snmp.target'] === 'lab') &&
+        success('lab') === 1 &&
+        bad.every((p) => success(`bad-${p.kind}`) === 0)
+      );
+    });
+    await expectQuickShutdown(run.receiver, 5000);
+  }, 180_000);
 });
