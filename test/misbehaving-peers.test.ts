@@ -3,6 +3,8 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
+import { configSchema as ipmiConfig } from '../receivers/ipmi/config.ts';
+import { IpmiScraper } from '../receivers/ipmi/scraper.ts';
 import { configSchema as libvirtConfig } from '../receivers/libvirt/config.ts';
 import { configSchema as prometheusConfig } from '../receivers/prometheus/config.ts';
 import { PrometheusReceiver } from '../receivers/prometheus/receiver.ts';
@@ -24,6 +26,8 @@ import {
   startUdpPeer,
   threadCount,
 } from './support/misbehaving-peers.ts';
+import type { IpmiSim } from './support/ipmi-sim.ts';
+import { startIpmiSim } from './support/ipmi-sim.ts';
 import { missing, poll, rowsOf } from './support/peers.ts';
 import { createTestSettings } from './support/settings.ts';
 
@@ -226,3 +230,47 @@ describe.skipIf(!hasSnmpd())('snmp beside misbehaving agents', () => {
     await expectQuickShutdown(run.receiver, 5000);
   }, 180_000);
 });
+
+describe.skipIf(missing('ipmi_sim', 'openipmi') || missing('ipmi-sensors', 'freeipmi-tools'))(
+  'ipmi beside misbehaving BMCs',
+  () => {
+    let sim: IpmiSim | undefined;
+    afterAll(() => {
+      sim?.stop();
+    });
+
+    it('reads ipmi_sim every interval; each bad BMC costs only its own series, no tool left running', async () => {
+      sim = await startIpmiSim();
+      const bad = await Promise.all(MISBEHAVIOURS.map((kind) => startUdpPeer(kind)));
+      peers.push(...bad);
+      const config = ipmiConfig.parse({
+        username: 'admin',
+        password: 'password',
+        workarounds: ['opensesspriv'],
+        bmc_timeout: '1500ms',
+        collection_interval: '3s',
+        sdr_cache_directory: `${sim.dir}/sdrcache-peers`,
+        targets: [
+          { host: `127.0.0.1:${String(sim.port)}`, name: 'lab' },
+          ...bad.map((p) => ({ host: `127.0.0.1:${String(p.port)}`, name: `bad-${p.kind}` })),
+        ],
+      });
+      const run = startReceiver('ipmi', config, new IpmiScraper(config));
+      await expectEveryInterval(run, 5, config.collection_interval, (batch) => {
+        const rows = rowsOf(batch);
+        const up = (device: string): unknown =>
+          rows.find((r) => r.metric === 'inframeter.ipmi.up' && r.attributes['device.id'] === device)?.value;
+        return (
+          up('lab') === 1 &&
+          rows.some((r) => r.metric === 'hw.temperature' && r.attributes['device.id'] === 'lab') &&
+          bad.every((p) => up(`bad-${p.kind}`) === 0)
+        );
+      });
+      await expectQuickShutdown(run.receiver, 5000);
+      // Every ipmi-sensors run was killed at its deadline: none is left.
+      await poll('no ipmi-sensors left', 20_000, async () =>
+        (await childProcessCount('ipmi-sensors')) === 0 ? true : undefined,
+      );
+    }, 180_000);
+  },
+);

@@ -171,8 +171,8 @@ export async function threadCount(): Promise<number> {
   return Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? Number.NaN);
 }
 
-/** Processes whose parent is this process (Linux). */
-export async function childProcessCount(): Promise<number> {
+/** Processes whose parent is this process (Linux), only those running `command` if given. */
+export async function childProcessCount(command?: string): Promise<number> {
   const { readdir, readFile } = await import('node:fs/promises');
   let n = 0;
   for (const entry of await readdir('/proc')) {
@@ -180,7 +180,8 @@ export async function childProcessCount(): Promise<number> {
     try {
       const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid) n += 1;
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (ppid === process.pid && (command === undefined || comm === command)) n += 1;
     } catch {
       // Gone between the listing and the read.
     }
