@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +65,31 @@ describe('bounds of the configuration', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(
       /^config\.yaml:11:12: receivers\.ticker\.step\[0\]: aliases expand the document past 100000 nodes \(a YAML alias bomb\)/,
+    );
+  });
+
+  it('the CLI exits 2 on an alias bomb, naming the file, line and YAML path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inframeter-config-'));
+    dirs.push(dir);
+    const path = join(dir, 'bomb.yaml');
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 8; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const name = String.fromCharCode(97 + i);
+      levels.push(`${name}: &${name} [${Array.from({ length: 10 }, () => `*${prev}`).join(', ')}]`);
+    }
+    writeFileSync(path, `${levels.join('\n')}\nreceivers:\n  procfs:\n    collection_interval: *h\n`);
+    const r = spawnSync(
+      process.execPath,
+      [join(import.meta.dirname, 'main.ts'), 'validate', '--config', path],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(
+      `${path}:11:26: receivers.procfs.collection_interval: aliases expand the document`,
     );
   });
 
