@@ -120,6 +120,7 @@ describe.skipIf(skip)('secrets', () => {
     const otlp = await startTcpPeer('silent');
     peers.push(bmc, snmp, otlp);
     const telemetryPort = await freePort();
+    const controlPort = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'inframeter-secrets-'));
     dirs.push(dir);
     const config = join(dir, 'config.yaml');
@@ -148,7 +149,13 @@ exporters:
     timeout: 1s
     headers:
       authorization: "Bearer \${env:INFRAMETER_TEST_TOKEN}"
+extensions:
+  experiments:
+    endpoint: 127.0.0.1:${String(controlPort)}
+    bearer_token: \${env:INFRAMETER_TEST_TOKEN}
+    directory: ${join(dir, 'experiments')}
 service:
+  extensions: [experiments]
   telemetry:
     logs: { level: debug }
     metrics: { address: "127.0.0.1:${String(telemetryPort)}" }
@@ -176,9 +183,10 @@ service:
 
     // While ipmi-sensors waits on the silent BMC: every command line on the machine, and
     // the environment of every process the collector started.
-    const seen = await poll('ipmi-sensors running', 30_000, () => {
+    const seen = await poll('ipmi-sensors running under the collector', 30_000, () => {
+      const running = descendants(pid).some((p) => readProc(p, 'cmdline').startsWith('ipmi-sensors'));
       const ps = spawnSync('ps', ['-eo', 'pid,args', '--no-headers'], { encoding: 'utf8' }).stdout;
-      return Promise.resolve(ps.includes('ipmi-sensors') ? ps : undefined);
+      return Promise.resolve(running ? ps : undefined);
     });
     expect(leaks(seen)).toEqual([]);
     const children = descendants(pid).filter((p) => p !== pid);
@@ -194,6 +202,21 @@ service:
       return text.includes('ipmi') ? text : undefined;
     });
     expect(leaks(metrics)).toEqual([]);
+    // The control API's answers: right token, wrong token, a refused proxy target.
+    const control = `http://127.0.0.1:${String(controlPort)}`;
+    const answers = await Promise.all(
+      [
+        ['/experiments', SECRETS.INFRAMETER_TEST_TOKEN],
+        ['/ping', 'wrong'],
+        ['/proxy/127.0.0.9:9/ping', SECRETS.INFRAMETER_TEST_TOKEN],
+        ['/experiments/%zz', SECRETS.INFRAMETER_TEST_TOKEN],
+      ].map(async ([path = '', token = '']) => {
+        const res = await fetch(`${control}${path}`, { headers: { authorization: `Bearer ${token}` } });
+        return `${String(res.status)} ${JSON.stringify([...res.headers])} ${await res.text()}`;
+      }),
+    );
+    expect(answers.map((a) => a.slice(0, 3))).toEqual(['200', '401', '403', '400']);
+    expect(leaks(answers.join('\n'))).toEqual([]);
     // The errors of every failing path have been logged.
     await poll('errors logged', 30_000, () =>
       Promise.resolve(/silent-bmc/.test(output) && /silent-pdu/.test(output) ? true : undefined),
