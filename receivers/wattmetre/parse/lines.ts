@@ -1,8 +1,8 @@
 /**
  * Splits a byte stream's text into lines, holding at most `maxLength` characters of an
  * unfinished line: a line longer than that (a device that never sends a newline, a
- * corrupted stream) is dropped up to its end and reported once, with its length so far,
- * instead of growing without bound.
+ * corrupted stream) is reported once, as soon as it passes the bound (with its length so
+ * far), and dropped up to its end instead of growing without bound.
  */
 export class LineSplitter {
   readonly #maxLength: number;
@@ -25,7 +25,7 @@ export class LineSplitter {
       const end = text.indexOf('\n', start);
       if (end < 0) break;
       if (this.#skipped >= 0) {
-        this.#onOversized(this.#skipped + end - start);
+        // The end of a line already reported and dropped.
         this.#skipped = -1;
       } else {
         const line = stripCr(this.#rest + text.slice(start, end));
@@ -42,6 +42,7 @@ export class LineSplitter {
     if (this.#rest.length + tail.length > this.#maxLength) {
       this.#skipped = this.#rest.length + tail.length;
       this.#rest = '';
+      this.#onOversized(this.#skipped);
       return;
     }
     this.#rest += tail;
@@ -49,8 +50,7 @@ export class LineSplitter {
 
   /** The end of the stream: a last line without newline is a line. */
   end(): void {
-    if (this.#skipped >= 0) this.#onOversized(this.#skipped);
-    else if (this.#rest !== '') this.#onLine(stripCr(this.#rest));
+    if (this.#skipped < 0 && this.#rest !== '') this.#onLine(stripCr(this.#rest));
     this.#rest = '';
     this.#skipped = -1;
   }
