@@ -5,8 +5,9 @@
  * In this process: the libvirt receiver (scrape controller, default deadlines) on
  * `test:///default` and on a `qemu+tcp://` URI whose peer accepts TCP and never answers.
  * Printed every minute: batches exported (one per interval expected), how many held the
- * healthy domains, this process's threads, RSS, open sockets and child processes, and the
- * load average; the figures must stay flat. Then the time shutdown took.
+ * healthy domains, this process's threads, RSS, open sockets and child processes, the hung
+ * peer's open and total connections (one attempt per backoff), and the load average; the
+ * figures must stay flat. Then the time shutdown took.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -29,7 +30,9 @@ const MINUTES = option('minutes', 10);
 const INTERVAL_S = option('interval-s', 5);
 
 const held = new Set<Socket>();
+let accepted = 0;
 const silent = createServer((socket) => {
+  accepted += 1;
   held.add(socket);
   socket.resume();
   socket.on('close', () => held.delete(socket));
@@ -84,7 +87,7 @@ function sockets(): number {
 console.log(
   `libvirt: test:///default beside ${hung} (accepts, never answers), every ${String(INTERVAL_S)} s`,
 );
-console.log('minute  batches  healthy  threads  rss_MiB  sockets  children  peer_conns  load');
+console.log('minute  batches  healthy  threads  rss_MiB  sockets  children  peer_conns  accepted  load');
 for (let minute = 0; minute <= MINUTES; minute++) {
   if (minute > 0) await new Promise((r) => setTimeout(r, 60_000));
   console.log(
@@ -97,6 +100,7 @@ for (let minute = 0; minute <= MINUTES; minute++) {
       String(sockets()).padStart(8),
       String(await childProcessCount()).padStart(9),
       String(held.size).padStart(11),
+      String(accepted).padStart(9),
       (loadavg()[0] ?? 0).toFixed(2).padStart(5),
     ].join(' '),
   );
