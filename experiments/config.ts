@@ -10,12 +10,20 @@ export const experimentsConfigSchema = z.strictObject({
   bearer_token: secret(),
   /** Where each experiment's CSV and its description are kept until deleted. */
   directory: z.string().min(1).default('./experiments'),
+  /**
+   * Collectors (`host:port`) this one forwards control requests to on `/proxy/HOST:PORT/…`,
+   * bearer token included; no other target is reached. Empty: no proxying.
+   */
+  proxy_targets: z
+    .array(z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port such as "node-1:9470"'))
+    .default([]),
 });
 
 export interface ExperimentsConfig {
   endpoint: HostPort;
   bearer_token: Secret;
   directory: string;
+  proxy_targets: string[];
 }
 
 /**

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { timingSafeEqual } from 'node:crypto';
 import { createGzip } from 'node:zlib';
 import type { HostPort } from '../service/config-types.ts';
-import { formatHostPort } from '../service/config-types.ts';
+import { durationProblem, formatHostPort } from '../service/config-types.ts';
 import { toError } from '../service/errors.ts';
 import type { Logger } from '../service/logger.ts';
 import { startRequestSchema } from './config.ts';
@@ -15,6 +15,36 @@ import { ExperimentError } from './manager.ts';
 const MAX_BODY = 64 * 1024;
 /** `host:port` a proxy request may name: a host name or IPv4 address and a port. */
 const TARGET_PATTERN = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+/** Headers that belong to one connection and are never forwarded (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** Options of the control API. */
+export interface ControlServerOptions {
+  /**
+   * The collectors `/proxy/HOST:PORT/…` may reach, as `host:port`: the token is forwarded to
+   * these and to nothing else. Empty: no proxying.
+   */
+  readonly proxyTargets?: readonly string[];
+}
+
+/** A path segment, percent-decoded; a malformed escape is the client's error (400). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ExperimentError(400, `malformed percent-escape in the path: ${JSON.stringify(segment)}`);
+  }
+}
 
 /**
  * The control API of the `experiments` extension:
@@ -38,9 +68,11 @@ export class ControlServer {
   readonly #token: Buffer;
   readonly #logger: Logger;
   readonly #server: Server;
+  readonly #proxyTargets: ReadonlySet<string>;
 
-  constructor(manager: ExperimentManager, token: string, logger: Logger) {
+  constructor(manager: ExperimentManager, token: string, logger: Logger, options: ControlServerOptions = {}) {
     this.#manager = manager;
+    this.#proxyTargets = new Set((options.proxyTargets ?? []).map((t) => t.toLowerCase()));
     this.#token = Buffer.from(`Bearer ${token}`);
     this.#logger = logger;
     this.#server = createServer((req, res) => {
@@ -95,18 +127,28 @@ export class ControlServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!this.#authorized(req)) {
+      // Read and dropped, so that the connection stays usable for the client's next request.
+      req.resume();
       res.setHeader('www-authenticate', 'Bearer');
       send(res, 401, { error: 'missing or wrong bearer token' });
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://control');
-    const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
     const method = req.method ?? 'GET';
     try {
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://control');
+      } catch {
+        throw new ExperimentError(400, 'malformed request target');
+      }
+      const parts = url.pathname.split('/').slice(1).map(decodeSegment);
       if (parts[0] === 'proxy') {
         await this.#proxy(req, res, url);
         return;
       }
+      // Every route but start ignores a body: it is read (bounded) and dropped before the
+      // answer, so that a keep-alive connection is left clean for the next request.
+      if (!(method === 'POST' && parts[2] === 'start')) await readBody(req);
       if (method === 'GET' && url.pathname === '/ping') {
         send(res, 200, { ok: true });
         return;
@@ -137,6 +179,9 @@ export class ControlServer {
           const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
           throw new ExperimentError(400, problems.join('; '));
         }
+        const interval = parsed.data.interval;
+        const problem = interval === undefined ? undefined : durationProblem(interval);
+        if (problem !== undefined) throw new ExperimentError(400, `interval: ${problem}`);
         send(res, 201, await this.#manager.start(name, parsed.data));
         return;
       }
@@ -159,8 +204,10 @@ export class ControlServer {
       }
       throw new ExperimentError(404, `no route ${method} ${url.pathname}`);
     } catch (error) {
-      if (error instanceof ExperimentError) send(res, error.status, { error: error.message });
-      else throw error;
+      if (!(error instanceof ExperimentError)) throw error;
+      // A body left unread (too large) leaves the connection unusable for another request.
+      if (!req.complete) res.setHeader('connection', 'close');
+      send(res, error.status, { error: error.message });
     }
   }
 
@@ -192,13 +239,24 @@ export class ControlServer {
     else throw new ExperimentError(404, `${JSON.stringify(promotion)} was not switched on here`);
   }
 
-  /** Forwards the request, token included, to the collector named in the path. */
+  /**
+   * Forwards the request, token included, to the collector named in the path, if the
+   * operator listed it (`proxy_targets`); any other target is refused (403) and gets nothing.
+   */
   async #proxy(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const rest = url.pathname.slice('/proxy/'.length);
     const slash = rest.indexOf('/');
-    const target = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+    const target = decodeSegment(slash < 0 ? rest : rest.slice(0, slash));
     if (!TARGET_PATTERN.test(target))
       throw new ExperimentError(400, `proxy target ${JSON.stringify(target)}: expected host:port`);
+    if (!this.#proxyTargets.has(target.toLowerCase()))
+      throw new ExperimentError(
+        403,
+        `proxy target ${target} is not one of this collector's proxy_targets: not forwarded`,
+      );
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())),
+    );
     const [host = '', port = ''] = target.split(':');
     const path = `${slash < 0 ? '/' : rest.slice(slash)}${url.search}`;
     await new Promise<void>((resolve, reject) => {
@@ -208,7 +266,7 @@ export class ControlServer {
           port: Number(port),
           path,
           method: req.method,
-          headers: { ...req.headers, host: target },
+          headers: { ...headers, host: target },
           timeout: 30_000,
         },
         (answer) => {
@@ -235,15 +293,26 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+/** The request body, at most MAX_BODY bytes (413 beyond). */
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) throw new ExperimentError(413, `request body over ${String(MAX_BODY)} bytes`);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      // The rest is not read: the connection is closed after the answer (see #handle).
+      if (size > MAX_BODY) throw new ExperimentError(413, `request body over ${String(MAX_BODY)} bytes`);
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof ExperimentError) throw error;
+    throw new ExperimentError(400, `request body could not be read: ${toError(error).message}`);
   }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
+  return Buffer.concat(chunks);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const text = (await readBody(req)).toString('utf8').trim();
   if (text === '') return undefined;
   try {
     return JSON.parse(text) as unknown;

@@ -25,20 +25,34 @@ export function parseDuration(text: string): number | undefined {
 }
 
 /**
- * A duration: a string with units ("10s", "500ms", "1m") or a number of milliseconds.
- * Parses to milliseconds (a number).
+ * The longest duration accepted, in milliseconds: 2^31 − 1, about 24.8 days, the longest a
+ * Node.js timer can wait (a longer one fires after 1 ms, and a receiver would scrape in a
+ * tight loop).
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** Why `value` is not a duration, or undefined when it is one (in milliseconds). */
+export function durationProblem(value: unknown): string | undefined {
+  const ms = typeof value === 'number' ? value : typeof value === 'string' ? parseDuration(value) : undefined;
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0)
+    return `expected a duration such as "10s", "500ms" or "1m", got ${JSON.stringify(value)}`;
+  if (ms > MAX_DURATION_MS)
+    return `must be at most ${String(MAX_DURATION_MS)} ms (about 24.8 days, the longest a timer can wait), got ${JSON.stringify(value)}`;
+  return undefined;
+}
+
+/**
+ * A duration: a string with units ("10s", "500ms", "1m") or a number of milliseconds, at
+ * most {@link MAX_DURATION_MS}. Parses to milliseconds (a number).
  */
 export function duration(): z.ZodType<number, string | number> {
   return z.union([z.string(), z.number()]).transform((value, ctx) => {
-    const ms = typeof value === 'number' ? value : parseDuration(value);
-    if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected a duration such as "10s", "500ms" or "1m", got ${JSON.stringify(value)}`,
-      });
+    const problem = durationProblem(value);
+    if (problem !== undefined) {
+      ctx.addIssue({ code: 'custom', message: problem });
       return z.NEVER;
     }
-    return ms;
+    return typeof value === 'number' ? value : (parseDuration(value) ?? 0);
   });
 }
 

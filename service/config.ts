@@ -1,6 +1,6 @@
 import type { ExperimentsConfig } from '../experiments/config.ts';
 import { experimentsConfigSchema } from '../experiments/config.ts';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type {
@@ -16,9 +16,10 @@ import { formatPath, substituteEnv } from './config-env.ts';
 import type { ConfigPath } from './config-env.ts';
 import { parseHostPort } from './config-types.ts';
 import type { HostPort } from './config-types.ts';
-import { ConfigError, errorCode } from './errors.ts';
+import { ConfigError, errorCode, toError } from './errors.ts';
 import { LOG_LEVELS } from './logger.ts';
 import type { LogLevel } from './logger.ts';
+import { expansionProblems, MAX_CONFIG_BYTES } from './yaml-bounds.ts';
 
 /**
  * Loading and validating the YAML configuration, in the OpenTelemetry Collector's shape:
@@ -155,7 +156,15 @@ export function parseYaml(text: string, source: string): { value: unknown; probl
     const where = `${source}:${pos.line}:${pos.col}`;
     return `${where}: ${e.code === 'DUPLICATE_KEY' ? 'duplicated key' : 'YAML syntax error'}: ${e.message.split('\n')[0] ?? ''}`;
   });
-  return { value: problems.length > 0 ? undefined : doc.toJS({ maxAliasCount: 100 }), problems };
+  if (problems.length > 0) return { value: undefined, problems };
+  const bounds = expansionProblems(doc, source, (offset) => lineCounter.linePos(offset));
+  if (bounds.length > 0) return { value: undefined, problems: bounds };
+  try {
+    return { value: doc.toJS({ maxAliasCount: 100 }), problems };
+  } catch (error) {
+    // yaml's own guard (too many aliases of one node): a configuration problem, not a crash.
+    return { value: undefined, problems: [`${source}: ${toError(error).message}`] };
+  }
 }
 
 function parseComponents<F extends Factory>(
@@ -399,8 +408,14 @@ export function loadConfigFile(
 ): CollectorConfig {
   let text: string;
   try {
+    const bytes = statSync(path).size;
+    if (bytes > MAX_CONFIG_BYTES)
+      throw new ConfigError([
+        `${path}: the configuration file is ${String(bytes)} bytes, more than ${String(MAX_CONFIG_BYTES)}`,
+      ]);
     text = readFileSync(path, 'utf8');
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = errorCode(error);
     throw new ConfigError([`${path}: cannot read the configuration file (${code ?? String(error)})`], {
       cause: error,

@@ -1,5 +1,6 @@
 import { KubeConfig, ListWatch, Watch } from '@kubernetes/client-node';
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { withDeadline } from './deadline.ts';
 
 /**
  * Watch-based caches of Kubernetes objects, shared by the receivers that follow the API
@@ -32,6 +33,8 @@ export interface ObjectWatchOptions<T extends KubernetesObject> {
   readonly onRecovered?: (path: string) => void;
   /** First retry delay after a failure, doubled up to 30 s. Default 1 s. */
   readonly retryDelayMs?: number;
+  /** Longest a LIST may take before it is reported as failed and retried. Default 30 s. */
+  readonly listDeadlineMs?: number;
 }
 
 /** The objects of one or more watched collections. */
@@ -68,6 +71,7 @@ export function loadKubeConfig(auth: 'service_account' | 'kubeconfig', file?: st
 
 const MAX_RETRY_DELAY_MS = 30_000;
 const DEFAULT_RETRY_DELAY_MS = 1000;
+const DEFAULT_LIST_DEADLINE_MS = 30_000;
 
 /**
  * A `Watch` that opens nothing once stopped: `ListWatch.stop()` during an in-flight LIST would
@@ -108,11 +112,21 @@ export function createObjectWatch<T extends KubernetesObject>(
   options: ObjectWatchOptions<T>,
 ): ObjectWatch<T> {
   const firstDelay = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+  const listDeadline = options.listDeadlineMs ?? DEFAULT_LIST_DEADLINE_MS;
   let version = 0;
   let stopped = true;
 
   const running = options.sources.map((source): RunningSource<T> => {
     const watch = new StoppableWatch(options.kubeConfig);
+    // An API server that does not answer a LIST: reported at the deadline and retried, the
+    // retry waiting on the same request (one in flight per source, never a pile of them).
+    let listing: Promise<KubernetesListObject<T>> | undefined;
+    const list = (): Promise<KubernetesListObject<T>> => {
+      listing ??= source.list().finally(() => {
+        listing = undefined;
+      });
+      return withDeadline(listing, listDeadline, `LIST ${source.path}`);
+    };
     const state: RunningSource<T> = {
       watch,
       retryDelay: firstDelay,
@@ -123,9 +137,9 @@ export function createObjectWatch<T extends KubernetesObject>(
         source.path,
         watch,
         async () => {
-          const list = await source.list();
+          const objects = await list();
           answered();
-          return list;
+          return objects;
         },
         false,
         source.labelSelector,

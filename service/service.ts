@@ -235,6 +235,7 @@ export class Service {
           this.#experiments,
           experimentsConfig.bearer_token.reveal(),
           this.#logger.child({ component: 'experiments', kind: 'extension' }),
+          { proxyTargets: experimentsConfig.proxy_targets },
         );
         await this.#control.listen(experimentsConfig.endpoint);
       }

@@ -29,6 +29,8 @@ interface Collector {
 
 let dir = '';
 const collectors: Collector[] = [];
+/** A port nothing listens on, listed as a proxy target (a collector that is down). */
+let closedPort = 0;
 
 function start(c: Collector): Promise<void> {
   const config = join(c.dir, 'config.yaml');
@@ -51,6 +53,7 @@ function start(c: Collector): Promise<void> {
       `    endpoint: 127.0.0.1:${String(c.port)}`,
       '    bearer_token: ${env:INFRAMETER_TOKEN}',
       `    directory: ${join(c.dir, 'experiments')}`,
+      `    proxy_targets: [${[...collectors.map((o) => o.port), closedPort].map((p) => `"127.0.0.1:${String(p)}"`).join(', ')}]`,
       'service:',
       '  extensions: [experiments]',
       '  telemetry:',
@@ -141,6 +144,7 @@ const rowsOf = (path: string): Record<string, string>[] =>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'inframeter-experiments-'));
+  closedPort = await freePort();
   for (const name of ['host-a', 'host-b', 'host-c']) {
     const c: Collector = { name, port: await freePort(), dir: join(dir, name) };
     mkdirSync(c.dir);
@@ -200,13 +204,23 @@ describe('control API', () => {
     // Stopping again answers the record as it is.
     expect((await api(a, 'POST', '/experiments/api-check/stop')).status).toBe(200);
     expect((await api(a, 'DELETE', '/experiments/api-check')).status).toBe(200);
-    // A body over 64 KiB, a proxy target that is not host:port, and one that does not answer.
+    // A body over 64 KiB, a proxy target that is not host:port, one not listed in
+    // proxy_targets (refused, nothing sent), and a listed one that does not answer.
     const big = await api(a, 'POST', '/experiments/too-big/start', TOKEN, {
       labels: { x: 'y'.repeat(70_000) },
     });
     expect(big.status).toBe(413);
     expect((await api(a, 'GET', '/proxy/not-a-target/ping')).status).toBe(400);
-    const closed = await freePort();
+    const unlisted = await api(a, 'GET', '/proxy/127.0.0.2:9/ping');
+    expect(unlisted.status).toBe(403);
+    expect(JSON.stringify(unlisted.json)).toContain('not one of this collector');
+    // Malformed client input is a 4xx, never a 500.
+    expect((await api(a, 'GET', '/experiments/%E0%A4%A')).status).toBe(400);
+    expect((await api(a, 'GET', '/proxy/%zz/ping')).status).toBe(400);
+    const forever = await api(a, 'POST', '/experiments/forever/start', TOKEN, { interval: '99999999999h' });
+    expect(forever.status).toBe(400);
+    expect(JSON.stringify(forever.json)).toContain('interval: must be at most 2147483647 ms');
+    const closed = closedPort;
     const unreachable = await api(a, 'GET', `/proxy/127.0.0.1:${String(closed)}/ping`);
     expect(unreachable.status).toBe(502);
     expect(JSON.stringify(unreachable.json)).toContain(

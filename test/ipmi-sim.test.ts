@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataPoint, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +87,32 @@ describe.skipIf(skip)('ipmi receiver against ipmi_sim', () => {
     expect(elapsed).toBeLessThan(6000);
     const left = spawnSync('pgrep', ['-f', `127.0.0.1:${String(silentPort)}`], { encoding: 'utf8' });
     expect(left.stdout.trim()).toBe('');
+
+    // A BMC whose sensor list changed (a firmware update) no longer matches its SDR cache:
+    // the cache is rebuilt and the BMC stays up.
+    const cacheDir = join(dir, 'sdrcache');
+    const files = readdirSync(cacheDir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      const path = join(file.parentPath, file.name);
+      const bytes = readFileSync(path);
+      bytes.fill(0x5a, Math.floor(bytes.length / 2));
+      writeFileSync(path, bytes);
+    }
+    const rebuilt = await scrapeOnce(
+      new IpmiScraper(
+        configSchema.parse({
+          username: 'admin',
+          password: 'password',
+          workarounds: ['opensesspriv'],
+          sdr_cache_directory: cacheDir,
+          targets: [{ host: `127.0.0.1:${String(port)}`, name: 'lab' }],
+        }),
+      ),
+    );
+    expect([...rebuilt.errors.values()].map((e) => e.message)).toEqual([]);
+    expect(upOf(rebuilt.batch)).toEqual({ lab: 1 });
+    expect(value(rebuilt.batch, 'hw.temperature', 'lab:2')).toBe(25);
 
     // The BMC's power sensor follows the file ipmi_sim polls every second: raw × 2 watts.
     bmc?.setPowerRaw(150);

@@ -72,7 +72,7 @@ describe('otlp exporter config', () => {
         enabled: true,
         initial_interval: 5_000,
         max_interval: 30_000,
-        max_elapsed_time: 300_000,
+        // max_elapsed_time unset: 5m for a memory queue, never for a persistent one.
       },
     });
   });

@@ -7,6 +7,7 @@ import type * as OtlpTransformer from '@opentelemetry/otlp-transformer';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ComponentSettings, LogSink } from '../../service/component.ts';
 import type { SendRequest, SendResult } from '../../service/delivery/delivery.ts';
+import { DEFAULT_MAX_ELAPSED_MS } from '../../service/delivery/delivery.ts';
 import { backoffDelay, ExportFailure } from '../../service/delivery/retry.ts';
 import { ErrorLog } from '../../service/error-log.ts';
 import { readPackageVersion } from '../../service/version.ts';
@@ -259,7 +260,9 @@ export class OtlpLogsExporter implements LogSink {
         return { code: ExportResultCode.FAILED, error: failure };
       const delay = failure.retryAfterMs ?? backoffDelay(retry, attempt, this.#random);
       const elapsed = performance.now() - started;
-      if (retry.max_elapsed_time > 0 && elapsed + delay > retry.max_elapsed_time)
+      // Log records are held in memory only: the memory queue's default deadline applies.
+      const maxElapsed = retry.max_elapsed_time ?? DEFAULT_MAX_ELAPSED_MS;
+      if (maxElapsed > 0 && elapsed + delay > maxElapsed)
         return {
           code: ExportResultCode.FAILED,
           error: new ExportFailure(`retries exhausted after ${Math.round(elapsed)} ms: ${failure.message}`, {

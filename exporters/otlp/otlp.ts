@@ -18,6 +18,12 @@ import { createHttpClient } from './http-client.ts';
 import { OtlpLogsExporter } from './logs.ts';
 
 /**
+ * Most bytes of queued batches sent in one request: well under the 4 MiB a gRPC server
+ * accepts by default (and our own receiver's limit).
+ */
+export const COALESCE_BYTES = 2 * 1024 * 1024;
+
+/**
  * The `otlp` exporter: OTLP over gRPC or HTTP (protobuf) to a collector or a backend, through
  * the shared delivery queue (service/delivery): queued, retried, optionally persisted.
  */
@@ -37,7 +43,12 @@ export class OtlpExporter implements Exporter {
     this.#config = config;
     this.#errors = new ErrorLog(settings.logger);
     this.#delta = config.temporality === 'delta' ? new CumulativeToDelta() : undefined;
-    this.#delivery = new Delivery(settings, config, (request) => this.#send(request), options);
+    // A backlog (after an outage) goes out several batches per request: it drains many
+    // times faster than it is produced, in order, with one request in flight.
+    this.#delivery = new Delivery(settings, config, (request) => this.#send(request), {
+      coalesceBytes: COALESCE_BYTES,
+      ...options,
+    });
     this.logs = new OtlpLogsExporter(settings, config);
   }
 

@@ -116,8 +116,12 @@ interface CgroupState {
   seen: number;
 }
 
-/** v1 controllers this receiver reads. */
-const READ_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'blkio', 'pids'] as const;
+/**
+ * v1 controllers whose hierarchies are walked: those this receiver reads, and those batch
+ * schedulers may put a job in alone (OAR: cpuset and freezer; Slurm's task/cgroup plugin:
+ * any of them), so that a job is found in whichever hierarchy holds it.
+ */
+const READ_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'blkio', 'pids', 'cpuset', 'freezer'] as const;
 const YIELD_EVERY = 200;
 const PRESSURE_FILES = (['cpu', 'memory', 'io'] as const).map(
   (resource) => [resource, `${resource}.pressure`] as const,

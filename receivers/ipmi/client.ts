@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { childEnvironment } from '../../service/child-env.ts';
 
 /** What one run of a FreeIPMI tool gave. */
 export interface ToolResult {
@@ -24,7 +25,12 @@ export const spawnRunner: IpmiToolRunner = {
       let stdout = '';
       let stderr = '';
       let timedOut = false;
-      const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      // The collector's environment holds the secrets `${env:NAME}` substitutes: not passed on.
+      const child = spawn(program, args, {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+        env: childEnvironment(),
+      });
       child.stdout.on('data', (chunk: Buffer) => {
         stdout += chunk.toString();
       });

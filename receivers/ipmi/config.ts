@@ -2,13 +2,25 @@ import { z } from 'zod';
 import type { Secret } from '../../service/config-types.ts';
 import { duration, scraperOptions, secret } from '../../service/config-types.ts';
 
+/**
+ * A BMC password as FreeIPMI's config file can hold it (one whitespace-separated word, no
+ * comment or continuation character), at most 20 characters (IPMI 2.0's limit).
+ */
+const bmcPassword = () =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(20, 'at most 20 characters (IPMI 2.0)')
+    .refine((v) => !/[\s#\\"]/.test(v), 'must not contain whitespace, #, \\ or "')
+    .pipe(secret());
+
 const targetSchema = z.strictObject({
   /** BMC address, `host` or `host:port` (port 623 by default); absent: the local BMC, in-band. */
   host: z.string().min(1).optional(),
   /** Names the device the BMC belongs to (`device.id`); the host by default. */
   name: z.string().min(1).optional(),
   username: z.string().optional(),
-  password: secret().optional(),
+  password: bmcPassword().optional(),
   /** FreeIPMI driver: `LAN_2_0` (lanplus, default) or `LAN` (IPMI 1.5). */
   driver: z.enum(['LAN_2_0', 'LAN']).optional(),
   /** FreeIPMI workarounds (`-W`), e.g. `opensesspriv` for BMCs that need it. */
@@ -22,7 +34,7 @@ export const configSchema = z
     targets: z.array(targetSchema).min(1),
     /** Defaults for every target (credentials shared by a fleet of BMCs). */
     username: z.string().optional(),
-    password: secret().optional(),
+    password: bmcPassword().optional(),
     driver: z.enum(['LAN_2_0', 'LAN']).default('LAN_2_0'),
     workarounds: z.array(z.string().regex(/^[a-z0-9]+$/)).default([]),
     /** BMCs read at the same time at most. */

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Meter } from '@opentelemetry/api';
@@ -67,6 +67,9 @@ export class IpmiScraper implements Scraper {
   readonly #config: IpmiConfig;
   readonly #runner: IpmiToolRunner;
   readonly #cache: string;
+  /** A private directory (0700) of FreeIPMI config files (0600) holding the passwords. */
+  #secrets: string | undefined;
+  readonly #passwordFiles = new Map<string, string>();
   #samples: BmcSample[] = [];
 
   constructor(config: IpmiConfig, runner: IpmiToolRunner = spawnRunner) {
@@ -118,12 +121,26 @@ export class IpmiScraper implements Scraper {
     });
   }
 
+  /**
+   * The FreeIPMI config file that gives `password` to the tools (`--config-file`): never on
+   * a command line, which any local user reads with `ps`, nor in the child's environment.
+   */
+  #passwordFile(password: string): string {
+    const known = this.#passwordFiles.get(password);
+    if (known !== undefined) return known;
+    this.#secrets ??= mkdtempSync(join(tmpdir(), 'inframeter-ipmi-'));
+    const file = join(this.#secrets, `bmc-${String(this.#passwordFiles.size)}.conf`);
+    writeFileSync(file, `password ${password}\n`, { mode: 0o600 });
+    this.#passwordFiles.set(password, file);
+    return file;
+  }
+
   #args(target: IpmiTarget): string[] {
     const args: string[] = [];
     if (target.host !== undefined) {
       args.push('-h', target.host, '-u', target.username ?? this.#config.username ?? '');
       const password = target.password ?? this.#config.password;
-      if (password !== undefined) args.push('-p', password.reveal());
+      if (password !== undefined) args.push(`--config-file=${this.#passwordFile(password.reveal())}`);
       args.push('-D', target.driver ?? this.#config.driver);
       const workarounds = target.workarounds ?? this.#config.workarounds;
       if (workarounds.length > 0) args.push('-W', workarounds.join(','));
@@ -140,6 +157,8 @@ export class IpmiScraper implements Scraper {
       [
         ...this.#args(target),
         `--sdr-cache-directory=${this.#cache}`,
+        // A BMC whose sensor list changed (a firmware update) gets its cache rebuilt.
+        '--sdr-cache-recreate',
         '--quiet-cache',
         '--comma-separated-output',
         '--no-header-output',
@@ -202,5 +221,12 @@ export class IpmiScraper implements Scraper {
       this.#read(t, errors),
     );
     return { errors };
+  }
+
+  shutdown(): Promise<void> {
+    if (this.#secrets !== undefined) rmSync(this.#secrets, { recursive: true, force: true });
+    this.#secrets = undefined;
+    this.#passwordFiles.clear();
+    return Promise.resolve();
   }
 }

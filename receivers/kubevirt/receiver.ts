@@ -2,7 +2,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { ComponentSettings, Receiver } from '../../service/component.ts';
 import { ErrorLog } from '../../service/error-log.ts';
 import { createScraperReceiver } from '../../service/scrape-controller.ts';
-import type { LibvirtConnection } from '../libvirt/client.ts';
+import type { ConnectionOptions, LibvirtConnection } from '../libvirt/client.ts';
 import type { KubevirtHostClient } from './client.ts';
 import type { Config } from './config.ts';
 import type { DiscoveryResource, VmDiscovery } from './discovery.ts';
@@ -14,7 +14,7 @@ export interface KubevirtReceiverDeps {
   /** Used instead of the service account or kubeconfig file. */
   readonly kubeConfig?: KubeConfig;
   readonly client?: KubevirtHostClient;
-  readonly openLibvirt?: (uri: string) => Promise<LibvirtConnection>;
+  readonly openLibvirt?: (uri: string, options?: ConnectionOptions) => Promise<LibvirtConnection>;
   /** First retry delay of the API watches (default 1 s). */
   readonly retryDelayMs?: number;
 }

@@ -239,6 +239,7 @@ describe('kubevirt scraper', () => {
         });
       },
       close: () => Promise.resolve(),
+      abort: () => undefined,
     });
     await new Promise((resolve) => setTimeout(resolve, 10));
     await scraper.scrape(new AbortController().signal);

@@ -7,7 +7,7 @@ import { configSchema as cgroupsConfigSchema } from '../cgroups/config.ts';
 import { parseCgroupPath } from '../cgroups/parse/cgroup-path.ts';
 import { CgroupsScraper } from '../cgroups/scraper.ts';
 import type { CgroupStats } from '../cgroups/stats.ts';
-import type { LibvirtConnection } from '../libvirt/client.ts';
+import type { ConnectionOptions, LibvirtConnection } from '../libvirt/client.ts';
 import { openConnection } from '../libvirt/client.ts';
 import type { DomainStats } from '../libvirt/parse/stats.ts';
 import { observeDomain } from '../libvirt/scraper.ts';
@@ -80,7 +80,7 @@ export interface KubevirtScraperDeps {
   readonly vms: VmSource;
   readonly client?: KubevirtHostClient;
   /** Opens a read-only libvirt connection (the libvirt receiver's `openConnection`). */
-  readonly openLibvirt?: (uri: string) => Promise<LibvirtConnection>;
+  readonly openLibvirt?: (uri: string, options?: ConnectionOptions) => Promise<LibvirtConnection>;
   /** Logs when a VM's daemon becomes unreachable or reachable again (once per change). */
   readonly logger?: Logger;
   /** Milliseconds, for libvirt retry delays. */
@@ -110,7 +110,7 @@ export class KubevirtScraper implements Scraper {
   readonly #config: Config;
   readonly #vms: VmSource;
   readonly #client: KubevirtHostClient;
-  readonly #openLibvirt: (uri: string) => Promise<LibvirtConnection>;
+  readonly #openLibvirt: (uri: string, options?: ConnectionOptions) => Promise<LibvirtConnection>;
   readonly #logger: Logger | undefined;
   readonly #now: () => number;
   readonly #root: string;
@@ -403,7 +403,8 @@ export class KubevirtScraper implements Scraper {
     }
     const attempt = async (): Promise<readonly DomainStats[]> => {
       if (current.connection === undefined) {
-        const connection = await this.#openLibvirt(uri);
+        // Past the deadline the open's connection process is killed (client.ts).
+        const connection = await this.#openLibvirt(uri, { deadlineMs: config.timeout });
         if (current.retired) {
           void connection.close().catch(() => undefined);
           throw new Error('the VM went away');
@@ -441,6 +442,8 @@ export class KubevirtScraper implements Scraper {
     ]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
+      // A collection past its deadline: its connection process is killed, not left waiting.
+      current.connection?.abort();
       this.#backOff(current);
       return unreachable(`no answer within ${String(config.timeout)} ms`);
     }

@@ -1,8 +1,9 @@
 import type { Attributes, Meter } from '@opentelemetry/api';
 import type { ScrapeReport, Scraper } from '../../service/component.ts';
+import { InFlight, targetDeadline, withDeadline } from '../../service/deadline.ts';
 import { toError } from '../../service/errors.ts';
 import { ObservableSet } from '../../service/instruments.ts';
-import type { HostStats, LibvirtConnection } from './client.ts';
+import type { ConnectionOptions, HostStats, LibvirtConnection } from './client.ts';
 import { endIdleThreads, openConnection } from './client.ts';
 import type { LibvirtConfig } from './config.ts';
 import { libvirtMetadata } from './metadata.ts';
@@ -33,22 +34,38 @@ interface Target {
   lastError: Error | undefined;
 }
 
+/** A target that reports nothing this scrape (its `up` is 0). */
+function markDown(t: Target): void {
+  t.up = false;
+  t.domains = [];
+  t.host = undefined;
+}
+
 /** Not an attempt: the connection is waiting out its backoff. */
 class Waiting extends Error {}
 
 /**
  * Every connection collected at the same time, each with one bulk stats call; a
  * connection that fails is closed and reopened after a backoff, and never delays the
- * others (libvirt calls run on worker threads).
+ * others (libvirt calls run in processes of their own). Each target's open and collection
+ * have a deadline shorter than the scrape's: a hypervisor that does not answer in time has
+ * its connection process killed and is reported down, while the others are exported. At
+ * most one call per target is in flight.
  */
 export class LibvirtScraper implements Scraper {
   readonly #config: LibvirtConfig;
-  readonly #open: (uri: string) => Promise<LibvirtConnection>;
+  readonly #open: (uri: string, options?: ConnectionOptions) => Promise<LibvirtConnection>;
   readonly #targets: Target[];
+  readonly #inFlight = new InFlight();
+  readonly #deadlineMs: number;
 
-  constructor(config: LibvirtConfig, open = openConnection) {
+  constructor(
+    config: LibvirtConfig,
+    open: (uri: string, options?: ConnectionOptions) => Promise<LibvirtConnection> = openConnection,
+  ) {
     this.#config = config;
     this.#open = open;
+    this.#deadlineMs = targetDeadline(config);
     this.#targets = config.uris.map((uri) => ({
       uri,
       connection: undefined,
@@ -86,37 +103,68 @@ export class LibvirtScraper implements Scraper {
     const errors = new Map<string, Error>();
     await Promise.all(
       this.#targets.map(async (t) => {
+        if (this.#inFlight.busy(t.uri)) {
+          // Still opening or collecting from an earlier scrape (a connection process that
+          // was slow to start): reported down, never a second call beside it.
+          errors.set(t.uri, new Error(`${t.uri}: the previous call has not ended yet`));
+          markDown(t);
+          return;
+        }
+        const work = this.#inFlight.run(t.uri, () => this.#scrapeTarget(t));
         try {
-          if (t.connection === undefined) {
-            if (Date.now() < t.retryAt) throw new Waiting();
-            t.connection = await this.#open(t.uri);
-            t.delay = this.#config.reconnect_delay;
-          }
-          const { domains, host, errors: domainErrors } = await t.connection.collect();
-          for (const [key, error] of domainErrors) errors.set(key, error);
-          t.domains = domains;
-          t.host = host;
-          t.up = true;
-          t.lastError = undefined;
+          for (const [key, error] of await withDeadline(work, this.#deadlineMs, `${t.uri}: scrape`))
+            errors.set(key, error);
         } catch (error) {
-          // While waiting to reconnect, the error that took the connection down stands (the
-          // same message: logged once, counted every scrape).
-          if (!(error instanceof Waiting)) t.lastError = toError(error);
-          errors.set(t.uri, t.lastError ?? new Error(`${t.uri}: reconnecting`));
-          t.up = false;
-          t.domains = [];
-          t.host = undefined;
-          const connection = t.connection;
-          t.connection = undefined;
-          if (connection !== undefined) await connection.close().catch(() => undefined);
-          if (Date.now() >= t.retryAt) {
-            t.retryAt = Date.now() + t.delay;
-            t.delay = Math.min(t.delay * 2, this.#config.max_reconnect_delay);
-          }
+          errors.set(t.uri, toError(error));
+          markDown(t);
         }
       }),
     );
     return { errors };
+  }
+
+  /**
+   * Opens the target's connection if needed and collects it: the open and the collection
+   * each within the target's deadline (the open's counted once its process has started),
+   * the connection killed when the collection is late. Never throws: its errors are
+   * returned, and the target is marked down and its reconnection scheduled.
+   */
+  async #scrapeTarget(t: Target): Promise<Map<string, Error>> {
+    const errors = new Map<string, Error>();
+    try {
+      if (t.connection === undefined) {
+        if (Date.now() < t.retryAt) throw new Waiting();
+        t.connection = await this.#open(t.uri, { deadlineMs: this.#deadlineMs });
+        t.delay = this.#config.reconnect_delay;
+      }
+      const connection = t.connection;
+      const {
+        domains,
+        host,
+        errors: domainErrors,
+      } = await withDeadline(connection.collect(), this.#deadlineMs, `${t.uri}: collecting`, () => {
+        connection.abort();
+      });
+      for (const [key, error] of domainErrors) errors.set(key, error);
+      t.domains = domains;
+      t.host = host;
+      t.up = true;
+      t.lastError = undefined;
+    } catch (error) {
+      // While waiting to reconnect, the error that took the connection down stands (the
+      // same message: logged once, counted every scrape).
+      if (!(error instanceof Waiting)) t.lastError = toError(error);
+      errors.set(t.uri, t.lastError ?? new Error(`${t.uri}: reconnecting`));
+      markDown(t);
+      const connection = t.connection;
+      t.connection = undefined;
+      if (connection !== undefined) await connection.close().catch(() => undefined);
+      if (Date.now() >= t.retryAt) {
+        t.retryAt = Date.now() + t.delay;
+        t.delay = Math.min(t.delay * 2, this.#config.max_reconnect_delay);
+      }
+    }
+    return errors;
   }
 
   async shutdown(): Promise<void> {

@@ -152,6 +152,29 @@ function loadOnce(): Api & { koffi: Koffi } {
   };
 }
 
+let quieted = false;
+
+/**
+ * libvirt reports errors raised without a connection (a failed open) to one process-wide
+ * handler; without one it prints them on stderr. Installed by the thread that makes the
+ * calls (koffi runs a callback on the thread that registered it while the calling thread
+ * waits: the main thread of a connection process, or the collector's main thread, whose
+ * event loop is always free, for its in-process threads). The message itself is read by
+ * the thread that made the call.
+ */
+export function quietProcessErrors(): void {
+  if (quieted) return;
+  quieted = true;
+  const koffi = createRequire(import.meta.url)('koffi') as Koffi;
+  const lib = koffi.load('libvirt.so.0');
+  const ErrorFunc = koffi.proto('void inframeter_virErrorFuncMain(void *userData, void *error)');
+  const setErrorFunc = lib.func('void virSetErrorFunc(void *userData, inframeter_virErrorFuncMain *handler)');
+  setErrorFunc(
+    null,
+    koffi.register(() => undefined, koffi.pointer(ErrorFunc)),
+  );
+}
+
 /** A libvirt call (synchronous: this is the connection's own thread); `T` is the C return type's. */
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the C function's return type
 const call = <T>(fn: Fn, ...args: unknown[]): T => fn(...args) as T;

@@ -4,11 +4,14 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ComponentSettings, MetricSink, Receiver } from '../../service/component.ts';
+import { targetDeadline } from '../../service/deadline.ts';
 import { ErrorLog } from '../../service/error-log.ts';
 import { toError } from '../../service/errors.ts';
 import { countPoints } from '../../service/metrics-data.ts';
 import { exportBatch, ScrapeLoop } from '../../service/scrape-controller.ts';
 import { readPackageVersion } from '../../service/version.ts';
+import type { Fetch } from './client.ts';
+import { ExpositionClient } from './client.ts';
 import type { PrometheusReceiverConfig, PrometheusTarget } from './config.ts';
 import { toMetrics } from './convert.ts';
 import { prometheusReceiverMetadata } from './metadata.ts';
@@ -21,11 +24,7 @@ const ACCEPT_OPENMETRICS =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 const ACCEPT_TEXT = 'text/plain;version=0.0.4;q=0.9,*/*;q=0.1';
 
-/** What fetching an exposition needs; injectable for tests. */
-export type Fetch = (
-  url: string,
-  init: { headers: Record<string, string>; signal: AbortSignal },
-) => Promise<Response>;
+export type { Fetch } from './client.ts';
 
 /**
  * The `prometheus` receiver: scrapes Prometheus exporters every `collection_interval`,
@@ -37,7 +36,7 @@ export type Fetch = (
 export class PrometheusReceiver implements Receiver {
   readonly #settings: ComponentSettings;
   readonly #config: PrometheusReceiverConfig;
-  readonly #fetch: Fetch;
+  readonly #client: ExpositionClient;
   readonly #errors: ErrorLog;
   readonly #targets: PrometheusTarget[];
   readonly #start = Date.now();
@@ -47,7 +46,7 @@ export class PrometheusReceiver implements Receiver {
   constructor(settings: ComponentSettings, config: PrometheusReceiverConfig, fetchImpl: Fetch = fetch) {
     this.#settings = settings;
     this.#config = config;
-    this.#fetch = fetchImpl;
+    this.#client = new ExpositionClient(fetchImpl);
     this.#errors = new ErrorLog(settings.logger);
     this.#targets = config.targets.map((t) => (typeof t === 'string' ? { url: t, labels: {} } : t));
     this.#loop = new ScrapeLoop(config, (next) => this.#tick(next));
@@ -75,14 +74,14 @@ export class PrometheusReceiver implements Receiver {
     let up = 0;
     let samples = 0;
     try {
-      const response = await this.#fetch(target.url, {
-        headers: { accept: this.#config.prefer_openmetrics ? ACCEPT_OPENMETRICS : ACCEPT_TEXT },
-        signal: AbortSignal.timeout(this.#config.timeout ?? this.#config.collection_interval),
-      });
-      if (!response.ok) throw new Error(`HTTP ${String(response.status)} ${response.statusText}`);
-      const type = response.headers.get('content-type') ?? '';
-      const openMetrics = type.includes('application/openmetrics-text');
-      const families = parseExposition(await response.text(), target.url, openMetrics);
+      const exposition = await this.#client.get(
+        target.url,
+        this.#config.prefer_openmetrics ? ACCEPT_OPENMETRICS : ACCEPT_TEXT,
+        // Within the interval, so that the healthy targets' batches leave on time.
+        this.#config.timeout ?? targetDeadline(this.#config),
+      );
+      const openMetrics = exposition.contentType.includes('application/openmetrics-text');
+      const families = parseExposition(exposition.text, target.url, openMetrics);
       const scrapeMs = Date.now();
       for (const family of families) {
         if (this.#config.metrics.length > 0 && !this.#config.metrics.some((r) => r.test(family.name)))

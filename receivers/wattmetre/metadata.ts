@@ -59,6 +59,7 @@ export const wattmetreMetadata: ReceiverMetadata = {
     'hw.id': 'The port, `<wattmetre_id>-port<N>` (the meter itself, `<wattmetre_id>`, on frame counters).',
     'hw.type': '`power_supply`: what the meter measures.',
     'device.id': 'The device the port powers, from the mapping file; absent for an unmapped port.',
-    'frame.status': '`valid`, `not_ok` or `malformed`.',
+    'frame.status':
+      '`valid`, `not_ok`, `malformed` or `oversized` (a line over 64 KiB without newline, dropped).',
   },
 };

@@ -90,8 +90,21 @@ export class WattmetreReceiver implements Receiver {
               'wattmetre: gap between frames',
             );
         } else {
-          this.#errors.report('frame', new Error(`invalid frame (${outcome.kind}): ${outcome.detail}`));
+          // Once per kind of bad line, then a count a minute: never a line per frame.
+          this.#errors.report(
+            'frame',
+            new Error(`invalid frame (${outcome.kind}): ${outcome.detail}`),
+            outcome.kind,
+          );
         }
+      },
+      oversized: (length) => {
+        state.oversized();
+        this.#errors.report(
+          'frame',
+          new Error(`a line of ${String(length)} characters without newline was dropped`),
+          'oversized',
+        );
       },
       restart: (reason, delayMs) => {
         state.restarted();

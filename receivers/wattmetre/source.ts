@@ -1,13 +1,23 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { childEnvironment } from '../../service/child-env.ts';
 import type { WattmetreConfig } from './config.ts';
+import { LineSplitter } from './parse/lines.ts';
+
+/**
+ * Longest line kept while waiting for its newline (a frame is a few hundred bytes): a
+ * longer one is dropped and reported, never buffered without bound.
+ */
+export const MAX_LINE_LENGTH = 64 * 1024;
 
 /** What a source reports besides lines. */
 export interface SourceEvents {
   line(text: string): void;
+  /** A line longer than {@link MAX_LINE_LENGTH} was dropped (`length` characters). */
+  oversized?(length: number): void;
   /** The command exited (or the FIFO's writer closed) and reading starts again after `delayMs`. */
   restart(reason: string, delayMs: number): void;
 }
@@ -16,11 +26,33 @@ export interface Source {
   stop(): Promise<void>;
 }
 
-/** Reads lines from a stream until it ends. */
-function lines(stream: Readable, onLine: (text: string) => void): Promise<void> {
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
-  rl.on('line', onLine);
-  return new Promise((resolve) => rl.once('close', resolve));
+function splitter(events: SourceEvents): LineSplitter {
+  return new LineSplitter(
+    MAX_LINE_LENGTH,
+    (line) => {
+      events.line(line);
+    },
+    (length) => events.oversized?.(length),
+  );
+}
+
+/** Reads lines (bounded) from a stream until it ends. */
+function lines(stream: Readable, events: SourceEvents): Promise<void> {
+  const split = splitter(events);
+  const decoder = new StringDecoder('utf8');
+  stream.on('data', (chunk: Buffer) => {
+    split.push(decoder.write(chunk));
+  });
+  return new Promise((resolve) => {
+    const done = (): void => {
+      split.push(decoder.end());
+      split.end();
+      resolve();
+    };
+    stream.once('end', done);
+    stream.once('close', done);
+    stream.once('error', done);
+  });
 }
 
 /**
@@ -31,9 +63,7 @@ export function startSource(config: WattmetreConfig, events: SourceEvents): Sour
   const { command, file } = config.source;
   if (command !== undefined) return commandSource(command, config, events);
   if (file !== undefined) return fileSource(file, events);
-  void lines(process.stdin, (t) => {
-    events.line(t);
-  });
+  void lines(process.stdin, events);
   return { stop: () => Promise.resolve() };
 }
 
@@ -45,16 +75,14 @@ function commandSource(command: string[], config: WattmetreConfig, events: Sourc
   const run = (): void => {
     const started = Date.now();
     const [program = '', ...args] = command;
-    child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The collector's environment holds the secrets `${env:NAME}` substitutes: not passed on.
+    child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnvironment() });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-500);
     });
     const stdout = child.stdout;
-    if (stdout !== null)
-      void lines(stdout, (t) => {
-        events.line(t);
-      });
+    if (stdout !== null) void lines(stdout, events);
     const again = (reason: string): void => {
       child = undefined;
       if (stopped) return;
@@ -102,7 +130,8 @@ function fileSource(path: string, events: SourceEvents): Source {
   let stream: ReturnType<typeof createReadStream> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let position = 0;
-  let rest = '';
+  const split = splitter(events);
+  const decoder = new StringDecoder('utf8');
   const buffer = Buffer.allocUnsafe(1 << 16);
   const later = (fn: () => void, ms: number): void => {
     if (stopped) return;
@@ -120,9 +149,7 @@ function fileSource(path: string, events: SourceEvents): Source {
         const n = readSync(fd, buffer, 0, buffer.length, position);
         if (n <= 0) break;
         position += n;
-        const parts = (rest + buffer.toString('utf8', 0, n)).split('\n');
-        rest = parts.pop() ?? '';
-        for (const line of parts) if (line !== '') events.line(line);
+        split.push(decoder.write(buffer.subarray(0, n)));
       }
       later(poll, 100);
     } catch (error) {
@@ -143,9 +170,7 @@ function fileSource(path: string, events: SourceEvents): Source {
     if (fifo) {
       // Opening a FIFO waits for a writer: the stream opens it off the event loop.
       stream = createReadStream(path);
-      void lines(stream, (t) => {
-        events.line(t);
-      }).then(() => {
+      void lines(stream, events).then(() => {
         stream = undefined;
         if (stopped) return;
         events.restart(`${path}: the writer closed the FIFO`, 0);

@@ -103,6 +103,11 @@ export class WattmetreState {
     this.#restarts += 1;
   }
 
+  /** Counts a line dropped for its length (`frame.status` `oversized`). */
+  oversized(): void {
+    this.#frames.set('oversized', (this.#frames.get('oversized') ?? 0) + 1);
+  }
+
   /** Takes one line of `wattmetre-read`. */
   line(text: string): LineOutcome {
     const parsed = parseFrame(text);

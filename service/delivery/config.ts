@@ -75,8 +75,11 @@ export const retryOnFailureSchema = z
     initial_interval: duration().prefault('5s'),
     /** Upper bound of one wait. */
     max_interval: duration().prefault('30s'),
-    /** Give a batch up after this long since its first attempt; 0: never give up. */
-    max_elapsed_time: duration().prefault('5m'),
+    /**
+     * Give a batch up after this long since its first attempt; 0: never give up. Unset: 5m
+     * for a memory queue, never for a persistent one (its batches are safe on disk).
+     */
+    max_elapsed_time: duration().optional(),
     /** Growth of the wait from one retry to the next. */
     multiplier: z.number().min(1).default(1.5),
     /** Each wait is drawn uniformly in wait × [1 − f, 1 + f]. */

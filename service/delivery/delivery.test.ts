@@ -18,7 +18,8 @@ import { createTestSettings } from '../../test/support/settings.ts';
 import { deliveryOptions, parseByteSize } from './config.ts';
 import type { DeliveryConfig } from './config.ts';
 import type { SendRequest, SendResult } from './delivery.ts';
-import { Delivery } from './delivery.ts';
+import { DEFAULT_MAX_ELAPSED_MS, Delivery } from './delivery.ts';
+import { decodeBatches } from './otlp/decode.ts';
 import { FileStore } from './file-store.ts';
 import { backoffDelay, ExportFailure, httpFailure, parseRetryAfter } from './retry.ts';
 
@@ -131,7 +132,7 @@ describe('delivery config', () => {
       enabled: true,
       initial_interval: 5_000,
       max_interval: 30_000,
-      max_elapsed_time: 300_000,
+      // max_elapsed_time unset: 5m for a memory queue, never for a persistent one.
       multiplier: 1.5,
       randomization_factor: 0.5,
     });
@@ -491,5 +492,101 @@ describe('persistent queue', () => {
     const directory = await tempDir();
     await writeFile(join(directory, 'lock'), `${process.ppid}\n`);
     await expect(new FileStore(directory).open()).rejects.toThrow(`is in use by process ${process.ppid}`);
+  });
+});
+
+describe('catching up after an outage', () => {
+  it('sends a backlog several batches per request, in queue order, one request at a time', async () => {
+    const settings = createTestSettings('otlp', 'exporter');
+    let down = true;
+    const requests: { points: number; values: number[] }[] = [];
+    const delivery = new Delivery(
+      settings,
+      config(),
+      (request) => {
+        if (down) return Promise.resolve(unavailable());
+        const values = decodeBatches(request.bytes).flatMap((b) =>
+          b.scopeMetrics.flatMap((s) => s.metrics.flatMap((m) => m.dataPoints.map((p) => p.value as number))),
+        );
+        requests.push({ points: request.points, values });
+        return Promise.resolve({ ok: true });
+      },
+      { coalesceBytes: 64 * 1024 },
+    );
+    for (let id = 1; id <= 40; id++) await exportBatch(delivery, batch(id, 3));
+    down = false;
+    await waitFor(() => delivery.status().queuedBatches === 0);
+    const values = requests.flatMap((r) => r.values);
+    expect(values).toEqual(
+      Array.from({ length: 40 }, (_, k) => [0, 1, 2].map((i) => (k + 1) * 1000 + i)).flat(),
+    );
+    // The first request was the one retried alone; the 39 waiting went together.
+    expect(requests.length).toBeLessThanOrEqual(3);
+    expect(requests.reduce((sum, r) => sum + r.points, 0)).toBe(120);
+    expect(settings.telemetry.counts.failed).toBe(0);
+    await delivery.shutdown();
+  });
+
+  it('never lets a request grow past coalesceBytes (beyond one batch)', async () => {
+    const settings = createTestSettings('otlp', 'exporter');
+    let down = true;
+    const sizes: number[] = [];
+    const delivery = new Delivery(
+      settings,
+      config(),
+      (request) => {
+        if (down) return Promise.resolve(unavailable());
+        sizes.push(request.bytes.length);
+        return Promise.resolve({ ok: true });
+      },
+      { coalesceBytes: 2000 },
+    );
+    for (let id = 1; id <= 30; id++) await exportBatch(delivery, batch(id, 10));
+    down = false;
+    await waitFor(() => delivery.status().queuedBatches === 0);
+    expect(sizes.length).toBeGreaterThan(2);
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(2000);
+    await delivery.shutdown();
+  });
+
+  it('a persistent queue never gives a batch up on a deadline the operator did not set', async () => {
+    const settings = createTestSettings('otlp', 'exporter');
+    const directory = await tempDir();
+    let clock = 0;
+    let attempts = 0;
+    const delivery = new Delivery(
+      settings,
+      config({ sending_queue: { storage: 'file', directory } }),
+      () => {
+        attempts += 1;
+        // Each attempt is an hour later: far past the memory queue's 5 minutes.
+        clock += 3_600_000;
+        return Promise.resolve(attempts < 10 ? unavailable() : { ok: true });
+      },
+      { now: () => clock },
+    );
+    await exportBatch(delivery, batch(1, 4));
+    await waitFor(() => delivery.status().sentPoints === 4);
+    expect(settings.telemetry.counts.failed).toBe(0);
+    expect(attempts).toBe(10);
+    await delivery.shutdown();
+  });
+
+  it('a memory queue keeps the 5 minute deadline when none is set', async () => {
+    const settings = createTestSettings('otlp', 'exporter');
+    let clock = 0;
+    const delivery = new Delivery(
+      settings,
+      config(),
+      () => {
+        clock += 60_000;
+        return Promise.resolve(unavailable());
+      },
+      { now: () => clock },
+    );
+    await exportBatch(delivery, batch(1, 4));
+    await waitFor(() => settings.telemetry.counts.failed === 4);
+    expect(clock).toBeLessThanOrEqual(DEFAULT_MAX_ELAPSED_MS + 60_000);
+    await delivery.shutdown();
   });
 });

@@ -70,6 +70,14 @@ export interface DeliveryOptions {
    * and shut down).
    */
   readonly flushTimeoutMs?: number;
+  /**
+   * Most bytes of queued batches sent together in one request when several are waiting (a
+   * backlog after an outage): their protobuf encodings concatenated, which is one
+   * `ExportMetricsServiceRequest` holding all their resource metrics, in queue order. Only
+   * for senders that send `bytes` as they are (the `otlp` exporter): `batch()` of such a
+   * request keeps only the first batch's resource. 0 or absent: one batch per request.
+   */
+  readonly coalesceBytes?: number;
 }
 
 interface Entry {
@@ -83,6 +91,12 @@ interface Entry {
   batch?: ResourceMetrics | undefined;
 }
 
+/**
+ * `retry_on_failure.max_elapsed_time` when the operator set none, for a memory queue; a
+ * persistent queue then retries without end (its batches are safe on disk).
+ */
+export const DEFAULT_MAX_ELAPSED_MS = 5 * 60_000;
+
 /** The sending queue and retry loop of one exporter. */
 export class Delivery {
   readonly #settings: ComponentSettings;
@@ -91,6 +105,7 @@ export class Delivery {
   readonly #random: () => number;
   readonly #now: () => number;
   readonly #flushTimeoutMs: number;
+  readonly #coalesceBytes: number;
   readonly #errors: ErrorLog;
   readonly #store: FileStore | undefined;
   /** Queued batches by sequence number, oldest first (Maps iterate in insertion order). */
@@ -124,6 +139,7 @@ export class Delivery {
     this.#random = options.random ?? Math.random;
     this.#now = options.now ?? (() => performance.now());
     this.#flushTimeoutMs = options.flushTimeoutMs ?? 10_000;
+    this.#coalesceBytes = options.coalesceBytes ?? 0;
     this.#errors = new ErrorLog(settings.logger);
     const queue = config.sending_queue;
     if (queue.enabled && queue.storage === 'file' && queue.directory !== undefined) {
@@ -275,7 +291,7 @@ export class Delivery {
     callback: (result: ExportResult) => void,
   ): Promise<void> {
     const entry: Entry = { seq: 0, points, size: bytes.length, payload: bytes, inFlight: true, batch };
-    const outcome = await this.#attempt(entry);
+    const outcome = await this.#attempt([entry]);
     if (outcome === 'sent') callback({ code: ExportResultCode.SUCCESS });
     else
       callback({
@@ -369,51 +385,80 @@ export class Delivery {
     if (this.#stopping) return;
     const limit = this.#config.sending_queue.num_consumers;
     if (this.#inFlight >= limit) return;
-    for (const entry of this.#queue.values()) {
-      if (this.#inFlight >= limit) break;
-      if (entry.inFlight) continue;
-      entry.inFlight = true;
+    let group: Entry[] = [];
+    let groupBytes = 0;
+    const launch = (): void => {
+      if (group.length === 0) return;
+      const members = group;
+      group = [];
+      groupBytes = 0;
+      for (const m of members) m.inFlight = true;
       this.#inFlight += 1;
-      const consumer: Promise<void> = this.#consume(entry).finally(() => {
+      const consumer: Promise<void> = this.#consume(members).finally(() => {
         this.#consumers.delete(consumer);
       });
       this.#consumers.add(consumer);
+    };
+    for (const entry of this.#queue.values()) {
+      if (this.#inFlight >= limit) break;
+      if (entry.inFlight) {
+        // A group holds consecutive batches only: queue order is kept within a request.
+        launch();
+        continue;
+      }
+      if (group.length > 0 && groupBytes + entry.size > this.#coalesceBytes) launch();
+      if (this.#inFlight >= limit) break;
+      group.push(entry);
+      groupBytes += entry.size;
     }
+    if (this.#inFlight < limit) launch();
   }
 
-  async #consume(entry: Entry): Promise<void> {
-    const outcome = await this.#attempt(entry);
+  async #consume(group: Entry[]): Promise<void> {
+    const outcome = await this.#attempt(group);
     this.#inFlight -= 1;
-    entry.inFlight = false;
+    for (const entry of group) entry.inFlight = false;
     if (outcome === 'stopped') {
       // Left in the queue: replayed on the next start (file), counted at shutdown (memory).
       this.#notifyIdle();
       return;
     }
-    this.#remove(entry);
+    for (const entry of group) this.#remove(entry);
     this.#dispatch();
   }
 
-  /** Sends one batch, retrying retryable failures. 'sent', 'stopped' or the final error. */
-  async #attempt(entry: Entry): Promise<'sent' | 'stopped' | Error> {
+  /**
+   * Sends a group of consecutive batches as one request, retrying retryable failures.
+   * 'sent', 'stopped' or the final error.
+   */
+  async #attempt(group: Entry[]): Promise<'sent' | 'stopped' | Error> {
     const retry = this.#config.retry_on_failure;
+    // A deadline the operator did not set never drops what is safe on disk.
+    const maxElapsed = retry.max_elapsed_time ?? (this.#store === undefined ? DEFAULT_MAX_ELAPSED_MS : 0);
+    const points = group.reduce((sum, e) => sum + e.points, 0);
     const started = this.#now();
     for (let attempt = 0; ; attempt += 1) {
       if (this.#stopping && attempt > 0) return 'stopped';
       let bytes: Uint8Array;
       try {
-        bytes = entry.payload ?? (await this.#readStored(entry));
+        const parts = await Promise.all(
+          group.map((e) => (e.payload === undefined ? this.#readStored(e) : Promise.resolve(e.payload))),
+        );
+        bytes = parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts);
       } catch (error) {
-        this.#settings.telemetry.dropped(entry.points, 'corrupt');
+        this.#settings.telemetry.dropped(points, 'corrupt');
         this.#errors.report('read', error);
         return toError(error);
       }
+      // A lone batch keeps its decoded form for the next attempt.
+      const single = group.length === 1 ? group[0] : undefined;
       const request: SendRequest = {
         bytes,
-        points: entry.points,
+        points,
         batch: () => {
-          entry.batch ??= mergeBatches(decodeBatches(bytes));
-          return entry.batch;
+          if (single === undefined) return mergeBatches(decodeBatches(bytes));
+          single.batch ??= mergeBatches(decodeBatches(bytes));
+          return single.batch;
         },
       };
       let result: SendResult;
@@ -430,8 +475,8 @@ export class Delivery {
         };
       }
       if (result.ok) {
-        this.#sentPoints += entry.points - (result.rejected ?? 0);
-        this.#sent.add(entry.points - (result.rejected ?? 0), { 'component.id': this.#settings.id });
+        this.#sentPoints += points - (result.rejected ?? 0);
+        this.#sent.add(points - (result.rejected ?? 0), { 'component.id': this.#settings.id });
         this.#errors.recovered('send');
         if (result.rejected !== undefined && result.rejected > 0) {
           this.#settings.telemetry.failed(result.rejected);
@@ -446,14 +491,14 @@ export class Delivery {
       this.#errors.report('send', failure);
       const queued = this.#config.sending_queue.enabled;
       if (!failure.retryable || !retry.enabled) {
-        if (queued) this.#settings.telemetry.failed(entry.points);
+        if (queued) this.#settings.telemetry.failed(points);
         return failure;
       }
       if (this.#stopping) return 'stopped';
       const delay = failure.retryAfterMs ?? backoffDelay(retry, attempt, this.#random);
       const elapsed = this.#now() - started;
-      if (retry.max_elapsed_time > 0 && elapsed + delay > retry.max_elapsed_time) {
-        if (queued) this.#settings.telemetry.failed(entry.points);
+      if (maxElapsed > 0 && elapsed + delay > maxElapsed) {
+        if (queued) this.#settings.telemetry.failed(points);
         const error = new Error(
           `giving up after ${Math.round(elapsed)} ms and ${attempt + 1} attempts: ${failure.message}`,
           { cause: failure },

@@ -35,6 +35,15 @@ const TWO_32 = 4_294_967_296;
 const RECURSION_LIMIT = 100;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** Strict UTF-8; invalid text is the decoder's own rejection (an Error), not TextDecoder's TypeError. */
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw new Error('invalid UTF-8 in a string field');
+  }
+}
+
 function outOfRange(): RangeError {
   return new RangeError('index out of range');
 }
@@ -401,7 +410,7 @@ class WireDecoder {
     this.pos = end;
     const buf = this.#buf;
     for (let i = start; i < end; i++) {
-      if ((buf[i] ?? 0) >= 128) return strictUtf8.decode(buf.subarray(start, end));
+      if ((buf[i] ?? 0) >= 128) return decodeUtf8(buf.subarray(start, end));
     }
     return buf.toString('latin1', start, end);
   }
