@@ -20,12 +20,7 @@ let port = 0;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'inframeter-control-fuzz-'));
-  const manager = new ExperimentManager(
-    join(dir, 'experiments'),
-    createSilentLogger(),
-    new Map(),
-    [],
-  );
+  const manager = new ExperimentManager(join(dir, 'experiments'), createSilentLogger(), new Map(), []);
   server = new ControlServer(manager, TOKEN, createSilentLogger(), { proxyTargets: [] });
   await server.listen({ host: '127.0.0.1', port: 0 });
   port = server.address()?.port ?? 0;
