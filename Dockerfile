@@ -31,7 +31,10 @@ COPY package.json package-lock.json ./
 # Production dependencies only; type declarations, TypeScript sources, source maps and
 # documentation of the packages are never read at run time (Node does not run .ts files
 # under node_modules).
+# DuckDB (70 MB) serves only the `inframeter results` commands, which run where the results
+# are analysed, never in a collector: it is left out of the image.
 RUN npm ci --omit=dev --no-audit --no-fund \
+  && rm -rf node_modules/@duckdb \
   && find node_modules -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.map' \
     -o -name '*.md' \) -delete
 # The official `node` binary carries its symbol table (18 MB); the runtime image takes a

@@ -37,7 +37,14 @@ export async function openDatabase(memoryLimit = process.env.INFRAMETER_RESULTS_
   close: () => void;
 }> {
   // Loaded on use: the DuckDB binding is large and only the results commands need it.
-  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const { DuckDBInstance } = await import('@duckdb/node-api').catch((error: unknown) => {
+    if ((error as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new Error(
+      'inframeter results needs DuckDB (@duckdb/node-api), which this installation leaves out ' +
+        '(the container image does): run it where inframeter is installed with npm',
+      { cause: error },
+    );
+  });
   const spill = mkdtempSync(join(tmpdir(), 'inframeter-duckdb-'));
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(availableParallelism()),
