@@ -146,15 +146,16 @@ export class ControlServer {
         await this.#proxy(req, res, url);
         return;
       }
-      // Every route but start ignores a body: it is read (bounded) and dropped before the
-      // answer, so that a keep-alive connection is left clean for the next request.
+      // The on-demand metrics route reads its own body.
+      if (parts[0] === 'receivers' && parts[2] === 'promoted_metrics' && parts.length === 3) {
+        await this.#promoted(req, res, method, parts[1] ?? '');
+        return;
+      }
+      // Every other route but start ignores a body: it is read (bounded) and dropped before
+      // the answer, so that a keep-alive connection is left clean for the next request.
       if (!(method === 'POST' && parts[2] === 'start')) await readBody(req);
       if (method === 'GET' && url.pathname === '/ping') {
         send(res, 200, { ok: true });
-        return;
-      }
-      if (parts[0] === 'receivers' && parts[2] === 'promoted_metrics' && parts.length === 3) {
-        await this.#promoted(req, res, method, parts[1] ?? '');
         return;
       }
       if (parts[0] !== 'experiments') throw new ExperimentError(404, `no route ${method} ${url.pathname}`);
@@ -213,6 +214,8 @@ export class ControlServer {
 
   /** A receiver's on-demand metrics (kwollect's promoted_metrics): list, switch on, switch off. */
   async #promoted(req: IncomingMessage, res: ServerResponse, method: string, id: string): Promise<void> {
+    // Read (bounded) before any answer, so that a keep-alive connection is left clean.
+    const body = (await readJson(req)) as Record<string, unknown> | undefined;
     const receiver = this.#manager.receiver(id);
     if (receiver?.listPromotedMetrics === undefined || receiver.promoteMetrics === undefined)
       throw new ExperimentError(404, `no receiver ${id} with on-demand metrics`);
@@ -222,7 +225,6 @@ export class ControlServer {
     }
     if (method !== 'POST' && method !== 'DELETE')
       throw new ExperimentError(405, `${method} /receivers/${id}/promoted_metrics: use GET, POST or DELETE`);
-    const body = (await readJson(req)) as Record<string, unknown> | undefined;
     const device = body?.device_id;
     const metric = body?.metric_id;
     if (typeof device !== 'string' || device === '' || typeof metric !== 'string' || metric === '')
