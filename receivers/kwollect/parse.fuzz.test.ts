@@ -10,7 +10,7 @@ import { parseMetricsFile } from './parse/metrics-file.ts';
 // public parse function.
 
 const fixture = (name: string): string =>
-  readFileSync(join(import.meta.dirname, 'testdata', 'fixtures', 'metrics.d', name), 'utf8');
+  readFileSync(join(import.meta.dirname, 'testdata', 'metrics.d', name), 'utf8');
 const typed = (error: unknown): boolean => error instanceof InframeterError;
 
 describe('kwollect metrics files under damaged input', () => {
@@ -18,8 +18,9 @@ describe('kwollect metrics files under damaged input', () => {
     'parseMetricsFile: returns or throws a ParseError',
     () => {
       fc.assert(
-        fc.property(damagedText([fixture('pdu.yaml'), fixture('bmc-and-exporter.yaml')]), (text) =>
-          onlyTypedErrors(() => parseMetricsFile(text, 'metrics.d/x.yaml'), typed),
+        fc.property(
+          damagedText([fixture('pdu.yaml'), fixture('node-1.yaml'), fixture('prometheus.yaml')]),
+          (text) => onlyTypedErrors(() => parseMetricsFile(text, 'metrics.d/x.yaml'), typed),
         ),
         fuzzParameters(500),
       );
