@@ -1,6 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { poll } from './peers.ts';
 
@@ -15,9 +17,70 @@ export interface IpmiSim {
   stop(): void;
 }
 
+/** True when UDP `port` and TCP `port + 1` (the BMC and its console) can be bound on loopback now. */
+async function portsFree(port: number): Promise<boolean> {
+  const udp = createSocket('udp4');
+  const tcp = createServer();
+  const bound = await Promise.all([
+    new Promise<boolean>((resolve) => {
+      udp.once('error', () => {
+        resolve(false);
+      });
+      udp.bind(port, '127.0.0.1', () => {
+        resolve(true);
+      });
+    }),
+    new Promise<boolean>((resolve) => {
+      tcp.once('error', () => {
+        resolve(false);
+      });
+      tcp.listen(port + 1, '127.0.0.1', () => {
+        resolve(true);
+      });
+    }),
+  ]);
+  await Promise.all([
+    new Promise<void>((resolve) => {
+      try {
+        udp.close(() => {
+          resolve();
+        });
+      } catch {
+        resolve();
+      }
+    }),
+    new Promise<void>((resolve) => {
+      if (!tcp.listening) resolve();
+      else
+        tcp.close(() => {
+          resolve();
+        });
+    }),
+  ]);
+  return bound.every(Boolean);
+}
+
+/**
+ * Starts the lab BMC on a free port pair. Ports are drawn below Linux's ephemeral range and
+ * checked first; should another process take the port in between (ipmi_sim then exits), the
+ * BMC is started again on another.
+ */
 export async function startIpmiSim(): Promise<IpmiSim> {
+  let failures = 0;
+  for (let draw = 1; ; draw += 1) {
+    const port = 20000 + 2 * Math.floor(Math.random() * 6000);
+    if (draw < 50 && !(await portsFree(port))) continue;
+    try {
+      return await startIpmiSimOn(port);
+    } catch (error) {
+      failures += 1;
+      if (failures >= 5) throw error;
+    }
+  }
+}
+
+async function startIpmiSimOn(port: number): Promise<IpmiSim> {
   const dir = mkdtempSync(join(tmpdir(), 'inframeter-ipmi-sim-'));
-  const port = 20000 + Math.floor(Math.random() * 20000);
   const source = (name: string): string => readFileSync(join(BMC, name), 'utf8');
   writeFileSync(
     join(dir, 'lan.conf'),
@@ -40,7 +103,14 @@ export async function startIpmiSim(): Promise<IpmiSim> {
     ['-n', '-c', join(dir, 'lan.conf'), '-f', join(dir, 'labbmc.emu'), '-s', join(dir, 'state')],
     { stdio: 'ignore' },
   );
-  await poll('ipmi_sim answering', 15_000, () => {
+  // ipmi_sim exits at once when its port is taken: that ends the wait, and another port is tried.
+  const exited = new Promise<never>((_, reject) => {
+    sim.once('exit', (code) => {
+      reject(new Error(`ipmi_sim exited with ${String(code)} on port ${String(port)}`));
+    });
+  });
+  exited.catch(() => undefined);
+  const answering = poll('ipmi_sim answering', 30_000, () => {
     const r = spawnSync(
       'ipmi-sensors',
       [
@@ -62,6 +132,13 @@ export async function startIpmiSim(): Promise<IpmiSim> {
     );
     return Promise.resolve(r.status === 0 && r.stdout.includes('Inlet Temp') ? true : undefined);
   });
+  try {
+    await Promise.race([answering, exited]);
+  } catch (error) {
+    sim.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     port,
     dir,
