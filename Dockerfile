@@ -17,11 +17,12 @@ COPY package.json package-lock.json ./
 # check koffi's prebuilt library, neither of which tsc uses).
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
+COPY kit kit
 COPY service service
 COPY receivers receivers
 COPY processors processors
 COPY exporters exporters
-COPY experiments experiments
+COPY extensions extensions
 COPY scripts scripts
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
 

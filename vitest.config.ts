@@ -3,11 +3,12 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: [
+      'kit/**/*.test.ts',
       'service/**/*.test.ts',
       'receivers/**/*.test.ts',
       'processors/**/*.test.ts',
       'exporters/**/*.test.ts',
-      'experiments/**/*.test.ts',
+      'extensions/**/*.test.ts',
       'test/**/*.test.ts',
     ],
     testTimeout: 60_000,

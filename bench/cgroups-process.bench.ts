@@ -30,8 +30,8 @@ import {
   LARGE_SCRAPE_SERIES,
   largeScrapeHeapFlagsApplied,
 } from '../service/heap-flags.ts';
-import { countPoints } from '../service/metrics-data.ts';
-import { ScrapeRunner } from '../service/scrape-controller.ts';
+import { countPoints } from '../kit/metrics-data.ts';
+import { ScrapeRunner } from '../kit/scrape-controller.ts';
 import { createTestSettings } from '../test/support/settings.ts';
 import { compileFloor, recordingProcessClient, runFloor } from './support/floor.ts';
 import { applyCollectorHeapFlags } from './support/heap-flags.ts';

@@ -26,7 +26,7 @@ import { otlpExporterFactory } from '../exporters/otlp/index.ts';
 import { OtlpExporter } from '../exporters/otlp/otlp.ts';
 import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import { OtlpReceiver } from '../receivers/otlp/receiver.ts';
-import { createLogger } from '../service/logger.ts';
+import { createLogger } from '../kit/logger.ts';
 import { createTestSettings } from '../test/support/settings.ts';
 import { freePort } from '../test/support/peers.ts';
 

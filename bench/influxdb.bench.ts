@@ -20,10 +20,10 @@ import { influxdbExporterFactory } from '../exporters/influxdb/index.ts';
 import { InfluxdbExporter } from '../exporters/influxdb/influxdb.ts';
 import { otlpExporterFactory } from '../exporters/otlp/index.ts';
 import { OtlpExporter } from '../exporters/otlp/otlp.ts';
-import type { ComponentSettings, Exporter } from '../service/component.ts';
-import { createSilentLogger } from '../service/logger.ts';
-import { countPoints } from '../service/metrics-data.ts';
-import { SelfTelemetry } from '../service/self-telemetry.ts';
+import type { ComponentSettings, Exporter } from '../kit/component.ts';
+import { createSilentLogger } from '../kit/logger.ts';
+import { countPoints } from '../kit/metrics-data.ts';
+import { SelfTelemetry } from '../kit/self-telemetry.ts';
 import { agentBatch } from './support/otlp-load.ts';
 
 const args = process.argv.slice(2);

@@ -16,7 +16,7 @@ import { loadavg } from 'node:os';
 import { ExportResultCode } from '@opentelemetry/core';
 import { configSchema } from '../receivers/libvirt/config.ts';
 import { LibvirtScraper } from '../receivers/libvirt/scraper.ts';
-import { createScraperReceiver } from '../service/scrape-controller.ts';
+import { createScraperReceiver } from '../kit/scrape-controller.ts';
 import { rowsOf } from '../test/support/peers.ts';
 import { childProcessCount } from '../test/support/misbehaving-peers.ts';
 import { createTestSettings } from '../test/support/settings.ts';

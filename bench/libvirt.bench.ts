@@ -24,8 +24,8 @@ import { configSchema } from '../receivers/libvirt/config.ts';
 import { LibvirtScraper } from '../receivers/libvirt/scraper.ts';
 import type { QemuDaemon } from '../receivers/libvirt/testdata/qemu-daemon.ts';
 import { QEMU_DAEMON_TOOLS, startQemuDaemon } from '../receivers/libvirt/testdata/qemu-daemon.ts';
-import { countPoints } from '../service/metrics-data.ts';
-import { ScrapeRunner } from '../service/scrape-controller.ts';
+import { countPoints } from '../kit/metrics-data.ts';
+import { ScrapeRunner } from '../kit/scrape-controller.ts';
 import { createTestSettings } from '../test/support/settings.ts';
 
 const SCRAPES = Number(process.argv[2] ?? 1000);

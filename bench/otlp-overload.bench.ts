@@ -21,9 +21,9 @@ import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
-import { parseByteSize } from '../service/delivery/config.ts';
-import { METRICS_EXPORT_PATH } from '../service/delivery/otlp/proto.ts';
-import { decodeMetricsRequest } from '../service/delivery/otlp/wire-decode.ts';
+import { parseByteSize } from '../kit/delivery/config.ts';
+import { METRICS_EXPORT_PATH } from '../kit/otlp/proto.ts';
+import { decodeMetricsRequest } from '../kit/otlp/wire-decode.ts';
 import { runLoad } from './support/otlp-load.ts';
 
 const ROOT = join(import.meta.dirname, '..');

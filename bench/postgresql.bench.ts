@@ -27,7 +27,7 @@ import { configSchema } from '../exporters/postgresql/config.ts';
 import { PostgresqlExporter } from '../exporters/postgresql/postgresql.ts';
 import { toCopyRows } from '../exporters/postgresql/rows.ts';
 import { batchOf, numberMetric } from '../exporters/postgresql/testdata/batches.ts';
-import { countPoints } from '../service/metrics-data.ts';
+import { countPoints } from '../kit/metrics-data.ts';
 import { POSTGRES_BIN, startPostgres } from '../test/support/postgres.ts';
 import { createTestSettings } from '../test/support/settings.ts';
 

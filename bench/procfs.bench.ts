@@ -22,8 +22,8 @@ import { PrometheusExporter } from '../exporters/prometheus/prometheus.ts';
 import { createProcfsClient } from '../receivers/procfs/client.ts';
 import { procfsConfigSchema } from '../receivers/procfs/config.ts';
 import { ProcfsScraper } from '../receivers/procfs/scraper.ts';
-import { countPoints } from '../service/metrics-data.ts';
-import { ScrapeRunner } from '../service/scrape-controller.ts';
+import { countPoints } from '../kit/metrics-data.ts';
+import { ScrapeRunner } from '../kit/scrape-controller.ts';
 import { freePort } from '../test/support/peers.ts';
 import { createTestSettings } from '../test/support/settings.ts';
 

@@ -36,10 +36,10 @@ import { configSchema as otlpConfigSchema } from '../exporters/otlp/config.ts';
 import { OtlpExporter } from '../exporters/otlp/otlp.ts';
 import { configSchema as rwConfigSchema } from '../exporters/prometheusremotewrite/config.ts';
 import { RemoteWriteExporter } from '../exporters/prometheusremotewrite/prometheusremotewrite.ts';
-import type { ComponentSettings, Exporter } from '../service/component.ts';
-import { createSilentLogger } from '../service/logger.ts';
-import { countPoints } from '../service/metrics-data.ts';
-import { SelfTelemetry } from '../service/self-telemetry.ts';
+import type { ComponentSettings, Exporter } from '../kit/component.ts';
+import { createSilentLogger } from '../kit/logger.ts';
+import { countPoints } from '../kit/metrics-data.ts';
+import { SelfTelemetry } from '../kit/self-telemetry.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number): number => {

@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, sqlString } from '../experiments/results/source.ts';
+import { openDatabase, sqlString } from '../extensions/experiments/results/source.ts';
 
 const cluster = process.argv[2] === 'cluster';
 const args = process.argv.slice(cluster ? 3 : 2).map(Number);

@@ -9,8 +9,8 @@
  * command-line tools, and the ratio. Needs the Debian packages snmpd and snmp.
  */
 import { execFile } from 'node:child_process';
-import { ScrapeRunner } from '../service/scrape-controller.ts';
-import { countPoints } from '../service/metrics-data.ts';
+import { ScrapeRunner } from '../kit/scrape-controller.ts';
+import { countPoints } from '../kit/metrics-data.ts';
 import { createNetSnmpClient } from '../receivers/snmp/client.ts';
 import { configSchema } from '../receivers/snmp/config.ts';
 import { planPoll } from '../receivers/snmp/parse/plan.ts';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { configSchema as csvConfigSchema } from '../exporters/csv/config.ts';
 import { CsvExporter } from '../exporters/csv/csv.ts';
-import { exportBatch } from '../service/scrape-controller.ts';
+import { exportBatch } from '../kit/scrape-controller.ts';
 import { WattmetreState } from '../receivers/wattmetre/state.ts';
 import { createTestSettings } from '../test/support/settings.ts';
 

@@ -11,10 +11,10 @@ import {
 import type { ReachOptions } from './commands/experiment.ts';
 import { resultsConvert, resultsPlot, resultsReport, resultsSummary } from './commands/results.ts';
 import type { FilterOptions } from './commands/results.ts';
-import { ConfigError, toError } from './errors.ts';
-import { LOG_LEVELS } from './logger.ts';
-import type { LogLevel } from './logger.ts';
-import { readPackageVersion } from './version.ts';
+import { ConfigError, toError } from '../kit/errors.ts';
+import { LOG_LEVELS } from '../kit/logger.ts';
+import type { LogLevel } from '../kit/logger.ts';
+import { readPackageVersion } from '../kit/version.ts';
 
 /** Exit codes: 0 done, 1 runtime failure, 2 bad configuration or usage. */
 const EXIT_CONFIG = 2;

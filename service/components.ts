@@ -1,5 +1,5 @@
-import type { Factory } from './component.ts';
-import { registerFactory } from './component.ts';
+import type { Factory } from '../kit/component.ts';
+import { registerFactory } from '../kit/component.ts';
 import { csvFactory } from '../exporters/csv/index.ts';
 import { influxdbExporterFactory } from '../exporters/influxdb/index.ts';
 import { otlpExporterFactory } from '../exporters/otlp/index.ts';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestFactories, createTestStore } from '../test/support/test-components.ts';
 import { createRegistry, loadConfigFile, loadConfigText } from './config.ts';
-import { duration, MAX_DURATION_MS } from './config-types.ts';
-import { ConfigError } from './errors.ts';
+import { duration, MAX_DURATION_MS } from '../kit/config-types.ts';
+import { ConfigError } from '../kit/errors.ts';
 import { MAX_CONFIG_BYTES } from './yaml-bounds.ts';
 
 const registry = createRegistry(createTestFactories(createTestStore()));

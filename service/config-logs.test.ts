@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { factories } from './components.ts';
 import { createRegistry, loadConfigText } from './config.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../kit/errors.ts';
 
 /** Logs pipelines with the real components: which ones carry logs, and the errors when not. */
 const registry = createRegistry(factories);

@@ -5,7 +5,7 @@ import { describe, it } from 'vitest';
 import { damagedText, fuzzParameters, fuzzTimeout, onlyTypedErrors } from '../test/support/fuzz.ts';
 import { createTestFactories, createTestStore } from '../test/support/test-components.ts';
 import { createRegistry, loadConfigText } from './config.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../kit/errors.ts';
 
 // Configuration text, damaged (the repository's own good and bad configs, cut, edited,
 // lines repeated): accepted, or refused with a ConfigError listing its problems; nothing

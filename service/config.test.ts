@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestFactories, createTestStore } from '../test/support/test-components.ts';
 import { createRegistry, loadConfigFile, loadConfigText } from './config.ts';
-import { parseDuration } from './config-types.ts';
-import { ConfigError } from './errors.ts';
+import { parseDuration } from '../kit/config-types.ts';
+import { ConfigError } from '../kit/errors.ts';
 
 const registry = createRegistry(createTestFactories(createTestStore()));
 const dir = join(import.meta.dirname, 'testdata', 'config');

@@ -1,5 +1,5 @@
-import type { ExperimentsConfig } from '../experiments/config.ts';
-import { experimentsConfigSchema } from '../experiments/config.ts';
+import type { ExperimentsConfig } from '../extensions/experiments/config.ts';
+import { experimentsConfigSchema } from '../extensions/experiments/config.ts';
 import { readFileSync, statSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -10,15 +10,15 @@ import type {
   ProcessorFactory,
   ReceiverFactory,
   Signal,
-} from './component.ts';
-import { signalsOf } from './component.ts';
+} from '../kit/component.ts';
+import { signalsOf } from '../kit/component.ts';
 import { formatPath, substituteEnv } from './config-env.ts';
 import type { ConfigPath } from './config-env.ts';
-import { parseHostPort } from './config-types.ts';
-import type { HostPort } from './config-types.ts';
-import { ConfigError, errorCode, toError } from './errors.ts';
-import { LOG_LEVELS } from './logger.ts';
-import type { LogLevel } from './logger.ts';
+import { parseHostPort } from '../kit/config-types.ts';
+import type { HostPort } from '../kit/config-types.ts';
+import { ConfigError, errorCode, toError } from '../kit/errors.ts';
+import { LOG_LEVELS } from '../kit/logger.ts';
+import type { LogLevel } from '../kit/logger.ts';
 import { expansionProblems, MAX_CONFIG_BYTES } from './yaml-bounds.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { MetricSink } from './component.ts';
+import type { MetricSink } from '../kit/component.ts';
 
 /**
  * A sink that hands every batch to several sinks (a receiver in several pipelines, a

@@ -5,9 +5,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { factories } from './components.ts';
-import type { ReceiverMetadata } from './metadata.ts';
+import type { ReceiverMetadata } from '../kit/metadata.ts';
 import { documentValues, renderValuesTable, updateValuesTable } from '../scripts/values-docs.ts';
-import { updateReadme } from './metadata.ts';
+import { updateReadme } from '../kit/metadata.ts';
 
 function isMetadata(value: unknown): value is ReceiverMetadata {
   return (

@@ -1,8 +1,8 @@
 import type { Attributes } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestSettings } from '../test/support/settings.ts';
-import { ScrapeRunner } from './scrape-controller.ts';
-import { SnapshotProducer } from './snapshot-producer.ts';
+import { ScrapeRunner } from '../kit/scrape-controller.ts';
+import { SnapshotProducer } from '../kit/snapshot-producer.ts';
 import {
   HEAP_FLAGS,
   HEAP_FLAGS_APPLIED,

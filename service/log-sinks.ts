@@ -1,9 +1,9 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import type { LogSink } from './component.ts';
-import { toError } from './errors.ts';
-import type { LogTelemetry } from './self-telemetry.ts';
+import type { LogSink } from '../kit/component.ts';
+import { toError } from '../kit/errors.ts';
+import type { LogTelemetry } from '../kit/self-telemetry.ts';
 
 /**
  * The sinks of the logs signal, the counterparts of `fanout.ts` and `instrumented-sink.ts`

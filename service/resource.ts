@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { Resource } from '@opentelemetry/resources';
-import { readPackageVersion } from './version.ts';
+import { readPackageVersion } from '../kit/version.ts';
 
 /**
  * The collector's own resource: what every batch it emits is attributed to unless a

@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestFactories, createTestStore, exportedPoints } from '../test/support/test-components.ts';
 import type { TestStore } from '../test/support/test-components.ts';
 import { createRegistry, loadConfigText } from './config.ts';
-import { createLogger, createSilentLogger } from './logger.ts';
-import type { Logger } from './logger.ts';
+import { createLogger, createSilentLogger } from '../kit/logger.ts';
+import type { Logger } from '../kit/logger.ts';
 import { Service } from './service.ts';
 
 const resource = resourceFromAttributes({ 'host.name': 'svc-test', 'service.name': 'inframeter' });

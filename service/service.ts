@@ -7,17 +7,17 @@ import type {
   MetricSink,
   Processor,
   Receiver,
-} from './component.ts';
+} from '../kit/component.ts';
 import type { CollectorConfig } from './config.ts';
-import { toError } from './errors.ts';
-import { ControlServer } from '../experiments/server.ts';
-import { ExperimentManager } from '../experiments/manager.ts';
+import { toError } from '../kit/errors.ts';
+import { ControlServer } from '../extensions/experiments/server.ts';
+import { ExperimentManager } from '../extensions/experiments/manager.ts';
 import { createFanout } from './fanout.ts';
 import { instrumentSink } from './instrumented-sink.ts';
 import { createLogFanout, instrumentLogSink } from './log-sinks.ts';
-import { signalsOf } from './component.ts';
-import type { Logger } from './logger.ts';
-import { SelfTelemetry } from './self-telemetry.ts';
+import { signalsOf } from '../kit/component.ts';
+import type { Logger } from '../kit/logger.ts';
+import { SelfTelemetry } from '../kit/self-telemetry.ts';
 import { TelemetryServer } from './telemetry-server.ts';
 
 /** How long one component may take to flush and stop before the service moves on. */

@@ -1,12 +1,12 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CONTENT_TYPES, renderExposition } from '../exporters/prometheus/exposition.ts';
-import { negotiateFormat } from '../exporters/prometheus/negotiate.ts';
-import type { HostPort } from './config-types.ts';
-import { toError } from './errors.ts';
-import type { Logger } from './logger.ts';
-import type { SelfTelemetry } from './self-telemetry.ts';
+import { CONTENT_TYPES, renderExposition } from '../kit/prometheus/exposition.ts';
+import { negotiateFormat } from '../kit/prometheus/negotiate.ts';
+import type { HostPort } from '../kit/config-types.ts';
+import { toError } from '../kit/errors.ts';
+import type { Logger } from '../kit/logger.ts';
+import type { SelfTelemetry } from '../kit/self-telemetry.ts';
 
 /**
  * The internal endpoint: the collector's own metrics on `/metrics` (Prometheus text format),

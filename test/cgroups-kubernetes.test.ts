@@ -7,7 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MetricSink } from '../service/component.ts';
+import type { MetricSink } from '../kit/component.ts';
 import { configSchema } from '../receivers/cgroups/config.ts';
 import { createPodWatcher } from '../receivers/cgroups/kubernetes-client.ts';
 import type { PodMetadataSource } from '../receivers/cgroups/kubernetes-client.ts';

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import type { DataPoint } from '@opentelemetry/sdk-metrics';
 import { afterAll, describe, expect, it } from 'vitest';
-import { errorCode } from '../service/errors.ts';
+import { errorCode } from '../kit/errors.ts';
 import { configSchema } from '../receivers/cgroups/config.ts';
 import { parseCgroupMounts, resolveHierarchies } from '../receivers/cgroups/parse/mounts.ts';
 import type { CgroupEntry } from '../receivers/cgroups/scraper.ts';

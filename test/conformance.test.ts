@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Factory, MetricSink } from '../service/component.ts';
+import type { Factory, MetricSink } from '../kit/component.ts';
 import { factories } from '../service/components.ts';
 import { createTestSettings } from './support/settings.ts';
 

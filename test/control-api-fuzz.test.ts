@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExperimentManager } from '../experiments/manager.ts';
-import { ControlServer } from '../experiments/server.ts';
-import { createSilentLogger } from '../service/logger.ts';
+import { ExperimentManager } from '../extensions/experiments/manager.ts';
+import { ControlServer } from '../extensions/experiments/server.ts';
+import { createSilentLogger } from '../kit/logger.ts';
 import { fuzzParameters, fuzzTimeout } from './support/fuzz.ts';
 
 // The control API on loopback, fed arbitrary requests — methods, paths with malformed

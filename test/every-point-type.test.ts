@@ -16,7 +16,7 @@ import { PrometheusExporter } from '../exporters/prometheus/prometheus.ts';
 import { relabelConfigSchema } from '../processors/relabel/config.ts';
 import { RelabelProcessor } from '../processors/relabel/processor.ts';
 import { parseExposition } from '../receivers/prometheus/parse/exposition.ts';
-import type { MetricSink } from '../service/component.ts';
+import type { MetricSink } from '../kit/component.ts';
 import { missing } from './support/peers.ts';
 import { createTestSettings } from './support/settings.ts';
 

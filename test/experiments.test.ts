@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { summarize } from '../experiments/results/summary.ts';
+import { summarize } from '../extensions/experiments/results/summary.ts';
 import { freePort, missing, poll } from './support/peers.ts';
 
 // Three real collectors on loopback, each with the experiments extension, driven by the CLI.

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExportResultCode } from '@opentelemetry/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Factory, MetricSink } from '../service/component.ts';
+import type { Factory, MetricSink } from '../kit/component.ts';
 import { factories } from '../service/components.ts';
 import { poll } from './support/peers.ts';
 import { createTestSettings } from './support/settings.ts';

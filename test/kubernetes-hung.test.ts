@@ -1,8 +1,8 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TimeoutError } from '../service/errors.ts';
-import { createObjectWatch } from '../service/kubernetes-watch.ts';
+import { TimeoutError } from '../kit/errors.ts';
+import { createObjectWatch } from '../kit/kubernetes-watch.ts';
 import type { MisbehavingPeer } from './support/misbehaving-peers.ts';
 import { MISBEHAVIOURS, startTcpPeer } from './support/misbehaving-peers.ts';
 import { poll } from './support/peers.ts';

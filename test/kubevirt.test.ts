@@ -7,7 +7,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { DataPoint, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MetricSink } from '../service/component.ts';
+import type { MetricSink } from '../kit/component.ts';
 import { configSchema } from '../receivers/kubevirt/config.ts';
 import { createHostClient } from '../receivers/kubevirt/client.ts';
 import { metadata } from '../receivers/kubevirt/metadata.ts';

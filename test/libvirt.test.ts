@@ -10,8 +10,8 @@ import { openConnection } from '../receivers/libvirt/client.ts';
 import { configSchema } from '../receivers/libvirt/config.ts';
 import { libvirtFactory } from '../receivers/libvirt/factory.ts';
 import { LibvirtScraper } from '../receivers/libvirt/scraper.ts';
-import type { MetricSink } from '../service/component.ts';
-import { createLogger } from '../service/logger.ts';
+import type { MetricSink } from '../kit/component.ts';
+import { createLogger } from '../kit/logger.ts';
 import { missing } from './support/peers.ts';
 import { createTestSettings, scrapeOnce } from './support/settings.ts';
 

@@ -15,9 +15,9 @@ import { labConfig } from '../receivers/snmp/testdata/lab.ts';
 import type { RunningSnmpd } from '../receivers/snmp/testdata/snmpd.ts';
 import { hasSnmpd, startSnmpd } from '../receivers/snmp/testdata/snmpd.ts';
 import { LibvirtScraper } from '../receivers/libvirt/scraper.ts';
-import type { MetricSink, Receiver, Scraper } from '../service/component.ts';
-import type { ScrapeSchedule } from '../service/scrape-controller.ts';
-import { createScraperReceiver } from '../service/scrape-controller.ts';
+import type { MetricSink, Receiver, Scraper } from '../kit/component.ts';
+import type { ScrapeSchedule } from '../kit/scrape-controller.ts';
+import { createScraperReceiver } from '../kit/scrape-controller.ts';
 import type { MisbehavingPeer } from './support/misbehaving-peers.ts';
 import {
   childProcessCount,

@@ -9,9 +9,9 @@ import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import { OtlpReceiver } from '../receivers/otlp/receiver.ts';
-import type { ComponentSettings, MetricSink } from '../service/component.ts';
-import { formatHostPort } from '../service/config-types.ts';
-import { METRICS_EXPORT_PATH, otlpTypes } from '../service/delivery/otlp/proto.ts';
+import type { ComponentSettings, MetricSink } from '../kit/component.ts';
+import { formatHostPort } from '../kit/config-types.ts';
+import { METRICS_EXPORT_PATH, otlpTypes } from '../kit/otlp/proto.ts';
 import { createTestSettings } from './support/settings.ts';
 
 class PullReader extends MetricReader {

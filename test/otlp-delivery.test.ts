@@ -18,9 +18,9 @@ import { otlpExporterFactory } from '../exporters/otlp/index.ts';
 import { OtlpExporter } from '../exporters/otlp/otlp.ts';
 import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import { OtlpReceiver } from '../receivers/otlp/receiver.ts';
-import { formatHostPort } from '../service/config-types.ts';
-import { decodeBatches } from '../service/delivery/otlp/decode.ts';
-import { METRICS_EXPORT_PATH, otlpTypes, RETRY_INFO_TYPE_URL } from '../service/delivery/otlp/proto.ts';
+import { formatHostPort } from '../kit/config-types.ts';
+import { decodeBatches } from '../kit/otlp/decode.ts';
+import { METRICS_EXPORT_PATH, otlpTypes, RETRY_INFO_TYPE_URL } from '../kit/otlp/proto.ts';
 import { createTestSettings } from './support/settings.ts';
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -9,9 +9,9 @@ import { parse } from 'csv-parse/sync';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from './support/peers.ts';
 import { factories } from '../service/components.ts';
-import { FileStore } from '../service/delivery/file-store.ts';
-import { decodeBatches } from '../service/delivery/otlp/decode.ts';
-import { countPoints } from '../service/metrics-data.ts';
+import { FileStore } from '../kit/delivery/file-store.ts';
+import { decodeBatches } from '../kit/otlp/decode.ts';
+import { countPoints } from '../kit/metrics-data.ts';
 
 /**
  * Two real inframeter processes on loopback: an agent (procfs receiver) exporting OTLP to a

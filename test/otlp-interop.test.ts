@@ -37,11 +37,11 @@ import { otlpExporterFactory } from '../exporters/otlp/index.ts';
 import { OtlpExporter } from '../exporters/otlp/otlp.ts';
 import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import { OtlpReceiver } from '../receivers/otlp/receiver.ts';
-import type { MetricSink } from '../service/component.ts';
-import { formatHostPort } from '../service/config-types.ts';
-import { decodeBatches, decodeExportRequest } from '../service/delivery/otlp/decode.ts';
-import { METRICS_EXPORT_PATH, otlpTypes } from '../service/delivery/otlp/proto.ts';
-import { countPoints } from '../service/metrics-data.ts';
+import type { MetricSink } from '../kit/component.ts';
+import { formatHostPort } from '../kit/config-types.ts';
+import { decodeBatches, decodeExportRequest } from '../kit/otlp/decode.ts';
+import { METRICS_EXPORT_PATH, otlpTypes } from '../kit/otlp/proto.ts';
+import { countPoints } from '../kit/metrics-data.ts';
 import { createTestSettings } from './support/settings.ts';
 
 const TLS_DIR = join(import.meta.dirname, '../receivers/otlp/testdata/fixtures/tls');

@@ -10,8 +10,8 @@ import { procfsConfigSchema } from '../receivers/procfs/config.ts';
 import { ProcfsScraper } from '../receivers/procfs/scraper.ts';
 import { otlpReceiverFactory } from '../receivers/otlp/factory.ts';
 import { OtlpReceiver } from '../receivers/otlp/receiver.ts';
-import type { MetricSink } from '../service/component.ts';
-import { formatHostPort } from '../service/config-types.ts';
+import type { MetricSink } from '../kit/component.ts';
+import { formatHostPort } from '../kit/config-types.ts';
 import { createTestSettings, scrapeOnce } from './support/settings.ts';
 
 /**

@@ -12,8 +12,8 @@ import { at, batchOf, histogramMetric, numberMetric } from '../exporters/postgre
 import { poll } from './support/peers.ts';
 import type { RunningPostgres } from './support/postgres.ts';
 import { postgresInstalled, startPostgres } from './support/postgres.ts';
-import type { Logger } from '../service/logger.ts';
-import { createLogger } from '../service/logger.ts';
+import type { Logger } from '../kit/logger.ts';
+import { createLogger } from '../kit/logger.ts';
 import { createTestSettings } from './support/settings.ts';
 
 // The postgresql exporter against a real PostgreSQL 15: kwollect's schema created on an

@@ -9,7 +9,7 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, poll } from './support/peers.ts';
 import { configSchema } from '../exporters/prometheus/config.ts';
-import { renderExposition } from '../exporters/prometheus/exposition.ts';
+import { renderExposition } from '../kit/prometheus/exposition.ts';
 import { PrometheusExporter } from '../exporters/prometheus/prometheus.ts';
 import { createKnownBatches } from '../exporters/prometheus/testdata/fixtures/known-batch.ts';
 import { createTestSettings } from './support/settings.ts';

@@ -1,8 +1,8 @@
 import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TimeoutError } from '../service/errors.ts';
-import { ScrapeRunner } from '../service/scrape-controller.ts';
+import { TimeoutError } from '../kit/errors.ts';
+import { ScrapeRunner } from '../kit/scrape-controller.ts';
 import { createNetSnmpClient } from '../receivers/snmp/client.ts';
 import { configSchema } from '../receivers/snmp/config.ts';
 import { SnmpError } from '../receivers/snmp/errors.ts';

@@ -4,9 +4,9 @@ import { ValueType } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
-import { encodeExportRequest } from '../../service/delivery/otlp/encode.ts';
-import { METRICS_EXPORT_PATH } from '../../service/delivery/otlp/proto.ts';
-import { countPoints } from '../../service/metrics-data.ts';
+import { encodeExportRequest } from '../../kit/otlp/encode.ts';
+import { METRICS_EXPORT_PATH } from '../../kit/otlp/proto.ts';
+import { countPoints } from '../../kit/metrics-data.ts';
 
 /**
  * The OTLP load of the gateway benchmarks: procfs-like batches of many hosts, and a load

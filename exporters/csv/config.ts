@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../../service/config-types.ts';
+import { duration } from '../../kit/config-types.ts';
 import { size } from './size.ts';
 
 /** Default bound on rows waiting in memory to be written: 16 MiB of CSV text (`max_buffer_size`). */

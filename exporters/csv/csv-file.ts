@@ -4,7 +4,7 @@ import { mkdir, open, readdir, rename, stat, truncate, unlink } from 'node:fs/pr
 import type { FileHandle } from 'node:fs/promises';
 import { join, parse } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { errorCode } from '../../service/errors.ts';
+import { errorCode } from '../../kit/errors.ts';
 import { RECORD_SCAN_START, scanRecords } from './record-scan.ts';
 
 /**

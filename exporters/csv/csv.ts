@@ -1,11 +1,11 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { ComponentSettings, Exporter } from '../../service/component.ts';
-import { ErrorLog } from '../../service/error-log.ts';
-import { keepWellFormedPoints } from '../../service/malformed-points.ts';
-import { toError } from '../../service/errors.ts';
-import { countPoints } from '../../service/metrics-data.ts';
+import type { ComponentSettings, Exporter } from '../../kit/component.ts';
+import { ErrorLog } from '../../kit/error-log.ts';
+import { keepWellFormedPoints } from '../../kit/malformed-points.ts';
+import { toError } from '../../kit/errors.ts';
+import { countPoints } from '../../kit/metrics-data.ts';
 import type { CsvExporterConfig } from './config.ts';
 import {
   closeCsvFile,

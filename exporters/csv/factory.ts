@@ -1,4 +1,4 @@
-import type { ExporterFactory } from '../../service/component.ts';
+import type { ExporterFactory } from '../../kit/component.ts';
 import { configSchema } from './config.ts';
 import type { CsvExporterConfig } from './config.ts';
 import { CsvExporter } from './csv.ts';

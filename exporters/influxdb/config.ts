@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { duration, secret } from '../../service/config-types.ts';
-import type { Secret } from '../../service/config-types.ts';
-import { deliveryOptions } from '../../service/delivery/config.ts';
-import type { DeliveryConfig } from '../../service/delivery/config.ts';
+import { duration, secret } from '../../kit/config-types.ts';
+import type { Secret } from '../../kit/config-types.ts';
+import { deliveryOptions } from '../../kit/delivery/config.ts';
+import type { DeliveryConfig } from '../../kit/delivery/config.ts';
 
 /** Timestamp precisions of the write APIs (the `precision` query parameter of both). */
 export const PRECISIONS = ['ns', 'us', 'ms', 's'] as const;

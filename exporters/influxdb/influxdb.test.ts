@@ -72,7 +72,7 @@ describe('influxdb exporter', () => {
   });
 
   it('retries a 503 and a refused connection, then writes', async () => {
-    const { ExportFailure } = await import('../../service/delivery/retry.ts');
+    const { ExportFailure } = await import('../../kit/delivery/retry.ts');
     const { exporter, client, send } = setup([
       { status: 503, body: '{"error":"busy"}' },
       { failure: new ExportFailure('connection refused', { retryable: true }) },

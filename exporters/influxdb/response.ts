@@ -1,4 +1,4 @@
-import { ExportFailure, parseRetryAfter } from '../../service/delivery/retry.ts';
+import { ExportFailure, parseRetryAfter } from '../../kit/delivery/retry.ts';
 
 /**
  * What an InfluxDB write answer means for the batch. 2xx: written. A 1.x `partial write`

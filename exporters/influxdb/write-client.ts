@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { ExportFailure } from '../../service/delivery/retry.ts';
+import { ExportFailure } from '../../kit/delivery/retry.ts';
 import type { InfluxdbExporterConfig } from './config.ts';
 import { writeUrl } from './config.ts';
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { OtlpExporterConfig, ResolvedEndpoint } from './config.ts';
-import type { SendRequest, SendResult } from '../../service/delivery/delivery.ts';
-import { otlpTypes } from '../../service/delivery/otlp/proto.ts';
-import type { OtlpExportResponse } from '../../service/delivery/otlp/proto.ts';
+import type { SendRequest, SendResult } from '../../kit/delivery/delivery.ts';
+import { otlpTypes } from '../../kit/otlp/proto.ts';
+import type { OtlpExportResponse } from '../../kit/otlp/proto.ts';
 
 /** What the OTLP exporter needs from a transport: send one request, close. */
 export interface OtlpClient {

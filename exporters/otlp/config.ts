@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { duration, parseHostPort, secret } from '../../service/config-types.ts';
-import type { Secret } from '../../service/config-types.ts';
-import { deliveryOptions } from '../../service/delivery/config.ts';
-import type { DeliveryConfig } from '../../service/delivery/config.ts';
+import { duration, parseHostPort, secret } from '../../kit/config-types.ts';
+import type { Secret } from '../../kit/config-types.ts';
+import { deliveryOptions } from '../../kit/delivery/config.ts';
+import type { DeliveryConfig } from '../../kit/delivery/config.ts';
 
 /** Protocols of the OTLP exporter (the values of `OTEL_EXPORTER_OTLP_PROTOCOL`). */
 export const PROTOCOLS = ['grpc', 'http/protobuf'] as const;

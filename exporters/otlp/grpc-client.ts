@@ -1,9 +1,9 @@
 import type { ServiceError } from '@grpc/grpc-js';
-import type { SendRequest, SendResult } from '../../service/delivery/delivery.ts';
-import { grpc } from '../../service/delivery/otlp/grpc.ts';
-import { METRICS_EXPORT_PATH, otlpTypes, RETRY_INFO_TYPE_URL } from '../../service/delivery/otlp/proto.ts';
-import type { RpcStatus } from '../../service/delivery/otlp/proto.ts';
-import { ExportFailure } from '../../service/delivery/retry.ts';
+import type { SendRequest, SendResult } from '../../kit/delivery/delivery.ts';
+import { grpc } from '../../kit/otlp/grpc.ts';
+import { METRICS_EXPORT_PATH, otlpTypes, RETRY_INFO_TYPE_URL } from '../../kit/otlp/proto.ts';
+import type { RpcStatus } from '../../kit/otlp/proto.ts';
+import { ExportFailure } from '../../kit/delivery/retry.ts';
 import type { ClientOptions, OtlpClient } from './client.ts';
 import { toSendResult } from './client.ts';
 

@@ -3,10 +3,10 @@ import type { IncomingMessage, RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import type { SendRequest, SendResult } from '../../service/delivery/delivery.ts';
-import { otlpTypes } from '../../service/delivery/otlp/proto.ts';
-import type { RpcStatus } from '../../service/delivery/otlp/proto.ts';
-import { ExportFailure, httpFailure } from '../../service/delivery/retry.ts';
+import type { SendRequest, SendResult } from '../../kit/delivery/delivery.ts';
+import { otlpTypes } from '../../kit/otlp/proto.ts';
+import type { RpcStatus } from '../../kit/otlp/proto.ts';
+import { ExportFailure, httpFailure } from '../../kit/delivery/retry.ts';
 import type { ClientOptions, OtlpClient } from './client.ts';
 import { toSendResult } from './client.ts';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { duration, Secret, secret } from '../../service/config-types.ts';
-import { deliveryOptions } from '../../service/delivery/config.ts';
-import type { DeliveryConfig } from '../../service/delivery/config.ts';
+import { duration, Secret, secret } from '../../kit/config-types.ts';
+import { deliveryOptions } from '../../kit/delivery/config.ts';
+import type { DeliveryConfig } from '../../kit/delivery/config.ts';
 
 /** Where to connect, resolved from either `endpoint` or the `db_*` keys. */
 export interface ConnectionTarget {

@@ -1,5 +1,5 @@
-import { InframeterError } from '../../service/errors.ts';
-import { ExportFailure } from '../../service/delivery/retry.ts';
+import { InframeterError } from '../../kit/errors.ts';
+import { ExportFailure } from '../../kit/delivery/retry.ts';
 
 /** A problem of the store found by the exporter itself (a missing table or column). */
 export class StoreError extends InframeterError {

@@ -1,4 +1,4 @@
-import type { ExporterFactory } from '../../service/component.ts';
+import type { ExporterFactory } from '../../kit/component.ts';
 import type { PostgresqlExporterConfig } from './config.ts';
 import { configSchema } from './config.ts';
 import { PostgresqlExporter } from './postgresql.ts';

@@ -1,11 +1,11 @@
 import type { ExportResult } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import pg from 'pg';
-import type { ComponentSettings, Exporter } from '../../service/component.ts';
-import { Delivery } from '../../service/delivery/delivery.ts';
-import type { DeliveryOptions, SendRequest, SendResult } from '../../service/delivery/delivery.ts';
-import { AttributeCache, decodeMetricsRequest } from '../../service/delivery/otlp/wire-decode.ts';
-import { ErrorLog } from '../../service/error-log.ts';
+import type { ComponentSettings, Exporter } from '../../kit/component.ts';
+import { Delivery } from '../../kit/delivery/delivery.ts';
+import type { DeliveryOptions, SendRequest, SendResult } from '../../kit/delivery/delivery.ts';
+import { AttributeCache, decodeMetricsRequest } from '../../kit/otlp/wire-decode.ts';
+import { ErrorLog } from '../../kit/error-log.ts';
 import type { PostgresqlExporterConfig } from './config.ts';
 import { describeTarget, resolveTarget } from './config.ts';
 import { writeRows } from './copy.ts';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Logger } from '../../service/logger.ts';
+import type { Logger } from '../../kit/logger.ts';
 import { StoreError } from './errors.ts';
 
 /**

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRegistry, loadConfigText } from '../../service/config.ts';
-import { ConfigError } from '../../service/errors.ts';
+import { ConfigError } from '../../kit/errors.ts';
 import { createTestFactories } from '../../test/support/test-components.ts';
 import type { PrometheusExporterConfig } from './config.ts';
 import { configSchema } from './config.ts';

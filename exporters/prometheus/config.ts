@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { HostPort } from '../../service/config-types.ts';
-import { duration, hostPort } from '../../service/config-types.ts';
-import { isValidLabelName } from './naming.ts';
+import type { HostPort } from '../../kit/config-types.ts';
+import { duration, hostPort } from '../../kit/config-types.ts';
+import { isValidLabelName } from '../../kit/prometheus/naming.ts';
 
 /** Where the endpoint listens unless told otherwise: every interface, Prometheus's port for OTel SDKs. */
 export const DEFAULT_ENDPOINT = '0.0.0.0:9464';

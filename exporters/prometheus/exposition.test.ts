@@ -6,8 +6,13 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import type { ExpositionOptions } from './exposition.ts';
-import { ExpositionCache, formatGoFloat, formatValue, renderExposition } from './exposition.ts';
+import type { ExpositionOptions } from '../../kit/prometheus/exposition.ts';
+import {
+  ExpositionCache,
+  formatGoFloat,
+  formatValue,
+  renderExposition,
+} from '../../kit/prometheus/exposition.ts';
 import { END, START, createKnownBatches } from './testdata/fixtures/known-batch.ts';
 
 const golden = join(import.meta.dirname, 'testdata/golden');

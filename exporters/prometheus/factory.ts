@@ -1,4 +1,4 @@
-import type { ExporterFactory } from '../../service/component.ts';
+import type { ExporterFactory } from '../../kit/component.ts';
 import { configSchema } from './config.ts';
 import type { PrometheusExporterConfig } from './config.ts';
 import { PrometheusExporter } from './prometheus.ts';

@@ -1,15 +1,15 @@
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { ComponentSettings, Exporter } from '../../service/component.ts';
-import type { HostPort } from '../../service/config-types.ts';
-import { formatHostPort } from '../../service/config-types.ts';
-import { ErrorLog } from '../../service/error-log.ts';
-import { keepWellFormedPoints } from '../../service/malformed-points.ts';
-import { toError } from '../../service/errors.ts';
+import type { ComponentSettings, Exporter } from '../../kit/component.ts';
+import type { HostPort } from '../../kit/config-types.ts';
+import { formatHostPort } from '../../kit/config-types.ts';
+import { ErrorLog } from '../../kit/error-log.ts';
+import { keepWellFormedPoints } from '../../kit/malformed-points.ts';
+import { toError } from '../../kit/errors.ts';
 import type { PrometheusExporterConfig } from './config.ts';
-import type { ExpositionFormat, ExpositionOptions } from './exposition.ts';
-import { ExpositionCache, renderExposition } from './exposition.ts';
+import type { ExpositionFormat, ExpositionOptions } from '../../kit/prometheus/exposition.ts';
+import { ExpositionCache, renderExposition } from '../../kit/prometheus/exposition.ts';
 import { ScrapeServer } from './server.ts';
 import { SeriesStore } from './store.ts';
 

@@ -1,13 +1,13 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { constants, gzip } from 'node:zlib';
-import type { HostPort } from '../../service/config-types.ts';
-import { formatHostPort } from '../../service/config-types.ts';
-import { toError } from '../../service/errors.ts';
-import type { Logger } from '../../service/logger.ts';
-import type { ExpositionFormat } from './exposition.ts';
-import { CONTENT_TYPES } from './exposition.ts';
-import { negotiateFormat } from './negotiate.ts';
+import type { HostPort } from '../../kit/config-types.ts';
+import { formatHostPort } from '../../kit/config-types.ts';
+import { toError } from '../../kit/errors.ts';
+import type { Logger } from '../../kit/logger.ts';
+import type { ExpositionFormat } from '../../kit/prometheus/exposition.ts';
+import { CONTENT_TYPES } from '../../kit/prometheus/exposition.ts';
+import { negotiateFormat } from '../../kit/prometheus/negotiate.ts';
 
 /**
  * The scrape endpoint: `GET /metrics` answers with what `render` returns for the negotiated

@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { parseRetryAfter } from '../../service/delivery/retry.ts';
+import { parseRetryAfter } from '../../kit/delivery/retry.ts';
 import type { RemoteWriteConfig } from './config.ts';
 
 /**

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { duration, secret } from '../../service/config-types.ts';
-import type { Secret } from '../../service/config-types.ts';
-import { deliveryOptions } from '../../service/delivery/config.ts';
-import type { DeliveryConfig } from '../../service/delivery/config.ts';
-import { isValidLabelName } from '../prometheus/naming.ts';
+import { duration, secret } from '../../kit/config-types.ts';
+import type { Secret } from '../../kit/config-types.ts';
+import { deliveryOptions } from '../../kit/delivery/config.ts';
+import type { DeliveryConfig } from '../../kit/delivery/config.ts';
+import { isValidLabelName } from '../../kit/prometheus/naming.ts';
 
 /** Headers the protocol sets itself: a user's value would break the request. */
 const RESERVED_HEADERS = new Set([

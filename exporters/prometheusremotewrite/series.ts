@@ -3,23 +3,23 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, Histogram, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { formatValue } from '../prometheus/exposition.ts';
-import type { Labels } from '../prometheus/labels.ts';
+import { formatValue } from '../../kit/prometheus/exposition.ts';
+import type { Labels } from '../../kit/prometheus/labels.ts';
 import {
   IDENTITY_ATTRIBUTES,
   attributesToLabels,
   formatLabels,
   targetIdentity,
-} from '../prometheus/labels.ts';
-import type { PrometheusType } from '../prometheus/naming.ts';
-import { toPrometheusName } from '../prometheus/naming.ts';
+} from '../../kit/prometheus/labels.ts';
+import type { PrometheusType } from '../../kit/prometheus/naming.ts';
+import { toPrometheusName } from '../../kit/prometheus/naming.ts';
 import { ContentCache, attributesText, sameAttributes } from './content-cache.ts';
 import type { PositionSlot, SourceEntries } from './content-cache.ts';
 import { encodeLabels } from './proto.ts';
 
 /**
  * OpenTelemetry batches → Prometheus series, with the names and labels of our `prometheus`
- * exporter (exporters/prometheus/naming.ts and labels.ts, the OpenTelemetry specification's
+ * exporter (kit/prometheus/naming.ts and labels.ts, the OpenTelemetry specification's
  * Prometheus compatibility rules): a counter or gauge point is one sample; a histogram point
  * is its cumulative `_bucket{le}` series up to `+Inf`, `_sum` and `_count`; a summary (a
  * gauge of `quantile`s beside its `.sum` and `.count`, as the otlp and prometheus receivers

@@ -7,7 +7,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import { countPoints } from '../../service/metrics-data.ts';
+import { countPoints } from '../../kit/metrics-data.ts';
 import { parse as parseYaml } from 'yaml';
 import { zodProblems } from '../../service/config.ts';
 import { createTestSettings } from '../../test/support/settings.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../../service/config-types.ts';
+import { duration } from '../../kit/config-types.ts';
 
 export const batchConfigSchema = z
   .strictObject({

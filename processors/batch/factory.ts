@@ -1,4 +1,4 @@
-import type { ProcessorFactory } from '../../service/component.ts';
+import type { ProcessorFactory } from '../../kit/component.ts';
 import type { BatchConfig } from './config.ts';
 import { batchConfigSchema } from './config.ts';
 import { BatchProcessor } from './processor.ts';

@@ -1,8 +1,8 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import type { MetricData, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
-import type { ComponentSettings, MetricSink, Processor } from '../../service/component.ts';
-import { exportBatch } from '../../service/scrape-controller.ts';
+import type { ComponentSettings, MetricSink, Processor } from '../../kit/component.ts';
+import { exportBatch } from '../../kit/scrape-controller.ts';
 import type { BatchConfig } from './config.ts';
 
 type Callback = (result: ExportResult) => void;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { anchoredRegex } from '../../service/config-types.ts';
+import { anchoredRegex } from '../../kit/config-types.ts';
 
 export const ACTIONS = [
   'replace',

@@ -1,4 +1,4 @@
-import type { ProcessorFactory } from '../../service/component.ts';
+import type { ProcessorFactory } from '../../kit/component.ts';
 import type { RelabelConfig } from './config.ts';
 import { relabelConfigSchema } from './config.ts';
 import { RelabelProcessor } from './processor.ts';

@@ -10,8 +10,8 @@ import type {
   MetricData,
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { SUMMARY_COUNT_SUFFIX, SUMMARY_SUM_SUFFIX, findSummaries } from '../../service/summary.ts';
-import type { ComponentSettings, MetricSink, Processor } from '../../service/component.ts';
+import { SUMMARY_COUNT_SUFFIX, SUMMARY_SUM_SUFFIX, findSummaries } from '../../kit/summary.ts';
+import type { ComponentSettings, MetricSink, Processor } from '../../kit/component.ts';
 import type { RelabelConfig } from './config.ts';
 import type { Labels } from './rules.ts';
 import { applyRules } from './rules.ts';

@@ -1,4 +1,4 @@
-import type { ProcessorFactory } from '../../service/component.ts';
+import type { ProcessorFactory } from '../../kit/component.ts';
 import type { ResourceProcessorConfig } from './config.ts';
 import { resourceConfigSchema } from './config.ts';
 import { ResourceProcessor } from './processor.ts';

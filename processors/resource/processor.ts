@@ -3,7 +3,7 @@ import type { ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { ComponentSettings, MetricSink, Processor } from '../../service/component.ts';
+import type { ComponentSettings, MetricSink, Processor } from '../../kit/component.ts';
 import type { ResourceProcessorConfig } from './config.ts';
 import type { DetectionSources } from './detect.ts';
 import { detect, SYSTEM_SOURCES } from './detect.ts';

@@ -1,6 +1,6 @@
 import { ValueType } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
-import { ProducedMetric } from '../../service/snapshot-producer.ts';
+import { ProducedMetric } from '../../kit/snapshot-producer.ts';
 import { AttributeTree } from './attribute-tree.ts';
 
 const metric = (name: string, index: number): ProducedMetric =>

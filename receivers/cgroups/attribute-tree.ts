@@ -1,5 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
-import type { ProducedMetric, Series } from '../../service/snapshot-producer.ts';
+import type { ProducedMetric, Series } from '../../kit/snapshot-producer.ts';
 
 /**
  * A cgroup's identity attributes and, built on first use and kept while the cgroup's

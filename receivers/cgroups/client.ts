@@ -1,5 +1,5 @@
 import { closeSync, constants, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
-import { errorCode } from '../../service/errors.ts';
+import { errorCode } from '../../kit/errors.ts';
 
 /** Open flags as a number: the string form is parsed again on every call. */
 const { O_RDONLY } = constants;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { scraperOptions } from '../../service/config-types.ts';
+import { scraperOptions } from '../../kit/config-types.ts';
 import type { CgroupGlob } from './glob.ts';
 import { globToRegExp } from './glob.ts';
 

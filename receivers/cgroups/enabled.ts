@@ -1,4 +1,4 @@
-import type { MetricMetadata } from '../../service/metadata.ts';
+import type { MetricMetadata } from '../../kit/metadata.ts';
 import type { Config, MetricGroup } from './config.ts';
 import { metadata } from './metadata.ts';
 

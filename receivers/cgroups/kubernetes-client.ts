@@ -1,10 +1,10 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
-import { createObjectWatch } from '../../service/kubernetes-watch.ts';
+import { createObjectWatch } from '../../kit/kubernetes-watch.ts';
 import type { PodInfo } from './parse/pod.ts';
 import { toPodInfo } from './parse/pod.ts';
 
-export { loadKubeConfig } from '../../service/kubernetes-watch.ts';
+export { loadKubeConfig } from '../../kit/kubernetes-watch.ts';
 
 /**
  * The Kubernetes API side of the receiver (its only network I/O): a watch-based cache of the

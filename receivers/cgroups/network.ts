@@ -1,4 +1,4 @@
-import { parseNetDev } from '../procfs/parse/net-dev.ts';
+import { parseNetDev } from '../../kit/procfs/net-dev.ts';
 import type { NetworkStats } from './stats.ts';
 
 /**

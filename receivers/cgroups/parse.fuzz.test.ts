@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { InframeterError } from '../../service/errors.ts';
+import { InframeterError } from '../../kit/errors.ts';
 import { damagedText, fuzzParameters, fuzzTimeout, onlyTypedErrors } from '../../test/support/fuzz.ts';
 import { parseBlkioStat } from './parse/blkio.ts';
 import { parseCgroupPath } from './parse/cgroup-path.ts';

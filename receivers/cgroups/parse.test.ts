@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ParseError } from '../../service/errors.ts';
+import { ParseError } from '../../kit/errors.ts';
 import { parseBlkioStat } from './parse/blkio.ts';
 import { parseFlatKeyed } from './parse/flat-keyed.ts';
 import { parseIoStat } from './parse/io-stat.ts';

@@ -1,12 +1,12 @@
 import type { Attributes } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ComponentSettings, Receiver, Scraper } from '../../service/component.ts';
-import { ErrorLog } from '../../service/error-log.ts';
-import type { MetricMetadata } from '../../service/metadata.ts';
-import type { ProducedMetric } from '../../service/snapshot-producer.ts';
-import { SnapshotProducer } from '../../service/snapshot-producer.ts';
-import { createScraperReceiver } from '../../service/scrape-controller.ts';
+import type { ComponentSettings, Receiver, Scraper } from '../../kit/component.ts';
+import { ErrorLog } from '../../kit/error-log.ts';
+import type { MetricMetadata } from '../../kit/metadata.ts';
+import type { ProducedMetric } from '../../kit/snapshot-producer.ts';
+import { SnapshotProducer } from '../../kit/snapshot-producer.ts';
+import { createScraperReceiver } from '../../kit/scrape-controller.ts';
 import type { AttributeTree } from './attribute-tree.ts';
 import type { CgroupFsClient } from './client.ts';
 import type { Config } from './config.ts';
@@ -19,7 +19,7 @@ import type { CgroupStats } from './stats.ts';
 
 /**
  * Publishes the cgroups snapshot through an SDK metric producer (see
- * service/snapshot-producer.ts: a thousand cgroups make some 60,000 series a scrape, which
+ * kit/snapshot-producer.ts: a thousand cgroups make some 60,000 series a scrape, which
  * observable instruments would spend most of the scrape's CPU on). Each series' attribute
  * object is built once and kept while its cgroup's identity attributes stay the same.
  */

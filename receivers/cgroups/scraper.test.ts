@@ -10,7 +10,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ParseError } from '../../service/errors.ts';
+import { ParseError } from '../../kit/errors.ts';
 import type { CgroupFsClient } from './client.ts';
 import { createCgroupFsClient } from './client.ts';
 import { configSchema } from './config.ts';

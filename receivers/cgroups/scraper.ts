@@ -1,6 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
-import type { ScrapeReport } from '../../service/component.ts';
-import { ScrapeError, toError } from '../../service/errors.ts';
+import type { ScrapeReport } from '../../kit/component.ts';
+import { ScrapeError, toError } from '../../kit/errors.ts';
 import { AttributeTree } from './attribute-tree.ts';
 import type { CgroupFsClient, DirEntries } from './client.ts';
 import { createCgroupFsClient } from './client.ts';

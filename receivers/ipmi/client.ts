@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { childEnvironment } from '../../service/child-env.ts';
+import { childEnvironment } from '../../kit/child-env.ts';
 
 /** What one run of a FreeIPMI tool gave. */
 export interface ToolResult {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Secret } from '../../service/config-types.ts';
-import { duration, scraperOptions, secret } from '../../service/config-types.ts';
+import type { Secret } from '../../kit/config-types.ts';
+import { duration, scraperOptions, secret } from '../../kit/config-types.ts';
 
 /**
  * A BMC password as FreeIPMI's config file can hold it (one whitespace-separated word, no

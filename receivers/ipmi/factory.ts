@@ -1,5 +1,5 @@
-import type { ReceiverFactory } from '../../service/component.ts';
-import { createScraperReceiver } from '../../service/scrape-controller.ts';
+import type { ReceiverFactory } from '../../kit/component.ts';
+import { createScraperReceiver } from '../../kit/scrape-controller.ts';
 import type { IpmiConfig } from './config.ts';
 import { configSchema } from './config.ts';
 import { IpmiScraper } from './scraper.ts';

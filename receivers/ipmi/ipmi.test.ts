@@ -4,7 +4,7 @@ import type { DataPoint } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { zodProblems } from '../../service/config.ts';
-import { renderMetricTable, TABLE_END, TABLE_START } from '../../service/metadata.ts';
+import { renderMetricTable, TABLE_END, TABLE_START } from '../../kit/metadata.ts';
 import { scrapeOnce } from '../../test/support/settings.ts';
 import type { IpmiToolRunner } from './client.ts';
 import { configSchema } from './config.ts';

@@ -1,4 +1,4 @@
-import type { MetricMetadata, ReceiverMetadata } from '../../service/metadata.ts';
+import type { MetricMetadata, ReceiverMetadata } from '../../kit/metadata.ts';
 
 const SENSOR = ['hw.id', 'hw.name', 'hw.type', 'ipmi.sensor.type', 'device.id'];
 const m = (

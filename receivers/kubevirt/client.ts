@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import type { CgroupFsClient } from '../cgroups/client.ts';
 import { createCgroupFsClient } from '../cgroups/client.ts';
-import { errorCode } from '../../service/errors.ts';
+import { errorCode } from '../../kit/errors.ts';
 import type { ProcessClient } from '../process/client.ts';
 import { createFileProcessClient } from '../process/client.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, scraperOptions } from '../../service/config-types.ts';
+import { duration, scraperOptions } from '../../kit/config-types.ts';
 
 /** Placeholders a libvirt socket or URI template may use. */
 export const TEMPLATE_FIELDS = [

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { httpStatus } from '../../service/kubernetes-watch.ts';
+import { httpStatus } from '../../kit/kubernetes-watch.ts';
 import type { RecordedApi } from '../../test/support/kubernetes-api.ts';
 import { startRecordedApi, statusBody } from '../../test/support/kubernetes-api.ts';
 import type { DiscoveryResource, VmDiscovery, VmTarget } from './discovery.ts';

@@ -1,7 +1,7 @@
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { KubeConfig, KubernetesListObject, V1Pod } from '@kubernetes/client-node';
-import type { WatchSource } from '../../service/kubernetes-watch.ts';
-import { createObjectWatch } from '../../service/kubernetes-watch.ts';
+import type { WatchSource } from '../../kit/kubernetes-watch.ts';
+import { createObjectWatch } from '../../kit/kubernetes-watch.ts';
 import type { VirtualMachineInstance, VmTarget } from './parse/vmi.ts';
 import { LAUNCHER_SELECTOR, NODE_LABEL, toVmTargets } from './parse/vmi.ts';
 

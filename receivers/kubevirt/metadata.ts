@@ -1,4 +1,4 @@
-import type { MetricMetadata, ReceiverMetadata } from '../../service/metadata.ts';
+import type { MetricMetadata, ReceiverMetadata } from '../../kit/metadata.ts';
 import { libvirtMetadata } from '../libvirt/metadata.ts';
 
 /**

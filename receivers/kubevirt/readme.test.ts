@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { updateReadme } from '../../service/metadata.ts';
+import { updateReadme } from '../../kit/metadata.ts';
 import { metadata } from './metadata.ts';
 
 describe('README', () => {

@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ComponentSettings, Receiver } from '../../service/component.ts';
-import { ErrorLog } from '../../service/error-log.ts';
-import { createScraperReceiver } from '../../service/scrape-controller.ts';
+import type { ComponentSettings, Receiver } from '../../kit/component.ts';
+import { ErrorLog } from '../../kit/error-log.ts';
+import { createScraperReceiver } from '../../kit/scrape-controller.ts';
 import type { ConnectionOptions, LibvirtConnection } from '../libvirt/client.ts';
 import type { KubevirtHostClient } from './client.ts';
 import type { Config } from './config.ts';
@@ -53,7 +53,7 @@ export function createKubevirtReceiver(
       // receiver does not load it.
       const [{ createVmDiscovery }, { httpStatus, loadKubeConfig }] = await Promise.all([
         import('./discovery.ts'),
-        import('../../service/kubernetes-watch.ts'),
+        import('../../kit/kubernetes-watch.ts'),
       ]);
       /** The `error.type` of a failed list or watch: its HTTP status, or `connection`. */
       const errorType = (error: unknown): string => {

@@ -1,8 +1,8 @@
 import type { Attributes, Meter } from '@opentelemetry/api';
-import type { ScrapeReport, Scraper } from '../../service/component.ts';
-import { toError } from '../../service/errors.ts';
-import { ObservableSet } from '../../service/instruments.ts';
-import type { Logger } from '../../service/logger.ts';
+import type { ScrapeReport, Scraper } from '../../kit/component.ts';
+import { toError } from '../../kit/errors.ts';
+import { ObservableSet } from '../../kit/instruments.ts';
+import type { Logger } from '../../kit/logger.ts';
 import { configSchema as cgroupsConfigSchema } from '../cgroups/config.ts';
 import { parseCgroupPath } from '../cgroups/parse/cgroup-path.ts';
 import { CgroupsScraper } from '../cgroups/scraper.ts';
@@ -11,10 +11,10 @@ import type { ConnectionOptions, LibvirtConnection } from '../libvirt/client.ts'
 import { openConnection } from '../libvirt/client.ts';
 import type { DomainStats } from '../libvirt/parse/stats.ts';
 import { observeDomain } from '../libvirt/scraper.ts';
-import { parseCgroup } from '../process/parse/cgroup.ts';
-import type { PidStat } from '../process/parse/pid-stat.ts';
-import { parsePidStat, USER_HZ } from '../process/parse/pid-stat.ts';
-import { parseStatm } from '../process/parse/statm.ts';
+import { parseCgroup } from '../../kit/procfs/cgroup.ts';
+import type { PidStat } from '../../kit/procfs/pid-stat.ts';
+import { parsePidStat, USER_HZ } from '../../kit/procfs/pid-stat.ts';
+import { parseStatm } from '../../kit/procfs/statm.ts';
 import type { KubevirtHostClient } from './client.ts';
 import { createHostClient } from './client.ts';
 import type { Config } from './config.ts';

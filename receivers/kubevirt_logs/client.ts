@@ -2,7 +2,7 @@ import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:f
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { errorCode } from '../../service/errors.ts';
+import { errorCode } from '../../kit/errors.ts';
 
 /**
  * The receiver's only I/O: the Kubernetes log API and pod list (through

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { duration } from '../../service/config-types.ts';
-import { byteSize } from '../../service/delivery/config.ts';
+import { duration } from '../../kit/config-types.ts';
+import { byteSize } from '../../kit/delivery/config.ts';
 
 /** Label of KubeVirt's node daemon pods. */
 export const HANDLER_SELECTOR = 'kubevirt.io=virt-handler';

@@ -1,5 +1,5 @@
-import type { ReceiverFactory } from '../../service/component.ts';
-import { ErrorLog } from '../../service/error-log.ts';
+import type { ReceiverFactory } from '../../kit/component.ts';
+import { ErrorLog } from '../../kit/error-log.ts';
 import type { KubevirtLogsConfig } from './config.ts';
 import { configSchema } from './config.ts';
 import { KubevirtLogsReceiver } from './receiver.ts';

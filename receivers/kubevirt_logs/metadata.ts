@@ -1,4 +1,4 @@
-import type { ReceiverMetadata } from '../../service/metadata.ts';
+import type { ReceiverMetadata } from '../../kit/metadata.ts';
 
 /**
  * The kubevirt_logs receiver emits log records, not metrics: its catalogue lists no metric,

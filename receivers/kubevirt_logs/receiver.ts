@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { LogSink, MetricSink, Receiver } from '../../service/component.ts';
-import type { ComponentSettings } from '../../service/component.ts';
+import type { LogSink, MetricSink, Receiver } from '../../kit/component.ts';
+import type { ComponentSettings } from '../../kit/component.ts';
 import type { LogApi } from './client.ts';
 import { LogCollector } from './collector.ts';
 import type { KubevirtLogsConfig } from './config.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Secret } from '../../service/config-types.ts';
-import { duration, secret } from '../../service/config-types.ts';
+import type { Secret } from '../../kit/config-types.ts';
+import { duration, secret } from '../../kit/config-types.ts';
 import { loadMetricsTree } from './metrics-dir.ts';
 
 /** kwollector's `log_level` values (Python's logging levels) and the logger's names for them. */

@@ -1,4 +1,4 @@
-import type { ReceiverFactory } from '../../service/component.ts';
+import type { ReceiverFactory } from '../../kit/component.ts';
 import type { KwollectConfig } from './config.ts';
 import { configSchema } from './config.ts';
 import { KwollectReceiver } from './receiver.ts';

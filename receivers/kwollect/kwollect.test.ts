@@ -248,7 +248,7 @@ describe('points as kwollect metrics', () => {
     const batch = batchOf(
       metric('node_cpu_seconds', DataPointType.SUM, 's', [{ attributes: { cpu: '0' }, value: 5 }], true),
       metric('lab_rpc_seconds', DataPointType.GAUGE, 's', [{ attributes: { quantile: '0.5' }, value: 0.25 }]),
-      // A summary as the prometheus receiver carries it (service/summary.ts): `m`, `m.sum`, `m.count`.
+      // A summary as the prometheus receiver carries it (kit/summary.ts): `m`, `m.sum`, `m.count`.
       metric('lab_rpc_seconds.sum', DataPointType.SUM, 's', [{ attributes: {}, value: 4.5 }]),
       metric('lab_rpc_seconds.count', DataPointType.SUM, '', [{ attributes: {}, value: 9 }], true),
       metric('lab_request_duration_seconds', DataPointType.HISTOGRAM, 's', [

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ReceiverFactory } from '../../service/component.ts';
+import type { ReceiverFactory } from '../../kit/component.ts';
 import { ipmiFactory } from '../ipmi/factory.ts';
 import { prometheusReceiverFactory } from '../prometheus/factory.ts';
 import { snmpFactory } from '../snmp/factory.ts';

@@ -1,6 +1,6 @@
-import type { Receiver } from '../../service/component.ts';
-import type { Logger } from '../../service/logger.ts';
-import { toError } from '../../service/errors.ts';
+import type { Receiver } from '../../kit/component.ts';
+import type { Logger } from '../../kit/logger.ts';
+import { toError } from '../../kit/errors.ts';
 import type { MetricsTree } from './metrics-dir.ts';
 import type { KwollectMetric } from './parse/metrics-file.ts';
 

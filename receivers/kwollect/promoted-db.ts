@@ -1,7 +1,7 @@
 import pg from 'pg';
-import type { Logger } from '../../service/logger.ts';
-import { ErrorLog } from '../../service/error-log.ts';
-import { toError } from '../../service/errors.ts';
+import type { Logger } from '../../kit/logger.ts';
+import { ErrorLog } from '../../kit/error-log.ts';
+import { toError } from '../../kit/errors.ts';
 import type { KwollectConfig, Promotion } from './config.ts';
 
 /** The query kwollect's own collectors make: every promoted (device, metric regex) row. */

@@ -1,7 +1,7 @@
 import { ExportResultCode } from '@opentelemetry/core';
-import type { ComponentSettings, MetricSink, Receiver } from '../../service/component.ts';
-import { ErrorLog } from '../../service/error-log.ts';
-import { ConfigError, toError } from '../../service/errors.ts';
+import type { ComponentSettings, MetricSink, Receiver } from '../../kit/component.ts';
+import { ErrorLog } from '../../kit/error-log.ts';
+import { ConfigError, toError } from '../../kit/errors.ts';
 import type { KwollectConfig, Promotion } from './config.ts';
 import { LOG_LEVELS } from './config.ts';
 import type { CheckedReceiver, MetricsTree } from './metrics-dir.ts';

@@ -1,7 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { findSummaries } from '../../service/summary.ts';
+import { findSummaries } from '../../kit/summary.ts';
 import { CUSTOM_FAMILY, parseCustomLabels } from './custom.ts';
 import type { KwollectMetric } from './parse/metrics-file.ts';
 import { scalePoint } from './scale.ts';
@@ -186,7 +186,7 @@ type SummaryIndex = ReadonlyMap<
   { readonly family: string; readonly sample: string; readonly count: boolean }
 >;
 
-/** The summaries of a batch, in the shape service/summary.ts describes. */
+/** The summaries of a batch, in the shape kit/summary.ts describes. */
 function summaryIndex(batch: ResourceMetrics): SummaryIndex {
   const index = new Map<string, { family: string; sample: string; count: boolean }>();
   for (const scope of batch.scopeMetrics) {

@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { childEnvironment } from '../../service/child-env.ts';
-import { TimeoutError } from '../../service/errors.ts';
+import { childEnvironment } from '../../kit/child-env.ts';
+import { TimeoutError } from '../../kit/errors.ts';
 import type { DomainStats, HostStats } from './parse/stats.ts';
 import type { Collected } from './session.ts';
 import type { Request, Response } from './worker.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, scraperOptions } from '../../service/config-types.ts';
+import { duration, scraperOptions } from '../../kit/config-types.ts';
 
 export const configSchema = z.strictObject({
   /** libvirt connection URIs, read-only: `qemu:///system`, `qemu+tcp://host/system`, `qemu+ssh://…`, `qemu+tls://…`. */

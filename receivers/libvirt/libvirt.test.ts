@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { renderMetricTable, TABLE_END, TABLE_START } from '../../service/metadata.ts';
+import { renderMetricTable, TABLE_END, TABLE_START } from '../../kit/metadata.ts';
 import { libvirtMetadata } from './metadata.ts';
 import { parseDomainXml } from './parse/domain-xml.ts';
 import { applyBulkParams, emptyStats } from './parse/stats.ts';

@@ -1,8 +1,8 @@
 import type { Attributes, Meter } from '@opentelemetry/api';
-import type { ScrapeReport, Scraper } from '../../service/component.ts';
-import { InFlight, targetDeadline, withDeadline } from '../../service/deadline.ts';
-import { toError } from '../../service/errors.ts';
-import { ObservableSet } from '../../service/instruments.ts';
+import type { ScrapeReport, Scraper } from '../../kit/component.ts';
+import { InFlight, targetDeadline, withDeadline } from '../../kit/deadline.ts';
+import { toError } from '../../kit/errors.ts';
+import { ObservableSet } from '../../kit/instruments.ts';
 import type { ConnectionOptions, HostStats, LibvirtConnection } from './client.ts';
 import { endIdleThreads, openConnection } from './client.ts';
 import type { LibvirtConfig } from './config.ts';

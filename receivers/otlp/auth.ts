@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Secret } from '../../service/config-types.ts';
+import type { Secret } from '../../kit/config-types.ts';
 
 /** Checks `authorization: Bearer <token>` in constant time; always true without a token. */
 export function createBearerCheck(token: Secret | undefined): (authorization: string | undefined) => boolean {

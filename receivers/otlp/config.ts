@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { hostPort, secret } from '../../service/config-types.ts';
-import type { HostPort, Secret } from '../../service/config-types.ts';
-import { byteSize } from '../../service/delivery/config.ts';
+import { hostPort, secret } from '../../kit/config-types.ts';
+import type { HostPort, Secret } from '../../kit/config-types.ts';
+import { byteSize } from '../../kit/delivery/config.ts';
 
 const tlsSchema = z.strictObject({
   /** PEM certificate chain the server presents. */

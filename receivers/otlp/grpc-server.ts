@@ -7,10 +7,10 @@ import type {
   status,
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import type { HostPort } from '../../service/config-types.ts';
-import { formatHostPort } from '../../service/config-types.ts';
-import { grpc } from '../../service/delivery/otlp/grpc.ts';
-import { METRICS_EXPORT_PATH } from '../../service/delivery/otlp/proto.ts';
+import type { HostPort } from '../../kit/config-types.ts';
+import { formatHostPort } from '../../kit/config-types.ts';
+import { grpc } from '../../kit/otlp/grpc.ts';
+import { METRICS_EXPORT_PATH } from '../../kit/otlp/proto.ts';
 import type { OtlpReceiverConfig } from './config.ts';
 import type { Ingest, IngestResult } from './ingest.ts';
 import { encodeResponse } from './ingest.ts';

@@ -1,13 +1,13 @@
 import type { Counter } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
-import type { ComponentSettings, MetricSink } from '../../service/component.ts';
-import { ErrorLog } from '../../service/error-log.ts';
-import { toError } from '../../service/errors.ts';
-import type { DecodedRequest } from '../../service/delivery/otlp/decode.ts';
-import { otlpTypes } from '../../service/delivery/otlp/proto.ts';
-import type { WireDecodeCaches } from '../../service/delivery/otlp/wire-decode.ts';
-import { AttributeCache, decodeMetricsRequest } from '../../service/delivery/otlp/wire-decode.ts';
+import type { ComponentSettings, MetricSink } from '../../kit/component.ts';
+import { ErrorLog } from '../../kit/error-log.ts';
+import { toError } from '../../kit/errors.ts';
+import type { DecodedRequest } from '../../kit/otlp/decode.ts';
+import { otlpTypes } from '../../kit/otlp/proto.ts';
+import type { WireDecodeCaches } from '../../kit/otlp/wire-decode.ts';
+import { AttributeCache, decodeMetricsRequest } from '../../kit/otlp/wire-decode.ts';
 
 /** The transports a request arrives on. */
 export type Transport = 'grpc' | 'http';

@@ -1,4 +1,4 @@
-import type { ReceiverMetadata } from '../../service/metadata.ts';
+import type { ReceiverMetadata } from '../../kit/metadata.ts';
 
 /**
  * The `otlp` receiver passes on the metrics its clients send; it defines none of its own.

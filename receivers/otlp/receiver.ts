@@ -1,5 +1,5 @@
-import type { ComponentSettings, MetricSink, Receiver } from '../../service/component.ts';
-import type { HostPort } from '../../service/config-types.ts';
+import type { ComponentSettings, MetricSink, Receiver } from '../../kit/component.ts';
+import type { HostPort } from '../../kit/config-types.ts';
 import { applyIngestHeapFlags, INGEST_HEAP_FLAGS } from '../../service/heap-flags.ts';
 import { createBearerCheck } from './auth.ts';
 import type { OtlpReceiverConfig } from './config.ts';

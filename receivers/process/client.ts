@@ -1,6 +1,6 @@
 import { closeSync, constants, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { errorCode } from '../../service/errors.ts';
+import { errorCode } from '../../kit/errors.ts';
 
 /** Open flags as a number: the string form is parsed again on every call. */
 const { O_RDONLY } = constants;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { anchoredRegex, scraperOptions } from '../../service/config-types.ts';
+import { anchoredRegex, scraperOptions } from '../../kit/config-types.ts';
 import { processMetadata } from './metadata.ts';
 import type { ProcessMetricName } from './metadata.ts';
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import type { MetricSink } from '../../service/component.ts';
+import type { MetricSink } from '../../kit/component.ts';
 import { createTestSettings } from '../../test/support/settings.ts';
 import { processFactory } from './factory.ts';
 import { toGolden } from './testdata/golden.ts';

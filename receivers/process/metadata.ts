@@ -1,4 +1,4 @@
-import type { MetricMetadata, ReceiverMetadata } from '../../service/metadata.ts';
+import type { MetricMetadata, ReceiverMetadata } from '../../kit/metadata.ts';
 
 /** Data point attributes that identify a process on every per-process metric. */
 export const IDENTITY_ATTRIBUTES = [

@@ -2,14 +2,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { InframeterError } from '../../service/errors.ts';
+import { InframeterError } from '../../kit/errors.ts';
 import { damagedText, fuzzParameters, fuzzTimeout, onlyTypedErrors } from '../../test/support/fuzz.ts';
-import { parseCgroup } from './parse/cgroup.ts';
+import { parseCgroup } from '../../kit/procfs/cgroup.ts';
 import { parseCmdline, parseCommand } from './parse/cmdline.ts';
 import { parsePidIo } from './parse/io.ts';
 import { parsePasswd } from './parse/passwd.ts';
-import { parsePidStat } from './parse/pid-stat.ts';
-import { parseStatm } from './parse/statm.ts';
+import { parsePidStat } from '../../kit/procfs/pid-stat.ts';
+import { parseStatm } from '../../kit/procfs/statm.ts';
 import { countCpuList, parseStatus } from './parse/status.ts';
 
 // The per-process parsers (/proc/PID/stat, status, statm, io, cgroup, cmdline, /etc/passwd)

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ParseError } from '../../service/errors.ts';
-import { containerIdOf, parseCgroup } from './parse/cgroup.ts';
+import { ParseError } from '../../kit/errors.ts';
+import { containerIdOf, parseCgroup } from '../../kit/procfs/cgroup.ts';
 import { parseCmdline, parseCommand } from './parse/cmdline.ts';
 import { parsePidIo } from './parse/io.ts';
 import { parsePasswd } from './parse/passwd.ts';
-import { parsePidStat } from './parse/pid-stat.ts';
-import { parseStatm } from './parse/statm.ts';
+import { parsePidStat } from '../../kit/procfs/pid-stat.ts';
+import { parseStatm } from '../../kit/procfs/statm.ts';
 import { countCpuList, parseStatus } from './parse/status.ts';
 
 const recorded = join(import.meta.dirname, 'testdata', 'fixtures', 'recorded');

@@ -1,9 +1,9 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import type { ProducedMetric, Series } from '../../service/snapshot-producer.ts';
-import { SnapshotProducer } from '../../service/snapshot-producer.ts';
+import type { ProducedMetric, Series } from '../../kit/snapshot-producer.ts';
+import { SnapshotProducer } from '../../kit/snapshot-producer.ts';
 import { processMetadata } from './metadata.ts';
 import type { ProcessMetricName } from './metadata.ts';
-import { USER_HZ } from './parse/pid-stat.ts';
+import { USER_HZ } from '../../kit/procfs/pid-stat.ts';
 import type { ProcessSnapshot } from './scraper.ts';
 
 /** Attribute sets of the receiver's own series, the same objects every scrape. */
@@ -15,7 +15,7 @@ const DENIED_FILES = (['io', 'fd', 'exe'] as const).map(
 /**
  * The producer of the enabled metrics of the process receiver: one callback that observes the
  * latest snapshot (it reads nothing itself), through an SDK metric producer rather than
- * observable instruments (see service/snapshot-producer.ts: every process of a host makes
+ * observable instruments (see kit/snapshot-producer.ts: every process of a host makes
  * tens of thousands of series). Each process's attribute objects and series are made once
  * (see `AttributeSets`).
  */

@@ -1,23 +1,23 @@
 import type { Attributes } from '@opentelemetry/api';
-import type { ScrapeReport, Scraper } from '../../service/component.ts';
-import { errorCode, ParseError, toError } from '../../service/errors.ts';
-import { parseStat } from '../procfs/parse/stat.ts';
+import type { ScrapeReport, Scraper } from '../../kit/component.ts';
+import { errorCode, ParseError, toError } from '../../kit/errors.ts';
+import { parseStat } from '../../kit/procfs/stat.ts';
 import type { ProcessClient } from './client.ts';
 import type { ProcessConfig } from './config.ts';
 import type { ProcessMetricName } from './metadata.ts';
-import { containerIdOf, parseCgroup } from './parse/cgroup.ts';
+import { containerIdOf, parseCgroup } from '../../kit/procfs/cgroup.ts';
 import { parseCmdline, parseCommand } from './parse/cmdline.ts';
 import { parsePidIo } from './parse/io.ts';
 import type { PidIo } from './parse/io.ts';
 import { parsePasswd } from './parse/passwd.ts';
-import { parsePidStat, USER_HZ } from './parse/pid-stat.ts';
-import type { PidStat } from './parse/pid-stat.ts';
-import { parseStatm } from './parse/statm.ts';
-import type { Statm } from './parse/statm.ts';
+import { parsePidStat, USER_HZ } from '../../kit/procfs/pid-stat.ts';
+import type { PidStat } from '../../kit/procfs/pid-stat.ts';
+import { parseStatm } from '../../kit/procfs/statm.ts';
+import type { Statm } from '../../kit/procfs/statm.ts';
 import { parseStatus } from './parse/status.ts';
 import type { PidStatus } from './parse/status.ts';
 import { createProcessProducer } from './receiver.ts';
-import type { Series, SnapshotProducer } from '../../service/snapshot-producer.ts';
+import type { Series, SnapshotProducer } from '../../kit/snapshot-producer.ts';
 
 /** Time sources: wall clock for ages, monotonic clock for rates. Both in milliseconds. */
 export interface Clock {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { anchoredRegex, scraperOptions } from '../../service/config-types.ts';
+import { anchoredRegex, scraperOptions } from '../../kit/config-types.ts';
 
 /** Partitions, loop and RAM devices: their I/O is already counted on the whole disk. */
 export const DEFAULT_DISK_EXCLUDE =

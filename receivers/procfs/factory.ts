@@ -1,5 +1,5 @@
-import type { ReceiverFactory } from '../../service/component.ts';
-import { createScraperReceiver } from '../../service/scrape-controller.ts';
+import type { ReceiverFactory } from '../../kit/component.ts';
+import { createScraperReceiver } from '../../kit/scrape-controller.ts';
 import { createProcfsClient } from './client.ts';
 import type { ProcfsConfig } from './config.ts';
 import { procfsConfigSchema } from './config.ts';

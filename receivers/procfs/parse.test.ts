@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ParseError } from '../../service/errors.ts';
+import { ParseError } from '../../kit/errors.ts';
 import { parseDiskstats } from './parse/diskstats.ts';
 import { parseLoadavg } from './parse/loadavg.ts';
 import { parseMeminfo } from './parse/meminfo.ts';
 import { parseMounts } from './parse/mounts.ts';
-import { parseNetDev } from './parse/net-dev.ts';
-import { parseStat } from './parse/stat.ts';
+import { parseNetDev } from '../../kit/procfs/net-dev.ts';
+import { parseStat } from '../../kit/procfs/stat.ts';
 import { parseUptime } from './parse/uptime.ts';
 import { parseVmstat } from './parse/vmstat.ts';
 

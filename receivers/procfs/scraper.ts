@@ -1,7 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
-import type { ScrapeReport, Scraper } from '../../service/component.ts';
-import { errorCode, toError } from '../../service/errors.ts';
-import { SnapshotProducer, valueTypeOfUnit } from '../../service/snapshot-producer.ts';
+import type { ScrapeReport, Scraper } from '../../kit/component.ts';
+import { errorCode, toError } from '../../kit/errors.ts';
+import { SnapshotProducer, valueTypeOfUnit } from '../../kit/snapshot-producer.ts';
 import type { FsUsage, ProcfsClient } from './client.ts';
 import type { ProcfsConfig } from './config.ts';
 import { selected } from './config.ts';
@@ -15,10 +15,10 @@ import type { Meminfo } from './parse/meminfo.ts';
 import { parseMeminfo } from './parse/meminfo.ts';
 import type { Mount } from './parse/mounts.ts';
 import { parseMounts } from './parse/mounts.ts';
-import type { NetDevRecord } from './parse/net-dev.ts';
-import { parseNetDev } from './parse/net-dev.ts';
-import type { CpuMode, CpuTimes, ProcStat } from './parse/stat.ts';
-import { CPU_MODES, parseStat } from './parse/stat.ts';
+import type { NetDevRecord } from '../../kit/procfs/net-dev.ts';
+import { parseNetDev } from '../../kit/procfs/net-dev.ts';
+import type { CpuMode, CpuTimes, ProcStat } from '../../kit/procfs/stat.ts';
+import { CPU_MODES, parseStat } from '../../kit/procfs/stat.ts';
 import { parseUptime } from './parse/uptime.ts';
 import type { Vmstat } from './parse/vmstat.ts';
 import { parseVmstat } from './parse/vmstat.ts';
@@ -200,7 +200,7 @@ export class ProcfsScraper implements Scraper {
   /**
    * The metrics, published through an SDK metric producer rather than observable instruments:
    * the producer finds a series by its attribute object, kept here between scrapes, where the
-   * SDK's instruments hash every observation's attributes (see service/snapshot-producer.ts).
+   * SDK's instruments hash every observation's attributes (see kit/snapshot-producer.ts).
    */
   readonly metricProducer: SnapshotProducer;
 

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TimeoutError } from '../../service/errors.ts';
+import { TimeoutError } from '../../kit/errors.ts';
 import { ExpositionClient } from './client.ts';
 
 // The exposition client against a real HTTP server on loopback: the body's size bound, the

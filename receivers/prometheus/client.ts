@@ -1,5 +1,5 @@
-import { InFlight } from '../../service/deadline.ts';
-import { TimeoutError } from '../../service/errors.ts';
+import { InFlight } from '../../kit/deadline.ts';
+import { TimeoutError } from '../../kit/errors.ts';
 
 /** What fetching an exposition needs; injectable for tests. */
 export type Fetch = (

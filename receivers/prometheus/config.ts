@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { anchoredRegex, duration } from '../../service/config-types.ts';
+import { anchoredRegex, duration } from '../../kit/config-types.ts';
 
 const target = z.union([
   z.url({ protocol: /^https?$/ }),

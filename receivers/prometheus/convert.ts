@@ -2,7 +2,7 @@ import type { Attributes, HrTime } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
-import { SUMMARY_COUNT_SUFFIX, SUMMARY_SUM_SUFFIX } from '../../service/summary.ts';
+import { SUMMARY_COUNT_SUFFIX, SUMMARY_SUM_SUFFIX } from '../../kit/summary.ts';
 import type { Family, Sample } from './parse/exposition.ts';
 import { parseNumber } from './parse/line.ts';
 
@@ -91,7 +91,7 @@ function without(labels: Readonly<Record<string, string>>, drop: string): Attrib
  * - gauge, unknown, untyped → gauge;
  * - info → non-monotonic sum `x_info`; stateset → non-monotonic sum `x` (the specification's choices);
  * - histogram → explicit-bucket histogram `x` (cumulative `_bucket`s turned into per-bucket counts);
- * - summary → the kit's summary shape (service/summary.ts): gauge `x` of the quantiles
+ * - summary → the kit's summary shape (kit/summary.ts): gauge `x` of the quantiles
  *   (`quantile` attribute), sums `x.sum` and `x.count` (the JS SDK has no summary type);
  * - gaugehistogram → gauges `x_bucket` (with `le`), `x_gcount` and `x_gsum`, as Prometheus
  *   stores them (the specification drops gauge histograms; we keep the data).

@@ -1,4 +1,4 @@
-import type { ReceiverMetadata } from '../../service/metadata.ts';
+import type { ReceiverMetadata } from '../../kit/metadata.ts';
 
 /** The receiver's own metrics; the scraped families pass through with their Prometheus names. */
 export const prometheusReceiverMetadata: ReceiverMetadata = {

@@ -5,7 +5,7 @@ import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { zodProblems } from '../../service/config.ts';
-import { renderMetricTable, TABLE_END, TABLE_START } from '../../service/metadata.ts';
+import { renderMetricTable, TABLE_END, TABLE_START } from '../../kit/metadata.ts';
 import { configSchema } from './config.ts';
 import { toMetrics } from './convert.ts';
 import { prometheusReceiverMetadata } from './metadata.ts';
@@ -85,7 +85,7 @@ describe('conversion to OpenTelemetry', () => {
     });
   });
 
-  it('summaries: quantiles as a gauge, .sum and .count as sums (service/summary.ts)', () => {
+  it('summaries: quantiles as a gauge, .sum and .count as sums (kit/summary.ts)', () => {
     expect(all.get('rpc_seconds')?.dataPoints.map((p) => [p.attributes.quantile, p.value])).toEqual([
       ['0.5', 4773],
       ['0.99', 76656],

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { TimeoutError, errorCode, toError } from '../../service/errors.ts';
+import { TimeoutError, errorCode, toError } from '../../kit/errors.ts';
 import type { SnmpAuth } from './config.ts';
 import { ERROR_STATUS, SnmpError, hasErrorStatus } from './errors.ts';
 import { compareOids, isUnder } from './parse/oid.ts';

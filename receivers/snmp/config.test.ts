@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeConfig } from '../../service/commands/list-components.ts';
 import { createRegistry, loadConfigText } from '../../service/config.ts';
-import { ConfigError } from '../../service/errors.ts';
+import { ConfigError } from '../../kit/errors.ts';
 import { createTestFactories, createTestStore } from '../../test/support/test-components.ts';
 import { configSchema } from './config.ts';
 import type { SnmpConfig } from './config.ts';

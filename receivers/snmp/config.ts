@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Secret } from '../../service/config-types.ts';
-import { duration, formatHostPort, scraperOptions, secret } from '../../service/config-types.ts';
+import type { Secret } from '../../kit/config-types.ts';
+import { duration, formatHostPort, scraperOptions, secret } from '../../kit/config-types.ts';
 import type { InstrumentType, Profile } from './profile.ts';
 import { attributeName, profileAttributeNames, profileSchema } from './profile.ts';
 import { BUILTIN_PROFILES } from './profiles/builtin.ts';

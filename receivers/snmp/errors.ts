@@ -1,4 +1,4 @@
-import { InframeterError, TimeoutError } from '../../service/errors.ts';
+import { InframeterError, TimeoutError } from '../../kit/errors.ts';
 
 /** Why a poll of a target failed, as `error.type` of inframeter.snmp.poll.errors. */
 export type PollFailure = 'timeout' | 'authentication' | 'agent_error' | 'malformed_response' | 'socket';

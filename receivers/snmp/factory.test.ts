@@ -1,7 +1,7 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import type { MetricSink } from '../../service/component.ts';
+import type { MetricSink } from '../../kit/component.ts';
 import { createTestSettings } from '../../test/support/settings.ts';
 import { snmpFactory } from './factory.ts';
 import { freeUdpPort } from './testdata/snmpd.ts';

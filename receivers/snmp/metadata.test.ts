@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { updateReadme } from '../../service/metadata.ts';
+import { updateReadme } from '../../kit/metadata.ts';
 import { snmpFactory } from './factory.ts';
 import { DEVICE_ATTRIBUTES, snmpMetadata } from './metadata.ts';
 import type { TableSpec } from './profile.ts';

@@ -1,4 +1,4 @@
-import type { MetricMetadata, ReceiverMetadata } from '../../service/metadata.ts';
+import type { MetricMetadata, ReceiverMetadata } from '../../kit/metadata.ts';
 
 /** Attributes that name the polled device on every data point. */
 export const DEVICE_ATTRIBUTES = ['snmp.target', 'device.id'] as const;

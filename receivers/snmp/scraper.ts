@@ -1,6 +1,6 @@
 import type { Attributes, Meter } from '@opentelemetry/api';
-import type { ScrapeReport, Scraper } from '../../service/component.ts';
-import { ScrapeError } from '../../service/errors.ts';
+import type { ScrapeReport, Scraper } from '../../kit/component.ts';
+import { ScrapeError } from '../../kit/errors.ts';
 import type { SnmpClient, SnmpSession } from './client.ts';
 import { forEachLimited } from './concurrency.ts';
 import type { ResolvedTarget, SnmpConfig } from './config.ts';

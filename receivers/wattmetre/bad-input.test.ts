@@ -7,7 +7,7 @@ import { runInNewContext } from 'node:vm';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../service/logger.ts';
+import { createLogger } from '../../kit/logger.ts';
 import { poll } from '../../test/support/peers.ts';
 import { createTestSettings } from '../../test/support/settings.ts';
 import { configSchema } from './config.ts';

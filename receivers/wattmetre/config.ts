@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { duration, hostPort } from '../../service/config-types.ts';
-import type { HostPort } from '../../service/config-types.ts';
+import { duration, hostPort } from '../../kit/config-types.ts';
+import type { HostPort } from '../../kit/config-types.ts';
 
 export const MODES = ['full', 'mean'] as const;
 export type Mode = (typeof MODES)[number];

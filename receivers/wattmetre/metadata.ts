@@ -1,4 +1,4 @@
-import type { ReceiverMetadata } from '../../service/metadata.ts';
+import type { ReceiverMetadata } from '../../kit/metadata.ts';
 
 const PORT = ['hw.id', 'hw.type', 'device.id'];
 

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import type { ComponentSettings, MetricSink, Receiver } from '../../service/component.ts';
-import { formatHostPort } from '../../service/config-types.ts';
-import { ErrorLog } from '../../service/error-log.ts';
-import { ConfigError, toError } from '../../service/errors.ts';
-import { exportBatch } from '../../service/scrape-controller.ts';
+import type { ComponentSettings, MetricSink, Receiver } from '../../kit/component.ts';
+import { formatHostPort } from '../../kit/config-types.ts';
+import { ErrorLog } from '../../kit/error-log.ts';
+import { ConfigError, toError } from '../../kit/errors.ts';
+import { exportBatch } from '../../kit/scrape-controller.ts';
 import type { Mode, WattmetreConfig } from './config.ts';
 import { MODES } from './config.ts';
 import { parseMapping } from './parse/mapping.ts';

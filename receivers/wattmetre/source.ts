@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { childEnvironment } from '../../service/child-env.ts';
+import { childEnvironment } from '../../kit/child-env.ts';
 import type { WattmetreConfig } from './config.ts';
 import { LineSplitter } from './parse/lines.ts';
 

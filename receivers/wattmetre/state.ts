@@ -6,7 +6,7 @@ import type { DataPoint, MetricData, ResourceMetrics } from '@opentelemetry/sdk-
 import type { Mode } from './config.ts';
 import type { InvalidReason } from './parse/frame.ts';
 import { parseFrame } from './parse/frame.ts';
-import { readPackageVersion } from '../../service/version.ts';
+import { readPackageVersion } from '../../kit/version.ts';
 
 const SCOPE = { name: 'inframeter/receiver/wattmetre', version: readPackageVersion() };
 

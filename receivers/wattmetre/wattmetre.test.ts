@@ -9,7 +9,7 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { zodProblems } from '../../service/config.ts';
-import { renderMetricTable, TABLE_END, TABLE_START } from '../../service/metadata.ts';
+import { renderMetricTable, TABLE_END, TABLE_START } from '../../kit/metadata.ts';
 import { poll } from '../../test/support/peers.ts';
 import { createTestSettings } from '../../test/support/settings.ts';
 import { configSchema } from './config.ts';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import type { TargetOptions } from '../../experiments/client.ts';
+import type { TargetOptions } from '../../extensions/experiments/client.ts';
 
 /** Options every `inframeter experiment` command shares: where the collectors are. */
 export interface ReachOptions {
@@ -61,7 +61,7 @@ export async function experimentStart(
   o: ReachOptions & { label?: string[]; interval?: string; receivers?: string },
   out: Writable,
 ): Promise<number> {
-  const client = await import('../../experiments/client.ts');
+  const client = await import('../../extensions/experiments/client.ts');
   const labels: Record<string, string> = {};
   for (const l of o.label ?? []) {
     const eq = l.indexOf('=');
@@ -78,7 +78,7 @@ export async function experimentStart(
 }
 
 export async function experimentList(o: ReachOptions, out: Writable): Promise<number> {
-  const client = await import('../../experiments/client.ts');
+  const client = await import('../../extensions/experiments/client.ts');
   const targets = await client.resolveTargets(targetOptions(o));
   const results = await client.listAll(targets);
   for (const r of results) {
@@ -94,7 +94,7 @@ export async function experimentList(o: ReachOptions, out: Writable): Promise<nu
 
 /** Deletes a stopped experiment everywhere; a collector that no longer has it is fine. */
 export async function experimentDelete(name: string, o: ReachOptions, out: Writable): Promise<number> {
-  const client = await import('../../experiments/client.ts');
+  const client = await import('../../extensions/experiments/client.ts');
   const targets = await client.resolveTargets(targetOptions(o));
   const results = (await client.deleteAll(targets, name)).map((r) =>
     r.status === 404 ? { ...r, ok: true, note: 'had no such experiment' } : r,
@@ -150,8 +150,8 @@ export async function experimentCollect(
   out: Writable,
   err: Writable & { isTTY?: boolean },
 ): Promise<number> {
-  const client = await import('../../experiments/client.ts');
-  const { formatOf } = await import('../../experiments/merge.ts');
+  const client = await import('../../extensions/experiments/client.ts');
+  const { formatOf } = await import('../../extensions/experiments/merge.ts');
   formatOf(o.out);
   const targets = await client.resolveTargets(targetOptions(o));
   let code = 0;

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import { z } from 'zod';
-import type { Factory } from '../component.ts';
-import { signalsOf } from '../component.ts';
+import type { Factory } from '../../kit/component.ts';
+import { signalsOf } from '../../kit/component.ts';
 import { factories } from '../components.ts';
 
 interface JsonSchemaNode {

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import type { RowFilter } from '../../experiments/results/filter.ts';
+import type { RowFilter } from '../../extensions/experiments/results/filter.ts';
 
 export interface FilterOptions {
   metric?: string[];
@@ -37,7 +37,7 @@ export async function resultsSummary(
   o: FilterOptions & { json?: boolean; p95?: boolean },
   out: Writable,
 ): Promise<number> {
-  const { summarize, formatSummary } = await import('../../experiments/results/summary.ts');
+  const { summarize, formatSummary } = await import('../../extensions/experiments/results/summary.ts');
   const rows = await summarize(file, rowFilter(o), { p95: o.p95 === true });
   out.write(o.json === true ? `${JSON.stringify(rows, null, 2)}\n` : `${formatSummary(rows)}\n`);
   return 0;
@@ -52,10 +52,10 @@ export async function resultsPlot(
   o: FilterOptions & { metric: string[]; out?: string; rate?: boolean },
   out: Writable,
 ): Promise<number> {
-  const { Results } = await import('../../experiments/results/api.ts');
-  const { renderSvg } = await import('../../experiments/results/plot.ts');
-  const { writeCharts } = await import('../../experiments/results/render.ts');
-  const { plural } = await import('../../experiments/results/report.ts');
+  const { Results } = await import('../../extensions/experiments/results/api.ts');
+  const { renderSvg } = await import('../../extensions/experiments/results/plot.ts');
+  const { writeCharts } = await import('../../extensions/experiments/results/render.ts');
+  const { plural } = await import('../../extensions/experiments/results/report.ts');
   const target = o.out ?? `${o.metric[0] ?? 'plot'}.svg`;
   const results = await Results.open(file);
   try {
@@ -99,7 +99,7 @@ export async function resultsReport(
   o: { out: string; title?: string },
   out: Writable,
 ): Promise<number> {
-  const { buildReport, plural } = await import('../../experiments/results/report.ts');
+  const { buildReport, plural } = await import('../../extensions/experiments/results/report.ts');
   const { html, charts } = await buildReport(file, o.title ?? `Experiment results: ${file}`);
   writeFileSync(o.out, html);
   out.write(`${o.out}: ${plural(charts, 'chart')}\n`);
@@ -107,8 +107,8 @@ export async function resultsReport(
 }
 
 export async function resultsConvert(input: string, output: string, out: Writable): Promise<number> {
-  const { mergeParts } = await import('../../experiments/merge.ts');
-  const { plural } = await import('../../experiments/results/report.ts');
+  const { mergeParts } = await import('../../extensions/experiments/merge.ts');
+  const { plural } = await import('../../extensions/experiments/results/report.ts');
   const rows = await mergeParts([input], output);
   out.write(`${output}: ${plural(rows, 'row')}\n`);
   return 0;

@@ -1,8 +1,8 @@
 import type { Writable } from 'node:stream';
-import { formatHostPort } from '../config-types.ts';
-import { toError } from '../errors.ts';
-import type { Logger, LogLevel } from '../logger.ts';
-import { createLogger } from '../logger.ts';
+import { formatHostPort } from '../../kit/config-types.ts';
+import { toError } from '../../kit/errors.ts';
+import type { Logger, LogLevel } from '../../kit/logger.ts';
+import { createLogger } from '../../kit/logger.ts';
 import { createCollectorResource } from '../resource.ts';
 import { Service } from '../service.ts';
 import { loadCollectorConfig } from './load.ts';

@@ -1,10 +1,10 @@
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { ComponentKind, ComponentSettings, Scraper } from '../../service/component.ts';
-import { createSilentLogger } from '../../service/logger.ts';
-import { ScrapeRunner } from '../../service/scrape-controller.ts';
-import type { ComponentTelemetry } from '../../service/self-telemetry.ts';
-import { SelfTelemetry } from '../../service/self-telemetry.ts';
+import type { ComponentKind, ComponentSettings, Scraper } from '../../kit/component.ts';
+import { createSilentLogger } from '../../kit/logger.ts';
+import { ScrapeRunner } from '../../kit/scrape-controller.ts';
+import type { ComponentTelemetry } from '../../kit/self-telemetry.ts';
+import { SelfTelemetry } from '../../kit/self-telemetry.ts';
 
 /** Totals a component reported to its telemetry, for assertions. */
 export interface RecordedTelemetry extends ComponentTelemetry {

@@ -7,12 +7,12 @@ import type {
   ProcessorFactory,
   ReceiverFactory,
   Scraper,
-} from '../../service/component.ts';
-import { registerFactory } from '../../service/component.ts';
-import { duration, scraperOptions } from '../../service/config-types.ts';
-import { countPoints } from '../../service/metrics-data.ts';
-import { createScraperReceiver } from '../../service/scrape-controller.ts';
-import { withPointAttributes } from '../../experiments/labels.ts';
+} from '../../kit/component.ts';
+import { registerFactory } from '../../kit/component.ts';
+import { duration, scraperOptions } from '../../kit/config-types.ts';
+import { countPoints } from '../../kit/metrics-data.ts';
+import { createScraperReceiver } from '../../kit/scrape-controller.ts';
+import { withPointAttributes } from '../../extensions/experiments/labels.ts';
 
 /** What the test components saw, for assertions. */
 export interface TestStore {

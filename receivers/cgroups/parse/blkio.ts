@@ -1,4 +1,4 @@
-import { ParseError } from '../../../service/errors.ts';
+import { ParseError } from '../../../kit/errors.ts';
 
 /**
  * One device of a cgroup v1 blkio statistics file. Read, Write and Discard split the I/O by

@@ -1,5 +1,5 @@
-import { ParseError } from '../../../service/errors.ts';
-import { parseInteger } from '../../procfs/parse/fields.ts';
+import { ParseError } from '../../../kit/errors.ts';
+import { parseInteger } from '../../../kit/procfs/fields.ts';
 
 /**
  * A "flat keyed" cgroup file (Documentation/admin-guide/cgroup-v2.rst, "Format"): one

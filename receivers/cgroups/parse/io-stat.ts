@@ -1,4 +1,4 @@
-import { ParseError } from '../../../service/errors.ts';
+import { ParseError } from '../../../kit/errors.ts';
 
 /** One device line of cgroup v2 io.stat. Counters since the cgroup was created. */
 export interface IoStatRecord {

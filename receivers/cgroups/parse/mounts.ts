@@ -1,4 +1,4 @@
-import { ParseError } from '../../../service/errors.ts';
+import { ParseError } from '../../../kit/errors.ts';
 
 /** The cgroup v1 controllers a v1 mount can carry (mount options that name a controller). */
 export const V1_CONTROLLERS: ReadonlySet<string> = new Set([

@@ -1,4 +1,4 @@
-import { ParseError } from '../../../service/errors.ts';
+import { ParseError } from '../../../kit/errors.ts';
 
 /** One line of a PSI file: the share of wall time stalled over three windows, and the total. */
 export interface PressureLine {

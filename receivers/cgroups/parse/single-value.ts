@@ -1,4 +1,4 @@
-import { ParseError } from '../../../service/errors.ts';
+import { ParseError } from '../../../kit/errors.ts';
 
 /**
  * A single-value cgroup file: one decimal integer and a newline (memory.current,

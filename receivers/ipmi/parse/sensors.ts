@@ -1,4 +1,4 @@
-import { ParseError } from '../../../service/errors.ts';
+import { ParseError } from '../../../kit/errors.ts';
 
 /**
  * One line of `ipmi-sensors --comma-separated-output --no-header-output

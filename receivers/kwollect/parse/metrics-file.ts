@@ -1,5 +1,5 @@
 import { parse as parseYaml } from 'yaml';
-import { ParseError } from '../../../service/errors.ts';
+import { ParseError } from '../../../kit/errors.ts';
 
 /** kwollect's `update_every` when a metric has none: 10 seconds. */
 export const DEFAULT_UPDATE_EVERY = 10_000;

@@ -1,5 +1,5 @@
-import { ParseError } from '../../../service/errors.ts';
-import { parseInteger } from '../../procfs/parse/fields.ts';
+import { ParseError } from '../../../kit/errors.ts';
+import { parseInteger } from '../../../kit/procfs/fields.ts';
 
 /** `/proc/<pid>/io` (proc_pid_io(5)): I/O counters of a process, all cumulative. */
 export interface PidIo {

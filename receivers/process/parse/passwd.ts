@@ -1,4 +1,4 @@
-import { ParseError } from '../../../service/errors.ts';
+import { ParseError } from '../../../kit/errors.ts';
 
 /**
  * Parses `/etc/passwd` (passwd(5)) into user names by uid. Blank lines, comments and NIS

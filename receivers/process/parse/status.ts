@@ -1,5 +1,5 @@
-import { ParseError } from '../../../service/errors.ts';
-import { parseInteger } from '../../procfs/parse/fields.ts';
+import { ParseError } from '../../../kit/errors.ts';
+import { parseInteger } from '../../../kit/procfs/fields.ts';
 
 /** The fields of `/proc/<pid>/status` (proc_pid_status(5)) that the process receiver uses. */
 export interface PidStatus {

@@ -1,5 +1,5 @@
-import { ParseError } from '../../../service/errors.ts';
-import { lines, toNumber } from './fields.ts';
+import { ParseError } from '../../../kit/errors.ts';
+import { lines, toNumber } from '../../../kit/procfs/fields.ts';
 
 /**
  * One device of /proc/diskstats (Documentation/admin-guide/iostats.rst). Kernels print 14

@@ -1,4 +1,4 @@
-import { ParseError } from '../../../service/errors.ts';
+import { ParseError } from '../../../kit/errors.ts';
 
 /** /proc/loadavg (proc(5)): 1, 5 and 15 minute load averages. */
 export interface Loadavg {

@@ -1,5 +1,5 @@
-import { ParseError } from '../../../service/errors.ts';
-import { isSpace, lineEnd, skipSpaces, toNumber, unsignedAt } from './fields.ts';
+import { ParseError } from '../../../kit/errors.ts';
+import { isSpace, lineEnd, skipSpaces, toNumber, unsignedAt } from '../../../kit/procfs/fields.ts';
 
 /** /proc/meminfo (proc(5)): every field, in bytes (`kB` values × 1024; counts as they are). */
 export type Meminfo = ReadonlyMap<string, number>;

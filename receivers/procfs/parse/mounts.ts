@@ -1,5 +1,5 @@
-import { ParseError } from '../../../service/errors.ts';
-import { lines } from './fields.ts';
+import { ParseError } from '../../../kit/errors.ts';
+import { lines } from '../../../kit/procfs/fields.ts';
 
 /** One line of /proc/PID/mounts (fstab(5) format). */
 export interface Mount {

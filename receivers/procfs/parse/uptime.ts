@@ -1,4 +1,4 @@
-import { ParseError } from '../../../service/errors.ts';
+import { ParseError } from '../../../kit/errors.ts';
 
 /** Parses /proc/uptime: seconds since boot (the first field). */
 export function parseUptime(text: string): number {

@@ -1,5 +1,5 @@
-import { ParseError } from '../../../service/errors.ts';
-import { isSpace, lineEnd, skipSpaces, toNumber, unsignedAt } from './fields.ts';
+import { ParseError } from '../../../kit/errors.ts';
+import { isSpace, lineEnd, skipSpaces, toNumber, unsignedAt } from '../../../kit/procfs/fields.ts';
 
 /** /proc/vmstat: `name value` counters (pages or events). */
 export type Vmstat = ReadonlyMap<string, number>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ParseError } from '../../../service/errors.ts';
+import { ParseError } from '../../../kit/errors.ts';
 import { INVALID, VALID } from '../testdata/corpus.ts';
 import type { Family } from './exposition.ts';
 import { parseExposition } from './exposition.ts';

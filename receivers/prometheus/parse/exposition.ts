@@ -1,4 +1,4 @@
-import { ParseError } from '../../../service/errors.ts';
+import { ParseError } from '../../../kit/errors.ts';
 import type { Exemplar } from './line.ts';
 import { LineError, LineReader, parseNumber, parseSampleLine } from './line.ts';
 

@@ -1,5 +1,5 @@
 import { parse as parseYaml } from 'yaml';
-import { ParseError } from '../../../service/errors.ts';
+import { ParseError } from '../../../kit/errors.ts';
 
 /**
  * kwollect's wattmetre mapping: YAML, one entry per device, the ports that power it:

@@ -1,4 +1,4 @@
-import { ParseError } from '../../../service/errors.ts';
+import { ParseError } from '../errors.ts';
 import { firstFields, lines, toNumber } from './fields.ts';
 
 /** The CPU modes of /proc/stat, in the kernel's column order (proc(5)). */

@@ -14,7 +14,11 @@ import { AggregationTemporality, MeterProvider, MetricReader } from '@openteleme
 import type { ComponentSettings, MetricSink, Receiver, ScrapeReport, Scraper } from './component.ts';
 import { ErrorLog } from './error-log.ts';
 import { TimeoutError, toError } from './errors.ts';
-import { applyLargeScrapeHeapFlags, LARGE_SCRAPE_HEAP_FLAGS, LARGE_SCRAPE_SERIES } from './heap-flags.ts';
+import {
+  applyLargeScrapeHeapFlags,
+  LARGE_SCRAPE_HEAP_FLAGS,
+  LARGE_SCRAPE_SERIES,
+} from '../service/heap-flags.ts';
 import { countPoints } from './metrics-data.ts';
 import { readPackageVersion } from './version.ts';
 

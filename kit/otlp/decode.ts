@@ -44,7 +44,7 @@ function protojson(): typeof ProtoJson {
  * - **Summary** points (no SDK type) become, per summary metric `m`: a gauge `m` with one
  *   point per quantile (attribute `quantile`, the quantile as a decimal string, as
  *   Prometheus writes it), a cumulative non-monotonic sum `m.sum` and a cumulative monotonic
- *   integer sum `m.count` (service/summary.ts; the encoder writes this shape back as an OTLP
+ *   integer sum `m.count` (kit/summary.ts; the encoder writes this shape back as an OTLP
  *   Summary). A summary point with k quantiles gives k + 2 points.
  * - **Exemplars** are dropped (the SDK's `DataPoint` has no exemplars); counted in
  *   `exemplarsDropped`.

@@ -1,4 +1,4 @@
-import { ParseError } from '../../../service/errors.ts';
+import { ParseError } from '../errors.ts';
 
 /** Parses a decimal field of a procfs file; throws a ParseError naming `source:line`. */
 export function toNumber(field: string | undefined, source: string, line: number, what: string): number {

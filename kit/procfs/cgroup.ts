@@ -1,4 +1,4 @@
-import { ParseError } from '../../../service/errors.ts';
+import { ParseError } from '../errors.ts';
 
 /** One line of `/proc/<pid>/cgroup` (cgroups(7)): a hierarchy the process belongs to. */
 export interface CgroupMembership {

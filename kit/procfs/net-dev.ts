@@ -1,4 +1,4 @@
-import { ParseError } from '../../../service/errors.ts';
+import { ParseError } from '../errors.ts';
 import { toNumber } from './fields.ts';
 
 /** Receive-side columns of /proc/net/dev, in order. */

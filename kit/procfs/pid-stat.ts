@@ -1,5 +1,5 @@
-import { ParseError } from '../../../service/errors.ts';
-import { isSpace, parseInteger } from '../../procfs/parse/fields.ts';
+import { ParseError } from '../errors.ts';
+import { isSpace, parseInteger } from './fields.ts';
 
 /**
  * Clock ticks per second of the times in `/proc/<pid>/stat` (USER_HZ). It is part of the

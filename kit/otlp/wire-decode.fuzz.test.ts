@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fuzzParameters, fuzzTimeout } from '../../../test/support/fuzz.ts';
+import { fuzzParameters, fuzzTimeout } from '../../test/support/fuzz.ts';
 import type { DecodedRequest } from './decode.ts';
 import { decodeExportRequest, toResourceMetrics } from './decode.ts';
 import { otlpTypes } from './proto.ts';

@@ -19,7 +19,7 @@ import { deliveryOptions, parseByteSize } from './config.ts';
 import type { DeliveryConfig } from './config.ts';
 import type { SendRequest, SendResult } from './delivery.ts';
 import { DEFAULT_MAX_ELAPSED_MS, Delivery } from './delivery.ts';
-import { decodeBatches } from './otlp/decode.ts';
+import { decodeBatches } from '../otlp/decode.ts';
 import { FileStore } from './file-store.ts';
 import { backoffDelay, ExportFailure, httpFailure, parseRetryAfter } from './retry.ts';
 

@@ -2,7 +2,7 @@ import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync } from 'n
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { ParseError } from '../../service/errors.ts';
+import { ParseError } from '../../../kit/errors.ts';
 import { EXPORTER_HEADER, RESULT_HEADER } from '../result-columns.ts';
 
 /** What a results file holds, found from its first bytes. */

@@ -10,8 +10,8 @@ import type {
   MetricDescriptor,
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { findSummaries } from '../../service/summary.ts';
-import type { SummaryParts } from '../../service/summary.ts';
+import { findSummaries } from '../summary.ts';
+import type { SummaryParts } from '../summary.ts';
 import type { Labels } from './labels.ts';
 import { IDENTITY_ATTRIBUTES, attributesToLabels, formatLabels, targetIdentity } from './labels.ts';
 import type { PrometheusName, PrometheusType } from './naming.ts';

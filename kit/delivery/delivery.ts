@@ -10,8 +10,8 @@ import { countPoints } from '../metrics-data.ts';
 import type { DeliveryConfig } from './config.ts';
 import type { StoredRecord } from './file-store.ts';
 import { FileStore } from './file-store.ts';
-import { decodeBatches } from './otlp/decode.ts';
-import { encodeExportRequest } from './otlp/encode.ts';
+import { decodeBatches } from '../otlp/decode.ts';
+import { encodeExportRequest } from '../otlp/encode.ts';
 import { backoffDelay, ExportFailure } from './retry.ts';
 
 /**

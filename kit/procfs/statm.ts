@@ -1,5 +1,5 @@
-import { ParseError } from '../../../service/errors.ts';
-import { parseInteger } from '../../procfs/parse/fields.ts';
+import { ParseError } from '../errors.ts';
+import { parseInteger } from './fields.ts';
 
 /** `/proc/<pid>/statm` (proc_pid_statm(5)): memory sizes, all in pages. */
 export interface Statm {

@@ -88,7 +88,7 @@ export interface Scraper {
   /**
    * Metrics published through an SDK `MetricProducer` instead of (or besides) instruments,
    * collected by the same reader: for scrapers with so many series that the instruments'
-   * per-observation cost dominates (see `service/snapshot-producer.ts`). It too only reads
+   * per-observation cost dominates (see `kit/snapshot-producer.ts`). It too only reads
    * the snapshot; it reports only the series it observed.
    */
   readonly metricProducer?: MetricProducer;

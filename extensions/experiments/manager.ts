@@ -11,10 +11,10 @@ import {
 import { join } from 'node:path';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { MetricSink } from '../service/component.ts';
-import { parseDuration } from '../service/config-types.ts';
-import { toError } from '../service/errors.ts';
-import type { Logger } from '../service/logger.ts';
+import type { MetricSink } from '../../kit/component.ts';
+import { parseDuration } from '../../kit/config-types.ts';
+import { toError } from '../../kit/errors.ts';
+import type { Logger } from '../../kit/logger.ts';
 import type { StartRequest } from './config.ts';
 import { isValidName } from './config.ts';
 import { loadCollectorId } from './collector-id.ts';

@@ -9,8 +9,8 @@ import type {
   ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
-import { findSummaries } from '../../summary.ts';
-import type { SummaryParts } from '../../summary.ts';
+import { findSummaries } from '../summary.ts';
+import type { SummaryParts } from '../summary.ts';
 import { OTLP_TEMPORALITY, otlpTypes } from './proto.ts';
 import { hrTimeToBits } from './time.ts';
 
@@ -165,7 +165,7 @@ export function toOtlpMetric(metric: MetricData): PlainObject {
 }
 
 /**
- * A summary carried in the kit's shape (service/summary.ts) as the OTLP Summary it came as:
+ * A summary carried in the kit's shape (kit/summary.ts) as the OTLP Summary it came as:
  * one point per attribute set (without `quantile`), with its count, sum and quantiles.
  */
 function toOtlpSummary(parts: SummaryParts): PlainObject {

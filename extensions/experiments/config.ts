@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { HostPort, Secret } from '../service/config-types.ts';
-import { hostPort, secret } from '../service/config-types.ts';
+import type { HostPort, Secret } from '../../kit/config-types.ts';
+import { hostPort, secret } from '../../kit/config-types.ts';
 
 /** The `experiments` extension: the control API researchers drive collection with. */
 export const experimentsConfigSchema = z.strictObject({
