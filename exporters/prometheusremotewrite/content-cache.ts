@@ -1,5 +1,22 @@
 import type { Attributes } from '@opentelemetry/api';
-import type { PointRef } from './series.ts';
+
+/** One Prometheus series: its identity and its labels, encoded for a request. */
+export interface SeriesRef {
+  /** `name{labels}` in Prometheus's text form: what identifies the series. */
+  readonly key: string;
+  /** The `TimeSeries.labels` field, ready to copy. */
+  readonly labels: Uint8Array;
+}
+
+/** The series one data point becomes, and the shard hash they share. */
+export interface PointRef {
+  readonly series: readonly SeriesRef[];
+  /** FNV-1a of the point's family name and labels: every sample of the point goes to one shard. */
+  readonly hash: number;
+  /** For histograms: the boundaries and whether `_sum` is present, to check the cache. */
+  readonly boundaries?: readonly number[] | undefined;
+  readonly hasSum?: boolean | undefined;
+}
 
 /**
  * Point series found by content rather than by object identity: for batches whose resource,

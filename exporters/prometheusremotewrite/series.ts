@@ -14,7 +14,9 @@ import {
 import type { PrometheusType } from '../../kit/prometheus/naming.ts';
 import { toPrometheusName } from '../../kit/prometheus/naming.ts';
 import { ContentCache, attributesText, sameAttributes } from './content-cache.ts';
-import type { PositionSlot, SourceEntries } from './content-cache.ts';
+import type { PointRef, PositionSlot, SeriesRef, SourceEntries } from './content-cache.ts';
+
+export type { PointRef, SeriesRef } from './content-cache.ts';
 import { encodeLabels } from './proto.ts';
 
 /**
@@ -28,24 +30,6 @@ import { encodeLabels } from './proto.ts';
  * identity of the batch's resource, scope and attributes objects (which the SDK never changes
  * once exported). No I/O, no clock.
  */
-
-/** One Prometheus series: its identity and its labels, encoded for a request. */
-export interface SeriesRef {
-  /** `name{labels}` in Prometheus's text form: what identifies the series. */
-  readonly key: string;
-  /** The `TimeSeries.labels` field, ready to copy. */
-  readonly labels: Uint8Array;
-}
-
-/** The series one data point becomes, and the shard hash they share. */
-export interface PointRef {
-  readonly series: readonly SeriesRef[];
-  /** FNV-1a of the point's family name and labels: every sample of the point goes to one shard. */
-  readonly hash: number;
-  /** For histograms: the boundaries and whether `_sum` is present, to check the cache. */
-  readonly boundaries?: readonly number[] | undefined;
-  readonly hasSum?: boolean | undefined;
-}
 
 /** Why points were not turned into samples. */
 export type MappingDropReason =
