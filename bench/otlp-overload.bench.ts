@@ -23,7 +23,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { parseByteSize } from '../kit/delivery/config.ts';
 import { METRICS_EXPORT_PATH } from '../kit/otlp/proto.ts';
-import { decodeMetricsRequest } from '../kit/otlp/wire-decode.ts';
+import { decodeMetricsRequest } from '../kit/otlp/decode.ts';
 import { runLoad } from './support/otlp-load.ts';
 
 const ROOT = join(import.meta.dirname, '..');

@@ -51,6 +51,22 @@ export class TimeoutError extends InframeterError {
   }
 }
 
+/**
+ * An OTLP request that cannot be decoded (protobuf or OTLP/JSON): `field` says where (the
+ * message and field being read, `Metric.name`, or the JSON path), `offset` the byte offset in
+ * the protobuf input (-1 for JSON), and the message what was wrong. A receiver answers it with
+ * 400 / INVALID_ARGUMENT and this text.
+ */
+export class OtlpDecodeError extends InframeterError {
+  readonly field: string;
+  readonly offset: number;
+  constructor(field: string, offset: number, detail: string, options?: ErrorOptions) {
+    super('ERR_OTLP_DECODE', `${field}${offset >= 0 ? ` at byte ${offset}` : ''}: ${detail}`, options);
+    this.field = field;
+    this.offset = offset;
+  }
+}
+
 /** Narrows an unknown thrown value to an Error, wrapping anything else. */
 export function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));

@@ -190,18 +190,36 @@ describe('OTLP/HTTP bad input', () => {
       message: string;
     };
     expect(statusMessage.code).toBe(3);
-    expect(statusMessage.message).toMatch(/^malformed ExportMetricsServiceRequest \(protobuf\)/);
+    // What was wrong, where: the message and field being read and the byte offset.
+    expect(statusMessage.message).toBe(
+      'malformed ExportMetricsServiceRequest (protobuf): ExportMetricsServiceRequest at byte 5: invalid tag: more than 32 bits',
+    );
     const valid = validRequest(5);
     const truncated = await post(r.http, valid.subarray(0, valid.length - 7), protobufHeaders);
     expect(truncated.status).toBe(400);
+    expect((otlpTypes.Status.decode(truncated.body) as unknown as { message: string }).message).toMatch(
+      /^malformed ExportMetricsServiceRequest \(protobuf\): ExportMetricsServiceRequest\.resource_metrics at byte 3: truncated: /,
+    );
     const json = await post(r.http, Buffer.from('{"resourceMetrics": [ {'), {
       'content-type': 'application/json',
     });
     expect(json.status).toBe(400);
     expect(JSON.parse(json.body.toString())).toMatchObject({ code: 3 });
+    expect((JSON.parse(json.body.toString()) as { message: string }).message).toMatch(
+      /^malformed ExportMetricsServiceRequest \(json\): ExportMetricsServiceRequest: not JSON: /,
+    );
+    const badField = await post(
+      r.http,
+      Buffer.from(JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 7 }] }] }] })),
+      { 'content-type': 'application/json' },
+    );
+    expect(badField.status).toBe(400);
+    expect((JSON.parse(badField.body.toString()) as { message: string }).message).toBe(
+      'malformed ExportMetricsServiceRequest (json): Metric.name: expected string: 7',
+    );
     const ok = await post(r.http, valid, protobufHeaders);
     expect(ok.status).toBe(200);
-    expect(await r.requests()).toEqual({ 'http invalid': 3, 'http ok': 1 });
+    expect(await r.requests()).toEqual({ 'http invalid': 4, 'http ok': 1 });
     expect(r.settings.telemetry.counts.received).toBe(5);
   });
 

@@ -6,8 +6,8 @@ import type { ComponentSettings, Exporter } from '../../kit/component.ts';
 import { Delivery } from '../../kit/delivery/delivery.ts';
 import type { DeliveryOptions, SendRequest, SendResult } from '../../kit/delivery/delivery.ts';
 import { ExportFailure } from '../../kit/delivery/retry.ts';
-import type { WireDecodeCaches } from '../../kit/otlp/wire-decode.ts';
-import { AttributeCache, decodeMetricsRequest } from '../../kit/otlp/wire-decode.ts';
+import type { DecodeCaches } from '../../kit/otlp/decode.ts';
+import { AttributeCache, decodeMetricsRequest } from '../../kit/otlp/decode.ts';
 import { toError } from '../../kit/errors.ts';
 import { readPackageVersion } from '../../kit/version.ts';
 import type { InfluxdbExporterConfig } from './config.ts';
@@ -38,7 +38,7 @@ export class InfluxdbExporter implements Exporter {
   readonly #client: WriteClient;
   readonly #rejected: Counter;
   /** Queued batches are OTLP bytes: decoded straight from the wire, series' attributes shared. */
-  readonly #decodeCaches: WireDecodeCaches = { attributes: new AttributeCache(), resources: new Map() };
+  readonly #decodeCaches: DecodeCaches = { attributes: new AttributeCache(), resources: new Map() };
   readonly #tagCache = new WeakMap<Attributes, string>();
 
   constructor(

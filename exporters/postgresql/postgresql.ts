@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { ComponentSettings, Exporter } from '../../kit/component.ts';
 import { Delivery } from '../../kit/delivery/delivery.ts';
 import type { DeliveryOptions, SendRequest, SendResult } from '../../kit/delivery/delivery.ts';
-import { AttributeCache, decodeMetricsRequest } from '../../kit/otlp/wire-decode.ts';
+import { AttributeCache, decodeMetricsRequest } from '../../kit/otlp/decode.ts';
 import { ErrorLog } from '../../kit/error-log.ts';
 import type { PostgresqlExporterConfig } from './config.ts';
 import { describeTarget, resolveTarget } from './config.ts';

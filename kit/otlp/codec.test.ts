@@ -10,7 +10,8 @@ import {
   MetricReader,
 } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import { decodeBatches, decodeExportRequest, parseExportRequestJson, toResourceMetrics } from './decode.ts';
+import { OtlpDecodeError } from '../errors.ts';
+import { decodeBatches, decodeMetricsRequest, decodeMetricsRequestJson } from './decode.ts';
 import { encodeExportRequest } from './encode.ts';
 import { otlpTypes } from './proto.ts';
 import { bitsToHrTime, hrTimeToBits } from './time.ts';
@@ -124,6 +125,21 @@ describe('OTLP encoding', () => {
     }
   });
 
+  it("writes several batches as one request: the serializer's requests one after the other", async () => {
+    const cumulative = await collectEveryKind();
+    const delta = await collectEveryKind(AggregationTemporality.DELTA);
+    const hex = (bytes: Uint8Array | undefined): string => Buffer.from(bytes ?? []).toString('hex');
+    expect(hex(encodeExportRequest([cumulative, delta]))).toBe(
+      hex(ProtobufMetricsSerializer.serializeRequest(cumulative)) +
+        hex(ProtobufMetricsSerializer.serializeRequest(delta)),
+    );
+    const decoded = decodeBatches(encodeExportRequest([cumulative, delta]));
+    expect(decoded).toHaveLength(2);
+    expect(
+      decoded[1]?.scopeMetrics[0]?.metrics.find((m) => m.descriptor.name === 'c.int')?.aggregationTemporality,
+    ).toBe(AggregationTemporality.DELTA);
+  });
+
   it('keeps the official decoder and ours in agreement on an empty batch', () => {
     const empty: ResourceMetrics = { resource: resourceFromAttributes({}), scopeMetrics: [] };
     const ours = encodeExportRequest([empty]);
@@ -172,7 +188,7 @@ describe('OTLP decoding', () => {
         },
       ],
     });
-    const result = toResourceMetrics(decodeExportRequest(bytes));
+    const result = decodeMetricsRequest(bytes);
     expect(result.points).toBe(4);
     expect(result.rejected).toBe(0);
     const metrics = result.batches[0]!.scopeMetrics[0]!.metrics;
@@ -217,6 +233,58 @@ describe('OTLP decoding', () => {
     ]);
   });
 
+  it('writes a summary beside the other metrics of its batch, in a ResourceMetrics of its own', () => {
+    const summary = encode({
+      resourceMetrics: [
+        {
+          resource: { attributes: [{ key: 'host.name', value: { stringValue: 'n1' } }] },
+          scopeMetrics: [
+            {
+              scope: { name: 's', version: '2' },
+              metrics: [
+                { name: 'up', gauge: { dataPoints: [{ asInt: 1, timeUnixNano: time }] } },
+                {
+                  name: 'rpc.duration',
+                  summary: {
+                    dataPoints: [
+                      {
+                        timeUnixNano: later,
+                        count: 3,
+                        sum: 1.5,
+                        quantileValues: [{ quantile: 0.5, value: 0.4 }],
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const batches = decodeBatches(summary);
+    expect(batches[0]?.scopeMetrics[0]?.metrics.map((m) => m.descriptor.name)).toEqual([
+      'up',
+      'rpc.duration',
+      'rpc.duration.sum',
+      'rpc.duration.count',
+    ]);
+    const again = decodeBatches(encodeExportRequest(batches));
+    expect(again).toHaveLength(2);
+    expect(again.map((b) => b.resource.attributes)).toEqual([{ 'host.name': 'n1' }, { 'host.name': 'n1' }]);
+    expect(
+      again.map((b) => b.scopeMetrics.map((sm) => [sm.scope, sm.metrics.map((m) => m.descriptor.name)])),
+    ).toEqual([
+      [[{ name: 's', version: '2' }, ['up']]],
+      [[{ name: 's', version: '2' }, ['rpc.duration', 'rpc.duration.sum', 'rpc.duration.count']]],
+    ]);
+    expect(again[1]?.scopeMetrics[0]?.metrics.map((m) => m.dataPoints.map((p) => p.value))).toEqual([
+      [0.4],
+      [1.5],
+      [3],
+    ]);
+  });
+
   it('rejects invalid points and keeps the valid ones (partial success)', () => {
     const bytes = encode({
       resourceMetrics: [
@@ -252,7 +320,7 @@ describe('OTLP decoding', () => {
         },
       ],
     });
-    const result = toResourceMetrics(decodeExportRequest(bytes));
+    const result = decodeMetricsRequest(bytes);
     expect(result.points).toBe(1);
     expect(result.rejected).toBe(5);
     expect(result.noRecordedValue).toBe(1);
@@ -305,14 +373,14 @@ describe('OTLP decoding', () => {
         },
       ],
     });
-    const result = toResourceMetrics(decodeExportRequest(bytes));
+    const result = decodeMetricsRequest(bytes);
     expect(result.exemplarsDropped).toBe(1);
     // The SDK's Resource keeps simple values only: a key-value list is kept as JSON.
     expect(result.batches[0]!.resource.attributes).toEqual({ 'k8s.pod.labels': '{"app":"db"}' });
     // Point attributes keep their shape, and go back out as they came.
     const attributes = result.batches[0]!.scopeMetrics[0]!.metrics[0]!.dataPoints[0]!.attributes;
     expect(attributes).toEqual({ raw: new Uint8Array(Buffer.from('hi')), mixed: [1, 'x'] });
-    const again = toResourceMetrics(decodeExportRequest(encodeExportRequest(result.batches)));
+    const again = decodeMetricsRequest(encodeExportRequest(result.batches));
     expect(again.batches[0]!.scopeMetrics[0]!.metrics[0]!.dataPoints[0]!.attributes).toEqual(attributes);
   });
 
@@ -346,7 +414,7 @@ describe('OTLP decoding', () => {
         },
       ],
     });
-    const result = toResourceMetrics(parseExportRequestJson(text));
+    const result = decodeMetricsRequestJson(text);
     const metric = result.batches[0]!.scopeMetrics[0]!.metrics[0]!;
     expect(metric.aggregationTemporality).toBe(AggregationTemporality.DELTA);
     expect(metric.dataPoints[0]!.value).toBe(9007199254740991);
@@ -354,9 +422,10 @@ describe('OTLP decoding', () => {
     expect(metric.dataPoints[0]!.endTime).toEqual([1_700_000_001, 999_999_999]);
   });
 
-  it('throws on malformed bytes', () => {
-    expect(() => decodeExportRequest(Buffer.from('this is not protobuf at all, just text'))).toThrow();
-    const bytes = encodeExportRequest([]);
-    expect(decodeExportRequest(bytes).resourceMetrics).toEqual([]);
+  it('throws an OtlpDecodeError on malformed bytes, and decodes an empty request', () => {
+    expect(() => decodeMetricsRequest(Buffer.from('this is not protobuf at all, just text'))).toThrow(
+      OtlpDecodeError,
+    );
+    expect(decodeMetricsRequest(encodeExportRequest([])).batches).toEqual([]);
   });
 });

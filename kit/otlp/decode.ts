@@ -1,44 +1,39 @@
-import type { Attributes, HrTime } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { Resource } from '@opentelemetry/resources';
 import type {
-  DataPoint,
-  ExponentialHistogram,
-  Histogram,
   MetricData,
-  ResourceMetrics,
-  ScopeMetrics,
+  ResourceMetrics as SdkResourceMetrics,
+  ScopeMetrics as SdkScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
-import { createRequire } from 'node:module';
-import type * as ProtoJson from 'protobufjs/ext/protojson.js';
-import type {
-  Int64,
-  OtlpAnyValue,
-  OtlpExponentialHistogramDataPoint,
-  OtlpExportRequest,
-  OtlpHistogramDataPoint,
-  OtlpKeyValue,
-  OtlpMetric,
-  OtlpNumberDataPoint,
-  OtlpResourceMetrics,
-  OtlpSummaryDataPoint,
-} from './proto.ts';
-import { FLAG_NO_RECORDED_VALUE, OTLP_TEMPORALITY, otlpTypes } from './proto.ts';
-import { bitsToHrTime } from './time.ts';
+import type { AttributeCache } from './attribute-cache.ts';
+import type { ScopeFields } from './common-decode.ts';
+import {
+  ExportMetricsServiceRequest,
+  Metric,
+  ResourceMetrics,
+  ScopeMetrics,
+  Sum,
+  WireType,
+} from './fields.ts';
+import { otlpJsonToProtobuf } from './json.ts';
+import type { MetricNames } from './points-decode.ts';
+import { PointsDecoder } from './points-decode.ts';
+import { OTLP_TEMPORALITY } from './proto.ts';
 
-const require = createRequire(import.meta.url);
-let protojsonModule: typeof ProtoJson | undefined;
-
-/** protobufjs's ProtoJSON extension, loaded with the first OTLP/JSON request. */
-function protojson(): typeof ProtoJson {
-  protojsonModule ??= require('protobufjs/ext/protojson.js') as typeof ProtoJson;
-  return protojsonModule;
-}
+export { AttributeCache } from './attribute-cache.ts';
+export { toResourceValue } from './common-decode.ts';
 
 /**
- * OTLP `ExportMetricsServiceRequest` (protobuf bytes or OTLP/JSON) → the SDK's
- * `ResourceMetrics`, one batch per OTLP ResourceMetrics. Pure: no I/O.
+ * The OTLP decoder: an `ExportMetricsServiceRequest` — protobuf bytes, or OTLP/JSON text
+ * mapped onto the same protobuf message first (json.ts) — decoded straight from the wire into
+ * the SDK's `ResourceMetrics`, in one pass, one method per message. Pure: no I/O.
+ *
+ * It accepts what protobufjs accepts and rejects what it rejects (truncated or malformed input,
+ * invalid UTF-8 in a string, a packed field of the wrong length, nesting deeper than 100), with
+ * an `OtlpDecodeError` that names the message, field and byte offset. Fields of an unexpected
+ * wire type are skipped as unknown, and a message field that appears twice is merged, as
+ * protobufjs does.
  *
  * What the SDK data model cannot hold, and what becomes of it:
  * - **Summary** points (no SDK type) become, per summary metric `m`: a gauge `m` with one
@@ -50,20 +45,23 @@ function protojson(): typeof ProtoJson {
  *   `exemplarsDropped`.
  * - Scope attributes, `dropped_attributes_count`, metric `metadata`, an exponential
  *   histogram's `zero_threshold` are dropped.
- * - Attribute values keep their shape (arrays, key-value lists as plain objects, bytes as
- *   Uint8Array); 64-bit integers beyond 2^53 lose precision (JavaScript numbers).
  * - A gauge or sum whose points are all `as_int` has value type INT, otherwise DOUBLE.
  * - Points flagged `NO_RECORDED_VALUE` (staleness markers) are skipped and counted in
  *   `noRecordedValue`.
  *
  * Invalid points are rejected, counted and described, as OTLP partial success asks: a sum
  * or histogram with unspecified temporality, a number point without a value, a histogram
- * whose bucket counts do not match its bounds, a metric without a name or without data.
+ * whose bucket counts do not match its bounds, a metric without a name.
+ *
+ * With an {@link AttributeCache}, data points whose attribute fields are byte for byte those
+ * of an earlier point share one frozen attributes object, decoded once: the points of a
+ * series arrive again in every export, so the keys and values are not decoded again, and the
+ * exporters downstream can remember what they derived from an attribute set.
  */
 
 /** The decoded request, in the SDK's model, with what was rejected and why. */
 export interface DecodedRequest {
-  readonly batches: ResourceMetrics[];
+  readonly batches: SdkResourceMetrics[];
   /** SDK data points produced. */
   readonly points: number;
   /** OTLP data points rejected as invalid (reported to the client as partial success). */
@@ -74,123 +72,27 @@ export interface DecodedRequest {
   readonly noRecordedValue: number;
 }
 
-/** Decodes the protobuf bytes of a request; throws on malformed input. */
-export function decodeExportRequest(bytes: Uint8Array): OtlpExportRequest {
-  return otlpTypes.ExportMetricsServiceRequest.decode(bytes) as unknown as OtlpExportRequest;
+/** What a receiver keeps between requests to decode them faster. */
+export interface DecodeCaches {
+  readonly attributes?: AttributeCache;
+  /** Resources by their encoded bytes (bounded). */
+  readonly resources?: Map<string, Resource>;
 }
 
-/**
- * Parses an OTLP/JSON request (ProtoJSON with the OTLP rules: lowerCamelCase or original
- * field names, enums as integers, 64-bit integers as strings or numbers; unknown fields are
- * ignored as the specification asks). Throws on malformed input.
- */
-export function parseExportRequestJson(text: string): OtlpExportRequest {
-  const json: unknown = JSON.parse(text);
-  const type = otlpTypes.ExportMetricsServiceRequest;
-  // fromJson validates and converts to plain objects; a pass through the binary encoding
-  // gives them the message shape (defaults, oneof names) the conversion reads.
-  const message = protojson().fromJson(type, json, { ignoreUnknownFields: true });
-  return type.decode(type.encode(message).finish()) as unknown as OtlpExportRequest;
-}
+/** The message name of each kind of Metric data, for errors. */
+const DATA_MESSAGE: Readonly<Record<number, string>> = {
+  [Metric.gauge]: 'Gauge',
+  [Metric.sum]: 'Sum',
+  [Metric.histogram]: 'Histogram',
+  [Metric.exponential_histogram]: 'ExponentialHistogram',
+  [Metric.summary]: 'Summary',
+};
 
-/** A 64-bit integer as a number (exact up to 2^53). */
-function toNumber(value: Int64 | null | undefined): number {
-  if (value === null || value === undefined) return 0;
-  if (typeof value === 'number') return value;
-  const high = value.unsigned ? value.high >>> 0 : value.high;
-  return high * 4_294_967_296 + (value.low >>> 0);
-}
-
-/** Converts timestamps, reusing the last result: the points of a batch mostly share them. */
-class TimeCache {
-  #low = 0;
-  #high = 0;
-  #last: HrTime = [0, 0];
-  convert(value: Int64 | null | undefined): HrTime {
-    let low: number;
-    let high: number;
-    if (value === null || value === undefined) {
-      low = 0;
-      high = 0;
-    } else if (typeof value === 'number') {
-      high = Math.floor(value / 4_294_967_296);
-      low = value - high * 4_294_967_296;
-    } else {
-      low = value.low;
-      high = value.high;
-    }
-    if (low === this.#low && high === this.#high) return this.#last;
-    this.#low = low;
-    this.#high = high;
-    this.#last = bitsToHrTime(low, high);
-    return this.#last;
-  }
-}
-
-/**
- * An OTLP AnyValue → an attribute value. The API's attribute values are any value (`AnyValue`
- * is `unknown` in @opentelemetry/api), so lists stay arrays, key-value lists become plain
- * objects and bytes stay `Uint8Array`: the official serializer writes them back as they came.
- * An empty AnyValue becomes null inside a list or map and leaves the attribute out at the top.
- */
-function toAnyValue(value: OtlpAnyValue): unknown {
-  switch (value.value) {
-    case 'stringValue':
-      return value.stringValue ?? '';
-    case 'boolValue':
-      return value.boolValue ?? false;
-    case 'intValue':
-      return toNumber(value.intValue);
-    case 'doubleValue':
-      return value.doubleValue ?? 0;
-    case 'bytesValue':
-      return new Uint8Array(value.bytesValue ?? []);
-    case 'arrayValue':
-      return (value.arrayValue?.values ?? []).map(toAnyValue);
-    case 'kvlistValue': {
-      const out: Record<string, unknown> = {};
-      for (const kv of value.kvlistValue?.values ?? []) out[kv.key] = kv.value ? toAnyValue(kv.value) : null;
-      return out;
-    }
-    default:
-      return null;
-  }
-}
-
-/** JSON for a value the SDK's Resource cannot hold, with bytes as base64. */
-function toJsonString(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v,
-  );
-}
-
-/**
- * A resource attribute value. The SDK's Resource keeps only strings, booleans, numbers and
- * arrays of one of them: anything else (a key-value list, bytes, a mixed array) is kept as a
- * JSON string rather than lost.
- */
-export function toResourceValue(value: unknown): unknown {
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
-  if (Array.isArray(value)) {
-    const kinds = new Set(value.filter((v) => v !== null).map((v) => typeof v));
-    const [kind] = kinds;
-    if (
-      kinds.size <= 1 &&
-      (kind === undefined || kind === 'string' || kind === 'number' || kind === 'boolean')
-    )
-      return value;
-  }
-  return toJsonString(value);
-}
-
-/** Repeated KeyValue → SDK attributes (a key without a value is left out). */
-export function toAttributes(keyValues: readonly OtlpKeyValue[]): Attributes {
-  const out: Attributes = {};
-  for (const kv of keyValues) {
-    const value = kv.value ? toAnyValue(kv.value) : null;
-    if (value !== null) out[kv.key] = value;
-  }
-  return out;
+/** Name, description, unit and the ranges of the data fields of one metric, by kind. */
+interface MetricFields extends MetricNames {
+  /** 0 none, else the Metric field of the data set last (gauge, sum, …). */
+  data: number;
+  ranges: Map<number, number[]>;
 }
 
 function toTemporality(value: number): AggregationTemporality | undefined {
@@ -199,195 +101,231 @@ function toTemporality(value: number): AggregationTemporality | undefined {
   return undefined;
 }
 
-/** Accumulates the outcome of one request. */
-class Conversion {
-  readonly times = new TimeCache();
-  points = 0;
-  rejected = 0;
-  exemplarsDropped = 0;
-  noRecordedValue = 0;
-  readonly errors = new Set<string>();
-
-  reject(count: number, message: string): void {
-    if (count <= 0) return;
-    this.rejected += count;
-    this.errors.add(message);
-  }
-
-  numberPoints(
-    metric: OtlpMetric,
-    points: readonly OtlpNumberDataPoint[],
-  ): { dataPoints: DataPoint<number>[]; valueType: ValueType } {
-    const dataPoints: DataPoint<number>[] = [];
-    let allInt = true;
-    let missing = 0;
-    for (const p of points) {
-      this.exemplarsDropped += p.exemplars.length;
-      let value: number;
-      if (p.value === 'asInt') value = toNumber(p.asInt);
-      else if (p.value === 'asDouble') {
-        value = p.asDouble ?? 0;
-        allInt = false;
-      } else if ((p.flags & FLAG_NO_RECORDED_VALUE) !== 0) {
-        this.noRecordedValue += 1;
-        continue;
-      } else {
-        missing += 1;
-        continue;
-      }
-      dataPoints.push({
-        startTime: this.times.convert(p.startTimeUnixNano),
-        endTime: this.times.convert(p.timeUnixNano),
-        attributes: toAttributes(p.attributes),
-        value,
-      });
-    }
-    this.reject(missing, `metric "${metric.name}": a number data point has no value`);
-    return { dataPoints, valueType: allInt && dataPoints.length > 0 ? ValueType.INT : ValueType.DOUBLE };
-  }
-
-  histogramPoints(metric: OtlpMetric, points: readonly OtlpHistogramDataPoint[]): DataPoint<Histogram>[] {
-    const out: DataPoint<Histogram>[] = [];
-    let invalid = 0;
-    for (const p of points) {
-      this.exemplarsDropped += p.exemplars.length;
-      if ((p.flags & FLAG_NO_RECORDED_VALUE) !== 0) {
-        this.noRecordedValue += 1;
-        continue;
-      }
-      const counts = p.bucketCounts.map(toNumber);
-      if (counts.length !== 0 && counts.length !== p.explicitBounds.length + 1) {
-        invalid += 1;
-        continue;
-      }
-      const value: Histogram = {
-        buckets: { boundaries: [...p.explicitBounds], counts },
-        count: toNumber(p.count),
-      };
-      if (p.sum !== null && p.sum !== undefined) value.sum = p.sum;
-      if (p.min !== null && p.min !== undefined) value.min = p.min;
-      if (p.max !== null && p.max !== undefined) value.max = p.max;
-      out.push({
-        startTime: this.times.convert(p.startTimeUnixNano),
-        endTime: this.times.convert(p.timeUnixNano),
-        attributes: toAttributes(p.attributes),
-        value,
-      });
-    }
-    this.reject(
-      invalid,
-      `metric "${metric.name}": histogram bucket_counts must have one more entry than explicit_bounds`,
+/** The request and metric messages; the points are read by {@link PointsDecoder}. */
+class MetricsDecoder extends PointsDecoder {
+  /**
+   * A decoder over the same bytes that only validates: data protobufjs would decode (and
+   * reject when malformed) but the conversion does not use.
+   */
+  #validator(): MetricsDecoder {
+    const validator = new MetricsDecoder(
+      this.buf,
+      this.path.slice(0, this.level),
+      undefined,
+      undefined,
+      false,
     );
-    return out;
+    validator.len = this.len;
+    return validator;
   }
 
-  exponentialPoints(points: readonly OtlpExponentialHistogramDataPoint[]): DataPoint<ExponentialHistogram>[] {
-    const out: DataPoint<ExponentialHistogram>[] = [];
-    for (const p of points) {
-      this.exemplarsDropped += p.exemplars.length;
-      if ((p.flags & FLAG_NO_RECORDED_VALUE) !== 0) {
-        this.noRecordedValue += 1;
+  // ─── the request ───────────────────────────────────────────────────────────
+
+  /** ExportMetricsServiceRequest: its ResourceMetrics that have points. */
+  request(): SdkResourceMetrics[] {
+    const batches: SdkResourceMetrics[] = [];
+    while (this.pos < this.len) {
+      const tag = this.tag();
+      const field = tag >>> 3;
+      const type = tag & 7;
+      if (field === ExportMetricsServiceRequest.resource_metrics && type === WireType.LEN) {
+        const batch = this.#resourceMetrics(1);
+        if (batch.scopeMetrics.length > 0) batches.push(batch);
+      } else this.skip(type, field, 0);
+    }
+    return batches;
+  }
+
+  #resourceMetrics(depth: number): SdkResourceMetrics {
+    const outer = this.enter(depth, 'ResourceMetrics');
+    const attributeRanges: number[] = [];
+    let resourceSpan: [number, number] | undefined;
+    let resourceFieldCount = 0;
+    let schemaUrl = '';
+    const scopeMetrics: SdkScopeMetrics[] = [];
+    while (this.pos < this.len) {
+      const tag = this.tag();
+      const field = tag >>> 3;
+      const type = tag & 7;
+      if (field === ResourceMetrics.resource && type === WireType.LEN) {
+        const start = this.pos;
+        this.resourceFields(attributeRanges, depth + 1);
+        resourceSpan = [start, this.pos];
+        resourceFieldCount += 1;
+      } else if (field === ResourceMetrics.scope_metrics && type === WireType.LEN) {
+        scopeMetrics.push(this.#scopeMetrics(depth + 1));
+      } else if (field === ResourceMetrics.schema_url && type === WireType.LEN) schemaUrl = this.string();
+      else this.skip(type, field, depth);
+    }
+    const end = this.len;
+    // The resource's bytes key the resource cache, when it came in one field.
+    const key =
+      resourceFieldCount === 1 && resourceSpan !== undefined
+        ? this.buf.toString('latin1', resourceSpan[0], resourceSpan[1])
+        : undefined;
+    const resource = this.resource(attributeRanges, key, schemaUrl, depth + 2);
+    this.pos = end;
+    this.len = end;
+    this.leave(outer);
+    return { resource, scopeMetrics: scopeMetrics.filter((s) => s.metrics.length > 0) };
+  }
+
+  #scopeMetrics(depth: number): SdkScopeMetrics {
+    const outer = this.enter(depth, 'ScopeMetrics');
+    const scope: ScopeFields = { name: '', version: '' };
+    let schemaUrl = '';
+    const metrics: MetricData[] = [];
+    while (this.pos < this.len) {
+      const tag = this.tag();
+      const field = tag >>> 3;
+      const type = tag & 7;
+      if (field === ScopeMetrics.scope && type === WireType.LEN) {
+        this.instrumentationScope(scope, depth + 1);
+      } else if (field === ScopeMetrics.metrics && type === WireType.LEN) {
+        for (const converted of this.#metric(depth + 1)) {
+          if (converted.dataPoints.length === 0) continue;
+          this.points += converted.dataPoints.length;
+          metrics.push(converted);
+        }
+      } else if (field === ScopeMetrics.schema_url && type === WireType.LEN) schemaUrl = this.string();
+      else this.skip(type, field, depth);
+    }
+    this.leave(outer);
+    const out: { name: string; version?: string; schemaUrl?: string } = { name: scope.name };
+    if (scope.version) out.version = scope.version;
+    if (schemaUrl) out.schemaUrl = schemaUrl;
+    return { scope: out, metrics };
+  }
+
+  // ─── Metric ────────────────────────────────────────────────────────────────
+
+  /** One Metric message → its SDK metrics (several for a summary, none when rejected). */
+  #metric(depth: number): MetricData[] {
+    const outer = this.enter(depth, 'Metric');
+    const fields: MetricFields = { name: '', description: '', unit: '', data: 0, ranges: new Map() };
+    while (this.pos < this.len) {
+      const tag = this.tag();
+      const field = tag >>> 3;
+      const type = tag & 7;
+      if (type !== WireType.LEN) {
+        this.skip(type, field, depth);
         continue;
       }
-      const value: ExponentialHistogram = {
-        count: toNumber(p.count),
-        scale: p.scale,
-        zeroCount: toNumber(p.zeroCount),
-        positive: {
-          offset: p.positive?.offset ?? 0,
-          bucketCounts: (p.positive?.bucketCounts ?? []).map(toNumber),
-        },
-        negative: {
-          offset: p.negative?.offset ?? 0,
-          bucketCounts: (p.negative?.bucketCounts ?? []).map(toNumber),
-        },
-      };
-      if (p.sum !== null && p.sum !== undefined) value.sum = p.sum;
-      if (p.min !== null && p.min !== undefined) value.min = p.min;
-      if (p.max !== null && p.max !== undefined) value.max = p.max;
-      out.push({
-        startTime: this.times.convert(p.startTimeUnixNano),
-        endTime: this.times.convert(p.timeUnixNano),
-        attributes: toAttributes(p.attributes),
-        value,
-      });
+      switch (field) {
+        case Metric.name:
+          fields.name = this.string();
+          break;
+        case Metric.description:
+          fields.description = this.string();
+          break;
+        case Metric.unit:
+          fields.unit = this.string();
+          break;
+        case Metric.gauge:
+        case Metric.sum:
+        case Metric.histogram:
+        case Metric.exponential_histogram:
+        case Metric.summary: {
+          // Read once the metric's name is known (it may come after its data).
+          let list = fields.ranges.get(field);
+          if (list === undefined) {
+            list = [];
+            fields.ranges.set(field, list);
+          }
+          list.push(this.pos);
+          fields.data = field;
+          this.pos = this.end();
+          break;
+        }
+        case Metric.metadata:
+          this.keyValue(depth + 1);
+          break;
+        default:
+          this.skip(type, field, depth);
+      }
     }
+    const end = this.len;
+    let out: MetricData[] = [];
+    // The data fields of the oneof that did not win are still decoded (and may be malformed).
+    for (const [kind, ranges] of fields.ranges) {
+      if (kind !== fields.data) this.#validator().#convert(kind, fields, ranges, depth + 1);
+    }
+    const ranges = fields.ranges.get(fields.data) ?? [];
+    if (fields.data !== 0) {
+      if (fields.name === '') {
+        this.#validator().#convert(fields.data, fields, ranges, depth + 1);
+        this.len = end;
+        this.reject(this.#countPoints(fields.data, ranges, depth + 1), 'a metric has no name');
+      } else out = this.#convert(fields.data, fields, ranges, depth + 1);
+    }
+    this.pos = end;
+    this.len = end;
+    this.leave(outer);
     return out;
   }
 
-  summary(metric: OtlpMetric, points: readonly OtlpSummaryDataPoint[]): MetricData[] {
-    const quantiles: DataPoint<number>[] = [];
-    const sums: DataPoint<number>[] = [];
-    const counts: DataPoint<number>[] = [];
-    for (const p of points) {
-      if ((p.flags & FLAG_NO_RECORDED_VALUE) !== 0) {
-        this.noRecordedValue += 1;
-        continue;
-      }
-      const startTime = this.times.convert(p.startTimeUnixNano);
-      const endTime = this.times.convert(p.timeUnixNano);
-      const attributes = toAttributes(p.attributes);
-      for (const q of p.quantileValues) {
-        quantiles.push({
-          startTime,
-          endTime,
-          attributes: { ...attributes, quantile: String(q.quantile) },
-          value: q.value,
-        });
-      }
-      sums.push({ startTime, endTime, attributes, value: p.sum });
-      counts.push({ startTime, endTime, attributes, value: toNumber(p.count) });
-    }
-    const descriptor = (name: string, valueType: ValueType) => ({
-      name,
-      description: metric.description,
-      unit: metric.unit,
-      valueType,
-    });
-    const out: MetricData[] = [];
-    if (quantiles.length > 0) {
-      out.push({
-        descriptor: descriptor(metric.name, ValueType.DOUBLE),
-        aggregationTemporality: AggregationTemporality.CUMULATIVE,
-        dataPointType: DataPointType.GAUGE,
-        dataPoints: quantiles,
-      });
-    }
-    if (sums.length > 0) {
-      out.push(
-        {
-          descriptor: descriptor(`${metric.name}.sum`, ValueType.DOUBLE),
-          aggregationTemporality: AggregationTemporality.CUMULATIVE,
-          dataPointType: DataPointType.SUM,
-          isMonotonic: false,
-          dataPoints: sums,
-        },
-        {
-          descriptor: { ...descriptor(`${metric.name}.count`, ValueType.INT), unit: '{count}' },
-          aggregationTemporality: AggregationTemporality.CUMULATIVE,
-          dataPointType: DataPointType.SUM,
-          isMonotonic: true,
-          dataPoints: counts,
-        },
-      );
-    }
-    return out;
+  #countPoints(kind: number, ranges: readonly number[], depth: number): number {
+    const saved = this.len;
+    const n = this.#dataFields(kind, ranges, depth).points.length;
+    this.len = saved;
+    return n;
   }
 
-  metric(metric: OtlpMetric): MetricData[] {
+  /**
+   * The data messages of one kind (Gauge, Sum, Histogram, …; occurrences merge): the tag ends
+   * of their data points, their aggregation temporality and whether they are monotonic. Every
+   * kind has `data_points` = 1; Sum, Histogram and ExponentialHistogram have
+   * `aggregation_temporality` = 2; Sum has `is_monotonic` = 3.
+   */
+  #dataFields(
+    kind: number,
+    ranges: readonly number[],
+    depth: number,
+  ): { points: number[]; temporality: number; monotonic: boolean } {
+    const hasTemporality =
+      kind === Metric.sum || kind === Metric.histogram || kind === Metric.exponential_histogram;
+    const temporalityField = hasTemporality ? Sum.aggregation_temporality : -1;
+    const monotonicField = kind === Metric.sum ? Sum.is_monotonic : -1;
+    const message = DATA_MESSAGE[kind] ?? 'Metric';
+    const points: number[] = [];
+    let temporality = 0;
+    let monotonic = false;
+    for (const start of ranges) {
+      this.pos = start;
+      const outer = this.enter(depth, message);
+      while (this.pos < this.len) {
+        const tag = this.tag();
+        const field = tag >>> 3;
+        const type = tag & 7;
+        if (field === Sum.data_points && type === WireType.LEN) {
+          points.push(this.pos);
+          this.pos = this.end();
+        } else if (field === temporalityField && type === WireType.VARINT) temporality = this.uint32() | 0;
+        else if (field === monotonicField && type === WireType.VARINT) monotonic = this.bool();
+        else this.skip(type, field, depth);
+      }
+      this.leave(outer);
+    }
+    return { points, temporality, monotonic };
+  }
+
+  /** Converts the data of one kind, with the metric's name, description and unit. */
+  #convert(kind: number, fields: MetricFields, ranges: readonly number[], depth: number): MetricData[] {
+    const { name } = fields;
     const descriptor = (valueType: ValueType) => ({
-      name: metric.name,
-      description: metric.description,
-      unit: metric.unit,
+      name,
+      description: fields.description,
+      unit: fields.unit,
       valueType,
     });
-    if (metric.name === '') {
-      this.reject(countOtlpPoints(metric), 'a metric has no name');
-      return [];
-    }
-    switch (metric.data) {
-      case 'gauge': {
-        const { dataPoints, valueType } = this.numberPoints(metric, metric.gauge?.dataPoints ?? []);
+    const data = this.#dataFields(kind, ranges, depth);
+    const len = this.len;
+    const points = data.points;
+    const pointDepth = depth + 1;
+    switch (kind) {
+      case Metric.gauge: {
+        const { dataPoints, valueType } = this.numberPoints(name, points, pointDepth);
+        this.len = len;
         // Gauges have no temporality in OTLP; the SDK labels them cumulative.
         return [
           {
@@ -398,38 +336,34 @@ class Conversion {
           },
         ];
       }
-      case 'sum': {
-        const sum = metric.sum;
-        const temporality = toTemporality(sum?.aggregationTemporality ?? 0);
-        if (sum === null || sum === undefined || temporality === undefined) {
-          this.reject(
-            sum?.dataPoints.length ?? 0,
-            `metric "${metric.name}": sum with unspecified aggregation_temporality`,
-          );
+      case Metric.sum: {
+        const temporality = toTemporality(data.temporality);
+        if (temporality === undefined) {
+          this.#validator().numberPoints(name, points, pointDepth);
+          this.reject(points.length, `metric "${name}": sum with unspecified aggregation_temporality`);
           return [];
         }
-        const { dataPoints, valueType } = this.numberPoints(metric, sum.dataPoints);
+        const { dataPoints, valueType } = this.numberPoints(name, points, pointDepth);
+        this.len = len;
         return [
           {
             descriptor: descriptor(valueType),
             aggregationTemporality: temporality,
             dataPointType: DataPointType.SUM,
-            isMonotonic: sum.isMonotonic,
+            isMonotonic: data.monotonic,
             dataPoints,
           },
         ];
       }
-      case 'histogram': {
-        const histogram = metric.histogram;
-        const temporality = toTemporality(histogram?.aggregationTemporality ?? 0);
-        if (histogram === null || histogram === undefined || temporality === undefined) {
-          this.reject(
-            histogram?.dataPoints.length ?? 0,
-            `metric "${metric.name}": histogram with unspecified aggregation_temporality`,
-          );
+      case Metric.histogram: {
+        const temporality = toTemporality(data.temporality);
+        if (temporality === undefined) {
+          this.#validator().histogramPoints(name, points, pointDepth);
+          this.reject(points.length, `metric "${name}": histogram with unspecified aggregation_temporality`);
           return [];
         }
-        const dataPoints = this.histogramPoints(metric, histogram.dataPoints);
+        const dataPoints = this.histogramPoints(name, points, pointDepth);
+        this.len = len;
         return [
           {
             descriptor: descriptor(ValueType.DOUBLE),
@@ -439,17 +373,18 @@ class Conversion {
           },
         ];
       }
-      case 'exponentialHistogram': {
-        const histogram = metric.exponentialHistogram;
-        const temporality = toTemporality(histogram?.aggregationTemporality ?? 0);
-        if (histogram === null || histogram === undefined || temporality === undefined) {
+      case Metric.exponential_histogram: {
+        const temporality = toTemporality(data.temporality);
+        if (temporality === undefined) {
+          this.#validator().exponentialPoints(points, pointDepth);
           this.reject(
-            histogram?.dataPoints.length ?? 0,
-            `metric "${metric.name}": exponential histogram with unspecified aggregation_temporality`,
+            points.length,
+            `metric "${name}": exponential histogram with unspecified aggregation_temporality`,
           );
           return [];
         }
-        const dataPoints = this.exponentialPoints(histogram.dataPoints);
+        const dataPoints = this.exponentialPoints(points, pointDepth);
+        this.len = len;
         return [
           {
             descriptor: descriptor(ValueType.DOUBLE),
@@ -459,77 +394,53 @@ class Conversion {
           },
         ];
       }
-      case 'summary':
-        return this.summary(metric, metric.summary?.dataPoints ?? []);
+      case Metric.summary: {
+        const out = this.summary(fields, points, pointDepth);
+        this.len = len;
+        return out;
+      }
       default:
-        // A metric without data carries no points: nothing to reject.
         return [];
     }
-  }
-
-  resourceMetrics(rm: OtlpResourceMetrics): ResourceMetrics {
-    const attributes: Attributes = {};
-    for (const [key, value] of Object.entries(toAttributes(rm.resource?.attributes ?? [])))
-      attributes[key] = toResourceValue(value);
-    const resource = resourceFromAttributes(attributes, rm.schemaUrl ? { schemaUrl: rm.schemaUrl } : {});
-    const scopeMetrics: ScopeMetrics[] = rm.scopeMetrics.map((sm) => {
-      const scope: { name: string; version?: string; schemaUrl?: string } = { name: sm.scope?.name ?? '' };
-      if (sm.scope?.version) scope.version = sm.scope.version;
-      if (sm.schemaUrl) scope.schemaUrl = sm.schemaUrl;
-      const metrics: MetricData[] = [];
-      for (const metric of sm.metrics) {
-        for (const converted of this.metric(metric)) {
-          if (converted.dataPoints.length === 0) continue;
-          this.points += converted.dataPoints.length;
-          metrics.push(converted);
-        }
-      }
-      return { scope, metrics };
-    });
-    return { resource, scopeMetrics: scopeMetrics.filter((s) => s.metrics.length > 0) };
-  }
-}
-
-/** OTLP points in a metric, of whatever kind. */
-export function countOtlpPoints(metric: OtlpMetric): number {
-  switch (metric.data) {
-    case 'gauge':
-      return metric.gauge?.dataPoints.length ?? 0;
-    case 'sum':
-      return metric.sum?.dataPoints.length ?? 0;
-    case 'histogram':
-      return metric.histogram?.dataPoints.length ?? 0;
-    case 'exponentialHistogram':
-      return metric.exponentialHistogram?.dataPoints.length ?? 0;
-    case 'summary':
-      return metric.summary?.dataPoints.length ?? 0;
-    default:
-      return 0;
   }
 }
 
 /**
- * A decoded request → SDK batches (one per OTLP ResourceMetrics that has points), with the
- * rejected points counted and described.
+ * Decodes `ExportMetricsServiceRequest` protobuf bytes into SDK batches (one per OTLP
+ * ResourceMetrics that has points), with the rejected points counted and described.
+ * Throws an `OtlpDecodeError` on malformed input.
  */
-export function toResourceMetrics(request: OtlpExportRequest): DecodedRequest {
-  const conversion = new Conversion();
-  const batches: ResourceMetrics[] = [];
-  for (const rm of request.resourceMetrics) {
-    const batch = conversion.resourceMetrics(rm);
-    if (batch.scopeMetrics.length > 0) batches.push(batch);
-  }
+export function decodeMetricsRequest(bytes: Uint8Array, caches: DecodeCaches = {}): DecodedRequest {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const decoder = new MetricsDecoder(
+    buf,
+    ['ExportMetricsServiceRequest'],
+    caches.attributes,
+    caches.resources,
+    true,
+  );
+  const batches = decoder.request();
   return {
     batches,
-    points: conversion.points,
-    rejected: conversion.rejected,
-    errors: [...conversion.errors],
-    exemplarsDropped: conversion.exemplarsDropped,
-    noRecordedValue: conversion.noRecordedValue,
+    points: decoder.points,
+    rejected: decoder.rejected,
+    errors: [...decoder.errors],
+    exemplarsDropped: decoder.exemplarsDropped,
+    noRecordedValue: decoder.noRecordedValue,
   };
 }
 
+/**
+ * Decodes an OTLP/JSON `ExportMetricsServiceRequest` (https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding:
+ * lowerCamelCase or original field names, enums as integers or names, 64-bit integers as
+ * strings or numbers, trace and span ids in hex; unknown fields ignored) onto the same model,
+ * through the same message decoders. Throws an `OtlpDecodeError` on malformed input.
+ */
+export function decodeMetricsRequestJson(text: string, caches: DecodeCaches = {}): DecodedRequest {
+  return decodeMetricsRequest(otlpJsonToProtobuf(text), caches);
+}
+
 /** Decodes protobuf bytes straight into SDK batches (the disk queue's replay path). */
-export function decodeBatches(bytes: Uint8Array): ResourceMetrics[] {
-  return toResourceMetrics(decodeExportRequest(bytes)).batches;
+export function decodeBatches(bytes: Uint8Array): SdkResourceMetrics[] {
+  return decodeMetricsRequest(bytes).batches;
 }

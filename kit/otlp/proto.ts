@@ -7,14 +7,16 @@ import type { Long, Type } from 'protobufjs';
  * resource, metrics and the metrics collector service), with the `google.rpc.Status` and
  * `RetryInfo` messages that gRPC and OTLP/HTTP use for errors and throttling. No npm package
  * ships the `.proto` files, so the messages are declared here from the published
- * specification; field numbers and types are the protocol's. Tests decode what the official
- * OpenTelemetry JS exporters send and compare our encoding with theirs byte for byte.
+ * specification; field numbers and types are the protocol's. They serve the responses and
+ * statuses, the summaries the encoder writes beside the official serializer's output
+ * (encode.ts), OTLP/JSON (json.ts), and the tests; the decoder (decode.ts) reads the wire
+ * itself.
  *
  * A few scalar fields are declared `optional` (explicit presence) where the specification
  * has plain proto3 fields: the data point timestamps and counts, an exponential histogram's
  * `zero_count`, a resource's `dropped_attributes_count`. The wire format is the same; the
  * difference is only that protobufjs then writes a zero that was set, as the official
- * serializer does, so that our bytes equal its bytes. Decoding treats an absent one as 0.
+ * serializer does. Decoding treats an absent one as 0.
  *
  * Deprecated and removed fields (`labels`, `int_gauge`, `int_sum`, `int_histogram`) are
  * reserved, as in the specification, and therefore skipped when present.
@@ -321,113 +323,6 @@ export const OTLP_TEMPORALITY = { UNSPECIFIED: 0, DELTA: 1, CUMULATIVE: 2 } as c
 
 /** `DataPointFlags.NO_RECORDED_VALUE_MASK`: the point carries no value (a staleness marker). */
 export const FLAG_NO_RECORDED_VALUE = 1;
-
-/** Decoded `AnyValue`: exactly one of the fields is set (protobufjs leaves the rest on the prototype). */
-export interface OtlpAnyValue {
-  value?: string;
-  stringValue?: string;
-  boolValue?: boolean;
-  intValue?: Int64;
-  doubleValue?: number;
-  arrayValue?: { values: OtlpAnyValue[] } | null;
-  kvlistValue?: { values: OtlpKeyValue[] } | null;
-  bytesValue?: Uint8Array;
-}
-
-export interface OtlpKeyValue {
-  key: string;
-  value?: OtlpAnyValue | null;
-}
-
-export interface OtlpNumberDataPoint {
-  attributes: OtlpKeyValue[];
-  startTimeUnixNano?: Int64 | null;
-  timeUnixNano?: Int64 | null;
-  /** Name of the oneof field that is set: `asDouble`, `asInt` or undefined. */
-  value?: string;
-  asDouble?: number;
-  asInt?: Int64;
-  exemplars: unknown[];
-  flags: number;
-}
-
-export interface OtlpHistogramDataPoint {
-  attributes: OtlpKeyValue[];
-  startTimeUnixNano?: Int64 | null;
-  timeUnixNano?: Int64 | null;
-  count?: Int64 | null;
-  sum?: number | null;
-  bucketCounts: Int64[];
-  explicitBounds: number[];
-  exemplars: unknown[];
-  flags: number;
-  min?: number | null;
-  max?: number | null;
-}
-
-export interface OtlpBuckets {
-  offset: number;
-  bucketCounts: Int64[];
-}
-
-export interface OtlpExponentialHistogramDataPoint {
-  attributes: OtlpKeyValue[];
-  startTimeUnixNano?: Int64 | null;
-  timeUnixNano?: Int64 | null;
-  count?: Int64 | null;
-  sum?: number | null;
-  scale: number;
-  zeroCount?: Int64 | null;
-  positive?: OtlpBuckets | null;
-  negative?: OtlpBuckets | null;
-  exemplars: unknown[];
-  flags: number;
-  min?: number | null;
-  max?: number | null;
-  zeroThreshold: number;
-}
-
-export interface OtlpSummaryDataPoint {
-  attributes: OtlpKeyValue[];
-  startTimeUnixNano?: Int64 | null;
-  timeUnixNano?: Int64 | null;
-  count?: Int64 | null;
-  sum: number;
-  quantileValues: { quantile: number; value: number }[];
-  flags: number;
-}
-
-export interface OtlpMetric {
-  name: string;
-  description: string;
-  unit: string;
-  /** Name of the oneof `data` field that is set. */
-  data?: string;
-  gauge?: { dataPoints: OtlpNumberDataPoint[] } | null;
-  sum?: { dataPoints: OtlpNumberDataPoint[]; aggregationTemporality: number; isMonotonic: boolean } | null;
-  histogram?: { dataPoints: OtlpHistogramDataPoint[]; aggregationTemporality: number } | null;
-  exponentialHistogram?: {
-    dataPoints: OtlpExponentialHistogramDataPoint[];
-    aggregationTemporality: number;
-  } | null;
-  summary?: { dataPoints: OtlpSummaryDataPoint[] } | null;
-}
-
-export interface OtlpScopeMetrics {
-  scope?: { name: string; version: string; attributes: OtlpKeyValue[] } | null;
-  metrics: OtlpMetric[];
-  schemaUrl: string;
-}
-
-export interface OtlpResourceMetrics {
-  resource?: { attributes: OtlpKeyValue[]; droppedAttributesCount: number } | null;
-  scopeMetrics: OtlpScopeMetrics[];
-  schemaUrl: string;
-}
-
-export interface OtlpExportRequest {
-  resourceMetrics: OtlpResourceMetrics[];
-}
 
 export interface OtlpExportResponse {
   partialSuccess?: { rejectedDataPoints: Int64; errorMessage: string } | null;

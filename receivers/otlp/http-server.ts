@@ -8,7 +8,6 @@ import type { Transform } from 'node:stream';
 import type { HostPort } from '../../kit/config-types.ts';
 import { formatHostPort } from '../../kit/config-types.ts';
 import type { DecodedRequest } from '../../kit/otlp/decode.ts';
-import { parseExportRequestJson, toResourceMetrics } from '../../kit/otlp/decode.ts';
 import { otlpTypes } from '../../kit/otlp/proto.ts';
 import type { OtlpReceiverConfig } from './config.ts';
 import type { Ingest, IngestResult } from './ingest.ts';
@@ -264,9 +263,7 @@ export class HttpServer {
     let decoded: DecodedRequest;
     try {
       decoded =
-        bodyFormat === 'json'
-          ? toResourceMetrics(parseExportRequestJson(body.toString('utf8')))
-          : this.#ingest.decode(body);
+        bodyFormat === 'json' ? this.#ingest.decodeJson(body.toString('utf8')) : this.#ingest.decode(body);
     } catch (error) {
       this.#reply(
         res,

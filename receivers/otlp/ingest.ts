@@ -4,10 +4,9 @@ import { ExportResultCode } from '@opentelemetry/core';
 import type { ComponentSettings, MetricSink } from '../../kit/component.ts';
 import { ErrorLog } from '../../kit/error-log.ts';
 import { toError } from '../../kit/errors.ts';
-import type { DecodedRequest } from '../../kit/otlp/decode.ts';
+import type { DecodeCaches, DecodedRequest } from '../../kit/otlp/decode.ts';
+import { AttributeCache, decodeMetricsRequest, decodeMetricsRequestJson } from '../../kit/otlp/decode.ts';
 import { otlpTypes } from '../../kit/otlp/proto.ts';
-import type { WireDecodeCaches } from '../../kit/otlp/wire-decode.ts';
-import { AttributeCache, decodeMetricsRequest } from '../../kit/otlp/wire-decode.ts';
 
 /** The transports a request arrives on. */
 export type Transport = 'grpc' | 'http';
@@ -34,7 +33,7 @@ export class Ingest {
   #next: MetricSink | undefined;
   readonly #inFlight = new Set<Promise<IngestResult>>();
   /** Kept between requests: agents send the same series and resources in every export. */
-  readonly #caches: WireDecodeCaches = { attributes: new AttributeCache(), resources: new Map() };
+  readonly #caches: DecodeCaches = { attributes: new AttributeCache(), resources: new Map() };
 
   constructor(settings: ComponentSettings) {
     this.#settings = settings;
@@ -58,9 +57,14 @@ export class Ingest {
     return { outcome, message };
   }
 
-  /** Decodes protobuf request bytes into SDK batches; throws on malformed input. */
+  /** Decodes protobuf request bytes into SDK batches; throws an `OtlpDecodeError` on malformed input. */
   decode(bytes: Uint8Array): DecodedRequest {
     return decodeMetricsRequest(bytes, this.#caches);
+  }
+
+  /** Decodes an OTLP/JSON request into SDK batches; throws an `OtlpDecodeError` on malformed input. */
+  decodeJson(text: string): DecodedRequest {
+    return decodeMetricsRequestJson(text, this.#caches);
   }
 
   /** Pushes a decoded request into the pipeline. Never rejects. */

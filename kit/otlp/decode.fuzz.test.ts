@@ -1,15 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fuzzParameters, fuzzTimeout } from '../../test/support/fuzz.ts';
+import { OtlpDecodeError } from '../errors.ts';
 import type { DecodedRequest } from './decode.ts';
-import { decodeExportRequest, toResourceMetrics } from './decode.ts';
+import { decodeMetricsRequest, decodeMetricsRequestJson } from './decode.ts';
 import { otlpTypes } from './proto.ts';
-import { decodeMetricsRequest } from './wire-decode.ts';
+import { protobufjsOutcomes, requestJson } from './testdata/requests.ts';
 
-// The OTLP wire decoder against protobufjs as the oracle: for generated requests of every
-// point kind and attribute type, and for corruptions of their bytes, the same result as
-// protobufjs's decoding followed by the same conversion, or both rejecting; a rejection is
-// the decoder's own Error, never a TypeError or RangeError escaping from a bug.
+// The OTLP decoder against protobufjs as the oracle: for generated requests of every point
+// kind and attribute type, and for corruptions of their bytes, it accepts exactly what
+// protobufjs accepts and accounts for every point protobufjs sees (SDK points, rejected
+// points and points without a value); a rejection is an OtlpDecodeError, never a TypeError
+// or RangeError escaping from a bug. The OTLP/JSON of every generated request decodes to what
+// its protobuf decodes to.
 
 type Outcome = { ok: true; value: DecodedRequest } | { ok: false; error: unknown };
 
@@ -21,22 +24,22 @@ function outcome(decode: () => DecodedRequest): Outcome {
   }
 }
 
-const reference = (bytes: Uint8Array): Outcome =>
-  outcome(() => toResourceMetrics(decodeExportRequest(bytes)));
 const wire = (bytes: Uint8Array): Outcome => outcome(() => decodeMetricsRequest(bytes));
 
-/**
- * The decoder's own rejections: plain Errors, and the RangeError "index out of range" it
- * raises (as protobufjs does) for a length past the end; a TypeError, or a RangeError of
- * another kind, is a bug escaping.
- */
+/** Rejections are the decoder's own error; anything else is a bug escaping. */
 function expectOwnRejection(result: Outcome): void {
   if (result.ok) return;
-  const error = result.error;
-  const own =
-    error instanceof Error &&
-    (error.constructor === Error || (error instanceof RangeError && error.message === 'index out of range'));
-  if (!own) throw error;
+  if (!(result.error instanceof OtlpDecodeError)) throw result.error;
+}
+
+/** The decoder accepts exactly what protobufjs accepts, and accounts for every point. */
+function expectAgreement(bytes: Uint8Array): Outcome {
+  const ours = wire(bytes);
+  expectOwnRejection(ours);
+  const outcomes = protobufjsOutcomes(bytes);
+  expect(ours.ok).toBe(outcomes !== undefined);
+  if (ours.ok) expect(ours.value.points + ours.value.rejected + ours.value.noRecordedValue).toBe(outcomes);
+  return ours;
 }
 
 const time = fc.record({ low: fc.nat(), high: fc.nat({ max: 0x7fffffff }) });
@@ -88,6 +91,41 @@ const histogramPoint = fc.record(
   },
   { requiredKeys: ['timeUnixNano'] },
 );
+const buckets = fc.record({
+  offset: fc.integer({ min: -50, max: 50 }),
+  bucketCounts: fc.array(fc.nat(), { maxLength: 3 }),
+});
+const exponentialPoint = fc.record(
+  {
+    attributes,
+    timeUnixNano: time,
+    count: fc.nat(),
+    sum: fc.double(),
+    scale: fc.integer({ min: -10, max: 20 }),
+    zeroCount: fc.nat(),
+    zeroThreshold: fc.double(),
+    positive: buckets,
+    negative: buckets,
+    min: fc.double(),
+    max: fc.double(),
+    flags: fc.nat({ max: 3 }),
+  },
+  { requiredKeys: ['timeUnixNano'] },
+);
+const summaryPoint = fc.record(
+  {
+    attributes,
+    startTimeUnixNano: time,
+    timeUnixNano: time,
+    count: fc.nat(),
+    sum: fc.double(),
+    quantileValues: fc.array(fc.record({ quantile: fc.double({ min: 0, max: 1 }), value: fc.double() }), {
+      maxLength: 3,
+    }),
+    flags: fc.nat({ max: 3 }),
+  },
+  { requiredKeys: ['timeUnixNano'] },
+);
 const metric = fc
   .record(
     {
@@ -109,6 +147,13 @@ const metric = fc
             aggregationTemporality: fc.integer({ min: 0, max: 3 }),
           }),
         }),
+        fc.record({
+          exponentialHistogram: fc.record({
+            dataPoints: fc.array(exponentialPoint, { maxLength: 2 }),
+            aggregationTemporality: fc.integer({ min: 0, max: 3 }),
+          }),
+        }),
+        fc.record({ summary: fc.record({ dataPoints: fc.array(summaryPoint, { maxLength: 2 }) }) }),
       ),
     },
     { requiredKeys: ['name', 'data'] },
@@ -135,18 +180,18 @@ const encode = (value: object): Uint8Array =>
     otlpTypes.ExportMetricsServiceRequest.fromObject(value),
   ).finish();
 
-describe('OTLP wire decoder against protobufjs', () => {
+describe('OTLP decoder against protobufjs', () => {
   it(
-    'decodes generated requests as protobufjs does',
+    'decodes generated requests as protobufjs does, and their OTLP/JSON to the same result',
     () => {
       fc.assert(
         fc.property(request, (value) => {
           const bytes = encode(value);
-          const ours = wire(bytes);
-          expectOwnRejection(ours);
-          const theirs = reference(bytes);
-          expect(ours.ok).toBe(theirs.ok);
-          if (ours.ok && theirs.ok) expect(ours.value).toEqual(theirs.value);
+          const ours = expectAgreement(bytes);
+          expect(ours.ok).toBe(true);
+          // From the decoded message: a generated point may set both values of a oneof, which
+          // the protobuf encoding allows (the last wins) and ProtoJSON does not.
+          if (ours.ok) expect(decodeMetricsRequestJson(requestJson(bytes))).toEqual(ours.value);
         }),
         fuzzParameters(300),
       );
@@ -155,7 +200,7 @@ describe('OTLP wire decoder against protobufjs', () => {
   );
 
   it(
-    'agrees with protobufjs on corrupted and truncated bytes, rejecting with its own Error',
+    'agrees with protobufjs on corrupted and truncated bytes, rejecting with its own error',
     () => {
       fc.assert(
         fc.property(
@@ -166,12 +211,7 @@ describe('OTLP wire decoder against protobufjs', () => {
             const bytes = Uint8Array.from(encode(value));
             if (bytes.length === 0) return;
             for (const [at, byte] of flips) bytes[at % bytes.length] = byte;
-            const damaged = cut === undefined ? bytes : bytes.subarray(0, cut % (bytes.length + 1));
-            const ours = wire(damaged);
-            expectOwnRejection(ours);
-            const theirs = reference(damaged);
-            expect(ours.ok).toBe(theirs.ok);
-            if (ours.ok && theirs.ok) expect(ours.value).toEqual(theirs.value);
+            expectAgreement(cut === undefined ? bytes : bytes.subarray(0, cut % (bytes.length + 1)));
           },
         ),
         fuzzParameters(300),
@@ -181,11 +221,18 @@ describe('OTLP wire decoder against protobufjs', () => {
   );
 
   it(
-    'arbitrary bytes: decoded or rejected with its own Error',
+    'arbitrary bytes and text: decoded or rejected with its own error',
     () => {
       fc.assert(
         fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
-          expectOwnRejection(wire(bytes));
+          expectAgreement(bytes);
+          expectOwnRejection(outcome(() => decodeMetricsRequestJson(Buffer.from(bytes).toString('latin1'))));
+        }),
+        fuzzParameters(500),
+      );
+      fc.assert(
+        fc.property(fc.json(), (text) => {
+          expectOwnRejection(outcome(() => decodeMetricsRequestJson(text)));
         }),
         fuzzParameters(500),
       );
