@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema as exporterConfig } from '../exporters/prometheus/config.ts';
@@ -12,6 +13,10 @@ import { configSchema as receiverConfig } from '../receivers/prometheus/config.t
 import type { Family } from '../receivers/prometheus/parse/exposition.ts';
 import { parseExposition } from '../receivers/prometheus/parse/exposition.ts';
 import { PrometheusReceiver } from '../receivers/prometheus/receiver.ts';
+import { createSilentLogger } from '../kit/logger.ts';
+import { factories } from '../service/components.ts';
+import { createRegistry, loadConfigText } from '../service/config.ts';
+import { Service } from '../service/service.ts';
 import type { Peer } from './support/peers.ts';
 import { freePort, missing, poll, startPeer } from './support/peers.ts';
 import { createTestSettings } from './support/settings.ts';
@@ -292,4 +297,62 @@ describe('exemplars and target_info: OpenMetrics source → prometheus receiver 
       });
     }, 60_000);
   });
+});
+
+describe('exemplars through the service: prometheus receiver → relabel → batch → prometheus exporter', () => {
+  let source: Server | undefined;
+  let service: Service | undefined;
+
+  afterAll(async () => {
+    await service?.shutdown();
+    source?.close();
+  });
+
+  it('the OpenMetrics scrape of the pipeline shows the source exemplars on the relabelled series', async () => {
+    source = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': OPENMETRICS });
+      res.end(SOURCE);
+    });
+    const server = source;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const sourceUrl = `http://127.0.0.1:${String((server.address() as { port: number }).port)}/metrics`;
+    const port = await freePort();
+    const yaml = `
+receivers:
+  prometheus:
+    collection_interval: 1s
+    job: app
+    targets: ['${sourceUrl}']
+processors:
+  relabel:
+    metrics: [{ match: 'bar_total|foo', labels: { site: lab } }]
+  batch: { timeout: 200ms }
+exporters:
+  prometheus: { endpoint: '127.0.0.1:${String(port)}' }
+service:
+  pipelines:
+    metrics:
+      receivers: [prometheus]
+      processors: [relabel, batch]
+      exporters: [prometheus]
+`;
+    const config = loadConfigText(yaml, 'exemplars.yaml', createRegistry(factories), {});
+    service = new Service(
+      config,
+      createSilentLogger(),
+      resourceFromAttributes({ 'service.name': 'inframeter' }),
+    );
+    await service.start();
+    const text = await poll('the pipeline exposition', 30_000, async () => {
+      const response = await fetch(`http://127.0.0.1:${String(port)}/metrics`, {
+        headers: { accept: ACCEPT_OPENMETRICS },
+      });
+      const body = await response.text();
+      return body.includes('bar_total{') ? body : undefined;
+    });
+    const families = parseExposition(text, 'pipeline', true);
+    const withoutSite = exemplarLines(families).map((line) => line.replace(',site="lab"', ''));
+    expect(withoutSite).toEqual(exemplarLines(parseExposition(SOURCE, 'source', true)));
+    expect(exemplarLines(families).every((line) => line.includes('site="lab"'))).toBe(true);
+  }, 60_000);
 });
