@@ -28,11 +28,21 @@ interface CarriesExemplars {
   readonly exemplars?: unknown;
 }
 
+const isOptionalString = (value: unknown): boolean => value === undefined || typeof value === 'string';
+
+/** Whether `item` has the shape of an {@link Exemplar}: a sender with a bug may hand on anything. */
 function isExemplar(item: unknown): item is Exemplar {
   if (typeof item !== 'object' || item === null) return false;
   const e = item as Partial<Record<keyof Exemplar, unknown>>;
+  const t = e.timestamp;
   return (
-    typeof e.value === 'number' && typeof e.filteredAttributes === 'object' && e.filteredAttributes !== null
+    typeof e.value === 'number' &&
+    typeof e.filteredAttributes === 'object' &&
+    e.filteredAttributes !== null &&
+    (t === undefined ||
+      (Array.isArray(t) && t.length === 2 && Number.isSafeInteger(t[0]) && Number.isSafeInteger(t[1]))) &&
+    isOptionalString(e.traceId) &&
+    isOptionalString(e.spanId)
   );
 }
 
