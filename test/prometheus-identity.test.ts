@@ -9,7 +9,7 @@ import { configSchema as exporterConfig } from '../exporters/prometheus/config.t
 import { PrometheusExporter } from '../exporters/prometheus/prometheus.ts';
 import { configSchema as receiverConfig } from '../receivers/prometheus/config.ts';
 import { PrometheusReceiver } from '../receivers/prometheus/receiver.ts';
-import type { Family } from '../receivers/prometheus/parse/exposition.ts';
+import type { Family, Sample } from '../receivers/prometheus/parse/exposition.ts';
 import { parseExposition } from '../receivers/prometheus/parse/exposition.ts';
 import { missing } from './support/peers.ts';
 import type { RealExporter } from './support/real-exporters.ts';
@@ -17,7 +17,7 @@ import { availableRecipes, startRealExporters } from './support/real-exporters.t
 import { createTestSettings } from './support/settings.ts';
 
 // A real exposition → prometheus receiver → prometheus exporter gives back the same families,
-// names, types, help, labels and values, plus the target's job and instance labels and the
+// names, types, help, labels, values and (in OpenMetrics) exemplars, plus the target's job and instance labels and the
 // otel_scope_name and otel_scope_version labels the exporter adds. The exposition is fetched once from the real
 // exporter and replayed to the receiver, so values are compared exactly.
 const recipes = availableRecipes(['node_exporter', 'prometheus', 'client_golang']);
@@ -30,12 +30,24 @@ const ADDED = ['job', 'instance', 'otel_scope_name', 'otel_scope_version'];
 /** The receiver's own families about the scrape. */
 const OWN = new Set(['target', 'target_info', 'up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
 
+/** A sample's exemplar as comparable text: ` # {labels} value timestamp`; '' when it has none. */
+function describeExemplar(sample: Sample): string {
+  const e = sample.exemplar;
+  if (e === undefined) return '';
+  const labels = Object.entries(e.labels)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(',');
+  return ` # {${labels}} ${String(e.value)} ${String(e.timestamp)}`;
+}
+
 /**
  * The families as comparable lines, `# name type help` then its samples, in name order (order
  * means nothing to Prometheus); labels with an empty value are left out, as Prometheus treats
- * them as absent (the exporter does not write them).
+ * them as absent (the exporter does not write them). With `exemplars`, each sample's exemplar
+ * follows it.
  */
-function describeFamilies(families: Family[], drop: readonly string[]): string[] {
+function describeFamilies(families: Family[], drop: readonly string[], exemplars = false): string[] {
   const blocks: string[][] = [];
   for (const f of families) {
     const lines: string[] = [];
@@ -56,7 +68,8 @@ function describeFamilies(families: Family[], drop: readonly string[]): string[]
           .sort(([a], [b]) => (a < b ? -1 : 1))
           .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
           .join(',');
-        return `${s.name}{${labels}} ${Object.is(s.value, -0) ? '0' : String(s.value)}`;
+        const value = Object.is(s.value, -0) ? '0' : String(s.value);
+        return `${s.name}{${labels}} ${value}${exemplars ? describeExemplar(s) : ''}`;
       })
       .sort();
     lines.push(...samples);
@@ -92,7 +105,7 @@ describe.skipIf(recipes.length === 0)('identity: real exposition → receiver �
   });
 
   for (const recipe of recipes) {
-    it(`${recipe.name}: same families, names, types, labels and values; promtool finds nothing new`, async () => {
+    it(`${recipe.name}: same families, names, types, labels, values and exemplars; promtool finds nothing new`, async () => {
       const url = exporters.find((e) => e.name === recipe.name)?.urls[0] ?? '';
       const response = await fetch(url, { headers: { accept: ACCEPT } });
       const body = await response.text();
@@ -126,9 +139,16 @@ describe.skipIf(recipes.length === 0)('identity: real exposition → receiver �
         if (f.name !== 'target_info')
           for (const s of f.samples) expect(s.labels, s.name).toMatchObject({ job: 'node', instance });
       expect(describeFamilies(output, ADDED)).toEqual(describeFamilies(source, []));
-      // The same in OpenMetrics, read back strictly.
+      // The same in OpenMetrics, read back strictly, with the same exemplars on the same samples.
       const openMetrics = parseExposition(exporter.render('openmetrics'), 'output.om', true);
-      expect(describeFamilies(openMetrics, ADDED)).toEqual(describeFamilies(source, []));
+      expect(describeFamilies(openMetrics, ADDED, true)).toEqual(describeFamilies(source, [], true));
+      if (recipe.name === 'client_golang') {
+        // The Go client library's exemplars (a counter's and histogram buckets'), all kept.
+        const withExemplar = (families: Family[]) =>
+          families.flatMap((f) => f.samples).filter((s) => s.exemplar !== undefined).length;
+        expect(withExemplar(source)).toBeGreaterThanOrEqual(3);
+        expect(withExemplar(openMetrics)).toBe(withExemplar(source));
+      }
 
       if (!noPromtool && !contentType.includes('openmetrics')) {
         // What promtool says of ours, it says of the original: nothing is added.

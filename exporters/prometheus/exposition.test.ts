@@ -6,6 +6,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
+import type { Exemplar } from '../../kit/exemplars.ts';
 import type { ExpositionOptions } from '../../kit/prometheus/exposition.ts';
 import {
   ExpositionCache,
@@ -13,6 +14,7 @@ import {
   formatValue,
   renderExposition,
 } from '../../kit/prometheus/exposition.ts';
+import { parseExposition } from '../../receivers/prometheus/parse/exposition.ts';
 import { END, START, createKnownBatches } from './testdata/fixtures/known-batch.ts';
 
 const golden = join(import.meta.dirname, 'testdata/golden');
@@ -332,6 +334,97 @@ describe('renderExposition conflicts', () => {
     expect(problems).toEqual([
       'target.info: the name target_info is reserved for resource attributes; dropped',
     ]);
+  });
+});
+
+describe('renderExposition exemplars (kit/exemplars.ts)', () => {
+  const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const span = '00f067aa0ba902b7';
+  const withExemplars = (metric: MetricData, exemplars: Exemplar[]): MetricData =>
+    ({
+      ...metric,
+      dataPoints: metric.dataPoints.map((p) => ({ ...p, exemplars })),
+    }) as MetricData;
+  const histogram = (exemplars: Exemplar[]): MetricData =>
+    withExemplars(
+      {
+        descriptor: { name: 'h', description: '', unit: '', valueType: ValueType.DOUBLE },
+        aggregationTemporality: AggregationTemporality.CUMULATIVE,
+        dataPointType: DataPointType.HISTOGRAM,
+        dataPoints: [
+          {
+            startTime: START,
+            endTime: END,
+            attributes: {},
+            value: { buckets: { boundaries: [0.1, 1, 10], counts: [8, 3, 6, 1] }, count: 18, sum: 40 },
+          },
+        ],
+      },
+      exemplars,
+    );
+  const options = { scopeLabels: false, format: 'openmetrics' as const };
+
+  it('writes a counter exemplar after its _total sample, ids as trace_id and span_id, time in seconds', () => {
+    const c = withExemplars(counter('c', 17), [
+      { filteredAttributes: { user: 'a' }, value: 0.5, timestamp: undefined },
+      {
+        filteredAttributes: { user: 'b' },
+        value: 0.67,
+        timestamp: [1520879602, 890_000_000],
+        traceId: trace,
+        spanId: span,
+      },
+    ]);
+    expect(render([batch({}, [c])], options).text).toBe(
+      `# HELP c c help\n# TYPE c counter\nc_total 17 # {span_id="${span}",trace_id="${trace}",user="b"} 0.67 1520879602.89\n# EOF\n`,
+    );
+  });
+
+  it('puts each exemplar on the bucket its value falls in, the largest of several; none on the others', () => {
+    const e = (value: number, id: string): Exemplar => ({
+      filteredAttributes: { id },
+      value,
+      timestamp: undefined,
+    });
+    const text = render(
+      [batch({}, [histogram([e(0.054, 'a'), e(0.5, 'b'), e(0.9, 'c'), e(99, 'd')])])],
+      options,
+    ).text;
+    expect(text).toBe(
+      [
+        '# TYPE h histogram',
+        'h_bucket{le="0.1"} 8 # {id="a"} 0.054',
+        'h_bucket{le="1"} 11 # {id="c"} 0.9',
+        'h_bucket{le="10"} 17',
+        'h_bucket{le="+Inf"} 18 # {id="d"} 99',
+        'h_sum 40',
+        'h_count 18',
+        '# EOF',
+        '',
+      ].join('\n'),
+    );
+    // What OpenMetrics parsers read back.
+    expect(parseExposition(text, 'om', true)[0]?.samples.map((s) => s.exemplar?.labels.id)).toEqual([
+      'a',
+      'c',
+      undefined,
+      'd',
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it('writes none in the text format, on gauges, or when the labels exceed 128 characters', () => {
+    const one: Exemplar[] = [{ filteredAttributes: {}, value: 1, timestamp: undefined, traceId: trace }];
+    const metrics = [withExemplars(counter('c', 1), one), withExemplars(gauge('g', 1), one), histogram(one)];
+    expect(render([batch({}, metrics)], { scopeLabels: false }).text).not.toContain(trace);
+    const om = render([batch({}, metrics)], options).text;
+    expect(om).toContain(`c_total 1 # {trace_id="${trace}"} 1\n`);
+    expect(om).toContain('\ng 1\n');
+    const long = [{ filteredAttributes: { note: 'x'.repeat(125) }, value: 1, timestamp: undefined }];
+    expect(render([batch({}, [withExemplars(counter('c', 1), long)])], options).text).toContain(
+      'c_total 1\n',
+    );
   });
 });
 

@@ -4,6 +4,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, Histogram, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
+import { exemplarsOf } from '../../kit/exemplars.ts';
 import { SeriesStore } from './store.ts';
 
 const descriptor = (name: string, unit = '') => ({
@@ -258,5 +259,35 @@ describe('SeriesStore', () => {
       ]),
     });
     expect(contents(store)).toEqual(['a/c/{}=1@0-1']);
+  });
+});
+
+describe('SeriesStore exemplars (kit/exemplars.ts)', () => {
+  const withExemplar = (metric: MetricData, value: number): MetricData =>
+    ({
+      ...metric,
+      dataPoints: metric.dataPoints.map((p) => ({
+        ...p,
+        exemplars: [{ filteredAttributes: {}, value, timestamp: undefined }],
+      })),
+    }) as MetricData;
+  const held = (store: SeriesStore): number[] =>
+    store
+      .snapshot()
+      .flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
+      .flatMap((m) =>
+        (m.dataPoints as DataPoint<unknown>[]).flatMap((p) => exemplarsOf(p).map((e) => e.value)),
+      );
+
+  it('keeps the exemplars of the latest point, cumulative or added-up delta', () => {
+    const store = new SeriesStore(60_000, () => 0);
+    store.ingest(batch('h', withExemplar(sum('c', [[1, {}, 0, 10]]), 0.5)));
+    store.ingest(batch('h', withExemplar(sum('c', [[2, {}, 0, 20]]), 0.7)));
+    expect(held(store)).toEqual([0.7]);
+    const delta = { temporality: AggregationTemporality.DELTA };
+    store.ingest(batch('h', withExemplar(sum('d', [[1, {}, 0, 10]], delta), 1.5)));
+    store.ingest(batch('h', withExemplar(sum('d', [[2, {}, 10, 20]], delta), 2.5)));
+    expect(held(store)).toEqual([0.7, 2.5]);
+    expect(contents(store)).toEqual(['h/c/{}=2@0-20', 'h/d/{}=3@0-20']);
   });
 });

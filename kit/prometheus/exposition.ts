@@ -10,6 +10,8 @@ import type {
   MetricDescriptor,
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
+import type { Exemplar } from '../exemplars.ts';
+import { exemplarsOf, toPrometheusExemplarLabels } from '../exemplars.ts';
 import { findSummaries } from '../summary.ts';
 import type { SummaryParts } from '../summary.ts';
 import type { Labels } from './labels.ts';
@@ -127,6 +129,8 @@ interface Series {
   readonly labels: string;
   readonly endTime: HrTime;
   readonly value: number | Histogram | SummaryValue;
+  /** The point's exemplars (kept for counters and histograms in OpenMetrics only). */
+  readonly exemplars: readonly Exemplar[];
 }
 
 interface Family {
@@ -185,6 +189,8 @@ function collectFamilies(
   const constLabels: Labels = new Map(Object.entries(options.constLabels ?? {}).filter(([, v]) => v !== ''));
   const withTarget = options.targetInfo ?? true;
   const withScope = options.scopeLabels ?? true;
+  // Only OpenMetrics has exemplars (the text format 0.0.4 has no syntax for them).
+  const withExemplars = options.format === 'openmetrics';
   /** The target_info labels of each job and instance seen: one target_info per target. */
   const targetByIdentity = new Map<string, string>();
 
@@ -193,6 +199,7 @@ function collectFamilies(
     text: string,
     endTime: HrTime,
     value: number | Histogram | SummaryValue,
+    exemplars: readonly Exemplar[] = [],
   ): void => {
     const existing = family.series.get(text);
     if (existing !== undefined) {
@@ -201,7 +208,7 @@ function collectFamilies(
       );
       if (hrTimeCompare(endTime, existing.endTime) < 0) return;
     }
-    family.series.set(text, { labels: text, endTime, value });
+    family.series.set(text, { labels: text, endTime, value, exemplars });
   };
 
   for (const batch of batches) {
@@ -303,8 +310,16 @@ function collectFamilies(
           continue;
         }
         const points = metric.dataPoints as DataPoint<number | Histogram>[];
+        // The specification: exemplars on monotonic sums and histograms only.
+        const keepExemplars = withExemplars && (type === 'counter' || type === 'histogram');
         for (const point of points) {
-          addSeries(family, labelsOf(point.attributes), point.endTime, point.value);
+          addSeries(
+            family,
+            labelsOf(point.attributes),
+            point.endTime,
+            point.value,
+            keepExemplars ? exemplarsOf(point) : [],
+          );
           resourceHasSeries = true;
         }
       }
@@ -319,7 +334,7 @@ function collectFamilies(
         const existing = targetByIdentity.get(identityText);
         if (existing === undefined) {
           targetByIdentity.set(identityText, text);
-          target.series.set(text, { labels: text, endTime: [0, 0], value: 1 });
+          target.series.set(text, { labels: text, endTime: [0, 0], value: 1, exemplars: [] });
         } else if (existing !== text) {
           problem(
             `target_info{${identityText}}: several resources share this job and instance; the first one's attributes are exposed`,
@@ -396,8 +411,63 @@ function withLabel(labels: string, name: string, value: string): string {
   return labels === '' ? `${name}="${value}"` : `${labels},${name}="${value}"`;
 }
 
-function sampleLine(name: string, labels: string, value: string, timestamp: string): string {
-  return `${name}${labels === '' ? '' : `{${labels}}`} ${value}${timestamp}\n`;
+function sampleLine(name: string, labels: string, value: string, timestamp: string, exemplar = ''): string {
+  return `${name}${labels === '' ? '' : `{${labels}}`} ${value}${timestamp}${exemplar}\n`;
+}
+
+/** OpenMetrics: an exemplar's label names and values together, in UTF-8 characters, at most. */
+const EXEMPLAR_LABELS_MAX = 128;
+
+/** The number of Unicode characters (code points) of a string: a surrogate pair is one. */
+function codePoints(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0xdc00 || unit > 0xdfff) n += 1;
+  }
+  return n;
+}
+
+/** An HrTime as OpenMetrics seconds, exactly: `1520879607.789`. */
+function formatSeconds(time: HrTime): string {
+  const [seconds, nanos] = time;
+  if (nanos === 0) return String(seconds);
+  return `${String(seconds)}.${String(nanos).padStart(9, '0').replace(/0+$/, '')}`;
+}
+
+/**
+ * An exemplar as OpenMetrics writes it after a sample, ` # {trace_id="…"} 0.67 1520879602.89`;
+ * nothing when its labels are longer than OpenMetrics allows (128 characters).
+ */
+function exemplarSuffix(exemplar: Exemplar | undefined): string {
+  if (exemplar === undefined) return '';
+  const labels = toPrometheusExemplarLabels(exemplar);
+  let length = 0;
+  for (const [k, v] of labels) length += codePoints(k) + codePoints(v);
+  if (length > EXEMPLAR_LABELS_MAX) return '';
+  const time = exemplar.timestamp === undefined ? '' : ` ${formatSeconds(exemplar.timestamp)}`;
+  return ` # {${formatLabels(labels)}} ${formatValue(exemplar.value)}${time}`;
+}
+
+/**
+ * The exemplar of each bucket of a histogram (index `boundaries.length` is `+Inf`): each
+ * exemplar goes to the bucket its value falls in, and of several the largest is kept, as the
+ * specification asks of pull exporters. Buckets without one get none (the specification would
+ * copy a lower bucket's; the Collector's exporter does not, and neither do we, so that what was
+ * scraped comes back as it was).
+ */
+function bucketExemplars(
+  boundaries: readonly number[],
+  exemplars: readonly Exemplar[],
+): Map<number, Exemplar> {
+  const out = new Map<number, Exemplar>();
+  for (const exemplar of exemplars) {
+    let index = boundaries.findIndex((bound) => bound !== Infinity && exemplar.value <= bound);
+    if (index < 0) index = boundaries.length;
+    const held = out.get(index);
+    if (held === undefined || exemplar.value > held.value) out.set(index, exemplar);
+  }
+  return out;
 }
 
 /** The lines of one histogram point: cumulative `_bucket`s up to `+Inf`, then `_sum` and `_count`. */
@@ -405,6 +475,7 @@ function histogramLines(name: string, series: Series, histogram: Histogram, time
   let out = '';
   let cumulative = 0;
   const { boundaries, counts } = histogram.buckets;
+  const exemplars = series.exemplars.length === 0 ? undefined : bucketExemplars(boundaries, series.exemplars);
   for (let i = 0; i < boundaries.length; i += 1) {
     const bound = boundaries[i] ?? Infinity;
     cumulative += counts[i] ?? 0;
@@ -414,10 +485,17 @@ function histogramLines(name: string, series: Series, histogram: Histogram, time
       withLabel(series.labels, 'le', formatGoFloat(bound)),
       String(cumulative),
       timestamp,
+      exemplarSuffix(exemplars?.get(i)),
     );
   }
   for (let i = boundaries.length; i < counts.length; i += 1) cumulative += counts[i] ?? 0;
-  out += sampleLine(`${name}_bucket`, withLabel(series.labels, 'le', '+Inf'), String(cumulative), timestamp);
+  out += sampleLine(
+    `${name}_bucket`,
+    withLabel(series.labels, 'le', '+Inf'),
+    String(cumulative),
+    timestamp,
+    exemplarSuffix(exemplars?.get(boundaries.length)),
+  );
   if (histogram.sum !== undefined)
     out += sampleLine(`${name}_sum`, series.labels, formatValue(histogram.sum), timestamp);
   out += sampleLine(`${name}_count`, series.labels, formatValue(histogram.count), timestamp);
@@ -461,7 +539,14 @@ function renderFamily(family: Family, format: ExpositionFormat, timestamps: bool
     }
     const value = series.value;
     if (typeof value === 'number')
-      out += sampleLine(sampleName, series.labels, formatValue(value), timestamp);
+      out += sampleLine(
+        sampleName,
+        series.labels,
+        formatValue(value),
+        timestamp,
+        // A counter's sample takes one exemplar: the last one the point carries.
+        exemplarSuffix(series.exemplars.at(-1)),
+      );
     else if ('quantiles' in value) out += summaryLines(sampleName, series, value, timestamp);
     else out += histogramLines(sampleName, series, value, timestamp);
   }

@@ -2,6 +2,8 @@ import type { Attributes, HrTime } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
+import type { Exemplar } from '../../kit/exemplars.ts';
+import { fromPrometheusExemplar, withExemplars } from '../../kit/exemplars.ts';
 import { SUMMARY_COUNT_SUFFIX, SUMMARY_SUM_SUFFIX } from '../../kit/summary.ts';
 import type { Family, Sample } from './parse/exposition.ts';
 import { parseNumber } from './parse/line.ts';
@@ -67,6 +69,12 @@ export function toUcum(unit: string): string {
   return UCUM[unit] ?? unit;
 }
 
+/** A sample's exemplar in OpenTelemetry's shape (kit/exemplars.ts); none when it had none. */
+function exemplarsOfSample(s: Sample): Exemplar[] {
+  const e = s.exemplar;
+  return e === undefined ? [] : [fromPrometheusExemplar(e.labels, e.value, e.timestamp)];
+}
+
 /** The canonical text of a label set without `drop` (le, quantile, the stateset's own label). */
 function keyOf(labels: Readonly<Record<string, string>>, drop = ''): string {
   return JSON.stringify(
@@ -96,7 +104,9 @@ function without(labels: Readonly<Record<string, string>>, drop: string): Attrib
  * - gaugehistogram → gauges `x_bucket` (with `le`), `x_gcount` and `x_gsum`, as Prometheus
  *   stores them (the specification drops gauge histograms; we keep the data).
  *
- * Exemplars are dropped: the SDK's data points have none. Each point keeps the exporter's
+ * Exemplars of counter totals and histogram buckets are kept on the points (kit/exemplars.ts:
+ * `trace_id` and `span_id` as the ids, the other labels as attributes); a gaugehistogram's,
+ * on gauges, are dropped, as the specification has no place for them. Each point keeps the exporter's
  * timestamp when it gave one, else `scrapeMs`; cumulative points without `_created` start at
  * `startMs`. `labels` are added to every point (the sample's own win).
  */
@@ -126,19 +136,22 @@ export function toMetrics(
     unit: toUcum(family.unit),
     valueType,
   });
-  const numberPoints = (list: Sample[], cumulative: boolean, drop = ''): DataPoint<number>[] =>
-    list.map((s) => ({
-      startTime: cumulative ? startOf(s.labels) : time(s),
-      endTime: time(s),
-      attributes: attributes(s.labels, drop),
-      value: s.value,
-    }));
+  const numberPoints = (list: Sample[], cumulative: boolean, exemplars = false): DataPoint<number>[] =>
+    list.map((s) => {
+      const point: DataPoint<number> = {
+        startTime: cumulative ? startOf(s.labels) : time(s),
+        endTime: time(s),
+        attributes: attributes(s.labels),
+        value: s.value,
+      };
+      return exemplars ? withExemplars(point, exemplarsOfSample(s)) : point;
+    });
   const sum = (metricName: string, list: Sample[], monotonic: boolean): MetricData => ({
     descriptor: descriptor(metricName),
     dataPointType: DataPointType.SUM,
     isMonotonic: monotonic,
     aggregationTemporality: AggregationTemporality.CUMULATIVE,
-    dataPoints: numberPoints(list, true),
+    dataPoints: numberPoints(list, true, monotonic),
   });
   const gauge = (metricName: string, list: Sample[]): MetricData => ({
     descriptor: descriptor(metricName),
@@ -243,6 +256,7 @@ function histogramMetrics(family: Family, samples: Sample[], h: Helpers): Metric
     {
       labels: Record<string, string>;
       buckets: [number, number][];
+      exemplars: Exemplar[];
       sum?: number;
       count?: number;
       time: HrTime;
@@ -254,15 +268,17 @@ function histogramMetrics(family: Family, samples: Sample[], h: Helpers): Metric
     if (e === undefined) {
       const labels: Record<string, string> = {};
       for (const [k, v] of Object.entries(s.labels)) if (k !== drop) labels[k] = v;
-      e = { labels, buckets: [], time: h.time(s) };
+      e = { labels, buckets: [], exemplars: [], time: h.time(s) };
       series.set(key, e);
     }
     return e;
   };
   for (const s of samples) {
-    if (s.name === `${name}_bucket`)
-      entry(s, 'le').buckets.push([parseNumber(s.labels.le ?? '') ?? NaN, s.value]);
-    else if (s.name === `${name}_sum`) entry(s, '').sum = s.value;
+    if (s.name === `${name}_bucket`) {
+      const e = entry(s, 'le');
+      e.buckets.push([parseNumber(s.labels.le ?? '') ?? NaN, s.value]);
+      e.exemplars.push(...exemplarsOfSample(s));
+    } else if (s.name === `${name}_sum`) entry(s, '').sum = s.value;
     else if (s.name === `${name}_count`) entry(s, '').count = s.value;
   }
   const points: DataPoint<Histogram>[] = [];
@@ -274,7 +290,7 @@ function histogramMetrics(family: Family, samples: Sample[], h: Helpers): Metric
     const counts = cumulative.map((c, i) => c - (i === 0 ? 0 : (cumulative[i - 1] ?? 0)));
     if (boundaries.length === counts.length)
       counts.push(Math.max(0, (e.count ?? 0) - (cumulative.at(-1) ?? 0)));
-    points.push({
+    const point: DataPoint<Histogram> = {
       startTime: h.startOf(e.labels),
       endTime: e.time,
       attributes: h.attributes(e.labels),
@@ -283,7 +299,8 @@ function histogramMetrics(family: Family, samples: Sample[], h: Helpers): Metric
         count: e.count ?? cumulative.at(-1) ?? 0,
         ...(e.sum === undefined ? {} : { sum: e.sum }),
       },
-    });
+    };
+    points.push(withExemplars(point, e.exemplars));
   }
   return [
     {

@@ -4,12 +4,15 @@ import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metric
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { exemplarsOf } from '../../kit/exemplars.ts';
 import { zodProblems } from '../../service/config.ts';
 import { renderMetricTable, TABLE_END, TABLE_START } from '../../kit/metadata.ts';
 import { configSchema } from './config.ts';
 import { toMetrics } from './convert.ts';
+import { createTestSettings } from '../../test/support/settings.ts';
 import { prometheusReceiverMetadata } from './metadata.ts';
 import { parseExposition } from './parse/exposition.ts';
+import { PrometheusReceiver } from './receiver.ts';
 
 const here = import.meta.dirname;
 const fixture = (name: string): string => readFileSync(join(here, 'testdata', 'fixtures', name), 'utf8');
@@ -183,5 +186,106 @@ describe('conversion of the OpenMetrics-only types', () => {
       count: 2,
       sum: 1.5,
     });
+  });
+});
+
+describe('exemplars (kit/exemplars.ts)', () => {
+  const convert = (text: string) =>
+    parseExposition(text, 'o', true).flatMap((f) => toMetrics(f, 1_795_000_000_000, 1_794_000_000_000));
+
+  it('a counter total keeps its exemplar: trace_id as the trace id, the time in an HrTime', () => {
+    const [m] = convert(fixture('openmetrics-1.0.txt'));
+    expect(m?.dataPoints.map((p) => exemplarsOf(p))).toEqual([
+      [
+        {
+          filteredAttributes: {},
+          value: 2.5,
+          timestamp: [1794999999, 500_000_000],
+          traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        },
+      ],
+    ]);
+  });
+
+  it("a histogram point gathers its buckets' exemplars; a trace_id that is no trace id stays a label", () => {
+    // The OpenMetrics specification's histogram example with exemplars.
+    const [h] = convert(
+      [
+        '# TYPE foo histogram',
+        'foo_bucket{le="0.01"} 0',
+        'foo_bucket{le="0.1"} 8 # {} 0.054',
+        'foo_bucket{le="1"} 11 # {trace_id="KOO5S4vxi0o"} 0.67',
+        'foo_bucket{le="10"} 17 # {trace_id="oHg5SJYRHA0",span_id="00f067aa0ba902b7"} 9.8 1520879607.789',
+        'foo_bucket{le="+Inf"} 17',
+        'foo_count 17',
+        'foo_sum 324789.3',
+        'foo_created 1520430000.123',
+        '# EOF',
+        '',
+      ].join('\n'),
+    );
+    expect(h?.dataPoints.map((p) => exemplarsOf(p))).toEqual([
+      [
+        { filteredAttributes: {}, value: 0.054, timestamp: undefined },
+        { filteredAttributes: { trace_id: 'KOO5S4vxi0o' }, value: 0.67, timestamp: undefined },
+        {
+          filteredAttributes: { trace_id: 'oHg5SJYRHA0' },
+          value: 9.8,
+          timestamp: [1520879607, 789_000_000],
+          spanId: '00f067aa0ba902b7',
+        },
+      ],
+    ]);
+  });
+
+  it('gauges, info and the text format carry none', () => {
+    const metrics = convert('# TYPE b info\nb_info{v="1"} 1\n# TYPE g gauge\ng 1\n# EOF\n');
+    expect(metrics.flatMap((m) => m.dataPoints.map((p) => exemplarsOf(p)))).toEqual([[], []]);
+  });
+});
+
+describe('target_info', () => {
+  /** A receiver whose target answers `body` with `contentType`. */
+  const scrape = async (body: string, contentType: string) => {
+    const receiver = new PrometheusReceiver(
+      createTestSettings('prometheus', 'receiver'),
+      configSchema.parse({ targets: ['http://10.0.0.5:9100/metrics'], job: 'node' }),
+      () => Promise.resolve(new Response(body, { headers: { 'content-type': contentType } })),
+    );
+    const [batch] = await receiver.scrapeAll();
+    return batch;
+  };
+  const names = (batch: Awaited<ReturnType<typeof scrape>>) =>
+    batch?.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name));
+
+  it("OpenMetrics: the info family target becomes the resource's attributes, job and instance aside", async () => {
+    const batch = await scrape(
+      '# TYPE target info\ntarget_info{env="prod",job="x",instance="y",hostname="n1",region="eu-west"} 1\n# TYPE a gauge\na 1\n# EOF\n',
+      'application/openmetrics-text; version=1.0.0',
+    );
+    expect(batch?.resource.attributes).toMatchObject({
+      env: 'prod',
+      hostname: 'n1',
+      region: 'eu-west',
+      'service.name': 'node',
+      'service.instance.id': '10.0.0.5:9100',
+      'server.address': '10.0.0.5',
+    });
+    expect(batch?.resource.attributes).not.toHaveProperty('job');
+    expect(batch?.resource.attributes).not.toHaveProperty('instance');
+    expect(names(batch)).toEqual(['a', 'up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
+    const samples = batch?.scopeMetrics[0]?.metrics.find(
+      (m) => m.descriptor.name === 'scrape_samples_scraped',
+    );
+    expect(samples?.dataPoints[0]?.value).toBe(2);
+  });
+
+  it('the text format: a target_info gauge does the same; its labels never replace service.name', async () => {
+    const batch = await scrape(
+      '# TYPE target_info gauge\ntarget_info{env="dev","service.name"="mine"} 1\nb 2\n',
+      'text/plain; version=0.0.4',
+    );
+    expect(batch?.resource.attributes).toMatchObject({ env: 'dev', 'service.name': 'node' });
+    expect(names(batch)).toEqual(['b', 'up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
   });
 });

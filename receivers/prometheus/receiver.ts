@@ -16,6 +16,7 @@ import type { PrometheusReceiverConfig, PrometheusTarget } from './config.ts';
 import { toMetrics } from './convert.ts';
 import { prometheusReceiverMetadata } from './metadata.ts';
 import { parseExposition } from './parse/exposition.ts';
+import { isTargetInfo, targetInfoAttributes } from './target-info.ts';
 
 const SCOPE = { name: 'inframeter/receiver/prometheus', version: readPackageVersion() };
 const HELP = new Map(prometheusReceiverMetadata.metrics.map((m) => [m.name, m.description]));
@@ -30,7 +31,8 @@ export type { Fetch } from './client.ts';
  * The `prometheus` receiver: scrapes Prometheus exporters every `collection_interval`,
  * parses their exposition (text or OpenMetrics) and pushes one batch per target, on a
  * resource saying which target (`service.name` = job, `service.instance.id` = host:port,
- * `server.address`, `server.port`, `url.scheme`, `url.full`). Points keep the exporter's
+ * `server.address`, `server.port`, `url.scheme`, `url.full`, and the labels of the target's own
+ * `target_info`). Points keep the exporter's
  * timestamps. A target that fails is its own logged, counted error with `up` 0.
  */
 export class PrometheusReceiver implements Receiver {
@@ -60,15 +62,18 @@ export class PrometheusReceiver implements Receiver {
   async #scrape(target: PrometheusTarget): Promise<ResourceMetrics> {
     const url = new URL(target.url);
     const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
-    const resource = resourceFromAttributes({
-      ...this.#settings.resource.attributes,
+    const identity: Attributes = {
       'service.name': target.job ?? this.#config.job,
       'service.instance.id': `${url.hostname}:${String(port)}`,
+    };
+    const attributes: Attributes = {
+      ...this.#settings.resource.attributes,
+      ...identity,
       'server.address': url.hostname,
       'server.port': port,
       'url.scheme': url.protocol.replace(':', ''),
       'url.full': target.url,
-    });
+    };
     const started = Date.now();
     const metrics: MetricData[] = [];
     let up = 0;
@@ -84,6 +89,12 @@ export class PrometheusReceiver implements Receiver {
       const families = parseExposition(exposition.text, target.url, openMetrics);
       const scrapeMs = Date.now();
       for (const family of families) {
+        if (isTargetInfo(family)) {
+          // The target's metadata: resource attributes, not a metric (see targetInfoAttributes).
+          samples += family.samples.length;
+          Object.assign(attributes, targetInfoAttributes(family), identity);
+          continue;
+        }
         if (this.#config.metrics.length > 0 && !this.#config.metrics.some((r) => r.test(family.name)))
           continue;
         if (!this.#config.honor_timestamps) for (const s of family.samples) s.timestamp = undefined;
@@ -116,7 +127,7 @@ export class PrometheusReceiver implements Receiver {
       gauge('scrape_duration_seconds', 's', (now - started) / 1000),
       gauge('scrape_samples_scraped', '', samples),
     );
-    return { resource, scopeMetrics: [{ scope: SCOPE, metrics }] };
+    return { resource: resourceFromAttributes(attributes), scopeMetrics: [{ scope: SCOPE, metrics }] };
   }
 
   async #tick(next: MetricSink): Promise<void> {
