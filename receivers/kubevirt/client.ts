@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
-import type { CgroupFsClient } from '../cgroups/client.ts';
-import { createCgroupFsClient } from '../cgroups/client.ts';
+import type { CgroupFsClient } from '../cgroups/index.ts';
+import { createCgroupFsClient } from '../cgroups/index.ts';
 import { errorCode } from '../../kit/errors.ts';
-import type { ProcessClient } from '../process/client.ts';
-import { createFileProcessClient } from '../process/client.ts';
+import type { ProcessClient } from '../process/index.ts';
+import { createFileProcessClient } from '../process/index.ts';
 
 /**
  * The host side of the kubevirt receiver: `/proc` through the process receiver's client,

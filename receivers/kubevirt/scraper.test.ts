@@ -4,7 +4,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { DataPoint, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { scrapeOnce } from '../../test/support/settings.ts';
-import type { LibvirtConnection } from '../libvirt/client.ts';
+import type { LibvirtConnection } from '../libvirt/index.ts';
 import type { KubevirtHostClient } from './client.ts';
 import { createHostClient } from './client.ts';
 import { configSchema } from './config.ts';
