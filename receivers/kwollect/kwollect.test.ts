@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../test/support/peers.ts';
 import { parse as parseYaml } from 'yaml';
-import { ipmiFactory } from '../ipmi/factory.ts';
+import { ipmiFactory } from '../ipmi/index.ts';
 import { prometheusReceiverFactory } from '../prometheus/factory.ts';
 import { snmpFactory } from '../snmp/factory.ts';
 import { configSchema } from './config.ts';

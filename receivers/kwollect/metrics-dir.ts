@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReceiverFactory } from '../../kit/component.ts';
-import { ipmiFactory } from '../ipmi/factory.ts';
+import { ipmiFactory } from '../ipmi/index.ts';
 import { prometheusReceiverFactory } from '../prometheus/factory.ts';
 import { snmpFactory } from '../snmp/factory.ts';
 import type { KwollectMetric } from './parse/metrics-file.ts';
