@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type { Attributes } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import { hrTimeToMilliseconds } from '@opentelemetry/core';
@@ -215,6 +217,31 @@ describe('snapshot set', () => {
     await wait(5);
     observations.now = [];
     expect(await collect(set)).toEqual([]);
+  });
+
+  it('keeps no attribute object of a past collection when every collection builds new ones', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const made: WeakRef<Attributes>[] = [];
+    const set = new SnapshotSet(
+      'test/set',
+      CATALOGUE,
+      () => true,
+      (s) => {
+        // New objects at every collection, as the libvirt and kubevirt receivers build them.
+        const attributes = { k: 'a' };
+        made.push(new WeakRef(attributes));
+        s.observe('t.packets', 1, attributes);
+      },
+    );
+    for (let i = 0; i < 4; i++) expect(pointsOf(await collect(set))).toEqual([['t.packets', { k: 'a' }, 1]]);
+    // A weak reference is cleared by a collection after the task that made it.
+    await wait(0);
+    gc();
+    await wait(0);
+    // The series keeps the object it was first seen with, and the last collection's is still
+    // its lookup key; those of the collections between are gone.
+    expect(made.map((ref) => ref.deref() !== undefined)).toEqual([true, false, false, true]);
   });
 
   it('ignores observations outside its callback', async () => {
