@@ -6,10 +6,10 @@ import type { ProcessClient } from '../process/index.ts';
 import { createFileProcessClient } from '../process/index.ts';
 
 /**
- * The host side of the kubevirt receiver: `/proc` through the process receiver's client,
- * the cgroup tree through the cgroups receiver's client, and the check that a launcher's
- * libvirt socket is there. (The Kubernetes API is `discovery.ts`, libvirt is
- * `../libvirt/client.ts`.)
+ * The host side of the kubevirt receiver: `/proc` through the process receiver's client and
+ * the cgroup tree through the cgroups receiver's (both from their `index.ts`), and the check
+ * that a launcher's libvirt socket is there. (The Kubernetes API is `discovery.ts`; libvirt,
+ * the libvirt receiver's `openConnection`.)
  */
 export interface KubevirtHostClient {
   readonly process: ProcessClient;
