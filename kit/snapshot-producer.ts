@@ -155,10 +155,13 @@ export class ProducedMetric {
     this.#points = [];
     this.#expected = this.#count;
     // Forget the series found by attributes that were not observed this time (a cgroup or
-    // process that is gone).
+    // process that is gone), and the attribute objects not observed this time of the others
+    // (a receiver that builds new attribute objects at every collection would otherwise add
+    // one entry per series and collection, for ever).
     if (this.#byObject.size > this.#observed) {
       for (const [attributes, series] of this.#byObject) {
-        if (series.seen !== this.#collection) this.#byObject.delete(attributes);
+        if (series.seen !== this.#collection || points[series.index]?.attributes !== attributes)
+          this.#byObject.delete(attributes);
       }
     }
     if (this.#byValues.size > this.#observed) {

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ValueType } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { DataPoint, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import koffi from 'koffi';
@@ -126,6 +127,30 @@ describe.skipIf(skip)('libvirt receiver on the test driver', () => {
     expect(value(batch, 'inframeter.libvirt.up', { 'libvirt.uri': NODE })).toBe(1);
     expect(value(batch, 'inframeter.libvirt.up', { 'libvirt.uri': 'qemu+tcp://127.0.0.1:1/system' })).toBe(0);
     expect([...errors.keys()]).toEqual(['qemu+tcp://127.0.0.1:1/system']);
+    // Bytes and sums of things are integers, times and states doubles; one scope, the receiver's.
+    const valueType = (name: string) =>
+      batch.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name)?.descriptor
+        .valueType;
+    expect(
+      [
+        'inframeter.libvirt.domain.network.io',
+        'inframeter.libvirt.domain.network.packets',
+        'inframeter.libvirt.domain.vcpu.count',
+        'inframeter.libvirt.host.memory',
+        'inframeter.libvirt.domain.cpu.time',
+        'inframeter.libvirt.domain.state',
+        'inframeter.libvirt.up',
+      ].map(valueType),
+    ).toEqual([
+      ValueType.INT,
+      ValueType.INT,
+      ValueType.INT,
+      ValueType.INT,
+      ValueType.DOUBLE,
+      ValueType.DOUBLE,
+      ValueType.DOUBLE,
+    ]);
+    expect(batch.scopeMetrics.map((s) => s.scope.name)).toEqual(['inframeter/receiver/libvirt']);
     await new Promise((r) => setTimeout(r, 50));
     const { batch: second } = await runner.run(10_000);
     expect(value(second, 'inframeter.libvirt.domain.network.io', iface)).toBeGreaterThanOrEqual(

@@ -3,7 +3,7 @@ import type { NetworkStats } from './stats.ts';
 
 /**
  * Byte and packet counters per interface of /proc/PID/net/dev (the network namespace of PID),
- * parsed by the procfs receiver's parser.
+ * parsed by the kit's /proc/net/dev parser (the procfs receiver's too).
  *
  * @throws ParseError on a malformed table.
  */

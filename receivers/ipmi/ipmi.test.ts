@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ValueType } from '@opentelemetry/api';
 import type { DataPoint } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -129,6 +130,12 @@ describe('IpmiScraper on fixtures', () => {
       ['node-1', '', 1],
       ['node-9', '', 0],
     ]);
+    // Readings are doubles; the scope is the receiver's.
+    expect(
+      batch.scopeMetrics.flatMap((s) => s.metrics.map((m) => [s.scope.name, m.descriptor.valueType])),
+    ).toEqual(
+      batch.scopeMetrics.flatMap((s) => s.metrics.map(() => ['inframeter/receiver/ipmi', ValueType.DOUBLE])),
+    );
   });
 });
 

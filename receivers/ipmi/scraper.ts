@@ -1,11 +1,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Meter } from '@opentelemetry/api';
 import type { ScrapeReport, Scraper } from '../../kit/component.ts';
 import type { ParseError } from '../../kit/errors.ts';
 import { ScrapeError } from '../../kit/errors.ts';
-import { ObservableSet } from '../../kit/instruments.ts';
+import type { MetricObserver } from '../../kit/snapshot-set.ts';
+import { SnapshotSet } from '../../kit/snapshot-set.ts';
 import type { IpmiToolRunner } from './client.ts';
 import { spawnRunner } from './client.ts';
 import type { IpmiConfig, IpmiTarget } from './config.ts';
@@ -71,6 +71,15 @@ export class IpmiScraper implements Scraper {
   #secrets: string | undefined;
   readonly #passwordFiles = new Map<string, string>();
   #samples: BmcSample[] = [];
+  /** The metrics, observed from the last scrape's samples when the scrape runner collects. */
+  readonly metricProducer = new SnapshotSet(
+    'inframeter/receiver/ipmi',
+    ipmiMetadata.metrics,
+    () => true,
+    (s) => {
+      this.#observe(s);
+    },
+  ).producer;
 
   constructor(config: IpmiConfig, runner: IpmiToolRunner = spawnRunner) {
     this.#config = config;
@@ -78,47 +87,48 @@ export class IpmiScraper implements Scraper {
     this.#cache = config.sdr_cache_directory ?? join(tmpdir(), 'inframeter-ipmi-sdr-cache');
   }
 
-  register(meter: Meter): void {
-    const set = new ObservableSet(meter, ipmiMetadata.metrics, () => true);
-    set.register(meter, (s) => {
-      for (const bmc of this.#samples) {
-        s.observe('inframeter.ipmi.up', bmc.up ? 1 : 0, { 'device.id': bmc.device, ...bmc.labels });
-        for (const r of bmc.sensors) {
-          const { metric, type } = classify(r);
-          const attributes = {
-            'hw.id': `${bmc.device}:${r.id}`,
-            'hw.name': r.name,
-            'hw.type': type,
-            'ipmi.sensor.type': r.type,
-            'device.id': bmc.device,
-            ...bmc.labels,
-          };
-          if (r.value !== undefined)
-            s.observe(
-              metric,
-              r.value,
-              metric === 'inframeter.ipmi.sensor.value'
-                ? { ...attributes, 'ipmi.sensor.unit': r.units }
-                : attributes,
-            );
-          const state = STATES[r.state as keyof typeof STATES] as string | undefined;
-          if (state !== undefined) {
-            for (const candidate of Object.values(STATES))
-              s.observe('hw.status', candidate === state ? 1 : 0, { ...attributes, 'hw.state': candidate });
-          }
-        }
-        if (bmc.dcmi?.current !== undefined) {
-          s.observe('hw.host.power', bmc.dcmi.current, {
-            'hw.id': `${bmc.device}:dcmi`,
-            'hw.name': 'DCMI current power',
-            'hw.type': 'power_supply',
-            'ipmi.sensor.type': 'DCMI',
-            'device.id': bmc.device,
-            ...bmc.labels,
-          });
+  register(): void {
+    // No instruments: see metricProducer.
+  }
+
+  #observe(s: MetricObserver): void {
+    for (const bmc of this.#samples) {
+      s.observe('inframeter.ipmi.up', bmc.up ? 1 : 0, { 'device.id': bmc.device, ...bmc.labels });
+      for (const r of bmc.sensors) {
+        const { metric, type } = classify(r);
+        const attributes = {
+          'hw.id': `${bmc.device}:${r.id}`,
+          'hw.name': r.name,
+          'hw.type': type,
+          'ipmi.sensor.type': r.type,
+          'device.id': bmc.device,
+          ...bmc.labels,
+        };
+        if (r.value !== undefined)
+          s.observe(
+            metric,
+            r.value,
+            metric === 'inframeter.ipmi.sensor.value'
+              ? { ...attributes, 'ipmi.sensor.unit': r.units }
+              : attributes,
+          );
+        const state = STATES[r.state as keyof typeof STATES] as string | undefined;
+        if (state !== undefined) {
+          for (const candidate of Object.values(STATES))
+            s.observe('hw.status', candidate === state ? 1 : 0, { ...attributes, 'hw.state': candidate });
         }
       }
-    });
+      if (bmc.dcmi?.current !== undefined) {
+        s.observe('hw.host.power', bmc.dcmi.current, {
+          'hw.id': `${bmc.device}:dcmi`,
+          'hw.name': 'DCMI current power',
+          'hw.type': 'power_supply',
+          'ipmi.sensor.type': 'DCMI',
+          'device.id': bmc.device,
+          ...bmc.labels,
+        });
+      }
+    }
   }
 
   /**

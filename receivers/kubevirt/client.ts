@@ -1,15 +1,15 @@
 import { statSync } from 'node:fs';
-import type { CgroupFsClient } from '../cgroups/client.ts';
-import { createCgroupFsClient } from '../cgroups/client.ts';
+import type { CgroupFsClient } from '../cgroups/index.ts';
+import { createCgroupFsClient } from '../cgroups/index.ts';
 import { errorCode } from '../../kit/errors.ts';
-import type { ProcessClient } from '../process/client.ts';
-import { createFileProcessClient } from '../process/client.ts';
+import type { ProcessClient } from '../process/index.ts';
+import { createFileProcessClient } from '../process/index.ts';
 
 /**
- * The host side of the kubevirt receiver: `/proc` through the process receiver's client,
- * the cgroup tree through the cgroups receiver's client, and the check that a launcher's
- * libvirt socket is there. (The Kubernetes API is `discovery.ts`, libvirt is
- * `../libvirt/client.ts`.)
+ * The host side of the kubevirt receiver: `/proc` through the process receiver's client and
+ * the cgroup tree through the cgroups receiver's (both from their `index.ts`), and the check
+ * that a launcher's libvirt socket is there. (The Kubernetes API is `discovery.ts`; libvirt,
+ * the libvirt receiver's `openConnection`.)
  */
 export interface KubevirtHostClient {
   readonly process: ProcessClient;

@@ -1,5 +1,5 @@
 import type { MetricMetadata, ReceiverMetadata } from '../../kit/metadata.ts';
-import { libvirtMetadata } from '../libvirt/metadata.ts';
+import { libvirtMetadata } from '../libvirt/index.ts';
 
 /**
  * Attributes naming the VM every point belongs to. `k8s.pod.*` are present when the VMI has a

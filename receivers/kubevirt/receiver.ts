@@ -2,7 +2,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { ComponentSettings, Receiver } from '../../kit/component.ts';
 import { ErrorLog } from '../../kit/error-log.ts';
 import { createScraperReceiver } from '../../kit/scrape-controller.ts';
-import type { ConnectionOptions, LibvirtConnection } from '../libvirt/client.ts';
+import type { ConnectionOptions, LibvirtConnection } from '../libvirt/index.ts';
 import type { KubevirtHostClient } from './client.ts';
 import type { Config } from './config.ts';
 import type { DiscoveryResource, VmDiscovery } from './discovery.ts';

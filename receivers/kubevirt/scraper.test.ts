@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
+import { ValueType } from '@opentelemetry/api';
 import type { DataPoint, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { scrapeOnce } from '../../test/support/settings.ts';
-import type { LibvirtConnection } from '../libvirt/client.ts';
+import type { LibvirtConnection } from '../libvirt/index.ts';
 import type { KubevirtHostClient } from './client.ts';
 import { createHostClient } from './client.ts';
 import { configSchema } from './config.ts';
@@ -134,6 +135,26 @@ describe('kubevirt scraper', () => {
     expect([count('monitored'), count('no_launcher_pod'), count('no_qemu_process')]).toEqual([2, 1, 0]);
     // Libvirt statistics are off: none of their metrics exist.
     expect(points(batch, 'inframeter.kubevirt.libvirt.count')).toEqual([]);
+    // Bytes and sums of things are integers, as the OpenTelemetry Collector sends them.
+    const valueTypes = Object.fromEntries(
+      batch.scopeMetrics.flatMap((s) => s.metrics.map((m) => [m.descriptor.name, m.descriptor.valueType])),
+    );
+    expect(valueTypes).toEqual({
+      'inframeter.kubevirt.vm.phase': ValueType.DOUBLE,
+      'process.cpu.time': ValueType.DOUBLE,
+      'process.memory.usage': ValueType.INT,
+      'process.memory.virtual': ValueType.INT,
+      'process.thread.count': ValueType.INT,
+      'process.paging.faults': ValueType.INT,
+      'k8s.pod.cpu.time': ValueType.DOUBLE,
+      'k8s.pod.memory.usage': ValueType.INT,
+      'k8s.pod.memory.working_set': ValueType.INT,
+      'k8s.pod.memory.rss': ValueType.INT,
+      'k8s.pod.memory.available': ValueType.INT,
+      'inframeter.kubevirt.pod.memory.limit': ValueType.INT,
+      'inframeter.kubevirt.vm.count': ValueType.INT,
+    });
+    expect(batch.scopeMetrics.map((s) => s.scope.name)).toEqual(['inframeter/receiver/kubevirt']);
   });
 
   it('keeps the QEMU pid between scrapes and scans /proc again only when it is gone', async () => {

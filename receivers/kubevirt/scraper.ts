@@ -1,16 +1,14 @@
-import type { Attributes, Meter } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import type { ScrapeReport, Scraper } from '../../kit/component.ts';
 import { toError } from '../../kit/errors.ts';
-import { ObservableSet } from '../../kit/instruments.ts';
+import type { MetricObserver } from '../../kit/snapshot-set.ts';
+import { SnapshotSet } from '../../kit/snapshot-set.ts';
 import type { Logger } from '../../kit/logger.ts';
-import { configSchema as cgroupsConfigSchema } from '../cgroups/config.ts';
-import { parseCgroupPath } from '../cgroups/parse/cgroup-path.ts';
-import { CgroupsScraper } from '../cgroups/scraper.ts';
-import type { CgroupStats } from '../cgroups/stats.ts';
-import type { ConnectionOptions, LibvirtConnection } from '../libvirt/client.ts';
-import { openConnection } from '../libvirt/client.ts';
-import type { DomainStats } from '../libvirt/parse/stats.ts';
-import { observeDomain } from '../libvirt/scraper.ts';
+import type { SnapshotProducer } from '../../kit/snapshot-producer.ts';
+import type { CgroupStats } from '../cgroups/index.ts';
+import { CgroupsScraper, cgroupsConfigSchema, parseCgroupPath } from '../cgroups/index.ts';
+import type { ConnectionOptions, DomainStats, LibvirtConnection } from '../libvirt/index.ts';
+import { observeDomain, openConnection } from '../libvirt/index.ts';
 import { parseCgroup } from '../../kit/procfs/cgroup.ts';
 import type { PidStat } from '../../kit/procfs/pid-stat.ts';
 import { parsePidStat, USER_HZ } from '../../kit/procfs/pid-stat.ts';
@@ -122,9 +120,20 @@ export class KubevirtScraper implements Scraper {
   readonly #discoveryErrors = new Map<string, { resource: string; type: string; count: number }>();
   #lastScan = { at: Number.NEGATIVE_INFINITY, version: -1 };
   #snapshot: Snapshot = { vms: [] };
+  /** The metrics, observed from the last scrape's snapshot when the scrape runner collects. */
+  readonly metricProducer: SnapshotProducer;
 
   constructor(config: Config, deps: KubevirtScraperDeps) {
     this.#config = config;
+    const libvirt = config.libvirt.enabled;
+    this.metricProducer = new SnapshotSet(
+      'inframeter/receiver/kubevirt',
+      metadata.metrics,
+      (m) => libvirt || m.group !== 'libvirt',
+      (s) => {
+        this.#observe(s);
+      },
+    ).producer;
     this.#vms = deps.vms;
     this.#client = deps.client ?? createHostClient({ rootPath: config.root_path });
     this.#openLibvirt = deps.openLibvirt ?? openConnection;
@@ -158,31 +167,32 @@ export class KubevirtScraper implements Scraper {
     else entry.count += 1;
   }
 
-  register(meter: Meter): void {
+  register(): void {
+    // No instruments: see metricProducer.
+  }
+
+  #observe(s: MetricObserver): void {
     const libvirt = this.#config.libvirt.enabled;
-    const set = new ObservableSet(meter, metadata.metrics, (m) => libvirt || m.group !== 'libvirt');
-    set.register(meter, (s) => {
-      const counts: Record<VmStatus, number> = { monitored: 0, no_launcher_pod: 0, no_qemu_process: 0 };
-      const reach: Record<LibvirtStatus, number> = { reachable: 0, unreachable: 0 };
-      for (const vm of this.#snapshot.vms) {
-        counts[vm.status] += 1;
-        observeVm(s, vm);
-        if (vm.libvirt !== undefined) {
-          reach[vm.libvirt.status] += 1;
-          for (const d of vm.libvirt.domains) observeDomain(s, vm.libvirt.uri, d, vm.attributes);
-        }
+    const counts: Record<VmStatus, number> = { monitored: 0, no_launcher_pod: 0, no_qemu_process: 0 };
+    const reach: Record<LibvirtStatus, number> = { reachable: 0, unreachable: 0 };
+    for (const vm of this.#snapshot.vms) {
+      counts[vm.status] += 1;
+      observeVm(s, vm);
+      if (vm.libvirt !== undefined) {
+        reach[vm.libvirt.status] += 1;
+        for (const d of vm.libvirt.domains) observeDomain(s, vm.libvirt.uri, d, vm.attributes);
       }
-      for (const [status, n] of Object.entries(counts))
-        s.observe('inframeter.kubevirt.vm.count', n, { 'inframeter.kubevirt.vm.status': status });
-      if (libvirt)
-        for (const [status, n] of Object.entries(reach))
-          s.observe('inframeter.kubevirt.libvirt.count', n, { 'inframeter.kubevirt.libvirt.status': status });
-      for (const { resource, type, count } of this.#discoveryErrors.values())
-        s.observe('inframeter.kubevirt.discovery.errors', count, {
-          'inframeter.kubevirt.resource': resource,
-          'error.type': type,
-        });
-    });
+    }
+    for (const [status, n] of Object.entries(counts))
+      s.observe('inframeter.kubevirt.vm.count', n, { 'inframeter.kubevirt.vm.status': status });
+    if (libvirt)
+      for (const [status, n] of Object.entries(reach))
+        s.observe('inframeter.kubevirt.libvirt.count', n, { 'inframeter.kubevirt.libvirt.status': status });
+    for (const { resource, type, count } of this.#discoveryErrors.values())
+      s.observe('inframeter.kubevirt.discovery.errors', count, {
+        'inframeter.kubevirt.resource': resource,
+        'error.type': type,
+      });
   }
 
   async scrape(signal: AbortSignal): Promise<ScrapeReport> {
@@ -522,7 +532,7 @@ export function vmAttributes(target: VmTarget): Attributes {
   return attributes;
 }
 
-function observeVm(s: ObservableSet, vm: VmSample): void {
+function observeVm(s: MetricObserver, vm: VmSample): void {
   const base = vm.attributes;
   s.observe('inframeter.kubevirt.vm.phase', 1, { ...base, 'kubevirt.vmi.phase': vm.target.phase });
   const qemu = vm.qemu;

@@ -1,5 +1,6 @@
 import type { ReceiverFactory } from '../../kit/component.ts';
 import { ErrorLog } from '../../kit/error-log.ts';
+import { loadVmDiscovery } from '../kubevirt/index.ts';
 import type { KubevirtLogsConfig } from './config.ts';
 import { configSchema } from './config.ts';
 import { KubevirtLogsReceiver } from './receiver.ts';
@@ -17,9 +18,9 @@ export const kubevirtLogsFactory: ReceiverFactory<KubevirtLogsConfig> = {
   create(settings, config) {
     return new KubevirtLogsReceiver(settings, config, async () => {
       // The Kubernetes client is loaded only when the receiver runs.
-      const [{ createLogApi, loadKubeConfig }, { createVmDiscovery }] = await Promise.all([
+      const [{ createLogApi, loadKubeConfig }, createVmDiscovery] = await Promise.all([
         import('./client.ts'),
-        import('../kubevirt/discovery.ts'),
+        loadVmDiscovery(),
       ]);
       const kubeConfig = await loadKubeConfig(config.auth_type, config.kubeconfig);
       const errors = new ErrorLog(settings.logger);

@@ -1,8 +1,9 @@
-import type { Attributes, Meter } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import type { ScrapeReport, Scraper } from '../../kit/component.ts';
 import { InFlight, targetDeadline, withDeadline } from '../../kit/deadline.ts';
 import { toError } from '../../kit/errors.ts';
-import { ObservableSet } from '../../kit/instruments.ts';
+import type { MetricObserver } from '../../kit/snapshot-set.ts';
+import { SnapshotSet } from '../../kit/snapshot-set.ts';
 import type { ConnectionOptions, HostStats, LibvirtConnection } from './client.ts';
 import { endIdleThreads, openConnection } from './client.ts';
 import type { LibvirtConfig } from './config.ts';
@@ -58,6 +59,15 @@ export class LibvirtScraper implements Scraper {
   readonly #targets: Target[];
   readonly #inFlight = new InFlight();
   readonly #deadlineMs: number;
+  /** The metrics, observed from the last scrape's targets when the scrape runner collects. */
+  readonly metricProducer = new SnapshotSet(
+    'inframeter/receiver/libvirt',
+    libvirtMetadata.metrics,
+    () => true,
+    (s) => {
+      this.#observe(s);
+    },
+  ).producer;
 
   constructor(
     config: LibvirtConfig,
@@ -78,25 +88,26 @@ export class LibvirtScraper implements Scraper {
     }));
   }
 
-  register(meter: Meter): void {
-    const set = new ObservableSet(meter, libvirtMetadata.metrics, () => true);
-    set.register(meter, (s) => {
-      for (const t of this.#targets) {
-        s.observe('inframeter.libvirt.up', t.up ? 1 : 0, { 'libvirt.uri': t.uri });
-        if (t.host !== undefined) {
-          s.observe('inframeter.libvirt.host.memory', t.host.memoryTotal, {
-            'libvirt.uri': t.uri,
-            'libvirt.memory.state': 'total',
-          });
-          s.observe('inframeter.libvirt.host.memory', t.host.memoryFree, {
-            'libvirt.uri': t.uri,
-            'libvirt.memory.state': 'free',
-          });
-          s.observe('inframeter.libvirt.host.cpu.count', t.host.cpus, { 'libvirt.uri': t.uri });
-        }
-        for (const d of t.domains) observeDomain(s, t.uri, d);
+  register(): void {
+    // No instruments: see metricProducer.
+  }
+
+  #observe(s: MetricObserver): void {
+    for (const t of this.#targets) {
+      s.observe('inframeter.libvirt.up', t.up ? 1 : 0, { 'libvirt.uri': t.uri });
+      if (t.host !== undefined) {
+        s.observe('inframeter.libvirt.host.memory', t.host.memoryTotal, {
+          'libvirt.uri': t.uri,
+          'libvirt.memory.state': 'total',
+        });
+        s.observe('inframeter.libvirt.host.memory', t.host.memoryFree, {
+          'libvirt.uri': t.uri,
+          'libvirt.memory.state': 'free',
+        });
+        s.observe('inframeter.libvirt.host.cpu.count', t.host.cpus, { 'libvirt.uri': t.uri });
       }
-    });
+      for (const d of t.domains) observeDomain(s, t.uri, d);
+    }
   }
 
   async scrape(): Promise<ScrapeReport> {
@@ -181,7 +192,7 @@ export class LibvirtScraper implements Scraper {
  * Observes one domain's statistics under the libvirt receiver's metric names; `extra` adds
  * attributes that say where the domain runs (the kubevirt receiver's VM and pod).
  */
-export function observeDomain(s: ObservableSet, uri: string, d: DomainStats, extra: Attributes = {}): void {
+export function observeDomain(s: MetricObserver, uri: string, d: DomainStats, extra: Attributes = {}): void {
   const base = {
     ...extra,
     'libvirt.domain.name': d.name,
