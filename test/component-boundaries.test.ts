@@ -19,8 +19,6 @@ const COMPONENT_KINDS = ['receivers', 'processors', 'exporters', 'extensions'];
 const KNOWN: readonly string[] = [
   'kit/scrape-controller.ts -> service/heap-flags.ts',
   'receivers/otlp/receiver.ts -> service/heap-flags.ts',
-  'extensions/experiments/recorder.ts -> exporters/csv/rows.ts',
-  'extensions/experiments/result-columns.ts -> exporters/csv/rows.ts',
 ];
 
 function sources(dir: string): string[] {

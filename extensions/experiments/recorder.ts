@@ -5,7 +5,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { toRows } from '../../exporters/csv/rows.ts';
+import { toRows } from '../../exporters/csv/index.ts';
 import { withPointAttributes } from './labels.ts';
 import { RESULT_HEADER } from './result-columns.ts';
 

@@ -1,4 +1,4 @@
-import { CSV_COLUMNS } from '../../exporters/csv/rows.ts';
+import { CSV_COLUMNS } from '../../exporters/csv/index.ts';
 
 /**
  * The columns of an experiment's results (each collector's file, the merged CSV and the
