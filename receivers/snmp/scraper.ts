@@ -1,6 +1,7 @@
-import type { Attributes, Meter } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import type { ScrapeReport, Scraper } from '../../kit/component.ts';
 import { ScrapeError } from '../../kit/errors.ts';
+import type { SnapshotProducer } from '../../kit/snapshot-producer.ts';
 import type { SnmpClient, SnmpSession } from './client.ts';
 import { forEachLimited } from './concurrency.ts';
 import type { ResolvedTarget, SnmpConfig } from './config.ts';
@@ -16,9 +17,9 @@ import type { Column } from './parse/table.ts';
 import { groupColumns } from './parse/table.ts';
 import type { DecodedVarbind, VarbindProblem } from './parse/varbind.ts';
 import { decodeVarbind } from './parse/varbind.ts';
+import { createSnmpProducer } from './producer.ts';
 import type { Profile } from './profile.ts';
-import type { Point, TargetSnapshot } from './receiver.ts';
-import { registerSnmpInstruments } from './receiver.ts';
+import type { Point, TargetSnapshot } from './snapshot.ts';
 
 /** A monotonic clock in milliseconds; tests move it by hand. */
 export interface Clock {
@@ -67,6 +68,8 @@ export class SnmpScraper implements Scraper {
   readonly #client: SnmpClient;
   readonly #clock: Clock;
   readonly #targets: TargetState[];
+  /** Everything is published through it: the points and self-telemetry of every target. */
+  readonly metricProducer: SnapshotProducer;
 
   constructor(options: { config: SnmpConfig; client: SnmpClient; clock?: Clock }) {
     this.#config = options.config;
@@ -100,10 +103,14 @@ export class SnmpScraper implements Scraper {
         },
       };
     });
+    this.metricProducer = createSnmpProducer(options.config.instruments, () =>
+      this.#targets.map((t) => t.snapshot),
+    );
   }
 
-  register(meter: Meter): void {
-    registerSnmpInstruments(meter, this.#config.instruments, () => this.#targets.map((t) => t.snapshot));
+  /** No instruments: see metricProducer. */
+  register(): void {
+    // Everything is published through the producer.
   }
 
   async scrape(signal: AbortSignal): Promise<ScrapeReport> {
@@ -194,6 +201,15 @@ export class SnmpScraper implements Scraper {
         value = applyScale(cumulative, sample.scale, sample.digits);
       } else {
         value = applyScale(Number(sample.raw), sample.scale, sample.digits);
+      }
+      if (!Number.isInteger(value) && this.#config.instruments.get(sample.name)?.value_type === 'int') {
+        // An OCTET STRING holding a decimal number: not truncated, reported.
+        problems.push({
+          oid: sample.oid,
+          problem: 'not_an_integer',
+          detail: `${sample.name} is an int metric: ${String(value)} is not an integer (set value_type: double)`,
+        });
+        continue;
       }
       const attributes: Attributes = { ...target.base, ...sample.attributes };
       points.push({ name: sample.name, value, attributes });
