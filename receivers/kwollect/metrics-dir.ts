@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReceiverFactory } from '../../kit/component.ts';
-import { ipmiFactory } from '../ipmi/factory.ts';
-import { prometheusReceiverFactory } from '../prometheus/factory.ts';
-import { snmpFactory } from '../snmp/factory.ts';
+import { ipmiFactory } from '../ipmi/index.ts';
+import { prometheusReceiverFactory } from '../prometheus/index.ts';
+import { snmpFactory } from '../snmp/index.ts';
 import type { KwollectMetric } from './parse/metrics-file.ts';
 import { parseMetricsFile } from './parse/metrics-file.ts';
 import type { Translated } from './translate.ts';
