@@ -28,6 +28,16 @@ export interface Clock {
 
 const systemClock: Clock = { monotonic: () => performance.now() };
 
+/** Whether two attribute sets hold the same keys and values. */
+function sameAttributes(a: Attributes, b: Attributes): boolean {
+  let count = 0;
+  for (const key in b) {
+    if (a[key] !== b[key]) return false;
+    count += 1;
+  }
+  return count === Object.keys(a).length;
+}
+
 /** Problems named in a target's error message; the rest are counted. */
 const PROBLEMS_IN_MESSAGE = 5;
 
@@ -45,6 +55,12 @@ interface TargetState {
   lastStart: number | undefined;
   uptime: UptimeReading | undefined;
   counters: Map<string, CounterState>;
+  /**
+   * The attributes of each series published by the last poll, by series: the same object is
+   * published again while its values stay the same, so that the producer finds the series by
+   * identity instead of by its values.
+   */
+  attributes: Map<string, Attributes>;
   readonly pollErrors: Map<PollFailure, number>;
   readonly varbindErrors: Map<string, { oid: string; problem: VarbindProblem; count: number }>;
   snapshot: TargetSnapshot;
@@ -89,6 +105,7 @@ export class SnmpScraper implements Scraper {
         lastStart: undefined,
         uptime: undefined,
         counters: new Map(),
+        attributes: new Map(),
         pollErrors: new Map(),
         varbindErrors: new Map(),
         snapshot: {
@@ -187,6 +204,7 @@ export class SnmpScraper implements Scraper {
     const problems: OidProblem[] = [];
     for (const profile of target.profiles) evaluateProfile(profile, result, samples, problems);
     const counters = new Map<string, CounterState>();
+    const published = new Map<string, Attributes>();
     const points: Point[] = [];
     for (const sample of samples) {
       let value: number;
@@ -211,11 +229,15 @@ export class SnmpScraper implements Scraper {
         });
         continue;
       }
-      const attributes: Attributes = { ...target.base, ...sample.attributes };
+      const fresh: Attributes = { ...target.base, ...sample.attributes };
+      const known = target.attributes.get(sample.series);
+      const attributes = known !== undefined && sameAttributes(known, fresh) ? known : fresh;
+      published.set(sample.series, attributes);
       points.push({ name: sample.name, value, attributes });
     }
     // Series that vanished (an interface removed) are forgotten with this poll.
     target.counters = counters;
+    target.attributes = published;
     return { points, problems };
   }
 
