@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import type { CgroupFsClient } from '../receivers/cgroups/client.ts';
 import { createCgroupFsClient } from '../receivers/cgroups/client.ts';
 import { configSchema as cgroupsConfigSchema } from '../receivers/cgroups/config.ts';
-import { createCgroupsScraper } from '../receivers/cgroups/receiver.ts';
+import { createCgroupsScraper } from '../receivers/cgroups/scraper.ts';
 import { generateCgroupTree } from '../receivers/cgroups/testdata/generate.ts';
 import { createFileProcessClient } from '../receivers/process/client.ts';
 import { configSchema as processConfigSchema } from '../receivers/process/config.ts';

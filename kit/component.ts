@@ -4,7 +4,6 @@ import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import type { MetricProducer, PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { z } from 'zod';
 import type { Logger } from './logger.ts';
-import type { ComponentTelemetry } from './self-telemetry.ts';
 
 /**
  * The component contracts. Small and stable: every receiver, processor and exporter is
@@ -32,6 +31,30 @@ export type Signal = 'metrics' | 'logs';
 
 /** Log records flow into a sink: the logs SDK's own `LogRecordExporter`. */
 export type LogSink = LogRecordExporter;
+
+/** Counters of one component, as the collector's own telemetry records them. */
+export interface ComponentTelemetry {
+  /** Points handed to the component. */
+  received(points: number): void;
+  /** Points the component passed on successfully (for an exporter: delivered). */
+  exported(points: number): void;
+  /** Points whose export failed. */
+  failed(points: number): void;
+  /** Points deliberately dropped (a bound hit, a filter); never silent. */
+  dropped(points: number, reason: string): void;
+  /** One scrape's wall time in milliseconds and whether every source was read. */
+  scraped(durationMs: number, failedSources: number): void;
+}
+
+/** Counters of the log records one component handled (the logs signal). */
+export interface LogTelemetry {
+  /** Log records handed to the component (for a receiver: that it pushed into its pipelines). */
+  received(records: number): void;
+  /** Log records passed on or delivered. */
+  exported(records: number): void;
+  /** Log records whose export failed. */
+  failed(records: number): void;
+}
 
 /** What the service hands every component it creates. Nothing comes from globals. */
 export interface ComponentSettings {

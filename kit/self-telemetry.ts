@@ -2,32 +2,8 @@ import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import type { ComponentKind } from './component.ts';
+import type { ComponentKind, ComponentTelemetry, LogTelemetry } from './component.ts';
 import { readPackageVersion } from './version.ts';
-
-/** Counters of one component, as the collector's own telemetry records them. */
-export interface ComponentTelemetry {
-  /** Points handed to the component. */
-  received(points: number): void;
-  /** Points the component passed on successfully (for an exporter: delivered). */
-  exported(points: number): void;
-  /** Points whose export failed. */
-  failed(points: number): void;
-  /** Points deliberately dropped (a bound hit, a filter); never silent. */
-  dropped(points: number, reason: string): void;
-  /** One scrape's wall time in milliseconds and whether every source was read. */
-  scraped(durationMs: number, failedSources: number): void;
-}
-
-/** Counters of the log records one component handled (the logs signal). */
-export interface LogTelemetry {
-  /** Log records handed to the component (for a receiver: that it pushed into its pipelines). */
-  received(records: number): void;
-  /** Log records passed on or delivered. */
-  exported(records: number): void;
-  /** Log records whose export failed. */
-  failed(records: number): void;
-}
 
 /** A reader that collects only when asked, for the internal endpoint. */
 class PullReader extends MetricReader {

@@ -1,10 +1,9 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { MetricSink } from '../kit/component.ts';
+import type { ComponentTelemetry, MetricSink } from '../kit/component.ts';
 import { toError } from '../kit/errors.ts';
 import { countPoints } from '../kit/metrics-data.ts';
-import type { ComponentTelemetry } from '../kit/self-telemetry.ts';
 
 /**
  * Wraps a processor's or exporter's `export` to count points received, exported and failed

@@ -1,9 +1,8 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import type { LogSink } from '../kit/component.ts';
+import type { LogSink, LogTelemetry } from '../kit/component.ts';
 import { toError } from '../kit/errors.ts';
-import type { LogTelemetry } from '../kit/self-telemetry.ts';
 
 /**
  * The sinks of the logs signal, the counterparts of `fanout.ts` and `instrumented-sink.ts`

@@ -11,7 +11,7 @@ import type { MetricSink } from '../kit/component.ts';
 import { configSchema } from '../receivers/cgroups/config.ts';
 import { createPodWatcher } from '../receivers/cgroups/kubernetes-client.ts';
 import type { PodMetadataSource } from '../receivers/cgroups/kubernetes-client.ts';
-import { createCgroupsReceiver } from '../receivers/cgroups/receiver.ts';
+import { createCgroupsReceiver } from '../receivers/cgroups/factory.ts';
 import { CgroupsScraper } from '../receivers/cgroups/scraper.ts';
 import { createTestSettings } from './support/settings.ts';
 

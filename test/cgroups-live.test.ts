@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { errorCode } from '../kit/errors.ts';
 import { configSchema } from '../receivers/cgroups/config.ts';
 import { parseCgroupMounts, resolveHierarchies } from '../receivers/cgroups/parse/mounts.ts';
-import type { CgroupEntry } from '../receivers/cgroups/scraper.ts';
+import type { CgroupEntry } from '../receivers/cgroups/snapshot.ts';
 import { CgroupsScraper } from '../receivers/cgroups/scraper.ts';
 import { createFileProcessClient } from '../receivers/process/client.ts';
 import { configSchema as processConfigSchema } from '../receivers/process/config.ts';

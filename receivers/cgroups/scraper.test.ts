@@ -14,7 +14,7 @@ import { ParseError } from '../../kit/errors.ts';
 import type { CgroupFsClient } from './client.ts';
 import { createCgroupFsClient } from './client.ts';
 import { configSchema } from './config.ts';
-import type { CgroupEntry, Snapshot } from './scraper.ts';
+import type { CgroupEntry, Snapshot } from './snapshot.ts';
 import { CgroupsScraper, comparePaths } from './scraper.ts';
 import { generateCgroupTree } from './testdata/generate.ts';
 

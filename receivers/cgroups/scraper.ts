@@ -1,5 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
-import type { ScrapeReport } from '../../kit/component.ts';
+import type { ScrapeReport, Scraper } from '../../kit/component.ts';
 import { ScrapeError, toError } from '../../kit/errors.ts';
 import { AttributeTree } from './attribute-tree.ts';
 import type { CgroupFsClient, DirEntries } from './client.ts';
@@ -21,6 +21,8 @@ import { parseFirstPid } from './parse/procs.ts';
 import { parseLimit, parseSingleValue } from './parse/single-value.ts';
 import { parseUeventDevname } from './parse/uevent.ts';
 import { parseNetworkStats } from './network.ts';
+import { createProducer } from './producer.ts';
+import type { CgroupEntry, Snapshot } from './snapshot.ts';
 import type { CgroupStats, DiskStats } from './stats.ts';
 import {
   applyCpuacctStat,
@@ -41,23 +43,6 @@ import {
  * the files each controller offers, and keeps per-cgroup state (identity, previous CPU time)
  * between scrapes.
  */
-
-/** A cgroup's identity attributes and values, as the instruments observe them. */
-export interface CgroupEntry {
-  readonly path: string;
-  readonly attributes: Attributes;
-  /** The attributes with those of each series, kept while the identity attributes are the same. */
-  readonly series: AttributeTree;
-  readonly stats: CgroupStats;
-}
-
-/** What the last scrape saw. */
-export interface Snapshot {
-  readonly cgroups: readonly CgroupEntry[];
-  readonly layout: CgroupLayout | undefined;
-  /** Cgroups selected (path, depth, kind and runtime rules) by what became of them. */
-  readonly counts: { readonly exported: number; readonly over_limit: number; readonly vanished: number };
-}
 
 /** What the scraper is given besides its config. */
 export interface CgroupsScraperDeps {
@@ -153,7 +138,7 @@ export function comparePaths(a: string, b: string): number {
   return a.length - b.length;
 }
 
-/** Reads the cgroups into a {@link Snapshot}; receiver.ts publishes it through instruments. */
+/** Reads the cgroups into a {@link Snapshot}; producer.ts publishes it. */
 export class CgroupsScraper {
   readonly #config: Config;
   readonly #client: CgroupFsClient;
@@ -749,4 +734,20 @@ function pathOf(source: Source, name: string): string {
     source.paths.set(name, path);
   }
   return path;
+}
+
+/** The cgroups scraper with its producer: what the scrape controller drives. */
+export function createCgroupsScraper(
+  config: Config,
+  deps: CgroupsScraperDeps = {},
+): Scraper & { snapshot(): Snapshot } {
+  const scraper = new CgroupsScraper(config, deps);
+  return {
+    // Everything is published through the producer.
+    register: () => undefined,
+    metricProducer: createProducer(enabledMetrics(config), () => scraper.snapshot()),
+    scrape: (signal) => scraper.scrape(signal),
+    snapshot: () => scraper.snapshot(),
+    shutdown: () => scraper.shutdown(),
+  };
 }

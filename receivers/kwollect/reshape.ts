@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import { ValueType } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { findSummaries } from '../../kit/summary.ts';
@@ -31,7 +32,8 @@ interface Output {
  * entry's `name`; Prometheus: the sample's name as the exporter writes it, `_total` of a
  * counter included; `kwollect_custom`: its `_metric_id`), with `device.id` and the entry's
  * labels, its value multiplied by `scale_factor`, and no unit (kwollect metrics have none,
- * and a unit would make exporters add a suffix to the name). Points of no entry, and
+ * and a unit would make exporters add a suffix to the name). Values are doubles, as kwollect
+ * stores them (a scale factor makes an integer count fractional). Points of no entry, and
  * optional ones that are off, are left out.
  */
 export function createTransform(
@@ -100,7 +102,7 @@ export function createTransform(
       ({ template, name, points }) =>
         ({
           ...template,
-          descriptor: { ...template.descriptor, name, unit: '' },
+          descriptor: { ...template.descriptor, name, unit: '', valueType: ValueType.DOUBLE },
           dataPoints: points,
         }) as MetricData,
     );

@@ -89,6 +89,8 @@ export function translate(
             name: internalName(internalNames, m, metricIndex++),
             oid: m.url.scheme === 'snmp' ? m.url.oid : '',
             instrument: 'gauge',
+            // kwollect keeps every value as a double (an OCTET STRING may hold "12.5").
+            value_type: 'double',
           })),
         },
       };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Secret } from '../../kit/config-types.ts';
 import { duration, formatHostPort, scraperOptions, secret } from '../../kit/config-types.ts';
-import type { InstrumentType, Profile } from './profile.ts';
+import type { InstrumentType, MetricValueType, Profile } from './profile.ts';
 import { attributeName, profileAttributeNames, profileSchema } from './profile.ts';
 import { BUILTIN_PROFILES } from './profiles/builtin.ts';
 import { DEVICE_ATTRIBUTES } from './metadata.ts';
@@ -154,11 +154,13 @@ const targetSchema = z.strictObject({
 
 const profileNameSchema = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a lower_snake_case profile name');
 
-/** The instrument of a metric name, as registered once for the whole receiver. */
+/** The instrument of a metric name, as published once for the whole receiver. */
 export interface InstrumentSpec {
   readonly instrument: InstrumentType;
   readonly unit: string;
   readonly description: string;
+  /** `double` when any profile's metric of this name is a double, `int` otherwise. */
+  readonly value_type: MetricValueType;
 }
 
 /** One target, its references resolved. */
@@ -236,6 +238,9 @@ export const configSchema = z
               path: ['profiles', profileName, ...group.path, 'metrics', m, 'instrument'],
               message: `${metric.name} is a ${known.instrument} in ${known.unit} in profile ${known.profile}`,
             });
+          } else if (metric.value_type === 'double' && known.value_type === 'int') {
+            // A name is one metric: a double in any profile makes it a double.
+            instruments.set(metric.name, { ...known, value_type: 'double' });
           }
         });
       }
@@ -329,6 +334,7 @@ export const configSchema = z
               instrument: spec.instrument,
               unit: spec.unit,
               description: spec.description,
+              value_type: spec.value_type,
             });
         }
       }

@@ -172,7 +172,7 @@ export const snmpMetadata = {
     'snmp.if.alias': 'IF-MIB ifAlias, the description an operator gave the interface (absent when empty).',
     'network.io.direction': '`receive` or `transmit`.',
     'error.type':
-      'Poll errors: `timeout`, `authentication`, `agent_error`, `malformed_response`, `socket`. Varbind errors: `no_such_object`, `no_such_instance`, `end_of_mib_view`, `malformed`, `not_a_number`.',
+      'Poll errors: `timeout`, `authentication`, `agent_error`, `malformed_response`, `socket`. Varbind errors: `no_such_object`, `no_such_instance`, `end_of_mib_view`, `malformed`, `not_a_number`, `not_an_integer` (a fractional value of an `int` metric).',
     'snmp.oid': 'The OID (scalar) or column OID (table) that returned no usable value.',
   },
 } as const satisfies ReceiverMetadata;

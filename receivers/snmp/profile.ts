@@ -17,6 +17,30 @@ export const INSTRUMENTS = ['gauge', 'counter', 'updowncounter'] as const;
 /** One of {@link INSTRUMENTS}. */
 export type InstrumentType = (typeof INSTRUMENTS)[number];
 
+/** The value types a profile metric can be published with (the Collector's `value_type`). */
+export const VALUE_TYPES = ['int', 'double'] as const;
+/** One of {@link VALUE_TYPES}. */
+export type MetricValueType = (typeof VALUE_TYPES)[number];
+
+/**
+ * The value type of a metric whose profile does not say: `int` when its values are integers by
+ * construction (an SNMP INTEGER, Counter32, Counter64, Gauge32 or TimeTicks times an integer
+ * scale, or an integer value_map), `double` when a fractional scale or decimal digits apply.
+ */
+function inferValueType(metric: {
+  readonly scale_factor: number;
+  readonly fallback_scale_factor?: number | undefined;
+  readonly decimal_digits_oid?: string | undefined;
+  readonly value_map?: Readonly<Record<string, number>> | undefined;
+}): MetricValueType {
+  const integral =
+    Number.isInteger(metric.scale_factor) &&
+    Number.isInteger(metric.fallback_scale_factor ?? metric.scale_factor) &&
+    metric.decimal_digits_oid === undefined &&
+    Object.values(metric.value_map ?? {}).every((v) => Number.isInteger(v));
+  return integral ? 'int' : 'double';
+}
+
 const NAME_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/;
 
 /** A numeric OID, stored without its leading dot. */
@@ -106,6 +130,12 @@ const metricSchema = z
     ignore_values: z.array(z.number()).default([]),
     /** Fixed attributes of this metric's points. */
     attributes: z.record(attributeName, z.string()).default({}),
+    /**
+     * `int` or `double`; by default `int` when the values are integers by construction (no
+     * fractional scale_factor, no decimal_digits_oid), `double` otherwise. A value that is not
+     * an integer (an OCTET STRING holding "12.5") for an `int` metric is a varbind error.
+     */
+    value_type: z.enum(VALUE_TYPES).optional(),
   })
   .transform((metric, ctx) => {
     const listed = snmpMetadata.metrics.find((m) => m.name === metric.name);
@@ -142,6 +172,7 @@ const metricSchema = z
       unit: listed?.unit ?? metric.unit ?? '1',
       description: metric.description ?? listed?.description ?? `SNMP ${metric.oid}.`,
       fallback_scale_factor: metric.fallback_scale_factor ?? metric.scale_factor,
+      value_type: metric.value_type ?? inferValueType(metric),
       value_map:
         metric.value_map === undefined
           ? undefined

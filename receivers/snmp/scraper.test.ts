@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { ValueType } from '@opentelemetry/api';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
@@ -288,6 +289,95 @@ describe('snmp counters', () => {
     state.uptime += 1000;
     state.counter = 10; // cleared: as a wrap it would mean an increase of 2^32 - 999 990
     expect(counterPoint((await scrape(runner)).batch)?.value).toBe(10);
+  });
+});
+
+/** The value type of each metric of a batch, by name. */
+function valueTypes(batch: ResourceMetrics): Record<string, ValueType> {
+  return Object.fromEntries(
+    batch.scopeMetrics.flatMap((s) => s.metrics.map((m) => [m.descriptor.name, m.descriptor.valueType])),
+  );
+}
+
+/** An agent serving OCTET STRINGs of numbers: `load` at .4.1.0, `count` at .4.2.0. */
+function textAgent(load: string, count: string): readonly RawVarbind[] {
+  return [
+    { oid: SYS_UP_TIME, type: SNMP_TYPE.TimeTicks, value: 100 },
+    { oid: '1.3.6.1.4.1.99999.4.1.0', type: SNMP_TYPE.OctetString, value: Buffer.from(load) },
+    { oid: '1.3.6.1.4.1.99999.4.2.0', type: SNMP_TYPE.OctetString, value: Buffer.from(count) },
+  ];
+}
+
+function textConfig(loadValueType?: 'int' | 'double'): Record<string, unknown> {
+  return {
+    ...counterConfig,
+    profiles: {
+      text: {
+        scalars: {
+          metrics: [
+            {
+              name: 'lab.load',
+              oid: '1.3.6.1.4.1.99999.4.1.0',
+              instrument: 'gauge',
+              ...(loadValueType === undefined ? {} : { value_type: loadValueType }),
+            },
+            { name: 'lab.count', oid: '1.3.6.1.4.1.99999.4.2.0', instrument: 'gauge' },
+          ],
+        },
+      },
+    },
+    targets: [{ ...counterConfig.targets[0], profiles: ['text'] }],
+  };
+}
+
+describe('snmp value types', () => {
+  it('publishes integers by type as ints and scaled or fractional values as doubles', async () => {
+    const targets = [{}, { name: 'pdu-a', port: 162, profiles: ['apc_rpdu'] }];
+    const config = configSchema.parse(labConfig(161, targets));
+    expect(config.instruments.get('hw.network.io')?.value_type).toBe('int');
+    // ifSpeed in b/s × 0.125 where ifHighSpeed is missing
+    expect(config.instruments.get('hw.network.bandwidth.limit')?.value_type).toBe('double');
+    // × 360 000 in apc_rpdu, decimal digits in raritan_px
+    expect(config.instruments.get('hw.energy')?.value_type).toBe('double');
+    const { runner } = createRunner(labConfig(161, targets), (c) =>
+      readFixture(c.port === 162 ? 'snmpd-apc-rpdu.json' : 'snmpd-lab-1.json'),
+    );
+    const { batch } = await scrape(runner);
+    expect(valueTypes(batch)).toMatchObject({
+      'lab.fixed': ValueType.INT,
+      'hw.network.io': ValueType.INT,
+      'hw.network.packets': ValueType.INT,
+      'hw.network.up': ValueType.INT,
+      'hw.network.bandwidth.limit': ValueType.DOUBLE,
+      'hw.energy': ValueType.DOUBLE,
+      'inframeter.snmp.poll.duration': ValueType.DOUBLE,
+      'inframeter.snmp.poll.success': ValueType.INT,
+      'inframeter.snmp.poll.varbinds': ValueType.INT,
+      'inframeter.snmp.varbind.errors': ValueType.INT,
+    });
+  });
+
+  it('leaves out a fractional value of an int metric and counts it; value_type: double keeps it', async () => {
+    const inferred = createRunner(textConfig(), () => textAgent('12.5', '42'));
+    const first = await scrape(inferred.runner);
+    expect(valueOf(first.metrics, 'lab.count', {})).toBe(42);
+    expect(valueOf(first.metrics, 'lab.load', {})).toBeUndefined();
+    expect(first.errors.get('c')?.message).toBe('c: no value for 1.3.6.1.4.1.99999.4.1.0 (not_an_integer)');
+    expect(
+      valueOf(first.metrics, 'inframeter.snmp.varbind.errors', {
+        'snmp.oid': '1.3.6.1.4.1.99999.4.1.0',
+        'error.type': 'not_an_integer',
+      }),
+    ).toBe(1);
+
+    const typed = createRunner(textConfig('double'), () => textAgent('12.5', '42'));
+    const second = await scrape(typed.runner);
+    expect(second.errors.size).toBe(0);
+    expect(valueOf(second.metrics, 'lab.load', {})).toBe(12.5);
+    expect(valueTypes(second.batch)).toMatchObject({
+      'lab.load': ValueType.DOUBLE,
+      'lab.count': ValueType.INT,
+    });
   });
 });
 

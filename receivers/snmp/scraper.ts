@@ -1,6 +1,7 @@
-import type { Attributes, Meter } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import type { ScrapeReport, Scraper } from '../../kit/component.ts';
 import { ScrapeError } from '../../kit/errors.ts';
+import type { SnapshotProducer } from '../../kit/snapshot-producer.ts';
 import type { SnmpClient, SnmpSession } from './client.ts';
 import { forEachLimited } from './concurrency.ts';
 import type { ResolvedTarget, SnmpConfig } from './config.ts';
@@ -16,9 +17,9 @@ import type { Column } from './parse/table.ts';
 import { groupColumns } from './parse/table.ts';
 import type { DecodedVarbind, VarbindProblem } from './parse/varbind.ts';
 import { decodeVarbind } from './parse/varbind.ts';
+import { createSnmpProducer } from './producer.ts';
 import type { Profile } from './profile.ts';
-import type { Point, TargetSnapshot } from './receiver.ts';
-import { registerSnmpInstruments } from './receiver.ts';
+import type { Point, TargetSnapshot } from './snapshot.ts';
 
 /** A monotonic clock in milliseconds; tests move it by hand. */
 export interface Clock {
@@ -26,6 +27,16 @@ export interface Clock {
 }
 
 const systemClock: Clock = { monotonic: () => performance.now() };
+
+/** Whether two attribute sets hold the same keys and values. */
+function sameAttributes(a: Attributes, b: Attributes): boolean {
+  let count = 0;
+  for (const key in b) {
+    if (a[key] !== b[key]) return false;
+    count += 1;
+  }
+  return count === Object.keys(a).length;
+}
 
 /** Problems named in a target's error message; the rest are counted. */
 const PROBLEMS_IN_MESSAGE = 5;
@@ -44,6 +55,12 @@ interface TargetState {
   lastStart: number | undefined;
   uptime: UptimeReading | undefined;
   counters: Map<string, CounterState>;
+  /**
+   * The attributes of each series published by the last poll, by series: the same object is
+   * published again while its values stay the same, so that the producer finds the series by
+   * identity instead of by its values.
+   */
+  attributes: Map<string, Attributes>;
   readonly pollErrors: Map<PollFailure, number>;
   readonly varbindErrors: Map<string, { oid: string; problem: VarbindProblem; count: number }>;
   snapshot: TargetSnapshot;
@@ -67,6 +84,8 @@ export class SnmpScraper implements Scraper {
   readonly #client: SnmpClient;
   readonly #clock: Clock;
   readonly #targets: TargetState[];
+  /** Everything is published through it: the points and self-telemetry of every target. */
+  readonly metricProducer: SnapshotProducer;
 
   constructor(options: { config: SnmpConfig; client: SnmpClient; clock?: Clock }) {
     this.#config = options.config;
@@ -86,6 +105,7 @@ export class SnmpScraper implements Scraper {
         lastStart: undefined,
         uptime: undefined,
         counters: new Map(),
+        attributes: new Map(),
         pollErrors: new Map(),
         varbindErrors: new Map(),
         snapshot: {
@@ -100,10 +120,14 @@ export class SnmpScraper implements Scraper {
         },
       };
     });
+    this.metricProducer = createSnmpProducer(options.config.instruments, () =>
+      this.#targets.map((t) => t.snapshot),
+    );
   }
 
-  register(meter: Meter): void {
-    registerSnmpInstruments(meter, this.#config.instruments, () => this.#targets.map((t) => t.snapshot));
+  /** No instruments: see metricProducer. */
+  register(): void {
+    // Everything is published through the producer.
   }
 
   async scrape(signal: AbortSignal): Promise<ScrapeReport> {
@@ -180,6 +204,7 @@ export class SnmpScraper implements Scraper {
     const problems: OidProblem[] = [];
     for (const profile of target.profiles) evaluateProfile(profile, result, samples, problems);
     const counters = new Map<string, CounterState>();
+    const published = new Map<string, Attributes>();
     const points: Point[] = [];
     for (const sample of samples) {
       let value: number;
@@ -195,11 +220,24 @@ export class SnmpScraper implements Scraper {
       } else {
         value = applyScale(Number(sample.raw), sample.scale, sample.digits);
       }
-      const attributes: Attributes = { ...target.base, ...sample.attributes };
+      if (!Number.isInteger(value) && this.#config.instruments.get(sample.name)?.value_type === 'int') {
+        // An OCTET STRING holding a decimal number: not truncated, reported.
+        problems.push({
+          oid: sample.oid,
+          problem: 'not_an_integer',
+          detail: `${sample.name} is an int metric: ${String(value)} is not an integer (set value_type: double)`,
+        });
+        continue;
+      }
+      const fresh: Attributes = { ...target.base, ...sample.attributes };
+      const known = target.attributes.get(sample.series);
+      const attributes = known !== undefined && sameAttributes(known, fresh) ? known : fresh;
+      published.set(sample.series, attributes);
       points.push({ name: sample.name, value, attributes });
     }
     // Series that vanished (an interface removed) are forgotten with this poll.
     target.counters = counters;
+    target.attributes = published;
     return { points, problems };
   }
 

@@ -1,9 +1,8 @@
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { ComponentKind, ComponentSettings, Scraper } from '../../kit/component.ts';
+import type { ComponentKind, ComponentSettings, ComponentTelemetry, Scraper } from '../../kit/component.ts';
 import { createSilentLogger } from '../../kit/logger.ts';
 import { ScrapeRunner } from '../../kit/scrape-controller.ts';
-import type { ComponentTelemetry } from '../../kit/self-telemetry.ts';
 import { SelfTelemetry } from '../../kit/self-telemetry.ts';
 
 /** Totals a component reported to its telemetry, for assertions. */

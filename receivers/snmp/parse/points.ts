@@ -26,6 +26,8 @@ export interface Sample {
   readonly digits: number;
   /** Identity of the series within its target: metric name and instance OID. */
   readonly series: string;
+  /** The OID (scalar) or column OID (table) the value was read from. */
+  readonly oid: string;
 }
 
 /** An OID that gave no usable value. For tables, the column OID. */
@@ -76,6 +78,7 @@ function toSample(
     scale,
     digits,
     series,
+    oid: problemOid,
   };
 }
 

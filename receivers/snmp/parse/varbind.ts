@@ -40,7 +40,7 @@ export type SnmpValue =
 
 /** Why a varbind carries no usable value. */
 export type VarbindProblem =
-  'no_such_object' | 'no_such_instance' | 'end_of_mib_view' | 'malformed' | 'not_a_number';
+  'no_such_object' | 'no_such_instance' | 'end_of_mib_view' | 'malformed' | 'not_a_number' | 'not_an_integer';
 
 /** A decoded varbind: its value, or the problem that stands in its place. */
 export type DecodedVarbind =

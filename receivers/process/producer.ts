@@ -4,7 +4,7 @@ import { SnapshotProducer } from '../../kit/snapshot-producer.ts';
 import { processMetadata } from './metadata.ts';
 import type { ProcessMetricName } from './metadata.ts';
 import { USER_HZ } from '../../kit/procfs/pid-stat.ts';
-import type { ProcessSnapshot } from './scraper.ts';
+import type { ProcessSnapshot } from './snapshot.ts';
 
 /** Attribute sets of the receiver's own series, the same objects every scrape. */
 const NO_ATTRIBUTES: Attributes = {};

@@ -1,20 +1,11 @@
 import type { Attributes } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
-import type { KubeConfig } from '@kubernetes/client-node';
-import type { ComponentSettings, Receiver, Scraper } from '../../kit/component.ts';
-import { ErrorLog } from '../../kit/error-log.ts';
 import type { MetricMetadata } from '../../kit/metadata.ts';
 import type { ProducedMetric } from '../../kit/snapshot-producer.ts';
 import { SnapshotProducer } from '../../kit/snapshot-producer.ts';
-import { createScraperReceiver } from '../../kit/scrape-controller.ts';
 import type { AttributeTree } from './attribute-tree.ts';
-import type { CgroupFsClient } from './client.ts';
-import type { Config } from './config.ts';
-import { enabledMetrics } from './enabled.ts';
 import { metadata } from './metadata.ts';
-import type { PodMetadataSource } from './kubernetes-client.ts';
-import type { CgroupsScraperDeps, Snapshot } from './scraper.ts';
-import { CgroupsScraper } from './scraper.ts';
+import type { Snapshot } from './snapshot.ts';
 import type { CgroupStats } from './stats.ts';
 
 /**
@@ -214,116 +205,4 @@ function observeCgroup(h: Handles, tree: AttributeTree, stats: CgroupStats): voi
       record(h.packets, net.txPackets, tx);
     }
   }
-}
-
-/** The cgroups scraper with its instruments: what the scrape controller drives. */
-export function createCgroupsScraper(
-  config: Config,
-  deps: CgroupsScraperDeps = {},
-): Scraper & { snapshot(): Snapshot } {
-  const scraper = new CgroupsScraper(config, deps);
-  return {
-    // Everything is published through the producer.
-    register: () => undefined,
-    metricProducer: createProducer(enabledMetrics(config), () => scraper.snapshot()),
-    scrape: (signal) => scraper.scrape(signal),
-    snapshot: () => scraper.snapshot(),
-    shutdown: () => scraper.shutdown(),
-  };
-}
-
-/** What a test or an embedding program may hand the receiver instead of the real thing. */
-export interface CgroupsReceiverDeps {
-  readonly client?: CgroupFsClient;
-  /** Used instead of the service account or kubeconfig file when `kubernetes.enabled`. */
-  readonly kubeConfig?: KubeConfig;
-  readonly now?: () => number;
-}
-
-/**
- * The `cgroups` receiver: the scraper under the scrape controller, plus the pod watch when
- * `kubernetes.enabled`. Loading Kubernetes credentials happens here, so bad credentials fail
- * at start-up.
- */
-export function createCgroupsReceiver(
-  settings: ComponentSettings,
-  config: Config,
-  deps: CgroupsReceiverDeps = {},
-): Receiver {
-  let pods: PodMetadataSource | undefined;
-  let watcher: PodMetadataSource | undefined;
-  const k8s = config.kubernetes;
-  const nodeName = k8s.node_name;
-  if (k8s.enabled && nodeName !== undefined) {
-    // The Kubernetes client library is large: it is loaded at start, only when enabled.
-    pods = {
-      get version() {
-        return watcher?.version ?? 0;
-      },
-      get: (uid) => watcher?.get(uid),
-      start: () => watcher?.start(),
-      stop: async () => {
-        await watcher?.stop();
-      },
-    };
-  }
-  const loadWatcher = async (): Promise<void> => {
-    if (pods === undefined || watcher !== undefined || nodeName === undefined) return;
-    const { createPodWatcher, loadKubeConfig } = await import('./kubernetes-client.ts');
-    const errorLog = new ErrorLog(settings.logger);
-    watcher = createPodWatcher({
-      kubeConfig: deps.kubeConfig ?? loadKubeConfig(k8s.auth_type, k8s.kubeconfig),
-      nodeName,
-      onError: (error) => {
-        errorLog.report('kubernetes pod watch', error);
-      },
-      onRecovered: () => {
-        errorLog.recovered('kubernetes pod watch');
-      },
-    });
-  };
-  const scraperDeps: CgroupsScraperDeps = {
-    ...(deps.client === undefined ? {} : { client: deps.client }),
-    ...(deps.now === undefined ? {} : { now: deps.now }),
-    ...(pods === undefined ? {} : { pods }),
-  };
-  const scraper = createCgroupsScraper(config, scraperDeps);
-  const capLog = new ErrorLog(settings.logger);
-  const capped: Scraper = {
-    register: (meter) => {
-      scraper.register(meter);
-    },
-    ...(scraper.metricProducer === undefined ? {} : { metricProducer: scraper.metricProducer }),
-    shutdown: () => scraper.shutdown?.() ?? Promise.resolve(),
-    async scrape(signal) {
-      const report = await scraper.scrape(signal);
-      // Logged once while the cap holds (the count itself is a metric), again after it stopped.
-      if (scraper.snapshot().counts.over_limit > 0) {
-        capLog.report(
-          'max_cgroups',
-          new Error(
-            `more cgroups are selected than max_cgroups (${String(config.max_cgroups)}): the rest are not reported, see inframeter.cgroups.selected{inframeter.cgroups.selection="over_limit"}`,
-          ),
-        );
-      } else {
-        capLog.recovered('max_cgroups');
-      }
-      return report;
-    },
-  };
-  const receiver = createScraperReceiver(settings, config, capped);
-  return {
-    async start(next) {
-      await loadWatcher();
-      pods?.start();
-      await receiver.start(next);
-    },
-    setCollectionInterval(ms) {
-      receiver.setCollectionInterval?.(ms);
-    },
-    async shutdown() {
-      await receiver.shutdown();
-      await pods?.stop();
-    },
-  };
 }

@@ -10,7 +10,8 @@ import { createTestSettings, scrapeOnce } from '../../test/support/settings.ts';
 import type { Config } from './config.ts';
 import { configSchema } from './config.ts';
 import { metadata } from './metadata.ts';
-import { createCgroupsReceiver, createCgroupsScraper } from './receiver.ts';
+import { createCgroupsReceiver } from './factory.ts';
+import { createCgroupsScraper } from './scraper.ts';
 import { formatBatch, instrumentOf } from './testdata/golden-format.ts';
 
 const testdata = join(import.meta.dirname, 'testdata');
