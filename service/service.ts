@@ -8,10 +8,9 @@ import type {
   Processor,
   Receiver,
 } from '../kit/component.ts';
+import type { Extension, ExtensionSettings } from '../kit/extension.ts';
 import type { CollectorConfig } from './config.ts';
 import { toError } from '../kit/errors.ts';
-import { ControlServer } from '../extensions/experiments/server.ts';
-import { ExperimentManager } from '../extensions/experiments/manager.ts';
 import { createFanout } from './fanout.ts';
 import { instrumentSink } from './instrumented-sink.ts';
 import { createLogFanout, instrumentLogSink } from './log-sinks.ts';
@@ -65,8 +64,8 @@ export class Service {
   readonly #processors: Started<Processor>[] = [];
   readonly #receivers: (Started<Receiver> & { head: MetricSink; logs: LogSink | undefined })[] = [];
   #server: TelemetryServer | undefined;
-  #experiments: ExperimentManager | undefined;
-  #control: ControlServer | undefined;
+  /** The enabled extensions, in `service.extensions` order. */
+  readonly #extensions: Started<Extension>[] = [];
   #state: ServiceState = 'created';
 
   constructor(config: CollectorConfig, logger: Logger, resource: Resource) {
@@ -90,9 +89,15 @@ export class Service {
     return this.#server?.address();
   }
 
-  /** Where the experiments control API listens, once started. */
-  get controlAddress(): string | undefined {
-    return this.#control?.describe();
+  /** Where each started extension serves (those that say), by id. */
+  extensionAddresses(): ReadonlyMap<string, string> {
+    const out = new Map<string, string>();
+    if (this.#state !== 'running') return out;
+    for (const { id, component } of this.#extensions) {
+      const where = component.describe?.();
+      if (where !== undefined) out.set(id, where);
+    }
+    return out;
   }
 
   /** The started exporters, by id. */
@@ -108,6 +113,15 @@ export class Service {
       kind,
       logger: this.#logger.child(bindings),
       telemetry: this.#telemetry.forComponent(id, kind),
+      meter: this.#telemetry.meter,
+      resource: this.#resource,
+    };
+  }
+
+  #extensionSettings(id: string): ExtensionSettings {
+    return {
+      id,
+      logger: this.#logger.child({ component: id, kind: 'extension' }),
       meter: this.#telemetry.meter,
       resource: this.#resource,
     };
@@ -142,16 +156,16 @@ export class Service {
     for (const [id, { factory, config }] of this.#config.receivers) {
       receivers.set(id, factory.create(this.#settings(id, 'receiver'), config));
     }
-    const experiments = this.#config.extensions.experiments;
-    if (experiments !== undefined) {
-      this.#experiments = new ExperimentManager(
-        experiments.directory,
-        this.#logger.child({ component: 'experiments', kind: 'extension' }),
-        receivers,
-        this.#config.pipelines
-          .filter((p) => p.signal === 'metrics')
-          .map((p) => ({ id: p.id, receivers: p.receivers })),
-      );
+    const host = {
+      receivers,
+      pipelines: this.#config.pipelines
+        .filter((p) => p.signal === 'metrics')
+        .map((p) => ({ id: p.id, receivers: p.receivers })),
+    };
+    for (const [id, { factory, config }] of this.#config.extensions) {
+      const extension = factory.create(this.#extensionSettings(id), config);
+      this.#extensions.push({ id, component: extension });
+      extension.bind?.(host);
     }
     const heads = new Map<string, MetricSink>();
     for (const pipeline of this.#config.pipelines) {
@@ -159,8 +173,10 @@ export class Service {
       const exporters = createFanout(
         pipeline.exporters.map((id) => exporterSinks.get(id)).filter((s) => s !== undefined),
       );
-      // An experiment records what the pipeline exports: after its processors.
-      let sink = this.#experiments?.tap(pipeline.id, exporters) ?? exporters;
+      // An extension sees what the pipeline exports: after its processors.
+      let sink: MetricSink = exporters;
+      for (const { component } of this.#extensions)
+        sink = component.wrapExporterSink?.(pipeline.id, sink) ?? sink;
       const chain: Started<Processor>[] = [];
       for (const id of [...pipeline.processors].reverse()) {
         const entry = this.#config.processors.get(id);
@@ -212,7 +228,6 @@ export class Service {
         await this.#server.listen(address);
       }
       this.#build();
-      const experimentsConfig = this.#config.extensions.experiments;
       for (const { id, component } of this.#exporters) {
         await component.start?.().catch((error: unknown) => {
           throw new Error(`exporter ${id} failed to start: ${toError(error).message}`, { cause: error });
@@ -230,21 +245,14 @@ export class Service {
           },
         );
       }
-      if (this.#experiments !== undefined && experimentsConfig !== undefined) {
-        this.#control = new ControlServer(
-          this.#experiments,
-          experimentsConfig.bearer_token.reveal(),
-          this.#logger.child({ component: 'experiments', kind: 'extension' }),
-          { proxyTargets: experimentsConfig.proxy_targets },
-        );
-        await this.#control.listen(experimentsConfig.endpoint);
-      }
+      for (const { component } of this.#extensions) await component.start();
       this.#state = 'running';
       this.#logger.info(
         {
           receivers: this.#receivers.map((r) => r.id),
           processors: this.#processors.map((p) => p.id),
           exporters: this.#exporters.map((e) => e.id),
+          extensions: this.#extensions.map((e) => e.id),
         },
         'collector started',
       );
@@ -268,12 +276,12 @@ export class Service {
         this.#logger.error({ err: toError(error), component: id }, `${kind} ${id} did not stop cleanly`);
       }
     };
-    if (this.#control !== undefined)
-      await stop('extension', 'experiments', () => this.#control?.close() ?? Promise.resolve());
+    for (const e of [...this.#extensions].reverse())
+      if (e.component.stopServing !== undefined)
+        await stop('extension', e.id, () => e.component.stopServing?.() ?? Promise.resolve());
     await Promise.all(this.#receivers.map((r) => stop('receiver', r.id, () => r.component.shutdown())));
-    if (this.#experiments !== undefined) {
-      await stop('extension', 'experiments', () => this.#experiments?.shutdown() ?? Promise.resolve());
-    }
+    for (const e of [...this.#extensions].reverse())
+      await stop('extension', e.id, () => e.component.shutdown());
     for (const p of this.#processors) await stop('processor', p.id, () => p.component.shutdown());
     await Promise.all(
       this.#exporters.map((e) =>

@@ -71,8 +71,7 @@ export async function runCommand(options: RunOptions, out: Writable): Promise<nu
     const where = exporter.describe?.();
     if (where !== undefined) lines.push(`  exporter ${id}: ${where}`);
   }
-  if (service.controlAddress !== undefined)
-    lines.push(`  experiments control API: ${service.controlAddress}`);
+  for (const [id, where] of service.extensionAddresses()) lines.push(`  extension ${id}: ${where}`);
   const telemetry = service.telemetryAddress;
   if (telemetry !== undefined) {
     const base = `http://${formatHostPort(telemetry)}`;
