@@ -1,17 +1,21 @@
-import type { Attributes } from '@opentelemetry/api';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createTestSettings } from '../test/support/settings.ts';
-import { ScrapeRunner } from '../kit/scrape-controller.ts';
-import { SnapshotProducer } from '../kit/snapshot-producer.ts';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { poll } from '../test/support/peers.ts';
 import {
+  decideHeapPolicy,
   HEAP_FLAGS,
   HEAP_FLAGS_APPLIED,
   heapFlagsArgv,
   heapFlagsEnv,
+  INGEST_HEAP_FLAGS,
   ingestHeapFlagsApply,
-  LARGE_SCRAPE_SERIES,
-  largeScrapeHeapFlagsApplied,
+  LARGE_SCRAPE_HEAP_FLAGS,
 } from './heap-flags.ts';
+
+const MAIN = join(import.meta.dirname, 'main.ts');
 
 const argv = ['/usr/bin/node', '/app/dist/service/main.js', 'run', '--config', 'c.yaml'];
 
@@ -57,50 +61,87 @@ describe('heap flags of inframeter run', () => {
     expect(heapFlagsEnv({ MALLOC_ARENA_MAX: '8' }).MALLOC_ARENA_MAX).toBe('8');
   });
 
-  describe('large scrapes', () => {
-    afterEach(() => {
-      Reflect.deleteProperty(process.env, HEAP_FLAGS_APPLIED);
+  it('decides the run-time flags once from the configured receivers: a gateway, large scrapes, or none', () => {
+    const own = { [HEAP_FLAGS_APPLIED]: '1' };
+    expect(decideHeapPolicy(['procfs', 'snmp'], own)).toMatchObject({ policy: 'default', flags: undefined });
+    expect(decideHeapPolicy(['procfs', 'cgroups'], own)).toMatchObject({
+      policy: 'large-scrapes',
+      flags: LARGE_SCRAPE_HEAP_FLAGS,
+    });
+    expect(decideHeapPolicy(['process'], own).flags).toBe(LARGE_SCRAPE_HEAP_FLAGS);
+    // A gateway's change takes precedence over the large scrapes'.
+    expect(decideHeapPolicy(['cgroups', 'otlp'], own)).toMatchObject({
+      policy: 'gateway',
+      flags: INGEST_HEAP_FLAGS,
+    });
+    // Not over heap flags the user chose (no re-execution by `run`), nor with V8's defaults.
+    expect(decideHeapPolicy(['otlp', 'cgroups'], {}).flags).toBeUndefined();
+    expect(decideHeapPolicy(['otlp'], { INFRAMETER_HEAP_FLAGS: 'off' }).flags).toBeUndefined();
+  });
+
+  describe('inframeter run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inframeter-heap-'));
+    afterAll(() => {
+      rmSync(dir, { recursive: true, force: true });
     });
 
-    /** A runner whose scrapes make `count` series. */
-    const runnerOf = (count: number): ScrapeRunner => {
-      const attributes: Attributes[] = Array.from({ length: count }, (_, i) => ({ i }));
-      const gauge = {
-        name: 'test.gauge',
-        instrument: 'gauge',
-        unit: '1',
-        description: 'a gauge',
-        attributes: [],
-        group: 'g',
-        enabled: true,
-      } as const;
-      const producer = new SnapshotProducer(
-        'test/scope',
-        [gauge],
-        () => true,
-        (p) => {
-          for (const a of attributes) p.observe('test.gauge', 1, a);
-        },
+    /**
+     * Runs the CLI as users do (the entry point re-executes Node.js with the heap flags) on a
+     * config with `receivers`, until it says it started; returns its logged heap policy.
+     */
+    async function loggedPolicy(
+      name: string,
+      receivers: string,
+      list: string,
+    ): Promise<Record<string, unknown>> {
+      const path = join(dir, `${name}.yaml`);
+      writeFileSync(
+        path,
+        [
+          'receivers:',
+          receivers,
+          'exporters:',
+          `  csv: { path: ${JSON.stringify(join(dir, `${name}.csv`))} }`,
+          'service:',
+          '  telemetry: { logs: { level: debug } }',
+          `  pipelines: { metrics: { receivers: [${list}], exporters: [csv] } }`,
+          '',
+        ].join('\n'),
       );
-      return new ScrapeRunner(
-        {
-          register: () => undefined,
-          metricProducer: producer,
-          scrape: () => Promise.resolve({ errors: new Map() }),
-        },
-        createTestSettings('test', 'receiver'),
-      );
-    };
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      for (const key of [HEAP_FLAGS_APPLIED, 'INFRAMETER_HEAP_FLAGS', 'NODE_OPTIONS'])
+        Reflect.deleteProperty(env, key);
+      const child = spawn(process.execPath, [MAIN, 'run', '--config', path], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      try {
+        await poll(`collector ${name} started`, 90_000, () =>
+          Promise.resolve(
+            output.includes('Press Ctrl-C') ? true : child.exitCode !== null ? output : undefined,
+          ),
+        );
+      } finally {
+        child.kill('SIGTERM');
+      }
+      expect(await exited, output).toBe(0);
+      const line = output.split('\n').find((l) => l.includes('"msg":"V8 heap policy"'));
+      if (line === undefined) throw new Error(`no heap policy in the output:\n${output}`);
+      return JSON.parse(line) as Record<string, unknown>;
+    }
 
-    it('take the larger growing step from the first scrape that reaches the threshold, over `run`’s flags only', async () => {
-      // Not over heap flags the user chose (no re-execution by `run`).
-      await runnerOf(LARGE_SCRAPE_SERIES).run(10_000);
-      expect(largeScrapeHeapFlagsApplied()).toBe(false);
-      process.env[HEAP_FLAGS_APPLIED] = '1';
-      await runnerOf(LARGE_SCRAPE_SERIES - 1).run(10_000);
-      expect(largeScrapeHeapFlagsApplied()).toBe(false);
-      await runnerOf(LARGE_SCRAPE_SERIES).run(10_000);
-      expect(largeScrapeHeapFlagsApplied()).toBe(true);
-    });
+    it('sets the ingest flags at start when the config has an otlp receiver, and none without', async () => {
+      const [gateway, host] = await Promise.all([
+        loggedPolicy('gateway', '  otlp: { protocols: { http: { endpoint: "127.0.0.1:0" } } }', 'otlp'),
+        loggedPolicy('host', '  procfs: { collection_interval: 1h }', 'procfs'),
+      ]);
+      expect(gateway).toMatchObject({ policy: 'gateway', flags: INGEST_HEAP_FLAGS });
+      expect(host).toMatchObject({ policy: 'default' });
+      expect(host.flags).toBeUndefined();
+    }, 180_000);
   });
 });

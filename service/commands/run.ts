@@ -3,6 +3,7 @@ import { formatHostPort } from '../../kit/config-types.ts';
 import { toError } from '../../kit/errors.ts';
 import type { Logger, LogLevel } from '../../kit/logger.ts';
 import { createLogger } from '../../kit/logger.ts';
+import { applyHeapPolicy } from '../heap-flags.ts';
 import { createCollectorResource } from '../resource.ts';
 import { Service } from '../service.ts';
 import { loadCollectorConfig } from './load.ts';
@@ -21,6 +22,9 @@ export interface RunOptions {
 export async function runCommand(options: RunOptions, out: Writable): Promise<number> {
   const config = loadCollectorConfig(options.config);
   const logger: Logger = createLogger(options.logLevel ?? config.telemetry.logLevel);
+  // The heap policy, decided once from the configuration, before any component exists.
+  const heap = applyHeapPolicy([...config.receivers.values()].map((r) => r.factory.type));
+  logger.debug({ policy: heap.policy, flags: heap.flags, reason: heap.reason }, 'V8 heap policy');
   const service = new Service(config, logger, createCollectorResource(config.telemetry.resource));
 
   const onUnexpected = (kind: string) => (error: unknown) => {
