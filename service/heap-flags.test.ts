@@ -2,6 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ValueType } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterAll, describe, expect, it } from 'vitest';
 import { poll } from '../test/support/peers.ts';
 import {
@@ -13,6 +17,9 @@ import {
   INGEST_HEAP_FLAGS,
   ingestHeapFlagsApply,
   LARGE_SCRAPE_HEAP_FLAGS,
+  LARGE_SCRAPE_SERIES,
+  largeScrapeHeapFlagsApplied,
+  largeScrapeWatch,
 } from './heap-flags.ts';
 
 const MAIN = join(import.meta.dirname, 'main.ts');
@@ -79,6 +86,52 @@ describe('heap flags of inframeter run', () => {
     expect(decideHeapPolicy(['otlp'], { INFRAMETER_HEAP_FLAGS: 'off' }).flags).toBeUndefined();
   });
 
+  it('under the large-scrapes policy, takes the larger step from the first batch of a cgroups, process or kubevirt receiver that reaches the threshold', () => {
+    /** A batch of `count` points. */
+    const batchOf = (count: number): ResourceMetrics => ({
+      resource: resourceFromAttributes({}),
+      scopeMetrics: [
+        {
+          scope: { name: 'test' },
+          metrics: [
+            {
+              descriptor: { name: 'g', unit: '', description: '', valueType: ValueType.DOUBLE },
+              dataPointType: DataPointType.GAUGE,
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              dataPoints: Array.from({ length: count }, () => ({
+                startTime: [0, 0],
+                endTime: [0, 0],
+                attributes: {},
+                value: 1,
+              })),
+            },
+          ],
+        },
+      ],
+    });
+    const receivers = new Map([
+      ['procfs', 'procfs'],
+      ['cgroups/k8s', 'cgroups'],
+    ]);
+    const own = { [HEAP_FLAGS_APPLIED]: '1' };
+    // No watch for a procfs collector or a gateway, nor over heap flags the user chose.
+    expect(largeScrapeWatch(decideHeapPolicy(['procfs'], own), receivers)).toBeUndefined();
+    expect(largeScrapeWatch(decideHeapPolicy(['otlp', 'cgroups'], own), receivers)).toBeUndefined();
+    expect(largeScrapeWatch(decideHeapPolicy(['cgroups'], {}), receivers)).toBeUndefined();
+    const policy = decideHeapPolicy(['procfs', 'cgroups'], own);
+    expect(policy).toMatchObject({ policy: 'large-scrapes', from: 'first-large-scrape' });
+    const watch = largeScrapeWatch(policy, receivers);
+    if (watch === undefined) throw new Error('no watch');
+    expect(watch('cgroups/k8s', batchOf(LARGE_SCRAPE_SERIES - 1))).toBe(false);
+    // A procfs batch, however large, is not a large scrape of the watched kind.
+    expect(watch('procfs', batchOf(LARGE_SCRAPE_SERIES))).toBe(false);
+    expect(largeScrapeHeapFlagsApplied()).toBe(false);
+    expect(watch('cgroups/k8s', batchOf(LARGE_SCRAPE_SERIES))).toBe(true);
+    expect(largeScrapeHeapFlagsApplied()).toBe(true);
+    // Once.
+    expect(watch('cgroups/k8s', batchOf(LARGE_SCRAPE_SERIES))).toBe(false);
+  });
+
   describe('inframeter run', () => {
     const dir = mkdtempSync(join(tmpdir(), 'inframeter-heap-'));
     afterAll(() => {
@@ -134,14 +187,21 @@ describe('heap flags of inframeter run', () => {
       return JSON.parse(line) as Record<string, unknown>;
     }
 
-    it('sets the ingest flags at start when the config has an otlp receiver, and none without', async () => {
-      const [gateway, host] = await Promise.all([
+    it('sets the ingest flags at start when the config has an otlp receiver, none without, and arms the large-scrape step for cgroups', async () => {
+      const [gateway, host, containers] = await Promise.all([
         loggedPolicy('gateway', '  otlp: { protocols: { http: { endpoint: "127.0.0.1:0" } } }', 'otlp'),
         loggedPolicy('host', '  procfs: { collection_interval: 1h }', 'procfs'),
+        loggedPolicy('containers', '  cgroups: { collection_interval: 1h }', 'cgroups'),
       ]);
-      expect(gateway).toMatchObject({ policy: 'gateway', flags: INGEST_HEAP_FLAGS });
+      expect(gateway).toMatchObject({ policy: 'gateway', flags: INGEST_HEAP_FLAGS, from: 'start' });
       expect(host).toMatchObject({ policy: 'default' });
       expect(host.flags).toBeUndefined();
+      // A cgroups receiver: the larger step is armed, taken from the first large scrape.
+      expect(containers).toMatchObject({
+        policy: 'large-scrapes',
+        flags: LARGE_SCRAPE_HEAP_FLAGS,
+        from: 'first-large-scrape',
+      });
     }, 180_000);
   });
 });

@@ -1,4 +1,5 @@
 import type { Resource } from '@opentelemetry/resources';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type {
   ComponentKind,
   ComponentSettings,
@@ -21,6 +22,12 @@ import { TelemetryServer } from './telemetry-server.ts';
 
 /** How long one component may take to flush and stop before the service moves on. */
 const STOP_TIMEOUT_MS = 15_000;
+
+/** What the application may add to a service. */
+export interface ServiceOptions {
+  /** Sees every batch a receiver pushes, before its pipelines (the heap policy's watch). */
+  readonly onReceived?: (receiverId: string, batch: ResourceMetrics) => void;
+}
 
 /** Lifecycle state of the service. */
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -68,8 +75,11 @@ export class Service {
   readonly #extensions: Started<Extension>[] = [];
   #state: ServiceState = 'created';
 
-  constructor(config: CollectorConfig, logger: Logger, resource: Resource) {
+  readonly #options: ServiceOptions;
+
+  constructor(config: CollectorConfig, logger: Logger, resource: Resource, options: ServiceOptions = {}) {
     this.#config = config;
+    this.#options = options;
     this.#logger = logger;
     this.#resource = resource;
     this.#telemetry = new SelfTelemetry(resource);
@@ -194,7 +204,19 @@ export class Service {
         .filter((p) => p.signal === 'metrics' && p.receivers.includes(id))
         .map((p) => heads.get(p.id))
         .filter((s) => s !== undefined);
-      const fanout = createFanout(sinks);
+      let fanout = createFanout(sinks);
+      const onReceived = this.#options.onReceived;
+      if (onReceived !== undefined) {
+        const next = fanout;
+        fanout = {
+          export: (batch, done) => {
+            onReceived(id, batch);
+            next.export(batch, done);
+          },
+          forceFlush: () => next.forceFlush(),
+          shutdown: () => next.shutdown(),
+        };
+      }
       const factory = this.#config.receivers.get(id)?.factory;
       const logSinks = this.#config.pipelines
         .filter((p) => p.signal === 'logs' && p.receivers.includes(id))
