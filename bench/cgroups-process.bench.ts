@@ -10,7 +10,7 @@
  * parse, collection into a batch), in this process, after 20 warm-up scrapes. Prints CPU per
  * scrape and per series, the ratio to the floor, the same per receiver with its read-and-parse
  * part alone, and RSS over the run. Runs with the heap flags of `inframeter run`, including
- * the larger growing step it takes on large scrapes (see service/heap-flags.ts;
+ * the larger growing step it sets at start for large scrapes (see service/heap-flags.ts;
  * `INFRAMETER_HEAP_FLAGS=off` for V8's defaults). Needs gcc.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,19 +25,14 @@ import { createFileProcessClient } from '../receivers/process/client.ts';
 import { configSchema as processConfigSchema } from '../receivers/process/config.ts';
 import { ProcessScraper } from '../receivers/process/scraper.ts';
 import { generateProcTree } from '../receivers/process/testdata/generate.ts';
-import {
-  LARGE_SCRAPE_HEAP_FLAGS,
-  LARGE_SCRAPE_SERIES,
-  largeScrapeHeapFlagsApplied,
-} from '../service/heap-flags.ts';
 import { countPoints } from '../kit/metrics-data.ts';
 import { ScrapeRunner } from '../kit/scrape-controller.ts';
 import { createTestSettings } from '../test/support/settings.ts';
 import { compileFloor, recordingProcessClient, runFloor } from './support/floor.ts';
 import { applyCollectorHeapFlags } from './support/heap-flags.ts';
 
-// The heap settings of `inframeter run`, so that RSS is the collector's.
-const heapFlags = applyCollectorHeapFlags();
+// The heap settings of `inframeter run` with these receivers, so that RSS is the collector's.
+const heapFlags = applyCollectorHeapFlags(['cgroups', 'process']);
 
 const SCRAPES = Number(process.argv[2] ?? 1000);
 const dir = mkdtempSync(join(tmpdir(), 'inframeter-cgroups-bench-'));
@@ -191,12 +186,7 @@ try {
     side.scrapeOnlyMs = (cpuMs() - t) / alone;
   }
   const growth = (rss.at(-1) ?? 0) - (rss[0] ?? 0);
-  console.log(
-    `heap flags: ${heapFlags}` +
-      (largeScrapeHeapFlagsApplied()
-        ? `, then ${LARGE_SCRAPE_HEAP_FLAGS} from the first scrape of ${String(LARGE_SCRAPE_SERIES)} series or more`
-        : ''),
-  );
+  console.log(`heap flags: ${heapFlags}`);
   console.log(
     `tree: ${String(tree.paths.length)} cgroups (v2), 2000 processes; ${String(both.entries)} files, directories and links read per scrape`,
   );

@@ -29,7 +29,6 @@ import { batchFactory } from '../processors/batch/index.ts';
 import { relabelFactory } from '../processors/relabel/index.ts';
 import type { ComponentSettings, MetricSink } from '../kit/component.ts';
 import { formatHostPort } from '../kit/config-types.ts';
-import { INGEST_HEAP_FLAGS, ingestHeapFlagsApply } from '../service/heap-flags.ts';
 import { METRICS_EXPORT_PATH } from '../kit/otlp/proto.ts';
 import { createSilentLogger } from '../kit/logger.ts';
 import { countPoints } from '../kit/metrics-data.ts';
@@ -42,14 +41,11 @@ const OUT = join(import.meta.dirname, '../.bench-out');
 const args = process.argv.slice(2);
 
 // As users run it: the gateway measured here gets the heap flags and environment of
-// `inframeter run` (whose marker lets the otlp receiver change the growing step for a
-// gateway), unless heap flags were given on the command line or INFRAMETER_HEAP_FLAGS=off
-// asks for V8's defaults. The child processes (load generator, sink) run with V8's defaults.
-const heapFlags =
-  args[0] === '--sink'
-    ? ''
-    : applyCollectorHeapFlags() +
-      (ingestHeapFlagsApply(process.env) ? `, then ${INGEST_HEAP_FLAGS} once the otlp receiver starts` : '');
+// `inframeter run`, and the growing step `inframeter run` sets at start for a gateway (an otlp
+// receiver in the config), unless heap flags were given on the command line or
+// INFRAMETER_HEAP_FLAGS=off asks for V8's defaults. The child processes (load generator, sink)
+// run with V8's defaults.
+const heapFlags = args[0] === '--sink' ? '' : applyCollectorHeapFlags(['otlp']);
 const arg = (name: string, fallback: number): number => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : fallback;

@@ -27,8 +27,8 @@ import { createTestSettings } from '../test/support/settings.ts';
 import { compileFloor, recordingProcessClient, runFloor } from './support/floor.ts';
 import { applyCollectorHeapFlags } from './support/heap-flags.ts';
 
-// The heap settings of `inframeter run`, so that RSS is the collector's.
-const heapFlags = applyCollectorHeapFlags();
+// The heap settings of `inframeter run` with a process receiver, so that RSS is the collector's.
+const heapFlags = applyCollectorHeapFlags(['process']);
 const SCRAPES = Number(process.argv[2] ?? 1000);
 const PROCESSES = 2000;
 const dir = mkdtempSync(join(tmpdir(), 'inframeter-process-bench-'));

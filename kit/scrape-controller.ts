@@ -14,11 +14,6 @@ import { AggregationTemporality, MeterProvider, MetricReader } from '@openteleme
 import type { ComponentSettings, MetricSink, Receiver, ScrapeReport, Scraper } from './component.ts';
 import { ErrorLog } from './error-log.ts';
 import { TimeoutError, toError } from './errors.ts';
-import {
-  applyLargeScrapeHeapFlags,
-  LARGE_SCRAPE_HEAP_FLAGS,
-  LARGE_SCRAPE_SERIES,
-} from '../service/heap-flags.ts';
 import { countPoints } from './metrics-data.ts';
 import { readPackageVersion } from './version.ts';
 
@@ -189,14 +184,12 @@ export class ScrapeRunner {
   readonly #reader: ScrapeReader;
   readonly #provider: MeterProvider;
   readonly #tracker = new ObservationTracker();
-  readonly #logger: ComponentSettings['logger'] | undefined;
 
   constructor(
     scraper: Scraper,
     settings: Pick<ComponentSettings, 'id' | 'resource'> & Partial<Pick<ComponentSettings, 'logger'>>,
   ) {
     this.#scraper = scraper;
-    this.#logger = settings.logger;
     this.#reader = new ScrapeReader(scraper.metricProducer);
     const resource = settings.resource.merge(resourceFromAttributes(scraper.resourceAttributes ?? {}));
     this.#provider = new MeterProvider({ resource, readers: [this.#reader] });
@@ -232,9 +225,6 @@ export class ScrapeRunner {
     errors.forEach((error, i) => callbackErrors.set(`collect#${i}`, toError(error)));
     const batch = this.#tracker.prune(resourceMetrics);
     const points = countPoints(batch);
-    // A large scrape: a larger growing step of the heap (see service/heap-flags.ts).
-    if (points >= LARGE_SCRAPE_SERIES && applyLargeScrapeHeapFlags())
-      this.#logger?.debug({ flags: LARGE_SCRAPE_HEAP_FLAGS }, 'V8 heap flags for large scrapes');
     return { batch, points, report: { errors: callbackErrors } };
   }
 

@@ -1,5 +1,8 @@
 import type { Factory } from '../kit/component.ts';
 import { registerFactory } from '../kit/component.ts';
+import type { ExtensionFactory } from '../kit/extension.ts';
+import { registerExtension } from '../kit/extension.ts';
+import { experimentsExtensionFactory } from '../extensions/experiments/index.ts';
 import { csvFactory } from '../exporters/csv/index.ts';
 import { influxdbExporterFactory } from '../exporters/influxdb/index.ts';
 import { otlpExporterFactory } from '../exporters/otlp/index.ts';
@@ -51,4 +54,9 @@ export const factories: readonly Factory[] = [
   registerFactory(postgresqlExporterFactory),
   registerFactory(influxdbExporterFactory),
   registerFactory(prometheusRemoteWriteFactory),
+];
+
+/** Every extension inframeter knows (`extensions:`, enabled by `service.extensions`). */
+export const extensionFactories: readonly ExtensionFactory[] = [
+  registerExtension(experimentsExtensionFactory),
 ];

@@ -1,5 +1,3 @@
-import type { ExperimentsConfig } from '../extensions/experiments/config.ts';
-import { experimentsConfigSchema } from '../extensions/experiments/config.ts';
 import { readFileSync, statSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -12,6 +10,7 @@ import type {
   Signal,
 } from '../kit/component.ts';
 import { signalsOf } from '../kit/component.ts';
+import type { ExtensionFactory } from '../kit/extension.ts';
 import { formatPath, substituteEnv } from './config-env.ts';
 import type { ConfigPath } from './config-env.ts';
 import { parseHostPort } from '../kit/config-types.ts';
@@ -60,25 +59,39 @@ export interface CollectorConfig {
   readonly exporters: ReadonlyMap<string, ComponentConfig<ExporterFactory>>;
   readonly pipelines: readonly PipelineConfig[];
   readonly telemetry: TelemetryConfig;
-  /** Extensions enabled in `service.extensions`, with their settings. */
-  readonly extensions: ExtensionsConfig;
+  /** Extensions enabled in `service.extensions`, in that order, with their settings. */
+  readonly extensions: ReadonlyMap<string, ExtensionConfig>;
 }
 
-/** The extensions inframeter has (`extensions:` section, enabled by `service.extensions`). */
-export interface ExtensionsConfig {
-  readonly experiments?: ExperimentsConfig;
+/** An enabled extension: its id (`type` or `type/name`), factory and parsed config. */
+export interface ExtensionConfig {
+  readonly id: string;
+  readonly factory: ExtensionFactory;
+  readonly config: unknown;
 }
 
-const EXTENSION_SCHEMAS = { experiments: experimentsConfigSchema } as const;
-
-function parseExtensions(raw: unknown, enabled: unknown, problems: string[]): ExtensionsConfig {
-  const out: { experiments?: ExperimentsConfig } = {};
+/**
+ * The `extensions:` section, checked against the registry: every extension defined must be
+ * known and enabled in `service.extensions`, and every one enabled defined. Returns the
+ * enabled ones, in `service.extensions` order.
+ */
+function parseExtensions(
+  raw: unknown,
+  enabled: unknown,
+  factories: ReadonlyMap<string, ExtensionFactory>,
+  problems: string[],
+): Map<string, ExtensionConfig> {
+  const out = new Map<string, ExtensionConfig>();
   const defined = isRecord(raw) ? raw : {};
   if (raw !== undefined && raw !== null && !isRecord(raw))
     problems.push('extensions: expected a map of extension ids to their settings');
-  const known = Object.keys(EXTENSION_SCHEMAS).join(', ');
+  const factoryOf = (id: string): ExtensionFactory | undefined => {
+    const type = ID_PATTERN.exec(id)?.[1];
+    return type === undefined ? undefined : factories.get(type);
+  };
+  const known = [...factories.keys()].join(', ');
   for (const id of Object.keys(defined)) {
-    if (!(id in EXTENSION_SCHEMAS)) problems.push(`extensions.${id}: unknown extension; known: ${known}`);
+    if (factoryOf(id) === undefined) problems.push(`extensions.${id}: unknown extension; known: ${known}`);
   }
   const list = enabled ?? [];
   if (!Array.isArray(list) || list.some((x) => typeof x !== 'string')) {
@@ -91,14 +104,16 @@ function parseExtensions(raw: unknown, enabled: unknown, problems: string[]): Ex
       problems.push(`service.extensions[${String(i)}]: "${id}" is not defined under extensions`);
   });
   for (const id of Object.keys(defined)) {
-    if (!ids.includes(id) && id in EXTENSION_SCHEMAS) {
+    if (!ids.includes(id) && factoryOf(id) !== undefined) {
       problems.push(`extensions.${id}: defined but not enabled (add it to service.extensions or remove it)`);
     }
   }
-  if (ids.includes('experiments') && 'experiments' in defined) {
-    const parsed = experimentsConfigSchema.safeParse(defined.experiments ?? {});
-    if (parsed.success) out.experiments = parsed.data;
-    else problems.push(...zodProblems(parsed.error, ['extensions', 'experiments']));
+  for (const id of ids) {
+    const factory = factoryOf(id);
+    if (factory === undefined || !(id in defined) || out.has(id)) continue;
+    const parsed = factory.configSchema.safeParse(defined[id] ?? {});
+    if (parsed.success) out.set(id, { id, factory, config: parsed.data });
+    else problems.push(...zodProblems(parsed.error, ['extensions', id]));
   }
   return out;
 }
@@ -108,19 +123,23 @@ export interface FactoryRegistry {
   readonly receivers: ReadonlyMap<string, ReceiverFactory>;
   readonly processors: ReadonlyMap<string, ProcessorFactory>;
   readonly exporters: ReadonlyMap<string, ExporterFactory>;
+  /** Absent: the configuration may enable no extension. */
+  readonly extensions?: ReadonlyMap<string, ExtensionFactory>;
 }
 
-/** Groups a list of factories by kind. */
-export function createRegistry(factories: readonly Factory[]): FactoryRegistry {
+/** Groups a list of factories (components and extensions) by kind. */
+export function createRegistry(factories: readonly (Factory | ExtensionFactory)[]): FactoryRegistry {
   const receivers = new Map<string, ReceiverFactory>();
   const processors = new Map<string, ProcessorFactory>();
   const exporters = new Map<string, ExporterFactory>();
+  const extensions = new Map<string, ExtensionFactory>();
   for (const factory of factories) {
     if (factory.kind === 'receiver') receivers.set(factory.type, factory);
     else if (factory.kind === 'processor') processors.set(factory.type, factory);
-    else exporters.set(factory.type, factory);
+    else if (factory.kind === 'exporter') exporters.set(factory.type, factory);
+    else extensions.set(factory.type, factory);
   }
-  return { receivers, processors, exporters };
+  return { receivers, processors, exporters, extensions };
 }
 
 const SECTIONS = { receivers: 'receiver', processors: 'processor', exporters: 'exporter' } as const;
@@ -360,7 +379,7 @@ export function buildConfig(
   const service = substituted.service;
   let pipelines: PipelineConfig[] = [];
   let telemetry: TelemetryConfig = { logLevel: 'info', metricsAddress: undefined, resource: {} };
-  let extensions: ExtensionsConfig = {};
+  let extensions = new Map<string, ExtensionConfig>();
   if (!isRecord(service)) {
     problems.push('service: required, with service.pipelines');
   } else {
@@ -380,7 +399,12 @@ export function buildConfig(
     };
     pipelines = parsePipelines(service.pipelines, defined, signalsOfId, problems);
     telemetry = parseTelemetry(service.telemetry, problems);
-    extensions = parseExtensions(substituted.extensions, service.extensions, problems);
+    extensions = parseExtensions(
+      substituted.extensions,
+      service.extensions,
+      registry.extensions ?? new Map(),
+      problems,
+    );
   }
   for (const section of Object.keys(SECTIONS) as (keyof typeof SECTIONS)[]) {
     for (const id of defined[section]) {

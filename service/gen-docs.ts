@@ -1,10 +1,10 @@
 // Regenerates the metric tables in receivers/*/README.md from each receiver's metadata.ts,
-// and the components table of the top-level README.md from service/components.ts.
+// and the components table (extensions included) of the top-level README.md from service/components.ts.
 // `--check` changes nothing and exits 1 when a README is stale.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { factories } from './components.ts';
+import { extensionFactories, factories } from './components.ts';
 import type { ReceiverMetadata } from '../kit/metadata.ts';
 import { documentValues, renderValuesTable, updateValuesTable } from '../scripts/values-docs.ts';
 import { updateReadme } from '../kit/metadata.ts';
@@ -37,11 +37,16 @@ for (const entry of readdirSync(root, { withFileTypes: true })) {
 }
 const COMPONENTS_START = '<!-- components:start -->';
 const COMPONENTS_END = '<!-- components:end -->';
-const folder = { receiver: 'receivers', processor: 'processors', exporter: 'exporters' } as const;
+const folder = {
+  receiver: 'receivers',
+  processor: 'processors',
+  exporter: 'exporters',
+  extension: 'extensions',
+} as const;
 const table = [
   '| kind | type | stability | what it does | reference |',
   '|---|---|---|---|---|',
-  ...factories.map((f) => {
+  ...[...factories, ...extensionFactories].map((f) => {
     const dir = `${folder[f.kind]}/${f.type}`;
     const reference = existsSync(join(root, '..', dir, 'README.md')) ? `[${dir}](${dir}/README.md)` : '';
     return `| ${f.kind} | \`${f.type}\` | ${f.stability} | ${f.description.replaceAll('|', '\\|')} | ${reference} |`;

@@ -1,17 +1,28 @@
-import type { Attributes } from '@opentelemetry/api';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createTestSettings } from '../test/support/settings.ts';
-import { ScrapeRunner } from '../kit/scrape-controller.ts';
-import { SnapshotProducer } from '../kit/snapshot-producer.ts';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ValueType } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { afterAll, describe, expect, it } from 'vitest';
+import { poll } from '../test/support/peers.ts';
 import {
+  decideHeapPolicy,
   HEAP_FLAGS,
   HEAP_FLAGS_APPLIED,
   heapFlagsArgv,
   heapFlagsEnv,
+  INGEST_HEAP_FLAGS,
   ingestHeapFlagsApply,
+  LARGE_SCRAPE_HEAP_FLAGS,
   LARGE_SCRAPE_SERIES,
   largeScrapeHeapFlagsApplied,
+  largeScrapeWatch,
 } from './heap-flags.ts';
+
+const MAIN = join(import.meta.dirname, 'main.ts');
 
 const argv = ['/usr/bin/node', '/app/dist/service/main.js', 'run', '--config', 'c.yaml'];
 
@@ -57,50 +68,140 @@ describe('heap flags of inframeter run', () => {
     expect(heapFlagsEnv({ MALLOC_ARENA_MAX: '8' }).MALLOC_ARENA_MAX).toBe('8');
   });
 
-  describe('large scrapes', () => {
-    afterEach(() => {
-      Reflect.deleteProperty(process.env, HEAP_FLAGS_APPLIED);
+  it('decides the run-time flags once from the configured receivers: a gateway, large scrapes, or none', () => {
+    const own = { [HEAP_FLAGS_APPLIED]: '1' };
+    expect(decideHeapPolicy(['procfs', 'snmp'], own)).toMatchObject({ policy: 'default', flags: undefined });
+    expect(decideHeapPolicy(['procfs', 'cgroups'], own)).toMatchObject({
+      policy: 'large-scrapes',
+      flags: LARGE_SCRAPE_HEAP_FLAGS,
     });
+    expect(decideHeapPolicy(['process'], own).flags).toBe(LARGE_SCRAPE_HEAP_FLAGS);
+    // A gateway's change takes precedence over the large scrapes'.
+    expect(decideHeapPolicy(['cgroups', 'otlp'], own)).toMatchObject({
+      policy: 'gateway',
+      flags: INGEST_HEAP_FLAGS,
+    });
+    // Not over heap flags the user chose (no re-execution by `run`), nor with V8's defaults.
+    expect(decideHeapPolicy(['otlp', 'cgroups'], {}).flags).toBeUndefined();
+    expect(decideHeapPolicy(['otlp'], { INFRAMETER_HEAP_FLAGS: 'off' }).flags).toBeUndefined();
+  });
 
-    /** A runner whose scrapes make `count` series. */
-    const runnerOf = (count: number): ScrapeRunner => {
-      const attributes: Attributes[] = Array.from({ length: count }, (_, i) => ({ i }));
-      const gauge = {
-        name: 'test.gauge',
-        instrument: 'gauge',
-        unit: '1',
-        description: 'a gauge',
-        attributes: [],
-        group: 'g',
-        enabled: true,
-      } as const;
-      const producer = new SnapshotProducer(
-        'test/scope',
-        [gauge],
-        () => true,
-        (p) => {
-          for (const a of attributes) p.observe('test.gauge', 1, a);
-        },
-      );
-      return new ScrapeRunner(
+  it('under the large-scrapes policy, takes the larger step from the first batch of a cgroups, process or kubevirt receiver that reaches the threshold', () => {
+    /** A batch of `count` points. */
+    const batchOf = (count: number): ResourceMetrics => ({
+      resource: resourceFromAttributes({}),
+      scopeMetrics: [
         {
-          register: () => undefined,
-          metricProducer: producer,
-          scrape: () => Promise.resolve({ errors: new Map() }),
+          scope: { name: 'test' },
+          metrics: [
+            {
+              descriptor: { name: 'g', unit: '', description: '', valueType: ValueType.DOUBLE },
+              dataPointType: DataPointType.GAUGE,
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              dataPoints: Array.from({ length: count }, () => ({
+                startTime: [0, 0],
+                endTime: [0, 0],
+                attributes: {},
+                value: 1,
+              })),
+            },
+          ],
         },
-        createTestSettings('test', 'receiver'),
-      );
-    };
-
-    it('take the larger growing step from the first scrape that reaches the threshold, over `run`’s flags only', async () => {
-      // Not over heap flags the user chose (no re-execution by `run`).
-      await runnerOf(LARGE_SCRAPE_SERIES).run(10_000);
-      expect(largeScrapeHeapFlagsApplied()).toBe(false);
-      process.env[HEAP_FLAGS_APPLIED] = '1';
-      await runnerOf(LARGE_SCRAPE_SERIES - 1).run(10_000);
-      expect(largeScrapeHeapFlagsApplied()).toBe(false);
-      await runnerOf(LARGE_SCRAPE_SERIES).run(10_000);
-      expect(largeScrapeHeapFlagsApplied()).toBe(true);
+      ],
     });
+    const receivers = new Map([
+      ['procfs', 'procfs'],
+      ['cgroups/k8s', 'cgroups'],
+    ]);
+    const own = { [HEAP_FLAGS_APPLIED]: '1' };
+    // No watch for a procfs collector or a gateway, nor over heap flags the user chose.
+    expect(largeScrapeWatch(decideHeapPolicy(['procfs'], own), receivers)).toBeUndefined();
+    expect(largeScrapeWatch(decideHeapPolicy(['otlp', 'cgroups'], own), receivers)).toBeUndefined();
+    expect(largeScrapeWatch(decideHeapPolicy(['cgroups'], {}), receivers)).toBeUndefined();
+    const policy = decideHeapPolicy(['procfs', 'cgroups'], own);
+    expect(policy).toMatchObject({ policy: 'large-scrapes', from: 'first-large-scrape' });
+    const watch = largeScrapeWatch(policy, receivers);
+    if (watch === undefined) throw new Error('no watch');
+    expect(watch('cgroups/k8s', batchOf(LARGE_SCRAPE_SERIES - 1))).toBe(false);
+    // A procfs batch, however large, is not a large scrape of the watched kind.
+    expect(watch('procfs', batchOf(LARGE_SCRAPE_SERIES))).toBe(false);
+    expect(largeScrapeHeapFlagsApplied()).toBe(false);
+    expect(watch('cgroups/k8s', batchOf(LARGE_SCRAPE_SERIES))).toBe(true);
+    expect(largeScrapeHeapFlagsApplied()).toBe(true);
+    // Once.
+    expect(watch('cgroups/k8s', batchOf(LARGE_SCRAPE_SERIES))).toBe(false);
+  });
+
+  describe('inframeter run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inframeter-heap-'));
+    afterAll(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    /**
+     * Runs the CLI as users do (the entry point re-executes Node.js with the heap flags) on a
+     * config with `receivers`, until it says it started; returns its logged heap policy.
+     */
+    async function loggedPolicy(
+      name: string,
+      receivers: string,
+      list: string,
+    ): Promise<Record<string, unknown>> {
+      const path = join(dir, `${name}.yaml`);
+      writeFileSync(
+        path,
+        [
+          'receivers:',
+          receivers,
+          'exporters:',
+          `  csv: { path: ${JSON.stringify(join(dir, `${name}.csv`))} }`,
+          'service:',
+          '  telemetry: { logs: { level: debug } }',
+          `  pipelines: { metrics: { receivers: [${list}], exporters: [csv] } }`,
+          '',
+        ].join('\n'),
+      );
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      for (const key of [HEAP_FLAGS_APPLIED, 'INFRAMETER_HEAP_FLAGS', 'NODE_OPTIONS'])
+        Reflect.deleteProperty(env, key);
+      const child = spawn(process.execPath, [MAIN, 'run', '--config', path], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      try {
+        await poll(`collector ${name} started`, 90_000, () =>
+          Promise.resolve(
+            output.includes('Press Ctrl-C') ? true : child.exitCode !== null ? output : undefined,
+          ),
+        );
+      } finally {
+        child.kill('SIGTERM');
+      }
+      expect(await exited, output).toBe(0);
+      const line = output.split('\n').find((l) => l.includes('"msg":"V8 heap policy"'));
+      if (line === undefined) throw new Error(`no heap policy in the output:\n${output}`);
+      return JSON.parse(line) as Record<string, unknown>;
+    }
+
+    it('sets the ingest flags at start when the config has an otlp receiver, none without, and arms the large-scrape step for cgroups', async () => {
+      const [gateway, host, containers] = await Promise.all([
+        loggedPolicy('gateway', '  otlp: { protocols: { http: { endpoint: "127.0.0.1:0" } } }', 'otlp'),
+        loggedPolicy('host', '  procfs: { collection_interval: 1h }', 'procfs'),
+        loggedPolicy('containers', '  cgroups: { collection_interval: 1h }', 'cgroups'),
+      ]);
+      expect(gateway).toMatchObject({ policy: 'gateway', flags: INGEST_HEAP_FLAGS, from: 'start' });
+      expect(host).toMatchObject({ policy: 'default' });
+      expect(host.flags).toBeUndefined();
+      // A cgroups receiver: the larger step is armed, taken from the first large scrape.
+      expect(containers).toMatchObject({
+        policy: 'large-scrapes',
+        flags: LARGE_SCRAPE_HEAP_FLAGS,
+        from: 'first-large-scrape',
+      });
+    }, 180_000);
   });
 });

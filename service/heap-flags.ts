@@ -1,4 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { countPoints } from '../kit/metrics-data.ts';
 
 /**
  * V8 heap settings for the long-running `inframeter run`. A collector's live heap is small
@@ -16,9 +18,11 @@ import { setFlagsFromString } from 'node:v8';
  * (`process.execve`: same PID, same file descriptors, nothing left behind), before loading
  * anything else. It does not when the user chose heap flags (on the command line or in
  * NODE_OPTIONS), when `INFRAMETER_HEAP_FLAGS=off`, or where `process.execve` does not exist.
- * A gateway (an otlp receiver started) then changes the growing step and gives up
- * `--optimize-for-size`: {@link INGEST_HEAP_FLAGS}; a collector with large scrapes takes a
- * larger growing step: {@link LARGE_SCRAPE_HEAP_FLAGS}.
+ * At start, `inframeter run` decides from its configuration what it changes at run time
+ * ({@link applyHeapPolicy}): a gateway (an otlp receiver) changes the growing step and gives
+ * up `--optimize-for-size` at once ({@link INGEST_HEAP_FLAGS}); a collector with cgroups,
+ * process or kubevirt receivers takes a larger growing step from its first large scrape
+ * ({@link LARGE_SCRAPE_HEAP_FLAGS}). Components never set V8 flags.
  */
 export const HEAP_FLAGS: readonly string[] = [
   '--max-semi-space-size=2',
@@ -48,18 +52,7 @@ export function ingestHeapFlagsApply(env: NodeJS.ProcessEnv): boolean {
   return env[APPLIED] === '1';
 }
 
-/** Which of the run-time changes below were made. */
-const changed = { ingest: false, largeScrapes: false };
-
-/** Applies {@link INGEST_HEAP_FLAGS} when they apply; returns whether it did. */
-export function applyIngestHeapFlags(): boolean {
-  if (!ingestHeapFlagsApply(process.env)) return false;
-  setFlagsFromString(INGEST_HEAP_FLAGS);
-  changed.ingest = true;
-  return true;
-}
-
-/** Series in one scrape of one receiver from which {@link LARGE_SCRAPE_HEAP_FLAGS} apply. */
+/** Series in one scrape of one receiver from which {@link LARGE_SCRAPE_HEAP_FLAGS} pay. */
 export const LARGE_SCRAPE_SERIES = 20_000;
 
 /**
@@ -70,26 +63,128 @@ export const LARGE_SCRAPE_SERIES = 20_000;
  * every full collection marks and compacts the whole heap (tens of thousands of series, each
  * with its attributes): with the smaller step, full collections came every second scrape and
  * took a third of the scrape's CPU. The larger step halves their number for a few more
- * megabytes resident. A small collector (procfs, the default pipeline on an ordinary host)
- * never gets there and keeps its footprint; a gateway's own change ({@link INGEST_HEAP_FLAGS})
- * takes precedence.
+ * megabytes resident. Decided at start from the configuration: a collector with a receiver of
+ * the {@link LARGE_SCRAPE_RECEIVERS} types watches what those push, and takes the larger
+ * step from the first batch of {@link LARGE_SCRAPE_SERIES} points or more
+ * ({@link largeScrapeWatch}). A small collector (procfs alone, or the default pipeline on an
+ * ordinary host, whose cgroups and process scrapes stay small) keeps its footprint; a
+ * gateway's own change ({@link INGEST_HEAP_FLAGS}) takes precedence.
  */
 export const LARGE_SCRAPE_HEAP_FLAGS = '--heap-growing-percent=60';
 
+/** Receiver types that make a collector a gateway: they ingest what others push. */
+export const INGEST_RECEIVERS: readonly string[] = ['otlp'];
+
 /**
- * Applies {@link LARGE_SCRAPE_HEAP_FLAGS} once, when the heap flags are `inframeter run`'s
- * own and a gateway did not change them; returns whether this call did.
+ * Receiver types whose scrapes reach tens of thousands of series on the hosts they are meant
+ * for (every cgroup, every process, every virtual machine's cgroups and processes).
  */
+export const LARGE_SCRAPE_RECEIVERS: readonly string[] = ['cgroups', 'process', 'kubevirt'];
+
+/** The heap policy of one `inframeter run`, decided once at start from the configuration. */
+export interface HeapPolicy {
+  /** `gateway`, `large-scrapes`, or `default` ({@link HEAP_FLAGS} alone, or the user's flags). */
+  readonly policy: 'gateway' | 'large-scrapes' | 'default';
+  /** The V8 flags it sets on top of those of the re-execution; undefined: none. */
+  readonly flags: string | undefined;
+  /** When: at start (a gateway), or from the first large scrape (see {@link largeScrapeWatch}). */
+  readonly from: 'start' | 'first-large-scrape';
+  /** Why, in a few words, for the log. */
+  readonly reason: string;
+}
+
+/**
+ * Decides the heap policy from the types of the configured receivers: a gateway (an
+ * {@link INGEST_RECEIVERS} type) gets {@link INGEST_HEAP_FLAGS}; otherwise a collector with a
+ * {@link LARGE_SCRAPE_RECEIVERS} type gets {@link LARGE_SCRAPE_HEAP_FLAGS}; only over the heap
+ * flags `inframeter run` set itself ({@link ingestHeapFlagsApply}).
+ */
+export function decideHeapPolicy(receiverTypes: Iterable<string>, env: NodeJS.ProcessEnv): HeapPolicy {
+  const types = new Set(receiverTypes);
+  if (!ingestHeapFlagsApply(env))
+    return {
+      policy: 'default',
+      flags: undefined,
+      from: 'start',
+      reason: "the heap flags are not inframeter run's own",
+    };
+  const ingest = INGEST_RECEIVERS.filter((t) => types.has(t));
+  if (ingest.length > 0)
+    return {
+      policy: 'gateway',
+      flags: INGEST_HEAP_FLAGS,
+      from: 'start',
+      reason: `a gateway: ${ingest.join(', ')} receiver`,
+    };
+  const large = LARGE_SCRAPE_RECEIVERS.filter((t) => types.has(t));
+  if (large.length > 0)
+    return {
+      policy: 'large-scrapes',
+      flags: LARGE_SCRAPE_HEAP_FLAGS,
+      from: 'first-large-scrape',
+      reason: `large scrapes: ${large.join(', ')} receiver, from a scrape of ${String(LARGE_SCRAPE_SERIES)} series or more`,
+    };
+  return {
+    policy: 'default',
+    flags: undefined,
+    from: 'start',
+    reason: 'no gateway receiver and no large scrapes',
+  };
+}
+
+/** The policy decided in this process, if any (it is decided once). */
+let decided: HeapPolicy | undefined;
+/** Whether {@link LARGE_SCRAPE_HEAP_FLAGS} were set in this process. */
+let largeScrapeFlagsSet = false;
+
+/**
+ * Decides the heap policy ({@link decideHeapPolicy}) once per process and sets the flags it
+ * sets at start: `inframeter run` calls it before any component is created. A second call
+ * returns the first decision and changes nothing.
+ */
+export function applyHeapPolicy(
+  receiverTypes: Iterable<string>,
+  env: NodeJS.ProcessEnv = process.env,
+): HeapPolicy {
+  if (decided !== undefined) return decided;
+  const policy = decideHeapPolicy(receiverTypes, env);
+  if (policy.flags !== undefined && policy.from === 'start') setFlagsFromString(policy.flags);
+  decided = policy;
+  return policy;
+}
+
+/** Sets {@link LARGE_SCRAPE_HEAP_FLAGS} once; returns whether this call did. */
 export function applyLargeScrapeHeapFlags(): boolean {
-  if (changed.largeScrapes || changed.ingest || !ingestHeapFlagsApply(process.env)) return false;
+  if (largeScrapeFlagsSet) return false;
   setFlagsFromString(LARGE_SCRAPE_HEAP_FLAGS);
-  changed.largeScrapes = true;
+  largeScrapeFlagsSet = true;
   return true;
 }
 
-/** Whether {@link LARGE_SCRAPE_HEAP_FLAGS} were applied in this process. */
+/** Whether {@link LARGE_SCRAPE_HEAP_FLAGS} were set in this process. */
 export function largeScrapeHeapFlagsApplied(): boolean {
-  return changed.largeScrapes;
+  return largeScrapeFlagsSet;
+}
+
+/**
+ * Under the large-scrapes policy, the watch `inframeter run` puts on what the receivers of the
+ * {@link LARGE_SCRAPE_RECEIVERS} types push (`receivers`: id → type): the first batch of
+ * {@link LARGE_SCRAPE_SERIES} points or more sets {@link LARGE_SCRAPE_HEAP_FLAGS} (the watch
+ * then returns true, once). Undefined under the other policies.
+ */
+export function largeScrapeWatch(
+  policy: HeapPolicy,
+  receivers: ReadonlyMap<string, string>,
+): ((receiverId: string, batch: ResourceMetrics) => boolean) | undefined {
+  if (policy.policy !== 'large-scrapes') return undefined;
+  const watched = new Set(
+    [...receivers].filter(([, type]) => LARGE_SCRAPE_RECEIVERS.includes(type)).map(([id]) => id),
+  );
+  return (receiverId, batch) =>
+    !largeScrapeFlagsSet &&
+    watched.has(receiverId) &&
+    countPoints(batch) >= LARGE_SCRAPE_SERIES &&
+    applyLargeScrapeHeapFlags();
 }
 
 const FLAG_NAMES =

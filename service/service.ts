@@ -1,4 +1,5 @@
 import type { Resource } from '@opentelemetry/resources';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type {
   ComponentKind,
   ComponentSettings,
@@ -8,10 +9,9 @@ import type {
   Processor,
   Receiver,
 } from '../kit/component.ts';
+import type { Extension, ExtensionSettings } from '../kit/extension.ts';
 import type { CollectorConfig } from './config.ts';
 import { toError } from '../kit/errors.ts';
-import { ControlServer } from '../extensions/experiments/server.ts';
-import { ExperimentManager } from '../extensions/experiments/manager.ts';
 import { createFanout } from './fanout.ts';
 import { instrumentSink } from './instrumented-sink.ts';
 import { createLogFanout, instrumentLogSink } from './log-sinks.ts';
@@ -22,6 +22,12 @@ import { TelemetryServer } from './telemetry-server.ts';
 
 /** How long one component may take to flush and stop before the service moves on. */
 const STOP_TIMEOUT_MS = 15_000;
+
+/** What the application may add to a service. */
+export interface ServiceOptions {
+  /** Sees every batch a receiver pushes, before its pipelines (the heap policy's watch). */
+  readonly onReceived?: (receiverId: string, batch: ResourceMetrics) => void;
+}
 
 /** Lifecycle state of the service. */
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -65,12 +71,15 @@ export class Service {
   readonly #processors: Started<Processor>[] = [];
   readonly #receivers: (Started<Receiver> & { head: MetricSink; logs: LogSink | undefined })[] = [];
   #server: TelemetryServer | undefined;
-  #experiments: ExperimentManager | undefined;
-  #control: ControlServer | undefined;
+  /** The enabled extensions, in `service.extensions` order. */
+  readonly #extensions: Started<Extension>[] = [];
   #state: ServiceState = 'created';
 
-  constructor(config: CollectorConfig, logger: Logger, resource: Resource) {
+  readonly #options: ServiceOptions;
+
+  constructor(config: CollectorConfig, logger: Logger, resource: Resource, options: ServiceOptions = {}) {
     this.#config = config;
+    this.#options = options;
     this.#logger = logger;
     this.#resource = resource;
     this.#telemetry = new SelfTelemetry(resource);
@@ -90,9 +99,15 @@ export class Service {
     return this.#server?.address();
   }
 
-  /** Where the experiments control API listens, once started. */
-  get controlAddress(): string | undefined {
-    return this.#control?.describe();
+  /** Where each started extension serves (those that say), by id. */
+  extensionAddresses(): ReadonlyMap<string, string> {
+    const out = new Map<string, string>();
+    if (this.#state !== 'running') return out;
+    for (const { id, component } of this.#extensions) {
+      const where = component.describe?.();
+      if (where !== undefined) out.set(id, where);
+    }
+    return out;
   }
 
   /** The started exporters, by id. */
@@ -108,6 +123,15 @@ export class Service {
       kind,
       logger: this.#logger.child(bindings),
       telemetry: this.#telemetry.forComponent(id, kind),
+      meter: this.#telemetry.meter,
+      resource: this.#resource,
+    };
+  }
+
+  #extensionSettings(id: string): ExtensionSettings {
+    return {
+      id,
+      logger: this.#logger.child({ component: id, kind: 'extension' }),
       meter: this.#telemetry.meter,
       resource: this.#resource,
     };
@@ -142,16 +166,16 @@ export class Service {
     for (const [id, { factory, config }] of this.#config.receivers) {
       receivers.set(id, factory.create(this.#settings(id, 'receiver'), config));
     }
-    const experiments = this.#config.extensions.experiments;
-    if (experiments !== undefined) {
-      this.#experiments = new ExperimentManager(
-        experiments.directory,
-        this.#logger.child({ component: 'experiments', kind: 'extension' }),
-        receivers,
-        this.#config.pipelines
-          .filter((p) => p.signal === 'metrics')
-          .map((p) => ({ id: p.id, receivers: p.receivers })),
-      );
+    const host = {
+      receivers,
+      pipelines: this.#config.pipelines
+        .filter((p) => p.signal === 'metrics')
+        .map((p) => ({ id: p.id, receivers: p.receivers })),
+    };
+    for (const [id, { factory, config }] of this.#config.extensions) {
+      const extension = factory.create(this.#extensionSettings(id), config);
+      this.#extensions.push({ id, component: extension });
+      extension.bind?.(host);
     }
     const heads = new Map<string, MetricSink>();
     for (const pipeline of this.#config.pipelines) {
@@ -159,8 +183,10 @@ export class Service {
       const exporters = createFanout(
         pipeline.exporters.map((id) => exporterSinks.get(id)).filter((s) => s !== undefined),
       );
-      // An experiment records what the pipeline exports: after its processors.
-      let sink = this.#experiments?.tap(pipeline.id, exporters) ?? exporters;
+      // An extension sees what the pipeline exports: after its processors.
+      let sink: MetricSink = exporters;
+      for (const { component } of this.#extensions)
+        sink = component.wrapExporterSink?.(pipeline.id, sink) ?? sink;
       const chain: Started<Processor>[] = [];
       for (const id of [...pipeline.processors].reverse()) {
         const entry = this.#config.processors.get(id);
@@ -178,7 +204,19 @@ export class Service {
         .filter((p) => p.signal === 'metrics' && p.receivers.includes(id))
         .map((p) => heads.get(p.id))
         .filter((s) => s !== undefined);
-      const fanout = createFanout(sinks);
+      let fanout = createFanout(sinks);
+      const onReceived = this.#options.onReceived;
+      if (onReceived !== undefined) {
+        const next = fanout;
+        fanout = {
+          export: (batch, done) => {
+            onReceived(id, batch);
+            next.export(batch, done);
+          },
+          forceFlush: () => next.forceFlush(),
+          shutdown: () => next.shutdown(),
+        };
+      }
       const factory = this.#config.receivers.get(id)?.factory;
       const logSinks = this.#config.pipelines
         .filter((p) => p.signal === 'logs' && p.receivers.includes(id))
@@ -212,7 +250,6 @@ export class Service {
         await this.#server.listen(address);
       }
       this.#build();
-      const experimentsConfig = this.#config.extensions.experiments;
       for (const { id, component } of this.#exporters) {
         await component.start?.().catch((error: unknown) => {
           throw new Error(`exporter ${id} failed to start: ${toError(error).message}`, { cause: error });
@@ -230,21 +267,14 @@ export class Service {
           },
         );
       }
-      if (this.#experiments !== undefined && experimentsConfig !== undefined) {
-        this.#control = new ControlServer(
-          this.#experiments,
-          experimentsConfig.bearer_token.reveal(),
-          this.#logger.child({ component: 'experiments', kind: 'extension' }),
-          { proxyTargets: experimentsConfig.proxy_targets },
-        );
-        await this.#control.listen(experimentsConfig.endpoint);
-      }
+      for (const { component } of this.#extensions) await component.start();
       this.#state = 'running';
       this.#logger.info(
         {
           receivers: this.#receivers.map((r) => r.id),
           processors: this.#processors.map((p) => p.id),
           exporters: this.#exporters.map((e) => e.id),
+          extensions: this.#extensions.map((e) => e.id),
         },
         'collector started',
       );
@@ -268,12 +298,12 @@ export class Service {
         this.#logger.error({ err: toError(error), component: id }, `${kind} ${id} did not stop cleanly`);
       }
     };
-    if (this.#control !== undefined)
-      await stop('extension', 'experiments', () => this.#control?.close() ?? Promise.resolve());
+    for (const e of [...this.#extensions].reverse())
+      if (e.component.stopServing !== undefined)
+        await stop('extension', e.id, () => e.component.stopServing?.() ?? Promise.resolve());
     await Promise.all(this.#receivers.map((r) => stop('receiver', r.id, () => r.component.shutdown())));
-    if (this.#experiments !== undefined) {
-      await stop('extension', 'experiments', () => this.#experiments?.shutdown() ?? Promise.resolve());
-    }
+    for (const e of [...this.#extensions].reverse())
+      await stop('extension', e.id, () => e.component.shutdown());
     for (const p of this.#processors) await stop('processor', p.id, () => p.component.shutdown());
     await Promise.all(
       this.#exporters.map((e) =>

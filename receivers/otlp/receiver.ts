@@ -1,6 +1,5 @@
 import type { ComponentSettings, MetricSink, Receiver } from '../../kit/component.ts';
 import type { HostPort } from '../../kit/config-types.ts';
-import { applyIngestHeapFlags, INGEST_HEAP_FLAGS } from '../../service/heap-flags.ts';
 import { createBearerCheck } from './auth.ts';
 import type { OtlpReceiverConfig } from './config.ts';
 import { GrpcServer } from './grpc-server.ts';
@@ -52,9 +51,6 @@ export class OtlpReceiver implements Receiver {
       throw error;
     }
     this.#settings.logger.info(this.addresses(), 'OTLP receiver listening');
-    // A gateway: points on their way fill the old generation (see service/heap-flags.ts).
-    if (applyIngestHeapFlags())
-      this.#settings.logger.debug({ flags: INGEST_HEAP_FLAGS }, 'V8 heap flags for ingest');
   }
 
   /** Bound addresses (with the real port when port 0 was configured). */

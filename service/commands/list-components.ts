@@ -2,7 +2,8 @@ import type { Writable } from 'node:stream';
 import { z } from 'zod';
 import type { Factory } from '../../kit/component.ts';
 import { signalsOf } from '../../kit/component.ts';
-import { factories } from '../components.ts';
+import type { ExtensionFactory } from '../../kit/extension.ts';
+import { extensionFactories, factories } from '../components.ts';
 
 interface JsonSchemaNode {
   type?: string | string[];
@@ -24,7 +25,7 @@ function describeType(node: JsonSchemaNode): string {
 }
 
 /** The config keys of one factory, one line each: key, type, default or "required". */
-export function describeConfig(factory: Factory): string[] {
+export function describeConfig(factory: Factory | ExtensionFactory): string[] {
   const schema = z.toJSONSchema(factory.configSchema, {
     unrepresentable: 'any',
     io: 'input',
@@ -45,7 +46,7 @@ export function describeConfig(factory: Factory): string[] {
   return lines;
 }
 
-/** `inframeter components`: every component type with its config keys and defaults. */
+/** `inframeter components`: every component and extension type with its config keys and defaults. */
 export function listComponentsCommand(out: Writable): void {
   const lines: string[] = [];
   for (const kind of ['receiver', 'processor', 'exporter'] as const) {
@@ -55,6 +56,11 @@ export function listComponentsCommand(out: Writable): void {
       lines.push(`  ${factory.type} (${factory.stability}; ${signals}): ${factory.description}`);
       lines.push(...describeConfig(factory));
     }
+  }
+  lines.push('extensions:');
+  for (const factory of extensionFactories) {
+    lines.push(`  ${factory.type} (${factory.stability}): ${factory.description}`);
+    lines.push(...describeConfig(factory));
   }
   out.write(`${lines.join('\n')}\n`);
 }

@@ -1,4 +1,4 @@
-import { factories } from '../components.ts';
+import { extensionFactories, factories } from '../components.ts';
 import type { CollectorConfig } from '../config.ts';
 import { createRegistry, loadConfigFile, loadConfigText } from '../config.ts';
 import { DEFAULT_CONFIG } from '../default-config.ts';
@@ -8,7 +8,7 @@ export function loadCollectorConfig(
   path: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): CollectorConfig {
-  const registry = createRegistry(factories);
+  const registry = createRegistry([...factories, ...extensionFactories]);
   return path === undefined
     ? loadConfigText(DEFAULT_CONFIG, '(embedded default)', registry, env)
     : loadConfigFile(path, registry, env);

@@ -3,6 +3,7 @@ import { formatHostPort } from '../../kit/config-types.ts';
 import { toError } from '../../kit/errors.ts';
 import type { Logger, LogLevel } from '../../kit/logger.ts';
 import { createLogger } from '../../kit/logger.ts';
+import { applyHeapPolicy, largeScrapeWatch } from '../heap-flags.ts';
 import { createCollectorResource } from '../resource.ts';
 import { Service } from '../service.ts';
 import { loadCollectorConfig } from './load.ts';
@@ -21,7 +22,27 @@ export interface RunOptions {
 export async function runCommand(options: RunOptions, out: Writable): Promise<number> {
   const config = loadCollectorConfig(options.config);
   const logger: Logger = createLogger(options.logLevel ?? config.telemetry.logLevel);
-  const service = new Service(config, logger, createCollectorResource(config.telemetry.resource));
+  // The heap policy, decided once from the configuration, before any component exists.
+  const receiverTypes = new Map([...config.receivers].map(([id, r]) => [id, r.factory.type]));
+  const heap = applyHeapPolicy(receiverTypes.values());
+  logger.debug(
+    { policy: heap.policy, flags: heap.flags, from: heap.from, reason: heap.reason },
+    'V8 heap policy',
+  );
+  const watch = largeScrapeWatch(heap, receiverTypes);
+  const service = new Service(
+    config,
+    logger,
+    createCollectorResource(config.telemetry.resource),
+    watch === undefined
+      ? {}
+      : {
+          onReceived: (id, batch) => {
+            if (watch(id, batch))
+              logger.debug({ flags: heap.flags, receiver: id }, 'V8 heap flags for large scrapes');
+          },
+        },
+  );
 
   const onUnexpected = (kind: string) => (error: unknown) => {
     // A bug in a callback must not take the whole collector down: log it and keep serving.
@@ -71,8 +92,7 @@ export async function runCommand(options: RunOptions, out: Writable): Promise<nu
     const where = exporter.describe?.();
     if (where !== undefined) lines.push(`  exporter ${id}: ${where}`);
   }
-  if (service.controlAddress !== undefined)
-    lines.push(`  experiments control API: ${service.controlAddress}`);
+  for (const [id, where] of service.extensionAddresses()) lines.push(`  extension ${id}: ${where}`);
   const telemetry = service.telemetryAddress;
   if (telemetry !== undefined) {
     const base = `http://${formatHostPort(telemetry)}`;

@@ -1,0 +1,1 @@
+export { experimentsExtensionFactory, ExperimentsExtension } from './factory.ts';
