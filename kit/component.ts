@@ -106,15 +106,13 @@ export interface ScrapeReport {
 export interface Scraper {
   /** Attributes of the resource this scraper describes (merged over the collector's). */
   readonly resourceAttributes?: Attributes;
-  /** Registers the instruments, with one batch observable callback reading the snapshot. */
-  register(meter: Meter): void;
   /**
-   * Metrics published through an SDK `MetricProducer` instead of (or besides) instruments,
-   * collected by the same reader: for scrapers with so many series that the instruments'
-   * per-observation cost dominates (see `kit/snapshot-producer.ts`). It too only reads
-   * the snapshot; it reports only the series it observed.
+   * What the scraper publishes: a producer of its snapshot's points (`kit/snapshot-producer.ts`,
+   * or `kit/snapshot-set.ts` for a catalogue observed by one callback), collected by the scrape
+   * runner after each scrape. It only reads the snapshot, and reports only the series it
+   * observed.
    */
-  readonly metricProducer?: MetricProducer;
+  readonly metricProducer: MetricProducer;
   /**
    * Reads every source once into the snapshot. Resolves with the per-source errors; rejects
    * only when nothing at all could be read. Must stop early when `signal` aborts.

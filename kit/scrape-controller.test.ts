@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { createTestSettings, scrapeOnce } from '../test/support/settings.ts';
 import { createTickScraper } from '../test/support/test-components.ts';
 import type { MetricSink, Scraper } from './component.ts';
+import type { MetricMetadata } from './metadata.ts';
 import { createScraperReceiver, ScrapeRunner } from './scrape-controller.ts';
+import { SnapshotSet } from './snapshot-set.ts';
 
 function memorySink(batches: ResourceMetrics[]): MetricSink {
   return {
@@ -17,10 +19,28 @@ function memorySink(batches: ResourceMetrics[]): MetricSink {
   };
 }
 
+/** A producer with nothing to publish. */
+const NOTHING = new SnapshotSet(
+  'test/scope',
+  [],
+  () => true,
+  () => undefined,
+).producer;
+
+const GAUGE: MetricMetadata = {
+  name: 'test.gauge',
+  instrument: 'gauge',
+  unit: '1',
+  description: 'A test metric.',
+  attributes: [],
+  group: 'test',
+  enabled: true,
+};
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('scrape controller', () => {
-  it('collects the instruments a scraper registered, reading its snapshot', async () => {
+  it("collects the scraper's producer, reading its snapshot", async () => {
     const { batch, errors } = await scrapeOnce(createTickScraper(5));
     expect(errors.size).toBe(0);
     const metric = batch.scopeMetrics[0]?.metrics[0];
@@ -33,7 +53,7 @@ describe('scrape controller', () => {
     let maxActive = 0;
     let scrapes = 0;
     const slow: Scraper = {
-      register() {},
+      metricProducer: NOTHING,
       async scrape() {
         active += 1;
         maxActive = Math.max(maxActive, active);
@@ -61,7 +81,7 @@ describe('scrape controller', () => {
     let aborted = 0;
     let calls = 0;
     const hanging: Scraper = {
-      register() {},
+      metricProducer: NOTHING,
       scrape(signal) {
         calls += 1;
         return new Promise((resolve) => {
@@ -91,7 +111,7 @@ describe('scrape controller', () => {
   it('shuts down safely twice and before start', async () => {
     let shutdowns = 0;
     const scraper: Scraper = {
-      register() {},
+      metricProducer: NOTHING,
       scrape: () => Promise.resolve({ errors: new Map() }),
       shutdown() {
         shutdowns += 1;
@@ -114,27 +134,27 @@ describe('scrape controller', () => {
 describe('series that are no longer observed', () => {
   it('leave the batch: a process that exited is not reported forever', async () => {
     let round = 0;
+    const catalogue: MetricMetadata[] = [
+      { ...GAUGE, name: 'test.gauge' },
+      { ...GAUGE, name: 'test.counter', instrument: 'counter' },
+      { ...GAUGE, name: 'test.single' },
+    ];
     const scraper: Scraper = {
-      register(meter) {
-        const gauge = meter.createObservableGauge('test.gauge');
-        const counter = meter.createObservableCounter('test.counter');
-        const single = meter.createObservableGauge('test.single');
-        meter.addBatchObservableCallback(
-          (result) => {
-            if (round === 0) {
-              result.observe(gauge, 1, { pid: 1 });
-              result.observe(counter, 5, { pid: 1 });
-            }
-            result.observe(gauge, 2, { pid: 2 });
-            result.observe(counter, 7, { pid: 2 });
-          },
-          [gauge, counter],
-        );
-        single.addCallback((result) => {
-          if (round === 0) result.observe(3, { vm: 'a' });
-          result.observe(4, { vm: 'b' });
-        });
-      },
+      metricProducer: new SnapshotSet(
+        'test/scope',
+        catalogue,
+        () => true,
+        (set) => {
+          if (round === 0) {
+            set.observe('test.gauge', 1, { pid: 1 });
+            set.observe('test.counter', 5, { pid: 1 });
+          }
+          set.observe('test.gauge', 2, { pid: 2 });
+          set.observe('test.counter', 7, { pid: 2 });
+          if (round === 0) set.observe('test.single', 3, { vm: 'a' });
+          set.observe('test.single', 4, { vm: 'b' });
+        },
+      ).producer,
       scrape: () => Promise.resolve({ errors: new Map() }),
     };
     const runner = new ScrapeRunner(scraper, createTestSettings('test', 'receiver'));

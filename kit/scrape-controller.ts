@@ -1,21 +1,11 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type {
-  Attributes,
-  BatchObservableCallback,
-  Meter,
-  MetricOptions,
-  Observable,
-  ObservableCallback,
-  ObservableResult,
-} from '@opentelemetry/api';
-import type { DataPoint, MetricData, MetricProducer, ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import type { Resource } from '@opentelemetry/resources';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ComponentSettings, MetricSink, Receiver, ScrapeReport, Scraper } from './component.ts';
 import { ErrorLog } from './error-log.ts';
 import { TimeoutError, toError } from './errors.ts';
 import { countPoints } from './metrics-data.ts';
-import { readPackageVersion } from './version.ts';
 
 /** Timing of a scraper receiver, in milliseconds (from `scraperOptions`). */
 export interface ScrapeSchedule {
@@ -24,179 +14,14 @@ export interface ScrapeSchedule {
   timeout?: number | undefined;
 }
 
-/**
- * The cardinality limit per instrument. The SDK's default (2,000) would silently fold the
- * series of a large host (many CPUs × modes, many processes) into an overflow series.
- */
-const CARDINALITY_LIMIT = 100_000;
-
-/**
- * A reader that collects only when the controller asks. Cumulative temporality. The scraper's
- * own producer, if any, is collected with the instruments.
- */
-class ScrapeReader extends MetricReader {
-  constructor(producer: MetricProducer | undefined) {
-    super({
-      aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
-      cardinalitySelector: () => CARDINALITY_LIMIT,
-      metricProducers: producer === undefined ? [] : [producer],
-    });
-  }
-  protected override onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected override onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-/** A canonical text of an attribute set. */
-function attributesKey(attributes: Attributes): string {
-  return JSON.stringify(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-/**
- * Records what a scraper's observable instruments observe in each collection. The SDK keeps
- * reporting, with cumulative temporality, every series an asynchronous instrument ever
- * observed; a process that exited or a VM that was undefined would stay forever. The
- * runner drops from each batch the series its scraper did not observe this time.
- */
-class ObservationTracker {
-  readonly #names = new WeakMap<object, string>();
-  readonly observableNames = new Set<string>();
-  /** Attribute sets observed in the current collection, by metric name. */
-  observed = new Map<string, Attributes[]>();
-
-  #record(instrument: object, attributes: Attributes | undefined): void {
-    const name = this.#names.get(instrument);
-    if (name === undefined) return;
-    const list = this.observed.get(name);
-    if (list === undefined) this.observed.set(name, [attributes ?? {}]);
-    else list.push(attributes ?? {});
-  }
-
-  #wrapResult(result: ObservableResult, instrument: object): ObservableResult {
-    return {
-      observe: (value, attributes) => {
-        this.#record(instrument, attributes);
-        result.observe(value, attributes);
-      },
-    };
-  }
-
-  #wrapInstrument<T extends Observable>(instrument: T, name: string): T {
-    this.#names.set(instrument, name);
-    this.observableNames.add(name);
-    const callbacks = new Map<ObservableCallback, ObservableCallback>();
-    return new Proxy(instrument, {
-      get: (target, prop, receiver) => {
-        if (prop === 'addCallback') {
-          return (callback: ObservableCallback) => {
-            const wrapped: ObservableCallback = (result) => callback(this.#wrapResult(result, target));
-            callbacks.set(callback, wrapped);
-            target.addCallback(wrapped);
-          };
-        }
-        if (prop === 'removeCallback') {
-          return (callback: ObservableCallback) => {
-            target.removeCallback(callbacks.get(callback) ?? callback);
-          };
-        }
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
-    });
-  }
-
-  /** The meter the scraper registers its instruments with. */
-  wrap(meter: Meter): Meter {
-    const unwrap = new WeakMap<object, Observable>();
-    const observable =
-      <T extends Observable>(create: (name: string, options?: MetricOptions) => T) =>
-      (name: string, options?: MetricOptions): T => {
-        const instrument = create(name, options);
-        const wrapped = this.#wrapInstrument(instrument, name);
-        unwrap.set(wrapped, instrument);
-        return wrapped;
-      };
-    return new Proxy(meter, {
-      get: (target, prop, receiver) => {
-        switch (prop) {
-          case 'createObservableGauge':
-            return observable((n, o) => target.createObservableGauge(n, o));
-          case 'createObservableCounter':
-            return observable((n, o) => target.createObservableCounter(n, o));
-          case 'createObservableUpDownCounter':
-            return observable((n, o) => target.createObservableUpDownCounter(n, o));
-          case 'addBatchObservableCallback':
-          case 'removeBatchObservableCallback':
-            return (callback: BatchObservableCallback, observables: Observable[]) => {
-              const inner = observables.map((o) => unwrap.get(o) ?? o);
-              if (prop === 'removeBatchObservableCallback') {
-                target.removeBatchObservableCallback(callback, inner);
-                return;
-              }
-              target.addBatchObservableCallback(
-                (result) =>
-                  callback({
-                    observe: (o: Observable, value: number, attributes?: Attributes) => {
-                      const real = unwrap.get(o) ?? o;
-                      this.#record(real, attributes);
-                      result.observe(real, value, attributes);
-                    },
-                  }),
-                inner,
-              );
-            };
-          default:
-            return Reflect.get(target, prop, receiver) as unknown;
-        }
-      },
-    });
-  }
-
-  /** The batch without the series of observable instruments not observed this time. */
-  prune(batch: ResourceMetrics): ResourceMetrics {
-    const observed = this.observed;
-    return {
-      resource: batch.resource,
-      scopeMetrics: batch.scopeMetrics.map((scope) => ({
-        scope: scope.scope,
-        metrics: scope.metrics.flatMap((metric) => {
-          const name = metric.descriptor.name;
-          if (!this.observableNames.has(name)) return [metric];
-          const seen = observed.get(name) ?? [];
-          // Nothing stale when there are no more points than observations.
-          if (metric.dataPoints.length <= seen.length) return [metric];
-          const keys = new Set(seen.map(attributesKey));
-          const dataPoints = (metric.dataPoints as DataPoint<unknown>[]).filter((p) =>
-            keys.has(attributesKey(p.attributes)),
-          );
-          return dataPoints.length === 0 ? [] : [{ ...metric, dataPoints } as MetricData];
-        }),
-      })),
-    };
-  }
-}
-
-/** Reads a scraper once (all its I/O), then collects its instruments into one batch. */
+/** Reads a scraper once (all its I/O), then collects its producer into one batch. */
 export class ScrapeRunner {
   readonly #scraper: Scraper;
-  readonly #reader: ScrapeReader;
-  readonly #provider: MeterProvider;
-  readonly #tracker = new ObservationTracker();
+  readonly #resource: Resource;
 
-  constructor(
-    scraper: Scraper,
-    settings: Pick<ComponentSettings, 'id' | 'resource'> & Partial<Pick<ComponentSettings, 'logger'>>,
-  ) {
+  constructor(scraper: Scraper, settings: Pick<ComponentSettings, 'resource'>) {
     this.#scraper = scraper;
-    this.#reader = new ScrapeReader(scraper.metricProducer);
-    const resource = settings.resource.merge(resourceFromAttributes(scraper.resourceAttributes ?? {}));
-    this.#provider = new MeterProvider({ resource, readers: [this.#reader] });
-    const type = settings.id.split('/')[0] ?? settings.id;
-    scraper.register(
-      this.#tracker.wrap(this.#provider.getMeter(`inframeter/receiver/${type}`, readPackageVersion())),
-    );
+    this.#resource = settings.resource.merge(resourceFromAttributes(scraper.resourceAttributes ?? {}));
   }
 
   /** One scrape bounded by `timeoutMs`, then one collection: the batch and its number of points. */
@@ -219,17 +44,14 @@ export class ScrapeRunner {
     } finally {
       clearTimeout(timer);
     }
-    this.#tracker.observed = new Map();
-    const { resourceMetrics, errors } = await this.#reader.collect();
+    const { resourceMetrics, errors } = await this.#scraper.metricProducer.collect();
     const callbackErrors = new Map(report.errors);
-    errors.forEach((error, i) => callbackErrors.set(`collect#${i}`, toError(error)));
-    const batch = this.#tracker.prune(resourceMetrics);
-    const points = countPoints(batch);
-    return { batch, points, report: { errors: callbackErrors } };
+    errors.forEach((error, i) => callbackErrors.set(`collect#${String(i)}`, toError(error)));
+    const batch: ResourceMetrics = { resource: this.#resource, scopeMetrics: resourceMetrics.scopeMetrics };
+    return { batch, points: countPoints(batch), report: { errors: callbackErrors } };
   }
 
   async shutdown(): Promise<void> {
-    await this.#provider.shutdown();
     await this.#scraper.shutdown?.();
   }
 }

@@ -289,16 +289,11 @@ describe('snapshot producer', () => {
     expect(errors).toEqual([new Error('snapshot broken')]);
   });
 
-  it('is collected by the scrape runner beside the instruments, under the collector resource', async () => {
+  it('is collected by the scrape runner, under the collector resource', async () => {
     let value = 1;
     const producer = producerOf(() => [['test.counter', value, { k: 'a' }]]);
     const runner = new ScrapeRunner(
       {
-        register(meter) {
-          meter.createObservableGauge('test.instrument').addCallback((r) => {
-            r.observe(42);
-          });
-        },
         metricProducer: producer,
         scrape: () => Promise.resolve({ errors: new Map() }),
       },
@@ -310,13 +305,11 @@ describe('snapshot producer', () => {
     for (const b of [batch, again.batch]) {
       expect(b.resource.attributes['host.name']).toBe('test-host');
       expect(b.scopeMetrics.map((s) => [s.scope.name, s.metrics.map((m) => m.descriptor.name)])).toEqual([
-        ['inframeter/receiver/test', ['test.instrument']],
         ['test/scope', ['test.counter']],
       ]);
     }
-    expect(again.batch.scopeMetrics[1]?.metrics[0]?.dataPoints[0]?.value).toBe(3);
-    // The instrument's point and the producer's.
-    expect([points, again.points]).toEqual([2, 2]);
+    expect(again.batch.scopeMetrics[0]?.metrics[0]?.dataPoints[0]?.value).toBe(3);
+    expect([points, again.points]).toEqual([1, 1]);
     await runner.shutdown();
   });
 });

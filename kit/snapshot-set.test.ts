@@ -284,9 +284,6 @@ describe('snapshot set', () => {
     );
     const runner = new ScrapeRunner(
       {
-        register() {
-          // No instruments: see metricProducer.
-        },
         metricProducer: set.producer,
         scrape: () => {
           scrapes += 1;

@@ -78,10 +78,7 @@ export function createCgroupsReceiver(
   const scraper = createCgroupsScraper(config, scraperDeps);
   const capLog = new ErrorLog(settings.logger);
   const capped: Scraper = {
-    register: (meter) => {
-      scraper.register(meter);
-    },
-    ...(scraper.metricProducer === undefined ? {} : { metricProducer: scraper.metricProducer }),
+    metricProducer: scraper.metricProducer,
     shutdown: () => scraper.shutdown?.() ?? Promise.resolve(),
     async scrape(signal) {
       const report = await scraper.scrape(signal);

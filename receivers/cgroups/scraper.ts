@@ -743,8 +743,6 @@ export function createCgroupsScraper(
 ): Scraper & { snapshot(): Snapshot } {
   const scraper = new CgroupsScraper(config, deps);
   return {
-    // Everything is published through the producer.
-    register: () => undefined,
     metricProducer: createProducer(enabledMetrics(config), () => scraper.snapshot()),
     scrape: (signal) => scraper.scrape(signal),
     snapshot: () => scraper.snapshot(),

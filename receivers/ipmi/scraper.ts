@@ -87,10 +87,6 @@ export class IpmiScraper implements Scraper {
     this.#cache = config.sdr_cache_directory ?? join(tmpdir(), 'inframeter-ipmi-sdr-cache');
   }
 
-  register(): void {
-    // No instruments: see metricProducer.
-  }
-
   #observe(s: MetricObserver): void {
     for (const bmc of this.#samples) {
       s.observe('inframeter.ipmi.up', bmc.up ? 1 : 0, { 'device.id': bmc.device, ...bmc.labels });

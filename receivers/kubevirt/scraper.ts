@@ -167,10 +167,6 @@ export class KubevirtScraper implements Scraper {
     else entry.count += 1;
   }
 
-  register(): void {
-    // No instruments: see metricProducer.
-  }
-
   #observe(s: MetricObserver): void {
     const libvirt = this.#config.libvirt.enabled;
     const counts: Record<VmStatus, number> = { monitored: 0, no_launcher_pod: 0, no_qemu_process: 0 };

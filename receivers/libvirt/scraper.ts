@@ -88,10 +88,6 @@ export class LibvirtScraper implements Scraper {
     }));
   }
 
-  register(): void {
-    // No instruments: see metricProducer.
-  }
-
   #observe(s: MetricObserver): void {
     for (const t of this.#targets) {
       s.observe('inframeter.libvirt.up', t.up ? 1 : 0, { 'libvirt.uri': t.uri });

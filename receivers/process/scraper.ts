@@ -145,11 +145,6 @@ export class ProcessScraper implements Scraper {
     this.metricProducer = createProcessProducer(metrics, () => this.#snapshot);
   }
 
-  /** Everything is published through the producer. */
-  register(): void {
-    // No instruments: see metricProducer.
-  }
-
   scrape(signal: AbortSignal): Promise<ScrapeReport> {
     try {
       return Promise.resolve(this.#scrape(signal));

@@ -224,10 +224,6 @@ export class ProcfsScraper implements Scraper {
     return this.#config.metrics[group].enabled;
   }
 
-  register(): void {
-    // No instruments: see metricProducer.
-  }
-
   scrape(): Promise<ScrapeReport> {
     const errors = new Map<string, Error>();
     const snapshot: Snapshot = {};

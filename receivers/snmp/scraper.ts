@@ -125,11 +125,6 @@ export class SnmpScraper implements Scraper {
     );
   }
 
-  /** No instruments: see metricProducer. */
-  register(): void {
-    // Everything is published through the producer.
-  }
-
   async scrape(signal: AbortSignal): Promise<ScrapeReport> {
     const now = this.#clock.monotonic();
     // A target is due when its interval has elapsed, give or take half a collection interval.

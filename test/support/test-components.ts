@@ -10,8 +10,10 @@ import type {
 } from '../../kit/component.ts';
 import { registerFactory } from '../../kit/component.ts';
 import { duration, scraperOptions } from '../../kit/config-types.ts';
+import type { MetricMetadata } from '../../kit/metadata.ts';
 import { countPoints } from '../../kit/metrics-data.ts';
 import { createScraperReceiver } from '../../kit/scrape-controller.ts';
+import { SnapshotSet } from '../../kit/snapshot-set.ts';
 import { withPointAttributes } from '../../extensions/experiments/labels.ts';
 
 /** What the test components saw, for assertions. */
@@ -22,20 +24,29 @@ export interface TestStore {
   readonly events: string[];
 }
 
+const TICKS: MetricMetadata = {
+  name: 'test.ticks',
+  instrument: 'counter',
+  unit: '{tick}',
+  description: 'Ticks.',
+  attributes: ['source'],
+  group: 'ticks',
+  enabled: true,
+};
+
 /** A scraper whose counter `test.ticks` goes up by `step` on every scrape. */
 export function createTickScraper(step: number, failEvery = 0): Scraper {
   let ticks = 0;
   let scrapes = 0;
   return {
-    register(meter) {
-      const counter = meter.createObservableCounter('test.ticks', { unit: '{tick}', description: 'Ticks.' });
-      meter.addBatchObservableCallback(
-        (result) => {
-          result.observe(counter, ticks, { source: 'a' });
-        },
-        [counter],
-      );
-    },
+    metricProducer: new SnapshotSet(
+      'inframeter/receiver/ticker',
+      [TICKS],
+      () => true,
+      (set) => {
+        set.observe('test.ticks', ticks, { source: 'a' });
+      },
+    ).producer,
     scrape() {
       scrapes += 1;
       ticks += step;
