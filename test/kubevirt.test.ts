@@ -13,7 +13,7 @@ import { createHostClient } from '../receivers/kubevirt/client.ts';
 import { metadata } from '../receivers/kubevirt/metadata.ts';
 import type { VirtualMachineInstance } from '../receivers/kubevirt/parse/vmi.ts';
 import { toVmTargets } from '../receivers/kubevirt/parse/vmi.ts';
-import { createKubevirtReceiver } from '../receivers/kubevirt/receiver.ts';
+import { createKubevirtReceiver } from '../receivers/kubevirt/factory.ts';
 import { KubevirtScraper } from '../receivers/kubevirt/scraper.ts';
 import type { RecordedApi } from './support/kubernetes-api.ts';
 import { startRecordedApi, statusBody } from './support/kubernetes-api.ts';
