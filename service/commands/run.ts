@@ -21,6 +21,7 @@ export interface RunOptions {
 export async function runCommand(options: RunOptions, out: Writable): Promise<number> {
   const config = loadCollectorConfig(options.config);
   const logger: Logger = createLogger(options.logLevel ?? config.telemetry.logLevel);
+  for (const warning of config.warnings) logger.warn(`configuration: ${warning}`);
   const service = new Service(config, logger, createCollectorResource(config.telemetry.resource));
 
   const onUnexpected = (kind: string) => (error: unknown) => {
