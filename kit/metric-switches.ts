@@ -47,12 +47,18 @@ export function metricSwitchesSchema(names: readonly string[]) {
   const known = new Set(names);
   return z
     .record(z.string(), metricSwitch)
-    .superRefine((switches, ctx) => {
-      for (const name of Object.keys(switches)) {
-        if (!known.has(name))
-          ctx.addIssue({ code: 'custom', path: [name], message: unknownMetricMessage(name, names) });
-      }
-    })
+    .check(
+      // `when`: unknown names are reported beside the other problems, not only without them.
+      z.superRefine(
+        (switches: Record<string, unknown>, ctx) => {
+          for (const name of Object.keys(switches)) {
+            if (!known.has(name))
+              ctx.addIssue({ code: 'custom', path: [name], message: unknownMetricMessage(name, names) });
+          }
+        },
+        { when: () => true },
+      ),
+    )
     .default({});
 }
 
@@ -76,20 +82,24 @@ export function groupSwitchSchema<E extends z.ZodRawShape = Record<never, never>
 export function groupSwitchesSchema<S extends z.ZodRawShape>(shape: S) {
   const names = Object.keys(shape);
   return z
-    .unknown()
-    .superRefine((value, ctx) => {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
-      for (const key of Object.keys(value)) {
-        if (!names.includes(key))
-          ctx.addIssue({
-            code: 'custom',
-            path: [key],
-            message: `unknown metric group "${key}"; known groups: ${names.join(', ')}`,
-          });
-      }
-    })
-    .pipe(z.strictObject(shape))
-    .prefault({});
+    .looseObject(shape)
+    .check(
+      z.superRefine(
+        (value: Record<string, unknown>, ctx) => {
+          for (const key of Object.keys(value)) {
+            if (!names.includes(key))
+              ctx.addIssue({
+                code: 'custom',
+                path: [key],
+                message: `unknown metric group "${key}"; known groups: ${names.join(', ')}`,
+              });
+          }
+        },
+        { when: () => true },
+      ),
+    )
+    .transform((value) => value as z.output<z.ZodObject<S>>)
+    .prefault({} as z.input<z.ZodObject<S>>);
 }
 
 /**
