@@ -79,7 +79,7 @@ export class IpmiScraper implements Scraper {
   }
 
   register(meter: Meter): void {
-    const set = new ObservableSet(meter, ipmiMetadata.metrics, () => true);
+    const set = new ObservableSet(meter, ipmiMetadata.metrics, (m) => this.#config.metrics.has(m.name));
     set.register(meter, (s) => {
       for (const bmc of this.#samples) {
         s.observe('inframeter.ipmi.up', bmc.up ? 1 : 0, { 'device.id': bmc.device, ...bmc.labels });

@@ -160,7 +160,11 @@ export class KubevirtScraper implements Scraper {
 
   register(meter: Meter): void {
     const libvirt = this.#config.libvirt.enabled;
-    const set = new ObservableSet(meter, metadata.metrics, (m) => libvirt || m.group !== 'libvirt');
+    const set = new ObservableSet(
+      meter,
+      metadata.metrics,
+      (m) => (libvirt || m.group !== 'libvirt') && this.#config.metrics.has(m.name),
+    );
     set.register(meter, (s) => {
       const counts: Record<VmStatus, number> = { monitored: 0, no_launcher_pod: 0, no_qemu_process: 0 };
       const reach: Record<LibvirtStatus, number> = { reachable: 0, unreachable: 0 };

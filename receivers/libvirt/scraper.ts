@@ -79,7 +79,7 @@ export class LibvirtScraper implements Scraper {
   }
 
   register(meter: Meter): void {
-    const set = new ObservableSet(meter, libvirtMetadata.metrics, () => true);
+    const set = new ObservableSet(meter, libvirtMetadata.metrics, (m) => this.#config.metrics.has(m.name));
     set.register(meter, (s) => {
       for (const t of this.#targets) {
         s.observe('inframeter.libvirt.up', t.up ? 1 : 0, { 'libvirt.uri': t.uri });
