@@ -71,8 +71,8 @@ export function openMetricSwitchesSchema() {
 }
 
 /** A group's switch, with the group's own settings beside `enabled` when it has any. */
-export function groupSwitchSchema<E extends z.ZodRawShape = Record<never, never>>(settings?: E) {
-  return z.strictObject({ enabled: z.boolean().optional(), ...(settings ?? ({} as E)) });
+export function groupSwitchSchema<E extends z.ZodRawShape>(settings: E) {
+  return z.strictObject({ enabled: z.boolean().optional(), ...settings });
 }
 
 /**
@@ -167,12 +167,11 @@ export function migrateGroupSwitches(
   if (!isRecord(raw) || !isRecord(raw.metrics)) return raw;
   const legacy = Object.keys(raw.metrics).filter((key) => groups.includes(key));
   if (legacy.length === 0) return raw;
-  const metrics: Record<string, unknown> = { ...raw.metrics };
+  const metrics = Object.fromEntries(Object.entries(raw.metrics).filter(([key]) => !legacy.includes(key)));
   const given = raw.groups;
   const moved: Record<string, unknown> = isRecord(given) ? { ...given } : {};
   for (const group of legacy) {
-    const old = metrics[group];
-    delete metrics[group];
+    const old = raw.metrics[group];
     if (group in moved) {
       ctx.addIssue({
         code: 'custom',

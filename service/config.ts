@@ -357,7 +357,13 @@ export function buildConfig(
       problems.push(`${key}: unknown top-level key; expected receivers, processors, exporters or service`);
   }
   const warnings: string[] = [];
-  const receivers = parseComponents('receivers', substituted.receivers, registry.receivers, problems, warnings);
+  const receivers = parseComponents(
+    'receivers',
+    substituted.receivers,
+    registry.receivers,
+    problems,
+    warnings,
+  );
   const processors = parseComponents(
     'processors',
     substituted.processors,
@@ -365,7 +371,13 @@ export function buildConfig(
     problems,
     warnings,
   );
-  const exporters = parseComponents('exporters', substituted.exporters, registry.exporters, problems, warnings);
+  const exporters = parseComponents(
+    'exporters',
+    substituted.exporters,
+    registry.exporters,
+    problems,
+    warnings,
+  );
   const definedIds = (section: keyof typeof SECTIONS): Set<string> =>
     new Set(isRecord(substituted[section]) ? Object.keys(substituted[section]) : []);
   const defined = {

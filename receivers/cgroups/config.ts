@@ -48,7 +48,7 @@ function cgroupGlob(): z.ZodType<CgroupGlob, string> {
 }
 
 const groupsSchema = groupSwitchesSchema(
-  Object.fromEntries(METRIC_GROUPS.map((g) => [g, groupSwitchSchema().optional()])) as Record<
+  Object.fromEntries(METRIC_GROUPS.map((g) => [g, groupSwitchSchema({}).optional()])) as Record<
     MetricGroup,
     z.ZodOptional<ReturnType<typeof groupSwitchSchema>>
   >,

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { anchoredRegex, scraperOptions } from '../../kit/config-types.ts';
 import { enabledMetricNames, metricSwitchesSchema } from '../../kit/metric-switches.ts';
 import { PROCESS_METRIC_NAMES, processMetadata } from './metadata.ts';
-import type { ProcessMetricName } from './metadata.ts';
 
 /**
  * The `process` receiver's configuration. Processes are selected by the union of the
@@ -88,7 +87,7 @@ export const configSchema = z
     ...scraperOptions,
   })
   .transform(({ include, top, metrics, ...rest }) => {
-    const enabled = enabledMetricNames(processMetadata.metrics, metrics) as ReadonlySet<ProcessMetricName>;
+    const enabled = enabledMetricNames(processMetadata.metrics, metrics);
     return {
       ...rest,
       include: include ?? includeSchema.parse({}),

@@ -38,7 +38,8 @@ describe('procfs metric switches', () => {
       ].join('\n'),
     );
     const expected = all.filter(
-      (name) => name !== 'system.cpu.utilization' && (!ofGroup('disk').includes(name) || name === 'system.disk.io'),
+      (name) =>
+        name !== 'system.cpu.utilization' && (!ofGroup('disk').includes(name) || name === 'system.disk.io'),
     );
     expect([...config.metrics].sort()).toEqual([...expected].sort());
     // The disk source is still read for the one metric left on, with the group's filter.

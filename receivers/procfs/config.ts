@@ -31,17 +31,19 @@ const filters = (exclude: string | undefined) => ({
 
 /** `groups:` — a switch per group; disk, network and filesystem also say which devices, interfaces and mounts. */
 const groupsSchema = groupSwitchesSchema({
-  cpu: groupSwitchSchema().prefault({}),
-  processes: groupSwitchSchema().prefault({}),
-  load: groupSwitchSchema().prefault({}),
-  uptime: groupSwitchSchema().prefault({}),
-  memory: groupSwitchSchema().prefault({}),
-  paging: groupSwitchSchema().prefault({}),
+  cpu: groupSwitchSchema({}).prefault({}),
+  processes: groupSwitchSchema({}).prefault({}),
+  load: groupSwitchSchema({}).prefault({}),
+  uptime: groupSwitchSchema({}).prefault({}),
+  memory: groupSwitchSchema({}).prefault({}),
+  paging: groupSwitchSchema({}).prefault({}),
   disk: groupSwitchSchema(filters(DEFAULT_DISK_EXCLUDE)).prefault({}),
   network: groupSwitchSchema(filters(undefined)).prefault({}),
   filesystem: groupSwitchSchema({
     include_mountpoints: z.array(anchoredRegex()).default([]),
-    exclude_mountpoints: z.array(anchoredRegex()).default([new RegExp(`^(?:${DEFAULT_MOUNTPOINTS_EXCLUDE})$`)]),
+    exclude_mountpoints: z
+      .array(anchoredRegex())
+      .default([new RegExp(`^(?:${DEFAULT_MOUNTPOINTS_EXCLUDE})$`)]),
     include_types: z.array(anchoredRegex()).default([]),
     exclude_types: z.array(anchoredRegex()).default([new RegExp(`^(?:${DEFAULT_FS_TYPES_EXCLUDE})$`)]),
   }).prefault({}),

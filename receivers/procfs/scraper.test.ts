@@ -287,7 +287,9 @@ describe('procfs config', () => {
     ],
     [
       'bad-unknown-metric.yaml',
-      ['receivers.procfs.metrics.system.cpu.temperature: unknown metric "system.cpu.temperature"; known metrics: system.cpu.time, '],
+      [
+        'receivers.procfs.metrics.system.cpu.temperature: unknown metric "system.cpu.temperature"; known metrics: system.cpu.time, ',
+      ],
     ],
     [
       'bad-interval.yaml',

@@ -6,7 +6,6 @@ import type { FsUsage, ProcfsClient } from './client.ts';
 import type { ProcfsConfig } from './config.ts';
 import { selected } from './config.ts';
 import { procfsMetadata } from './metadata.ts';
-import type { ProcfsGroup } from './metadata.ts';
 import type { DiskStats } from './parse/diskstats.ts';
 import { parseDiskstats } from './parse/diskstats.ts';
 import type { Loadavg } from './parse/loadavg.ts';
