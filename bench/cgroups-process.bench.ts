@@ -70,7 +70,7 @@ try {
   const cgroupsConfig = cgroupsConfigSchema.parse({
     root_path: cgroupRoot,
     max_cgroups: 5000,
-    metrics: { network: true },
+    groups: { network: { enabled: true } },
   });
   // Every process, not a top N: the floor reads them all too.
   const processConfig = processConfigSchema.parse({ root_path: procRoot, include: { names: ['.*'] } });

@@ -15,6 +15,7 @@ import { formatPath, substituteEnv } from './config-env.ts';
 import type { ConfigPath } from './config-env.ts';
 import { parseHostPort } from '../kit/config-types.ts';
 import type { HostPort } from '../kit/config-types.ts';
+import { takeConfigWarnings } from '../kit/config-warnings.ts';
 import { ConfigError, errorCode, toError } from '../kit/errors.ts';
 import { LOG_LEVELS } from '../kit/logger.ts';
 import type { LogLevel } from '../kit/logger.ts';
@@ -61,6 +62,11 @@ export interface CollectorConfig {
   readonly telemetry: TelemetryConfig;
   /** Extensions enabled in `service.extensions`, in that order, with their settings. */
   readonly extensions: ReadonlyMap<string, ExtensionConfig>;
+  /**
+   * `path: message` lines about settings that were accepted but should be written another
+   * way (a deprecated spelling), to be logged at start; see kit/config-warnings.ts.
+   */
+  readonly warnings: readonly string[];
 }
 
 /** An enabled extension: its id (`type` or `type/name`), factory and parsed config. */
@@ -191,6 +197,7 @@ function parseComponents<F extends Factory>(
   raw: unknown,
   factories: ReadonlyMap<string, F>,
   problems: string[],
+  warnings: string[],
 ): Map<string, ComponentConfig<F>> {
   const out = new Map<string, ComponentConfig<F>>();
   if (raw === undefined || raw === null) return out;
@@ -215,7 +222,10 @@ function parseComponents<F extends Factory>(
       );
       continue;
     }
-    const result = factory.configSchema.safeParse(value ?? {});
+    const input: unknown = value ?? {};
+    const result = factory.configSchema.safeParse(input);
+    for (const warning of takeConfigWarnings(input))
+      warnings.push(`${formatPath([section, id, ...warning.path])}: ${warning.message}`);
     if (!result.success) {
       problems.push(...zodProblems(result.error, [section, id]));
       continue;
@@ -365,9 +375,28 @@ export function buildConfig(
     if (!TOP_LEVEL_KEYS.has(key))
       problems.push(`${key}: unknown top-level key; expected receivers, processors, exporters or service`);
   }
-  const receivers = parseComponents('receivers', substituted.receivers, registry.receivers, problems);
-  const processors = parseComponents('processors', substituted.processors, registry.processors, problems);
-  const exporters = parseComponents('exporters', substituted.exporters, registry.exporters, problems);
+  const warnings: string[] = [];
+  const receivers = parseComponents(
+    'receivers',
+    substituted.receivers,
+    registry.receivers,
+    problems,
+    warnings,
+  );
+  const processors = parseComponents(
+    'processors',
+    substituted.processors,
+    registry.processors,
+    problems,
+    warnings,
+  );
+  const exporters = parseComponents(
+    'exporters',
+    substituted.exporters,
+    registry.exporters,
+    problems,
+    warnings,
+  );
   const definedIds = (section: keyof typeof SECTIONS): Set<string> =>
     new Set(isRecord(substituted[section]) ? Object.keys(substituted[section]) : []);
   const defined = {
@@ -421,7 +450,7 @@ export function buildConfig(
     ...problems.filter((p) => !unsetPaths.some((path) => p.startsWith(`${path}:`))),
   ];
   if (all.length > 0) throw new ConfigError(all);
-  return { receivers, processors, exporters, pipelines, telemetry, extensions };
+  return { receivers, processors, exporters, pipelines, telemetry, extensions, warnings };
 }
 
 /** Reads, parses and validates a config file. */

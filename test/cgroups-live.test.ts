@@ -205,7 +205,7 @@ describe('cgroups receiver on a real cgroup of this machine', () => {
     for (const dir of dirs) writeFileSync(join(dir, 'cgroup.procs'), `${pid}\n`);
 
     const scraper = new CgroupsScraper(
-      configSchema.parse({ include: [`/${NAME}`], metrics: { network: true } }),
+      configSchema.parse({ include: [`/${NAME}`], groups: { network: { enabled: true } } }),
     );
     const before = await scrapeOne(scraper, `/${NAME}`);
     await new Promise((r) => setTimeout(r, 1500));

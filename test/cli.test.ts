@@ -107,6 +107,18 @@ describe('inframeter CLI', () => {
     expect(result.status).toBe(0);
   });
 
+  it('validate: a deprecated spelling is accepted with a warning naming its path and the new key', () => {
+    const path = writeConfig(
+      'old.yaml',
+      'receivers:\n  procfs:\n    metrics:\n      paging: { enabled: false }\nexporters:\n  csv:\n    path: x.csv\nservice:\n  pipelines:\n    metrics:\n      receivers: [procfs]\n      exporters: [csv]\n',
+    );
+    const result = cli(['validate', '--config', path]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(
+      'warning: receivers.procfs.metrics.paging: deprecated: "metrics: { paging: { enabled: false } }" is still read in this release and will be rejected in the next one; write "groups: { paging: { enabled: false } }"',
+    );
+  });
+
   it('components lists every type with its config keys and defaults', () => {
     const result = cli(['components']);
     expect(result.status).toBe(0);
@@ -128,7 +140,7 @@ describe('inframeter CLI', () => {
         '  procfs:',
         `    root_path: ${FIXTURE}`,
         '    collection_interval: 200ms',
-        '    metrics:',
+        '    groups:',
         '      filesystem: { enabled: false }',
         'exporters:',
         '  prometheus:',

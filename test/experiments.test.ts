@@ -40,7 +40,7 @@ function start(c: Collector): Promise<void> {
       'receivers:',
       '  procfs:',
       '    collection_interval: 200ms',
-      '    metrics: { filesystem: { enabled: false }, disk: { enabled: false } }',
+      '    groups: { filesystem: { enabled: false }, disk: { enabled: false } }',
       'processors:',
       // The machine calls itself `vm`; the pipeline names it: an experiment records the
       // pipeline's output, so its rows say the same as the normal CSV.

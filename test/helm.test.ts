@@ -714,7 +714,9 @@ describe.skipIf(skip)('Helm chart', () => {
       expect(get(agent, 'spec.template.spec.hostNetwork')).toBe(false);
       expect(get(container(agent), 'securityContext.runAsNonRoot')).toBe(true);
       expect(get(container(agent), 'securityContext.capabilities')).toEqual({ drop: ['ALL'] });
-      expect(get(configOf(plain, 'agent'), 'receivers.cgroups.metrics')).toEqual({ network: false });
+      expect(get(configOf(plain, 'agent'), 'receivers.cgroups.groups')).toEqual({
+        network: { enabled: false },
+      });
       // The node's network counters need neither: procfs reads the host's /proc.
       expect(get(configOf(plain, 'agent'), 'receivers.procfs.root_path')).toBe('/host');
 
@@ -728,7 +730,7 @@ describe.skipIf(skip)('Helm chart', () => {
         allowPrivilegeEscalation: false,
         capabilities: { drop: ['ALL'], add: ['SYS_PTRACE'] },
       });
-      expect(get(configOf(docs, 'agent'), 'receivers.cgroups.metrics')).toBeUndefined();
+      expect(get(configOf(docs, 'agent'), 'receivers.cgroups.groups')).toBeUndefined();
       expect(validateConfigs(docs)).toEqual([]);
     });
 
@@ -916,7 +918,7 @@ describe.skipIf(skip)('Helm chart', () => {
       });
       const agentConfig = (tls: Record<string, unknown>, name: string) =>
         write(name, {
-          receivers: { procfs: { collection_interval: '1s', metrics: { disk: { enabled: false } } } },
+          receivers: { procfs: { collection_interval: '1s', groups: { disk: { enabled: false } } } },
           processors: { resource: { attributes: { 'host.name': name } } },
           exporters: {
             otlp: {

@@ -33,7 +33,7 @@ const HOUR = { collection_interval: '1h', initial_delay: '1h' };
 
 /** The smallest config of each scraping receiver that starts on this machine. */
 const SCRAPERS: Record<string, () => Record<string, unknown>> = {
-  procfs: () => ({ ...HOUR, metrics: { filesystem: { enabled: false } } }),
+  procfs: () => ({ ...HOUR, groups: { filesystem: { enabled: false } } }),
   cgroups: () => ({ ...HOUR }),
   process: () => ({ ...HOUR }),
   libvirt: () => ({ ...HOUR, uris: ['test:///default'] }),

@@ -52,7 +52,7 @@ describe.skipIf(skip)('agent → gateway → real Prometheus', () => {
         '  procfs:',
         `    root_path: ${FIXTURE}`,
         '    collection_interval: 500ms',
-        '    metrics: { filesystem: { enabled: false } }',
+        '    groups: { filesystem: { enabled: false } }',
         'exporters:',
         '  otlp:',
         `    endpoint: http://127.0.0.1:${String(otlp)}`,

@@ -25,7 +25,7 @@ describe('processors in a pipeline', () => {
   procfs:
     root_path: ${FIXTURE}
     collection_interval: 100ms
-    metrics: { filesystem: { enabled: false } }
+    groups: { filesystem: { enabled: false } }
 processors:
   resource:
     detectors: [os]

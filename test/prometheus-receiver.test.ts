@@ -87,7 +87,7 @@ describe.skipIf(skip)('prometheus receiver against prometheus-node-exporter', ()
   it('counters only go up between scrapes', async () => {
     const receiver = new PrometheusReceiver(
       createTestSettings('prometheus', 'receiver'),
-      configSchema.parse({ targets: [url], metrics: ['node_cpu_seconds_total'] }),
+      configSchema.parse({ targets: [url], keep_metric_names: ['node_cpu_seconds_total'] }),
     );
     const [first] = await receiver.scrapeAll();
     await new Promise((r) => setTimeout(r, 1100));
@@ -105,5 +105,28 @@ describe.skipIf(skip)('prometheus receiver against prometheus-node-exporter', ()
       expect(b[i]?.attributes).toEqual(p.attributes);
       expect(b[i]?.value as number).toBeGreaterThanOrEqual(p.value as number);
     });
+  });
+
+  it('drops families by exact name under metrics:, and a family switched on passes keep_metric_names', async () => {
+    const receiver = new PrometheusReceiver(
+      createTestSettings('prometheus', 'receiver'),
+      configSchema.parse({
+        targets: [url],
+        keep_metric_names: ['node_cpu_.*', 'node_load1'],
+        metrics: {
+          node_cpu_seconds_total: { enabled: false },
+          node_boot_time_seconds: { enabled: true },
+          scrape_samples_scraped: { enabled: false },
+        },
+      }),
+    );
+    const [batch] = await receiver.scrapeAll();
+    const names = batch?.scopeMetrics[0]?.metrics.map((m) => m.descriptor.name) ?? [];
+    expect(names).toContain('node_load1');
+    expect(names).toContain('node_boot_time_seconds');
+    expect(names).not.toContain('node_cpu_seconds_total');
+    expect(names.slice(-2)).toEqual(['up', 'scrape_duration_seconds']);
+    for (const name of names.slice(0, -2))
+      expect(name === 'node_boot_time_seconds' || /^(node_cpu_.*|node_load1)$/.test(name)).toBe(true);
   });
 });

@@ -1,16 +1,35 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { takeConfigWarnings } from '../../kit/config-warnings.ts';
 import { parseYaml, zodProblems } from '../../service/config.ts';
 import { configSchema } from './config.ts';
+import { metadata } from './metadata.ts';
 
 const dir = join(import.meta.dirname, 'testdata', 'config');
 
 /** The `receivers.cgroups` map of a test config file, parsed by the receiver's schema. */
 function parseFile(file: string): ReturnType<typeof configSchema.safeParse> {
+  return parseWithWarnings(file).result;
+}
+
+function parseWithWarnings(file: string): {
+  result: ReturnType<typeof configSchema.safeParse>;
+  warnings: string[];
+} {
   const { value, problems } = parseYaml(readFileSync(join(dir, file), 'utf8'), file);
   expect(problems).toEqual([]);
-  return configSchema.safeParse((value as { receivers: { cgroups: unknown } }).receivers.cgroups);
+  const raw = (value as { receivers: { cgroups: unknown } }).receivers.cgroups;
+  const result = configSchema.safeParse(raw);
+  return { result, warnings: takeConfigWarnings(raw).map((w) => `${w.path.join('.')}: ${w.message}`) };
+}
+
+/** The catalogue's metric names, by group and default. */
+function names(filter: (m: (typeof metadata.metrics)[number]) => boolean): string[] {
+  return metadata.metrics
+    .filter(filter)
+    .map((m) => m.name)
+    .sort();
 }
 
 function problemsOf(file: string): string[] {
@@ -31,11 +50,11 @@ describe('cgroups config', () => {
       max_cgroups: 1000,
       runtimes: [],
       kinds: [],
-      metrics: {},
       kubernetes: { enabled: false, auth_type: 'service_account' },
     });
     expect(config.include.map((g) => g.glob)).toEqual(['/**']);
     expect(config.exclude).toEqual([]);
+    expect([...config.metrics].sort()).toEqual(names((m) => m.enabled));
   });
 
   it('accepts a full configuration', () => {
@@ -45,7 +64,16 @@ describe('cgroups config', () => {
     expect(result.data.collection_interval).toBe(15_000);
     expect(result.data.include.map((g) => g.glob)).toEqual(['/kubepods.slice/**', '/system.slice/*.service']);
     expect(result.data.include[1]?.regex.test('/system.slice/sshd.service')).toBe(true);
-    expect(result.data.metrics).toEqual({ pressure: false, network: true });
+    // A metric's own switch wins over its group's.
+    expect([...result.data.metrics].sort()).toEqual(
+      names(
+        (m) =>
+          m.name === 'inframeter.cgroups.pressure.stall.time' ||
+          (m.name !== 'inframeter.cgroups.memory.lru' &&
+            m.group !== 'pressure' &&
+            (m.group === 'network' || m.enabled)),
+      ),
+    );
     expect(result.data.kubernetes).toEqual({
       enabled: true,
       node_name: 'node-1',
@@ -53,12 +81,30 @@ describe('cgroups config', () => {
     });
   });
 
+  it('reads the old boolean group switches under metrics: as groups:, with a warning for each', () => {
+    const { result, warnings } = parseWithWarnings('old-metrics-groups.yaml');
+    expect(result.success).toBe(true);
+    if (!result.success) return;
+    const current = configSchema.parse({
+      groups: { pressure: { enabled: false }, network: { enabled: true } },
+    });
+    expect([...result.data.metrics].sort()).toEqual([...current.metrics].sort());
+    expect([...current.metrics].sort()).toEqual(
+      names((m) => m.group !== 'pressure' && (m.group === 'network' || m.enabled)),
+    );
+    expect(warnings).toEqual([
+      'metrics.pressure: deprecated: "metrics: { pressure: false }" is still read in this release and will be rejected in the next one; write "groups: { pressure: { enabled: false } }"',
+      'metrics.network: deprecated: "metrics: { network: true }" is still read in this release and will be rejected in the next one; write "groups: { network: { enabled: true } }"',
+    ]);
+  });
+
   it.each([
     [
       'bad-unknown-keys.yaml',
       [
         'receivers.cgroups.max_dept: unknown key (a typo? see `inframeter components`)',
-        'receivers.cgroups.metrics.gpu: unknown key (a typo? see `inframeter components`)',
+        `receivers.cgroups.metrics.inframeter.cgroups.gpu.time: unknown metric "inframeter.cgroups.gpu.time"; known metrics: ${metadata.metrics.map((m) => m.name).join(', ')}`,
+        'receivers.cgroups.groups.gpu: unknown metric group "gpu"; known groups: cpu, memory, disk, pids, pressure, network, cgroups',
         'receivers.cgroups.kubernetes.node: unknown key (a typo? see `inframeter components`)',
       ],
     ],

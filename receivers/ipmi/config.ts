@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { Secret } from '../../kit/config-types.ts';
 import { duration, scraperOptions, secret } from '../../kit/config-types.ts';
+import { enabledMetricNames, metricSwitchesSchema } from '../../kit/metric-switches.ts';
+import { ipmiMetadata } from './metadata.ts';
 
 /**
  * A BMC password as FreeIPMI's config file can hold it (one whitespace-separated word, no
@@ -47,6 +49,8 @@ export const configSchema = z
     ipmi_dcmi_path: z.string().min(1).default('ipmi-dcmi'),
     /** FreeIPMI's SDR cache (one file per BMC); a directory under the system's temporary one by default. */
     sdr_cache_directory: z.string().min(1).optional(),
+    /** A switch per metric: `hw.fan.speed: { enabled: false }`. */
+    metrics: metricSwitchesSchema(ipmiMetadata.metrics.map((m) => m.name)),
     ...scraperOptions,
   })
   .superRefine((c, ctx) => {
@@ -59,7 +63,11 @@ export const configSchema = z
         });
       }
     });
-  });
+  })
+  .transform(({ metrics, ...rest }) => ({
+    ...rest,
+    metrics: enabledMetricNames(ipmiMetadata.metrics, metrics),
+  }));
 
 export interface IpmiTarget {
   host?: string | undefined;
@@ -83,6 +91,8 @@ export interface IpmiConfig {
   ipmi_sensors_path: string;
   ipmi_dcmi_path: string;
   sdr_cache_directory?: string | undefined;
+  /** The metrics to emit. */
+  metrics: ReadonlySet<string>;
   collection_interval: number;
   initial_delay: number;
   timeout?: number | undefined;

@@ -5,6 +5,7 @@ import type { ScrapeReport, Scraper } from '../../kit/component.ts';
 import type { ParseError } from '../../kit/errors.ts';
 import { ScrapeError } from '../../kit/errors.ts';
 import type { MetricObserver } from '../../kit/snapshot-set.ts';
+import type { SnapshotProducer } from '../../kit/snapshot-producer.ts';
 import { SnapshotSet } from '../../kit/snapshot-set.ts';
 import type { IpmiToolRunner } from './client.ts';
 import { spawnRunner } from './client.ts';
@@ -72,17 +73,18 @@ export class IpmiScraper implements Scraper {
   readonly #passwordFiles = new Map<string, string>();
   #samples: BmcSample[] = [];
   /** The metrics, observed from the last scrape's samples when the scrape runner collects. */
-  readonly metricProducer = new SnapshotSet(
-    'inframeter/receiver/ipmi',
-    ipmiMetadata.metrics,
-    () => true,
-    (s) => {
-      this.#observe(s);
-    },
-  ).producer;
+  readonly metricProducer: SnapshotProducer;
 
   constructor(config: IpmiConfig, runner: IpmiToolRunner = spawnRunner) {
     this.#config = config;
+    this.metricProducer = new SnapshotSet(
+      'inframeter/receiver/ipmi',
+      ipmiMetadata.metrics,
+      (m) => config.metrics.has(m.name),
+      (s) => {
+        this.#observe(s);
+      },
+    ).producer;
     this.#runner = runner;
     this.#cache = config.sdr_cache_directory ?? join(tmpdir(), 'inframeter-ipmi-sdr-cache');
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { zodProblems } from '../../service/config.ts';
 import { configSchema, DEFAULT_SOCKET, DEFAULT_URI, fillTemplate } from './config.ts';
+import { metadata } from './metadata.ts';
 
 function problems(raw: unknown): string[] {
   const result = configSchema.safeParse(raw);
@@ -27,6 +28,7 @@ describe('kubevirt config', () => {
         timeout: 2000,
         max_retry_delay: 60_000,
       },
+      metrics: new Set(metadata.metrics.filter((m) => m.enabled).map((m) => m.name)),
     });
   });
 

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { duration, scraperOptions } from '../../kit/config-types.ts';
+import { enabledMetricNames, metricSwitchesSchema } from '../../kit/metric-switches.ts';
+import { metadata } from './metadata.ts';
 
 /** Placeholders a libvirt socket or URI template may use. */
 export const TEMPLATE_FIELDS = [
@@ -80,6 +82,8 @@ export const configSchema = z
         max_retry_delay: duration().prefault('60s'),
       })
       .prefault({}),
+    /** A switch per metric: `kubevirt.vm.network.io: { enabled: false }`. */
+    metrics: metricSwitchesSchema(metadata.metrics.map((m) => m.name)),
   })
   .superRefine((config, ctx) => {
     if (config.timeout !== undefined && config.timeout >= config.collection_interval) {
@@ -111,7 +115,12 @@ export const configSchema = z
         message: 'must not be shorter than libvirt.retry_delay',
       });
     }
-  });
+  })
+  .transform(({ metrics, ...rest }) => ({
+    ...rest,
+    /** The metrics to emit (those read through libvirt only when libvirt.enabled). */
+    metrics: enabledMetricNames(metadata.metrics, metrics),
+  }));
 
 /** The validated configuration, defaults filled. */
 export type Config = z.output<typeof configSchema>;

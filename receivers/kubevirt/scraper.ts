@@ -129,7 +129,7 @@ export class KubevirtScraper implements Scraper {
     this.metricProducer = new SnapshotSet(
       'inframeter/receiver/kubevirt',
       metadata.metrics,
-      (m) => libvirt || m.group !== 'libvirt',
+      (m) => (libvirt || m.group !== 'libvirt') && config.metrics.has(m.name),
       (s) => {
         this.#observe(s);
       },
@@ -148,7 +148,14 @@ export class KubevirtScraper implements Scraper {
         kinds: ['pod'],
         max_depth: POD_CGROUP_DEPTH,
         max_cgroups: 100_000,
-        metrics: { cpu: true, memory: true, disk: false, pids: false, pressure: false, network: false },
+        groups: {
+          cpu: { enabled: true },
+          memory: { enabled: true },
+          disk: { enabled: false },
+          pids: { enabled: false },
+          pressure: { enabled: false },
+          network: { enabled: false },
+        },
       }),
       { client: this.#client.cgroups },
     );

@@ -3,6 +3,7 @@ import type { ScrapeReport, Scraper } from '../../kit/component.ts';
 import { InFlight, targetDeadline, withDeadline } from '../../kit/deadline.ts';
 import { toError } from '../../kit/errors.ts';
 import type { MetricObserver } from '../../kit/snapshot-set.ts';
+import type { SnapshotProducer } from '../../kit/snapshot-producer.ts';
 import { SnapshotSet } from '../../kit/snapshot-set.ts';
 import type { ConnectionOptions, HostStats, LibvirtConnection } from './client.ts';
 import { endIdleThreads, openConnection } from './client.ts';
@@ -60,20 +61,21 @@ export class LibvirtScraper implements Scraper {
   readonly #inFlight = new InFlight();
   readonly #deadlineMs: number;
   /** The metrics, observed from the last scrape's targets when the scrape runner collects. */
-  readonly metricProducer = new SnapshotSet(
-    'inframeter/receiver/libvirt',
-    libvirtMetadata.metrics,
-    () => true,
-    (s) => {
-      this.#observe(s);
-    },
-  ).producer;
+  readonly metricProducer: SnapshotProducer;
 
   constructor(
     config: LibvirtConfig,
     open: (uri: string, options?: ConnectionOptions) => Promise<LibvirtConnection> = openConnection,
   ) {
     this.#config = config;
+    this.metricProducer = new SnapshotSet(
+      'inframeter/receiver/libvirt',
+      libvirtMetadata.metrics,
+      (m) => config.metrics.has(m.name),
+      (s) => {
+        this.#observe(s);
+      },
+    ).producer;
     this.#open = open;
     this.#deadlineMs = targetDeadline(config);
     this.#targets = config.uris.map((uri) => ({

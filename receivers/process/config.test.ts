@@ -111,7 +111,7 @@ describe('process config', () => {
       'bad-unknown-metric.yaml',
       [
         'receivers.process.metrics.process.memory.usage.enabled: Invalid input: expected boolean, received string',
-        'receivers.process.metrics.process.cpu.utilisation: unknown key (a typo? see `inframeter components`)',
+        `receivers.process.metrics.process.cpu.utilisation: unknown metric "process.cpu.utilisation"; known metrics: ${PROCESS_METRIC_NAMES.join(', ')}`,
       ],
     ],
   ])('%s fails with its path', (file, expected) => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { anchoredRegex, scraperOptions } from '../../kit/config-types.ts';
-import { processMetadata } from './metadata.ts';
-import type { ProcessMetricName } from './metadata.ts';
+import { enabledMetricNames, metricSwitchesSchema } from '../../kit/metric-switches.ts';
+import { PROCESS_METRIC_NAMES, processMetadata } from './metadata.ts';
 
 /**
  * The `process` receiver's configuration. Processes are selected by the union of the
@@ -73,12 +73,6 @@ const topSchema = z.strictObject({
   memory: count.default(0),
 });
 
-const metricSwitch = z.strictObject({ enabled: z.boolean() });
-
-const metricsSchema = z.strictObject(
-  Object.fromEntries(processMetadata.metrics.map((m) => [m.name, metricSwitch.optional()])),
-);
-
 /** The schema: defaults filled, every problem reported with its path. */
 export const configSchema = z
   .strictObject({
@@ -88,14 +82,12 @@ export const configSchema = z
     top: topSchema.optional(),
     /** Adds process.command_line to every data point (off: it can carry secrets). */
     command_line: z.boolean().default(false),
-    metrics: metricsSchema.default({}),
+    /** A switch per metric: `process.cpu.utilization: { enabled: false }`. */
+    metrics: metricSwitchesSchema(PROCESS_METRIC_NAMES),
     ...scraperOptions,
   })
   .transform(({ include, top, metrics, ...rest }) => {
-    const enabled = new Set<ProcessMetricName>();
-    for (const metric of processMetadata.metrics) {
-      if (metrics[metric.name]?.enabled ?? metric.enabled) enabled.add(metric.name);
-    }
+    const enabled = enabledMetricNames(processMetadata.metrics, metrics);
     return {
       ...rest,
       include: include ?? includeSchema.parse({}),

@@ -148,7 +148,7 @@ describe('ProcfsScraper on fixture trees', () => {
       },
       statfs: () => FIXED_FS,
     };
-    const config = procfsConfigSchema.parse({ metrics: { filesystem: { enabled: false } } });
+    const config = procfsConfigSchema.parse({ groups: { filesystem: { enabled: false } } });
     const { runner } = await scrapeOnce(new ProcfsScraper(client, config));
     stat = 'cpu0 130 0 110 860 0 0 0 0 0 0\n';
     const { batch } = await runner.run(1000);
@@ -238,7 +238,7 @@ describe('ProcfsScraper on fixture trees', () => {
 
   it('switches groups off', async () => {
     const config = procfsConfigSchema.parse({
-      metrics: { cpu: { enabled: false }, disk: { enabled: false }, network: { include: ['lo'] } },
+      groups: { cpu: { enabled: false }, disk: { enabled: false }, network: { include: ['lo'] } },
     });
     const { batch } = await scrapeOnce(new ProcfsScraper(fixtureClient('linux-6.18-recorded'), config));
     const r = rows(batch);
@@ -278,8 +278,19 @@ describe('procfs metadata', () => {
 
 describe('procfs config', () => {
   it.each([
-    ['bad-regex.yaml', ['receivers.procfs.metrics.disk.include[0]: invalid regular expression "sd[a-"']],
-    ['bad-unknown-group.yaml', ['receivers.procfs.metrics.gpu: unknown key']],
+    ['bad-regex.yaml', ['receivers.procfs.groups.disk.include[0]: invalid regular expression "sd[a-"']],
+    [
+      'bad-unknown-group.yaml',
+      [
+        'receivers.procfs.groups.gpu: unknown metric group "gpu"; known groups: cpu, processes, load, uptime, memory, paging, disk, network, filesystem',
+      ],
+    ],
+    [
+      'bad-unknown-metric.yaml',
+      [
+        'receivers.procfs.metrics.system.cpu.temperature: unknown metric "system.cpu.temperature"; known metrics: system.cpu.time, ',
+      ],
+    ],
     [
       'bad-interval.yaml',
       ['receivers.procfs.root_path: Too small', 'receivers.procfs.collection_interval: expected a duration'],

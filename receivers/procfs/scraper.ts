@@ -6,7 +6,6 @@ import type { FsUsage, ProcfsClient } from './client.ts';
 import type { ProcfsConfig } from './config.ts';
 import { selected } from './config.ts';
 import { procfsMetadata } from './metadata.ts';
-import type { ProcfsGroup } from './metadata.ts';
 import type { DiskStats } from './parse/diskstats.ts';
 import { parseDiskstats } from './parse/diskstats.ts';
 import type { Loadavg } from './parse/loadavg.ts';
@@ -210,7 +209,7 @@ export class ProcfsScraper implements Scraper {
     this.metricProducer = new SnapshotProducer(
       'inframeter/receiver/procfs',
       procfsMetadata.metrics,
-      (m) => this.#on(m.group as ProcfsGroup),
+      (m) => config.metrics.has(m.name),
       (producer) => {
         this.#observe(producer);
       },
@@ -218,10 +217,6 @@ export class ProcfsScraper implements Scraper {
       // Every sum here counts since boot: it starts at the boot time (/proc/stat btime).
       () => (this.#bootTime === undefined ? undefined : [this.#bootTime, 0]),
     );
-  }
-
-  #on(group: ProcfsGroup): boolean {
-    return this.#config.metrics[group].enabled;
   }
 
   scrape(): Promise<ScrapeReport> {
@@ -235,7 +230,7 @@ export class ProcfsScraper implements Scraper {
         return undefined;
       }
     };
-    const m = this.#config.metrics;
+    const m = this.#config.groups;
     if (m.cpu.enabled || m.processes.enabled || this.#bootTime === undefined) {
       snapshot.stat = read('proc/stat', parseStat);
       this.#bootTime ??= snapshot.stat?.bootTime;
@@ -320,7 +315,7 @@ export class ProcfsScraper implements Scraper {
   }
 
   #readFilesystems(errors: Map<string, Error>): FilesystemSample[] | undefined {
-    const fs = this.#config.metrics.filesystem;
+    const fs = this.#config.groups.filesystem;
     // Inside a container, /proc/self/mounts is the container's view; the host's is PID 1's.
     const mountsPath = this.#config.root_path === '/' ? 'proc/self/mounts' : 'proc/1/mounts';
     let mounts: Mount[];

@@ -13,6 +13,7 @@ import { readPackageVersion } from '../../kit/version.ts';
 import type { Fetch } from './client.ts';
 import { ExpositionClient } from './client.ts';
 import type { PrometheusReceiverConfig, PrometheusTarget } from './config.ts';
+import { keepsFamily } from './config.ts';
 import { toMetrics } from './convert.ts';
 import { prometheusReceiverMetadata } from './metadata.ts';
 import { parseExposition } from './parse/exposition.ts';
@@ -95,8 +96,7 @@ export class PrometheusReceiver implements Receiver {
           Object.assign(attributes, targetInfoAttributes(family), identity);
           continue;
         }
-        if (this.#config.metrics.length > 0 && !this.#config.metrics.some((r) => r.test(family.name)))
-          continue;
+        if (!keepsFamily(this.#config, family.name)) continue;
         if (!this.#config.honor_timestamps) for (const s of family.samples) s.timestamp = undefined;
         samples += family.samples.length;
         metrics.push(...toMetrics(family, scrapeMs, this.#start, target.labels));
@@ -123,9 +123,11 @@ export class PrometheusReceiver implements Receiver {
       ],
     });
     metrics.push(
-      gauge('up', '', up),
-      gauge('scrape_duration_seconds', 's', (now - started) / 1000),
-      gauge('scrape_samples_scraped', '', samples),
+      ...[
+        gauge('up', '', up),
+        gauge('scrape_duration_seconds', 's', (now - started) / 1000),
+        gauge('scrape_samples_scraped', '', samples),
+      ].filter((m) => this.#config.metrics[m.descriptor.name]?.enabled !== false),
     );
     return { resource: resourceFromAttributes(attributes), scopeMetrics: [{ scope: SCOPE, metrics }] };
   }

@@ -5,6 +5,8 @@ import type { InstrumentType, MetricValueType, Profile } from './profile.ts';
 import { attributeName, profileAttributeNames, profileSchema } from './profile.ts';
 import { BUILTIN_PROFILES } from './profiles/builtin.ts';
 import { DEVICE_ATTRIBUTES } from './metadata.ts';
+import { openMetricSwitchesSchema, unknownMetricMessage } from '../../kit/metric-switches.ts';
+import type { MetricSwitches } from '../../kit/metric-switches.ts';
 
 /**
  * The `snmp` receiver's configuration: credential sets under `auth`, user profiles under
@@ -183,6 +185,20 @@ function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
+/** A profile without the metrics switched off (and without a table left with none). */
+function withoutSwitchedOff(profile: Profile, switches: MetricSwitches): Profile {
+  const on = (metric: { name: string }) => switches[metric.name]?.enabled !== false;
+  if (![...profile.scalars.metrics, ...profile.tables.flatMap((t) => t.metrics)].some((m) => !on(m)))
+    return profile;
+  return {
+    ...profile,
+    scalars: { ...profile.scalars, metrics: profile.scalars.metrics.filter(on) },
+    tables: profile.tables
+      .map((table) => ({ ...table, metrics: table.metrics.filter(on) }))
+      .filter((table) => table.metrics.length > 0),
+  };
+}
+
 function describeNames(names: Iterable<string>): string {
   const list = [...names];
   return list.length === 0 ? 'none' : list.join(', ');
@@ -199,6 +215,11 @@ export const configSchema = z
     /** User profiles, referenced by name from targets like the built-in ones. */
     profiles: z.record(profileNameSchema, profileSchema).default({}),
     targets: z.array(targetSchema).default([]),
+    /**
+     * A switch per metric of the profiles (built-in and defined here), by name:
+     * `hw.temperature: { enabled: false }` stops reading and reporting it.
+     */
+    metrics: openMetricSwitchesSchema(),
   })
   .transform((config, ctx) => {
     const scrapeTimeout = config.timeout ?? config.collection_interval;
@@ -246,6 +267,15 @@ export const configSchema = z
       }
     }
 
+    for (const name of Object.keys(config.metrics)) {
+      if (!instruments.has(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['metrics', name],
+          message: unknownMetricMessage(name, [...instruments.keys()].sort()),
+        });
+    }
+
     const names = new Map<string, number>();
     const targets: ResolvedTarget[] = [];
     config.targets.forEach((target, i) => {
@@ -280,7 +310,7 @@ export const configSchema = z
             path: [...path, 'profiles', p],
             message: `unknown profile "${profileName}" (built in: ${describeNames(BUILTIN_PROFILES.keys())}; defined under profiles: ${describeNames(Object.keys(config.profiles))})`,
           });
-        else profiles.push({ name: profileName, profile });
+        else profiles.push({ name: profileName, profile: withoutSwitchedOff(profile, config.metrics) });
       });
 
       for (const key of Object.keys(target.attributes)) {

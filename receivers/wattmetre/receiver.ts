@@ -122,6 +122,8 @@ export class WattmetreReceiver implements Receiver {
     const next = this.#next;
     if (state === undefined || next === undefined) return;
     const { batch, samples } = state.drain(this.#settings.resource, final);
+    for (const scope of batch.scopeMetrics)
+      scope.metrics = scope.metrics.filter((m) => this.#config.metrics.has(m.descriptor.name));
     this.#settings.telemetry.received(samples);
     // One push at a time, in order.
     this.#pushing = this.#pushing.then(async () => {

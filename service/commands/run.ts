@@ -22,6 +22,7 @@ export interface RunOptions {
 export async function runCommand(options: RunOptions, out: Writable): Promise<number> {
   const config = loadCollectorConfig(options.config);
   const logger: Logger = createLogger(options.logLevel ?? config.telemetry.logLevel);
+  for (const warning of config.warnings) logger.warn(`configuration: ${warning}`);
   // The heap policy, decided once from the configuration, before any component exists.
   const receiverTypes = new Map([...config.receivers].map(([id, r]) => [id, r.factory.type]));
   const heap = applyHeapPolicy(receiverTypes.values());

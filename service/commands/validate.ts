@@ -14,5 +14,6 @@ export function validateCommand(path: string | undefined, out: Writable): void {
       `  ${pipeline.id}: [${pipeline.receivers.join(', ')}]${processors} → [${pipeline.exporters.join(', ')}]`,
     );
   }
+  for (const warning of config.warnings) lines.push(`warning: ${warning}`);
   out.write(`${lines.join('\n')}\n`);
 }

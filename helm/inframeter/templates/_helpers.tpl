@@ -74,8 +74,8 @@ receivers:
     root_path: /host
     collection_interval: {{ $a.collectionInterval }}
     {{- if not $a.receivers.cgroups.network }}
-    metrics:
-      network: false
+    groups:
+      network: { enabled: false }
     {{- end }}
     {{- if $a.receivers.cgroups.kubernetes }}
     kubernetes:
