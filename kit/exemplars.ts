@@ -1,4 +1,4 @@
-import type { Attributes, HrTime } from '@opentelemetry/api';
+import type { Attributes, HrTime, ValueType } from '@opentelemetry/api';
 import { attributesToLabels } from './prometheus/labels.ts';
 
 /**
@@ -21,6 +21,11 @@ export interface Exemplar {
   readonly traceId?: string | undefined;
   /** The span the measurement was made in: 16 lowercase hex digits. */
   readonly spanId?: string | undefined;
+  /**
+   * `ValueType.INT` when the source gave the value as an integer (OTLP `as_int`), so that it
+   * is written back as one; a double otherwise.
+   */
+  readonly valueType?: ValueType | undefined;
 }
 
 /** The property that carries a point's exemplars. */
@@ -42,7 +47,8 @@ function isExemplar(item: unknown): item is Exemplar {
     (t === undefined ||
       (Array.isArray(t) && t.length === 2 && Number.isSafeInteger(t[0]) && Number.isSafeInteger(t[1]))) &&
     isOptionalString(e.traceId) &&
-    isOptionalString(e.spanId)
+    isOptionalString(e.spanId) &&
+    (e.valueType === undefined || typeof e.valueType === 'number')
   );
 }
 

@@ -11,6 +11,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { OtlpDecodeError } from '../errors.ts';
+import { exemplarsOf } from '../exemplars.ts';
 import { decodeBatches, decodeMetricsRequest, decodeMetricsRequestJson } from './decode.ts';
 import { encodeExportRequest } from './encode.ts';
 import { otlpTypes } from './proto.ts';
@@ -332,7 +333,7 @@ describe('OTLP decoding', () => {
     ]);
   });
 
-  it('counts dropped exemplars and keeps list, map and bytes attribute values', () => {
+  it('keeps exemplars, and list, map and bytes attribute values', () => {
     const bytes = encode({
       resourceMetrics: [
         {
@@ -374,7 +375,16 @@ describe('OTLP decoding', () => {
       ],
     });
     const result = decodeMetricsRequest(bytes);
-    expect(result.exemplarsDropped).toBe(1);
+    expect(result.exemplarsDropped).toBe(0);
+    const point = result.batches[0]!.scopeMetrics[0]!.metrics[0]!.dataPoints[0]!;
+    expect(exemplarsOf(point)).toEqual([
+      {
+        filteredAttributes: {},
+        value: 1,
+        valueType: ValueType.DOUBLE,
+        timestamp: bitsToHrTime(time.low, time.high),
+      },
+    ]);
     // The SDK's Resource keeps simple values only: a key-value list is kept as JSON.
     expect(result.batches[0]!.resource.attributes).toEqual({ 'k8s.pod.labels': '{"app":"db"}' });
     // Point attributes keep their shape, and go back out as they came.

@@ -5,6 +5,7 @@ import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metric
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { OtlpDecodeError } from '../errors.ts';
+import { exemplarsOf } from '../exemplars.ts';
 import type { DecodedRequest } from './decode.ts';
 import { AttributeCache, decodeMetricsRequest, decodeMetricsRequestJson } from './decode.ts';
 import { encodeExportRequest } from './encode.ts';
@@ -112,7 +113,8 @@ describe('OTLP decoder', () => {
     expect(golden.points).toBe(18);
     expect(golden.rejected).toBe(8);
     expect(golden.noRecordedValue).toBe(4);
-    expect(golden.exemplarsDropped).toBe(3);
+    // Every exemplar of the request is on a converted point, and carried there.
+    expect(golden.exemplarsDropped).toBe(0);
     expect(golden.errors).toHaveLength(6);
     expect(plain(decodeMetricsRequest(bytes))).toEqual(golden);
     expect(
@@ -138,6 +140,19 @@ describe('OTLP decoder', () => {
     });
     const sumInt = byName.get('sum.int');
     expect(sumInt?.descriptor.valueType).toBe(ValueType.INT);
+    expect(byName.get('sum.double')?.dataPoints.map((p) => exemplarsOf(p))).toEqual([
+      [
+        {
+          filteredAttributes: { t: 'u' },
+          value: 1,
+          valueType: ValueType.DOUBLE,
+          timestamp: [1, 0],
+          traceId: '5b8efff798038103d269b633813fc60c',
+          spanId: 'eee19b7ec3c1b174',
+        },
+      ],
+      [],
+    ]);
     expect(sumInt?.dataPoints[0]?.value).toBe(9_007_199_254_740_991);
     expect(sumInt?.dataPoints[0]?.startTime).toEqual([1, 0]);
     // 2^32 + 2e9 ns.

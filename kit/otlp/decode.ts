@@ -41,8 +41,8 @@ export { toResourceValue } from './common-decode.ts';
  *   Prometheus writes it), a cumulative non-monotonic sum `m.sum` and a cumulative monotonic
  *   integer sum `m.count` (kit/summary.ts; the encoder writes this shape back as an OTLP
  *   Summary). A summary point with k quantiles gives k + 2 points.
- * - **Exemplars** are dropped (the SDK's `DataPoint` has no exemplars); counted in
- *   `exemplarsDropped`.
+ * - **Exemplars** are carried on the points (kit/exemplars.ts); those of a point that is
+ *   skipped or rejected are counted in `exemplarsDropped`.
  * - Scope attributes, `dropped_attributes_count`, metric `metadata`, an exponential
  *   histogram's `zero_threshold` are dropped.
  * - A gauge or sum whose points are all `as_int` has value type INT, otherwise DOUBLE.

@@ -1,6 +1,10 @@
 import type { Attributes } from '@opentelemetry/api';
+import { ValueType } from '@opentelemetry/api';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { DataPoint, MetricData, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import type { Exemplar } from '../exemplars.ts';
+import { exemplarsOf } from '../exemplars.ts';
 import { findSummaries } from '../summary.ts';
 import type { SummaryParts } from '../summary.ts';
 import { otlpTypes } from './proto.ts';
@@ -16,9 +20,12 @@ import { hrTimeToBits } from './time.ts';
  * concatenation of the batches' requests is the request holding all of them.
  *
  * What the SDK model carries and the serializer cannot write — a summary, in the kit's shape
- * (kit/summary.ts: a quantile gauge `m`, sums `m.sum` and `m.count`) — is written as the OTLP
- * Summary it came as, in a ResourceMetrics of its own after the batch's (same resource, same
- * scopes).
+ * (kit/summary.ts: a quantile gauge `m`, sums `m.sum` and `m.count`), and the exemplars of
+ * points (kit/exemplars.ts; the serializer writes none) — is written by protobufjs over plain
+ * objects, in a ResourceMetrics of its own after the batch's (same resource, same scopes): a
+ * summary as the OTLP Summary it came as, a metric any of whose points carries exemplars as
+ * the serializer would write it, with the exemplars. A batch without either costs one look at
+ * each point's `exemplars` property more than the serializer alone.
  */
 
 type PlainObject = Record<string, unknown>;
@@ -92,10 +99,111 @@ function toOtlpSummary(parts: SummaryParts): PlainObject {
   return out;
 }
 
-/** A scope's metrics split into those the serializer writes and the summaries among them. */
-function splitScope(scopeMetrics: ScopeMetrics): { rest: ScopeMetrics; summaries: PlainObject[] } {
+/** An exemplar → an OTLP Exemplar. */
+function toOtlpExemplar(exemplar: Exemplar): PlainObject {
+  const out: PlainObject = { filteredAttributes: toKeyValues(exemplar.filteredAttributes) };
+  if (exemplar.timestamp !== undefined) out.timeUnixNano = hrTimeToBits(exemplar.timestamp);
+  if (exemplar.valueType === ValueType.INT && Number.isSafeInteger(exemplar.value))
+    out.asInt = exemplar.value;
+  else out.asDouble = exemplar.value;
+  if (exemplar.traceId) out.traceId = Buffer.from(exemplar.traceId, 'hex');
+  if (exemplar.spanId) out.spanId = Buffer.from(exemplar.spanId, 'hex');
+  return out;
+}
+
+/** The fields every OTLP data point has, with the point's exemplars. */
+function toOtlpPoint(point: DataPoint<unknown>): PlainObject {
+  const out: PlainObject = {
+    attributes: toKeyValues(point.attributes),
+    startTimeUnixNano: hrTimeToBits(point.startTime),
+    timeUnixNano: hrTimeToBits(point.endTime),
+  };
+  const exemplars = exemplarsOf(point);
+  if (exemplars.length > 0) out.exemplars = exemplars.map(toOtlpExemplar);
+  return out;
+}
+
+/** An optional double of a histogram, when set. */
+function setDefined(out: PlainObject, key: string, value: number | undefined): void {
+  if (value !== undefined) out[key] = value;
+}
+
+/** OTLP's AggregationTemporality (DELTA 1, CUMULATIVE 2) of the SDK's. */
+const toOtlpTemporality = (temporality: AggregationTemporality): number =>
+  temporality === AggregationTemporality.DELTA ? 1 : 2;
+
+/** A metric (not a summary part) as the serializer writes it, with its points' exemplars. */
+function toOtlpMetric(metric: MetricData): PlainObject {
+  const { name, description, unit, valueType } = metric.descriptor;
+  const out: PlainObject = { name };
+  if (description) out.description = description;
+  if (unit) out.unit = unit;
+  const temporality = toOtlpTemporality(metric.aggregationTemporality);
+  switch (metric.dataPointType) {
+    case DataPointType.GAUGE:
+    case DataPointType.SUM: {
+      const dataPoints = metric.dataPoints.map((p) => {
+        const point = toOtlpPoint(p);
+        if (valueType === ValueType.INT) point.asInt = p.value;
+        else point.asDouble = p.value;
+        return point;
+      });
+      if (metric.dataPointType === DataPointType.GAUGE) out.gauge = { dataPoints };
+      else out.sum = { dataPoints, aggregationTemporality: temporality, isMonotonic: metric.isMonotonic };
+      break;
+    }
+    case DataPointType.HISTOGRAM: {
+      const dataPoints = metric.dataPoints.map((p) => {
+        const point = toOtlpPoint(p);
+        const h = p.value;
+        point.count = h.count;
+        setDefined(point, 'sum', h.sum);
+        point.bucketCounts = h.buckets.counts;
+        point.explicitBounds = h.buckets.boundaries;
+        setDefined(point, 'min', h.min);
+        setDefined(point, 'max', h.max);
+        return point;
+      });
+      out.histogram = { dataPoints, aggregationTemporality: temporality };
+      break;
+    }
+    case DataPointType.EXPONENTIAL_HISTOGRAM: {
+      const dataPoints = metric.dataPoints.map((p) => {
+        const point = toOtlpPoint(p);
+        const e = p.value;
+        point.count = e.count;
+        setDefined(point, 'sum', e.sum);
+        point.scale = e.scale;
+        point.zeroCount = e.zeroCount;
+        point.positive = { offset: e.positive.offset, bucketCounts: e.positive.bucketCounts };
+        point.negative = { offset: e.negative.offset, bucketCounts: e.negative.bucketCounts };
+        setDefined(point, 'min', e.min);
+        setDefined(point, 'max', e.max);
+        return point;
+      });
+      out.exponentialHistogram = { dataPoints, aggregationTemporality: temporality };
+      break;
+    }
+  }
+  return out;
+}
+
+/** Whether a point of `metric` has an `exemplars` property (the one look a batch without them costs). */
+function carriesExemplars(metric: MetricData): boolean {
+  for (const point of metric.dataPoints)
+    if ((point as { exemplars?: unknown }).exemplars !== undefined) return true;
+  return false;
+}
+
+/**
+ * A scope's metrics split into those the serializer writes and those written here (the
+ * summaries among them, and the metrics whose points carry exemplars), in the scope's order.
+ */
+function splitScope(scopeMetrics: ScopeMetrics): { rest: ScopeMetrics; own: PlainObject[] } {
   const found = findSummaries(scopeMetrics.metrics);
-  if (found.size === 0) return { rest: scopeMetrics, summaries: [] };
+  const withExemplars = new Set<MetricData>();
+  for (const metric of scopeMetrics.metrics) if (carriesExemplars(metric)) withExemplars.add(metric);
+  if (found.size === 0 && withExemplars.size === 0) return { rest: scopeMetrics, own: [] };
   const partOf = new Map<MetricData, SummaryParts>();
   for (const parts of found.values()) {
     partOf.set(parts.sum, parts);
@@ -103,23 +211,24 @@ function splitScope(scopeMetrics: ScopeMetrics): { rest: ScopeMetrics; summaries
     if (parts.quantiles !== undefined) partOf.set(parts.quantiles, parts);
   }
   const metrics: MetricData[] = [];
-  const summaries: PlainObject[] = [];
+  const own: PlainObject[] = [];
   for (const metric of scopeMetrics.metrics) {
     const parts = partOf.get(metric);
-    if (parts === undefined) metrics.push(metric);
+    if (parts === undefined && withExemplars.has(metric)) own.push(toOtlpMetric(metric));
+    else if (parts === undefined) metrics.push(metric);
     // Written once, where its sum is.
-    else if (metric === parts.sum) summaries.push(toOtlpSummary(parts));
+    else if (metric === parts.sum) own.push(toOtlpSummary(parts));
   }
-  return { rest: { scope: scopeMetrics.scope, metrics }, summaries };
+  return { rest: { scope: scopeMetrics.scope, metrics }, own };
 }
 
-/** The request of one batch: the serializer's, then its summaries' when it has some. */
+/** The request of one batch: the serializer's, then the one written here when it has some. */
 function encodeBatch(batch: ResourceMetrics, out: Uint8Array[]): void {
   const rest: ScopeMetrics[] = [];
-  const summaryScopes: PlainObject[] = [];
+  const ownScopes: PlainObject[] = [];
   for (const scopeMetrics of batch.scopeMetrics) {
     const split = splitScope(scopeMetrics);
-    if (split.summaries.length === 0) {
+    if (split.own.length === 0) {
       rest.push(scopeMetrics);
       continue;
     }
@@ -127,21 +236,21 @@ function encodeBatch(batch: ResourceMetrics, out: Uint8Array[]): void {
     const { scope } = scopeMetrics;
     const otlpScope: PlainObject = { name: scope.name };
     if (scope.version) otlpScope.version = scope.version;
-    const summaryScope: PlainObject = { scope: otlpScope, metrics: split.summaries };
-    if (scope.schemaUrl) summaryScope.schemaUrl = scope.schemaUrl;
-    summaryScopes.push(summaryScope);
+    const ownScope: PlainObject = { scope: otlpScope, metrics: split.own };
+    if (scope.schemaUrl) ownScope.schemaUrl = scope.schemaUrl;
+    ownScopes.push(ownScope);
   }
-  if (summaryScopes.length === 0 || rest.length > 0) {
+  if (ownScopes.length === 0 || rest.length > 0) {
     const bytes = ProtobufMetricsSerializer.serializeRequest(
-      summaryScopes.length === 0 ? batch : { resource: batch.resource, scopeMetrics: rest },
+      ownScopes.length === 0 ? batch : { resource: batch.resource, scopeMetrics: rest },
     );
     if (bytes === undefined) throw new Error('the OTLP serializer wrote nothing');
     out.push(bytes);
   }
-  if (summaryScopes.length > 0) {
+  if (ownScopes.length > 0) {
     const resourceMetrics: PlainObject = {
       resource: { attributes: toKeyValues(batch.resource.attributes) },
-      scopeMetrics: summaryScopes,
+      scopeMetrics: ownScopes,
     };
     if (batch.resource.schemaUrl) resourceMetrics.schemaUrl = batch.resource.schemaUrl;
     out.push(otlpTypes.ExportMetricsServiceRequest.encode({ resourceMetrics: [resourceMetrics] }).finish());

@@ -3,6 +3,8 @@ import { ValueType } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { DataPoint, ExponentialHistogram, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import type { Exemplar as PointExemplar } from '../exemplars.ts';
+import { withExemplars } from '../exemplars.ts';
 import type { AttributeCache } from './attribute-cache.ts';
 import { CommonDecoder } from './common-decode.ts';
 import {
@@ -24,7 +26,17 @@ import { bitsToHrTime } from './time.ts';
  * SummaryDataPoint (with its ValueAtQuantile) and Exemplar — decoded into the SDK's data
  * points, with the outcome of every point counted: converted, rejected as invalid, or
  * skipped for having no recorded value. The metrics decoder (decode.ts) extends it.
+ *
+ * A point's exemplars are carried on the SDK point as kit/exemplars.ts has them: filtered
+ * attributes, value (`valueType` INT when it came as `as_int`), time (undefined when zero,
+ * proto3's unset) and the trace and span ids as lowercase hex (left out when empty or not
+ * 16 and 8 bytes long). The exemplars of a point that is not converted are counted in
+ * `exemplarsDropped`.
  */
+
+const NO_EXEMPLARS: readonly PointExemplar[] = [];
+const TRACE_ID_BYTES = 16;
+const SPAN_ID_BYTES = 8;
 
 /** The name, description and unit of the metric whose points are read. */
 export interface MetricNames {
@@ -84,7 +96,8 @@ interface PointFields {
   timeLow: number;
   timeHigh: number;
   flags: number;
-  exemplars: number;
+  /** Undefined when the point has none. */
+  exemplars: PointExemplar[] | undefined;
   attributes: Attributes;
 }
 
@@ -118,13 +131,15 @@ export class PointsDecoder extends CommonDecoder {
   readonly #endTime = new HrTimeSlot();
   /** Tag ends of the attribute KeyValues of the point being read. */
   readonly #attributeRanges: number[] = [];
+  /** Tag ends of the filtered attributes of the exemplar being read. */
+  readonly #exemplarRanges: number[] = [];
   readonly #fields: PointFields = {
     startLow: 0,
     startHigh: 0,
     timeLow: 0,
     timeHigh: 0,
     flags: 0,
-    exemplars: 0,
+    exemplars: undefined,
     attributes: {},
   };
 
@@ -166,7 +181,7 @@ export class PointsDecoder extends CommonDecoder {
     let timeLow = 0;
     let timeHigh = 0;
     let flags = 0;
-    let exemplars = 0;
+    let exemplars: PointExemplar[] | undefined;
     while (this.pos < this.len) {
       const tagStart = this.pos;
       const tag = this.tag();
@@ -198,8 +213,7 @@ export class PointsDecoder extends CommonDecoder {
         continue;
       }
       if (field === layout.exemplars && type === WireType.LEN) {
-        this.#exemplar(depth + 1);
-        exemplars += 1;
+        (exemplars ??= []).push(this.#exemplar(depth + 1));
         continue;
       }
       if (onField(field, type)) continue;
@@ -237,25 +251,62 @@ export class PointsDecoder extends CommonDecoder {
     return attributes;
   }
 
-  /** Checks an Exemplar (protobufjs decodes it; the SDK model has no place for it). */
-  #exemplar(depth: number): void {
+  /** An Exemplar, as kit/exemplars.ts has it. */
+  #exemplar(depth: number): PointExemplar {
     const outer = this.enter(depth, 'Exemplar');
+    const ranges = this.#exemplarRanges;
+    ranges.length = 0;
+    let timeLow = 0;
+    let timeHigh = 0;
+    let value = 0;
+    let valueType: ValueType | undefined;
+    let traceId: string | undefined;
+    let spanId: string | undefined;
     while (this.pos < this.len) {
       const tag = this.tag();
       const field = tag >>> 3;
       const type = tag & 7;
-      if (field === Exemplar.filtered_attributes && type === WireType.LEN) this.keyValue(depth + 1);
-      else if ((field === Exemplar.span_id || field === Exemplar.trace_id) && type === WireType.LEN)
+      if (field === Exemplar.filtered_attributes && type === WireType.LEN) {
+        ranges.push(this.pos);
         this.pos = this.end();
-      else if (
-        (field === Exemplar.time_unix_nano || field === Exemplar.as_double || field === Exemplar.as_int) &&
-        type === WireType.I64
-      ) {
-        this.need(8);
-        this.pos += 8;
+      } else if ((field === Exemplar.span_id || field === Exemplar.trace_id) && type === WireType.LEN) {
+        const end = this.end();
+        const length = end - this.pos;
+        // A later occurrence replaces an earlier one, as protobufjs has it.
+        const id = this.buf.toString('hex', this.pos, end);
+        if (field === Exemplar.trace_id) traceId = length === TRACE_ID_BYTES ? id : undefined;
+        else spanId = length === SPAN_ID_BYTES ? id : undefined;
+        this.pos = end;
+      } else if (field === Exemplar.time_unix_nano && type === WireType.I64) {
+        this.fixed64();
+        timeLow = this.low;
+        timeHigh = this.high;
+      } else if (field === Exemplar.as_double && type === WireType.I64) {
+        value = this.double();
+        valueType = ValueType.DOUBLE;
+      } else if (field === Exemplar.as_int && type === WireType.I64) {
+        value = this.sfixed64Number();
+        valueType = ValueType.INT;
       } else this.skip(type, field, depth);
     }
+    const filteredAttributes = ranges.length === 0 ? {} : this.attributesAt(ranges, depth + 1).attributes;
     this.leave(outer);
+    const exemplar: {
+      filteredAttributes: Attributes;
+      value: number;
+      timestamp: HrTime | undefined;
+      traceId?: string;
+      spanId?: string;
+      valueType?: ValueType;
+    } = {
+      filteredAttributes,
+      value,
+      timestamp: timeLow === 0 && timeHigh === 0 ? undefined : bitsToHrTime(timeLow, timeHigh),
+    };
+    if (traceId !== undefined) exemplar.traceId = traceId;
+    if (spanId !== undefined) exemplar.spanId = spanId;
+    if (valueType !== undefined) exemplar.valueType = valueType;
+    return exemplar;
   }
 
   /** NumberDataPoints (of a Gauge or a Sum). */
@@ -287,20 +338,21 @@ export class PointsDecoder extends CommonDecoder {
       v.kind = 0;
       v.value = 0;
       const p = this.#point(depth, NUMBER_POINT, onField);
-      this.exemplarsDropped += p.exemplars;
       const { kind, value } = v;
       if (kind === NumberDataPoint.as_double) allInt = false;
       else if (kind !== NumberDataPoint.as_int) {
         if ((p.flags & FLAG_NO_RECORDED_VALUE) !== 0) this.noRecordedValue += 1;
         else missing += 1;
+        this.exemplarsDropped += p.exemplars?.length ?? 0;
         continue;
       }
-      dataPoints.push({
+      const point: DataPoint<number> = {
         startTime: this.#startTime.of(p.startLow, p.startHigh),
         endTime: this.#endTime.of(p.timeLow, p.timeHigh),
         attributes: p.attributes,
         value,
-      });
+      };
+      dataPoints.push(p.exemplars === undefined ? point : withExemplars(point, p.exemplars));
     }
     this.reject(missing, `metric "${name}": a number data point has no value`);
     return { dataPoints, valueType: allInt && dataPoints.length > 0 ? ValueType.INT : ValueType.DOUBLE };
@@ -371,26 +423,32 @@ export class PointsDecoder extends CommonDecoder {
       this.pos = start;
       reset();
       const p = this.#point(depth, HISTOGRAM_POINT, onField);
-      this.exemplarsDropped += p.exemplars;
       if ((p.flags & FLAG_NO_RECORDED_VALUE) !== 0) {
         this.noRecordedValue += 1;
+        this.exemplarsDropped += p.exemplars?.length ?? 0;
         continue;
       }
       const { count, sum, min, max, counts, bounds } = h;
       if (counts.length !== 0 && counts.length !== bounds.length + 1) {
         invalid += 1;
+        this.exemplarsDropped += p.exemplars?.length ?? 0;
         continue;
       }
       const value: Histogram = { buckets: { boundaries: bounds, counts }, count };
       if (sum !== undefined) value.sum = sum;
       if (min !== undefined) value.min = min;
       if (max !== undefined) value.max = max;
-      out.push({
-        startTime: this.#startTime.of(p.startLow, p.startHigh),
-        endTime: this.#endTime.of(p.timeLow, p.timeHigh),
-        attributes: p.attributes,
-        value,
-      });
+      out.push(
+        withExemplars(
+          {
+            startTime: this.#startTime.of(p.startLow, p.startHigh),
+            endTime: this.#endTime.of(p.timeLow, p.timeHigh),
+            attributes: p.attributes,
+            value,
+          },
+          p.exemplars ?? NO_EXEMPLARS,
+        ),
+      );
     }
     this.reject(
       invalid,
@@ -494,9 +552,9 @@ export class PointsDecoder extends CommonDecoder {
       this.pos = start;
       reset();
       const p = this.#point(depth, EXPONENTIAL_POINT, onField);
-      this.exemplarsDropped += p.exemplars;
       if ((p.flags & FLAG_NO_RECORDED_VALUE) !== 0) {
         this.noRecordedValue += 1;
+        this.exemplarsDropped += p.exemplars?.length ?? 0;
         continue;
       }
       const { count, sum, min, max, scale, zeroCount, positive, negative } = e;
@@ -504,12 +562,17 @@ export class PointsDecoder extends CommonDecoder {
       if (sum !== undefined) value.sum = sum;
       if (min !== undefined) value.min = min;
       if (max !== undefined) value.max = max;
-      out.push({
-        startTime: this.#startTime.of(p.startLow, p.startHigh),
-        endTime: this.#endTime.of(p.timeLow, p.timeHigh),
-        attributes: p.attributes,
-        value,
-      });
+      out.push(
+        withExemplars(
+          {
+            startTime: this.#startTime.of(p.startLow, p.startHigh),
+            endTime: this.#endTime.of(p.timeLow, p.timeHigh),
+            attributes: p.attributes,
+            value,
+          },
+          p.exemplars ?? NO_EXEMPLARS,
+        ),
+      );
     }
     return out;
   }

@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import { ValueType } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -10,6 +11,7 @@ import type {
   MetricData,
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
+import { exemplarsOf, withExemplars } from '../../kit/exemplars.ts';
 import { SUMMARY_COUNT_SUFFIX, SUMMARY_SUM_SUFFIX, findSummaries } from '../../kit/summary.ts';
 import type { ComponentSettings, MetricSink, Processor } from '../../kit/component.ts';
 import type { RelabelConfig } from './config.ts';
@@ -142,6 +144,26 @@ function scaleHistogram(h: Histogram, f: number): Histogram {
     ...(h.min === undefined ? {} : { min: h.min * f }),
     ...(h.max === undefined ? {} : { max: h.max * f }),
   };
+}
+
+/**
+ * `point` (a copy with the scaled value) with its exemplars' values scaled by `f` as well: a
+ * histogram exemplar stays in the bucket the scaled bounds give it (v ≤ b gives v·f ≤ b·f for
+ * f > 0), a counter's stays below the scaled count. An integer exemplar that is no longer
+ * whole becomes a double.
+ */
+function scaleExemplars<P extends object>(point: P, f: number): P {
+  const exemplars = exemplarsOf(point);
+  if (exemplars.length === 0) return point;
+  return withExemplars(
+    point,
+    exemplars.map((e) => {
+      const value = e.value * f;
+      return e.valueType === ValueType.INT && !Number.isSafeInteger(value)
+        ? { ...e, value, valueType: ValueType.DOUBLE }
+        : { ...e, value };
+    }),
+  );
 }
 
 /**
@@ -312,7 +334,8 @@ export class RelabelProcessor implements Processor {
           }
           if (attributes === point.attributes && value === point.value) list.push(point);
           else {
-            list.push({ ...point, attributes, value });
+            const next = { ...point, attributes, value };
+            list.push(value === point.value ? next : scaleExemplars(next, plan.factor));
             metricChanged = true;
           }
           if (name !== metric.descriptor.name) metricChanged = true;

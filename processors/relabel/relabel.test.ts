@@ -7,6 +7,8 @@ import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metric
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import type { Exemplar } from '../../kit/exemplars.ts';
+import { exemplarsOf, withExemplars } from '../../kit/exemplars.ts';
 import { zodProblems } from '../../service/config.ts';
 import { createTestSettings } from '../../test/support/settings.ts';
 import { relabelConfigSchema, ruleSchema } from './config.ts';
@@ -271,6 +273,66 @@ describe('RelabelProcessor', () => {
       ],
     ]);
     expect(settings.telemetry.counts.dropped.get('unscalable_exponential_histogram')).toBe(1);
+  });
+
+  it('scale_factor scales exemplar values with their points: histogram exemplars stay in their scaled bucket', () => {
+    const exemplar = (value: number, valueType: ValueType, traceId?: string): Exemplar => ({
+      filteredAttributes: { user: 'a' },
+      value,
+      valueType,
+      timestamp: [7, 5],
+      ...(traceId === undefined ? {} : { traceId }),
+    });
+    const trace = '5b8efff798038103d269b633813fc60c';
+    const counter: MetricData = {
+      descriptor: { name: 'bytes', description: '', unit: 'By', valueType: ValueType.INT },
+      dataPointType: DataPointType.SUM,
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      isMonotonic: true,
+      dataPoints: [
+        withExemplars({ startTime: [0, 0], endTime: [1, 0], attributes: {}, value: 10 }, [
+          exemplar(4, ValueType.INT, trace),
+          exemplar(3, ValueType.INT),
+        ]),
+      ],
+    };
+    const histogram: MetricData = {
+      descriptor: { name: 'latency', description: '', unit: 's', valueType: ValueType.DOUBLE },
+      dataPointType: DataPointType.HISTOGRAM,
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPoints: [
+        withExemplars(
+          {
+            startTime: [0, 0],
+            endTime: [1, 0],
+            attributes: {},
+            value: { buckets: { boundaries: [1, 5, 10], counts: [0, 1, 1, 0] }, count: 2, sum: 12 },
+          },
+          // In (1, 5] on its upper bound, and in (5, 10].
+          [exemplar(5, ValueType.DOUBLE), exemplar(7, ValueType.DOUBLE)],
+        ),
+      ],
+    };
+    const { p } = make({
+      metrics: [
+        { match: 'bytes', scale_factor: 0.5 },
+        { match: 'latency', scale_factor: 0.5 },
+      ],
+    });
+    const out = p.transform(batchOf(counter, histogram));
+    const points = out?.scopeMetrics[0]?.metrics.map((m) => m.dataPoints[0]!) ?? [];
+    expect(points.map((point) => point.value)).toEqual([
+      5,
+      { buckets: { boundaries: [0.5, 2.5, 5], counts: [0, 1, 1, 0] }, count: 2, sum: 6 },
+    ]);
+    expect(points.map((point) => exemplarsOf(point))).toEqual([
+      // 4 × 0.5 stays whole; 3 × 0.5 does not, and becomes a double.
+      [exemplar(2, ValueType.INT, trace), exemplar(1.5, ValueType.DOUBLE)],
+      // 2.5 on the upper bound of (0.5, 2.5], 3.5 in (2.5, 5]: the buckets they were in.
+      [exemplar(2.5, ValueType.DOUBLE), exemplar(3.5, ValueType.DOUBLE)],
+    ]);
+    // The input is untouched.
+    expect(exemplarsOf(counter.dataPoints[0]!).map((e) => e.value)).toEqual([4, 3]);
   });
 
   it('resource rules: rewrite the resource, or drop the whole batch', () => {
