@@ -17,8 +17,12 @@ import { backoffDelay, ExportFailure } from './retry.ts';
 /**
  * Delivery for push exporters: the OpenTelemetry Collector's `sending_queue` and
  * `retry_on_failure`. A batch is encoded once in OTLP protobuf, queued (in memory or in
- * append-only files), and sent by `num_consumers` consumers in queue order; retryable
- * failures are retried with exponential backoff and jitter until `max_elapsed_time`.
+ * append-only files), and sent by `num_consumers` consumers in queue order. A retryable
+ * failure puts the batch back and makes the destination "failing": only a probe goes then,
+ * the oldest batch alone, after the exponential backoff with jitter capped at
+ * {@link PROBE_INTERVAL_MS}; the first success ends it and the backlog drains at full
+ * speed (coalesced, every consumer). A batch is given up at `max_elapsed_time` after its
+ * first failed send, never by default for a persistent queue.
  *
  * Delivery is at-least-once: a batch leaves the queue only after the backend acknowledged
  * it, so a batch whose acknowledgement was lost (a timeout, a crash between sending and
