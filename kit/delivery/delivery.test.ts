@@ -549,6 +549,101 @@ describe('catching up after an outage', () => {
     await delivery.shutdown();
   });
 
+  it('probes a failing destination at least every probe interval, with the oldest batch alone', async () => {
+    const settings = createTestSettings('otlp', 'exporter');
+    let down = true;
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const failed: { at: number; points: number; values: number[] }[] = [];
+    const delivered: number[] = [];
+    const delivery = new Delivery(
+      settings,
+      // Left to itself the backoff would wait 0.2 s, 0.4 s, 0.8 s … up to 10 s.
+      config({
+        sending_queue: { num_consumers: 4 },
+        retry_on_failure: { initial_interval: '200ms', max_interval: '10s', multiplier: 2 },
+      }),
+      async (request) => {
+        inFlight += 1;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        await new Promise((r) => setTimeout(r, 2));
+        inFlight -= 1;
+        const values = decodeBatches(request.bytes).flatMap((b) =>
+          b.scopeMetrics.flatMap((s) => s.metrics.flatMap((m) => m.dataPoints.map((p) => p.value as number))),
+        );
+        if (down) {
+          failed.push({ at: performance.now(), points: request.points, values });
+          return unavailable();
+        }
+        delivered.push(...values);
+        return { ok: true };
+      },
+      { coalesceBytes: 64 * 1024, probeIntervalMs: 60 },
+    );
+    for (let id = 1; id <= 10; id++) await exportBatch(delivery, batch(id, 3));
+    await waitFor(() => failed.length >= 8, 10_000);
+    const whileDown = mostInFlight;
+    down = false;
+    await waitFor(() => delivery.status().queuedBatches === 0, 10_000);
+    // While the destination failed: one request at a time, the oldest batch alone each time
+    // (the first sends, before the first failure came back, went out on every consumer).
+    const probes = failed.filter((f) => f.at > failed[0]!.at + 40);
+    expect(probes.length).toBeGreaterThanOrEqual(3);
+    for (const probe of probes) expect(probe.values).toEqual([1000, 1001, 1002]);
+    expect(whileDown).toBeLessThanOrEqual(4);
+    const waits = probes.slice(1).map((p, i) => p.at - probes[i]!.at);
+    for (const wait of waits) {
+      expect(wait).toBeGreaterThanOrEqual(55);
+      // The backoff alone would be past 1.6 s by now; scheduling slack on a busy machine.
+      expect(wait).toBeLessThan(1_000);
+    }
+    expect(delivered).toEqual(
+      Array.from({ length: 10 }, (_, k) => [0, 1, 2].map((i) => (k + 1) * 1000 + i)).flat(),
+    );
+    expect(settings.telemetry.counts.failed).toBe(0);
+    await delivery.shutdown();
+  });
+
+  it('once a probe succeeds, drains with every consumer at once and no backoff', async () => {
+    const settings = createTestSettings('otlp', 'exporter');
+    let down = true;
+    let attemptsWhileDown = 0;
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const delivery = new Delivery(
+      settings,
+      config({
+        sending_queue: { num_consumers: 4 },
+        retry_on_failure: { initial_interval: '50ms', max_interval: '30s', multiplier: 3 },
+      }),
+      async () => {
+        if (down) {
+          attemptsWhileDown += 1;
+          return unavailable();
+        }
+        inFlight += 1;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        await new Promise((r) => setTimeout(r, 20));
+        inFlight -= 1;
+        return { ok: true };
+      },
+      // One batch per request, so that the consumers have something to share.
+      { probeIntervalMs: 100 },
+    );
+    for (let id = 1; id <= 20; id++) await exportBatch(delivery, batch(id, 2));
+    await waitFor(() => attemptsWhileDown >= 4, 10_000);
+    down = false;
+    const upAt = performance.now();
+    await waitFor(() => delivery.status().queuedBatches === 0, 10_000);
+    const drainMs = performance.now() - upAt;
+    expect(mostInFlight).toBe(4);
+    expect(delivery.status().sentPoints).toBe(40);
+    // Under a probe interval to see the destination back, then 5 rounds of 20 ms: no wait
+    // of the failing streak's backoff (50 ms × 3^4 = 4 s by now) is carried over.
+    expect(drainMs).toBeLessThan(3_000);
+    await delivery.shutdown();
+  });
+
   it('a persistent queue never gives a batch up on a deadline the operator did not set', async () => {
     const settings = createTestSettings('otlp', 'exporter');
     const directory = await tempDir();

@@ -17,8 +17,12 @@ import { backoffDelay, ExportFailure } from './retry.ts';
 /**
  * Delivery for push exporters: the OpenTelemetry Collector's `sending_queue` and
  * `retry_on_failure`. A batch is encoded once in OTLP protobuf, queued (in memory or in
- * append-only files), and sent by `num_consumers` consumers in queue order; retryable
- * failures are retried with exponential backoff and jitter until `max_elapsed_time`.
+ * append-only files), and sent by `num_consumers` consumers in queue order. A retryable
+ * failure puts the batch back and makes the destination "failing": only a probe goes then,
+ * the oldest batch alone, after the exponential backoff with jitter capped at
+ * {@link PROBE_INTERVAL_MS}; the first success ends it and the backlog drains at full
+ * speed (coalesced, every consumer). A batch is given up at `max_elapsed_time` after its
+ * first failed send, never by default for a persistent queue.
  *
  * Delivery is at-least-once: a batch leaves the queue only after the backend acknowledged
  * it, so a batch whose acknowledgement was lost (a timeout, a crash between sending and
@@ -78,6 +82,8 @@ export interface DeliveryOptions {
    * request keeps only the first batch's resource. 0 or absent: one batch per request.
    */
   readonly coalesceBytes?: number;
+  /** Longest wait between two probes of a failing destination (default {@link PROBE_INTERVAL_MS}). */
+  readonly probeIntervalMs?: number;
 }
 
 interface Entry {
@@ -89,6 +95,8 @@ interface Entry {
   inFlight: boolean;
   /** A batch kept from the export call, to avoid decoding it again. */
   batch?: ResourceMetrics | undefined;
+  /** When its first send that failed began (for `max_elapsed_time`). */
+  firstAttempt?: number | undefined;
 }
 
 /**
@@ -96,6 +104,13 @@ interface Entry {
  * persistent queue then retries without end (its batches are safe on disk).
  */
 export const DEFAULT_MAX_ELAPSED_MS = 5 * 60_000;
+
+/**
+ * Longest wait between two probes of a failing destination while batches wait in the queue:
+ * a destination that comes back is sent to within this long, however long it was away. A
+ * probe is one request holding the oldest batch alone.
+ */
+export const PROBE_INTERVAL_MS = 5_000;
 
 /** The sending queue and retry loop of one exporter. */
 export class Delivery {
@@ -113,7 +128,13 @@ export class Delivery {
   #queuedPoints = 0;
   #queuedBytes = 0;
   #inFlight = 0;
-  #backingOff = 0;
+  /** The destination is failing: only the probe goes until one send succeeds. */
+  #failing = false;
+  /** Retryable failures since the last success (the backoff exponent of the next probe). */
+  #failures = 0;
+  #probeDue = false;
+  #probeTimer: NodeJS.Timeout | undefined;
+  readonly #probeIntervalMs: number;
   #sentPoints = 0;
   #nextSeq = 1;
   /** Sequence numbers being written to disk, oldest first. */
@@ -140,6 +161,7 @@ export class Delivery {
     this.#now = options.now ?? (() => performance.now());
     this.#flushTimeoutMs = options.flushTimeoutMs ?? 10_000;
     this.#coalesceBytes = options.coalesceBytes ?? 0;
+    this.#probeIntervalMs = options.probeIntervalMs ?? PROBE_INTERVAL_MS;
     this.#errors = new ErrorLog(settings.logger);
     const queue = config.sending_queue;
     if (queue.enabled && queue.storage === 'file' && queue.directory !== undefined) {
@@ -383,6 +405,15 @@ export class Delivery {
 
   #dispatch(): void {
     if (this.#stopping) return;
+    if (this.#failing) {
+      // The destination is failing: nothing goes but the probe, the oldest batch alone.
+      if (!this.#probeDue || this.#inFlight > 0) return;
+      const head = this.#queue.values().next();
+      if (head.done === true || head.value.inFlight) return;
+      this.#probeDue = false;
+      this.#launch([head.value]);
+      return;
+    }
     const limit = this.#config.sending_queue.num_consumers;
     if (this.#inFlight >= limit) return;
     let group: Entry[] = [];
@@ -392,12 +423,7 @@ export class Delivery {
       const members = group;
       group = [];
       groupBytes = 0;
-      for (const m of members) m.inFlight = true;
-      this.#inFlight += 1;
-      const consumer: Promise<void> = this.#consume(members).finally(() => {
-        this.#consumers.delete(consumer);
-      });
-      this.#consumers.add(consumer);
+      this.#launch(members);
     };
     for (const entry of this.#queue.values()) {
       if (this.#inFlight >= limit) break;
@@ -414,91 +440,198 @@ export class Delivery {
     if (this.#inFlight < limit) launch();
   }
 
+  #launch(members: Entry[]): void {
+    for (const m of members) m.inFlight = true;
+    this.#inFlight += 1;
+    const consumer: Promise<void> = this.#consume(members).finally(() => {
+      this.#consumers.delete(consumer);
+    });
+    this.#consumers.add(consumer);
+  }
+
+  /**
+   * Sends a group of queued batches once. Delivered or failed for good: they leave the queue.
+   * A retryable failure puts them back, in place, and the queue waits for the next probe.
+   */
   async #consume(group: Entry[]): Promise<void> {
-    const outcome = await this.#attempt(group);
+    const outcome = await this.#sendOnce(group);
     this.#inFlight -= 1;
     for (const entry of group) entry.inFlight = false;
-    if (outcome === 'stopped') {
-      // Left in the queue: replayed on the next start (file), counted at shutdown (memory).
+    if (outcome.kind === 'sent') {
+      // The destination is back: drain at full speed, no backoff carried over.
+      this.#recover();
+      for (const entry of group) this.#remove(entry);
+      this.#dispatch();
+      return;
+    }
+    const retry = this.#config.retry_on_failure;
+    if (outcome.kind === 'retryable' && retry.enabled) {
+      const failure = outcome.failure;
+      if (this.#stopping) {
+        // Left in the queue: replayed on the next start (file), counted at shutdown (memory).
+        this.#notifyIdle();
+        return;
+      }
+      const delay = this.#nextProbeDelay(failure);
+      const now = this.#now();
+      const maxElapsed = this.#maxElapsedMs();
+      const expired = group.filter((entry) => {
+        entry.firstAttempt ??= outcome.started;
+        return maxElapsed > 0 && now - entry.firstAttempt + delay > maxElapsed;
+      });
+      if (expired.length > 0) {
+        const points = expired.reduce((sum, e) => sum + e.points, 0);
+        this.#settings.telemetry.failed(points);
+        const first = expired[0]?.firstAttempt ?? now;
+        this.#errors.report(
+          'give_up',
+          new Error(
+            `giving up after ${Math.round(now - first)} ms (retry_on_failure.max_elapsed_time): ${failure.message}`,
+            { cause: failure },
+          ),
+        );
+        for (const entry of expired) this.#remove(entry);
+      }
+      this.#scheduleProbe(delay);
       this.#notifyIdle();
       return;
     }
+    // Not retryable, retries disabled, or unreadable from disk: failed for good.
     for (const entry of group) this.#remove(entry);
     this.#dispatch();
   }
 
   /**
-   * Sends a group of consecutive batches as one request, retrying retryable failures.
-   * 'sent', 'stopped' or the final error.
+   * `retry_on_failure.max_elapsed_time`; when the operator set none, 5 minutes for a memory
+   * queue and never for a persistent one (what is on disk is never dropped by a deadline).
+   */
+  #maxElapsedMs(): number {
+    return (
+      this.#config.retry_on_failure.max_elapsed_time ??
+      (this.#store === undefined ? DEFAULT_MAX_ELAPSED_MS : 0)
+    );
+  }
+
+  /**
+   * The wait before the next probe: what the server asked for, else the backoff of the
+   * failing streak capped at the probe interval, so that a returning destination is seen
+   * within `probeIntervalMs` whatever the length of the outage.
+   */
+  #nextProbeDelay(failure: ExportFailure): number {
+    if (failure.retryAfterMs !== undefined) return failure.retryAfterMs;
+    const delay = backoffDelay(this.#config.retry_on_failure, this.#failures, this.#random);
+    return Math.min(delay, this.#probeIntervalMs);
+  }
+
+  /** Enters (or stays in) the failing state, with one probe due after `delay`. */
+  #scheduleProbe(delay: number): void {
+    this.#failures += 1;
+    this.#failing = true;
+    // Consumers failing together (num_consumers > 1) schedule one probe, the first one.
+    if (this.#probeTimer !== undefined || this.#probeDue) return;
+    this.#probeTimer = setTimeout(() => {
+      this.#probeTimer = undefined;
+      this.#probeDue = true;
+      this.#dispatch();
+    }, delay);
+    this.#probeTimer.unref();
+  }
+
+  /** A send succeeded: leaves the failing state. */
+  #recover(): void {
+    if (!this.#failing) return;
+    this.#failing = false;
+    this.#failures = 0;
+    this.#probeDue = false;
+    clearTimeout(this.#probeTimer);
+    this.#probeTimer = undefined;
+  }
+
+  /** Sends a group of consecutive batches as one request, once. */
+  async #sendOnce(
+    group: Entry[],
+  ): Promise<
+    | { kind: 'sent' }
+    | { kind: 'retryable'; failure: ExportFailure; started: number }
+    | { kind: 'failed'; error: Error }
+  > {
+    const points = group.reduce((sum, e) => sum + e.points, 0);
+    const started = this.#now();
+    let bytes: Uint8Array;
+    try {
+      const parts = await Promise.all(
+        group.map((e) => (e.payload === undefined ? this.#readStored(e) : Promise.resolve(e.payload))),
+      );
+      bytes = parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts);
+    } catch (error) {
+      this.#settings.telemetry.dropped(points, 'corrupt');
+      this.#errors.report('read', error);
+      return { kind: 'failed', error: toError(error) };
+    }
+    // A lone batch keeps its decoded form for the next attempt.
+    const single = group.length === 1 ? group[0] : undefined;
+    const request: SendRequest = {
+      bytes,
+      points,
+      batch: () => {
+        if (single === undefined) return mergeBatches(decodeBatches(bytes));
+        single.batch ??= mergeBatches(decodeBatches(bytes));
+        return single.batch;
+      },
+    };
+    let result: SendResult;
+    try {
+      result = await this.#send(request);
+    } catch (error) {
+      // A sender must resolve; a throw is a bug, not a transient failure.
+      result = {
+        ok: false,
+        error: new ExportFailure(`sender failed: ${toError(error).message}`, {
+          retryable: false,
+          cause: error,
+        }),
+      };
+    }
+    if (result.ok) {
+      this.#sentPoints += points - (result.rejected ?? 0);
+      this.#sent.add(points - (result.rejected ?? 0), { 'component.id': this.#settings.id });
+      this.#errors.recovered('send');
+      if (result.rejected !== undefined && result.rejected > 0) {
+        this.#settings.telemetry.failed(result.rejected);
+        this.#errors.report(
+          'partial',
+          new Error(`the backend rejected ${result.rejected} points: ${result.message ?? ''}`),
+        );
+      }
+      return { kind: 'sent' };
+    }
+    const failure = result.error;
+    this.#errors.report('send', failure);
+    if (failure.retryable && this.#config.retry_on_failure.enabled) {
+      return { kind: 'retryable', failure, started };
+    }
+    if (this.#config.sending_queue.enabled) this.#settings.telemetry.failed(points);
+    return { kind: 'failed', error: failure };
+  }
+
+  /**
+   * Sends one batch without a queue (`sending_queue.enabled: false`), retrying retryable
+   * failures with backoff until `max_elapsed_time`. 'sent', 'stopped' or the final error.
    */
   async #attempt(group: Entry[]): Promise<'sent' | 'stopped' | Error> {
     const retry = this.#config.retry_on_failure;
-    // A deadline the operator did not set never drops what is safe on disk.
-    const maxElapsed = retry.max_elapsed_time ?? (this.#store === undefined ? DEFAULT_MAX_ELAPSED_MS : 0);
-    const points = group.reduce((sum, e) => sum + e.points, 0);
+    const maxElapsed = this.#maxElapsedMs();
     const started = this.#now();
     for (let attempt = 0; ; attempt += 1) {
       if (this.#stopping && attempt > 0) return 'stopped';
-      let bytes: Uint8Array;
-      try {
-        const parts = await Promise.all(
-          group.map((e) => (e.payload === undefined ? this.#readStored(e) : Promise.resolve(e.payload))),
-        );
-        bytes = parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts);
-      } catch (error) {
-        this.#settings.telemetry.dropped(points, 'corrupt');
-        this.#errors.report('read', error);
-        return toError(error);
-      }
-      // A lone batch keeps its decoded form for the next attempt.
-      const single = group.length === 1 ? group[0] : undefined;
-      const request: SendRequest = {
-        bytes,
-        points,
-        batch: () => {
-          if (single === undefined) return mergeBatches(decodeBatches(bytes));
-          single.batch ??= mergeBatches(decodeBatches(bytes));
-          return single.batch;
-        },
-      };
-      let result: SendResult;
-      try {
-        result = await this.#send(request);
-      } catch (error) {
-        // A sender must resolve; a throw is a bug, not a transient failure.
-        result = {
-          ok: false,
-          error: new ExportFailure(`sender failed: ${toError(error).message}`, {
-            retryable: false,
-            cause: error,
-          }),
-        };
-      }
-      if (result.ok) {
-        this.#sentPoints += points - (result.rejected ?? 0);
-        this.#sent.add(points - (result.rejected ?? 0), { 'component.id': this.#settings.id });
-        this.#errors.recovered('send');
-        if (result.rejected !== undefined && result.rejected > 0) {
-          this.#settings.telemetry.failed(result.rejected);
-          this.#errors.report(
-            'partial',
-            new Error(`the backend rejected ${result.rejected} points: ${result.message ?? ''}`),
-          );
-        }
-        return 'sent';
-      }
-      const failure = result.error;
-      this.#errors.report('send', failure);
-      const queued = this.#config.sending_queue.enabled;
-      if (!failure.retryable || !retry.enabled) {
-        if (queued) this.#settings.telemetry.failed(points);
-        return failure;
-      }
+      const outcome = await this.#sendOnce(group);
+      if (outcome.kind === 'sent') return 'sent';
+      if (outcome.kind === 'failed') return outcome.error;
+      const failure = outcome.failure;
       if (this.#stopping) return 'stopped';
       const delay = failure.retryAfterMs ?? backoffDelay(retry, attempt, this.#random);
       const elapsed = this.#now() - started;
       if (maxElapsed > 0 && elapsed + delay > maxElapsed) {
-        if (queued) this.#settings.telemetry.failed(points);
         const error = new Error(
           `giving up after ${Math.round(elapsed)} ms and ${attempt + 1} attempts: ${failure.message}`,
           { cause: failure },
@@ -506,13 +639,7 @@ export class Delivery {
         this.#errors.report('give_up', error);
         return error;
       }
-      this.#backingOff += 1;
-      this.#notifyIdle();
-      try {
-        await sleep(delay, this.#stop.signal);
-      } finally {
-        this.#backingOff -= 1;
-      }
+      await sleep(delay, this.#stop.signal);
     }
   }
 
@@ -530,12 +657,12 @@ export class Delivery {
   }
 
   /**
-   * Nothing left to send; or, for a persistent queue, nothing can move until a backoff ends
+   * Nothing left to send; or, for a persistent queue, nothing can move until the next probe
    * (the backend is failing) and what is left is safe on disk anyway.
    */
   #idle(): boolean {
     if (this.#queue.size === 0 && this.#inFlight === 0) return true;
-    return this.#store !== undefined && this.#inFlight > 0 && this.#backingOff === this.#inFlight;
+    return this.#store !== undefined && this.#failing && this.#inFlight === 0;
   }
 
   /**
@@ -577,6 +704,8 @@ export class Delivery {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#stop.abort();
+    clearTimeout(this.#probeTimer);
+    this.#probeTimer = undefined;
     this.#settings.meter.removeBatchObservableCallback(this.#observe, this.#observed);
     await this.#started?.catch(() => undefined);
     await Promise.all([...this.#consumers]);
