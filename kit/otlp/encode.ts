@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
-import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import { createRequire } from 'node:module';
+import type * as OtlpTransformer from '@opentelemetry/otlp-transformer';
 import type { DataPoint, MetricData, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { Exemplar } from '../exemplars.ts';
@@ -29,6 +30,15 @@ import { hrTimeToBits } from './time.ts';
  */
 
 type PlainObject = Record<string, unknown>;
+
+const require = createRequire(import.meta.url);
+let transformer: typeof OtlpTransformer | undefined;
+
+/** The serializer, loaded on first use: a collector that sends no OTLP never loads it. */
+function metricsSerializer(): typeof OtlpTransformer.ProtobufMetricsSerializer {
+  transformer ??= require('@opentelemetry/otlp-transformer') as typeof OtlpTransformer;
+  return transformer.ProtobufMetricsSerializer;
+}
 
 const MIN_INT64 = -(2 ** 63);
 const MAX_INT64 = 2 ** 63;
@@ -241,7 +251,7 @@ function encodeBatch(batch: ResourceMetrics, out: Uint8Array[]): void {
     ownScopes.push(ownScope);
   }
   if (ownScopes.length === 0 || rest.length > 0) {
-    const bytes = ProtobufMetricsSerializer.serializeRequest(
+    const bytes = metricsSerializer().serializeRequest(
       ownScopes.length === 0 ? batch : { resource: batch.resource, scopeMetrics: rest },
     );
     if (bytes === undefined) throw new Error('the OTLP serializer wrote nothing');
