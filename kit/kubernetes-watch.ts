@@ -9,7 +9,9 @@ import { withDeadline } from './deadline.ts';
  * last version seen; `410 Gone` (the version is too old) makes it LIST again, and objects that
  * are no longer listed are dropped. Any other failure (connection refused, 401/403, a stream
  * that breaks) is reported and the source is retried with a backoff that doubles up to 30 s
- * and starts again from the first delay once the source answers.
+ * and starts again from the first delay once the source answers. A watch that stays open
+ * but silent (a half-open connection to an API server that is gone) is closed after 30 s
+ * without a byte by client-node's `Watch` and resumed at once from the last version seen.
  */
 
 /** One collection to list and watch. */
