@@ -347,7 +347,7 @@ describe('csv exporter rotation', () => {
     const { exporter, path } = createExporter({ rotation: { interval: '150ms' } });
     await exporter.start();
     await exportBatch(exporter, createKnownBatch());
-    const deadline = performance.now() + 5000;
+    const deadline = performance.now() + 30_000;
     // Until the file is rotated and its successor has its header (opened, then written).
     const started = (): boolean => existsSync(path) && statSync(path).size === CSV_HEADER.length;
     while ((readdirSync(dir).length < 2 || !started()) && performance.now() < deadline) {

@@ -100,7 +100,7 @@ const unavailable = (): SendResult => ({
   error: new ExportFailure('HTTP 503', { retryable: true }),
 });
 
-async function waitFor(condition: () => boolean, ms = 5_000): Promise<void> {
+async function waitFor(condition: () => boolean, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
