@@ -168,6 +168,50 @@ describe.skipIf(skip)('libvirt receiver on the test driver', () => {
     ).toBeGreaterThan(cpu1 ?? Infinity);
   });
 
+  it("reports the host's CPU times, each disk's source and its I/O errors, as virsh prints them", async () => {
+    const scraper = new LibvirtScraper(configSchema.parse({ uris: [NODE] }));
+    scrapers.push(scraper);
+    const { batch, errors, runner } = await scrapeOnce(scraper);
+    expect([...errors.keys()]).toEqual([]);
+    // virsh nodecpustats prints libvirt's `kernel` as `system`, in ns; the test driver fixes them.
+    const cpu = virsh('nodecpustats');
+    for (const [mode, key] of [
+      ['user', 'user'],
+      ['kernel', 'system'],
+      ['idle', 'idle'],
+      ['iowait', 'iowait'],
+    ] as const)
+      expect(
+        value(batch, 'inframeter.libvirt.host.cpu.time', { 'libvirt.uri': NODE, 'cpu.mode': mode }),
+        mode,
+      ).toBe(Number(cpu[key]) / 1e9);
+    // The source as the domain XML gives it, on every disk metric of the disk.
+    const source = /<source file='([^']+)'/.exec(
+      spawnSync('virsh', ['-c', NODE, 'dumpxml', 'vm-alpha'], { encoding: 'utf8' }).stdout,
+    )?.[1];
+    expect(source).toBe('/var/lib/libvirt/images/alpha.qcow2');
+    const vda = { 'libvirt.domain.name': 'vm-alpha', 'libvirt.disk': 'vda', 'libvirt.disk.source': source };
+    for (const metric of [
+      'inframeter.libvirt.domain.disk.io',
+      'inframeter.libvirt.domain.disk.operations',
+      'inframeter.libvirt.domain.disk.size',
+      'inframeter.libvirt.domain.disk.errors',
+    ])
+      expect(value(batch, metric, vda), metric).toBeTypeOf('number');
+    // The test driver's error count follows the clock: virsh's lies between two scrapes.
+    const errs1 = value(batch, 'inframeter.libvirt.domain.disk.errors', vda) ?? Infinity;
+    const blkstat = Object.fromEntries(
+      spawnSync('virsh', ['-c', NODE, 'domblkstat', 'vm-alpha', 'vda'], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/).slice(1)),
+    ) as Record<string, string>;
+    const { batch: second } = await runner.run(10_000);
+    const errs2 = value(second, 'inframeter.libvirt.domain.disk.errors', vda) ?? -Infinity;
+    expect(errs1).toBeLessThanOrEqual(Number(blkstat.errs));
+    expect(errs2).toBeGreaterThanOrEqual(Number(blkstat.errs));
+  });
+
   it('sees a domain appear when started and disappear when destroyed and undefined', async () => {
     // test:///default is one driver per process: a read-write connection of the test's own
     // changes what the receiver's read-only connection sees.

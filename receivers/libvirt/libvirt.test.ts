@@ -13,6 +13,7 @@ describe('domain XML', () => {
   it('finds disks (not CD-ROMs), interfaces with MACs, and the OpenStack instance name', () => {
     expect(parseDomainXml(fixture('domain-openstack.xml'))).toEqual({
       disks: ['vda'],
+      diskSources: new Map([['vda', '/var/lib/nova/instances/x/disk']]),
       interfaces: [{ target: 'tap1234', mac: 'fa:16:3e:11:22:33' }],
       cloudstackInstance: undefined,
       openstackInstance: 'web-frontend-1',
@@ -21,6 +22,17 @@ describe('domain XML', () => {
 
   it('recognizes a CloudStack instance by its name', () => {
     expect(parseDomainXml(fixture('domain-cloudstack.xml')).cloudstackInstance).toBe('i-2-34-VM');
+  });
+
+  it("reads each disk's source: file, RBD name, block device, storage volume; not the backing store's", () => {
+    const d = parseDomainXml(fixture('domain-cloudstack.xml'));
+    expect(d.disks).toEqual(['vda', 'vdb', 'vdc', 'vdd']);
+    expect([...d.diskSources]).toEqual([
+      ['vda', '/mnt/b13cb3c0-c84d-334c-9fc3-4826ae58d984/cc8121ef-2029-4f4f-826e-7c4f2c8a5563'],
+      ['vdb', 'cloudstack/8d9e2f10-5c4b-4b7e-9a51-0c1d2e3f4a5b'],
+      ['vdc', '/dev/mapper/vg0-data'],
+      ['vdd', 'local-pool/data&logs'],
+    ]);
   });
 });
 

@@ -83,7 +83,7 @@ export const libvirtMetadata: ReceiverMetadata = {
       'inframeter.libvirt.domain.disk.io',
       'counter',
       'By',
-      ['libvirt.disk', 'disk.io.direction'],
+      ['libvirt.disk', 'libvirt.disk.source', 'disk.io.direction'],
       'Bytes read and written per block device.',
     ),
     m(
@@ -91,7 +91,7 @@ export const libvirtMetadata: ReceiverMetadata = {
       'inframeter.libvirt.domain.disk.operations',
       'counter',
       '{operation}',
-      ['libvirt.disk', 'disk.io.direction'],
+      ['libvirt.disk', 'libvirt.disk.source', 'disk.io.direction'],
       'Read and write requests per block device.',
     ),
     m(
@@ -99,7 +99,7 @@ export const libvirtMetadata: ReceiverMetadata = {
       'inframeter.libvirt.domain.disk.operation_time',
       'counter',
       's',
-      ['libvirt.disk', 'disk.io.direction'],
+      ['libvirt.disk', 'libvirt.disk.source', 'disk.io.direction'],
       'Time spent reading and writing per block device (when the driver gives it).',
     ),
     m(
@@ -107,8 +107,16 @@ export const libvirtMetadata: ReceiverMetadata = {
       'inframeter.libvirt.domain.disk.size',
       'updowncounter',
       'By',
-      ['libvirt.disk', 'libvirt.disk.size.kind'],
+      ['libvirt.disk', 'libvirt.disk.source', 'libvirt.disk.size.kind'],
       'Block device `capacity` (guest-visible), `allocation` and `physical` size on the host.',
+    ),
+    m(
+      'disk',
+      'inframeter.libvirt.domain.disk.errors',
+      'counter',
+      '{error}',
+      ['libvirt.disk', 'libvirt.disk.source'],
+      'I/O errors per block device (virDomainBlockStats `errs`), when the driver counts them: QEMU does not.',
     ),
     m(
       'network',
@@ -153,6 +161,16 @@ export const libvirtMetadata: ReceiverMetadata = {
     },
     {
       group: 'host',
+      name: 'inframeter.libvirt.host.cpu.time',
+      instrument: 'counter',
+      unit: 's',
+      attributes: ['libvirt.uri', 'cpu.mode'],
+      enabled: true,
+      description:
+        "The hypervisor host's CPU time summed over its CPUs (virNodeGetCPUStats) by `cpu.mode`: `user`, `kernel`, `idle`, `iowait` (and `interrupt` where the driver gives it).",
+    },
+    {
+      group: 'host',
       name: 'inframeter.libvirt.host.cpu.count',
       instrument: 'updowncounter',
       unit: '{cpu}',
@@ -174,6 +192,8 @@ export const libvirtMetadata: ReceiverMetadata = {
     'libvirt.domain.name': 'The domain name.',
     'libvirt.domain.uuid': 'The domain UUID.',
     'libvirt.uri': 'The connection URI (`qemu:///system`, `qemu+tcp://host/system`, …).',
+    'libvirt.disk.source':
+      "Where the disk lives, from the domain XML's `<source>`: a file's or block device's path, a network disk's name (RBD: `pool/image`), a storage volume as `pool/volume`. Absent when the XML gives none.",
     'cloudstack.instance.name': "CloudStack's instance name (`i-2-34-VM`), when the domain is one.",
     'openstack.instance.name': "OpenStack Nova's instance name, from the domain metadata.",
   },

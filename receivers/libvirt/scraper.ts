@@ -23,6 +23,15 @@ export const STATES = [
   'pmsuspended',
 ] as const;
 
+/** virNodeGetCPUStats' fields (`VIR_NODE_CPU_STATS_*`) → OpenTelemetry's `cpu.mode`. */
+const HOST_CPU_MODES: Readonly<Record<string, string>> = {
+  user: 'user',
+  kernel: 'kernel',
+  idle: 'idle',
+  iowait: 'iowait',
+  intr: 'interrupt',
+};
+
 interface Target {
   readonly uri: string;
   connection: LibvirtConnection | undefined;
@@ -103,6 +112,14 @@ export class LibvirtScraper implements Scraper {
           'libvirt.memory.state': 'free',
         });
         s.observe('inframeter.libvirt.host.cpu.count', t.host.cpus, { 'libvirt.uri': t.uri });
+        for (const [name, ns] of Object.entries(t.host.cpuTimes ?? {})) {
+          const mode = HOST_CPU_MODES[name];
+          if (mode !== undefined)
+            s.observe('inframeter.libvirt.host.cpu.time', ns / 1e9, {
+              'libvirt.uri': t.uri,
+              'cpu.mode': mode,
+            });
+        }
       }
       for (const d of t.domains) observeDomain(s, t.uri, d);
     }
@@ -241,7 +258,12 @@ export function observeDomain(s: MetricObserver, uri: string, d: DomainStats, ex
     'libvirt.fault.type': 'minor',
   });
   for (const [disk, f] of d.blocks) {
-    const a = { ...base, 'libvirt.disk': disk };
+    const source = d.diskSources.get(disk);
+    const a = {
+      ...base,
+      'libvirt.disk': disk,
+      ...(source === undefined ? {} : { 'libvirt.disk.source': source }),
+    };
     s.observe('inframeter.libvirt.domain.disk.io', f.get('rd.bytes'), { ...a, 'disk.io.direction': 'read' });
     s.observe('inframeter.libvirt.domain.disk.io', f.get('wr.bytes'), { ...a, 'disk.io.direction': 'write' });
     s.observe('inframeter.libvirt.domain.disk.operations', f.get('rd.reqs'), {
@@ -260,6 +282,7 @@ export function observeDomain(s: MetricObserver, uri: string, d: DomainStats, ex
       ...a,
       'disk.io.direction': 'write',
     });
+    s.observe('inframeter.libvirt.domain.disk.errors', f.get('errors'), a);
     for (const kind of ['capacity', 'allocation', 'physical'])
       s.observe('inframeter.libvirt.domain.disk.size', f.get(kind), { ...a, 'libvirt.disk.size.kind': kind });
   }

@@ -31,6 +31,7 @@ interface Api {
   interfaceStats: Fn;
   nodeInfo: Fn;
   freeMemory: Fn;
+  cpuStats: Fn;
   connSetErrorFunc: (conn: unknown) => void;
   connCopyLastError: Fn;
   lastErrorMessage: Fn;
@@ -139,6 +140,9 @@ function loadOnce(): Api & { koffi: Koffi } {
     ),
     nodeInfo: lib.func('int virNodeGetInfo(void *conn, _Out_ inframeter_virNodeInfo *info)'),
     freeMemory: lib.func('unsigned long long virNodeGetFreeMemory(void *conn)'),
+    cpuStats: lib.func(
+      'int virNodeGetCPUStats(void *conn, int cpuNum, void *params, _Inout_ int *nparams, unsigned int flags)',
+    ),
     connSetErrorFunc: (conn: unknown) => {
       setConnErrorFunc(conn, null, quiet);
     },
@@ -195,6 +199,10 @@ const MEMORY_TAGS: Record<number, string> = {
 };
 /** Entries asked of virDomainMemoryStats (VIR_DOMAIN_MEMORY_STAT_NR in libvirt 9). */
 const MEMORY_STATS = 16;
+/** virNodeCPUStats: char field[80]; unsigned long long value. */
+const CPU_STAT_SIZE = 88;
+/** VIR_NODE_CPU_STATS_ALL_CPUS: the host's CPUs summed. */
+const ALL_CPUS = -1;
 const NET_FIELDS = ['rx.bytes', 'rx.pkts', 'rx.errs', 'rx.drop', 'tx.bytes', 'tx.pkts', 'tx.errs', 'tx.drop'];
 /** virTypedParameterType. */
 const INT = 1;
@@ -326,6 +334,7 @@ export function openSession(uri: string): Session {
     stats.cloudstackInstance = description.cloudstackInstance;
     stats.openstackInstance = description.openstackInstance;
     for (const i of description.interfaces) if (i.mac !== undefined) stats.macs.set(i.target, i.mac);
+    for (const [target, source] of description.diskSources) stats.diskSources.set(target, source);
     if (stats.blocks.size === 0) {
       for (const disk of description.disks) {
         const fields = new Map<string, number>();
@@ -335,8 +344,9 @@ export function openSession(uri: string): Session {
             .set('rd.reqs', i64(0))
             .set('rd.bytes', i64(8))
             .set('wr.reqs', i64(16))
-            .set('wr.bytes', i64(24))
-            .set('errors', i64(32));
+            .set('wr.bytes', i64(24));
+          // -1: the driver does not count errors (QEMU).
+          if (i64(32) >= 0) fields.set('errors', i64(32));
         } else problems.push(failed(`virDomainBlockStats ${disk}`, stats.name));
         // virDomainBlockInfo: capacity, allocation, physical (unsigned long long).
         if (call<number>(a.blockInfo, dom, disk, buffer, 0) === 0) {
@@ -403,6 +413,30 @@ export function openSession(uri: string): Session {
       }
     }
     return params;
+  };
+
+  /**
+   * The host's CPU times summed over its CPUs (virNodeGetCPUStats: `kernel`, `user`, `idle`,
+   * `iowait`, … in ns), or undefined when the driver does not give them.
+   */
+  const hostCpuTimes = (): Record<string, number> | undefined => {
+    const count = [0];
+    if (call<number>(a.cpuStats, conn, ALL_CPUS, null, count, 0) !== 0 || (count[0] ?? 0) <= 0) {
+      lastError();
+      return undefined;
+    }
+    const params = Buffer.alloc(CPU_STAT_SIZE * (count[0] ?? 0));
+    if (call<number>(a.cpuStats, conn, ALL_CPUS, params, count, 0) !== 0) {
+      lastError();
+      return undefined;
+    }
+    const times: Record<string, number> = {};
+    for (let i = 0, o = 0; i < (count[0] ?? 0); i++, o += CPU_STAT_SIZE) {
+      let end = params.indexOf(0, o);
+      if (end < 0 || end > o + 80) end = o + 80;
+      times[params.toString('latin1', o, end)] = Number(params.readBigUInt64LE(o + 80));
+    }
+    return times;
   };
 
   /** The bulk call's records between `list` and `fill`. */
@@ -476,6 +510,7 @@ export function openSession(uri: string): Session {
           memoryTotal: hasNode ? number(node.memory) * 1024 : undefined,
           memoryFree: number(free) === 0 ? undefined : number(free),
           cpus: hasNode ? number(node.cpus) : undefined,
+          cpuTimes: hostCpuTimes(),
         },
       };
     },

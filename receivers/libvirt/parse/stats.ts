@@ -4,6 +4,8 @@ export interface HostStats {
   readonly memoryTotal: number | undefined;
   readonly memoryFree: number | undefined;
   readonly cpus: number | undefined;
+  /** Nanoseconds summed over the host's CPUs, by libvirt's name (`kernel`, `user`, `idle`, `iowait`, `intr`). */
+  readonly cpuTimes?: Readonly<Record<string, number>> | undefined;
 }
 
 /** One domain's figures, from bulk stats or per-domain calls. Counters in libvirt's units. */
@@ -23,6 +25,8 @@ export interface DomainStats {
   blocks: Map<string, Map<string, number>>;
   nets: Map<string, Map<string, number>>;
   macs: Map<string, string>;
+  /** Disk target → its source, from the domain XML (see `DomainDescription.diskSources`). */
+  diskSources: Map<string, string>;
   cloudstackInstance: string | undefined;
   openstackInstance: string | undefined;
 }
@@ -41,6 +45,7 @@ export function emptyStats(name: string, uuid: string): DomainStats {
     blocks: new Map(),
     nets: new Map(),
     macs: new Map(),
+    diskSources: new Map(),
     cloudstackInstance: undefined,
     openstackInstance: undefined,
   };
