@@ -131,6 +131,11 @@ async function check(h: Hypervisor): Promise<void> {
     );
     const blkinfo = virshTable(h.virsh, 'domblkinfo', h.domain, 'vda');
     const nodeinfo = virshTable(h.virsh, 'nodeinfo');
+    // ns; virsh prints libvirt's `kernel` as `system`.
+    const nodecpu = virshTable(h.virsh, 'nodecpustats');
+    const diskSource = /<disk\b[^>]*device='disk'[\s\S]*?<source (?:file|dev)='([^']+)'/.exec(
+      h.virsh('dumpxml', h.domain),
+    )?.[1];
     // The test driver's node file has no free memory (virsh freecell fails there).
     const freecell = h.freeMemory ? virshTable(h.virsh, 'freecell') : new Map<string, string>();
     await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -156,7 +161,7 @@ async function check(h: Hypervisor): Promise<void> {
     const vmTags = ['vmHost', 'vmId', 'vmUuid'];
     expect(tagKeys).toEqual({
       cpuTime: vmTags,
-      disk: ['disk', ...vmTags],
+      disk: ['image', 'pool', ...vmTags],
       networkInterface: ['mac', ...vmTags],
       nodeInfo: ['vmHost'],
       rss: vmTags,
@@ -169,6 +174,7 @@ async function check(h: Hypervisor): Promise<void> {
       cpuTime: { cpuTime: 'float', cpus: 'integer' },
       disk: integers(
         'allocatedSpace',
+        'ioErrors',
         'onDiskSpace',
         'readBytes',
         'readIOPS',
@@ -186,7 +192,14 @@ async function check(h: Hypervisor): Promise<void> {
         'writeErrors',
         'writePackets',
       ),
-      nodeInfo: integers(...(h.freeMemory ? ['freeMem', 'totalMem'] : ['totalMem'])),
+      nodeInfo: integers(
+        ...(h.freeMemory ? ['freeMem'] : []),
+        'idle',
+        'iowait',
+        'kernel',
+        'totalMem',
+        'user',
+      ),
       rss: integers('maxmem', 'mem', 'rss'),
     });
     const vm = `"vmId" = '${h.domain}'`;
@@ -248,7 +261,16 @@ async function check(h: Hypervisor): Promise<void> {
       between(net.at(field), num(ifstat, key));
 
     const disk = await twoPoints('disk');
-    expect(disk.tags).toEqual({ ...vmTagValues, disk: 'vda' });
+    // cs-pulse-sensor's image and pool: the last two parts of the disk's source path.
+    const sourceParts = (diskSource ?? '').split('/');
+    expect(disk.tags).toEqual({
+      ...vmTagValues,
+      image: sourceParts.at(-1),
+      pool: sourceParts.at(-2),
+    });
+    // -1 where the driver does not count I/O errors (QEMU; virsh then prints no errs).
+    if (blkstat.has('errs')) between(disk.at('ioErrors'), num(blkstat, 'errs'));
+    else fixed(disk.at('ioErrors'), -1);
     for (const [field, key] of [
       ['readIOPS', 'rd_req'],
       ['readBytes', 'rd_bytes'],
@@ -262,6 +284,14 @@ async function check(h: Hypervisor): Promise<void> {
 
     const node = await twoPoints('nodeInfo', `"vmHost" = '${h.uri}'`);
     fixed(node.at('totalMem'), Math.floor(num(nodeinfo, 'Memory size') / 1024));
+    // Whole seconds, rounded down (the test driver fixes them; a real host's grow).
+    for (const [field, key] of [
+      ['kernel', 'system'],
+      ['user', 'user'],
+      ['idle', 'idle'],
+      ['iowait', 'iowait'],
+    ] as const)
+      between(node.at(field), Math.floor(num(nodecpu, key) / 1e9));
     if (h.freeMemory) {
       // Free memory moves on a busy machine: within 256 MiB of what virsh saw.
       between(node.at('freeMem'), Math.floor(num(freecell, 'Total') / 1024), 256);

@@ -12,18 +12,16 @@ import { escapeKey, formatFloat, formatInteger, formatTimestamp } from './line-p
  *
  * | measurement | tags | fields (from the libvirt receiver) |
  * |---|---|---|
- * | `nodeInfo` | `vmHost` | `totalMem`, `freeMem` (MiB, integers) |
+ * | `nodeInfo` | `vmHost` | `totalMem`, `freeMem` (MiB), `kernel`, `user`, `idle`, `iowait` (s, rounded down) |
  * | `cpuTime` | `vmHost`, `vmId`, `vmUuid` | `cpuTime` (s, float), `cpus` |
  * | `rss` | same | `rss`, `mem`, `maxmem` (KiB) |
  * | `networkInterface` | same + `mac` | `readBytes`, `readPackets`, `readErrors`, `readDrops` (received), `writeBytes`, `writePackets`, `writeErrors`, `writeDrops` (transmitted) |
- * | `disk` | same + `disk` | `readIOPS`, `readBytes`, `writeIOPS`, `writeBytes` (requests, bytes), `totalSpace`, `allocatedSpace`, `onDiskSpace` (GiB, rounded down) |
+ * | `disk` | same + `image`, `pool` | `readIOPS`, `readBytes`, `writeIOPS`, `writeBytes` (requests, bytes), `ioErrors` (-1 when the driver does not count them), `totalSpace`, `allocatedSpace`, `onDiskSpace` (GiB, rounded down) |
  *
- * `vmHost` is the connection URI, `vmId` the domain name, `vmUuid` its UUID. Like
- * cs-pulse-sensor, only active domains are written (a shut-off domain has no lines).
- * What the libvirt receiver does not read is not written (see the README): `nodeInfo`'s
- * `kernel`, `idle`, `user`, `iowait`, and `disk`'s `ioErrors`; and since the receiver names
- * a disk by its target (`vda`), not its source file, the `disk` lines carry a `disk` tag in
- * place of cs-pulse-sensor's `image` and `pool`.
+ * `vmHost` is the connection URI, `vmId` the domain name, `vmUuid` its UUID; `image` and
+ * `pool` the last and the next-to-last part of the disk's source (`/mnt/POOL/IMAGE`, RBD
+ * `POOL/IMAGE`). Like cs-pulse-sensor, only active domains are written (a shut-off domain
+ * has no lines).
  */
 
 const MIB = 1024 * 1024;
@@ -37,6 +35,8 @@ interface Lines {
   readonly time: string;
   readonly fields: Map<string, string>;
   points: number;
+  /** Fields written with this value when no point gave them (cs-pulse-sensor's `ioErrors` -1). */
+  readonly defaults: Readonly<Record<string, string>> | undefined;
 }
 
 interface Vm {
@@ -73,11 +73,12 @@ export function writeCsPulseSensorSchema(batch: ResourceMetrics, precision: Prec
     time: string,
     field: string,
     value: string | undefined,
+    defaults?: Readonly<Record<string, string>>,
   ): boolean => {
     if (value === undefined) return false;
     let lines = map.get(key);
     if (lines === undefined) {
-      lines = { tags: seriesKey(), time, fields: new Map(), points: 0 };
+      lines = { tags: seriesKey(), time, fields: new Map(), points: 0, defaults };
       map.set(key, lines);
     }
     lines.fields.set(field, value);
@@ -91,10 +92,9 @@ export function writeCsPulseSensorSchema(batch: ResourceMetrics, precision: Prec
       for (const point of metric.dataPoints as DataPoint<number>[]) {
         const a = point.attributes;
         const time = formatTimestamp(point.endTime, precision);
-        if (name === 'inframeter.libvirt.host.memory') {
+        if (name === 'inframeter.libvirt.host.memory' || name === 'inframeter.libvirt.host.cpu.time') {
           const uri = a['libvirt.uri'];
-          const state = a['libvirt.memory.state'];
-          const field = state === 'total' ? 'totalMem' : state === 'free' ? 'freeMem' : undefined;
+          const field = nodeFieldOf(name, a, point.value);
           const written =
             typeof uri === 'string' &&
             field !== undefined &&
@@ -103,8 +103,8 @@ export function writeCsPulseSensorSchema(batch: ResourceMetrics, precision: Prec
               `${uri}\n${time}`,
               () => `nodeInfo,vmHost=${escapeKey(uri)}`,
               time,
-              field,
-              formatInteger(Math.floor(point.value / MIB)),
+              field[0],
+              field[1],
             );
           if (!written) out.skip('not_in_schema');
           continue;
@@ -136,6 +136,7 @@ export function writeCsPulseSensorSchema(batch: ResourceMetrics, precision: Prec
           time,
           key,
           value,
+          measurement === 'disk' ? DISK_DEFAULTS : undefined,
         );
         if (!written) out.skip('not_a_number');
       }
@@ -154,6 +155,8 @@ export function writeCsPulseSensorSchema(batch: ResourceMetrics, precision: Prec
 function emit(lines: Lines, out: LineBatch): void {
   let fields = '';
   for (const [key, value] of lines.fields) fields += `${fields === '' ? '' : ','}${key}=${value}`;
+  for (const [key, value] of Object.entries(lines.defaults ?? {}))
+    if (!lines.fields.has(key)) fields += `,${key}=${value}`;
   out.add(lines.tags, fields, lines.time, lines.points);
 }
 
@@ -171,6 +174,26 @@ const DISK_SIZE: Record<string, string> = {
 };
 
 const RSS: Record<string, string> = { rss: 'rss', current: 'mem', maximum: 'maxmem' };
+
+/** The host CPU modes cs-pulse-sensor writes, by the receiver's `cpu.mode`. */
+const NODE_CPU: Record<string, string> = { kernel: 'kernel', user: 'user', idle: 'idle', iowait: 'iowait' };
+
+/**
+ * cs-pulse-sensor writes virDomainBlockStats' `errs` as it is: -1 where the driver does not
+ * count errors (QEMU), where the receiver has no `disk.errors` point.
+ */
+const DISK_DEFAULTS: Readonly<Record<string, string>> = { ioErrors: '-1i' };
+
+/** The `nodeInfo` field and value a host point becomes, if any. */
+function nodeFieldOf(name: string, a: Attributes, value: number): [string, string | undefined] | undefined {
+  if (name === 'inframeter.libvirt.host.cpu.time') {
+    const field = NODE_CPU[String(a['cpu.mode'])];
+    return field === undefined ? undefined : [field, formatInteger(Math.floor(value))];
+  }
+  const state = a['libvirt.memory.state'];
+  const field = state === 'total' ? 'totalMem' : state === 'free' ? 'freeMem' : undefined;
+  return field === undefined ? undefined : [field, formatInteger(Math.floor(value / MIB))];
+}
 
 /** The measurement, field, extra tags and value a libvirt domain point becomes, if any. */
 function fieldOf(name: string, a: Attributes, value: number): Field | undefined {
@@ -190,6 +213,8 @@ function fieldOf(name: string, a: Attributes, value: number): Field | undefined 
       const what = name.endsWith('.io') ? 'Bytes' : 'IOPS';
       return ['disk', `${direction}${what}`, diskTag(a), formatInteger(value)];
     }
+    case 'inframeter.libvirt.domain.disk.errors':
+      return ['disk', 'ioErrors', diskTag(a), formatInteger(value)];
     case 'inframeter.libvirt.domain.disk.size': {
       const field = DISK_SIZE[String(a['libvirt.disk.size.kind'])];
       return field === undefined
@@ -209,7 +234,19 @@ function fieldOf(name: string, a: Attributes, value: number): Field | undefined 
   }
 }
 
+/**
+ * cs-pulse-sensor's `image` and `pool` tags: the last and the next-to-last part of the
+ * disk's source (`/mnt/POOL/IMAGE` on CloudStack's NFS primary storage, `POOL/IMAGE` on
+ * RBD). A disk whose domain XML gives no source is tagged by its target (`disk=vda`).
+ */
 function diskTag(a: Attributes): string {
+  const source = a['libvirt.disk.source'];
+  if (typeof source === 'string' && source !== '') {
+    const parts = source.split('/');
+    const image = parts.at(-1) ?? '';
+    const pool = parts.at(-2) ?? '';
+    return `${image === '' ? '' : `,image=${escapeKey(image)}`}${pool === '' ? '' : `,pool=${escapeKey(pool)}`}`;
+  }
   const disk = a['libvirt.disk'];
   return typeof disk === 'string' && disk !== '' ? `,disk=${escapeKey(disk)}` : '';
 }
