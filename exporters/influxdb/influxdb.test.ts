@@ -1,11 +1,18 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createReadableMeter } from '../../test/support/metric-reader.ts';
 import { createTestSettings } from '../../test/support/settings.ts';
 import { configSchema } from './config.ts';
-import { InfluxdbExporter } from './influxdb.ts';
+import { Delivery } from '../../kit/delivery/delivery.ts';
+import { ExportFailure } from '../../kit/delivery/retry.ts';
+import { encodeExportRequest } from '../../kit/otlp/encode.ts';
+import { InfluxdbExporter, splitLegacy } from './influxdb.ts';
 import { batchOf, numberMetric } from './testdata/fixtures/batches.ts';
 import type { WriteClient, WriteResponse } from './write-client.ts';
 
@@ -15,8 +22,8 @@ function scriptedClient(answers: WriteResponse[]): WriteClient & { bodies: strin
   return {
     url: 'http://127.0.0.1:8086/write?db=m',
     bodies,
-    write(lines) {
-      bodies.push(lines);
+    write(body, gzipped) {
+      bodies.push((gzipped ? gunzipSync(body) : body).toString('utf8'));
       return Promise.resolve(answers.shift() ?? { status: 204, body: '' });
     },
     close() {
@@ -66,13 +73,12 @@ describe('influxdb exporter', () => {
       ]),
     );
     expect(result.code).toBe(ExportResultCode.SUCCESS);
-    expect(client.bodies).toEqual(['m,a=x value=1.5 1764003600123456789']);
+    expect(client.bodies).toEqual(['m,a=x value=1.5 1764003600123456789\n']);
     expect(settings.telemetry.counts.dropped.get('not_a_number')).toBe(1);
     await exporter.shutdown();
   });
 
   it('retries a 503 and a refused connection, then writes', async () => {
-    const { ExportFailure } = await import('../../kit/delivery/retry.ts');
     const { exporter, client, send } = setup([
       { status: 503, body: '{"error":"busy"}' },
       { failure: new ExportFailure('connection refused', { retryable: true }) },
@@ -115,16 +121,64 @@ describe('influxdb exporter', () => {
     await exporter.shutdown();
   });
 
-  it('decodes queued batches and writes them in order', async () => {
+  it('queues the lines and writes them in order, several batches per request', async () => {
     const { exporter, client, send } = setup([], { sending_queue: { enabled: true } });
     await exporter.start();
     for (let i = 0; i < 3; i += 1)
       await send(batchOf([numberMetric('m', [[{ n: String(i) }, i]], { int: true })]));
     await exporter.forceFlush();
-    expect(client.bodies).toEqual(
-      [0, 1, 2].map((i) => `m,n=${String(i)} value=${String(i)}i 1764003600123456789`),
+    expect(client.bodies.join('')).toBe(
+      [0, 1, 2].map((i) => `m,n=${String(i)} value=${String(i)}i 1764003600123456789\n`).join(''),
     );
     expect(exporter.describe()).toBe('InfluxDB 1.x http://127.0.0.1:8086/write (otel schema), memory queue');
     await exporter.shutdown();
+  });
+
+  it('writes the OTLP batches a disk queue of an earlier version holds, then the new ones', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'inframeter-influx-legacy-'));
+    try {
+      const config = configSchema.parse({
+        endpoint: 'http://127.0.0.1:8086',
+        database: 'm',
+        sending_queue: { storage: 'file', directory },
+      });
+      // What earlier versions queued: the batch in OTLP, kept on disk while InfluxDB was down.
+      const old = new Delivery(createTestSettings('influxdb', 'exporter'), config, () =>
+        Promise.resolve({ ok: false, error: new ExportFailure('down', { retryable: true }) }),
+      );
+      await old.start();
+      await new Promise<void>((resolve) => {
+        old.export(batchOf([numberMetric('m', [[{ n: 'old' }, 1]], { int: true })]), () => {
+          resolve();
+        });
+      });
+      await old.shutdown();
+
+      const client = scriptedClient([]);
+      const exporter = new InfluxdbExporter(createTestSettings('influxdb', 'exporter'), config, { client });
+      await exporter.start();
+      await new Promise<void>((resolve) => {
+        exporter.export(batchOf([numberMetric('m', [[{ n: 'new' }, 2]], { int: true })]), () => {
+          resolve();
+        });
+      });
+      await exporter.forceFlush();
+      expect(client.bodies.join('')).toBe(
+        'm,n=old value=1i 1764003600123456789\nm,n=new value=2i 1764003600123456789\n',
+      );
+      await exporter.shutdown();
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('tells queued OTLP from line protocol', () => {
+    const otlp = Buffer.from(
+      encodeExportRequest([batchOf([numberMetric('m', [[{ n: 'x'.repeat(200) }, 1]], { int: true })])]),
+    );
+    const lines = Buffer.from('m value=1i 1\n');
+    expect(splitLegacy(Buffer.concat([otlp, otlp, lines]))).toEqual([Buffer.concat([otlp, otlp]), lines]);
+    expect(splitLegacy(lines)).toEqual([Buffer.alloc(0), lines]);
+    expect(splitLegacy(otlp)).toEqual([otlp, Buffer.alloc(0)]);
   });
 });

@@ -1,13 +1,9 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import { ExportFailure } from '../../kit/delivery/retry.ts';
 import type { InfluxdbExporterConfig } from './config.ts';
 import { writeUrl } from './config.ts';
-
-const gzipAsync = promisify(gzip);
 
 /** Only an error message is expected back: longer answers are cut. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -21,7 +17,8 @@ export type WriteResponse =
 export interface WriteClient {
   /** The write URL, without credentials (for logs and `describe`). */
   readonly url: string;
-  write(lines: string): Promise<WriteResponse>;
+  /** Posts a request body: line protocol, gzipped or not (`Content-Encoding` follows). */
+  write(body: Buffer, gzipped: boolean): Promise<WriteResponse>;
   close(): void;
 }
 
@@ -59,17 +56,17 @@ export function createWriteClient(config: InfluxdbExporterConfig, userAgent: str
     'content-type': 'text/plain; charset=utf-8',
     'user-agent': userAgent,
     ...(auth === undefined ? {} : { authorization: auth }),
-    ...(config.compression === 'gzip' ? { 'content-encoding': 'gzip' } : {}),
   };
+  const gzipHeaders = { ...headers, 'content-encoding': 'gzip' };
 
-  const post = (body: Buffer): Promise<WriteResponse> =>
+  const post = (body: Buffer, gzipped: boolean): Promise<WriteResponse> =>
     new Promise((resolve) => {
       const req = request(
         url,
         {
           method: 'POST',
           agent,
-          headers: { ...headers, 'content-length': String(body.length) },
+          headers: { ...(gzipped ? gzipHeaders : headers), 'content-length': String(body.length) },
           signal: AbortSignal.timeout(config.timeout),
         },
         (response) => {
@@ -102,9 +99,8 @@ export function createWriteClient(config: InfluxdbExporterConfig, userAgent: str
 
   return {
     url: url.toString(),
-    async write(lines: string): Promise<WriteResponse> {
-      const text = Buffer.from(lines, 'utf8');
-      return post(config.compression === 'gzip' ? await gzipAsync(text) : text);
+    write(body: Buffer, gzipped: boolean): Promise<WriteResponse> {
+      return post(body, gzipped);
     },
     close() {
       agent.destroy();
