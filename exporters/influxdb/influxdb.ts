@@ -1,4 +1,4 @@
-import type { Attributes, Counter } from '@opentelemetry/api';
+import type { Counter } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -47,7 +47,6 @@ export class InfluxdbExporter implements Exporter {
   readonly #rejected: Counter;
   /** OTLP entries of a disk queue written by an earlier version: decoded, series' attributes shared. */
   readonly #decodeCaches: DecodeCaches = { attributes: new AttributeCache(), resources: new Map() };
-  readonly #tagCache = new WeakMap<Attributes, string>();
 
   constructor(
     settings: ComponentSettings,
@@ -91,7 +90,6 @@ export class InfluxdbExporter implements Exporter {
     const options = {
       precision: this.#config.precision,
       resourceAttributesAsTags: this.#config.resource_attributes_as_tags,
-      tagCache: this.#tagCache,
     };
     for (const batch of batches) {
       if (this.#config.schema === 'cs_pulse_sensor')
@@ -123,7 +121,10 @@ export class InfluxdbExporter implements Exporter {
       if (text.length === 0) return { ok: true };
     }
     const gzipped = this.#config.compression === 'gzip';
-    const response = await this.#client.write(gzipped ? await gzipAsync(text) : text, gzipped);
+    const response = await this.#client.write(
+      gzipped ? await gzipAsync(text, { level: GZIP_LEVEL }) : text,
+      gzipped,
+    );
     if ('failure' in response) return { ok: false, error: response.failure };
     const outcome = classifyWrite(response.status, response.body, response.retryAfter);
     const attributes = { 'component.id': this.#settings.id };
@@ -208,6 +209,13 @@ export class InfluxdbExporter implements Exporter {
 }
 
 const gzipAsync = promisify(gzip);
+
+/**
+ * gzip's fastest level (1) rather than its default (6): line protocol is repetitive text,
+ * and level 1 costs about a third of level 6's CPU for a body about a third larger
+ * (bench/influxdb.bench.ts and the README's figures).
+ */
+const GZIP_LEVEL = 1;
 
 /**
  * Most bytes of queued lines sent in one request when a backlog waits: about 14,000 lines

@@ -36,12 +36,6 @@ import {
 export interface OtelSchemaOptions {
   readonly precision: Precision;
   readonly resourceAttributesAsTags: boolean;
-  /**
-   * Escaped tag sets by attributes object. Batches decoded from the queue with an
-   * `AttributeCache` share one frozen attributes object per series, so a series' tags are
-   * escaped once, not at every send.
-   */
-  readonly tagCache?: WeakMap<Attributes, string>;
 }
 
 function attributeText(value: Attributes[string]): string {
@@ -67,17 +61,9 @@ function tagSet(attributes: Attributes, skip?: Attributes): string {
 /** Writes a batch in the `otel` schema into `out`. */
 export function writeOtelSchema(batch: ResourceMetrics, options: OtelSchemaOptions, out: LineBatch): void {
   const resourceAttributes = batch.resource.attributes;
-  const cache = options.tagCache;
-  const tagsOf = (attributes: Attributes): string => {
-    if (cache === undefined) return tagSet(attributes);
-    let tags = cache.get(attributes);
-    if (tags === undefined) {
-      tags = tagSet(attributes);
-      cache.set(attributes, tags);
-    }
-    return tags;
-  };
-  const resourceTags = options.resourceAttributesAsTags ? tagsOf(resourceAttributes) : '';
+  // Tags are escaped at every point: a cache by attributes object (a WeakMap) cost more than
+  // the escaping it saved (bench/influxdb.bench.ts), as most batches bring new objects.
+  const resourceTags = options.resourceAttributesAsTags ? tagSet(resourceAttributes) : '';
   // The points of a scrape share their end time: formatted once.
   let lastTime: HrTime | undefined;
   let lastTimestamp = '';
@@ -92,7 +78,7 @@ export function writeOtelSchema(batch: ResourceMetrics, options: OtelSchemaOptio
     for (const metric of scope.metrics) {
       const measurement = escapeMeasurement(metric.descriptor.name);
       for (const point of metric.dataPoints as DataPoint<unknown>[]) {
-        const pointTags = tagsOf(point.attributes);
+        const pointTags = tagSet(point.attributes);
         // A point's own attribute wins over the resource's of the same name.
         const tags =
           resourceTags === ''
