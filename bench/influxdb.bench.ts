@@ -1,8 +1,8 @@
 /**
  * influxdb exporter cost, run by hand: `node bench/influxdb.bench.ts [--batches 300] [--rounds 5]`.
  *
- * CPU time per point of the influxdb exporter (the delivery queue, OTLP decoding of the
- * queued batch, line protocol, gzip, HTTP) beside the otlp exporter (the same queue, gzip,
+ * CPU time per point of the influxdb exporter (line protocol written at export, the delivery
+ * queue, gzip, HTTP) beside the otlp exporter (OTLP encoding, the same queue, gzip,
  * OTLP/HTTP) sending the same procfs-like batches, in the same process, one after the
  * other in slices taken in turn, in several rounds. Both post to the same sink process (an HTTP server that reads
  * each body and answers 204), so only the exporters' own work is measured. Printed per
