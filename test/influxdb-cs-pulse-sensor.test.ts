@@ -100,7 +100,8 @@ async function check(h: Hypervisor): Promise<void> {
     settings,
     configSchema.parse({ endpoint: influx.url, database: db, schema: 'cs_pulse_sensor' }),
   );
-  const scraper = new LibvirtScraper(libvirtConfigSchema.parse({ uris: [h.uri] }));
+  // Generous deadlines: the first scrape starts the connection's process, slow on a busy machine.
+  const scraper = new LibvirtScraper(libvirtConfigSchema.parse({ uris: [h.uri], timeout: '40s' }));
   try {
     await exporter.start();
     const send = (batch: ResourceMetrics) =>
@@ -111,7 +112,7 @@ async function check(h: Hypervisor): Promise<void> {
         });
       });
     // Scrape, read virsh, scrape again a second later: counters read by virsh lie between.
-    const { batch: first, errors, runner } = await scrapeOnce(scraper);
+    const { batch: first, errors, runner } = await scrapeOnce(scraper, 'libvirt', 45_000);
     expect([...errors.values()].map((e) => e.message)).toEqual([]);
     const info = virshTable(h.virsh, 'dominfo', h.domain);
     const memstat = virshTable(h.virsh, 'dommemstat', h.domain);
@@ -139,7 +140,7 @@ async function check(h: Hypervisor): Promise<void> {
     // The test driver's node file has no free memory (virsh freecell fails there).
     const freecell = h.freeMemory ? virshTable(h.virsh, 'freecell') : new Map<string, string>();
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    const { batch: second } = await runner.run(10_000);
+    const { batch: second } = await runner.run(45_000);
     await send(first);
     await send(second);
     await poll('batches written', 60_000, () =>
@@ -366,7 +367,7 @@ describe.skipIf(skipInflux || skipVirsh)(
         inactive: ['vm-beta'],
         virsh: run,
       });
-    });
+    }, 150_000);
   },
 );
 
@@ -403,5 +404,5 @@ describe.skipIf(skipQemu)('cs_pulse_sensor schema on a real QEMU guest into Infl
       inactive: [],
       virsh: (...args) => d.virsh(...args),
     });
-  }, 60_000);
+  }, 150_000);
 });

@@ -154,7 +154,7 @@ export class InfluxdbExporter implements Exporter {
     }
   }
 
-  /** Points the schema left out, counted once the batch is through. */
+  /** Points the schema left out (counted when the lines are written, before they are queued). */
   #countSkipped(lines: LineBatch): void {
     for (const [reason, points] of lines.skipped) this.#settings.telemetry.dropped(points, reason);
   }
