@@ -12,7 +12,8 @@
  *   node_exporter fetched as often (bench/support/node-agent.ts), 200- and 1,000-fetch runs;
  *   the 200-fetch runs also give the RSS of both after 200 scrapes.
  * - `reads`: the procfs receiver's file reads for one scrape (its client's calls, replayed
- *   through it) against a C program making exactly those calls (bench/support/floor.ts).
+ *   through it) against a C program making exactly those calls (bench/support/floor.ts), in
+ *   slices alternating between the two.
  * - `csv`: the csv exporter's CPU per row (encode, queue, write) against a floor that writes
  *   the same bytes with the plainest code (bench/support/csv-rows.ts).
  * - `default`: the `npm start` configuration (procfs, cgroups, process → prometheus, csv)
@@ -44,7 +45,7 @@ import {
   startNodeExporter,
   waitFor,
 } from './support/node-agent.ts';
-import { measureProcfsReads, measureProcfsReadsFloor, recordProcfsReads } from './support/procfs-reads.ts';
+import { measureProcfsReadsPair, recordProcfsReads } from './support/procfs-reads.ts';
 
 const heapFlags = applyCollectorHeapFlags(['procfs']);
 const ROWS = ['scrape200', 'scrape1000', 'reads', 'csv', 'default', 'memory'] as const;
@@ -132,15 +133,13 @@ async function readPairs(): Promise<void> {
     const binary = compileFloor(dir);
     const calls = await recordProcfsReads();
     console.log(
-      `\nprocfs file reads per scrape: ${String(calls.size)} calls (${[...calls.values()].filter((k) => k === 'K').length} files held open, ` +
-        `${[...calls.values()].filter((k) => k === 'S').length} statfs), ${String(passes)} passes, ours then the C floor, ×${String(RUNS)}`,
+      `\nprocfs file reads per scrape: ${String(calls.size)} calls (${[...calls.values()].filter((k) => k === 'K' || k === 'O').length} files held open, ` +
+        `${[...calls.values()].filter((k) => k === 'S').length} statfs), ${String(passes)} passes in 5 slices alternating ours and the C floor, ×${String(RUNS)}`,
     );
     const row: Row = { quantity: 'procfs file reads per scrape', unit: 'µs', goal: '≤ 1.5×', runs: [] };
     for (let i = 0; i < RUNS; i++) {
-      const ours = measureProcfsReads(calls, passes);
-      const loadOurs = load1();
-      const floor = measureProcfsReadsFloor(binary, calls, passes, join(dir, 'list.txt'));
-      addRun(row, ours, floor, loadOurs, load1());
+      const { ours, floor } = measureProcfsReadsPair(binary, calls, passes, 5, join(dir, 'list.txt'));
+      addRun(row, ours, floor, load1(), load1());
     }
     table.push(row);
   } finally {

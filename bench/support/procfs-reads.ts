@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import type { ProcfsClient } from '../../receivers/procfs/client.ts';
-import { createProcfsClient } from '../../receivers/procfs/client.ts';
+import { createProcfsClient, readsWholeAtOnce } from '../../receivers/procfs/client.ts';
 import { procfsConfigSchema } from '../../receivers/procfs/config.ts';
 import { ProcfsScraper } from '../../receivers/procfs/scraper.ts';
 import { runFloor } from './floor.ts';
@@ -12,8 +12,9 @@ import { runFloor } from './floor.ts';
 
 /**
  * The calls of a steady-state scrape of this host's /proc with the default config, in order:
- * absolute path → `K` (a pseudo-file, held open and read again from offset 0), `F` (a
- * regular file, opened each time) or `S` (statfs of a mount point).
+ * absolute path → `K` (a pseudo-file, held open and read again from offset 0 until a read
+ * returns 0), `O` (the same, one read: a file the kernel generates whole), `F` (a regular
+ * file, opened each time) or `S` (statfs of a mount point).
  */
 export async function recordProcfsReads(): Promise<Map<string, string>> {
   const inner = createProcfsClient('/');
@@ -21,7 +22,8 @@ export async function recordProcfsReads(): Promise<Map<string, string>> {
   const client: ProcfsClient = {
     read(path) {
       const absolute = `/${path}`;
-      seen.set(absolute, statSync(absolute).size === 0 ? 'K' : 'F');
+      const pseudo = statSync(absolute).size === 0;
+      seen.set(absolute, !pseudo ? 'F' : readsWholeAtOnce(path) ? 'O' : 'K');
       return inner.read(path);
     },
     statfs(mountpoint) {
@@ -44,8 +46,18 @@ function cpuUs(): number {
   return usage.user + usage.system;
 }
 
-/** CPU µs per pass of the receiver's client making `calls`, after one warm-up pass. */
-export function measureProcfsReads(calls: ReadonlyMap<string, string>, passes: number): number {
+/**
+ * CPU µs per pass of the receiver's client making `calls`, and of the C floor making them,
+ * in `slices` alternating slices of `passes / slices` passes each (ours, the floor, ours, …),
+ * so that both sides see the same load; one warm-up pass of ours first.
+ */
+export function measureProcfsReadsPair(
+  binary: string,
+  calls: ReadonlyMap<string, string>,
+  passes: number,
+  slices: number,
+  listFile: string,
+): { ours: number; floor: number } {
   const client = createProcfsClient('/');
   const pass = (): void => {
     for (const [path, kind] of calls) {
@@ -54,19 +66,15 @@ export function measureProcfsReads(calls: ReadonlyMap<string, string>, passes: n
     }
   };
   pass();
-  const start = cpuUs();
-  for (let i = 0; i < passes; i++) pass();
-  const us = (cpuUs() - start) / passes;
+  const perSlice = Math.ceil(passes / slices);
+  let ours = 0;
+  let floor = 0;
+  for (let slice = 0; slice < slices; slice++) {
+    const start = cpuUs();
+    for (let i = 0; i < perSlice; i++) pass();
+    ours += (cpuUs() - start) / perSlice;
+    floor += runFloor(binary, calls, perSlice, listFile).ms * 1000;
+  }
   client.close?.();
-  return us;
-}
-
-/** CPU µs per pass of the C floor making `calls`. */
-export function measureProcfsReadsFloor(
-  binary: string,
-  calls: ReadonlyMap<string, string>,
-  passes: number,
-  listFile: string,
-): number {
-  return runFloor(binary, calls, passes, listFile).ms * 1000;
+  return { ours: ours / slices, floor: floor / slices };
 }
