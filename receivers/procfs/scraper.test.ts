@@ -64,7 +64,9 @@ describe('ProcfsScraper on fixture trees', () => {
     expect(sets.length).toBeGreaterThan(100);
     for (const set of sets) expect(Object.isFrozen(set)).toBe(true);
     expect(attributesOf(second)).toEqual(sets);
-    attributesOf(second).forEach((set, i) => expect(set).toBe(sets[i]));
+    attributesOf(second).forEach((set, i) => {
+      expect(set).toBe(sets[i]);
+    });
     await runner.shutdown();
   });
 
