@@ -36,6 +36,7 @@ import { applyCollectorHeapFlags } from './support/heap-flags.ts';
 import type { Figures } from './support/node-agent.ts';
 import {
   BUILT_MAIN,
+  collectorEnv,
   cpuMs,
   load1,
   measureNodeExporter,
@@ -43,6 +44,7 @@ import {
   requireBuild,
   rssMb,
   startNodeExporter,
+  stopOnInterrupt,
   waitFor,
 } from './support/node-agent.ts';
 import { measureProcfsReadsPair, recordProcfsReads } from './support/procfs-reads.ts';
@@ -217,11 +219,13 @@ async function defaultRunOurs(seconds: number): Promise<{ cpuPercent: number; rs
       '',
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [BUILT_MAIN, 'run', '--config', config], {
-    stdio: 'ignore',
-    cwd: dir,
-    env: { ...process.env, INFRAMETER_HEAP_FLAGS: undefined },
-  });
+  const child = stopOnInterrupt(
+    spawn(process.execPath, [BUILT_MAIN, 'run', '--config', config], {
+      stdio: 'ignore',
+      cwd: dir,
+      env: collectorEnv(),
+    }),
+  );
   try {
     const pid = child.pid;
     if (pid === undefined) throw new Error('the collector did not start');
@@ -277,8 +281,10 @@ function memoryBench(): string[] {
     return ['bench/agent-memory.bench.ts does not exist: RSS after 200 scrapes is the row above'];
   }
   console.log(`\nbench/agent-memory.bench.ts --scrapes 200 (load ${load1().toFixed(1)})`);
-  const env = { ...process.env, INFRAMETER_HEAP_FLAGS: undefined };
-  const result = spawnSync(process.execPath, [file, '--scrapes', '200'], { encoding: 'utf8', env });
+  const result = spawnSync(process.execPath, [file, '--scrapes', '200'], {
+    encoding: 'utf8',
+    env: collectorEnv(),
+  });
   process.stdout.write(result.stdout);
   if (result.status !== 0) {
     return [`bench/agent-memory.bench.ts failed (exit ${String(result.status)}): ${result.stderr.trim()}`];

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HEAP_FLAGS_APPLIED } from '../../service/heap-flags.ts';
 import { freePort } from '../../test/support/peers.ts';
 
 /**
@@ -11,6 +13,31 @@ import { freePort } from '../../test/support/peers.ts';
  */
 
 const TICKS_PER_SECOND = 100;
+
+/** The peers and collectors started here, stopped if the benchmark is interrupted. */
+const children = new Set<ChildProcess>();
+
+/** Notes a child process, to stop it if the benchmark is interrupted; returns it. */
+export function stopOnInterrupt(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const child of children) child.kill('SIGTERM');
+    process.exit(130);
+  });
+}
+
+/**
+ * The environment of a collector started by a benchmark: this process's, without what a
+ * benchmark re-executed with the collector's heap flags carries (bench/support/heap-flags.ts),
+ * so that the collector applies its own heap flags as `inframeter run` does; `extra` on top.
+ */
+export function collectorEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, INFRAMETER_HEAP_FLAGS: undefined, [HEAP_FLAGS_APPLIED]: undefined, ...extra };
+}
 
 /** The built collector's entry point (`npm run build`). */
 export const BUILT_MAIN = join(import.meta.dirname, '..', '..', 'dist', 'service', 'main.js');
@@ -143,10 +170,12 @@ export async function measureOurs(scrapes: number, env: NodeJS.ProcessEnv = {}):
       '',
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [BUILT_MAIN, 'run', '--config', config], {
-    stdio: 'ignore',
-    env: { ...process.env, INFRAMETER_HEAP_FLAGS: undefined, ...env },
-  });
+  const child = stopOnInterrupt(
+    spawn(process.execPath, [BUILT_MAIN, 'run', '--config', config], {
+      stdio: 'ignore',
+      env: collectorEnv(env),
+    }),
+  );
   const pid = child.pid;
   if (pid === undefined) throw new Error('the collector did not start');
   const url = `http://127.0.0.1:${String(port)}/metrics`;
@@ -217,10 +246,14 @@ export async function measureOurs(scrapes: number, env: NodeJS.ProcessEnv = {}):
 /** prometheus-node-exporter (Debian) on a free loopback port; stopped by `stop()`. */
 export async function startNodeExporter(): Promise<{ pid: number; url: string; stop: () => void }> {
   const port = await freePort();
-  const child = spawn(
-    'prometheus-node-exporter',
-    [`--web.listen-address=127.0.0.1:${String(port)}`, '--no-collector.systemd'],
-    { stdio: 'ignore' },
+  const child = stopOnInterrupt(
+    spawn(
+      'prometheus-node-exporter',
+      [`--web.listen-address=127.0.0.1:${String(port)}`, '--no-collector.systemd'],
+      {
+        stdio: 'ignore',
+      },
+    ),
   );
   const pid = child.pid;
   if (pid === undefined)
