@@ -274,7 +274,7 @@ async function defaultPairs(): Promise<void> {
   table.push(cpu, rss);
 }
 
-/** bench/agent-memory.bench.ts, when it exists: its summary block as it prints it. */
+/** bench/agent-memory.bench.ts, when it exists: its summary block as it prints it (all its output if it has none). */
 function memoryBench(): string[] {
   const file = join(import.meta.dirname, 'agent-memory.bench.ts');
   if (!existsSync(file)) {
@@ -289,9 +289,11 @@ function memoryBench(): string[] {
   if (result.status !== 0) {
     return [`bench/agent-memory.bench.ts failed (exit ${String(result.status)}): ${result.stderr.trim()}`];
   }
+  // Its summary block: from `== agent-memory summary ==` to `== end ==`.
   const lines = result.stdout.trimEnd().split('\n');
-  const at = lines.findLastIndex((line) => /summary/i.test(line));
-  return at < 0 ? lines : lines.slice(at);
+  const from = lines.indexOf('== agent-memory summary ==');
+  const to = lines.indexOf('== end ==', from);
+  return from < 0 ? lines : lines.slice(from, to < 0 ? undefined : to + 1);
 }
 
 console.log(
