@@ -49,7 +49,7 @@ function cpuUs(): number {
 /**
  * CPU µs per pass of the receiver's client making `calls`, and of the C floor making them,
  * in `slices` alternating slices of `passes / slices` passes each (ours, the floor, ours, …),
- * so that both sides see the same load; one warm-up pass of ours first.
+ * so that both sides see the same load; 500 warm-up passes of ours first (the JIT).
  */
 export function measureProcfsReadsPair(
   binary: string,
@@ -65,7 +65,7 @@ export function measureProcfsReadsPair(
       else client.read(path);
     }
   };
-  pass();
+  for (let i = 0; i < 500; i++) pass();
   const perSlice = Math.ceil(passes / slices);
   let ours = 0;
   let floor = 0;
