@@ -15,9 +15,13 @@ const FLOOR_C = `
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 /* Reads every file ('F'), lists every directory ('D') and reads every link ('L') of a list, N
-   times; prints the entries, the CPU time per pass in ms, and a checksum. */
+   times; a file held open ('K') is opened once and read again from offset 0 with pread on
+   every pass until a read returns 0 ('O': one read, a file the kernel generates whole), a
+   mount point ('S') is asked for statfs. Prints the entries, the CPU time per
+   pass in ms, and a checksum. */
 int main(int argc, char **argv) {
   if (argc < 3) return 2;
   FILE *list = fopen(argv[1], "r");
@@ -29,6 +33,8 @@ int main(int argc, char **argv) {
     kinds[n] = line[0]; paths[n] = strdup(line + 2); n++;
   }
   static char buf[1 << 16]; long sum = 0;
+  int *held = calloc(n ? n : 1, sizeof *held);
+  for (size_t i = 0; i < n; i++) held[i] = kinds[i] == 'K' || kinds[i] == 'O' ? open(paths[i], O_RDONLY) : -1;
   for (int p = 0; p < passes; p++) {
     for (size_t i = 0; i < n; i++) {
       if (kinds[i] == 'F') {
@@ -39,6 +45,15 @@ int main(int argc, char **argv) {
         DIR *d = opendir(paths[i]); if (!d) continue;
         struct dirent *e; while ((e = readdir(d))) sum += e->d_name[0];
         closedir(d);
+      } else if (kinds[i] == 'K') {
+        if (held[i] < 0) continue;
+        off_t at = 0; ssize_t r;
+        while ((r = pread(held[i], buf, sizeof buf, at)) > 0) { at += r; sum += r; }
+      } else if (kinds[i] == 'O') {
+        if (held[i] < 0) continue;
+        ssize_t r = pread(held[i], buf, sizeof buf, 0); if (r > 0) sum += r;
+      } else if (kinds[i] == 'S') {
+        struct statfs s; if (statfs(paths[i], &s) == 0) sum += (long)s.f_bfree;
       } else {
         ssize_t r = readlink(paths[i], buf, sizeof buf); if (r > 0) sum += r;
       }
@@ -62,7 +77,8 @@ export function compileFloor(dir: string): string {
 
 /**
  * Runs the floor over what a recording scrape saw (path → `F` file, `D` directory, `L`
- * link) for `passes` passes; the entries read and the CPU milliseconds per pass.
+ * link, `K` file held open and read again with pread until a read returns 0, `O` the same
+ * with one read, `S` statfs of a mount point) for `passes` passes; the entries read and the CPU milliseconds per pass.
  */
 export function runFloor(
   binary: string,

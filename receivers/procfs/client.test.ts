@@ -1,8 +1,8 @@
-import { mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createProcfsClient } from './client.ts';
+import { createProcfsClient, readsWholeAtOnce } from './client.ts';
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
@@ -24,6 +24,21 @@ describe('procfs client', () => {
     client.close?.();
     expect(openFds()).toBe(before);
     expect(client.read('proc/meminfo').startsWith('MemTotal:')).toBe(true);
+    client.close?.();
+  });
+
+  it('reads the files the kernel generates whole with one read, and gets all of their text', () => {
+    const client = createProcfsClient('/');
+    for (const path of ['proc/stat', 'proc/meminfo', 'proc/loadavg', 'proc/uptime']) {
+      expect(readsWholeAtOnce(path)).toBe(true);
+      client.read(path);
+      // Held open now: read again with one read. The same lines as a read to the end.
+      const lines = client.read(path).split('\n');
+      const expected = readFileSync(`/${path}`, 'utf8').split('\n');
+      expect(lines.length).toBe(expected.length);
+      expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(expected.map((l) => l.split(/\s+/)[0]));
+    }
+    expect(readsWholeAtOnce('proc/vmstat')).toBe(false);
     client.close?.();
   });
 

@@ -54,6 +54,22 @@ function rows(batch: ResourceMetrics): Row[] {
 }
 
 describe('ProcfsScraper on fixture trees', () => {
+  it('gives every point a frozen attribute set, the same object scrape after scrape', async () => {
+    const scraper = new ProcfsScraper(fixtureClient('linux-6.18-recorded'), procfsConfigSchema.parse({}));
+    const attributesOf = (batch: ResourceMetrics): object[] =>
+      batch.scopeMetrics.flatMap((s) => s.metrics).flatMap((m) => m.dataPoints.map((p) => p.attributes));
+    const { batch: first, runner } = await scrapeOnce(scraper);
+    const { batch: second } = await runner.run(1000);
+    const sets = attributesOf(first);
+    expect(sets.length).toBeGreaterThan(100);
+    for (const set of sets) expect(Object.isFrozen(set)).toBe(true);
+    expect(attributesOf(second)).toEqual(sets);
+    attributesOf(second).forEach((set, i) => {
+      expect(set).toBe(sets[i]);
+    });
+    await runner.shutdown();
+  });
+
   it('sums start at the boot time (/proc/stat btime), gauges at their time; bytes and counts are integers', async () => {
     const scraper = new ProcfsScraper(fixtureClient('linux-6.18-recorded'), procfsConfigSchema.parse({}));
     const { batch } = await scrapeOnce(scraper);

@@ -58,20 +58,28 @@ const MODE_NAMES: Record<CpuMode, string> = {
   guest_nice: 'guest_nice',
 };
 
+/**
+ * An attribute set of this receiver, frozen: a set never changes once made, and a frozen set
+ * is one whose text an exporter may keep across batches (the csv exporter's cells).
+ */
+function frozen<T extends Attributes>(attributes: T): Readonly<T> {
+  return Object.freeze(attributes);
+}
+
 /** One attribute set per key. */
 function setsByKey<K extends string>(
   keys: readonly K[],
   build: (key: K) => Attributes,
 ): Record<K, Attributes> {
   const sets = {} as Record<K, Attributes>;
-  for (const key of keys) sets[key] = build(key);
+  for (const key of keys) sets[key] = frozen(build(key));
   return sets;
 }
 
 /** Attribute sets that never change: the same objects every scrape. */
-const NO_ATTRIBUTES: Attributes = {};
-const PROCESS_RUNNING: Attributes = { 'process.status': 'running' };
-const PROCESS_BLOCKED: Attributes = { 'process.status': 'blocked' };
+const NO_ATTRIBUTES: Attributes = frozen({});
+const PROCESS_RUNNING: Attributes = frozen({ 'process.status': 'running' });
+const PROCESS_BLOCKED: Attributes = frozen({ 'process.status': 'blocked' });
 const MEMORY_STATES = [
   'used',
   'free',
@@ -82,18 +90,18 @@ const MEMORY_STATES = [
 ] as const;
 type MemoryState = (typeof MEMORY_STATES)[number];
 const MEMORY_STATE = setsByKey(MEMORY_STATES, (state) => ({ 'system.memory.state': state }));
-const SWAP_USED: Attributes = { 'system.paging.state': 'used' };
-const SWAP_FREE: Attributes = { 'system.paging.state': 'free' };
+const SWAP_USED: Attributes = frozen({ 'system.paging.state': 'used' });
+const SWAP_FREE: Attributes = frozen({ 'system.paging.state': 'free' });
 const PAGING_OPERATIONS = [
-  ['pswpin', { 'system.paging.direction': 'in', 'system.paging.type': 'major' }],
-  ['pswpout', { 'system.paging.direction': 'out', 'system.paging.type': 'major' }],
-  ['pgpgin', { 'system.paging.direction': 'in', 'system.paging.type': 'minor' }],
-  ['pgpgout', { 'system.paging.direction': 'out', 'system.paging.type': 'minor' }],
+  ['pswpin', frozen({ 'system.paging.direction': 'in', 'system.paging.type': 'major' })],
+  ['pswpout', frozen({ 'system.paging.direction': 'out', 'system.paging.type': 'major' })],
+  ['pgpgin', frozen({ 'system.paging.direction': 'in', 'system.paging.type': 'minor' })],
+  ['pgpgout', frozen({ 'system.paging.direction': 'out', 'system.paging.type': 'minor' })],
 ] as const;
-const FAULTS_MAJOR: Attributes = { 'system.paging.type': 'major' };
-const FAULTS_MINOR: Attributes = { 'system.paging.type': 'minor' };
-const VMSTAT_EVENT_SETS = VMSTAT_EVENTS.map((key) => [key, { 'vmstat.counter': key }] as const);
-const VMSTAT_PAGE_SETS = VMSTAT_PAGES.map((key) => [key, { 'vmstat.counter': key }] as const);
+const FAULTS_MAJOR: Attributes = frozen({ 'system.paging.type': 'major' });
+const FAULTS_MINOR: Attributes = frozen({ 'system.paging.type': 'minor' });
+const VMSTAT_EVENT_SETS = VMSTAT_EVENTS.map((key) => [key, frozen({ 'vmstat.counter': key })] as const);
+const VMSTAT_PAGE_SETS = VMSTAT_PAGES.map((key) => [key, frozen({ 'vmstat.counter': key })] as const);
 
 /** The attribute sets of one disk, one interface, one filesystem. */
 interface DiskSets {
@@ -442,9 +450,9 @@ export class ProcfsScraper implements Scraper {
 
   #observeDisk(s: SnapshotProducer, d: DiskStats): void {
     const { device, read, write } = this.#diskSets.get(d.name, () => ({
-      device: { 'system.device': d.name },
-      read: { 'system.device': d.name, 'disk.io.direction': 'read' },
-      write: { 'system.device': d.name, 'disk.io.direction': 'write' },
+      device: frozen({ 'system.device': d.name }),
+      read: frozen({ 'system.device': d.name, 'disk.io.direction': 'read' }),
+      write: frozen({ 'system.device': d.name, 'disk.io.direction': 'write' }),
     }));
     s.observe('system.disk.io', d.sectorsRead * SECTOR_BYTES, read);
     s.observe('system.disk.io', d.sectorsWritten * SECTOR_BYTES, write);
@@ -471,9 +479,9 @@ export class ProcfsScraper implements Scraper {
 
   #observeInterface(s: SnapshotProducer, i: NetDevRecord): void {
     const { name, rx, tx } = this.#interfaceSets.get(i.name, () => ({
-      name: { 'network.interface.name': i.name },
-      rx: { 'network.interface.name': i.name, 'network.io.direction': 'receive' },
-      tx: { 'network.interface.name': i.name, 'network.io.direction': 'transmit' },
+      name: frozen({ 'network.interface.name': i.name }),
+      rx: frozen({ 'network.interface.name': i.name, 'network.io.direction': 'receive' }),
+      tx: frozen({ 'network.interface.name': i.name, 'network.io.direction': 'transmit' }),
     }));
     s.observe('system.network.io', i.rx.bytes, rx);
     s.observe('system.network.io', i.tx.bytes, tx);
@@ -508,10 +516,10 @@ export class ProcfsScraper implements Scraper {
         'system.filesystem.mode': mount.mode,
       };
       return {
-        base,
-        used: { ...base, 'system.filesystem.state': 'used' },
-        free: { ...base, 'system.filesystem.state': 'free' },
-        reserved: { ...base, 'system.filesystem.state': 'reserved' },
+        base: frozen(base),
+        used: frozen({ ...base, 'system.filesystem.state': 'used' }),
+        free: frozen({ ...base, 'system.filesystem.state': 'free' }),
+        reserved: frozen({ ...base, 'system.filesystem.state': 'reserved' }),
       };
     });
     const used = usage.totalBytes - usage.freeBytes;

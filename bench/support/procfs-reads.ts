@@ -1,0 +1,80 @@
+import { statSync } from 'node:fs';
+import type { ProcfsClient } from '../../receivers/procfs/client.ts';
+import { createProcfsClient, readsWholeAtOnce } from '../../receivers/procfs/client.ts';
+import { procfsConfigSchema } from '../../receivers/procfs/config.ts';
+import { ProcfsScraper } from '../../receivers/procfs/scraper.ts';
+import { runFloor } from './floor.ts';
+
+/**
+ * The file reads of one procfs scrape, replayed through the receiver's own client, and the
+ * same calls made by the C floor (bench/support/floor.ts).
+ */
+
+/**
+ * The calls of a steady-state scrape of this host's /proc with the default config, in order:
+ * absolute path → `K` (a pseudo-file, held open and read again from offset 0 until a read
+ * returns 0), `O` (the same, one read: a file the kernel generates whole), `F` (a regular
+ * file, opened each time) or `S` (statfs of a mount point).
+ */
+export async function recordProcfsReads(): Promise<Map<string, string>> {
+  const inner = createProcfsClient('/');
+  let seen = new Map<string, string>();
+  const client: ProcfsClient = {
+    read(path) {
+      const absolute = `/${path}`;
+      const pseudo = statSync(absolute).size === 0;
+      seen.set(absolute, !pseudo ? 'F' : readsWholeAtOnce(path) ? 'O' : 'K');
+      return inner.read(path);
+    },
+    statfs(mountpoint) {
+      seen.set(mountpoint, 'S');
+      return inner.statfs(mountpoint);
+    },
+    close: () => inner.close?.(),
+  };
+  const scraper = new ProcfsScraper(client, procfsConfigSchema.parse({}));
+  await scraper.scrape();
+  // The second scrape is the steady state (the mount table known, the net/dev path chosen).
+  seen = new Map();
+  await scraper.scrape();
+  client.close?.();
+  return seen;
+}
+
+function cpuUs(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+/**
+ * CPU µs per pass of the receiver's client making `calls`, and of the C floor making them,
+ * in `slices` alternating slices of `passes / slices` passes each (ours, the floor, ours, …),
+ * so that both sides see the same load; 500 warm-up passes of ours first (the JIT).
+ */
+export function measureProcfsReadsPair(
+  binary: string,
+  calls: ReadonlyMap<string, string>,
+  passes: number,
+  slices: number,
+  listFile: string,
+): { ours: number; floor: number } {
+  const client = createProcfsClient('/');
+  const pass = (): void => {
+    for (const [path, kind] of calls) {
+      if (kind === 'S') client.statfs(path);
+      else client.read(path);
+    }
+  };
+  for (let i = 0; i < 500; i++) pass();
+  const perSlice = Math.ceil(passes / slices);
+  let ours = 0;
+  let floor = 0;
+  for (let slice = 0; slice < slices; slice++) {
+    const start = cpuUs();
+    for (let i = 0; i < perSlice; i++) pass();
+    ours += (cpuUs() - start) / perSlice;
+    floor += runFloor(binary, calls, perSlice, listFile).ms * 1000;
+  }
+  client.close?.();
+  return { ours: ours / slices, floor: floor / slices };
+}
