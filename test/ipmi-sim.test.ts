@@ -132,7 +132,7 @@ describe.skipIf(skip)('ipmi receiver against ipmi_sim', () => {
     });
   }, 60_000);
 
-  it('a password with #, \\, " and spaces reaches the BMC, never on a command line', async () => {
+  it('a password with #, \\, " and spaces reaches the BMC through FreeIPMI’s config file', async () => {
     // Leading space, `#`, backslashes (one at the end), a double quote, inner spaces: 12 bytes
     // (ipmi_sim keeps 16 bytes of a password; IPMI 2.0 allows 20).
     const password = ' p#w\\d "x y\\';
