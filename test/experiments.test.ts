@@ -70,7 +70,7 @@ function start(c: Collector): Promise<void> {
   let output = '';
   c.child.stdout?.on('data', (b: Buffer) => (output += b.toString()));
   c.child.stderr?.on('data', (b: Buffer) => (output += b.toString()));
-  return poll(`collector ${c.name} started`, 20_000, () =>
+  return poll(`collector ${c.name} started`, 60_000, () =>
     Promise.resolve(output.includes('Press Ctrl-C') ? true : undefined),
   ).then(() => undefined);
 }
@@ -151,7 +151,7 @@ beforeAll(async () => {
     collectors.push(c);
   }
   await Promise.all(collectors.map(start));
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all(collectors.map((c) => stopCollector(c)));

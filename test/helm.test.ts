@@ -122,8 +122,10 @@ function wellFormed(doc: Doc): string[] {
       need('spec.resources.requests.storage');
       break;
     case 'ClusterRole':
+    case 'Role':
       need('rules');
       break;
+    case 'RoleBinding':
     case 'ClusterRoleBinding':
       need('roleRef.name');
       need('subjects');
@@ -793,7 +795,75 @@ describe.skipIf(skip)('Helm chart', () => {
       expect(notes).toContain("SEL='app.kubernetes.io/instance=demo,app.kubernetes.io/component=agent'");
       expect(notes).toContain('get secret lab-token');
       expect(notes).toContain('lost when an agent pod is replaced');
+      expect(notes).toContain('port-forward svc/demo-inframeter-gateway 9470');
+      expect(notes).toContain('--proxy 127.0.0.1:9470 --hosts "${HOSTS%,}"');
       expect(render().notes).not.toContain('Experiments');
+    });
+
+    it('experiments: the gateway forwards to the agent pods it discovers, with a Role on this namespace’s pods', () => {
+      const docs = documents(render([{ experiments: { enabled: true, tokenSecret: 'lab-token' } }]));
+      const gatewayConfig = configOf(docs, 'gateway');
+      expect(get(gatewayConfig, 'extensions.experiments')).toEqual({
+        endpoint: '0.0.0.0:9470',
+        bearer_token: '${env:INFRAMETER_TOKEN}',
+        directory: '/var/lib/inframeter/experiments',
+        proxy_discovery: {
+          kubernetes: {
+            namespace: 'monitoring',
+            label_selector:
+              'app.kubernetes.io/name=inframeter,app.kubernetes.io/instance=demo,app.kubernetes.io/component=agent',
+            port: 9470,
+          },
+        },
+      });
+      expect(get(gatewayConfig, 'service.extensions')).toEqual(['experiments']);
+      // The selector is the agent pods' own labels, and none of the gateway's.
+      const selector = Object.fromEntries(
+        String(get(gatewayConfig, 'extensions.experiments.proxy_discovery.kubernetes.label_selector'))
+          .split(',')
+          .map((term) => term.split('=')),
+      ) as Record<string, string>;
+      const labelsOf = (kind: string) =>
+        get(
+          docs.find((d) => d.kind === kind),
+          'spec.template.metadata.labels',
+        ) as Record<string, string>;
+      expect(labelsOf('DaemonSet')).toMatchObject(selector);
+      expect(Object.entries(selector).every(([k, v]) => labelsOf('Deployment')[k] === v)).toBe(false);
+      const gateway = container(docs.find((d) => d.kind === 'Deployment'));
+      expect(
+        (gateway.env as { name: string; valueFrom?: unknown }[]).find((e) => e.name === 'INFRAMETER_TOKEN'),
+      ).toEqual({
+        name: 'INFRAMETER_TOKEN',
+        valueFrom: { secretKeyRef: { name: 'lab-token', key: 'token' } },
+      });
+      expect(gateway.ports).toContainEqual({ name: 'experiments', containerPort: 9470 });
+      expect(
+        get(
+          docs.find((d) => d.kind === 'Service' && d.metadata.name === 'demo-inframeter-gateway'),
+          'spec.ports',
+        ),
+      ).toContainEqual({ name: 'experiments', port: 9470, targetPort: 'experiments' });
+      const role = docs.find((d) => d.kind === 'Role');
+      expect(role?.metadata).toMatchObject({ name: 'demo-inframeter-gateway', namespace: 'monitoring' });
+      expect(get(role, 'rules')).toEqual([
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+      ]);
+      const binding = docs.find((d) => d.kind === 'RoleBinding');
+      expect(get(binding, 'roleRef')).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'Role',
+        name: 'demo-inframeter-gateway',
+      });
+      expect(get(binding, 'subjects')).toEqual([
+        { kind: 'ServiceAccount', name: 'demo-inframeter-gateway', namespace: 'monitoring' },
+      ]);
+      expect(docs.flatMap(wellFormed)).toEqual([]);
+      expect(validateConfigs(docs)).toEqual([]);
+      // Without experiments the gateway has no control API and no Role.
+      const plain = documents(render());
+      expect(get(configOf(plain, 'gateway'), 'extensions')).toBeUndefined();
+      expect(plain.some((d) => d.kind === 'Role' || d.kind === 'RoleBinding')).toBe(false);
     });
 
     it('TLS from a Secret on both sides: the rendered settings connect a real agent to a real gateway', async () => {

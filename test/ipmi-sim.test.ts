@@ -131,4 +131,54 @@ describe.skipIf(skip)('ipmi receiver against ipmi_sim', () => {
       return value(again.batch, 'hw.power', 'lab:3') === 300 ? true : undefined;
     });
   }, 60_000);
+
+  it('a password with #, \\, " and spaces reaches the BMC through FreeIPMI’s config file', async () => {
+    // Leading space, `#`, backslashes (one at the end), a double quote, inner spaces: 12 bytes
+    // (ipmi_sim keeps 16 bytes of a password; IPMI 2.0 allows 20).
+    const password = ' p#w\\d "x y\\';
+    expect(Buffer.byteLength(password)).toBe(12);
+    // Set User Password (NetFn App, 0x47) for user 3, 20-byte form, through the BMC itself.
+    const bytes = Buffer.alloc(20);
+    bytes.write(password, 'latin1');
+    const set = spawnSync(
+      'ipmi-raw',
+      [
+        '-h',
+        `127.0.0.1:${String(port)}`,
+        '-u',
+        'admin',
+        '-p',
+        'password',
+        '-D',
+        'LAN_2_0',
+        '-W',
+        'opensesspriv',
+        '00',
+        '06',
+        '47',
+        '83',
+        '02',
+        ...[...bytes].map((b) => b.toString(16).padStart(2, '0')),
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(set.stdout.trim()).toBe('rcvd: 47 00');
+    const config = (pw: string) =>
+      configSchema.parse({
+        username: 'special',
+        password: pw,
+        workarounds: ['opensesspriv'],
+        bmc_timeout: '5s',
+        sdr_cache_directory: join(dir, 'sdrcache-special'),
+        targets: [{ host: `127.0.0.1:${String(port)}`, name: 'special' }],
+      });
+    const { batch, errors } = await scrapeOnce(new IpmiScraper(config(password)));
+    expect([...errors.values()].map((e) => e.message)).toEqual([]);
+    expect(upOf(batch)).toEqual({ special: 1 });
+    expect(value(batch, 'hw.temperature', 'special:2')).toBe(25);
+    // The same password without its trailing backslash is another password: refused.
+    const wrong = await scrapeOnce(new IpmiScraper(config(password.slice(0, -1))));
+    expect(upOf(wrong.batch)).toEqual({ special: 0 });
+    expect(wrong.errors.get('special')?.message).toMatch(/password invalid/);
+  }, 60_000);
 });

@@ -1,8 +1,10 @@
 import type { MetricSink } from '../../kit/component.ts';
+import { ErrorLog } from '../../kit/error-log.ts';
 import type { Extension, ExtensionFactory, ExtensionHost, ExtensionSettings } from '../../kit/extension.ts';
 import type { ExperimentsConfig } from './config.ts';
 import { experimentsConfigSchema } from './config.ts';
 import { ExperimentManager } from './manager.ts';
+import type { PodDiscovery } from './proxy-discovery.ts';
 import { ControlServer } from './server.ts';
 
 /**
@@ -16,6 +18,7 @@ export class ExperimentsExtension implements Extension {
   readonly #config: ExperimentsConfig;
   #manager: ExperimentManager | undefined;
   #control: ControlServer | undefined;
+  #discovery: PodDiscovery | undefined;
 
   constructor(settings: ExtensionSettings, config: ExperimentsConfig) {
     this.#settings = settings;
@@ -39,17 +42,45 @@ export class ExperimentsExtension implements Extension {
     // An extension the service did not bind sees no receiver and no pipeline.
     this.bind({ receivers: new Map(), pipelines: [] });
     if (this.#manager === undefined || this.#control !== undefined) return;
+    this.#discovery = await this.#startDiscovery();
     this.#control = new ControlServer(
       this.#manager,
       this.#config.bearer_token.reveal(),
       this.#settings.logger,
-      { proxyTargets: this.#config.proxy_targets },
+      {
+        proxyTargets: this.#config.proxy_targets,
+        ...(this.#discovery === undefined ? {} : { discovered: this.#discovery }),
+      },
     );
     await this.#control.listen(this.#config.endpoint);
   }
 
+  /** The pod watch of `proxy_discovery.kubernetes`; the Kubernetes client is loaded only when configured. */
+  async #startDiscovery(): Promise<PodDiscovery | undefined> {
+    const k8s = this.#config.proxy_discovery.kubernetes;
+    if (k8s === undefined) return undefined;
+    const { createPodDiscovery, loadKubeConfig } = await import('./proxy-discovery.ts');
+    const errorLog = new ErrorLog(this.#settings.logger);
+    const key = `kubernetes pod watch (proxy_discovery, namespace ${k8s.namespace})`;
+    const discovery = createPodDiscovery({
+      kubeConfig: loadKubeConfig(k8s.auth_type, k8s.kubeconfig),
+      namespace: k8s.namespace,
+      labelSelector: k8s.label_selector,
+      port: k8s.port,
+      onError: (error) => {
+        errorLog.report(key, error);
+      },
+      onRecovered: () => {
+        errorLog.recovered(key);
+      },
+    });
+    discovery.start();
+    return discovery;
+  }
+
   async stopServing(): Promise<void> {
     await this.#control?.close();
+    await this.#discovery?.stop();
   }
 
   async shutdown(): Promise<void> {

@@ -11,6 +11,7 @@ import type { Logger } from '../../kit/logger.ts';
 import { startRequestSchema } from './config.ts';
 import type { ExperimentManager } from './manager.ts';
 import { ExperimentError } from './manager.ts';
+import type { ProxyTargetResolver } from './proxy-discovery.ts';
 
 const MAX_BODY = 64 * 1024;
 /** `host:port` a proxy request may name: a host name or IPv4 address and a port. */
@@ -35,6 +36,11 @@ export interface ControlServerOptions {
    * these and to nothing else. Empty: no proxying.
    */
   readonly proxyTargets?: readonly string[];
+  /**
+   * Targets discovered through an API (`proxy_discovery`): the token is forwarded to the
+   * address it resolves a `host:port` to, and to nothing it does not resolve.
+   */
+  readonly discovered?: ProxyTargetResolver;
 }
 
 /** A path segment, percent-decoded; a malformed escape is the client's error (400). */
@@ -69,10 +75,12 @@ export class ControlServer {
   readonly #logger: Logger;
   readonly #server: Server;
   readonly #proxyTargets: ReadonlySet<string>;
+  readonly #discovered: ProxyTargetResolver | undefined;
 
   constructor(manager: ExperimentManager, token: string, logger: Logger, options: ControlServerOptions = {}) {
     this.#manager = manager;
     this.#proxyTargets = new Set((options.proxyTargets ?? []).map((t) => t.toLowerCase()));
+    this.#discovered = options.discovered;
     this.#token = Buffer.from(`Bearer ${token}`);
     this.#logger = logger;
     this.#server = createServer((req, res) => {
@@ -243,7 +251,9 @@ export class ControlServer {
 
   /**
    * Forwards the request, token included, to the collector named in the path, if the
-   * operator listed it (`proxy_targets`); any other target is refused (403) and gets nothing.
+   * operator listed it (`proxy_targets`) or it was discovered (`proxy_discovery`: a Running
+   * pod, by IP or name, at the configured port); any other target is refused (403) and gets
+   * nothing.
    */
   async #proxy(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const rest = url.pathname.slice('/proxy/'.length);
@@ -251,15 +261,18 @@ export class ControlServer {
     const target = decodeSegment(slash < 0 ? rest : rest.slice(0, slash));
     if (!TARGET_PATTERN.test(target))
       throw new ExperimentError(400, `proxy target ${JSON.stringify(target)}: expected host:port`);
-    if (!this.#proxyTargets.has(target.toLowerCase()))
+    const [named = '', port = ''] = target.split(':');
+    const host = this.#proxyTargets.has(target.toLowerCase())
+      ? named
+      : this.#discovered?.resolve(named, Number(port));
+    if (host === undefined)
       throw new ExperimentError(
         403,
-        `proxy target ${target} is not one of this collector's proxy_targets: not forwarded`,
+        `proxy target ${target} is not one of this collector's proxy_targets${this.#discovered === undefined ? '' : ' nor a discovered pod'}: not forwarded`,
       );
     const headers = Object.fromEntries(
       Object.entries(req.headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())),
     );
-    const [host = '', port = ''] = target.split(':');
     const path = `${slash < 0 ? '/' : rest.slice(slash)}${url.search}`;
     await new Promise<void>((resolve, reject) => {
       const upstream = httpRequest(

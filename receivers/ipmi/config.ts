@@ -1,19 +1,29 @@
 import { z } from 'zod';
-import type { Secret } from '../../kit/config-types.ts';
-import { duration, scraperOptions, secret } from '../../kit/config-types.ts';
+import { duration, scraperOptions, Secret, secret } from '../../kit/config-types.ts';
 import { enabledMetricNames, metricSwitchesSchema } from '../../kit/metric-switches.ts';
 import { ipmiMetadata } from './metadata.ts';
 
+/** IPMI 2.0 passwords are at most 20 bytes; IPMI 1.5 (`driver: LAN`) ones at most 16. */
+const MAX_PASSWORD_BYTES = { LAN_2_0: 20, LAN: 16 } as const;
+
 /**
- * A BMC password as FreeIPMI's config file can hold it (one whitespace-separated word, no
- * comment or continuation character), at most 20 characters (IPMI 2.0's limit).
+ * A BMC password: any characters but line breaks and NUL, at most 20 bytes (IPMI 2.0). It
+ * reaches FreeIPMI in its config file, quoted and escaped (see `freeipmiQuoted`); a line
+ * break cannot be written there, and the only other ways in are a command line (`-p`,
+ * visible to `ps`) or a terminal (`-P`), so it is refused.
  */
 const bmcPassword = () =>
   z
     .string()
     .min(1, 'must not be empty')
-    .max(20, 'at most 20 characters (IPMI 2.0)')
-    .refine((v) => !/[\s#\\"]/.test(v), 'must not contain whitespace, #, \\ or "')
+    .refine(
+      (v) => Buffer.byteLength(v, 'utf8') <= MAX_PASSWORD_BYTES.LAN_2_0,
+      'at most 20 bytes (the IPMI 2.0 limit)',
+    )
+    .refine(
+      (v) => !/[\r\n\0]/.test(v),
+      'must not contain a line break or NUL: FreeIPMI reads passwords from a line-based file',
+    )
     .pipe(secret());
 
 const targetSchema = z.strictObject({
@@ -60,6 +70,19 @@ export const configSchema = z
           code: 'custom',
           path: ['targets', i, 'username'],
           message: 'required for a BMC over the network (here or at the top level)',
+        });
+      }
+      const password = t.password ?? c.password;
+      const driver = t.driver ?? c.driver;
+      // A password that failed its own checks is still a string here: reported already.
+      if (
+        password instanceof Secret &&
+        Buffer.byteLength(password.reveal(), 'utf8') > MAX_PASSWORD_BYTES[driver]
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: t.password === undefined ? ['password'] : ['targets', i, 'password'],
+          message: `at most ${String(MAX_PASSWORD_BYTES[driver])} bytes with driver ${driver} (IPMI 1.5)${t.password === undefined ? `, which targets[${String(i)}] uses` : ''}`,
         });
       }
     });

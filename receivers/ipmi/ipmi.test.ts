@@ -151,6 +151,34 @@ describe('config', () => {
       );
   });
 
+  it('passwords: what IPMI allows passes, what it or FreeIPMI cannot take names its path', () => {
+    const problems = (config: Record<string, unknown>): string => {
+      const r = configSchema.safeParse({ username: 'u', targets: [{ host: 'bmc-1' }], ...config });
+      return r.success ? '' : zodProblems(r.error, []).join('\n');
+    };
+    // 20 bytes (IPMI 2.0) of what the config file must escape, a leading and trailing space.
+    expect(problems({ password: ' a#b\\c"d e\\f#g"h\\ij ' })).toBe('');
+    expect(problems({ password: 'é'.repeat(10) })).toBe('');
+    expect(problems({ password: 'x'.repeat(21) })).toContain(
+      'password: at most 20 bytes (the IPMI 2.0 limit)',
+    );
+    expect(problems({ password: 'é'.repeat(11) })).toContain('password: at most 20 bytes');
+    expect(problems({ targets: [{ host: 'bmc-1', password: 'two\nlines' }] })).toContain(
+      'targets[0].password: must not contain a line break or NUL',
+    );
+    // IPMI 1.5 (driver LAN): 16 bytes.
+    expect(problems({ driver: 'LAN', password: 'x'.repeat(16) })).toBe('');
+    expect(problems({ driver: 'LAN', password: 'x'.repeat(17) })).toContain(
+      'password: at most 16 bytes with driver LAN (IPMI 1.5), which targets[0] uses',
+    );
+    expect(
+      problems({
+        password: 'x'.repeat(17),
+        targets: [{ host: 'bmc-1', driver: 'LAN', password: 'y'.repeat(17) }],
+      }),
+    ).toContain('targets[0].password: at most 16 bytes with driver LAN');
+  });
+
   it('README metric table is current (`npm run docs` rewrites it)', () => {
     expect(readFileSync(join(here, 'README.md'), 'utf8')).toContain(
       `${TABLE_START}\n${renderMetricTable(ipmiMetadata)}\n${TABLE_END}`,

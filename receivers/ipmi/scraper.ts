@@ -17,6 +17,17 @@ import { parseDcmiPower, parseSensors } from './parse/sensors.ts';
 const STATES = { Nominal: 'ok', Warning: 'degraded', Critical: 'failed' } as const;
 const HOST_POWER = /system|total|host|pwr consumption|platform/i;
 
+/**
+ * A value as FreeIPMI's config file reads it back exactly (its `conffile` parser): inside
+ * double quotes whitespace is kept, and a backslash, `#` and `"` are each escaped with a
+ * backslash (an unescaped `#` starts a comment even inside quotes; a line ending in a
+ * backslash continues on the next, which the closing quote prevents). Line breaks cannot be
+ * written: the config refuses them.
+ */
+export function freeipmiQuoted(value: string): string {
+  return `"${value.replace(/[\\#"]/g, (c) => `\\${c}`)}"`;
+}
+
 /** Which metric a reading goes to, and its hw.type. */
 export function classify(reading: SensorReading): { metric: string; type: string } {
   const units = reading.units.toLowerCase();
@@ -138,7 +149,7 @@ export class IpmiScraper implements Scraper {
     if (known !== undefined) return known;
     this.#secrets ??= mkdtempSync(join(tmpdir(), 'inframeter-ipmi-'));
     const file = join(this.#secrets, `bmc-${String(this.#passwordFiles.size)}.conf`);
-    writeFileSync(file, `password ${password}\n`, { mode: 0o600 });
+    writeFileSync(file, `password ${freeipmiQuoted(password)}\n`, { mode: 0o600 });
     this.#passwordFiles.set(password, file);
     return file;
   }

@@ -33,6 +33,11 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .role }}
 {{- end -}}
 
+{{/* The agents' pod selector as a label selector string (`kubectl -l`). */}}
+{{- define "inframeter.agentSelector" -}}
+app.kubernetes.io/name={{ include "inframeter.name" . }},app.kubernetes.io/instance={{ .Release.Name }},app.kubernetes.io/component=agent
+{{- end -}}
+
 {{- define "inframeter.image" -}}
 {{ .Values.image.repository }}:{{ default .Chart.AppVersion .Values.image.tag }}
 {{- end -}}
@@ -304,7 +309,24 @@ exporters:
 {{- if not $exporters }}
 {{- fail "gateway: enable gateway.prometheus or one of the gateway's exporters (otlpExporter, remoteWrite, postgresqlExporter, influxdbExporter), or the gateway's data goes nowhere" }}
 {{- end }}
+{{- if .Values.experiments.enabled }}
+{{- /* The gateway's control API forwards (/proxy/POD:PORT/…) to the Running agent pods of this
+release it discovers through the Kubernetes API, and to nothing else. */}}
+extensions:
+  experiments:
+    endpoint: 0.0.0.0:{{ .Values.experiments.port }}
+    bearer_token: ${env:INFRAMETER_TOKEN}
+    directory: /var/lib/inframeter/experiments
+    proxy_discovery:
+      kubernetes:
+        namespace: {{ .Release.Namespace }}
+        label_selector: {{ include "inframeter.agentSelector" . | quote }}
+        port: {{ .Values.experiments.port }}
+{{- end }}
 service:
+  {{- if .Values.experiments.enabled }}
+  extensions: [experiments]
+  {{- end }}
   telemetry:
     logs:
       level: {{ .Values.logLevel }}
