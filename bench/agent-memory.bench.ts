@@ -154,14 +154,32 @@ function start(name: string, argv: readonly string[], env: NodeJS.ProcessEnv): R
   return { child, pid: child.pid, stderr: () => err };
 }
 
+/**
+ * The body of `url`, tried up to 5 times: on a machine this busy, a keep-alive connection may
+ * be closed by the server just as it is reused (ECONNRESET).
+ */
+async function fetchText(url: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await fetch(url);
+      const text = await response.text();
+      if (!response.ok) throw new Error(`${url}: HTTP ${String(response.status)}`);
+      return text;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await sleep(200);
+    }
+  }
+}
+
 /** Reads the floor's split from its HTTP answer. */
 async function floorSplit(port: number): Promise<Split> {
-  return (await (await fetch(`http://127.0.0.1:${String(port)}/`)).json()) as Split;
+  return JSON.parse(await fetchText(`http://127.0.0.1:${String(port)}/`)) as Split;
 }
 
 /** Reads a collector's split and the scrapes of its slowest receiver from its own telemetry. */
 async function collectorTelemetry(port: number): Promise<{ split: Split; scrapes: number }> {
-  const text = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
+  const text = await fetchText(`http://127.0.0.1:${String(port)}/metrics`);
   const split: Split = { heap_used: 0, heap_total: 0, code: 0, external: 0, array_buffers: 0 };
   let scrapes = Infinity;
   for (const line of text.split('\n')) {
@@ -380,7 +398,8 @@ function figuresOf(samples: readonly Sample[]) {
   // From 200 scrapes on: the collector has warmed up (every series seen, every path compiled).
   const warmFrom = Math.min(200, last.scrapes);
   const warm = samples.filter((s) => s.scrapes >= warmFrom);
-  const half = last.scrapes / 2;
+  // Halves of the warm part of the run.
+  const half = (warmFrom + last.scrapes) / 2;
   const firstHalf = warm.filter((s) => s.scrapes <= half).map((s) => s.agent.rssMiB);
   const secondHalf = warm.filter((s) => s.scrapes > half).map((s) => s.agent.rssMiB);
   const firstMax = Math.max(...(firstHalf.length > 0 ? firstHalf : secondHalf));
