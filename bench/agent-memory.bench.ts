@@ -401,7 +401,9 @@ function figuresOf(samples: readonly Sample[]) {
   // Halves of the warm part of the run.
   const half = (warmFrom + last.scrapes) / 2;
   const firstHalf = warm.filter((s) => s.scrapes <= half).map((s) => s.agent.rssMiB);
-  const secondHalf = warm.filter((s) => s.scrapes > half).map((s) => s.agent.rssMiB);
+  const later = warm.filter((s) => s.scrapes > half).map((s) => s.agent.rssMiB);
+  // A run too short for two warm samples compares its last sample with itself.
+  const secondHalf = later.length > 0 ? later : [last.agent.rssMiB];
   const firstMax = Math.max(...(firstHalf.length > 0 ? firstHalf : secondHalf));
   const secondMax = Math.max(...secondHalf);
   const ratios = warm.map((s) => s.agent.rssMiB / s.floor.rssMiB);
