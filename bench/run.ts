@@ -12,6 +12,8 @@
  *                               #   real QEMU guests too when run as root with libvirtd)
  *   npm run bench -- postgresql # bench/postgresql.bench.ts (COPY into kwollect's table vs psql \copy)
  *   npm run bench -- influxdb   # bench/influxdb.bench.ts (influxdb vs otlp exporter CPU per point)
+ *   npm run bench -- agent-memory  # bench/agent-memory.bench.ts (the node agent's RSS beside the
+ *                               #   floor of its stack over 10,000 scrapes)
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';

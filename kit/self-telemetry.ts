@@ -1,3 +1,4 @@
+import { getHeapCodeStatistics } from 'node:v8';
 import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
@@ -86,6 +87,25 @@ export class SelfTelemetry {
     });
     rss.addCallback((result) => {
       result.observe(process.memoryUsage.rss());
+    });
+    const usage = this.meter.createObservableGauge('inframeter.process.memory.usage', {
+      unit: 'By',
+      description:
+        "Where the collector's memory goes, by memory.type: V8's heap (heap_used of heap_total " +
+        'committed), compiled code and bytecode within it (code), memory of JavaScript objects held ' +
+        'outside the heap (external) and of Buffers and ArrayBuffers among it (array_buffers).',
+      valueType: ValueType.INT,
+    });
+    usage.addCallback((result) => {
+      const memory = process.memoryUsage();
+      const code = getHeapCodeStatistics();
+      result.observe(memory.heapUsed, { 'memory.type': 'heap_used' });
+      result.observe(memory.heapTotal, { 'memory.type': 'heap_total' });
+      result.observe(code.code_and_metadata_size + code.bytecode_and_metadata_size, {
+        'memory.type': 'code',
+      });
+      result.observe(memory.external, { 'memory.type': 'external' });
+      result.observe(memory.arrayBuffers, { 'memory.type': 'array_buffers' });
     });
     const cpu = this.meter.createObservableCounter('inframeter.process.cpu.time', {
       unit: 's',

@@ -1,6 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runCommand } from './commands/run.ts';
-import { listComponentsCommand } from './commands/list-components.ts';
 import { validateCommand } from './commands/validate.ts';
 import {
   experimentCollect,
@@ -49,15 +48,17 @@ export function createProgram(exit: (code: number) => void): Command {
     .command('validate')
     .description('check a configuration file without starting anything')
     .requiredOption('-c, --config <file>', 'YAML configuration file')
-    .action((options: { config: string }) => {
-      validateCommand(options.config, process.stdout);
+    .action(async (options: { config: string }) => {
+      await validateCommand(options.config, process.stdout);
       exit(0);
     });
 
   program
     .command('components')
     .description('list every component type with its config keys and defaults')
-    .action(() => {
+    .action(async () => {
+      // Loads every component: only this command needs them all.
+      const { listComponentsCommand } = await import('./commands/list-components.ts');
       listComponentsCommand(process.stdout);
       exit(0);
     });

@@ -85,6 +85,7 @@ function parseExtensions(
   raw: unknown,
   enabled: unknown,
   factories: ReadonlyMap<string, ExtensionFactory>,
+  knownTypes: readonly string[] | undefined,
   problems: string[],
 ): Map<string, ExtensionConfig> {
   const out = new Map<string, ExtensionConfig>();
@@ -95,7 +96,7 @@ function parseExtensions(
     const type = ID_PATTERN.exec(id)?.[1];
     return type === undefined ? undefined : factories.get(type);
   };
-  const known = [...factories.keys()].join(', ');
+  const known = [...(knownTypes ?? factories.keys())].join(', ');
   for (const id of Object.keys(defined)) {
     if (factoryOf(id) === undefined) problems.push(`extensions.${id}: unknown extension; known: ${known}`);
   }
@@ -131,6 +132,36 @@ export interface FactoryRegistry {
   readonly exporters: ReadonlyMap<string, ExporterFactory>;
   /** Absent: the configuration may enable no extension. */
   readonly extensions?: ReadonlyMap<string, ExtensionFactory>;
+  /**
+   * Every type the registry knows, by section, for the "known types" of an error; absent: the
+   * types of the maps above. A registry loaded for one configuration holds only the factories
+   * it names (service/component-registry.ts) but knows every type.
+   */
+  readonly knownTypes?: Readonly<Record<keyof typeof SECTIONS | 'extensions', readonly string[]>>;
+}
+
+/**
+ * The component types a configuration names, by section (`receivers`, `processors`,
+ * `exporters`, `extensions`): the `type` of every well-formed `type` or `type/name` key.
+ * Parsed data that is not a map names none.
+ */
+export function typesNamed(data: unknown): Record<keyof typeof SECTIONS | 'extensions', Set<string>> {
+  const named = {
+    receivers: new Set<string>(),
+    processors: new Set<string>(),
+    exporters: new Set<string>(),
+    extensions: new Set<string>(),
+  };
+  if (!isRecord(data)) return named;
+  for (const section of Object.keys(named) as (keyof typeof named)[]) {
+    const raw = data[section];
+    if (!isRecord(raw)) continue;
+    for (const id of Object.keys(raw)) {
+      const type = ID_PATTERN.exec(id)?.[1];
+      if (type !== undefined) named[section].add(type);
+    }
+  }
+  return named;
 }
 
 /** Groups a list of factories (components and extensions) by kind. */
@@ -196,6 +227,7 @@ function parseComponents<F extends Factory>(
   section: keyof typeof SECTIONS,
   raw: unknown,
   factories: ReadonlyMap<string, F>,
+  knownTypes: readonly string[] | undefined,
   problems: string[],
   warnings: string[],
 ): Map<string, ComponentConfig<F>> {
@@ -216,7 +248,7 @@ function parseComponents<F extends Factory>(
     const type = match[1] ?? '';
     const factory = factories.get(type);
     if (factory === undefined) {
-      const known = [...factories.keys()].sort().join(', ');
+      const known = [...(knownTypes ?? factories.keys())].sort().join(', ');
       problems.push(
         `${section}.${id}: unknown ${SECTIONS[section]} type "${type}"; known types: ${known || 'none'}`,
       );
@@ -380,6 +412,7 @@ export function buildConfig(
     'receivers',
     substituted.receivers,
     registry.receivers,
+    registry.knownTypes?.receivers,
     problems,
     warnings,
   );
@@ -387,6 +420,7 @@ export function buildConfig(
     'processors',
     substituted.processors,
     registry.processors,
+    registry.knownTypes?.processors,
     problems,
     warnings,
   );
@@ -394,6 +428,7 @@ export function buildConfig(
     'exporters',
     substituted.exporters,
     registry.exporters,
+    registry.knownTypes?.exporters,
     problems,
     warnings,
   );
@@ -432,6 +467,7 @@ export function buildConfig(
       substituted.extensions,
       service.extensions,
       registry.extensions ?? new Map(),
+      registry.knownTypes?.extensions,
       problems,
     );
   }
@@ -459,6 +495,11 @@ export function loadConfigFile(
   registry: FactoryRegistry,
   env: NodeJS.ProcessEnv = process.env,
 ): CollectorConfig {
+  return buildConfig(readConfigFile(path), registry, env);
+}
+
+/** Reads and parses a config file into plain data (not yet validated). */
+export function readConfigFile(path: string): unknown {
   let text: string;
   try {
     const bytes = statSync(path).size;
@@ -474,7 +515,7 @@ export function loadConfigFile(
       cause: error,
     });
   }
-  return loadConfigText(text, path, registry, env);
+  return parseConfigText(text, path);
 }
 
 /** Parses and validates configuration text. */
@@ -484,9 +525,14 @@ export function loadConfigText(
   registry: FactoryRegistry,
   env: NodeJS.ProcessEnv = process.env,
 ): CollectorConfig {
+  return buildConfig(parseConfigText(text, source), registry, env);
+}
+
+/** Parses configuration text into plain data (not yet validated); YAML problems throw. */
+export function parseConfigText(text: string, source: string): unknown {
   const { value, problems } = parseYaml(text, source);
   if (problems.length > 0) throw new ConfigError(problems);
-  return buildConfig(value, registry, env);
+  return value;
 }
 
 /** Kind of the section a component id lives in. */

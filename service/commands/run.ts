@@ -20,7 +20,7 @@ export interface RunOptions {
  * Resolves with the exit code when the collector has stopped.
  */
 export async function runCommand(options: RunOptions, out: Writable): Promise<number> {
-  const config = loadCollectorConfig(options.config);
+  const config = await loadCollectorConfig(options.config);
   const logger: Logger = createLogger(options.logLevel ?? config.telemetry.logLevel);
   for (const warning of config.warnings) logger.warn(`configuration: ${warning}`);
   // The heap policy, decided once from the configuration, before any component exists.

@@ -5,8 +5,8 @@ import { loadCollectorConfig } from './load.ts';
  * `inframeter validate --config FILE`: checks a configuration without starting anything.
  * Throws a ConfigError listing every problem; prints a summary when valid.
  */
-export function validateCommand(path: string | undefined, out: Writable): void {
-  const config = loadCollectorConfig(path);
+export async function validateCommand(path: string | undefined, out: Writable): Promise<void> {
+  const config = await loadCollectorConfig(path);
   const lines = [`${path ?? '(embedded default)'}: configuration is valid`];
   for (const pipeline of config.pipelines) {
     const processors = pipeline.processors.length > 0 ? ` → ${pipeline.processors.join(' → ')}` : '';
