@@ -15,6 +15,7 @@ import {
   toSortedJson,
 } from './rows.ts';
 import type { CsvRow } from './rows.ts';
+import { withInt64 } from '../../kit/int64.ts';
 import { createKnownBatch, END, START } from './testdata/fixtures/known-batch.ts';
 
 function rowsOf(metric: MetricData, attributes: Record<string, unknown> = { 'host.name': 'h' }): CsvRow[] {
@@ -94,6 +95,29 @@ describe('rows', () => {
     });
     expect(gauge[0]?.[5]).toBe('0.30000000000000004');
     expect(gauge[0]?.[8]).toBe('');
+  });
+
+  it('writes an exact integer beyond 2^53 (kit/int64.ts) in full digits', () => {
+    const descriptor = { name: 'm', description: '', unit: '', valueType: ValueType.INT };
+    const values: [number, bigint][] = [
+      [2 ** 53, 2n ** 53n + 1n],
+      [-(2 ** 63), -(2n ** 63n)],
+      [2 ** 63, 2n ** 63n - 1n],
+    ];
+    const rows = rowsOf({
+      descriptor,
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.SUM,
+      isMonotonic: true,
+      dataPoints: values.map(([value, exact]) =>
+        withInt64({ startTime: START, endTime: END, attributes: {}, value }, exact),
+      ),
+    });
+    expect(rows.map((r) => r[5])).toEqual([
+      '9007199254740993',
+      '-9223372036854775808',
+      '9223372036854775807',
+    ]);
   });
 
   it('writes a histogram without sum, min and max as buckets and a count', () => {

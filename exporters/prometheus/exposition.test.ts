@@ -14,6 +14,7 @@ import {
   formatValue,
   renderExposition,
 } from '../../kit/prometheus/exposition.ts';
+import { withInt64 } from '../../kit/int64.ts';
 import { parseExposition } from '../../receivers/prometheus/parse/exposition.ts';
 import { END, START, createKnownBatches } from './testdata/fixtures/known-batch.ts';
 
@@ -257,6 +258,23 @@ describe('renderExposition options', () => {
       '1.5e-7',
       '8123456789',
     ]);
+  });
+
+  it('writes an exact integer beyond 2^53 (kit/int64.ts) in full digits, in both formats', () => {
+    const metric = counter('big', 0);
+    const exact: MetricData = {
+      ...metric,
+      dataPoints: [withInt64({ ...metric.dataPoints[0]!, value: 2 ** 63 }, 2n ** 63n - 1n)],
+    };
+    const host = { 'service.name': 'svc' };
+    for (const format of ['text', 'openmetrics'] as const)
+      expect(render([batch(host, [exact])], { format }).text).toContain(
+        'big_total{job="svc",otel_scope_name="s"} 9223372036854775807\n',
+      );
+    // Without it, the double's shortest text.
+    expect(
+      render([batch(host, [{ ...metric, dataPoints: [{ ...metric.dataPoints[0]!, value: 2 ** 63 }] }])]).text,
+    ).toContain('big_total{job="svc",otel_scope_name="s"} 9223372036854776000\n');
   });
 
   it('writes a histogram whose boundaries end in +Inf with a single +Inf bucket', () => {
