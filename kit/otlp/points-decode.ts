@@ -335,6 +335,12 @@ export class PointsDecoder extends CommonDecoder {
       value: 0,
       exact: undefined,
     };
+    // A function, so that the reads after #point are not narrowed to the reset values.
+    const reset = (): void => {
+      v.kind = 0;
+      v.value = 0;
+      v.exact = undefined;
+    };
     const onField = (field: number, type: number): boolean => {
       if (field === NumberDataPoint.as_double && type === WireType.I64) {
         v.value = this.double();
@@ -351,9 +357,7 @@ export class PointsDecoder extends CommonDecoder {
     };
     for (const start of ranges) {
       this.pos = start;
-      v.kind = 0;
-      v.value = 0;
-      v.exact = undefined;
+      reset();
       const p = this.#point(depth, NUMBER_POINT, onField);
       const { kind, value, exact } = v;
       if (kind === NumberDataPoint.as_double) allInt = false;

@@ -203,7 +203,7 @@ function collectFamilies(
     endTime: HrTime,
     value: number | Histogram | SummaryValue,
     exemplars: readonly Exemplar[] = [],
-    exact: bigint | undefined = undefined,
+    exact?: bigint,
   ): void => {
     const existing = family.series.get(text);
     if (existing !== undefined) {
