@@ -2,7 +2,7 @@ import { ValueType } from '@opentelemetry/api';
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
-import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { DataPoint, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import {
   CSV_COLUMNS,
@@ -185,6 +185,29 @@ describe('CsvFormatter', () => {
     expect(
       formatter.encode({ resource: resourceFromAttributes({}), scopeMetrics: [] }, { includeResource: true }),
     ).toHaveLength(0);
+  });
+
+  it('writes an exact integer beyond 2^53 in full digits, as the rows do', () => {
+    const formatter = new CsvFormatter();
+    const batch = sum([{ attributes: {}, value: 2 ** 63 }]);
+    const metric = batch.scopeMetrics[0]!.metrics[0]!;
+    const exact: ResourceMetrics = {
+      ...batch,
+      scopeMetrics: [
+        {
+          scope: { name: 's' },
+          metrics: [
+            {
+              ...metric,
+              dataPoints: (metric.dataPoints as DataPoint<number>[]).map((p) => withInt64(p, 2n ** 63n - 1n)),
+            } as MetricData,
+          ],
+        },
+      ],
+    };
+    const text = formatter.encode(exact, { includeResource: true }).toString('utf8');
+    expect(text).toBe(reference(exact));
+    expect(text).toContain(',9223372036854775807,');
   });
 
   it('writes attributes out of order, nested or odd as the general path does', () => {

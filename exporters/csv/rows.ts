@@ -418,10 +418,17 @@ export class CsvFormatter {
   }
 
   /** One record: `<end>,` `<host>,<metric>,<unit>,<type>,` value `,<cell>` `,<resource>,<start>` LF. */
-  #record(out: ByteBuilder, end: Buffer, head: Buffer, value: number, cell: Buffer, tail: Buffer): void {
+  #record(
+    out: ByteBuilder,
+    end: Buffer,
+    head: Buffer,
+    value: number | string,
+    cell: Buffer,
+    tail: Buffer,
+  ): void {
     out.bytes(end);
     out.bytes(head);
-    out.ascii(toValue(value));
+    out.ascii(typeof value === 'string' ? value : toValue(value));
     out.bytes(cell);
     out.bytes(tail);
   }
@@ -439,7 +446,7 @@ export class CsvFormatter {
             out,
             this.#end(point.endTime),
             prefix,
-            point.value,
+            valueText(point),
             this.#cell(point.attributes),
             this.#gaugeTail,
           );
@@ -453,7 +460,7 @@ export class CsvFormatter {
             out,
             this.#end(point.endTime),
             prefix,
-            point.value,
+            valueText(point),
             this.#cell(point.attributes),
             this.#tail(point.startTime),
           );
