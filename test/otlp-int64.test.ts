@@ -268,8 +268,8 @@ service:
       // Prometheus: each sample in full digits.
       const text = await (await fetch(`http://127.0.0.1:${promPort}/metrics`)).text();
       for (const [sample, name] of [
-        ['int64_protobuf_items_total', 'int64.protobuf'],
-        ['int64_json_items', 'int64.json'],
+        ['int64_protobuf_total', 'int64.protobuf'],
+        ['int64_json', 'int64.json'],
       ] as const) {
         const samples = new Map<string, string>();
         for (const line of text.split('\n')) {
