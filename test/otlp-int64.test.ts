@@ -12,7 +12,8 @@ import { freePort } from './support/peers.ts';
 /**
  * Integers beyond 2^53 end to end, with real processes on loopback: a sender posts OTLP
  * requests written with protobufjs (protobuf) and as OTLP/JSON text, int64 as decimal strings,
- * to an inframeter agent (otlp receiver over HTTP → batch → otlp exporter over gRPC), which
+ * to an inframeter agent (otlp receiver over HTTP → relabel with `scale_factor: 1` → resource →
+ * batch → otlp exporter over gRPC), which
  * sends them to an inframeter gateway (otlp receiver over gRPC → batch → otlp exporter over
  * HTTP, csv, prometheus). An OTLP/HTTP sink in this test decodes what the gateway sends with
  * protobufjs, the oracle: every `as_int`, time, attribute, the resource and the scope come out
@@ -160,6 +161,11 @@ describe('integers beyond 2^53 through agent → gateway (two processes)', () =>
       http:
         endpoint: 127.0.0.1:${agentHttp}
 processors:
+  relabel:
+    metrics:
+      - match: 'int64\\..*'
+        scale_factor: 1
+  resource: {}
   batch: {}
 exporters:
   otlp:
@@ -173,7 +179,7 @@ service:
   pipelines:
     metrics:
       receivers: [otlp]
-      processors: [batch]
+      processors: [relabel, resource, batch]
       exporters: [otlp]
 `,
       );
@@ -245,7 +251,8 @@ service:
         VALUES.forEach((v, i) => {
           const got = byIndex.get(i);
           expect(got, `${name} point ${i}`).toBeDefined();
-          expect(got!.resource).toEqual(RESOURCE);
+          // The agent's resource processor may add detected attributes; the sender's stay.
+          expect(got!.resource).toEqual(expect.arrayContaining(RESOURCE));
           expect(got!.scope).toEqual(SCOPE);
           expect(got!.point.attributes).toEqual([{ key: 'i', value: { intValue: String(i) } }]);
           expect(got!.point.startTimeUnixNano).toBe(START);
