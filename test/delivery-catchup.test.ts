@@ -1,12 +1,15 @@
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  Collectors,
+  counts,
+  csvRowCount as rowCount,
+  csvRows as rows,
+  sleep,
+  waitFor,
+} from './support/collectors.ts';
 import { freePort } from './support/peers.ts';
 import { factories } from '../service/components.ts';
 
@@ -18,94 +21,21 @@ import { factories } from '../service/components.ts';
  * gateway is down for 30 s; from its return, the backlog must be gone within 30 s.
  */
 
-const ROOT = join(import.meta.dirname, '..');
 const needed = ['receiver/procfs', 'receiver/otlp', 'exporter/otlp', 'exporter/csv'];
 const registered = new Set(factories.map((f) => `${f.kind}/${f.type}`));
 const missing = needed.filter((n) => !registered.has(n));
 
-interface Collector {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-}
-
-const running = new Set<ChildProcess>();
+const collectors = new Collectors();
 const dirs: string[] = [];
 afterEach(async () => {
-  for (const child of running) child.kill('SIGKILL');
-  running.clear();
+  collectors.killAll();
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
-
-/** Starts `node service/main.ts run --config FILE` and waits for its start-up message. */
-async function startCollector(config: string): Promise<Collector> {
-  const child = spawn(process.execPath, ['service/main.ts', 'run', '--config', config], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  let output = '';
-  const append = (c: Buffer): void => {
-    output += c.toString();
-  };
-  child.stdout.on('data', append);
-  child.stderr.on('data', append);
-  const deadline = Date.now() + 60_000;
-  while (!output.includes('inframeter running')) {
-    if (child.exitCode !== null || Date.now() > deadline)
-      throw new Error(`collector did not start:\n${output}`);
-    await sleep(50);
-  }
-  return { child, output: () => output };
-}
-
-async function stop(collector: Collector): Promise<void> {
-  const { child } = collector;
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    await exited;
-  }
-  running.delete(child);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** CSV rows (header excluded) as strings, to compare files row for row. */
-function rows(path: string): string[] {
-  if (!existsSync(path)) return [];
-  const records: unknown = parse(readFileSync(path, 'utf8'), { from_line: 2 });
-  return (records as unknown[]).map((r) => JSON.stringify(r));
-}
-
-/** Rows in a CSV file, counted by lines (cheap, for polling; rows hold no line breaks). */
-function rowCount(path: string): number {
-  if (!existsSync(path)) return 0;
-  const text = readFileSync(path, 'utf8');
-  let lines = 0;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines += 1;
-  return Math.max(0, lines - 1);
-}
-
-function counts(list: readonly string[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const row of list) out.set(row, (out.get(row) ?? 0) + 1);
-  return out;
-}
 
 /** True when every row of `part` is in `whole` at least as many times. */
 function contains(whole: Map<string, number>, part: Map<string, number>): boolean {
   for (const [row, n] of part) if ((whole.get(row) ?? 0) < n) return false;
   return true;
-}
-
-async function waitFor(condition: () => boolean, ms: number, what: string, detail = () => ''): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${detail()}`);
-    await sleep(200);
-  }
 }
 
 describe.skipIf(missing.length > 0 && process.env.CI === undefined)(
@@ -162,15 +92,15 @@ service:
       exporters: [otlp, csv]
 `,
         );
-        let gateway = await startCollector(gatewayConfig);
-        const agent = await startCollector(agentConfig);
+        let gateway = await collectors.start(gatewayConfig);
+        const agent = await collectors.start(agentConfig);
         await waitFor(() => rowCount(gatewayCsv) > 0, 60_000, 'the first points at the gateway');
-        await stop(gateway);
+        await collectors.stop(gateway);
         const atStop = rowCount(agentCsv);
         await sleep(30_000);
         const duringOutage = rowCount(agentCsv) - atStop;
         expect(duringOutage).toBeGreaterThan(0);
-        gateway = await startCollector(gatewayConfig);
+        gateway = await collectors.start(gatewayConfig);
         // The gateway is back (listening): what the agent produced until now is the backlog.
         const back = performance.now();
         const loadAtReturn = loadavg()[0] ?? 0;
@@ -190,7 +120,7 @@ service:
           () =>
             `(backlog ${beforeRows} points, gateway ${rowCount(gatewayCsv)})\n${agent.output().slice(-4000)}`,
         );
-        await stop(agent);
+        await collectors.stop(agent);
         const produced = rows(agentCsv);
         await waitFor(
           () => rowCount(gatewayCsv) >= produced.length,
@@ -198,7 +128,7 @@ service:
           'the last points at the gateway',
           () => `(agent ${produced.length} points, gateway ${rowCount(gatewayCsv)})`,
         );
-        await stop(gateway);
+        await collectors.stop(gateway);
         const delivered = rows(gatewayCsv);
         console.log(
           `outage 30 s: ${duringOutage} points produced while the gateway was down, backlog ${beforeRows} points ` +

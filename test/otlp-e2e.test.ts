@@ -1,12 +1,15 @@
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  Collectors,
+  counts,
+  csvRowCount as rowCount,
+  csvRows as rows,
+  sleep,
+  waitFor,
+} from './support/collectors.ts';
 import { freePort } from './support/peers.ts';
 import { factories } from '../service/components.ts';
 import { FileStore } from '../kit/delivery/file-store.ts';
@@ -19,7 +22,6 @@ import { countPoints } from '../kit/metrics-data.ts';
  * it produced.
  */
 
-const ROOT = join(import.meta.dirname, '..');
 const needed = ['receiver/procfs', 'receiver/otlp', 'exporter/otlp', 'exporter/csv'];
 const registered = new Set(factories.map((f) => `${f.kind}/${f.type}`));
 const missing = needed.filter((n) => !registered.has(n));
@@ -27,89 +29,12 @@ if (missing.length > 0 && process.env.CI === undefined) {
   console.warn(`otlp e2e skipped: not registered in service/components.ts: ${missing.join(', ')}`);
 }
 
-interface Collector {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-}
-
-const running = new Set<ChildProcess>();
+const collectors = new Collectors();
 const dirs: string[] = [];
 afterEach(async () => {
-  for (const child of running) child.kill('SIGKILL');
-  running.clear();
+  collectors.killAll();
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
-
-/** Starts `node service/main.ts run --config FILE` and waits for its start-up message. */
-async function startCollector(config: string): Promise<Collector> {
-  const child = spawn(process.execPath, ['service/main.ts', 'run', '--config', config], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  let output = '';
-  const append = (c: Buffer): void => {
-    output += c.toString();
-  };
-  child.stdout.on('data', append);
-  child.stderr.on('data', append);
-  const deadline = Date.now() + 30_000;
-  while (!output.includes('inframeter running')) {
-    if (child.exitCode !== null || Date.now() > deadline)
-      throw new Error(`collector did not start:\n${output}`);
-    await sleep(50);
-  }
-  return { child, output: () => output };
-}
-
-async function stop(collector: Collector, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  const { child } = collector;
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = once(child, 'exit');
-    child.kill(signal);
-    await exited;
-  }
-  running.delete(child);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** CSV rows (header excluded) as strings, to compare files row for row. */
-function rows(path: string): string[] {
-  if (!existsSync(path)) return [];
-  const records: unknown = parse(readFileSync(path, 'utf8'), { from_line: 2 });
-  return (records as unknown[]).map((r) => JSON.stringify(r));
-}
-
-/** Rows in a CSV file, counted by lines (cheap, for polling; rows hold no line breaks). */
-function rowCount(path: string): number {
-  if (!existsSync(path)) return 0;
-  const text = readFileSync(path, 'utf8');
-  let lines = 0;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines += 1;
-  return Math.max(0, lines - 1);
-}
-
-function counts(list: readonly string[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const row of list) out.set(row, (out.get(row) ?? 0) + 1);
-  return out;
-}
-
-async function waitFor(
-  condition: () => boolean,
-  ms: number,
-  what: string,
-  detail: () => string = () => '',
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${detail()}`);
-    await sleep(200);
-  }
-}
 
 async function setup(queue: 'memory' | 'file') {
   const dir = await mkdtemp(join(tmpdir(), 'inframeter-e2e-'));
@@ -180,31 +105,31 @@ describe.skipIf(missing.length > 0 && process.env.CI === undefined)(
   () => {
     it('delivers every point the agent produced', { timeout: 90_000 }, async () => {
       const s = await setup('memory');
-      const gateway = await startCollector(s.gateway);
-      const agent = await startCollector(s.agent);
+      const gateway = await collectors.start(s.gateway);
+      const agent = await collectors.start(s.agent);
       await waitFor(() => rowCount(s.gatewayCsv) > 0, 20_000, 'the first points at the gateway');
       await sleep(2_000);
-      await stop(agent);
+      await collectors.stop(agent);
       const produced = rows(s.agentCsv);
       expect(produced.length).toBeGreaterThan(0);
       await waitFor(() => rowCount(s.gatewayCsv) >= produced.length, 20_000, 'the gateway to catch up');
-      await stop(gateway);
+      await collectors.stop(gateway);
       expect(counts(rows(s.gatewayCsv))).toEqual(counts(produced));
     });
 
     it('loses nothing while the gateway is down for 30 s', { timeout: 150_000 }, async () => {
       const s = await setup('memory');
-      let gateway = await startCollector(s.gateway);
-      const agent = await startCollector(s.agent);
+      let gateway = await collectors.start(s.gateway);
+      const agent = await collectors.start(s.agent);
       await waitFor(() => rowCount(s.gatewayCsv) > 0, 20_000, 'the first points at the gateway');
-      await stop(gateway);
+      await collectors.stop(gateway);
       const atStop = rowCount(s.agentCsv);
       await sleep(30_000);
       const duringOutage = rowCount(s.agentCsv) - atStop;
       expect(duringOutage).toBeGreaterThan(0);
-      gateway = await startCollector(s.gateway);
+      gateway = await collectors.start(s.gateway);
       await sleep(5_000);
-      await stop(agent);
+      await collectors.stop(agent);
       const produced = rows(s.agentCsv);
       await waitFor(
         () => rowCount(s.gatewayCsv) >= produced.length,
@@ -213,7 +138,7 @@ describe.skipIf(missing.length > 0 && process.env.CI === undefined)(
         () =>
           `(agent ${produced.length} points, gateway ${rowCount(s.gatewayCsv)})\n${agent.output().slice(-4000)}`,
       );
-      await stop(gateway);
+      await collectors.stop(gateway);
       const delivered = rows(s.gatewayCsv);
       console.log(
         `agent produced ${produced.length} points (${duringOutage} while the gateway was down); gateway wrote ${delivered.length}`,
@@ -226,10 +151,10 @@ describe.skipIf(missing.length > 0 && process.env.CI === undefined)(
       { timeout: 120_000 },
       async () => {
         const s = await setup('file');
-        const first = await startCollector(s.agent);
+        const first = await collectors.start(s.agent);
         await waitFor(() => rowCount(s.agentCsv) > 0, 20_000, 'the agent to produce');
         await sleep(4_000);
-        await stop(first, 'SIGKILL');
+        await collectors.stop(first, 'SIGKILL');
         // What the queue holds on disk after the crash: the points that must arrive.
         const store = new FileStore(s.queue);
         const report = await store.open();
@@ -242,16 +167,16 @@ describe.skipIf(missing.length > 0 && process.env.CI === undefined)(
         await store.close();
         expect(queuedPoints).toBeGreaterThan(0);
         const beforeKill = counts(rows(s.agentCsv));
-        const gateway = await startCollector(s.gateway);
-        const second = await startCollector(s.agent);
+        const gateway = await collectors.start(s.gateway);
+        const second = await collectors.start(s.agent);
         expect(second.output()).not.toContain('is in use by process');
         await waitFor(
           () => rowCount(s.gatewayCsv) >= queuedPoints,
           30_000,
           'the replayed points at the gateway',
         );
-        await stop(second);
-        await stop(gateway);
+        await collectors.stop(second);
+        await collectors.stop(gateway);
         // Every replayed point is a point the agent produced before it was killed.
         const delivered = counts(rows(s.gatewayCsv));
         let replayed = 0;

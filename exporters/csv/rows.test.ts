@@ -2,7 +2,7 @@ import { ValueType } from '@opentelemetry/api';
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
-import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { DataPoint, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import {
   CSV_COLUMNS,
@@ -15,6 +15,7 @@ import {
   toSortedJson,
 } from './rows.ts';
 import type { CsvRow } from './rows.ts';
+import { withInt64 } from '../../kit/int64.ts';
 import { createKnownBatch, END, START } from './testdata/fixtures/known-batch.ts';
 
 function rowsOf(metric: MetricData, attributes: Record<string, unknown> = { 'host.name': 'h' }): CsvRow[] {
@@ -96,6 +97,29 @@ describe('rows', () => {
     expect(gauge[0]?.[8]).toBe('');
   });
 
+  it('writes an exact integer beyond 2^53 (kit/int64.ts) in full digits', () => {
+    const descriptor = { name: 'm', description: '', unit: '', valueType: ValueType.INT };
+    const values: [number, bigint][] = [
+      [2 ** 53, 2n ** 53n + 1n],
+      [-(2 ** 63), -(2n ** 63n)],
+      [2 ** 63, 2n ** 63n - 1n],
+    ];
+    const rows = rowsOf({
+      descriptor,
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.SUM,
+      isMonotonic: true,
+      dataPoints: values.map(([value, exact]) =>
+        withInt64({ startTime: START, endTime: END, attributes: {}, value }, exact),
+      ),
+    });
+    expect(rows.map((r) => r[5])).toEqual([
+      '9007199254740993',
+      '-9223372036854775808',
+      '9223372036854775807',
+    ]);
+  });
+
   it('writes a histogram without sum, min and max as buckets and a count', () => {
     const rows = rowsOf({
       descriptor: { name: 'lat', description: '', unit: 's', valueType: ValueType.DOUBLE },
@@ -161,6 +185,29 @@ describe('CsvFormatter', () => {
     expect(
       formatter.encode({ resource: resourceFromAttributes({}), scopeMetrics: [] }, { includeResource: true }),
     ).toHaveLength(0);
+  });
+
+  it('writes an exact integer beyond 2^53 in full digits, as the rows do', () => {
+    const formatter = new CsvFormatter();
+    const batch = sum([{ attributes: {}, value: 2 ** 63 }]);
+    const metric = batch.scopeMetrics[0]!.metrics[0]!;
+    const exact: ResourceMetrics = {
+      ...batch,
+      scopeMetrics: [
+        {
+          scope: { name: 's' },
+          metrics: [
+            {
+              ...metric,
+              dataPoints: (metric.dataPoints as DataPoint<number>[]).map((p) => withInt64(p, 2n ** 63n - 1n)),
+            } as MetricData,
+          ],
+        },
+      ],
+    };
+    const text = formatter.encode(exact, { includeResource: true }).toString('utf8');
+    expect(text).toBe(reference(exact));
+    expect(text).toContain(',9223372036854775807,');
   });
 
   it('writes attributes out of order, nested or odd as the general path does', () => {

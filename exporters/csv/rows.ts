@@ -1,6 +1,7 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { valueText } from '../../kit/int64.ts';
 
 /**
  * Turning batches into CSV rows: one tidy row per data point (histograms: one row per bucket
@@ -142,7 +143,7 @@ function row(
   metric: string,
   unit: string,
   type: CsvMetricType,
-  value: number,
+  value: number | string,
   attributes: string,
   withStart: boolean,
 ): CsvRow {
@@ -152,7 +153,7 @@ function row(
     metric,
     unit,
     type,
-    toValue(value),
+    typeof value === 'string' ? value : toValue(value),
     attributes,
     context.resource,
     withStart ? toIsoTimestamp(point.startTime) : '',
@@ -172,14 +173,16 @@ function metricRows(context: RowContext, metric: MetricData, out: CsvRow[]): voi
     case DataPointType.GAUGE:
       for (const point of metric.dataPoints) {
         out.push(
-          row(context, point, name, unit, 'gauge', point.value, context.json(point.attributes), false),
+          row(context, point, name, unit, 'gauge', valueText(point), context.json(point.attributes), false),
         );
       }
       return;
     case DataPointType.SUM: {
       const type = metric.isMonotonic ? 'counter' : 'updowncounter';
       for (const point of metric.dataPoints) {
-        out.push(row(context, point, name, unit, type, point.value, context.json(point.attributes), true));
+        out.push(
+          row(context, point, name, unit, type, valueText(point), context.json(point.attributes), true),
+        );
       }
       return;
     }
@@ -415,10 +418,17 @@ export class CsvFormatter {
   }
 
   /** One record: `<end>,` `<host>,<metric>,<unit>,<type>,` value `,<cell>` `,<resource>,<start>` LF. */
-  #record(out: ByteBuilder, end: Buffer, head: Buffer, value: number, cell: Buffer, tail: Buffer): void {
+  #record(
+    out: ByteBuilder,
+    end: Buffer,
+    head: Buffer,
+    value: number | string,
+    cell: Buffer,
+    tail: Buffer,
+  ): void {
     out.bytes(end);
     out.bytes(head);
-    out.ascii(toValue(value));
+    out.ascii(typeof value === 'string' ? value : toValue(value));
     out.bytes(cell);
     out.bytes(tail);
   }
@@ -436,7 +446,7 @@ export class CsvFormatter {
             out,
             this.#end(point.endTime),
             prefix,
-            point.value,
+            valueText(point),
             this.#cell(point.attributes),
             this.#gaugeTail,
           );
@@ -450,7 +460,7 @@ export class CsvFormatter {
             out,
             this.#end(point.endTime),
             prefix,
-            point.value,
+            valueText(point),
             this.#cell(point.attributes),
             this.#tail(point.startTime),
           );

@@ -48,6 +48,12 @@ describe('line protocol', () => {
     expect(formatInteger(Number.NaN)).toBeUndefined();
   });
 
+  it('writes an exact integer beyond 2^53 as it is', () => {
+    expect(formatInteger(2 ** 53, 2n ** 53n + 1n)).toBe('9007199254740993i');
+    expect(formatInteger(-(2 ** 63), -(2n ** 63n))).toBe('-9223372036854775808i');
+    expect(formatInteger(2 ** 63, 2n ** 63n - 1n)).toBe('9223372036854775807i');
+  });
+
   it('writes timestamps in each precision, truncated, without float rounding', () => {
     const t: [number, number] = [1_764_000_000, 123_456_789];
     expect(formatTimestamp(t, 'ns')).toBe('1764000000123456789');

@@ -51,8 +51,11 @@ const INT64_LIMIT = 2 ** 63;
 /**
  * An integer field value (`42i`), or undefined when the value is not a finite number within
  * the signed 64-bit range. A fraction (not expected from an integer instrument) is rounded.
+ * `exact`, the exact integer a point carries beyond the safe range (kit/int64.ts), is written
+ * as it is.
  */
-export function formatInteger(value: number): string | undefined {
+export function formatInteger(value: number, exact?: bigint): string | undefined {
+  if (exact !== undefined) return `${exact.toString()}i`;
   if (!Number.isFinite(value)) return undefined;
   const n = Number.isInteger(value) ? value : Math.round(value);
   if (n >= INT64_LIMIT || n < -INT64_LIMIT) return undefined;

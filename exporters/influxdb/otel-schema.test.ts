@@ -1,7 +1,8 @@
 import { ValueType } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
-import type { MetricData } from '@opentelemetry/sdk-metrics';
+import type { DataPoint, MetricData } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
+import { withInt64 } from '../../kit/int64.ts';
 import { LineBatch } from './line-protocol.ts';
 import { writeOtelSchema } from './otel-schema.ts';
 import { batchOf, END, numberMetric, START } from './testdata/fixtures/batches.ts';
@@ -29,6 +30,15 @@ describe('otel schema', () => {
       ].join('\n'),
     );
     expect(out.points).toBe(2);
+  });
+
+  it('writes an exact integer beyond 2^53 (kit/int64.ts) as it is', () => {
+    const metric = numberMetric('big', [[{}, 2 ** 63]], { int: true, sum: true });
+    const exact = {
+      ...metric,
+      dataPoints: [withInt64(metric.dataPoints[0] as DataPoint<number>, 2n ** 63n - 1n)],
+    };
+    expect(linesOf([exact as MetricData]).text()).toBe('big value=9223372036854775807i 1764003600123456789');
   });
 
   it('adds resource attributes as tags when asked, a point attribute winning over the resource', () => {

@@ -8,6 +8,7 @@ import type {
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
+import { int64Of } from '../../kit/int64.ts';
 import type { Precision } from './config.ts';
 import type { LineBatch } from './line-protocol.ts';
 import {
@@ -103,7 +104,10 @@ function fieldsOf(metric: MetricData, point: DataPoint<unknown>): string | undef
     case DataPointType.GAUGE:
     case DataPointType.SUM: {
       const value = point.value as number;
-      const text = metric.descriptor.valueType === ValueType.INT ? formatInteger(value) : formatFloat(value);
+      const text =
+        metric.descriptor.valueType === ValueType.INT
+          ? formatInteger(value, int64Of(point))
+          : formatFloat(value);
       return text === undefined ? undefined : `value=${text}`;
     }
     case DataPointType.HISTOGRAM:

@@ -4,6 +4,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { DataPoint, Histogram, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
+import { int64Of, withInt64 } from '../../kit/int64.ts';
 import { CumulativeToDelta } from './delta.ts';
 
 const START: HrTime = [100, 0];
@@ -116,6 +117,27 @@ describe('cumulative to delta', () => {
     expect(points(restarted.batch)).toEqual([
       { startTime: [115, 0], endTime: [120, 0], attributes: { 'cpu.mode': 'user' }, value: 7 },
     ]);
+  });
+
+  it('subtracts integers beyond 2^53 exactly (kit/int64.ts), and sees a decrease the doubles hide as a reset', () => {
+    const delta = new CumulativeToDelta();
+    const exact = (value: bigint, end: number): ResourceMetrics => {
+      const metric = sum([{ value: Number(value), end }]);
+      return batch({
+        ...metric,
+        dataPoints: (metric.dataPoints as DataPoint<number>[]).map((p) => withInt64(p, value)),
+      } as MetricData);
+    };
+    const base = 2n ** 60n;
+    delta.convert(exact(base, 110));
+    // base + 1 and base are one double: only the exact values tell the increase of 1.
+    const one = points(delta.convert(exact(base + 1n, 111)).batch) as DataPoint<number>[];
+    expect(one.map((p) => [p.value, int64Of(p)])).toEqual([[1, undefined]]);
+    const big = points(delta.convert(exact(base + 1n + 2n ** 55n + 3n, 112)).batch) as DataPoint<number>[];
+    expect(big.map((p) => int64Of(p))).toEqual([2n ** 55n + 3n]);
+    // A decrease of 1 that the doubles cannot see is a reset: the whole value is sent.
+    const reset = points(delta.convert(exact(base + 2n ** 55n + 3n, 113)).batch) as DataPoint<number>[];
+    expect(reset.map((p) => [p.startTime, int64Of(p)])).toEqual([[[112, 0], base + 2n ** 55n + 3n]]);
   });
 
   it('leaves non-monotonic sums and gauges cumulative', () => {

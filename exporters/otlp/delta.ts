@@ -1,6 +1,7 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { DataPoint, Histogram, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import { int64Of, withInt64 } from '../../kit/int64.ts';
 
 /**
  * Cumulative → delta conversion for `temporality: delta`, per series (resource, scope,
@@ -28,6 +29,8 @@ interface SeriesState {
   start: HrTime;
   end: HrTime;
   value: number;
+  /** The exact integer of a value beyond 2^53 (kit/int64.ts), when the point carried one. */
+  exact?: bigint | undefined;
   histogram?: Histogram | undefined;
   seen: number;
 }
@@ -113,14 +116,30 @@ export class CumulativeToDelta {
 
   #sumPoint(key: string, point: DataPoint<number>, now: number): DataPoint<number> | undefined {
     const previous = this.#series.get(key);
-    this.#series.set(key, { start: point.startTime, end: point.endTime, value: point.value, seen: now });
+    const exact = int64Of(point);
+    this.#series.set(key, {
+      start: point.startTime,
+      end: point.endTime,
+      value: point.value,
+      exact,
+      seen: now,
+    });
     if (previous === undefined) return undefined;
-    const reset = point.value < previous.value || hrTimeAfter(point.startTime, previous.start);
-    if (reset)
+    // Integers beyond 2^53 are subtracted exactly, as bigints.
+    const exactDelta =
+      (exact !== undefined || previous.exact !== undefined) &&
+      Number.isInteger(point.value) &&
+      Number.isInteger(previous.value)
+        ? (exact ?? BigInt(point.value)) - (previous.exact ?? BigInt(previous.value))
+        : undefined;
+    const decreased = exactDelta === undefined ? point.value < previous.value : exactDelta < 0n;
+    if (decreased || hrTimeAfter(point.startTime, previous.start))
       return {
         ...point,
         startTime: hrTimeAfter(point.startTime, previous.end) ? point.startTime : previous.end,
       };
+    if (exactDelta !== undefined)
+      return withInt64({ ...point, startTime: previous.end, value: Number(exactDelta) }, exactDelta);
     return { ...point, startTime: previous.end, value: point.value - previous.value };
   }
 

@@ -4,7 +4,7 @@ import { ValueType } from '@opentelemetry/api';
 import type { HrTime } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
-import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { DataPoint, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import type { Exemplar } from '../../kit/exemplars.ts';
 import type { ExpositionOptions } from '../../kit/prometheus/exposition.ts';
@@ -14,6 +14,7 @@ import {
   formatValue,
   renderExposition,
 } from '../../kit/prometheus/exposition.ts';
+import { withInt64 } from '../../kit/int64.ts';
 import { parseExposition } from '../../receivers/prometheus/parse/exposition.ts';
 import { END, START, createKnownBatches } from './testdata/fixtures/known-batch.ts';
 
@@ -257,6 +258,23 @@ describe('renderExposition options', () => {
       '1.5e-7',
       '8123456789',
     ]);
+  });
+
+  it('writes an exact integer beyond 2^53 (kit/int64.ts) in full digits, in both formats', () => {
+    const big = counter('big', 2 ** 63);
+    const exact = {
+      ...big,
+      dataPoints: big.dataPoints.map((p) => withInt64(p as DataPoint<number>, 2n ** 63n - 1n)),
+    } as MetricData;
+    const host = { 'service.name': 'svc' };
+    for (const format of ['text', 'openmetrics'] as const)
+      expect(render([batch(host, [exact])], { format }).text).toContain(
+        'big_total{job="svc",otel_scope_name="s"} 9223372036854775807\n',
+      );
+    // Without it, the double's shortest text.
+    expect(render([batch(host, [big])]).text).toContain(
+      'big_total{job="svc",otel_scope_name="s"} 9223372036854776000\n',
+    );
   });
 
   it('writes a histogram whose boundaries end in +Inf with a single +Inf bucket', () => {

@@ -5,6 +5,7 @@ import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metric
 import type { DataPoint, Histogram, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { exemplarsOf } from '../../kit/exemplars.ts';
+import { int64Of, withInt64 } from '../../kit/int64.ts';
 import { SeriesStore } from './store.ts';
 
 const descriptor = (name: string, unit = '') => ({
@@ -159,6 +160,30 @@ describe('SeriesStore', () => {
     expect(snapshot[0]?.scopeMetrics[0]?.metrics[0]?.aggregationTemporality).toBe(
       AggregationTemporality.CUMULATIVE,
     );
+  });
+
+  it('adds up delta integers beyond 2^53 exactly (kit/int64.ts)', () => {
+    const store = new SeriesStore(60_000, () => 0);
+    const delta = { temporality: AggregationTemporality.DELTA };
+    const exact = (value: bigint, start: number, end: number): ResourceMetrics => {
+      const metric = sum('c', [[Number(value), {}, start, end]], delta);
+      return batch('a', {
+        ...metric,
+        dataPoints: (metric.dataPoints as DataPoint<number>[]).map((p) => withInt64(p, value)),
+      } as MetricData);
+    };
+    store.ingest(batch('a', sum('c', [[1, {}, 0, 10]], delta)));
+    store.ingest(exact(2n ** 60n + 1n, 10, 20));
+    const totals = () =>
+      store
+        .snapshot()
+        .flatMap((rm) =>
+          rm.scopeMetrics.flatMap((sm) => sm.metrics.flatMap((m) => m.dataPoints as DataPoint<number>[])),
+        )
+        .map((p) => int64Of(p));
+    expect(totals()).toEqual([2n ** 60n + 2n]);
+    store.ingest(exact(2n ** 60n + 3n, 20, 30));
+    expect(totals()).toEqual([2n ** 61n + 5n]);
   });
 
   it('adds up contiguous delta histograms with the same buckets', () => {

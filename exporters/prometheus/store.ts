@@ -2,6 +2,7 @@ import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import { int64Of, withInt64 } from '../../kit/int64.ts';
 import type {
   DataPoint,
   Histogram,
@@ -374,6 +375,17 @@ function accumulate(
   if (!continues) return copyPoint(point);
   const held = previous.point;
   if (typeof point.value === 'number' && typeof held.value === 'number') {
+    // Integers beyond 2^53 that arrived exact (kit/int64.ts) are added exactly.
+    const a = int64Of(held);
+    const b = int64Of(point);
+    if (
+      (a !== undefined || b !== undefined) &&
+      Number.isInteger(held.value) &&
+      Number.isInteger(point.value)
+    ) {
+      const total = (a ?? BigInt(held.value)) + (b ?? BigInt(point.value));
+      return withInt64({ ...point, startTime: held.startTime, value: Number(total) }, total);
+    }
     return { ...point, startTime: held.startTime, value: held.value + point.value };
   }
   if (

@@ -6,6 +6,7 @@ import type { DataPoint, MetricData, ResourceMetrics, ScopeMetrics } from '@open
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { Exemplar } from '../exemplars.ts';
 import { exemplarsOf } from '../exemplars.ts';
+import { int64Of, int64ToBits } from '../int64.ts';
 import { findSummaries } from '../summary.ts';
 import type { SummaryParts } from '../summary.ts';
 import { otlpTypes } from './proto.ts';
@@ -25,8 +26,11 @@ import { hrTimeToBits } from './time.ts';
  * points (kit/exemplars.ts; the serializer writes none) — is written by protobufjs over plain
  * objects, in a ResourceMetrics of its own after the batch's (same resource, same scopes): a
  * summary as the OTLP Summary it came as, a metric any of whose points carries exemplars as
- * the serializer would write it, with the exemplars. A batch without either costs one look at
- * each point's `exemplars` property more than the serializer alone.
+ * the serializer would write it, with the exemplars. The serializer writes an `as_int` from
+ * a JS number, so an integer metric any of whose points carries an exact integer outside the
+ * safe range (kit/int64.ts) is written here too, its `as_int` from the exact integer's bits. A
+ * batch without any of these costs one look at each point's `exemplars` property (and, for an
+ * integer metric, one comparison of its value) more than the serializer alone.
  */
 
 type PlainObject = Record<string, unknown>;
@@ -113,7 +117,9 @@ function toOtlpSummary(parts: SummaryParts): PlainObject {
 function toOtlpExemplar(exemplar: Exemplar): PlainObject {
   const out: PlainObject = { filteredAttributes: toKeyValues(exemplar.filteredAttributes) };
   if (exemplar.timestamp !== undefined) out.timeUnixNano = hrTimeToBits(exemplar.timestamp);
-  if (exemplar.valueType === ValueType.INT && Number.isSafeInteger(exemplar.value))
+  const exact = exemplar.valueType === ValueType.INT ? int64Of(exemplar) : undefined;
+  if (exact !== undefined) out.asInt = int64ToBits(exact);
+  else if (exemplar.valueType === ValueType.INT && Number.isSafeInteger(exemplar.value))
     out.asInt = exemplar.value;
   else out.asDouble = exemplar.value;
   if (exemplar.traceId) out.traceId = Buffer.from(exemplar.traceId, 'hex');
@@ -154,8 +160,10 @@ function toOtlpMetric(metric: MetricData): PlainObject {
     case DataPointType.SUM: {
       const dataPoints = metric.dataPoints.map((p) => {
         const point = toOtlpPoint(p);
-        if (valueType === ValueType.INT) point.asInt = p.value;
-        else point.asDouble = p.value;
+        if (valueType === ValueType.INT) {
+          const exact = int64Of(p);
+          point.asInt = exact === undefined ? p.value : int64ToBits(exact);
+        } else point.asDouble = p.value;
         return point;
       });
       if (metric.dataPointType === DataPointType.GAUGE) out.gauge = { dataPoints };
@@ -198,22 +206,29 @@ function toOtlpMetric(metric: MetricData): PlainObject {
   return out;
 }
 
-/** Whether a point of `metric` has an `exemplars` property (the one look a batch without them costs). */
-function carriesExemplars(metric: MetricData): boolean {
-  for (const point of metric.dataPoints)
+/**
+ * Whether a point of `metric` has an `exemplars` property (the one look a batch without them
+ * costs), or, in an integer metric, an exact integer outside the safe range.
+ */
+function needsOwnEncoding(metric: MetricData): boolean {
+  const integers = metric.descriptor.valueType === ValueType.INT;
+  for (const point of metric.dataPoints) {
     if ((point as { exemplars?: unknown }).exemplars !== undefined) return true;
+    if (integers && int64Of(point) !== undefined) return true;
+  }
   return false;
 }
 
 /**
  * A scope's metrics split into those the serializer writes and those written here (the
- * summaries among them, and the metrics whose points carry exemplars), in the scope's order.
+ * summaries among them, the metrics whose points carry exemplars and the integer metrics
+ * with an exact integer outside the safe range), in the scope's order.
  */
 function splitScope(scopeMetrics: ScopeMetrics): { rest: ScopeMetrics; own: PlainObject[] } {
   const found = findSummaries(scopeMetrics.metrics);
-  const withExemplars = new Set<MetricData>();
-  for (const metric of scopeMetrics.metrics) if (carriesExemplars(metric)) withExemplars.add(metric);
-  if (found.size === 0 && withExemplars.size === 0) return { rest: scopeMetrics, own: [] };
+  const ownMetrics = new Set<MetricData>();
+  for (const metric of scopeMetrics.metrics) if (needsOwnEncoding(metric)) ownMetrics.add(metric);
+  if (found.size === 0 && ownMetrics.size === 0) return { rest: scopeMetrics, own: [] };
   const partOf = new Map<MetricData, SummaryParts>();
   for (const parts of found.values()) {
     partOf.set(parts.sum, parts);
@@ -224,7 +239,7 @@ function splitScope(scopeMetrics: ScopeMetrics): { rest: ScopeMetrics; own: Plai
   const own: PlainObject[] = [];
   for (const metric of scopeMetrics.metrics) {
     const parts = partOf.get(metric);
-    if (parts === undefined && withExemplars.has(metric)) own.push(toOtlpMetric(metric));
+    if (parts === undefined && ownMetrics.has(metric)) own.push(toOtlpMetric(metric));
     else if (parts === undefined) metrics.push(metric);
     // Written once, where its sum is.
     else if (metric === parts.sum) own.push(toOtlpSummary(parts));

@@ -5,6 +5,7 @@ import type { DataPoint, ExponentialHistogram, Histogram, MetricData } from '@op
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { Exemplar as PointExemplar } from '../exemplars.ts';
 import { withExemplars } from '../exemplars.ts';
+import { int64FromBits, withInt64 } from '../int64.ts';
 import type { AttributeCache } from './attribute-cache.ts';
 import { CommonDecoder } from './common-decode.ts';
 import {
@@ -27,8 +28,13 @@ import { bitsToHrTime } from './time.ts';
  * points, with the outcome of every point counted: converted, rejected as invalid, or
  * skipped for having no recorded value. The metrics decoder (decode.ts) extends it.
  *
+ * An `as_int` outside the safe range of a double (±(2^53 − 1)) keeps its exact value on the
+ * point as kit/int64.ts has it (`int64`, a bigint beside the nearest double); a safe one
+ * costs nothing more than before.
+ *
  * A point's exemplars are carried on the SDK point as kit/exemplars.ts has them: filtered
- * attributes, value (`valueType` INT when it came as `as_int`), time (undefined when zero,
+ * attributes, value (`valueType` INT when it came as `as_int`, with its exact integer when it
+ * is outside the safe range, as kit/int64.ts has it), time (undefined when zero,
  * proto3's unset) and the trace and span ids as lowercase hex (left out when empty or not
  * 16 and 8 bytes long). The exemplars of a point that is not converted are counted in
  * `exemplarsDropped`.
@@ -259,6 +265,7 @@ export class PointsDecoder extends CommonDecoder {
     let timeLow = 0;
     let timeHigh = 0;
     let value = 0;
+    let exact: bigint | undefined;
     let valueType: ValueType | undefined;
     let traceId: string | undefined;
     let spanId: string | undefined;
@@ -286,6 +293,7 @@ export class PointsDecoder extends CommonDecoder {
         valueType = ValueType.DOUBLE;
       } else if (field === Exemplar.as_int && type === WireType.I64) {
         value = this.sfixed64Number();
+        exact = Number.isSafeInteger(value) ? undefined : int64FromBits(this.low, this.high);
         valueType = ValueType.INT;
       } else this.skip(type, field, depth);
     }
@@ -298,6 +306,7 @@ export class PointsDecoder extends CommonDecoder {
       traceId?: string;
       spanId?: string;
       valueType?: ValueType;
+      int64?: bigint;
     } = {
       filteredAttributes,
       value,
@@ -306,6 +315,7 @@ export class PointsDecoder extends CommonDecoder {
     if (traceId !== undefined) exemplar.traceId = traceId;
     if (spanId !== undefined) exemplar.spanId = spanId;
     if (valueType !== undefined) exemplar.valueType = valueType;
+    if (exact !== undefined && valueType === ValueType.INT) exemplar.int64 = exact;
     return exemplar;
   }
 
@@ -318,8 +328,19 @@ export class PointsDecoder extends CommonDecoder {
     const dataPoints: DataPoint<number>[] = [];
     let allInt = true;
     let missing = 0;
-    // Written by onField while a point is read: which of the value oneof, and the value.
-    const v = { kind: 0, value: 0 };
+    // Written by onField while a point is read: which of the value oneof, the value, and the
+    // exact integer of an as_int outside the safe range (kit/int64.ts).
+    const v: { kind: number; value: number; exact: bigint | undefined } = {
+      kind: 0,
+      value: 0,
+      exact: undefined,
+    };
+    // A function, so that the reads after #point are not narrowed to the reset values.
+    const reset = (): void => {
+      v.kind = 0;
+      v.value = 0;
+      v.exact = undefined;
+    };
     const onField = (field: number, type: number): boolean => {
       if (field === NumberDataPoint.as_double && type === WireType.I64) {
         v.value = this.double();
@@ -328,6 +349,7 @@ export class PointsDecoder extends CommonDecoder {
       }
       if (field === NumberDataPoint.as_int && type === WireType.I64) {
         v.value = this.sfixed64Number();
+        v.exact = Number.isSafeInteger(v.value) ? undefined : int64FromBits(this.low, this.high);
         v.kind = field;
         return true;
       }
@@ -335,10 +357,9 @@ export class PointsDecoder extends CommonDecoder {
     };
     for (const start of ranges) {
       this.pos = start;
-      v.kind = 0;
-      v.value = 0;
+      reset();
       const p = this.#point(depth, NUMBER_POINT, onField);
-      const { kind, value } = v;
+      const { kind, value, exact } = v;
       if (kind === NumberDataPoint.as_double) allInt = false;
       else if (kind !== NumberDataPoint.as_int) {
         if ((p.flags & FLAG_NO_RECORDED_VALUE) !== 0) this.noRecordedValue += 1;
@@ -346,12 +367,13 @@ export class PointsDecoder extends CommonDecoder {
         this.exemplarsDropped += p.exemplars?.length ?? 0;
         continue;
       }
-      const point: DataPoint<number> = {
+      let point: DataPoint<number> = {
         startTime: this.#startTime.of(p.startLow, p.startHigh),
         endTime: this.#endTime.of(p.timeLow, p.timeHigh),
         attributes: p.attributes,
         value,
       };
+      if (exact !== undefined && kind === NumberDataPoint.as_int) point = withInt64(point, exact);
       dataPoints.push(p.exemplars === undefined ? point : withExemplars(point, p.exemplars));
     }
     this.reject(missing, `metric "${name}": a number data point has no value`);

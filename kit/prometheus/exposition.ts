@@ -12,6 +12,7 @@ import type {
 } from '@opentelemetry/sdk-metrics';
 import type { Exemplar } from '../exemplars.ts';
 import { exemplarsOf, toPrometheusExemplarLabels } from '../exemplars.ts';
+import { int64Of } from '../int64.ts';
 import { findSummaries } from '../summary.ts';
 import type { SummaryParts } from '../summary.ts';
 import type { Labels } from './labels.ts';
@@ -129,6 +130,8 @@ interface Series {
   readonly labels: string;
   readonly endTime: HrTime;
   readonly value: number | Histogram | SummaryValue;
+  /** The exact integer of a number value beyond the safe range, when the point carries one (kit/int64.ts). */
+  readonly exact?: bigint | undefined;
   /** The point's exemplars (kept for counters and histograms in OpenMetrics only). */
   readonly exemplars: readonly Exemplar[];
 }
@@ -200,6 +203,7 @@ function collectFamilies(
     endTime: HrTime,
     value: number | Histogram | SummaryValue,
     exemplars: readonly Exemplar[] = [],
+    exact?: bigint,
   ): void => {
     const existing = family.series.get(text);
     if (existing !== undefined) {
@@ -208,7 +212,7 @@ function collectFamilies(
       );
       if (hrTimeCompare(endTime, existing.endTime) < 0) return;
     }
-    family.series.set(text, { labels: text, endTime, value, exemplars });
+    family.series.set(text, { labels: text, endTime, value, exemplars, exact });
   };
 
   for (const batch of batches) {
@@ -319,6 +323,7 @@ function collectFamilies(
             point.endTime,
             point.value,
             keepExemplars ? exemplarsOf(point) : [],
+            int64Of(point),
           );
           resourceHasSeries = true;
         }
@@ -369,6 +374,11 @@ function summarySeries(
     if (typeof q === 'string') entry(p.attributes, p.endTime).quantiles.set(q, p.value);
   }
   return out;
+}
+
+/** An integer beyond the safe range in full digits when its exact value is known; else {@link formatValue}. */
+function exactOrValue(value: number, exact: bigint | undefined): string {
+  return exact === undefined ? formatValue(value) : exact.toString();
 }
 
 /** A sample value as both formats spell it: `NaN`, `+Inf`, `-Inf`, or the shortest decimal. */
@@ -446,7 +456,7 @@ function exemplarSuffix(exemplar: Exemplar | undefined): string {
   for (const [k, v] of labels) length += codePoints(k) + codePoints(v);
   if (length > EXEMPLAR_LABELS_MAX) return '';
   const time = exemplar.timestamp === undefined ? '' : ` ${formatSeconds(exemplar.timestamp)}`;
-  return ` # {${formatLabels(labels)}} ${formatValue(exemplar.value)}${time}`;
+  return ` # {${formatLabels(labels)}} ${exactOrValue(exemplar.value, int64Of(exemplar))}${time}`;
 }
 
 /**
@@ -542,7 +552,7 @@ function renderFamily(family: Family, format: ExpositionFormat, timestamps: bool
       out += sampleLine(
         sampleName,
         series.labels,
-        formatValue(value),
+        exactOrValue(value, series.exact),
         timestamp,
         // A counter's sample takes one exemplar: the last one the point carries.
         exemplarSuffix(series.exemplars.at(-1)),
