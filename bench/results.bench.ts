@@ -138,7 +138,7 @@ try {
       `cluster report (Parquet): ${report.stdout.trim()} in ${report.wall.toFixed(1)} s, ${mib(html)}, peak RSS ${report.rssMb.toFixed(0)} MB (${load()})`,
     );
     console.log(
-      `end to end, summary + report: ${(s.wall + report.wall).toFixed(1)} s for ${ROWS.toLocaleString('en-US')} rows; at this rate the full hour (${(HOSTS * SERIES * 3600).toLocaleString('en-US')} rows) takes about ${(((s.wall + report.wall) * 3600) / SECONDS / 60).toFixed(1)} min`,
+      `end to end, summary + report: ${(s.wall + report.wall).toFixed(1)} s for ${ROWS.toLocaleString('en-US')} rows; scaled linearly to the full hour (${(HOSTS * SERIES * 3600).toLocaleString('en-US')} rows) at most ${(((s.wall + report.wall) * 3600) / SECONDS / 60).toFixed(1)} min (part of the time is per series, not per row)`,
     );
   } else {
     const csv = join(dir, 'results.csv');
