@@ -10,8 +10,12 @@
  * counters, one row per series per second, written as Parquet and, through `results
  * convert`, as CSV. Then measures, each in its own process under /usr/bin/time, the built
  * CLI's `results summary --json` on each format (rows per second, peak RSS), the same with
- * `--p95`, and pandas (Debian's python3-pandas: read_csv, then groupby count, mean, min and
- * max) on the same CSV. `cluster` summarizes and reports a generated 1,000-host experiment
+ * `--p95`, and on the same files: DuckDB's own floors (a Node.js process that loads DuckDB
+ * and runs `COUNT(*)`, then one that groups the rows by series with `count(*)`, the least a
+ * summary must read and group), polars (nodejs-polars: scan, group by series, count, mean,
+ * min, max) on the Parquet file, and pandas (Debian's python3-pandas: read_csv, then groupby
+ * count, mean, min and max) on the CSV. Each figure is printed with its ratio to the floor
+ * measured in the same run. `cluster` summarizes and reports a generated 1,000-host experiment
  * end to end: 1,000 hosts × 500 series is the full 500,000 series of the 1.8-billion-row
  * scenario; its hour is scaled to `seconds` (360 by default) to fit the disk and the run time
  * here, which changes the rows, not the memory (bounded by the series). The load average is
@@ -84,7 +88,37 @@ function summary(file: string, extra: string[] = []): { wall: number; rssMb: num
   return { ...r, series: (JSON.parse(r.stdout) as unknown[]).length };
 }
 
+/**
+ * A query of DuckDB's own over `source` (`FILE` stands for the file's SQL table expression),
+ * in a Node.js process of its own that loads DuckDB as the CLI does: the floor of a summary.
+ */
+function duckdbFloor(file: string, query: string): { wall: number; rssMb: number; stdout: string } {
+  const script = `
+    import { kindOf, openDatabase, sourceSql } from ${JSON.stringify(join(ROOT, 'dist', 'extensions', 'experiments', 'results', 'source.js'))};
+    const db = await openDatabase();
+    const reader = await db.connection.runAndReadAll(${JSON.stringify(query)}.replace('FILE', sourceSql(process.argv[1], kindOf(process.argv[1]))));
+    console.log(String(reader.getRowsJS()[0]?.[0]));
+    db.close();`;
+  return timed(process.execPath, ['--input-type=module', '-e', script, file]);
+}
+
+const COUNT = 'SELECT count(*) FROM FILE';
+const GROUP =
+  'SELECT count(*) FROM (SELECT metric, host, collector, attributes, count(*) AS n FROM FILE GROUP BY ALL)';
+
+/** polars (nodejs-polars) over the Parquet file: scan, group by series, count, mean, min, max. */
+function polars(file: string): { wall: number; rssMb: number; stdout: string } {
+  const script = `
+    const pl = require('nodejs-polars');
+    const v = pl.col('value');
+    const out = pl.scanParquet(process.argv[1]).groupBy(['metric', 'host', 'collector', 'attributes'])
+      .agg(v.count().alias('n'), v.mean().alias('mean'), v.min().alias('min'), v.max().alias('max')).collectSync();
+    console.log(out.height);`;
+  return timed(process.execPath, ['-e', script, file]);
+}
+
 const rate = (wall: number): string => `${(ROWS / wall / 1e6).toFixed(2)} M rows/s`;
+const times = (wall: number, floor: number): string => `${(wall / floor).toFixed(2)}× the floor's time`;
 
 try {
   const parquet = join(dir, 'results.parquet');
@@ -104,35 +138,50 @@ try {
       `cluster report (Parquet): ${report.stdout.trim()} in ${report.wall.toFixed(1)} s, ${mib(html)}, peak RSS ${report.rssMb.toFixed(0)} MB (${load()})`,
     );
     console.log(
-      `end to end, summary + report: ${(s.wall + report.wall).toFixed(1)} s for ${ROWS.toLocaleString('en-US')} rows; at this rate the full hour (${(HOSTS * SERIES * 3600).toLocaleString('en-US')} rows) takes about ${(((s.wall + report.wall) * 3600) / SECONDS / 60).toFixed(1)} min`,
+      `end to end, summary + report: ${(s.wall + report.wall).toFixed(1)} s for ${ROWS.toLocaleString('en-US')} rows; scaled linearly to the full hour (${(HOSTS * SERIES * 3600).toLocaleString('en-US')} rows) at most ${(((s.wall + report.wall) * 3600) / SECONDS / 60).toFixed(1)} min (part of the time is per series, not per row)`,
     );
   } else {
     const csv = join(dir, 'results.csv');
     t = performance.now();
     const converted = timed(process.execPath, [MAIN, 'results', 'convert', parquet, csv]);
     console.log(`CSV ${mib(csv)} written by results convert in ${converted.wall.toFixed(1)} s (${load()})`);
+    const pCount = duckdbFloor(parquet, COUNT);
+    const pGroup = duckdbFloor(parquet, GROUP);
+    console.log(
+      `floor, Parquet: DuckDB COUNT(*) ${pCount.wall.toFixed(2)} s (process start and DuckDB load; Parquet keeps the count), group by series ${pGroup.wall.toFixed(2)} s = ${rate(pGroup.wall)} (${load()})`,
+    );
     const p = summary(parquet);
     console.log(
-      `summary, Parquet: ${String(p.series)} series in ${p.wall.toFixed(2)} s = ${rate(p.wall)} (goal 10), peak RSS ${p.rssMb.toFixed(0)} MB (${load()})`,
-    );
-    const c = summary(csv);
-    console.log(
-      `summary, CSV: ${c.wall.toFixed(2)} s = ${rate(c.wall)} (goal 3), peak RSS ${c.rssMb.toFixed(0)} MB (${load()})`,
+      `summary, Parquet: ${String(p.series)} series in ${p.wall.toFixed(2)} s = ${rate(p.wall)} (goal 10), ${times(p.wall, pGroup.wall)}, peak RSS ${p.rssMb.toFixed(0)} MB (${load()})`,
     );
     const p95 = summary(parquet, ['--p95']);
     console.log(
-      `summary --p95, Parquet: ${p95.wall.toFixed(2)} s = ${rate(p95.wall)}, peak RSS ${p95.rssMb.toFixed(0)} MB (${load()})`,
+      `summary --p95, Parquet: ${p95.wall.toFixed(2)} s = ${rate(p95.wall)}, ${(p95.wall / p.wall).toFixed(2)}× the summary's time, peak RSS ${p95.rssMb.toFixed(0)} MB (${load()})`,
+    );
+    const pl = polars(parquet);
+    console.log(
+      `polars on the same Parquet (scan, group by series, count/mean/min/max): ${pl.stdout.trim()} groups in ${pl.wall.toFixed(2)} s = ${rate(pl.wall)}, ${times(pl.wall, pGroup.wall)}, peak RSS ${pl.rssMb.toFixed(0)} MB (${load()})`,
+    );
+    const cCount = duckdbFloor(csv, COUNT);
+    const cGroup = duckdbFloor(csv, GROUP);
+    console.log(
+      `floor, CSV: DuckDB COUNT(*) ${cCount.wall.toFixed(2)} s = ${rate(cCount.wall)}, group by series ${cGroup.wall.toFixed(2)} s = ${rate(cGroup.wall)} (${load()})`,
+    );
+    const c = summary(csv);
+    console.log(
+      `summary, CSV: ${c.wall.toFixed(2)} s = ${rate(c.wall)} (goal 3), ${times(c.wall, cGroup.wall)}, ${(c.wall / cCount.wall).toFixed(2)}× COUNT(*)'s, peak RSS ${c.rssMb.toFixed(0)} MB (${load()})`,
     );
     if (spawnSync('/usr/bin/python3', ['-c', 'import pandas']).status === 0) {
       const script = [
         'import sys, pandas as pd',
-        'df = pd.read_csv(sys.argv[1])',
+        // Text columns as text: a collector id of digits alone would otherwise become a number.
+        "df = pd.read_csv(sys.argv[1], dtype={'host': str, 'collector': str, 'metric': str, 'attributes': str})",
         "out = df.groupby(['metric', 'host', 'collector', 'attributes'])['value'].agg(['count', 'mean', 'min', 'max'])",
         'print(len(out))',
       ].join('\n');
       const pandas = timed('/usr/bin/python3', ['-c', script, csv]);
       console.log(
-        `pandas on the same CSV (read_csv, groupby count/mean/min/max): ${pandas.stdout.trim()} groups in ${pandas.wall.toFixed(2)} s = ${rate(pandas.wall)}, peak RSS ${pandas.rssMb.toFixed(0)} MB (${load()})`,
+        `pandas on the same CSV (read_csv, groupby count/mean/min/max): ${pandas.stdout.trim()} groups in ${pandas.wall.toFixed(2)} s = ${rate(pandas.wall)}, ${times(pandas.wall, cGroup.wall)}, peak RSS ${pandas.rssMb.toFixed(0)} MB (${load()})`,
       );
       console.log(
         `ratio pandas/inframeter time: CSV ${(pandas.wall / c.wall).toFixed(2)}x, Parquet ${(pandas.wall / p.wall).toFixed(2)}x; RSS inframeter/pandas on CSV ${(c.rssMb / pandas.rssMb).toFixed(2)}`,

@@ -1,15 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { runCommand } from './commands/run.ts';
-import { validateCommand } from './commands/validate.ts';
-import {
-  experimentCollect,
-  experimentDelete,
-  experimentList,
-  experimentStart,
-} from './commands/experiment.ts';
-import type { ReachOptions } from './commands/experiment.ts';
-import { resultsConvert, resultsPlot, resultsReport, resultsSummary } from './commands/results.ts';
-import type { FilterOptions } from './commands/results.ts';
+import type { ReachOptions, experimentStart } from './commands/experiment.ts';
+import type { FilterOptions, resultsSummary } from './commands/results.ts';
 import { ConfigError, toError } from '../kit/errors.ts';
 import { LOG_LEVELS } from '../kit/logger.ts';
 import type { LogLevel } from '../kit/logger.ts';
@@ -24,6 +15,12 @@ function parseLogLevel(value: string): LogLevel {
   }
   return value as LogLevel;
 }
+
+// Each command's module is loaded when the command runs: `run`, `validate` and `components`
+// load every component (seconds on a busy machine), which `results` and `experiment` need not.
+const runModule = () => import('./commands/run.ts');
+const experimentModule = () => import('./commands/experiment.ts');
+const resultsModule = () => import('./commands/results.ts');
 
 /** Builds the `inframeter` command line. `exit` receives the final exit code. */
 export function createProgram(exit: (code: number) => void): Command {
@@ -41,7 +38,7 @@ export function createProgram(exit: (code: number) => void): Command {
       new Option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`).argParser(parseLogLevel),
     )
     .action(async (options: { config?: string; logLevel?: LogLevel }) => {
-      exit(await runCommand(options, process.stdout));
+      exit(await (await runModule()).runCommand(options, process.stdout));
     });
 
   program
@@ -49,6 +46,7 @@ export function createProgram(exit: (code: number) => void): Command {
     .description('check a configuration file without starting anything')
     .requiredOption('-c, --config <file>', 'YAML configuration file')
     .action(async (options: { config: string }) => {
+      const { validateCommand } = await import('./commands/validate.ts');
       await validateCommand(options.config, process.stdout);
       exit(0);
     });
@@ -84,12 +82,16 @@ export function createProgram(exit: (code: number) => void): Command {
     .option('--interval <duration>', 'collection interval while it runs, e.g. 1s')
     .option('--receivers <ids>', 'only these receivers, comma-separated')
     .action(async (name: string, options: Parameters<typeof experimentStart>[1]) => {
-      exit(await experimentStart(name, options, process.stdout));
+      exit(await (await experimentModule()).experimentStart(name, options, process.stdout));
     });
   reach(experiment.command('stop <name>').description('stop it everywhere, pull every result and merge them'))
     .requiredOption('-o, --out <file>', 'the merged results, .csv or .parquet')
     .action(async (name: string, options: ReachOptions & { out: string }) => {
-      exit(await experimentCollect(name, options, true, process.stdout, process.stderr));
+      exit(
+        await (
+          await experimentModule()
+        ).experimentCollect(name, options, true, process.stdout, process.stderr),
+      );
     });
   reach(
     experiment
@@ -98,18 +100,22 @@ export function createProgram(exit: (code: number) => void): Command {
   )
     .requiredOption('-o, --out <file>', 'the merged results, .csv or .parquet')
     .action(async (name: string, options: ReachOptions & { out: string }) => {
-      exit(await experimentCollect(name, options, false, process.stdout, process.stderr));
+      exit(
+        await (
+          await experimentModule()
+        ).experimentCollect(name, options, false, process.stdout, process.stderr),
+      );
     });
   reach(
     experiment
       .command('delete <name>')
       .description('delete a stopped experiment and its results on every collector'),
   ).action(async (name: string, options: ReachOptions) => {
-    exit(await experimentDelete(name, options, process.stdout));
+    exit(await (await experimentModule()).experimentDelete(name, options, process.stdout));
   });
   reach(experiment.command('list').description('experiments on every collector')).action(
     async (options: ReachOptions) => {
-      exit(await experimentList(options, process.stdout));
+      exit(await (await experimentModule()).experimentList(options, process.stdout));
     },
   );
 
@@ -132,7 +138,7 @@ export function createProgram(exit: (code: number) => void): Command {
     .option('--p95', 'also the 95th percentile (approximate, t-digest; slower)')
     .option('--json', 'print JSON')
     .action(async (file: string, options: Parameters<typeof resultsSummary>[1]) => {
-      exit(await resultsSummary(file, options, process.stdout));
+      exit(await (await resultsModule()).resultsSummary(file, options, process.stdout));
     });
   filters(
     results
@@ -143,13 +149,17 @@ export function createProgram(exit: (code: number) => void): Command {
     .option('--no-rate', 'draw counters as they are, not as rates')
     .action(async (file: string, options: FilterOptions & { out?: string; rate?: boolean }) => {
       if (options.metric === undefined) throw new InvalidArgumentError('--metric is required');
-      exit(await resultsPlot(file, { ...options, metric: options.metric }, process.stdout));
+      exit(
+        await (
+          await resultsModule()
+        ).resultsPlot(file, { ...options, metric: options.metric }, process.stdout),
+      );
     });
   results
     .command('convert <input> <output>')
     .description('rewrite results as .csv or .parquet (by the name of the output)')
     .action(async (input: string, output: string) => {
-      exit(await resultsConvert(input, output, process.stdout));
+      exit(await (await resultsModule()).resultsConvert(input, output, process.stdout));
     });
   results
     .command('report <file>')
@@ -157,7 +167,7 @@ export function createProgram(exit: (code: number) => void): Command {
     .requiredOption('-o, --out <file>', 'the HTML file')
     .option('--title <text>', 'page title')
     .action(async (file: string, options: { out: string; title?: string }) => {
-      exit(await resultsReport(file, options, process.stdout));
+      exit(await (await resultsModule()).resultsReport(file, options, process.stdout));
     });
 
   return program;

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import pl from 'nodejs-polars';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isValidName } from '../config.ts';
 import { formatOf, mergeParts } from '../merge.ts';
@@ -161,6 +162,59 @@ describe('Parquet and merging', () => {
       /^2026-11-22T10:00:00\.000Z,(a|b|vm),[0-9a-z]+,system\./,
     );
     expect(await summarize(csv, { metrics: ['system.cpu.time'], hosts: ['vm'] })).toEqual(fromCsv);
+  });
+
+  it('writes Parquet that polars reads with its types, giving the same statistics', async () => {
+    const parquet = join(dir, 'for-polars.parquet');
+    expect(await mergeParts([SMALL, SAME_HOST], parquet)).toBe(19);
+    // nodejs-polars: the Rust polars engine, a third reader of the file DuckDB wrote.
+    const df = pl.readParquet(parquet);
+    expect(df.height).toBe(19);
+    expect(df.columns).toEqual([
+      'timestamp',
+      'host',
+      'collector',
+      'metric',
+      'unit',
+      'type',
+      'value',
+      'attributes',
+      'resource',
+      'start_timestamp',
+    ]);
+    // Microseconds without a time zone tag: UTC wall time, as DuckDB's TIMESTAMP.
+    expect(String(df.getColumn('timestamp').dtype)).toBe('DataType(Datetime(us,))');
+    expect(String(df.getColumn('value').dtype)).toBe('DataType(Float64)');
+    const stats = df
+      .filter(pl.col('metric').eq(pl.lit('system.cpu.time')))
+      .groupBy(['host', 'collector'])
+      .agg(
+        pl.col('value').count().alias('n'),
+        pl.col('value').mean().alias('mean'),
+        pl.col('value').min().alias('min'),
+        pl.col('value').max().alias('max'),
+      )
+      .sort(['host', 'collector'])
+      .toRecords();
+    expect(stats).toEqual([
+      { host: 'a', collector: 'a', n: 3, mean: 215 / 3, min: 5, max: 110 },
+      { host: 'b', collector: 'b', n: 3, mean: 70, min: 50, max: 90 },
+      { host: 'vm', collector: '00000000000000aa', n: 3, mean: 215 / 3, min: 5, max: 110 },
+      { host: 'vm', collector: '00000000000000bb', n: 3, mean: 70, min: 50, max: 90 },
+    ]);
+    const [times] = df
+      .select(pl.col('timestamp').min().alias('t0'), pl.col('timestamp').max().alias('t1'))
+      .toRecords();
+    expect([times?.t0, times?.t1]).toEqual([
+      new Date('2026-11-22T10:00:00.000Z'),
+      new Date('2026-11-22T10:00:20.000Z'),
+    ]);
+    expect(
+      df
+        .filter(pl.col('metric').eq(pl.lit('note')))
+        .getColumn('unit')
+        .toArray(),
+    ).toEqual(['{line\nbreak}']);
   });
 
   it('refuses an output that is neither .csv nor .parquet, and a damaged part, leaving nothing', async () => {
