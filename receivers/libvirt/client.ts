@@ -642,10 +642,17 @@ export async function openConnection(
     if (l.lost() === undefined) return l;
     return reopening ?? reopen();
   };
+  /** The link a collection is running on, if one is. */
+  let collecting: Link | undefined;
   const collectOn = async (l: Link): Promise<Collected> => {
-    const names = await l.ask<string[]>('list');
-    await options.afterList?.(names);
-    return l.ask<Collected>('fill');
+    collecting = l;
+    try {
+      const names = await l.ask<string[]>('list');
+      await options.afterList?.(names);
+      return await l.ask<Collected>('fill');
+    } finally {
+      collecting = undefined;
+    }
   };
   return {
     uri,
@@ -692,7 +699,9 @@ export async function openConnection(
           },
           () => undefined,
         );
-      else link.end(error, true);
+      const hanging = collecting ?? (opening === undefined ? link : undefined);
+      hanging?.end(error, true);
+      if (link !== hanging) link.end(error, false);
     },
   };
 }
