@@ -15,6 +15,7 @@ import { labConfig } from '../receivers/snmp/testdata/lab.ts';
 import type { RunningSnmpd } from '../receivers/snmp/testdata/snmpd.ts';
 import { hasSnmpd, startSnmpd } from '../receivers/snmp/testdata/snmpd.ts';
 import { LibvirtScraper } from '../receivers/libvirt/scraper.ts';
+import { placementOf, setPlacement } from '../receivers/libvirt/client.ts';
 import type { MetricSink, Receiver, Scraper } from '../kit/component.ts';
 import type { ScrapeSchedule } from '../kit/scrape-controller.ts';
 import { createScraperReceiver } from '../kit/scrape-controller.ts';
@@ -30,6 +31,8 @@ import type { IpmiSim } from './support/ipmi-sim.ts';
 import { startIpmiSim } from './support/ipmi-sim.ts';
 import { missing, poll, rowsOf } from './support/peers.ts';
 import { createTestSettings } from './support/settings.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 // Every receiver that talks to something, beside one peer of each kind of misbehaviour on
 // loopback (accepts and never answers, answers a byte a second, closes mid-answer, answers
@@ -151,6 +154,110 @@ describe.skipIf(missing('virsh', 'libvirt-clients'))('libvirt beside misbehaving
     );
   }, 120_000);
 });
+
+/** This process's children now (Linux): pid, threads, and whether it is libvirt's shared connection process. */
+function children(): { pid: number; threads: number; shared: boolean }[] {
+  const out: { pid: number; threads: number; shared: boolean }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      const threads = Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1]);
+      const shared = readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('libvirt/host.');
+      out.push({ pid: Number(entry), threads, shared });
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return out;
+}
+
+describe.skipIf(missing('virsh', 'libvirt-clients'))(
+  'libvirt connections sharing one process beside hung ones',
+  () => {
+    it('healthy connections export every interval; hung URIs quarantined; processes and threads bounded', async () => {
+      // Every connection in the shared process, the test driver's too (two URIs, two states).
+      setPlacement('shared');
+      try {
+        const hung = await Promise.all((['silent', 'trickle'] as const).map((kind) => startTcpPeer(kind)));
+        peers.push(...hung);
+        const hungUris = hung.map((p) => `qemu+tcp://${p.host}:${String(p.port)}/system`);
+        const node = `test://${join(import.meta.dirname, '..', 'receivers', 'libvirt', 'testdata', 'fixtures', 'testnode.xml')}`;
+        const healthyUris = ['test:///default', node];
+        const config = libvirtConfig.parse({
+          uris: [...healthyUris, ...hungUris],
+          collection_interval: '5s',
+          reconnect_delay: '1s',
+          max_reconnect_delay: '5s',
+        });
+        const threadsBefore = await threadCount();
+        const sharedPids = new Set<number>();
+        let mostChildren = 0;
+        let mostSharedThreads = 0;
+        const sample = (): void => {
+          const now = children();
+          mostChildren = Math.max(mostChildren, now.length);
+          for (const c of now.filter((c) => c.shared)) {
+            sharedPids.add(c.pid);
+            mostSharedThreads = Math.max(mostSharedThreads, c.threads);
+          }
+        };
+        const sampler = setInterval(sample, 250);
+        const run = startReceiver('libvirt', config, new LibvirtScraper(config));
+        const intervals = 8;
+        try {
+          await expectEveryInterval(run, intervals, config.collection_interval, (batch) => {
+            const rows = rowsOf(batch);
+            const up = (uri: string): unknown =>
+              rows.find((r) => r.metric === 'inframeter.libvirt.up' && r.attributes['libvirt.uri'] === uri)
+                ?.value;
+            const domain = (uri: string, name: string): boolean =>
+              rows.some(
+                (r) =>
+                  r.metric === 'inframeter.libvirt.domain.state' &&
+                  r.attributes['libvirt.uri'] === uri &&
+                  r.attributes['libvirt.domain.name'] === name,
+              );
+            return (
+              healthyUris.every((u) => up(u) === 1) &&
+              hungUris.every((u) => up(u) === 0) &&
+              domain('test:///default', 'test') &&
+              domain(node, 'vm-alpha')
+            );
+          });
+        } finally {
+          clearInterval(sampler);
+        }
+        sample();
+        // Each hung URI, once past its deadline, runs in a process of its own; the healthy ones stay shared.
+        for (const u of hungUris) expect(placementOf(u), u).toBe('process');
+        for (const u of healthyUris) expect(placementOf(u), u).toBe('shared');
+        // The shared process was replaced at most once per hung URI (then quarantined), never again.
+        expect(sharedPids.size).toBeGreaterThanOrEqual(1);
+        expect(sharedPids.size).toBeLessThanOrEqual(1 + hungUris.length);
+        // At most two shared processes at once (a retired one while its healthy connections
+        // move to the new one) plus one per hung URI; no thread left behind by a hang.
+        expect(mostChildren).toBeLessThanOrEqual(2 + hungUris.length);
+        const shared = children().filter((c) => c.shared);
+        expect(shared).toHaveLength(1);
+        expect(shared[0]?.threads).toBeLessThanOrEqual(mostSharedThreads);
+        expect(await threadCount()).toBeLessThanOrEqual(threadsBefore + 4);
+        for (const p of hung) expect(p.received()).toBeGreaterThanOrEqual(2);
+        await expectQuickShutdown(run.receiver, 5000);
+        await poll('connection processes gone', 20_000, async () =>
+          (await childProcessCount()) === 0 ? true : undefined,
+        );
+        await poll('peer sockets closed', 20_000, () =>
+          Promise.resolve(hung.every((p) => p.open() === 0) ? true : undefined),
+        );
+      } finally {
+        setPlacement(undefined);
+      }
+    }, 180_000);
+  },
+);
 
 describe('prometheus beside misbehaving targets', () => {
   it('scrapes the healthy target every interval; each bad one is up 0 within its deadline', async () => {

@@ -416,7 +416,7 @@ export class KubevirtScraper implements Scraper {
     }
     const attempt = async (): Promise<readonly DomainStats[]> => {
       if (current.connection === undefined) {
-        // Past the deadline the open's connection process is killed (client.ts).
+        // Past the deadline the open is ended and the daemon's URI quarantined (client.ts).
         const connection = await this.#openLibvirt(uri, { deadlineMs: config.timeout });
         if (current.retired) {
           void connection.close().catch(() => undefined);
@@ -455,7 +455,8 @@ export class KubevirtScraper implements Scraper {
     ]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
-      // A collection past its deadline: its connection process is killed, not left waiting.
+      // A collection past its deadline: the connection is ended, not left waiting; its URI
+      // runs in a process of its own from then on, the other VMs' connections stay shared.
       current.connection?.abort();
       this.#backOff(current);
       return unreachable(`no answer within ${String(config.timeout)} ms`);

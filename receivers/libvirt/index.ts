@@ -5,7 +5,7 @@
  *
  * - `libvirtFactory`: the receiver, for the service's registry.
  * - `openConnection`, `LibvirtConnection`, `ConnectionOptions`: a read-only libvirt connection
- *   (libvirt's C library, in a process of its own) that collects every domain's statistics in
+ *   (libvirt's C library, a thread of the shared connection process) that collects every domain's statistics in
  *   one bulk call, for a receiver that reaches libvirt daemons itself (the kubevirt receiver,
  *   one daemon per launcher pod).
  * - `DomainStats`, `observeDomain`: one domain's statistics, and their observation under this

@@ -58,10 +58,10 @@ class Waiting extends Error {}
 /**
  * Every connection collected at the same time, each with one bulk stats call; a
  * connection that fails is closed and reopened after a backoff, and never delays the
- * others (libvirt calls run in processes of their own). Each target's open and collection
- * have a deadline shorter than the scrape's: a hypervisor that does not answer in time has
- * its connection process killed and is reported down, while the others are exported. At
- * most one call per target is in flight.
+ * others (libvirt calls run on threads of their own, client.ts). Each target's open and
+ * collection have a deadline shorter than the scrape's: a hypervisor that does not answer
+ * in time has its connection ended (and quarantined in a process of its own) and is
+ * reported down, while the others are exported. At most one call per target is in flight.
  */
 export class LibvirtScraper implements Scraper {
   readonly #config: LibvirtConfig;
@@ -130,7 +130,7 @@ export class LibvirtScraper implements Scraper {
     await Promise.all(
       this.#targets.map(async (t) => {
         if (this.#inFlight.busy(t.uri)) {
-          // Still opening or collecting from an earlier scrape (a connection process that
+          // Still opening or collecting from an earlier scrape (a connection thread that
           // was slow to start): reported down, never a second call beside it.
           errors.set(t.uri, new Error(`${t.uri}: the previous call has not ended yet`));
           markDown(t);
@@ -151,8 +151,8 @@ export class LibvirtScraper implements Scraper {
 
   /**
    * Opens the target's connection if needed and collects it: the open and the collection
-   * each within the target's deadline (the open's counted once its process has started),
-   * the connection killed when the collection is late. Never throws: its errors are
+   * each within the target's deadline (the open's counted once its thread has started),
+   * the connection ended when the collection is late. Never throws: its errors are
    * returned, and the target is marked down and its reconnection scheduled.
    */
   async #scrapeTarget(t: Target): Promise<Map<string, Error>> {

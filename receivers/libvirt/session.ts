@@ -162,9 +162,9 @@ let quieted = false;
  * libvirt reports errors raised without a connection (a failed open) to one process-wide
  * handler; without one it prints them on stderr. Installed by the thread that makes the
  * calls (koffi runs a callback on the thread that registered it while the calling thread
- * waits: the main thread of a connection process, or the collector's main thread, whose
- * event loop is always free, for its in-process threads). The message itself is read by
- * the thread that made the call.
+ * waits: the main thread of a connection process or of the shared one, or the collector's
+ * main thread, whose event loop is always free, for its in-process threads). The message
+ * itself is read by the thread that made the call.
  */
 export function quietProcessErrors(): void {
   if (quieted) return;

@@ -6,10 +6,10 @@ import { openSession, quietProcessErrors } from './session.ts';
 
 /**
  * One libvirt connection: opens it, then answers `list`, `fill` and `close` from the
- * receiver (client.ts), one at a time, with synchronous libvirt calls. It runs as a child
- * process (remote and local hypervisors: a call past its deadline is ended with the
- * process, whatever libvirt is blocked in) or, for libvirt's in-memory test driver, as a
- * thread of the collector.
+ * receiver (client.ts), one at a time, with synchronous libvirt calls. It runs as a thread
+ * of the shared connection process (host.ts), as a child process of its own (a quarantined
+ * URI: a call past its deadline is ended with the process, whatever libvirt is blocked in)
+ * or, for libvirt's in-memory test driver, as a thread of the collector.
  */
 export type Request = { id: number; op: 'open' } | { id: number; op: 'list' | 'fill' | 'close' };
 export type Response = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string };
