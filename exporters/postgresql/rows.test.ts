@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { escapeText, toCopyRows } from './rows.ts';
+import { copyLines } from './copy-text.ts';
+import { escapeText, toCopyRows as toCopyText } from './rows.ts';
 import { at, batchOf, histogramMetric, numberMetric } from './testdata/batches.ts';
 
 const options = { deviceIdAttributes: ['device_id', 'device.id', 'host.name'], resourceLabels: [] };
+/** The conversion, its text cut into lines. */
+function toCopyRows(
+  ...args: Parameters<typeof toCopyText>
+): ReturnType<typeof toCopyText> & { lines: string[] } {
+  const rows = toCopyText(...args);
+  expect(rows.rows).toBe(copyLines(rows.text).length);
+  return { ...rows, lines: copyLines(rows.text) };
+}
+
 const T = at('2020-01-06T14:00:00.123Z', 456);
 
 describe('toCopyRows', () => {

@@ -1,6 +1,7 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { ExponentialHistogram, Histogram, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
+import { CopyTextBuilder } from './copy-text.ts';
 
 /**
  * OpenTelemetry batches → rows of kwollect's `metrics` table, as lines of PostgreSQL's COPY
@@ -26,9 +27,12 @@ export interface RowOptions {
   readonly resourceLabels: readonly string[];
 }
 
-/** COPY lines (each ending in `\n`) and what was left out. */
+/** COPY text (lines each ending in `\n`) and what was left out. */
 export interface Rows {
-  readonly lines: string[];
+  /** The rows as COPY text, UTF-8. */
+  readonly text: Buffer;
+  /** How many rows (lines) `text` holds. */
+  readonly rows: number;
   /** Points left out, by reason. */
   readonly rejected: Map<string, number>;
   /** A metric name per reason, for the log. */
@@ -53,14 +57,29 @@ export interface PointFields {
   readonly device: string | undefined;
   readonly deviceHasNul: boolean;
   readonly labels: string | undefined;
+  /** The end of the series' rows, `\t<labels>\n` (labels known). */
+  readonly tail: string | undefined;
+  /** The middle of its rows by escaped metric name: `<device>\t<metric>\t` (device known). */
+  readonly heads: Map<string, string>;
 }
 
 /** A cache of {@link PointFields} by attributes object (valid for one set of options). */
 export type PointFieldsCache = WeakMap<Attributes, PointFields>;
 
-/** Converts a batch into COPY lines. */
-export function toCopyRows(batch: ResourceMetrics, options: RowOptions, cache?: PointFieldsCache): Rows {
-  const out: Rows = { lines: [], rejected: new Map(), examples: new Map() };
+/**
+ * Converts a batch into COPY text. What a series' rows share (device, metric, labels) is
+ * worked out once per attributes object when `cache` is given, and each distinct time is
+ * formatted once; `builder` (reused between batches) receives the rows.
+ */
+export function toCopyRows(
+  batch: ResourceMetrics,
+  options: RowOptions,
+  cache?: PointFieldsCache,
+  builder: CopyTextBuilder = new CopyTextBuilder(64 * 1024),
+): Rows {
+  const rejected = new Map<string, number>();
+  const examples = new Map<string, string>();
+  const out = { builder, rejected, examples };
   const resource = batch.resource.attributes;
   const extra: Attributes = {};
   let hasExtra = false;
@@ -80,11 +99,28 @@ export function toCopyRows(batch: ResourceMetrics, options: RowOptions, cache?: 
         continue;
       }
       const metricField = escapeText(name);
+      const plain =
+        metric.dataPointType === DataPointType.GAUGE || metric.dataPointType === DataPointType.SUM;
       for (const point of metric.dataPoints) {
         let fields = cache?.get(point.attributes);
         if (fields === undefined) {
           fields = pointFields(point.attributes, options.deviceIdAttributes);
           cache?.set(point.attributes, fields);
+        }
+        const time = times.format(point.endTime);
+        if (plain && !hasExtra && fields.device !== undefined && fields.tail !== undefined) {
+          // The common case: everything but the time and value is the series'.
+          if (fields.deviceHasNul) reject(out, NUL, name, 1);
+          else if (time === undefined) reject(out, BAD_TIME, name, 1);
+          else {
+            const value = point.value as number;
+            if (!Number.isFinite(value)) reject(out, NOT_FINITE, name, 1);
+            else
+              builder.push(
+                `${time}\t${headOf(fields, fields.device, metricField)}${String(value)}${fields.tail}`,
+              );
+          }
+          continue;
         }
         let device = fields.device;
         let labels = fields.labels;
@@ -104,7 +140,6 @@ export function toCopyRows(batch: ResourceMetrics, options: RowOptions, cache?: 
           reject(out, NUL, name, 1);
           continue;
         }
-        const time = times.format(point.endTime);
         if (time === undefined) {
           reject(out, BAD_TIME, name, 1);
           continue;
@@ -115,7 +150,7 @@ export function toCopyRows(batch: ResourceMetrics, options: RowOptions, cache?: 
           case DataPointType.SUM: {
             const value = point.value as number;
             if (!Number.isFinite(value)) reject(out, NOT_FINITE, name, 1);
-            else out.lines.push(`${prefix}${metricField}\t${String(value)}\t${labels}\n`);
+            else builder.push(`${prefix}${metricField}\t${String(value)}\t${labels}\n`);
             break;
           }
           case DataPointType.HISTOGRAM:
@@ -130,11 +165,29 @@ export function toCopyRows(batch: ResourceMetrics, options: RowOptions, cache?: 
       }
     }
   }
-  return out;
+  const rows = builder.rows;
+  return { text: builder.take(), rows, rejected, examples };
+}
+
+/** `<device>\t<metric>\t` of a series, made once per metric name. */
+function headOf(fields: PointFields, device: string, metricField: string): string {
+  let head = fields.heads.get(metricField);
+  if (head === undefined) {
+    head = `${device}\t${metricField}\t`;
+    fields.heads.set(metricField, head);
+  }
+  return head;
+}
+
+/** Where rows go, and what was left out by reason. */
+interface RowsOut {
+  readonly builder: CopyTextBuilder;
+  readonly rejected: Map<string, number>;
+  readonly examples: Map<string, string>;
 }
 
 /** `labels` is the labels JSON, escaped for COPY (appending `"le":"…"` needs no escaping). */
-function pushHistogram(out: Rows, prefix: string, name: string, h: Histogram, labels: string): void {
+function pushHistogram(out: RowsOut, prefix: string, name: string, h: Histogram, labels: string): void {
   const field = labels;
   const values = [h.count, h.sum, h.min, h.max].filter((v): v is number => v !== undefined);
   if (!values.every(Number.isFinite)) {
@@ -149,13 +202,13 @@ function pushHistogram(out: Rows, prefix: string, name: string, h: Histogram, la
     cumulative += counts[i] ?? 0;
     const bound = boundaries[i];
     const le = bound === undefined ? '+Inf' : formatBound(bound);
-    out.lines.push(`${prefix}${bucketName}\t${String(cumulative)}\t${open}"le":"${le}"}\n`);
+    out.builder.push(`${prefix}${bucketName}\t${String(cumulative)}\t${open}"le":"${le}"}\n`);
   }
   pushSummaryRows(out, prefix, name, h.count, h.sum, h.min, h.max, field);
 }
 
 function pushSummaryRows(
-  out: Rows,
+  out: RowsOut,
   prefix: string,
   name: string,
   count: number,
@@ -176,7 +229,7 @@ function pushSummaryRows(
   }
   for (const [suffix, value] of parts) {
     if (value === undefined) continue;
-    out.lines.push(`${prefix}${escapeText(name + suffix)}\t${String(value)}\t${labelsField}\n`);
+    out.builder.push(`${prefix}${escapeText(name + suffix)}\t${String(value)}\t${labelsField}\n`);
   }
 }
 
@@ -187,7 +240,7 @@ function formatBound(bound: number): string {
   return String(bound);
 }
 
-function reject(out: Rows, reason: string, metric: string, points: number): void {
+function reject(out: RowsOut, reason: string, metric: string, points: number): void {
   out.rejected.set(reason, (out.rejected.get(reason) ?? 0) + points);
   if (!out.examples.has(reason)) out.examples.set(reason, metric);
 }
@@ -212,11 +265,14 @@ function pointFields(attributes: Attributes, keys: readonly string[]): PointFiel
       break;
     }
   }
-  const labels = labelsJson(attributes, deviceKey);
+  const json = labelsJson(attributes, deviceKey);
+  const labels = json === undefined ? undefined : escapeText(json);
   return {
     device: device === undefined ? undefined : escapeText(device),
     deviceHasNul: device?.includes('\u0000') ?? false,
-    labels: labels === undefined ? undefined : escapeText(labels),
+    labels,
+    tail: labels === undefined ? undefined : `\t${labels}\n`,
+    heads: new Map(),
   };
 }
 
