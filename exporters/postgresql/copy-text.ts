@@ -29,7 +29,10 @@ export class CopyTextBuilder {
 
   /** The text written since the last call, in a buffer of its own; the builder starts over. */
   take(): Buffer {
-    const text = Buffer.from(this.#buffer.subarray(0, this.#length));
+    // Buffer.copy is a memcpy; Buffer.from(buffer) copied byte by byte (a third of the CPU
+    // of a batch in the benchmark's profile).
+    const text = Buffer.allocUnsafe(this.#length);
+    this.#buffer.copy(text, 0, 0, this.#length);
     this.#length = 0;
     this.#rows = 0;
     return text;
