@@ -59,8 +59,11 @@ export interface PointFields {
   readonly labels: string | undefined;
   /** The end of the series' rows, `\t<labels>\n` (labels known). */
   readonly tail: string | undefined;
-  /** The middle of its rows by escaped metric name: `<device>\t<metric>\t` (device known). */
-  readonly heads: Map<string, string>;
+  /**
+   * The middle of its rows, `<device>\t<metric>\t` (device known), for the last metric it was
+   * made for: a series' attributes object almost always belongs to one metric.
+   */
+  head: { readonly metric: string; readonly text: string } | undefined;
 }
 
 /** A cache of {@link PointFields} by attributes object (valid for one set of options). */
@@ -169,14 +172,11 @@ export function toCopyRows(
   return { text: builder.take(), rows, rejected, examples };
 }
 
-/** `<device>\t<metric>\t` of a series, made once per metric name. */
+/** `<device>\t<metric>\t` of a series, made again only when its metric changes. */
 function headOf(fields: PointFields, device: string, metricField: string): string {
-  let head = fields.heads.get(metricField);
-  if (head === undefined) {
-    head = `${device}\t${metricField}\t`;
-    fields.heads.set(metricField, head);
-  }
-  return head;
+  if (fields.head?.metric !== metricField)
+    fields.head = { metric: metricField, text: `${device}\t${metricField}\t` };
+  return fields.head.text;
 }
 
 /** Where rows go, and what was left out by reason. */
@@ -272,7 +272,7 @@ function pointFields(attributes: Attributes, keys: readonly string[]): PointFiel
     deviceHasNul: device?.includes('\u0000') ?? false,
     labels,
     tail: labels === undefined ? undefined : `\t${labels}\n`,
-    heads: new Map(),
+    head: undefined,
   };
 }
 
