@@ -356,6 +356,38 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
           `nodes => 'node-1.lyon.grid5000.fr', metrics => 'pdu_power_watt', start_time => '${String(Date.parse('2020-01-06T14:00:00Z') / 1000)}', end_time => '2020-01-06T14:00:10Z'`,
         );
         expect(fqdn.map((r) => r.value)).toEqual([231.12345678901235, 1e-300]);
+        // Times as kwollect's API users send them (its own API tests): ISO without a zone, to
+        // the millisecond or finer, only a start or only an end (the window is then the 5
+        // minutes before it); with an offset; Unix seconds; a timestamptz given as text.
+        const node1 = (times: string): Promise<number[]> =>
+          call(`devices => 'node-1', metrics => 'pdu_power_watt', ${times}`).then((r) =>
+            r.map((x) => x.value),
+          );
+        expect(
+          await node1("start_time => '2020-01-06T14:00:05.123', end_time => '2020-01-06T14:10:00'"),
+        ).toEqual([1e-300]);
+        expect(
+          await node1("start_time => '2020-01-06T14:00:05.1235', end_time => '2020-01-06T14:10:00'"),
+        ).toEqual([]);
+        expect(await node1("end_time => '2020-01-06T14:00:00.0001'")).toEqual([231.12345678901235]);
+        expect(await node1("end_time => '2020-01-06T14:00:00.000001'")).toEqual([231.12345678901235]);
+        expect(await node1("end_time => '2020-01-06T14:00:00'")).toEqual([]);
+        expect(
+          await node1("start_time => '2020-01-06 15:00:05.123456+01', end_time => '1578319500'"),
+        ).toEqual([1e-300]);
+        expect(
+          await node1(
+            "start_time => (timestamptz '2020-01-06 14:00:00.000001+00')::text, end_time => (timestamptz '2020-01-06 14:00:05.123455+00')::text",
+          ),
+        ).toEqual([231.12345678901235]);
+        // A naive time is read in the session's time zone, as PostgreSQL reads any.
+        expect(
+          await server.query<Row>(
+            `SET TIME ZONE 'Europe/Paris'; ${ROW_SQL} FROM api.get_metrics(devices => 'node-1', metrics => 'pdu_power_watt', start_time => '2020-01-06T15:00:05', end_time => '2020-01-06T15:01:00')`,
+            undefined,
+            db,
+          ),
+        ).toHaveLength(1);
         // The default window is the last 5 minutes: nothing from 2020.
         expect(await call("devices => 'node-1'")).toEqual([]);
         await expect(call("metrics => 'pdu_power_watt'")).rejects.toThrow(
