@@ -14,8 +14,8 @@ import { describeTarget, resolveTarget } from './config.ts';
 import { writeRows } from './copy.ts';
 import { CopyTextBuilder } from './copy-text.ts';
 import { sqlState, toExportFailure } from './errors.ts';
-import { toCopyRows } from './rows.ts';
-import type { PointFieldsCache, RowOptions, Rows } from './rows.ts';
+import { PointFieldsCache, toCopyRows } from './rows.ts';
+import type { RowOptions, Rows } from './rows.ts';
 import type { SchemaOutcome } from './schema.ts';
 import { ensureSchema } from './schema.ts';
 
@@ -39,7 +39,7 @@ export class PostgresqlExporter implements Exporter {
   /** The first metric seen per reason a point was left out (for stable log lines). */
   readonly #examples = new Map<string, string>();
   readonly #decodeCaches = { attributes: new AttributeCache() };
-  readonly #fields: PointFieldsCache = new WeakMap();
+  readonly #fields = new PointFieldsCache();
   /** Receives each batch's rows (conversions run one at a time, synchronously). */
   readonly #builder = new CopyTextBuilder();
   #schema: Promise<SchemaOutcome> | undefined;

@@ -66,8 +66,48 @@ export interface PointFields {
   head: { readonly metric: string; readonly text: string } | undefined;
 }
 
-/** A cache of {@link PointFields} by attributes object (valid for one set of options). */
-export type PointFieldsCache = WeakMap<Attributes, PointFields>;
+/**
+ * {@link PointFields} of the series seen, valid for one set of options: by attributes object
+ * (a scraper's producer hands a series the same object at every collection), and by content
+ * for producers that build new objects every time (the kwollect receiver's reshaping). A new
+ * series is entered in both; an object found by content only is not added by object, since
+ * such producers would add one entry per point.
+ */
+export class PointFieldsCache {
+  readonly #byObject = new WeakMap<Attributes, PointFields>();
+  readonly #byContent = new Map<string, PointFields>();
+
+  /** Bound on the series remembered by content; past it the content cache starts over. */
+  static readonly MAX_SERIES = 100_000;
+
+  get(attributes: Attributes, deviceIdAttributes: readonly string[]): PointFields {
+    let fields = this.#byObject.get(attributes);
+    if (fields !== undefined) return fields;
+    const key = contentKey(attributes);
+    fields = this.#byContent.get(key);
+    if (fields !== undefined) return fields;
+    fields = pointFields(attributes, deviceIdAttributes);
+    if (this.#byContent.size >= PointFieldsCache.MAX_SERIES) this.#byContent.clear();
+    this.#byContent.set(key, fields);
+    this.#byObject.set(attributes, fields);
+    return fields;
+  }
+}
+
+/**
+ * The attributes as a string equal only for equal attributes (same keys in the same order,
+ * same values): every part is length-prefixed, so no value can imitate another's.
+ */
+function contentKey(attributes: Attributes): string {
+  let key = '';
+  for (const name in attributes) {
+    const value: unknown = attributes[name];
+    if (value === undefined) continue;
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    key += `${String(name.length)}:${name}${typeof value === 'string' ? 's' : 'j'}${String(text.length)}:${text}`;
+  }
+  return key;
+}
 
 /**
  * Converts a batch into COPY text. What a series' rows share (device, metric, labels) is
@@ -105,11 +145,10 @@ export function toCopyRows(
       const plain =
         metric.dataPointType === DataPointType.GAUGE || metric.dataPointType === DataPointType.SUM;
       for (const point of metric.dataPoints) {
-        let fields = cache?.get(point.attributes);
-        if (fields === undefined) {
-          fields = pointFields(point.attributes, options.deviceIdAttributes);
-          cache?.set(point.attributes, fields);
-        }
+        const fields =
+          cache === undefined
+            ? pointFields(point.attributes, options.deviceIdAttributes)
+            : cache.get(point.attributes, options.deviceIdAttributes);
         const time = times.format(point.endTime);
         if (plain && !hasExtra && fields.device !== undefined && fields.tail !== undefined) {
           // The common case: everything but the time and value is the series'.
