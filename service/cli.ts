@@ -34,22 +34,54 @@ export function createProgram(exit: (code: number) => void): Command {
     .command('run')
     .description('run the collector (the embedded default pipeline when no --config is given)')
     .option('-c, --config <file>', 'YAML configuration file')
+    .option(
+      '--kwollector-config <file>',
+      "a kwollector's configuration file, as it is: its metrics.d into its database",
+    )
+    .option(
+      '--kwollector-wattmetre-config <file>',
+      "a kwollector-wattmetre's configuration file, as it is: wattmetre frames on standard input into its database",
+    )
     .addOption(
       new Option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`).argParser(parseLogLevel),
     )
-    .action(async (options: { config?: string; logLevel?: LogLevel }) => {
-      exit(await (await runModule()).runCommand(options, process.stdout));
-    });
+    .action(
+      async (options: {
+        config?: string;
+        kwollectorConfig?: string;
+        kwollectorWattmetreConfig?: string;
+        logLevel?: LogLevel;
+      }) => {
+        exit(await (await runModule()).runCommand(options, process.stdout));
+      },
+    );
 
   program
     .command('validate')
     .description('check a configuration file without starting anything')
-    .requiredOption('-c, --config <file>', 'YAML configuration file')
-    .action(async (options: { config: string }) => {
-      const { validateCommand } = await import('./commands/validate.ts');
-      await validateCommand(options.config, process.stdout);
-      exit(0);
-    });
+    .option('-c, --config <file>', 'YAML configuration file')
+    .option('--kwollector-config <file>', "a kwollector's configuration file")
+    .option('--kwollector-wattmetre-config <file>', "a kwollector-wattmetre's configuration file")
+    .action(
+      async (options: { config?: string; kwollectorConfig?: string; kwollectorWattmetreConfig?: string }) => {
+        if (
+          options.config === undefined &&
+          options.kwollectorConfig === undefined &&
+          options.kwollectorWattmetreConfig === undefined
+        )
+          throw new ConfigError(['give --config, --kwollector-config or --kwollector-wattmetre-config']);
+        const { validateCommand } = await import('./commands/validate.ts');
+        await validateCommand(
+          {
+            config: options.config,
+            kwollector: options.kwollectorConfig,
+            kwollectorWattmetre: options.kwollectorWattmetreConfig,
+          },
+          process.stdout,
+        );
+        exit(0);
+      },
+    );
 
   program
     .command('components')

@@ -7,6 +7,8 @@ import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../exporters/postgresql/config.ts';
+import { FileStore } from '../kit/delivery/file-store.ts';
+import { encodeExportRequest } from '../kit/otlp/encode.ts';
 import { PostgresqlExporter } from '../exporters/postgresql/postgresql.ts';
 import { at, batchOf, histogramMetric, numberMetric } from '../exporters/postgresql/testdata/batches.ts';
 import { poll } from './support/peers.ts';
@@ -354,6 +356,38 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
           `nodes => 'node-1.lyon.grid5000.fr', metrics => 'pdu_power_watt', start_time => '${String(Date.parse('2020-01-06T14:00:00Z') / 1000)}', end_time => '2020-01-06T14:00:10Z'`,
         );
         expect(fqdn.map((r) => r.value)).toEqual([231.12345678901235, 1e-300]);
+        // Times as kwollect's API users send them (its own API tests): ISO without a zone, to
+        // the millisecond or finer, only a start or only an end (the window is then the 5
+        // minutes before it); with an offset; Unix seconds; a timestamptz given as text.
+        const node1 = (times: string): Promise<number[]> =>
+          call(`devices => 'node-1', metrics => 'pdu_power_watt', ${times}`).then((r) =>
+            r.map((x) => x.value),
+          );
+        expect(
+          await node1("start_time => '2020-01-06T14:00:05.123', end_time => '2020-01-06T14:10:00'"),
+        ).toEqual([1e-300]);
+        expect(
+          await node1("start_time => '2020-01-06T14:00:05.1235', end_time => '2020-01-06T14:10:00'"),
+        ).toEqual([]);
+        expect(await node1("end_time => '2020-01-06T14:00:00.0001'")).toEqual([231.12345678901235]);
+        expect(await node1("end_time => '2020-01-06T14:00:00.000001'")).toEqual([231.12345678901235]);
+        expect(await node1("end_time => '2020-01-06T14:00:00'")).toEqual([]);
+        expect(
+          await node1("start_time => '2020-01-06 15:00:05.123456+01', end_time => '1578319500'"),
+        ).toEqual([1e-300]);
+        expect(
+          await node1(
+            "start_time => (timestamptz '2020-01-06 14:00:00.000001+00')::text, end_time => (timestamptz '2020-01-06 14:00:05.123455+00')::text",
+          ),
+        ).toEqual([231.12345678901235]);
+        // A naive time is read in the session's time zone, as PostgreSQL reads any.
+        expect(
+          await server.query<Row>(
+            `SET TIME ZONE 'Europe/Paris'; ${ROW_SQL} FROM api.get_metrics(devices => 'node-1', metrics => 'pdu_power_watt', start_time => '2020-01-06T15:00:05', end_time => '2020-01-06T15:01:00')`,
+            undefined,
+            db,
+          ),
+        ).toHaveLength(1);
         // The default window is the last 5 minutes: nothing from 2020.
         expect(await call("devices => 'node-1'")).toEqual([]);
         await expect(call("metrics => 'pdu_power_watt'")).rejects.toThrow(
@@ -565,6 +599,67 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
         expect(exporter.settings.telemetry.counts.failed).toBe(0);
       } finally {
         await exporter.shutdown();
+        await server.resume();
+        rmSync(queueDir, { recursive: true, force: true });
+      }
+    }, 120_000);
+
+    it('replays a queue left on disk after a restart: COPY text it queued, and OTLP an earlier version queued', async () => {
+      const db = await freshDatabase();
+      const queueDir = mkdtempSync(join(tmpdir(), 'inframeter-pg-replay-'));
+      const batch = (i: number): ResourceMetrics =>
+        batchOf([
+          numberMetric(
+            'power',
+            Array.from({ length: 50 }, (_, j) => ({
+              attributes: { device_id: `node-${String(j)}`, 'outlet name': `é\t${String(j)}` },
+              value: i * 1000 + j + 0.125,
+              time: at('2020-01-06T14:00:00Z', i * 1000),
+            })),
+          ),
+        ]);
+      try {
+        // Creates the schema, then the database goes away.
+        const setup = createExporter(db);
+        await setup.start();
+        await exportAll(setup, [batch(0)]);
+        await setup.shutdown();
+        await server.halt();
+        const first = createExporter(db, { sending_queue: { storage: 'file', directory: queueDir } });
+        await first.start();
+        for (let i = 1; i < 4; i += 1)
+          expect((await exportBatch(first, batch(i))).code).toBe(ExportResultCode.SUCCESS);
+        await first.shutdown();
+        // A record as an earlier version queued it: the batch in OTLP protobuf.
+        const store = new FileStore(queueDir);
+        const { lastSeq } = await store.open();
+        await store.append(lastSeq + 1, 50, encodeExportRequest([batch(4)]));
+        await store.close();
+        await server.resume();
+        const second = createExporter(db, { sending_queue: { storage: 'file', directory: queueDir } });
+        try {
+          await second.start();
+          await poll('the queue replayed', 60_000, async () => {
+            const [count] = await server.query<{ n: string }>(
+              'SELECT count(*) AS n FROM metrics',
+              undefined,
+              db,
+            );
+            return count?.n === '250' && second.status().queuedPoints === 0 ? true : undefined;
+          });
+          const stored = await rows(db, 'metrics', "device_id = 'node-7'");
+          expect(stored.map((r) => [r.ts, r.value, r.labels])).toEqual(
+            [0, 1, 2, 3, 4].map((i) => [
+              i === 0 ? '2020-01-06 14:00:00+00' : `2020-01-06 14:00:00.00${String(i)}+00`,
+              i * 1000 + 7.125,
+              { 'outlet name': 'é\t7' },
+            ]),
+          );
+          expect(second.settings.telemetry.counts.failed).toBe(0);
+        } finally {
+          await second.shutdown();
+        }
+      } finally {
         await server.resume();
         rmSync(queueDir, { recursive: true, force: true });
       }

@@ -1,4 +1,5 @@
 import type { ExportResult } from '@opentelemetry/core';
+import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import pg from 'pg';
 import type { ComponentSettings, Exporter } from '../../kit/component.ts';
@@ -6,20 +7,27 @@ import { Delivery } from '../../kit/delivery/delivery.ts';
 import type { DeliveryOptions, SendRequest, SendResult } from '../../kit/delivery/delivery.ts';
 import { AttributeCache, decodeMetricsRequest } from '../../kit/otlp/decode.ts';
 import { ErrorLog } from '../../kit/error-log.ts';
+import { toError } from '../../kit/errors.ts';
+import { countPoints } from '../../kit/metrics-data.ts';
 import type { PostgresqlExporterConfig } from './config.ts';
 import { describeTarget, resolveTarget } from './config.ts';
 import { writeRows } from './copy.ts';
+import { CopyTextBuilder } from './copy-text.ts';
 import { sqlState, toExportFailure } from './errors.ts';
-import { toCopyRows } from './rows.ts';
-import type { PointFieldsCache, RowOptions, Rows } from './rows.ts';
+import { PointFieldsCache, toCopyRows } from './rows.ts';
+import type { RowOptions, Rows } from './rows.ts';
 import type { SchemaOutcome } from './schema.ts';
 import { ensureSchema } from './schema.ts';
 
 /**
  * The `postgresql` exporter: rows into kwollect's `metrics` table by COPY, one COPY per
- * batch, through the shared delivery queue (service/delivery): queued, retried while the
+ * batch, through the shared delivery queue (kit/delivery): queued, retried while the
  * database is unreachable, optionally persisted on disk. On a database without kwollect's
  * schema it creates it (see schema.ts).
+ *
+ * A batch is turned into COPY text once, when it is exported; the queue (memory or file)
+ * holds those bytes, so that a send, a retry or a replay after a restart writes them to the
+ * database as they are.
  */
 export class PostgresqlExporter implements Exporter {
   readonly #settings: ComponentSettings;
@@ -31,7 +39,9 @@ export class PostgresqlExporter implements Exporter {
   /** The first metric seen per reason a point was left out (for stable log lines). */
   readonly #examples = new Map<string, string>();
   readonly #decodeCaches = { attributes: new AttributeCache() };
-  readonly #fields: PointFieldsCache = new WeakMap();
+  readonly #fields = new PointFieldsCache();
+  /** Receives each batch's rows (conversions run one at a time, synchronously). */
+  readonly #builder = new CopyTextBuilder();
   #schema: Promise<SchemaOutcome> | undefined;
   #started: Promise<void> | undefined;
   #closed = false;
@@ -105,13 +115,15 @@ export class PostgresqlExporter implements Exporter {
     if (this.#closed) return { ok: false, error: toExportFailure(new Error('exporter shut down')) };
     try {
       await this.#ensureSchema();
-      const rows = this.#toRows(request);
-      for (const [reason, points] of rows.rejected) {
-        this.#settings.telemetry.failed(points);
-        this.#reportLeftOut(reason, rows.examples.get(reason) ?? '');
+      let text = request.bytes;
+      if (isOtlpPayload(text)) {
+        // A batch queued on disk by a version that queued OTLP: converted now.
+        const rows = this.#fromOtlp(text);
+        this.#countLeftOut(rows);
+        if (rows.rows === 0) return { ok: true };
+        text = rows.text;
       }
-      if (rows.lines.length === 0) return { ok: true };
-      const report = await this.#withClient((client) => writeRows(client, rows.lines));
+      const report = await this.#withClient((client) => writeRows(client, text));
       if (report.refused.length > 0) {
         this.#settings.telemetry.failed(report.refused.length);
         for (const refused of report.refused) {
@@ -164,29 +176,40 @@ export class PostgresqlExporter implements Exporter {
   }
 
   /**
-   * The queued batch as COPY lines. The OTLP bytes are decoded straight from the wire, with a
-   * cache that hands the same attributes object to every export of a series, so that its
-   * device id and labels JSON are worked out once.
+   * COPY text of a queued OTLP request, decoded straight from the wire with a cache that
+   * hands the same attributes object to every export of a series.
    */
-  #toRows(request: SendRequest): Rows {
-    const decoded = decodeMetricsRequest(request.bytes, this.#decodeCaches);
-    const [first, ...rest] = decoded.batches.map((batch) =>
-      toCopyRows(batch, this.#rowOptions, this.#fields),
-    );
-    if (first === undefined) return { lines: [], rejected: new Map(), examples: new Map() };
+  #fromOtlp(bytes: Uint8Array): Rows {
+    const decoded = decodeMetricsRequest(bytes, this.#decodeCaches);
+    const rejected = new Map<string, number>();
+    const examples = new Map<string, string>();
     if (decoded.rejected > 0) {
       const reason = `invalid OTLP points: ${decoded.errors.join('; ')}`;
-      first.rejected.set(reason, decoded.rejected);
-      first.examples.set(reason, '');
+      rejected.set(reason, decoded.rejected);
+      examples.set(reason, '');
     }
-    for (const more of rest) {
-      for (const line of more.lines) first.lines.push(line);
+    const texts: Buffer[] = [];
+    let rows = 0;
+    for (const batch of decoded.batches) {
+      const more = toCopyRows(batch, this.#rowOptions, this.#fields, this.#builder);
+      texts.push(more.text);
+      rows += more.rows;
       for (const [reason, points] of more.rejected)
-        first.rejected.set(reason, (first.rejected.get(reason) ?? 0) + points);
-      for (const [reason, metric] of more.examples)
-        if (!first.examples.has(reason)) first.examples.set(reason, metric);
+        rejected.set(reason, (rejected.get(reason) ?? 0) + points);
+      for (const [reason, metric] of more.examples) if (!examples.has(reason)) examples.set(reason, metric);
     }
-    return first;
+    return { text: Buffer.concat(texts), rows, rejected, examples };
+  }
+
+  /** Counts and logs the points a conversion left out; returns how many. */
+  #countLeftOut(rows: Rows): number {
+    let total = 0;
+    for (const [reason, points] of rows.rejected) {
+      this.#settings.telemetry.failed(points);
+      this.#reportLeftOut(reason, rows.examples.get(reason) ?? '');
+      total += points;
+    }
+    return total;
   }
 
   /** Logs a reason for leaving points out once (with the first metric it was seen on). */
@@ -198,8 +221,24 @@ export class PostgresqlExporter implements Exporter {
     );
   }
 
+  /**
+   * Converts the batch into COPY text and hands it to the queue. Points the store cannot
+   * hold are counted and logged here; the queue counts the others.
+   */
   export(batch: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
-    this.#delivery.export(batch, resultCallback);
+    let rows: Rows;
+    try {
+      rows = toCopyRows(batch, this.#rowOptions, this.#fields, this.#builder);
+    } catch (error) {
+      resultCallback({ code: ExportResultCode.FAILED, error: toError(error) });
+      return;
+    }
+    const leftOut = this.#countLeftOut(rows);
+    if (rows.rows === 0) {
+      resultCallback({ code: ExportResultCode.SUCCESS });
+      return;
+    }
+    this.#delivery.exportEncoded(rows.text, countPoints(batch) - leftOut, resultCallback);
   }
 
   /** What the queue holds now (for tests and diagnostics). */
@@ -227,6 +266,14 @@ export class PostgresqlExporter implements Exporter {
       : '';
     return `PostgreSQL ${describeTarget(resolveTarget(this.#config))} (kwollect metrics table)${storage}`;
   }
+}
+
+/**
+ * True for a queued OTLP `ExportMetricsServiceRequest` (its first byte is the tag of field 1,
+ * `resource_metrics`, 0x0A), false for COPY text, whose lines begin with a timestamp's digit.
+ */
+function isOtlpPayload(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x0a;
 }
 
 /** The metric_id of a COPY line (its third field), for messages. */

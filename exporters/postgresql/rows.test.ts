@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { escapeText, toCopyRows } from './rows.ts';
+import { copyLines } from './copy-text.ts';
+import { escapeText, PointFieldsCache, toCopyRows as toCopyText } from './rows.ts';
 import { at, batchOf, histogramMetric, numberMetric } from './testdata/batches.ts';
 
 const options = { deviceIdAttributes: ['device_id', 'device.id', 'host.name'], resourceLabels: [] };
+/** The conversion, its text cut into lines. */
+function toCopyRows(
+  ...args: Parameters<typeof toCopyText>
+): ReturnType<typeof toCopyText> & { lines: string[] } {
+  const rows = toCopyText(...args);
+  expect(rows.rows).toBe(copyLines(rows.text).length);
+  return { ...rows, lines: copyLines(rows.text) };
+}
+
 const T = at('2020-01-06T14:00:00.123Z', 456);
 
 describe('toCopyRows', () => {
@@ -117,7 +127,7 @@ describe('toCopyRows with a cache of point fields', () => {
       batchOf([numberMetric('d', [{ attributes: shared, value: 4, time: T }])], { 'host.name': 'gw-2' }),
     ];
     const withSite = { ...options, resourceLabels: ['site'] };
-    const cache = new WeakMap();
+    const cache = new PointFieldsCache();
     for (const batch of [...batches, ...batches]) {
       expect(toCopyRows(batch, withSite, cache).lines).toEqual(toCopyRows(batch, withSite).lines);
     }
@@ -125,5 +135,21 @@ describe('toCopyRows with a cache of point fields', () => {
       '2020-01-06 14:00:00.123456+00\tnode-1\tb\t2\t{"rack":"r\\\\t1","site":"nancy"}\n',
     );
     expect(toCopyRows(batches[3] ?? batches[0]!, withSite, cache).lines[0]?.split('\t')[1]).toBe('gw-2');
+  });
+
+  it('tells series apart by content when each point brings a new attributes object', () => {
+    const cache = new PointFieldsCache();
+    const labels = (attributes: Record<string, unknown>): string =>
+      toCopyRows(
+        batchOf([numberMetric('m', [{ attributes: { ...attributes }, value: 1, time: T }])]),
+        options,
+        cache,
+      ).lines[0]?.split('\t')[4] ?? '';
+    for (let round = 0; round < 2; round += 1) {
+      expect(labels({ device_id: 'n', k: '1' })).toBe('{"k":"1"}\n');
+      expect(labels({ device_id: 'n', k: 1 })).toBe('{"k":1}\n');
+      expect(labels({ device_id: 'n', k: '1s1:x' })).toBe('{"k":"1s1:x"}\n');
+      expect(labels({ device_id: 'n', k: '1', '1:x': '' })).toBe('{"k":"1","1:x":""}\n');
+    }
   });
 });

@@ -1,6 +1,7 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { ExponentialHistogram, Histogram, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
+import { CopyTextBuilder } from './copy-text.ts';
 
 /**
  * OpenTelemetry batches → rows of kwollect's `metrics` table, as lines of PostgreSQL's COPY
@@ -26,9 +27,12 @@ export interface RowOptions {
   readonly resourceLabels: readonly string[];
 }
 
-/** COPY lines (each ending in `\n`) and what was left out. */
+/** COPY text (lines each ending in `\n`) and what was left out. */
 export interface Rows {
-  readonly lines: string[];
+  /** The rows as COPY text, UTF-8. */
+  readonly text: Buffer;
+  /** How many rows (lines) `text` holds. */
+  readonly rows: number;
   /** Points left out, by reason. */
   readonly rejected: Map<string, number>;
   /** A metric name per reason, for the log. */
@@ -53,14 +57,72 @@ export interface PointFields {
   readonly device: string | undefined;
   readonly deviceHasNul: boolean;
   readonly labels: string | undefined;
+  /** The end of the series' rows, `\t<labels>\n` (labels known). */
+  readonly tail: string | undefined;
+  /**
+   * The middle of its rows, `<device>\t<metric>\t` (device known), for the last metric it was
+   * made for: a series' attributes object almost always belongs to one metric.
+   */
+  head: { readonly metric: string; readonly text: string } | undefined;
 }
 
-/** A cache of {@link PointFields} by attributes object (valid for one set of options). */
-export type PointFieldsCache = WeakMap<Attributes, PointFields>;
+/**
+ * {@link PointFields} of the series seen, valid for one set of options: by attributes object
+ * (a scraper's producer hands a series the same object at every collection), and by content
+ * for producers that build new objects every time (the kwollect receiver's reshaping). A new
+ * series is entered in both; an object found by content only is not added by object, since
+ * such producers would add one entry per point.
+ */
+export class PointFieldsCache {
+  readonly #byObject = new WeakMap<Attributes, PointFields>();
+  readonly #byContent = new Map<string, PointFields>();
 
-/** Converts a batch into COPY lines. */
-export function toCopyRows(batch: ResourceMetrics, options: RowOptions, cache?: PointFieldsCache): Rows {
-  const out: Rows = { lines: [], rejected: new Map(), examples: new Map() };
+  /** Bound on the series remembered by content; past it the content cache starts over. */
+  static readonly MAX_SERIES = 100_000;
+
+  get(attributes: Attributes, deviceIdAttributes: readonly string[]): PointFields {
+    let fields = this.#byObject.get(attributes);
+    if (fields !== undefined) return fields;
+    const key = contentKey(attributes);
+    fields = this.#byContent.get(key);
+    if (fields !== undefined) return fields;
+    fields = pointFields(attributes, deviceIdAttributes);
+    if (this.#byContent.size >= PointFieldsCache.MAX_SERIES) this.#byContent.clear();
+    this.#byContent.set(key, fields);
+    this.#byObject.set(attributes, fields);
+    return fields;
+  }
+}
+
+/**
+ * The attributes as a string equal only for equal attributes (same keys in the same order,
+ * same values): every part is length-prefixed, so no value can imitate another's.
+ */
+function contentKey(attributes: Attributes): string {
+  let key = '';
+  for (const name in attributes) {
+    const value: unknown = attributes[name];
+    if (value === undefined) continue;
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    key += `${String(name.length)}:${name}${typeof value === 'string' ? 's' : 'j'}${String(text.length)}:${text}`;
+  }
+  return key;
+}
+
+/**
+ * Converts a batch into COPY text. What a series' rows share (device, metric, labels) is
+ * worked out once per attributes object when `cache` is given, and each distinct time is
+ * formatted once; `builder` (reused between batches) receives the rows.
+ */
+export function toCopyRows(
+  batch: ResourceMetrics,
+  options: RowOptions,
+  cache?: PointFieldsCache,
+  builder: CopyTextBuilder = new CopyTextBuilder(64 * 1024),
+): Rows {
+  const rejected = new Map<string, number>();
+  const examples = new Map<string, string>();
+  const out = { builder, rejected, examples };
   const resource = batch.resource.attributes;
   const extra: Attributes = {};
   let hasExtra = false;
@@ -80,11 +142,27 @@ export function toCopyRows(batch: ResourceMetrics, options: RowOptions, cache?: 
         continue;
       }
       const metricField = escapeText(name);
+      const plain =
+        metric.dataPointType === DataPointType.GAUGE || metric.dataPointType === DataPointType.SUM;
       for (const point of metric.dataPoints) {
-        let fields = cache?.get(point.attributes);
-        if (fields === undefined) {
-          fields = pointFields(point.attributes, options.deviceIdAttributes);
-          cache?.set(point.attributes, fields);
+        const fields =
+          cache === undefined
+            ? pointFields(point.attributes, options.deviceIdAttributes)
+            : cache.get(point.attributes, options.deviceIdAttributes);
+        const time = times.format(point.endTime);
+        if (plain && !hasExtra && fields.device !== undefined && fields.tail !== undefined) {
+          // The common case: everything but the time and value is the series'.
+          if (fields.deviceHasNul) reject(out, NUL, name, 1);
+          else if (time === undefined) reject(out, BAD_TIME, name, 1);
+          else {
+            const value = point.value as number;
+            if (!Number.isFinite(value)) reject(out, NOT_FINITE, name, 1);
+            else
+              builder.push(
+                `${time}\t${headOf(fields, fields.device, metricField)}${String(value)}${fields.tail}`,
+              );
+          }
+          continue;
         }
         let device = fields.device;
         let labels = fields.labels;
@@ -104,7 +182,6 @@ export function toCopyRows(batch: ResourceMetrics, options: RowOptions, cache?: 
           reject(out, NUL, name, 1);
           continue;
         }
-        const time = times.format(point.endTime);
         if (time === undefined) {
           reject(out, BAD_TIME, name, 1);
           continue;
@@ -115,7 +192,7 @@ export function toCopyRows(batch: ResourceMetrics, options: RowOptions, cache?: 
           case DataPointType.SUM: {
             const value = point.value as number;
             if (!Number.isFinite(value)) reject(out, NOT_FINITE, name, 1);
-            else out.lines.push(`${prefix}${metricField}\t${String(value)}\t${labels}\n`);
+            else builder.push(`${prefix}${metricField}\t${String(value)}\t${labels}\n`);
             break;
           }
           case DataPointType.HISTOGRAM:
@@ -130,11 +207,26 @@ export function toCopyRows(batch: ResourceMetrics, options: RowOptions, cache?: 
       }
     }
   }
-  return out;
+  const rows = builder.rows;
+  return { text: builder.take(), rows, rejected, examples };
+}
+
+/** `<device>\t<metric>\t` of a series, made again only when its metric changes. */
+function headOf(fields: PointFields, device: string, metricField: string): string {
+  if (fields.head?.metric !== metricField)
+    fields.head = { metric: metricField, text: `${device}\t${metricField}\t` };
+  return fields.head.text;
+}
+
+/** Where rows go, and what was left out by reason. */
+interface RowsOut {
+  readonly builder: CopyTextBuilder;
+  readonly rejected: Map<string, number>;
+  readonly examples: Map<string, string>;
 }
 
 /** `labels` is the labels JSON, escaped for COPY (appending `"le":"…"` needs no escaping). */
-function pushHistogram(out: Rows, prefix: string, name: string, h: Histogram, labels: string): void {
+function pushHistogram(out: RowsOut, prefix: string, name: string, h: Histogram, labels: string): void {
   const field = labels;
   const values = [h.count, h.sum, h.min, h.max].filter((v): v is number => v !== undefined);
   if (!values.every(Number.isFinite)) {
@@ -149,13 +241,13 @@ function pushHistogram(out: Rows, prefix: string, name: string, h: Histogram, la
     cumulative += counts[i] ?? 0;
     const bound = boundaries[i];
     const le = bound === undefined ? '+Inf' : formatBound(bound);
-    out.lines.push(`${prefix}${bucketName}\t${String(cumulative)}\t${open}"le":"${le}"}\n`);
+    out.builder.push(`${prefix}${bucketName}\t${String(cumulative)}\t${open}"le":"${le}"}\n`);
   }
   pushSummaryRows(out, prefix, name, h.count, h.sum, h.min, h.max, field);
 }
 
 function pushSummaryRows(
-  out: Rows,
+  out: RowsOut,
   prefix: string,
   name: string,
   count: number,
@@ -176,7 +268,7 @@ function pushSummaryRows(
   }
   for (const [suffix, value] of parts) {
     if (value === undefined) continue;
-    out.lines.push(`${prefix}${escapeText(name + suffix)}\t${String(value)}\t${labelsField}\n`);
+    out.builder.push(`${prefix}${escapeText(name + suffix)}\t${String(value)}\t${labelsField}\n`);
   }
 }
 
@@ -187,7 +279,7 @@ function formatBound(bound: number): string {
   return String(bound);
 }
 
-function reject(out: Rows, reason: string, metric: string, points: number): void {
+function reject(out: RowsOut, reason: string, metric: string, points: number): void {
   out.rejected.set(reason, (out.rejected.get(reason) ?? 0) + points);
   if (!out.examples.has(reason)) out.examples.set(reason, metric);
 }
@@ -212,11 +304,14 @@ function pointFields(attributes: Attributes, keys: readonly string[]): PointFiel
       break;
     }
   }
-  const labels = labelsJson(attributes, deviceKey);
+  const json = labelsJson(attributes, deviceKey);
+  const labels = json === undefined ? undefined : escapeText(json);
   return {
     device: device === undefined ? undefined : escapeText(device),
     deviceHasNul: device?.includes('\u0000') ?? false,
-    labels: labels === undefined ? undefined : escapeText(labels),
+    labels,
+    tail: labels === undefined ? undefined : `\t${labels}\n`,
+    head: undefined,
   };
 }
 

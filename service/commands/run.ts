@@ -6,11 +6,15 @@ import { createLogger } from '../../kit/logger.ts';
 import { applyHeapPolicy, largeScrapeWatch } from '../heap-flags.ts';
 import { createCollectorResource } from '../resource.ts';
 import { Service } from '../service.ts';
-import { loadCollectorConfig } from './load.ts';
+import { describeSource, loadCollectorConfig } from './load.ts';
 
 /** Options of `inframeter run`. */
 export interface RunOptions {
   config?: string | undefined;
+  /** A kwollector configuration file, run as it is (service/kwollector-config.ts). */
+  kwollectorConfig?: string | undefined;
+  /** A kwollector-wattmetre configuration file, frames read on standard input. */
+  kwollectorWattmetreConfig?: string | undefined;
   logLevel?: LogLevel | undefined;
 }
 
@@ -20,7 +24,12 @@ export interface RunOptions {
  * Resolves with the exit code when the collector has stopped.
  */
 export async function runCommand(options: RunOptions, out: Writable): Promise<number> {
-  const config = await loadCollectorConfig(options.config);
+  const source = {
+    config: options.config,
+    kwollector: options.kwollectorConfig,
+    kwollectorWattmetre: options.kwollectorWattmetreConfig,
+  };
+  const config = await loadCollectorConfig(source);
   const logger: Logger = createLogger(options.logLevel ?? config.telemetry.logLevel);
   for (const warning of config.warnings) logger.warn(`configuration: ${warning}`);
   // The heap policy, decided once from the configuration, before any component exists.
@@ -88,7 +97,7 @@ export async function runCommand(options: RunOptions, out: Writable): Promise<nu
     out.write(`inframeter: ${toError(error).message}\n`);
     return 1;
   }
-  const lines = [`inframeter running (${options.config ?? 'embedded default configuration'})`];
+  const lines = [`inframeter running (${describeSource(source)})`];
   for (const [id, exporter] of service.exporters()) {
     const where = exporter.describe?.();
     if (where !== undefined) lines.push(`  exporter ${id}: ${where}`);

@@ -1,13 +1,20 @@
 import type { Writable } from 'node:stream';
+import type { ConfigSource } from './load.ts';
 import { loadCollectorConfig } from './load.ts';
 
 /**
- * `inframeter validate --config FILE`: checks a configuration without starting anything.
+ * `inframeter validate --config FILE` (or `--kwollector-config FILE`,
+ * `--kwollector-wattmetre-config FILE`): checks a configuration without starting anything.
  * Throws a ConfigError listing every problem; prints a summary when valid.
  */
-export async function validateCommand(path: string | undefined, out: Writable): Promise<void> {
-  const config = await loadCollectorConfig(path);
-  const lines = [`${path ?? '(embedded default)'}: configuration is valid`];
+export async function validateCommand(
+  source: string | ConfigSource | undefined,
+  out: Writable,
+): Promise<void> {
+  const config = await loadCollectorConfig(source);
+  const file =
+    typeof source === 'object' ? (source.config ?? source.kwollector ?? source.kwollectorWattmetre) : source;
+  const lines = [`${file ?? '(embedded default)'}: configuration is valid`];
   for (const pipeline of config.pipelines) {
     const processors = pipeline.processors.length > 0 ? ` → ${pipeline.processors.join(' → ')}` : '';
     lines.push(
