@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { duration } from '../../kit/config-types.ts';
 import { size } from './size.ts';
 
-/** Default bound on rows waiting in memory to be written: 16 MiB of CSV text (`max_buffer_size`). */
+/** Default bound on the memory held by rows waiting to be written: 16 MiB (`max_buffer_size`). */
 export const DEFAULT_MAX_BUFFER_SIZE = 16 * 2 ** 20;
 
 const rotationSchema = z

@@ -16,7 +16,7 @@ import {
   writeAllToFile,
 } from './csv-file.ts';
 import type { CsvFile } from './csv-file.ts';
-import { CSV_HEADER, CsvFormatter } from './rows.ts';
+import { CSV_HEADER, CsvFormatter, ownedCopy } from './rows.ts';
 
 /** Rows waiting beyond this many bytes are written at once rather than at the next flush tick. */
 const WRITE_NOW_BYTES = 1 << 20;
@@ -33,8 +33,9 @@ export interface CsvExporterOptions {
 }
 
 interface Pending {
-  /** The batch's records, encoded once. */
+  /** The batch's records, encoded once, in a buffer of their own (see ownedCopy). */
   readonly data: Buffer;
+  /** Memory `data` keeps alive: its whole backing store, which ownedCopy makes its length. */
   readonly bytes: number;
   readonly callback: (result: ExportResult) => void;
 }
@@ -44,7 +45,9 @@ interface Pending {
  * bounded in-memory buffer and are written every `flush_interval` (sooner when a megabyte is
  * waiting), one write at a time so that the file stream's backpressure holds. A batch's
  * callback fires once its rows are handed to the operating system. A batch that would take the
- * buffer past `max_buffer_size` fails at once and its points are counted dropped.
+ * buffer past `max_buffer_size` fails at once and its points are counted dropped (logged once
+ * per overflow). The bound counts the memory the queue keeps alive, not only the bytes of the
+ * rows: each batch is copied out of the formatter's scratch into a buffer of exactly its size.
  *
  * The file is opened by `start()`, or by the first write when used as a plain SDK exporter
  * without `start()`.
@@ -58,7 +61,7 @@ export class CsvExporter implements Exporter {
   #queue: Pending[] = [];
   /** Bytes in #queue. */
   #queuedBytes = 0;
-  /** Bytes queued plus bytes being written: what the buffer bound applies to. */
+  /** Memory of the batches queued plus those being written: what the buffer bound applies to. */
   #bufferedBytes = 0;
   #file: CsvFile | undefined;
   /** Every file operation runs in this chain, one after another. It never rejects. */
@@ -87,6 +90,14 @@ export class CsvExporter implements Exporter {
     await opened;
   }
 
+  /**
+   * Bytes of memory the batches waiting to be written (queued or being written) keep alive:
+   * never more than `max_buffer_size`, except for one batch larger than it on its own.
+   */
+  get bufferedBytes(): number {
+    return this.#bufferedBytes;
+  }
+
   describe(): string {
     return this.#config.path;
   }
@@ -96,14 +107,14 @@ export class CsvExporter implements Exporter {
       resultCallback({ code: ExportResultCode.FAILED, error: new Error('the csv exporter is shut down') });
       return;
     }
-    let data: Buffer;
+    let records: Buffer;
     try {
       const wellFormed = keepWellFormedPoints(batch, {
         telemetry: this.#settings.telemetry,
         errors: this.#errors,
       });
-      data = this.#formatter.encode(wellFormed, { includeResource: this.#config.include_resource });
-      if (data.length === 0) {
+      records = this.#formatter.encode(wellFormed, { includeResource: this.#config.include_resource });
+      if (records.length === 0) {
         resultCallback({ code: ExportResultCode.SUCCESS });
         return;
       }
@@ -111,22 +122,25 @@ export class CsvExporter implements Exporter {
       resultCallback({ code: ExportResultCode.FAILED, error: toError(error) });
       return;
     }
-    const bytes = data.length;
+    // The records are a view of the formatter's scratch: checked against the bound before they
+    // are copied, so a batch refused allocates nothing.
+    const bytes = records.length;
     // An empty buffer takes any batch, so that one batch larger than the bound still goes through.
     if (this.#bufferedBytes > 0 && this.#bufferedBytes + bytes > this.#config.max_buffer_size) {
       const points = countPoints(batch);
       this.#settings.telemetry.dropped(points, 'buffer_full');
-      resultCallback({
-        code: ExportResultCode.FAILED,
-        error: new Error(
-          `csv buffer full: ${this.#bufferedBytes} bytes wait to be written (max_buffer_size ${this.#config.max_buffer_size}); ${points} points dropped`,
-        ),
-      });
+      const error = new Error(
+        `csv buffer full: ${this.#bufferedBytes} bytes wait to be written (max_buffer_size ${this.#config.max_buffer_size}); ${points} points dropped`,
+      );
+      this.#errors.report('buffer', error, 'buffer_full');
+      resultCallback({ code: ExportResultCode.FAILED, error });
       return;
     }
-    this.#queue.push({ data, bytes, callback: resultCallback });
-    this.#queuedBytes += bytes;
-    this.#bufferedBytes += bytes;
+    this.#errors.recovered('buffer');
+    const data = ownedCopy(records);
+    this.#queue.push({ data, bytes: data.buffer.byteLength, callback: resultCallback });
+    this.#queuedBytes += data.length;
+    this.#bufferedBytes += data.buffer.byteLength;
     if (this.#config.flush_interval === 0 || this.#queuedBytes >= WRITE_NOW_BYTES) {
       void this.#drain(); // The chain never rejects; export's callers hear through their callbacks.
     } else if (this.#flushTimer === undefined) {
@@ -274,12 +288,12 @@ export class CsvExporter implements Exporter {
       }
       let file = await this.#ensureOpen();
       while (done < taken.length) {
-        if (this.#rotationDue(file, taken[done]?.bytes ?? 0)) file = await this.#rotate(file);
+        if (this.#rotationDue(file, taken[done]?.data.length ?? 0)) file = await this.#rotate(file);
         // Everything that fits before the next rotation goes out in one write.
         let end = done + 1;
-        let bytes = taken[done]?.bytes ?? 0;
-        while (end < taken.length && !this.#passesMaxSize(file, bytes + (taken[end]?.bytes ?? 0))) {
-          bytes += taken[end]?.bytes ?? 0;
+        let bytes = taken[done]?.data.length ?? 0;
+        while (end < taken.length && !this.#passesMaxSize(file, bytes + (taken[end]?.data.length ?? 0))) {
+          bytes += taken[end]?.data.length ?? 0;
           end += 1;
         }
         const group = taken.slice(done, end);

@@ -303,10 +303,23 @@ class ByteBuilder {
     this.#reserve(text.length);
     this.pos += this.buf.write(text, this.pos, 'latin1');
   }
-  /** What was written, as its own buffer. */
-  result(): Buffer {
+  /** What was written: a view of the builder's buffer, overwritten by the next use. */
+  view(): Buffer {
     return this.buf.subarray(0, this.pos);
   }
+}
+
+/** Largest scratch buffer a formatter keeps between batches (a larger one is let go after use). */
+const SCRATCH_KEPT_BYTES = 4 << 20;
+
+/**
+ * A copy of `bytes` in a buffer of exactly their size, sharing memory with nothing: keeping it
+ * keeps `bytes.length` bytes alive, not a pool slab or a larger allocation it was cut from.
+ */
+export function ownedCopy(bytes: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  copy.set(bytes);
+  return copy;
 }
 
 /**
@@ -329,6 +342,8 @@ export class CsvFormatter {
   #middle = '';
   /** `,<resource>,` and LF: the tail of a record without a start (gauges). */
   #gaugeTail = Buffer.alloc(0);
+  /** Where batches are encoded, reused from one batch to the next. */
+  #scratch = new ByteBuilder(0);
 
   static #iso(ms: number): string {
     const date = new Date(ms);
@@ -393,7 +408,11 @@ export class CsvFormatter {
     return cell;
   }
 
-  /** The CSV records of every point of a batch, in the batch's order (empty when it has none). */
+  /**
+   * The CSV records of every point of a batch, in the batch's order (empty when it has none),
+   * in the formatter's scratch buffer: valid until the next `encode()`; keep an
+   * {@link ownedCopy} of what must outlive it.
+   */
   encode(batch: ResourceMetrics, options: RowOptions): Buffer {
     const resourceAttributes = batch.resource.attributes;
     const host = csvField(toCellText(resourceAttributes[HOST_ATTRIBUTE]));
@@ -407,14 +426,14 @@ export class CsvFormatter {
       this.#gaugeTail = Buffer.from(`${middle}\n`, 'utf8');
     }
     this.#cells = new Map();
-    let points = 0;
-    for (const scope of batch.scopeMetrics)
-      for (const metric of scope.metrics) points += metric.dataPoints.length;
-    const out = new ByteBuilder(points * 160);
+    const out = this.#scratch;
+    out.pos = 0;
     for (const scope of batch.scopeMetrics) {
       for (const metric of scope.metrics) this.#metric(out, metric, host);
     }
-    return out.result();
+    const records = out.view();
+    if (out.buf.length > SCRATCH_KEPT_BYTES) this.#scratch = new ByteBuilder(0);
+    return records;
   }
 
   /** One record: `<end>,` `<host>,<metric>,<unit>,<type>,` value `,<cell>` `,<resource>,<start>` LF. */
