@@ -8,9 +8,9 @@ import { ErrorLog } from '../../kit/error-log.ts';
 import { keepWellFormedPoints } from '../../kit/malformed-points.ts';
 import { toError } from '../../kit/errors.ts';
 import type { PrometheusExporterConfig } from './config.ts';
-import type { ExpositionFormat, ExpositionOptions } from '../../kit/prometheus/exposition.ts';
-import { ExpositionCache, renderExposition } from '../../kit/prometheus/exposition.ts';
+import type { ExpositionFormat } from '../../kit/prometheus/exposition.ts';
 import { ScrapeServer } from './server.ts';
+import { SeriesLineCache } from './series-lines.ts';
 import { SeriesStore } from './store.ts';
 
 /** What tests and embedders may inject. */
@@ -30,8 +30,7 @@ export class PrometheusExporter implements Exporter {
   readonly #store: SeriesStore;
   readonly #server: ScrapeServer;
   readonly #errors: ErrorLog;
-  readonly #exposition: ExpositionOptions;
-  readonly #cache = new ExpositionCache();
+  readonly #lines: SeriesLineCache;
   #starting: Promise<void> | undefined;
   #stopped = false;
 
@@ -44,7 +43,7 @@ export class PrometheusExporter implements Exporter {
     this.#config = config;
     this.#store = new SeriesStore(config.metric_expiration, options.now);
     this.#errors = new ErrorLog(settings.logger);
-    this.#exposition = {
+    this.#lines = new SeriesLineCache(this.#store, {
       namespace: config.namespace,
       constLabels: config.const_labels,
       resourceToTelemetry: config.resource_to_telemetry_conversion.enabled,
@@ -54,7 +53,7 @@ export class PrometheusExporter implements Exporter {
       onProblem: (problem) => {
         this.#errors.report(problem, new Error(problem));
       },
-    };
+    });
     this.#server = new ScrapeServer((format) => this.render(format), {
       openMetrics: config.enable_open_metrics,
       logger: settings.logger,
@@ -98,7 +97,7 @@ export class PrometheusExporter implements Exporter {
 
   /** The exposition of what the store holds now, in a format: what a scrape answers. */
   render(format: ExpositionFormat = 'text'): string {
-    return renderExposition(this.#store.snapshot(), { ...this.#exposition, format }, this.#cache);
+    return this.#lines.render(format);
   }
 
   /** The address the endpoint listens on (the real port when 0 was configured); undefined before start. */

@@ -36,7 +36,12 @@ export interface IngestReport {
   readonly dropped: Map<DropReason, number>;
 }
 
-interface StoredSeries {
+/** What a series holds for its readers: its latest point. */
+export interface SeriesHolder {
+  readonly point: DataPoint<number> | DataPoint<Histogram>;
+}
+
+interface StoredSeries extends SeriesHolder {
   readonly resourceKey: string;
   readonly resource: Resource;
   readonly scopeKey: string;
@@ -161,6 +166,8 @@ export class SeriesStore {
   readonly #keys = new SeriesKeys();
   /** The series keys in snapshot order; undefined once a series was added or removed. */
   #sortedKeys: string[] | undefined;
+  /** Counts the changes of what a snapshot holds other than points' values and times. */
+  #shape = 0;
   #lastSweep: number;
 
   /**
@@ -176,6 +183,22 @@ export class SeriesStore {
   /** Number of series held (expired ones included until the next sweep). */
   get size(): number {
     return this.#series.size;
+  }
+
+  /**
+   * Changes whenever a snapshot would differ in more than its points' values, times and
+   * exemplars: a series came, went or changed type, or its descriptor or attributes object was
+   * replaced. A series' object (what {@link holders} gives) then stays the same between changes.
+   */
+  get shape(): number {
+    return this.#shape;
+  }
+
+  /** The series holding each point of the last snapshot (by the point object), to follow their newer points. */
+  holders(): Map<object, SeriesHolder> {
+    const out = new Map<object, SeriesHolder>();
+    for (const series of this.#series.values()) out.set(series.point, series);
+    return out;
   }
 
   /** Stores the points of a batch: newer points replace older ones, deltas add up. */
@@ -225,18 +248,20 @@ export class SeriesStore {
           }
           if (
             previous !== undefined &&
-            !delta &&
             previous.dataPointType === metric.dataPointType &&
             previous.isMonotonic === isMonotonic
           ) {
-            // The common case, a newer cumulative or gauge point: update in place.
+            // The common case, a newer point of a known series: update it in place.
+            if (previous.descriptor !== metric.descriptor || previous.point.attributes !== point.attributes)
+              this.#shape += 1;
+            previous.point = delta ? accumulate(metric, point, previous) : copyPoint(point);
             previous.descriptor = metric.descriptor;
-            previous.point = copyPoint(point);
             previous.updatedAt = now;
             report.stored += 1;
             continue;
           }
           if (previous === undefined) this.#sortedKeys = undefined;
+          this.#shape += 1;
           this.#series.set(key, {
             resourceKey,
             resource: batch.resource,
@@ -267,7 +292,10 @@ export class SeriesStore {
         removed += 1;
       }
     }
-    if (removed > 0) this.#sortedKeys = undefined;
+    if (removed > 0) {
+      this.#sortedKeys = undefined;
+      this.#shape += 1;
+    }
     return removed;
   }
 

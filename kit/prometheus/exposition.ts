@@ -134,6 +134,9 @@ interface Series {
   readonly exact?: bigint | undefined;
   /** The point's exemplars (kept for counters and histograms in OpenMetrics only). */
   readonly exemplars: readonly Exemplar[];
+  /** The data point it was made of (not for summaries and `target_info`), and whether its exemplars are kept. */
+  readonly source?:
+    { readonly point: DataPoint<number | Histogram>; readonly exemplars: boolean } | undefined;
 }
 
 interface Family {
@@ -204,6 +207,7 @@ function collectFamilies(
     value: number | Histogram | SummaryValue,
     exemplars: readonly Exemplar[] = [],
     exact?: bigint,
+    source?: Series['source'],
   ): void => {
     const existing = family.series.get(text);
     if (existing !== undefined) {
@@ -212,7 +216,7 @@ function collectFamilies(
       );
       if (hrTimeCompare(endTime, existing.endTime) < 0) return;
     }
-    family.series.set(text, { labels: text, endTime, value, exemplars, exact });
+    family.series.set(text, { labels: text, endTime, value, exemplars, exact, source });
   };
 
   for (const batch of batches) {
@@ -324,6 +328,7 @@ function collectFamilies(
             point.value,
             keepExemplars ? exemplarsOf(point) : [],
             int64Of(point),
+            { point, exemplars: keepExemplars },
           );
           resourceHasSeries = true;
         }
@@ -525,8 +530,8 @@ function summaryLines(name: string, series: Series, summary: SummaryValue, times
   return out;
 }
 
-function renderFamily(family: Family, format: ExpositionFormat, timestamps: boolean): string {
-  if (family.series.size === 0) return '';
+/** The HELP, TYPE (and in OpenMetrics UNIT) lines of a family. */
+function familyHeader(family: Family, format: ExpositionFormat): string {
   const openMetrics = format === 'openmetrics';
   // OpenMetrics names the family without `_total` and every counter sample with it; the text
   // format names both like the samples and has no info type.
@@ -536,17 +541,38 @@ function renderFamily(family: Family, format: ExpositionFormat, timestamps: bool
   if (family.help !== '') out += `# HELP ${metadataName} ${escapeHelp(family.help, format)}\n`;
   out += `# TYPE ${metadataName} ${type}\n`;
   if (openMetrics && family.unit !== '') out += `# UNIT ${metadataName} ${family.unit}\n`;
-  const sampleName = openMetrics && family.type === 'counter' ? `${family.key}_total` : family.sampleName;
+  return out;
+}
+
+/** The name of a family's samples in a format. */
+function familySampleName(family: Family, format: ExpositionFormat): string {
+  return format === 'openmetrics' && family.type === 'counter' ? `${family.key}_total` : family.sampleName;
+}
+
+/** A sample's timestamp: whole milliseconds (the text format's integer, OpenMetrics' seconds). */
+function timestampText(endTime: HrTime, openMetrics: boolean): string {
+  const ms = endTime[0] * 1000 + Math.floor(endTime[1] / 1_000_000);
+  return ` ${openMetrics ? String(ms / 1000) : String(ms)}`;
+}
+
+/** A family's series in label order. */
+function sortedSeries(family: Family): Series[] {
   const keys = [...family.series.keys()].sort(byString);
+  const out: Series[] = [];
   for (const key of keys) {
     const series = family.series.get(key);
-    if (series === undefined) continue;
-    let timestamp = '';
-    if (timestamps && family.type !== 'info') {
-      // Whole milliseconds: the text format needs an integer, OpenMetrics gets them as seconds.
-      const ms = series.endTime[0] * 1000 + Math.floor(series.endTime[1] / 1_000_000);
-      timestamp = ` ${openMetrics ? String(ms / 1000) : String(ms)}`;
-    }
+    if (series !== undefined) out.push(series);
+  }
+  return out;
+}
+
+function renderFamily(family: Family, format: ExpositionFormat, timestamps: boolean): string {
+  if (family.series.size === 0) return '';
+  const openMetrics = format === 'openmetrics';
+  let out = familyHeader(family, format);
+  const sampleName = familySampleName(family, format);
+  for (const series of sortedSeries(family)) {
+    const timestamp = timestamps && family.type !== 'info' ? timestampText(series.endTime, openMetrics) : '';
     const value = series.value;
     if (typeof value === 'number')
       out += sampleLine(
@@ -561,6 +587,15 @@ function renderFamily(family: Family, format: ExpositionFormat, timestamps: bool
     else out += histogramLines(sampleName, series, value, timestamp);
   }
   return out;
+}
+
+/** The families of a rendering in exposition order: `target_info`, then by family name. */
+function orderedFamilies(target: Family, families: Map<string, Family>): Family[] {
+  // In family-name order; a gauge `x` before a counter `x` (`x_total`).
+  const ordered = [...families.values()].sort(
+    (a, b) => byString(a.key, b.key) || byString(a.sampleName, b.sampleName),
+  );
+  return [target, ...ordered];
 }
 
 /**
@@ -580,13 +615,101 @@ export function renderExposition(
   const problems = new Set<string>();
   const { target, families } = collectFamilies(batches, options, (text) => problems.add(text), cache);
   const timestamps = options.timestamps ?? false;
-  let out = renderFamily(target, format, timestamps);
-  // In family-name order; a gauge `x` before a counter `x` (`x_total`).
-  const ordered = [...families.values()].sort(
-    (a, b) => byString(a.key, b.key) || byString(a.sampleName, b.sampleName),
-  );
-  for (const family of ordered) out += renderFamily(family, format, timestamps);
+  let out = '';
+  for (const family of orderedFamilies(target, families)) out += renderFamily(family, format, timestamps);
   if (format === 'openmetrics') out += '# EOF\n';
   if (options.onProblem !== undefined) for (const text of problems) options.onProblem(text);
   return out;
+}
+
+/** One sample of an {@link ExpositionPlan}: its `name{labels} ` text and the point it showed. */
+export interface PlannedSample {
+  /** The line up to its value, space included. */
+  readonly prefix: string;
+  /** The point the plan was made of: its holder's current point gives the value. */
+  readonly point: DataPoint<number>;
+  /** Whether the point's last exemplar follows the value (OpenMetrics counters). */
+  readonly exemplar: boolean;
+}
+
+/**
+ * A rendering taken apart for rendering again: the fixed text (metadata lines, `target_info`)
+ * before each sample, each sample's fixed prefix, and the text after the last sample. Made
+ * only for expositions of plain numbers (gauges and counters) that raised no problem.
+ */
+export interface ExpositionPlan {
+  /** `before[i]` is the fixed text before sample `i`. */
+  readonly before: readonly string[];
+  readonly samples: readonly PlannedSample[];
+  readonly tail: string;
+  readonly openMetrics: boolean;
+  readonly timestamps: boolean;
+}
+
+/**
+ * The plan of the rendering of `batches`, which {@link renderPlanned} turns into exactly the
+ * text {@link renderExposition} gives for the same batches with newer values. Undefined when
+ * the rendering would hold a histogram or summary, or report a problem: those are rendered
+ * in full each time.
+ */
+export function planExposition(
+  batches: readonly ResourceMetrics[],
+  options: ExpositionOptions = {},
+  cache: ExpositionCache = new ExpositionCache(),
+): ExpositionPlan | undefined {
+  const format = options.format ?? 'text';
+  const openMetrics = format === 'openmetrics';
+  let problems = 0;
+  const { target, families } = collectFamilies(batches, options, () => (problems += 1), cache);
+  if (problems > 0) return undefined;
+  const timestamps = options.timestamps ?? false;
+  const before: string[] = [];
+  const samples: PlannedSample[] = [];
+  let text = '';
+  for (const family of orderedFamilies(target, families)) {
+    if (family.series.size === 0) continue;
+    text += familyHeader(family, format);
+    const sampleName = familySampleName(family, format);
+    for (const series of sortedSeries(family)) {
+      const labels = series.labels === '' ? '' : `{${series.labels}}`;
+      if (family.type === 'info' && typeof series.value === 'number') {
+        text += `${sampleName}${labels} ${formatValue(series.value)}\n`;
+        continue;
+      }
+      const point = series.source?.point;
+      if (point === undefined || typeof point.value !== 'number') return undefined;
+      before.push(text);
+      text = '';
+      samples.push({
+        prefix: `${sampleName}${labels} `,
+        point: point as DataPoint<number>,
+        exemplar: series.source?.exemplars ?? false,
+      });
+    }
+  }
+  if (openMetrics) text += '# EOF\n';
+  return { before, samples, tail: text, openMetrics, timestamps };
+}
+
+/**
+ * A plan rendered with the current points of its samples (`points[i]` holds sample `i`'s):
+ * only the values, timestamps and exemplars are written anew. Undefined when a point no
+ * longer holds a number.
+ */
+export function renderPlanned(
+  plan: ExpositionPlan,
+  points: readonly { readonly point: DataPoint<number> | DataPoint<Histogram> }[],
+): string | undefined {
+  const { before, samples, openMetrics, timestamps } = plan;
+  let out = '';
+  for (let i = 0; i < samples.length; i += 1) {
+    const sample = samples[i];
+    const point = points[i]?.point;
+    if (sample === undefined || point === undefined || typeof point.value !== 'number') return undefined;
+    out += `${before[i] ?? ''}${sample.prefix}${exactOrValue(point.value, int64Of(point))}`;
+    if (timestamps) out += timestampText(point.endTime, openMetrics);
+    if (sample.exemplar) out += exemplarSuffix(exemplarsOf(point).at(-1));
+    out += '\n';
+  }
+  return out + plan.tail;
 }
