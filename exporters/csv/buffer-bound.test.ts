@@ -17,6 +17,7 @@ import { createLogger } from '../../kit/logger.ts';
 import { createTestSettings } from '../../test/support/settings.ts';
 import { configSchema } from './config.ts';
 import { CsvExporter } from './csv.ts';
+import { waitUntil } from '../../test/support/wait.ts';
 
 /**
  * The write queue's memory against `max_buffer_size` when the file cannot keep up: the file's
@@ -80,13 +81,8 @@ function stallFileWrites(): { release: () => Promise<void> } {
   };
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const waitFor = (condition: () => boolean, what: string): Promise<void> =>
+  waitUntil(condition, what, { timeoutMs: 60_000 });
 
 describe('csv exporter write queue', () => {
   it('keeps the memory it holds under max_buffer_size when the file cannot keep up, and drops the rest counted', async () => {

@@ -24,6 +24,7 @@ import { CsvExporter } from './csv.ts';
 import { csvFactory } from './factory.ts';
 import { CSV_HEADER } from './rows.ts';
 import { createKnownBatch, KNOWN_BATCH_POINTS, KNOWN_BATCH_ROWS } from './testdata/fixtures/known-batch.ts';
+import { waitUntil } from '../../test/support/wait.ts';
 
 const GOLDEN = join(import.meta.dirname, 'testdata', 'golden', 'known-batch.csv');
 /** 2026-11-22T18:00:00.000Z */
@@ -347,12 +348,12 @@ describe('csv exporter rotation', () => {
     const { exporter, path } = createExporter({ rotation: { interval: '150ms' } });
     await exporter.start();
     await exportBatch(exporter, createKnownBatch());
-    const deadline = performance.now() + 30_000;
     // Until the file is rotated and its successor has its header (opened, then written).
     const started = (): boolean => existsSync(path) && statSync(path).size === CSV_HEADER.length;
-    while ((readdirSync(dir).length < 2 || !started()) && performance.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitUntil(
+      () => readdirSync(dir).length >= 2 && started(),
+      'the rotation and a new file with its header',
+    );
     const rotated = readdirSync(dir).filter((name) => name !== 'metrics.csv');
     expect(rotated).toHaveLength(1);
     expect(read(join(dir, rotated[0] ?? ''))).toBe(read(GOLDEN));

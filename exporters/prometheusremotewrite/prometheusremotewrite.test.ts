@@ -18,6 +18,7 @@ import { createRemoteWriteClient } from './client.ts';
 import { configSchema } from './config.ts';
 import { RemoteWriteExporter } from './prometheusremotewrite.ts';
 import { decodeWriteRequest, encodeLabels, encodeWriteRequest } from './proto.ts';
+import { waitUntil } from '../../test/support/wait.ts';
 
 /** Requests the exporter posted, decoded: one line per sample, `name{labels} value@ms`. */
 class CapturingClient implements RemoteWriteClient {
@@ -304,9 +305,7 @@ describe('prometheusremotewrite exporter', () => {
     await exporter.start();
     client.answer = { ok: false, status: 503, retryable: true, message: 'HTTP 503' };
     await exportOf(exporter, batchOf(gauge('g', [{ value: 1, at: T }])));
-    const deadline = Date.now() + 20_000;
-    while (client.bodies.length < 3 && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitUntil(() => client.bodies.length >= 3, 'three attempts of the failing batch');
     client.answer = { ok: true };
     await exporter.forceFlush();
     expect(client.bodies.length).toBeGreaterThanOrEqual(4);

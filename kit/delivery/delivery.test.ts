@@ -22,6 +22,7 @@ import { DEFAULT_MAX_ELAPSED_MS, Delivery } from './delivery.ts';
 import { decodeBatches } from '../otlp/decode.ts';
 import { FileStore } from './file-store.ts';
 import { backoffDelay, ExportFailure, httpFailure, parseRetryAfter } from './retry.ts';
+import { waitUntil } from '../../test/support/wait.ts';
 
 const schema = z.strictObject(deliveryOptions);
 
@@ -100,13 +101,7 @@ const unavailable = (): SendResult => ({
   error: new ExportFailure('HTTP 503', { retryable: true }),
 });
 
-async function waitFor(condition: () => boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const waitFor = (condition: () => boolean): Promise<void> => waitUntil(condition, 'the delivery event');
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -325,7 +320,7 @@ describe('consumers and self-telemetry', () => {
         inFlight += 1;
         most = Math.max(most, inFlight);
         seen.push(firstValue(request));
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 20)); // the destination's answer time, not a wait
         inFlight -= 1;
         return { ok: true };
       },
@@ -581,10 +576,10 @@ describe('catching up after an outage', () => {
       { coalesceBytes: 64 * 1024, probeIntervalMs: 60 },
     );
     for (let id = 1; id <= 10; id++) await exportBatch(delivery, batch(id, 3));
-    await waitFor(() => failed.length >= 8, 10_000);
+    await waitFor(() => failed.length >= 8);
     const whileDown = mostInFlight;
     down = false;
-    await waitFor(() => delivery.status().queuedBatches === 0, 10_000);
+    await waitFor(() => delivery.status().queuedBatches === 0);
     // While the destination failed: one request at a time, the oldest batch alone each time
     // (the first sends, before the first failure came back, went out on every consumer).
     const probes = failed.filter((f) => f.at > failed[0]!.at + 40);
@@ -623,7 +618,7 @@ describe('catching up after an outage', () => {
         }
         inFlight += 1;
         mostInFlight = Math.max(mostInFlight, inFlight);
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 20)); // the destination's answer time, not a wait
         inFlight -= 1;
         return { ok: true };
       },
@@ -631,10 +626,10 @@ describe('catching up after an outage', () => {
       { probeIntervalMs: 100 },
     );
     for (let id = 1; id <= 20; id++) await exportBatch(delivery, batch(id, 2));
-    await waitFor(() => attemptsWhileDown >= 4, 10_000);
+    await waitFor(() => attemptsWhileDown >= 4);
     down = false;
     const upAt = performance.now();
-    await waitFor(() => delivery.status().queuedBatches === 0, 10_000);
+    await waitFor(() => delivery.status().queuedBatches === 0);
     const drainMs = performance.now() - upAt;
     expect(mostInFlight).toBe(4);
     expect(delivery.status().sentPoints).toBe(40);

@@ -1,3 +1,4 @@
+import { waitUntil } from './wait.ts';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -107,9 +108,5 @@ export async function waitFor(
   what: string,
   detail: () => string = () => '',
 ): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${detail()}`);
-    await sleep(200);
-  }
+  await waitUntil(condition, what, { timeoutMs: ms, pollMs: 200, detail });
 }
