@@ -124,6 +124,8 @@ export class PostgresqlExporter implements Exporter {
         text = rows.text;
       }
       const report = await this.#withClient((client) => writeRows(client, text));
+      // Written: its buffer can take the next batches.
+      this.#builder.recycle(text);
       if (report.refused.length > 0) {
         this.#settings.telemetry.failed(report.refused.length);
         for (const refused of report.refused) {

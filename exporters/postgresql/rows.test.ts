@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { copyLines } from './copy-text.ts';
+import { CopyTextBuilder, copyLines } from './copy-text.ts';
 import { escapeText, PointFieldsCache, toCopyRows as toCopyText } from './rows.ts';
 import { at, batchOf, histogramMetric, numberMetric } from './testdata/batches.ts';
 
@@ -151,5 +151,61 @@ describe('toCopyRows with a cache of point fields', () => {
       expect(labels({ device_id: 'n', k: '1s1:x' })).toBe('{"k":"1s1:x"}\n');
       expect(labels({ device_id: 'n', k: '1', '1:x': '' })).toBe('{"k":"1","1:x":""}\n');
     }
+  });
+});
+
+describe('toCopyRows on the common row path', () => {
+  it('writes times, devices, names, values and labels exactly, whatever the metric sharing content', () => {
+    // Two metrics whose points have attributes of equal content but their own objects, as
+    // each instrument of a producer holds them; the second batch finds both by object.
+    const cache = new PointFieldsCache();
+    const perMetric = ['a', 'b'].map((name) => ({ name, attributes: { device_id: 'nöde', rack: 'é' } }));
+    const time = at('2020-01-06T14:00:00Z', 7);
+    for (let round = 0; round < 2; round += 1) {
+      const rows = toCopyRows(
+        batchOf(
+          perMetric.map(({ name, attributes }) =>
+            numberMetric(name, [
+              { attributes, value: -0.000125, time },
+              { attributes, value: 1e21, time: [time[0], 999_999_999] },
+            ]),
+          ),
+        ),
+        options,
+        cache,
+      );
+      expect(rows.lines).toEqual([
+        '2020-01-06 14:00:00.000007+00\tnöde\ta\t-0.000125\t{"rack":"é"}\n',
+        '2020-01-06 14:00:00.999999+00\tnöde\ta\t1e+21\t{"rack":"é"}\n',
+        '2020-01-06 14:00:00.000007+00\tnöde\tb\t-0.000125\t{"rack":"é"}\n',
+        '2020-01-06 14:00:00.999999+00\tnöde\tb\t1e+21\t{"rack":"é"}\n',
+      ]);
+    }
+  });
+
+  it('hands a filled buffer over, and takes it back once written', () => {
+    // Room for one row (with the most a value may take), which fills more than half of it.
+    const builder = new CopyTextBuilder(80);
+    const batch = batchOf([
+      numberMetric('m', [{ attributes: { device_id: 'node-1' }, value: 42.5, time: T }]),
+    ]);
+    const first = toCopyRows(batch, options, undefined, builder).text;
+    const line = '2020-01-06 14:00:00.123456+00\tnode-1\tm\t42.5\t{}\n';
+    expect(copyLines(first)).toEqual([line]);
+    // The next batch is written elsewhere: the first text stays as it was.
+    const second = toCopyRows(batch, options, undefined, builder).text;
+    const sameMemory = (a: Uint8Array, b: Uint8Array): boolean =>
+      a.buffer === b.buffer && a.byteOffset === b.byteOffset;
+    expect(sameMemory(second, first)).toBe(false);
+    expect(copyLines(first)).toEqual([line]);
+    builder.recycle(first);
+    builder.recycle(first);
+    builder.recycle(Buffer.from(line));
+    // The builder is filling a third buffer; the one after it is the first, given back.
+    const third = toCopyRows(batch, options, undefined, builder).text;
+    const fourth = toCopyRows(batch, options, undefined, builder).text;
+    expect(sameMemory(third, first)).toBe(false);
+    expect(sameMemory(fourth, first)).toBe(true);
+    expect([...copyLines(second), ...copyLines(third), ...copyLines(fourth)]).toEqual([line, line, line]);
   });
 });

@@ -57,21 +57,20 @@ export interface PointFields {
   readonly device: string | undefined;
   readonly deviceHasNul: boolean;
   readonly labels: string | undefined;
-  /** The end of the series' rows, `\t<labels>\n` (labels known). */
-  readonly tail: string | undefined;
-  /**
-   * The middle of its rows, `<device>\t<metric>\t` (device known), for the last metric it was
-   * made for: a series' attributes object almost always belongs to one metric.
-   */
-  head: { readonly metric: string; readonly text: string } | undefined;
+  /** The end of the series' rows, `\t<labels>\n` as UTF-8 (labels known). */
+  readonly tail: Uint8Array | undefined;
+  /** `<device>\t` as UTF-8 (device known). */
+  readonly deviceField: Uint8Array | undefined;
 }
 
 /**
  * {@link PointFields} of the series seen, valid for one set of options: by attributes object
  * (a scraper's producer hands a series the same object at every collection), and by content
- * for producers that build new objects every time (the kwollect receiver's reshaping). A new
- * series is entered in both; an object found by content only is not added by object, since
- * such producers would add one entry per point.
+ * for producers that build new objects every time (the kwollect receiver's reshaping). An
+ * object found by content is entered by object too: the metrics of a producer hold objects of
+ * equal content (each instrument its own), and all but the first would otherwise pay for the
+ * content key at every batch. A producer making new objects adds entries that go with its
+ * objects (a WeakMap).
  */
 export class PointFieldsCache {
   readonly #byObject = new WeakMap<Attributes, PointFields>();
@@ -85,10 +84,11 @@ export class PointFieldsCache {
     if (fields !== undefined) return fields;
     const key = contentKey(attributes);
     fields = this.#byContent.get(key);
-    if (fields !== undefined) return fields;
-    fields = pointFields(attributes, deviceIdAttributes);
-    if (this.#byContent.size >= PointFieldsCache.MAX_SERIES) this.#byContent.clear();
-    this.#byContent.set(key, fields);
+    if (fields === undefined) {
+      fields = pointFields(attributes, deviceIdAttributes);
+      if (this.#byContent.size >= PointFieldsCache.MAX_SERIES) this.#byContent.clear();
+      this.#byContent.set(key, fields);
+    }
     this.#byObject.set(attributes, fields);
     return fields;
   }
@@ -142,6 +142,7 @@ export function toCopyRows(
         continue;
       }
       const metricField = escapeText(name);
+      const metricBytes = Buffer.from(`${metricField}\t`);
       const plain =
         metric.dataPointType === DataPointType.GAUGE || metric.dataPointType === DataPointType.SUM;
       for (const point of metric.dataPoints) {
@@ -149,21 +150,25 @@ export function toCopyRows(
           cache === undefined
             ? pointFields(point.attributes, options.deviceIdAttributes)
             : cache.get(point.attributes, options.deviceIdAttributes);
-        const time = times.format(point.endTime);
-        if (plain && !hasExtra && fields.device !== undefined && fields.tail !== undefined) {
+        if (plain && !hasExtra && fields.deviceField !== undefined && fields.tail !== undefined) {
           // The common case: everything but the time and value is the series'.
+          const [seconds, nanos] = point.endTime;
+          const second = times.second(seconds);
+          const micros = Math.floor(nanos / 1000);
+          const value = point.value as number;
           if (fields.deviceHasNul) reject(out, NUL, name, 1);
-          else if (time === undefined) reject(out, BAD_TIME, name, 1);
-          else {
-            const value = point.value as number;
-            if (!Number.isFinite(value)) reject(out, NOT_FINITE, name, 1);
-            else
-              builder.push(
-                `${time}\t${headOf(fields, fields.device, metricField)}${String(value)}${fields.tail}`,
-              );
-          }
+          else if (second === undefined) reject(out, BAD_TIME, name, 1);
+          else if (!Number.isFinite(value)) reject(out, NOT_FINITE, name, 1);
+          else if (micros >= 0 && micros < 1_000_000)
+            builder.pushRow(second, micros, fields.deviceField, metricBytes, value, fields.tail);
+          // Not a normalised time (nanoseconds past 999,999,999): written as it always was.
+          else
+            builder.push(
+              `${times.format(point.endTime) ?? ''}\t${fields.device ?? ''}\t${metricField}\t${String(value)}\t${fields.labels ?? ''}\n`,
+            );
           continue;
         }
+        const time = times.format(point.endTime);
         let device = fields.device;
         let labels = fields.labels;
         let nul = fields.deviceHasNul || labels === undefined;
@@ -209,13 +214,6 @@ export function toCopyRows(
   }
   const rows = builder.rows;
   return { text: builder.take(), rows, rejected, examples };
-}
-
-/** `<device>\t<metric>\t` of a series, made again only when its metric changes. */
-function headOf(fields: PointFields, device: string, metricField: string): string {
-  if (fields.head?.metric !== metricField)
-    fields.head = { metric: metricField, text: `${device}\t${metricField}\t` };
-  return fields.head.text;
 }
 
 /** Where rows go, and what was left out by reason. */
@@ -310,8 +308,8 @@ function pointFields(attributes: Attributes, keys: readonly string[]): PointFiel
     device: device === undefined ? undefined : escapeText(device),
     deviceHasNul: device?.includes('\u0000') ?? false,
     labels,
-    tail: labels === undefined ? undefined : `\t${labels}\n`,
-    head: undefined,
+    tail: labels === undefined ? undefined : Buffer.from(`\t${labels}\n`),
+    deviceField: device === undefined ? undefined : Buffer.from(`${escapeText(device)}\t`),
   };
 }
 
@@ -371,23 +369,35 @@ export function escapeText(text: string): string {
 class TimeFormatter {
   #second = Number.NaN;
   #prefix = '';
+  #prefixBytes: Uint8Array = new Uint8Array(0);
 
   #nanos = Number.NaN;
   #last = '';
 
+  /** `YYYY-MM-DD HH:MM:SS.` of `seconds`, as bytes; undefined outside years 1–9999. */
+  second(seconds: number): Uint8Array | undefined {
+    if (seconds !== this.#second && !this.#setSecond(seconds)) return undefined;
+    return this.#prefixBytes;
+  }
+
   format(time: HrTime): string | undefined {
     const [seconds, nanos] = time;
     if (seconds === this.#second && nanos === this.#nanos) return this.#last;
-    if (seconds !== this.#second) {
-      const date = new Date(seconds * 1000);
-      const year = date.getUTCFullYear();
-      if (!Number.isFinite(year) || year < 1 || year > 9999) return undefined;
-      this.#second = seconds;
-      this.#prefix = `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 19)}.`;
-    }
+    if (seconds !== this.#second && !this.#setSecond(seconds)) return undefined;
     const micros = Math.floor(nanos / 1000);
     this.#nanos = nanos;
     this.#last = `${this.#prefix}${String(micros).padStart(6, '0')}+00`;
     return this.#last;
+  }
+
+  #setSecond(seconds: number): boolean {
+    const date = new Date(seconds * 1000);
+    const year = date.getUTCFullYear();
+    if (!Number.isFinite(year) || year < 1 || year > 9999) return false;
+    this.#second = seconds;
+    this.#prefix = `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 19)}.`;
+    this.#prefixBytes = Buffer.from(this.#prefix, 'latin1');
+    this.#nanos = Number.NaN;
+    return true;
   }
 }
