@@ -183,6 +183,18 @@ describe('toCopyRows on the common row path', () => {
     }
   });
 
+  it('writes the same rows for a series whose objects are new at every batch, past the objects it enters', () => {
+    const cache = new PointFieldsCache();
+    for (let round = 0; round < PointFieldsCache.MAX_OBJECTS_PER_SERIES + 10; round += 1) {
+      const rows = toCopyRows(
+        batchOf([numberMetric('m', [{ attributes: { device_id: 'n', k: 'v' }, value: round, time: T }])]),
+        options,
+        cache,
+      );
+      expect(rows.lines).toEqual([`2020-01-06 14:00:00.123456+00\tn\tm\t${String(round)}\t{"k":"v"}\n`]);
+    }
+  });
+
   it('hands a filled buffer over, and takes it back once written', () => {
     // Room for one row (with the most a value may take), which fills more than half of it.
     const builder = new CopyTextBuilder(80);

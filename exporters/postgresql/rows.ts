@@ -61,16 +61,21 @@ export interface PointFields {
   readonly tail: Uint8Array | undefined;
   /** `<device>\t` as UTF-8 (device known). */
   readonly deviceField: Uint8Array | undefined;
+  /** Objects found by content (not by object) so far: see {@link PointFieldsCache}. */
+  foundByContent: number;
 }
 
 /**
  * {@link PointFields} of the series seen, valid for one set of options: by attributes object
  * (a scraper's producer hands a series the same object at every collection), and by content
- * for producers that build new objects every time (the kwollect receiver's reshaping). An
- * object found by content is entered by object too: the metrics of a producer hold objects of
- * equal content (each instrument its own), and all but the first would otherwise pay for the
- * content key at every batch. A producer making new objects adds entries that go with its
- * objects (a WeakMap).
+ * for producers that build new objects every time (the kwollect receiver's reshaping).
+ *
+ * An object found by content is entered by object too, for the first
+ * {@link PointFieldsCache.MAX_OBJECTS_PER_SERIES} such objects of a series: the metrics of a
+ * producer hold objects of equal content (each instrument its own), and all but the first
+ * would otherwise pay for the content key at every batch (the benchmark's CPU halved). Past
+ * that the series is taken as one whose objects are new every time, for which entering each
+ * would cost as much again as the content key.
  */
 export class PointFieldsCache {
   readonly #byObject = new WeakMap<Attributes, PointFields>();
@@ -78,6 +83,8 @@ export class PointFieldsCache {
 
   /** Bound on the series remembered by content; past it the content cache starts over. */
   static readonly MAX_SERIES = 100_000;
+  /** Objects of one content entered by object at most. */
+  static readonly MAX_OBJECTS_PER_SERIES = 64;
 
   get(attributes: Attributes, deviceIdAttributes: readonly string[]): PointFields {
     let fields = this.#byObject.get(attributes);
@@ -88,8 +95,11 @@ export class PointFieldsCache {
       fields = pointFields(attributes, deviceIdAttributes);
       if (this.#byContent.size >= PointFieldsCache.MAX_SERIES) this.#byContent.clear();
       this.#byContent.set(key, fields);
+      this.#byObject.set(attributes, fields);
+    } else if (fields.foundByContent < PointFieldsCache.MAX_OBJECTS_PER_SERIES) {
+      fields.foundByContent += 1;
+      this.#byObject.set(attributes, fields);
     }
-    this.#byObject.set(attributes, fields);
     return fields;
   }
 }
@@ -310,6 +320,7 @@ function pointFields(attributes: Attributes, keys: readonly string[]): PointFiel
     labels,
     tail: labels === undefined ? undefined : Buffer.from(`\t${labels}\n`),
     deviceField: device === undefined ? undefined : Buffer.from(`${escapeText(device)}\t`),
+    foundByContent: 0,
   };
 }
 
