@@ -150,6 +150,13 @@ describe('toCopyRows with a cache of point fields', () => {
       expect(labels({ device_id: 'n', k: 1 })).toBe('{"k":1}\n');
       expect(labels({ device_id: 'n', k: '1s1:x' })).toBe('{"k":"1s1:x"}\n');
       expect(labels({ device_id: 'n', k: '1', '1:x': '' })).toBe('{"k":"1","1:x":""}\n');
+      expect(labels({ device_id: 'n', k: ['1'] })).toBe('{"k":["1"]}\n');
+      expect(labels({ device_id: 'n', k: '["1"]' })).toBe('{"k":"[\\\\"1\\\\"]"}\n');
+      expect(labels({ device_id: 'n', k: true })).toBe('{"k":true}\n');
+      expect(labels({ device_id: 'n', k: 'true' })).toBe('{"k":"true"}\n');
+      expect(labels({ k: '1', device_id: 'n' })).toBe('{"k":"1"}\n');
+      expect(labels({ device_id: 'n', k: undefined, j: 2 })).toBe('{"j":2}\n');
+      expect(labels({ device_id: 'n', j: 2 })).toBe('{"j":2}\n');
     }
   });
 });
