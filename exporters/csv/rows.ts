@@ -354,7 +354,7 @@ export class CsvFormatter {
   /** `,<resource>,` of the batch being encoded. */
   #middle = '';
   /** `,<resource>,` and LF: the tail of a record without a start (gauges). */
-  #gaugeTail = Buffer.alloc(0);
+  #gaugeTail: Buffer = Buffer.alloc(0);
   /** Where batches are encoded, reused from one batch to the next. */
   #scratch = new ByteBuilder(0);
 
