@@ -12,7 +12,8 @@
  *   exporter;
  * - the built collector on the embedded default configuration (procfs, cgroups and process to
  *   Prometheus and CSV), its ports chosen free, its CSV rotated in a temporary directory and
- *   its collection interval shortened to `--interval`.
+ *   its collection interval shortened to `--interval` (and its Prometheus series expiry, three
+ *   intervals, with it).
  * Both collectors scrape every `--interval` ms (default 50) while their /metrics is fetched
  * once per interval, until their slowest receiver has scraped `--scrapes` times (default
  * 10,000; `--default-scrapes` for the default configuration, default the same). At start,
@@ -292,6 +293,12 @@ async function main(): Promise<void> {
       `path: ${join(dir, 'metrics.csv')}\n    rotation: { max_size: 64MiB, max_files: 1 }`,
     );
     defaultText = defaultText.replaceAll('collection_interval: 10s', `collection_interval: ${interval}`);
+    // Its series expiry, three collection intervals, scaled with the interval.
+    defaultText = replaceOnce(
+      defaultText,
+      'metric_expiration: 30s',
+      `metric_expiration: ${String(3 * INTERVAL_MS)}ms`,
+    );
     const defaultConfig = join(dir, 'default.yaml');
     writeFileSync(defaultConfig, defaultText);
 
