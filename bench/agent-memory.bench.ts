@@ -12,14 +12,17 @@
  *   exporter;
  * - the built collector on the embedded default configuration (procfs, cgroups and process to
  *   Prometheus and CSV), its ports chosen free, its CSV rotated in a temporary directory and
- *   its collection interval shortened to `--interval`.
+ *   its collection interval shortened to `--interval` (and its Prometheus series expiry, three
+ *   intervals, with it).
  * Both collectors scrape every `--interval` ms (default 50) while their /metrics is fetched
  * once per interval, until their slowest receiver has scraped `--scrapes` times (default
  * 10,000; `--default-scrapes` for the default configuration, default the same). At start,
  * after 200 scrapes, at every 10 % and at the end the bench prints the collector's RSS (VmRSS
  * of /proc/PID/status) beside the floor's at the same moment and their ratio, the split of
  * V8's heap (heap used, heap committed, code, external, array buffers; the collectors' own
- * telemetry, `inframeter.process.memory.usage`), CPU, and the machine's load average.
+ * telemetry, `inframeter.process.memory.usage`), CPU, and the machine's load average; the
+ * summary adds where each RSS is at the end (/proc/PID/smaps: file mappings, glibc's main heap,
+ * anonymous memory).
  * `--node-flags=` adds Node/V8 flags to all three processes (to compare V8 options).
  *
  * Ends with one summary block between `== agent-memory summary ==` and `== end ==`, its last
@@ -53,6 +56,11 @@ if (!Number.isInteger(DEFAULT_SCRAPES) || DEFAULT_SCRAPES < 1)
   throw new Error('--default-scrapes: expected a positive integer');
 if (!Number.isFinite(INTERVAL_MS) || INTERVAL_MS < 1) throw new Error('--interval: expected milliseconds');
 const TICKS_PER_SECOND = 100;
+/** The malloc settings `inframeter run` puts in its environment, for the header. */
+const MALLOC_SETTINGS = Object.entries(heapFlagsEnv({}))
+  .filter(([k]) => k.startsWith('MALLOC_'))
+  .map(([k, v]) => `${k}=${String(v)}`)
+  .join(' ');
 const MIB = 1024 * 1024;
 const MAIN = join(import.meta.dirname, '..', 'dist', 'service', 'main.js');
 if (!existsSync(MAIN)) {
@@ -94,6 +102,35 @@ interface Reading {
   rssMiB: number;
   split: Split;
   cpuMs: number;
+  /** Where the RSS is, from /proc/PID/smaps ({@link rssByMapping}). */
+  mappings: Mappings;
+}
+
+/**
+ * RSS by kind of mapping, MiB: `files` (the Node binary and the libraries: code and read-only
+ * data), `malloc` (glibc's main heap, `[heap]`: C++ allocations and buffers under the mmap
+ * threshold), `anonymous` (V8's heap pages, malloc's other arenas and large blocks, stacks).
+ */
+interface Mappings {
+  files: number;
+  malloc: number;
+  anonymous: number;
+}
+
+function rssByMapping(pid: number): Mappings {
+  const out: Mappings = { files: 0, malloc: 0, anonymous: 0 };
+  let kind: keyof Mappings = 'anonymous';
+  for (const line of readFileSync(`/proc/${String(pid)}/smaps`, 'utf8').split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header !== null) {
+      const name = header[1] ?? '';
+      kind = name.startsWith('/') ? 'files' : name === '[heap]' ? 'malloc' : 'anonymous';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss !== null) out[kind] += Number(rss[1]) / 1024;
+  }
+  return out;
 }
 
 /** A collector and the floor at one point of the run. */
@@ -256,6 +293,12 @@ async function main(): Promise<void> {
       `path: ${join(dir, 'metrics.csv')}\n    rotation: { max_size: 64MiB, max_files: 1 }`,
     );
     defaultText = defaultText.replaceAll('collection_interval: 10s', `collection_interval: ${interval}`);
+    // Its series expiry, three collection intervals, scaled with the interval.
+    defaultText = replaceOnce(
+      defaultText,
+      'metric_expiration: 30s',
+      `metric_expiration: ${String(3 * INTERVAL_MS)}ms`,
+    );
     const defaultConfig = join(dir, 'default.yaml');
     writeFileSync(defaultConfig, defaultText);
 
@@ -276,12 +319,13 @@ async function main(): Promise<void> {
 
     console.log(
       `agent memory: ${String(SCRAPES)} scrapes of each collector's receivers, collection interval ${interval}, ` +
-        `(the default configuration's: ${String(DEFAULT_SCRAPES)}), /metrics fetched once per interval; flags ${[...HEAP_FLAGS, ...NODE_FLAGS].join(' ')}, MALLOC_ARENA_MAX=2`,
+        `(the default configuration's: ${String(DEFAULT_SCRAPES)}), /metrics fetched once per interval; flags ${[...HEAP_FLAGS, ...NODE_FLAGS].join(' ')}, ${MALLOC_SETTINGS}`,
     );
     const floorReading = async (): Promise<Reading> => ({
       rssMiB: rssMiB(floor.pid),
       split: await floorSplit(floorPort),
       cpuMs: cpuMs(floor.pid),
+      mappings: rssByMapping(floor.pid),
     });
     const started = performance.now();
     const [procfsSamples, defaultSamples] = await Promise.all([
@@ -335,7 +379,7 @@ async function drive(
       fetches,
       load1: loadavg()[0] ?? 0,
       floor: await floorReading(),
-      agent: { rssMiB: rssMiB(pid), split: t.split, cpuMs: cpuMs(pid) },
+      agent: { rssMiB: rssMiB(pid), split: t.split, cpuMs: cpuMs(pid), mappings: rssByMapping(pid) },
     });
     return t.scrapes;
   };
@@ -421,10 +465,17 @@ function figuresOf(samples: readonly Sample[]) {
     growthMiB: round(secondMax - firstMax),
     flat: secondMax <= firstMax * 1.05,
     heapUsedEndMiB: round(last.agent.split.heap_used / MIB),
+    /** RSS by mapping at the end, the collector's and the floor's at the same moment. */
+    mappingsEnd: mappingsOf(last.agent.mappings, round),
+    floorMappingsEnd: mappingsOf(last.floor.mappings, round),
     cpuMsPerScrape: round((last.agent.cpuMs - first.agent.cpuMs) / Math.max(1, last.scrapes)),
     loadMin: round(Math.min(...samples.map((s) => s.load1))),
     loadMax: round(Math.max(...samples.map((s) => s.load1))),
   };
+}
+
+function mappingsOf(m: Mappings, round: (x: number) => number): Mappings {
+  return { files: round(m.files), malloc: round(m.malloc), anonymous: round(m.anonymous) };
 }
 
 function printSummary(
@@ -450,12 +501,16 @@ function printSummary(
       flat: procfs.flat && deflt.flat,
     },
   };
+  const mapping = (f: typeof procfs, k: keyof Mappings): string =>
+    `${f.mappingsEnd[k].toFixed(1)} (${f.floorMappingsEnd[k].toFixed(1)})`;
   const line = (name: string, f: typeof procfs): string =>
     `${name}: ${String(f.scrapes)} scrapes, ${String(f.fetches)} fetches, load ${f.loadMin.toFixed(1)}–${f.loadMax.toFixed(1)}; ` +
     `RSS ${f.rssStartMiB.toFixed(1)} at start, ${f.rss200MiB.toFixed(1)} after 200 scrapes, ${f.rssEndMiB.toFixed(1)} at the end ` +
     `(max ${f.rssMaxMiB.toFixed(1)}); × floor: worst ${f.worstRatio.toFixed(2)}, end ${f.endRatio.toFixed(2)}; ` +
     `second half vs first ${f.growthMiB >= 0 ? '+' : ''}${f.growthMiB.toFixed(1)} MiB (${f.flat ? 'flat' : 'GROWING'}); ` +
-    `CPU ${f.cpuMsPerScrape.toFixed(2)} ms per scrape interval`;
+    `CPU ${f.cpuMsPerScrape.toFixed(2)} ms per scrape interval; ` +
+    `RSS MiB by mapping at the end (floor's): files ${mapping(f, 'files')}, malloc heap ${mapping(f, 'malloc')}, ` +
+    `anonymous (V8 heap…) ${mapping(f, 'anonymous')}`;
   const met = (ok: boolean): string => (ok ? 'met' : 'NOT met');
   console.log('\n== agent-memory summary ==');
   console.log(

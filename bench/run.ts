@@ -14,6 +14,8 @@
  *   npm run bench -- influxdb   # bench/influxdb.bench.ts (influxdb vs otlp exporter CPU per point)
  *   npm run bench -- agent-memory  # bench/agent-memory.bench.ts (the node agent's RSS beside the
  *                               #   floor of its stack over 10,000 scrapes)
+ *   npm run bench -- stack-floor   # bench/stack-floor.bench.ts (idle processes importing less and
+ *                               #   less of the stack, against its floor)
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';

@@ -59,13 +59,15 @@ describe('heap flags of inframeter run', () => {
     expect(ingestHeapFlagsApply({ INFRAMETER_HEAP_FLAGS: 'off' })).toBe(false);
   });
 
-  it('limits malloc arenas in the re-executed process unless the user chose a number', () => {
+  it("limits malloc arenas and fixes malloc's mmap threshold in the re-executed process unless the user chose them", () => {
     expect(heapFlagsEnv({ PATH: '/bin' })).toEqual({
       PATH: '/bin',
       MALLOC_ARENA_MAX: '2',
+      MALLOC_MMAP_THRESHOLD_: '131072',
       [HEAP_FLAGS_APPLIED]: '1',
     });
     expect(heapFlagsEnv({ MALLOC_ARENA_MAX: '8' }).MALLOC_ARENA_MAX).toBe('8');
+    expect(heapFlagsEnv({ MALLOC_MMAP_THRESHOLD_: '1048576' }).MALLOC_MMAP_THRESHOLD_).toBe('1048576');
   });
 
   it('decides the run-time flags once from the configured receivers: a gateway, large scrapes, or none', () => {

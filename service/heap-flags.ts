@@ -205,10 +205,16 @@ export function heapFlagsArgv(
 /**
  * The environment of the re-execution: glibc's malloc limited to two arenas unless the user
  * set `MALLOC_ARENA_MAX` (each of V8's and libuv's threads that allocates would otherwise get
- * an arena of its own, several megabytes resident for a few allocations).
+ * an arena of its own, several megabytes resident for a few allocations), and its mmap
+ * threshold fixed at 128 KiB unless the user set `MALLOC_MMAP_THRESHOLD_`. By default glibc
+ * raises that threshold to the size of each large block freed: after the first buffer of a few
+ * hundred kilobytes (a CSV batch, a scrape's text) was freed, the next ones came from the main
+ * heap and left it fragmented, 7 MiB more resident in the default configuration
+ * (docs/performance.md, "Memory of the node agent"); a block mapped on its own is given back
+ * to the system when freed.
  */
 export function heapFlagsEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { MALLOC_ARENA_MAX: '2', ...env, [APPLIED]: '1' };
+  return { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: String(128 * 1024), ...env, [APPLIED]: '1' };
 }
 
 /** Re-executes `inframeter run` with {@link HEAP_FLAGS} when they apply; returns otherwise. */

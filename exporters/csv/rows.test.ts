@@ -1,3 +1,5 @@
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import { ValueType } from '@opentelemetry/api';
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -239,5 +241,46 @@ describe('CsvFormatter', () => {
     const text = formatter.encode(second, { includeResource: true }).toString('utf8');
     expect(text).toBe(reference(second));
     expect(text).toContain('"{""cpu"":""2""}"');
+  });
+
+  it('keeps no pool slab alive through the text it remembers across batches', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const formatter = new CsvFormatter();
+    // Each batch has times of its own (remembered) and enough attribute text of its own (not
+    // remembered) to fill more than one 64 KiB slab of Node's buffer pool.
+    const batchOf = (serial: number): ResourceMetrics => {
+      const end: HrTime = [END[0] + serial, 0];
+      const frozen = Object.freeze({ serial: String(serial) });
+      return sum([
+        { attributes: frozen, value: 0, end },
+        ...Array.from({ length: 800 }, (_, i) => ({
+          attributes: { serial, point: i, pad: 'x'.repeat(100) },
+          value: i,
+          end,
+        })),
+      ]);
+    };
+    const kept: ResourceMetrics[] = [];
+    const encodeSome = (from: number, count: number): void => {
+      for (let serial = from; serial < from + count; serial++) {
+        const batch = batchOf(serial);
+        // The frozen sets stay alive, as the OTLP receiver's shared attribute sets do.
+        kept.push(batch);
+        formatter.encode(batch, { includeResource: true });
+      }
+    };
+    encodeSome(0, 10);
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    encodeSome(10, 300);
+    gc();
+    const grown = process.memoryUsage().arrayBuffers - before;
+    // 300 remembered times and 300 frozen cells: tens of kilobytes; one slab each would be
+    // 300 × 64 KiB at least (18.75 MiB).
+    expect(grown).toBeLessThan(2 << 20);
+    expect(formatter.encode(batchOf(0), { includeResource: true }).toString('utf8')).toBe(
+      reference(batchOf(0)),
+    );
   });
 });

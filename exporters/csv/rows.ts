@@ -323,6 +323,19 @@ export function ownedCopy(bytes: Uint8Array): Buffer {
 }
 
 /**
+ * The bytes of `text` in a buffer of their own, for what a formatter keeps across batches. A
+ * small `Buffer.from` is cut from Node's shared 64 KiB pool slab, and one such slice kept in a
+ * cache keeps its whole slab alive: the timestamp caches below, holding one slice of each slab
+ * that the batch's other encodings had filled, pinned 15 MiB after a few hundred scrapes of the
+ * default configuration (docs/performance.md, "Memory of the node agent").
+ */
+function ownedText(text: string, encoding: BufferEncoding): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text, encoding));
+  bytes.write(text, 0, encoding);
+  return bytes;
+}
+
+/**
  * Formats batches straight into the UTF-8 bytes of their CSV records: the same bytes as
  * `toCsvText(toRows(batch))`, without building rows or one large string. The parts that
  * repeat are encoded once: the text of timestamps (the points of a collection share a few)
@@ -341,7 +354,7 @@ export class CsvFormatter {
   /** `,<resource>,` of the batch being encoded. */
   #middle = '';
   /** `,<resource>,` and LF: the tail of a record without a start (gauges). */
-  #gaugeTail = Buffer.alloc(0);
+  #gaugeTail: Buffer = Buffer.alloc(0);
   /** Where batches are encoded, reused from one batch to the next. */
   #scratch = new ByteBuilder(0);
 
@@ -378,7 +391,7 @@ export class CsvFormatter {
     const ms = CsvFormatter.#ms(time);
     let bytes = this.#ends.get(ms);
     if (bytes === undefined) {
-      bytes = Buffer.from(`${CsvFormatter.#iso(ms)},`, 'latin1');
+      bytes = ownedText(`${CsvFormatter.#iso(ms)},`, 'latin1');
       if (this.#ends.size >= TIME_CACHE_SIZE) this.#ends.clear();
       this.#ends.set(ms, bytes);
     }
@@ -389,7 +402,7 @@ export class CsvFormatter {
     const ms = CsvFormatter.#ms(time);
     let bytes = this.#tails.get(ms);
     if (bytes === undefined) {
-      bytes = Buffer.from(`${this.#middle}${CsvFormatter.#iso(ms)}\n`, 'utf8');
+      bytes = ownedText(`${this.#middle}${CsvFormatter.#iso(ms)}\n`, 'utf8');
       if (this.#tails.size >= TIME_CACHE_SIZE) this.#tails.clear();
       this.#tails.set(ms, bytes);
     }
@@ -402,7 +415,9 @@ export class CsvFormatter {
     const cache = frozen ? this.#frozenCells : this.#cells;
     let cell = cache.get(attributes);
     if (cell === undefined) {
-      cell = Buffer.from(`,${csvField(flatSortedJson(attributes) ?? toSortedJson(attributes))}`, 'utf8');
+      const text = `,${csvField(flatSortedJson(attributes) ?? toSortedJson(attributes))}`;
+      // A frozen set's cell outlives the batch: it must not keep a pool slab alive.
+      cell = frozen ? ownedText(text, 'utf8') : Buffer.from(text, 'utf8');
       cache.set(attributes, cell);
     }
     return cell;
@@ -423,7 +438,7 @@ export class CsvFormatter {
     if (middle !== this.#middle) {
       this.#middle = middle;
       this.#tails = new Map();
-      this.#gaugeTail = Buffer.from(`${middle}\n`, 'utf8');
+      this.#gaugeTail = ownedText(`${middle}\n`, 'utf8');
     }
     this.#cells = new Map();
     const out = this.#scratch;

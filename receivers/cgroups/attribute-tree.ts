@@ -20,8 +20,13 @@ export class AttributeTree {
   #children: AttributeTree[] | undefined;
   #series: Series | Series[] | undefined;
 
+  /**
+   * `attributes` are kept frozen (a copy when they are not): a series' set never changes once
+   * made, and a frozen set is one whose text an exporter may keep across batches (the csv
+   * exporter's cells).
+   */
   constructor(attributes: Attributes, key = '', value = '') {
-    this.attributes = attributes;
+    this.attributes = Object.isFrozen(attributes) ? attributes : Object.freeze({ ...attributes });
     this.key = key;
     this.value = value;
   }

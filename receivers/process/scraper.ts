@@ -26,18 +26,27 @@ export interface Clock {
 
 const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
 
+/**
+ * An attribute set of a process, frozen: a set is replaced, never changed, when the process's
+ * attributes change, and a frozen set is one whose text an exporter may keep across batches
+ * (the csv exporter's cells).
+ */
+function frozen(attributes: Attributes): Attributes {
+  return Object.freeze(attributes);
+}
+
 /** Builds the {@link AttributeSets} of a process's attributes. */
 function toAttributeSets(a: Attributes): AttributeSets {
   return {
-    cpuUser: { ...a, 'cpu.mode': 'user' },
-    cpuSystem: { ...a, 'cpu.mode': 'system' },
-    cpuWait: { ...a, 'cpu.mode': 'wait' },
-    read: { ...a, 'disk.io.direction': 'read' },
-    write: { ...a, 'disk.io.direction': 'write' },
-    voluntary: { ...a, 'process.context_switch.type': 'voluntary' },
-    involuntary: { ...a, 'process.context_switch.type': 'involuntary' },
-    minor: { ...a, 'system.paging.fault.type': 'minor' },
-    major: { ...a, 'system.paging.fault.type': 'major' },
+    cpuUser: frozen({ ...a, 'cpu.mode': 'user' }),
+    cpuSystem: frozen({ ...a, 'cpu.mode': 'system' }),
+    cpuWait: frozen({ ...a, 'cpu.mode': 'wait' }),
+    read: frozen({ ...a, 'disk.io.direction': 'read' }),
+    write: frozen({ ...a, 'disk.io.direction': 'write' }),
+    voluntary: frozen({ ...a, 'process.context_switch.type': 'voluntary' }),
+    involuntary: frozen({ ...a, 'process.context_switch.type': 'involuntary' }),
+    minor: frozen({ ...a, 'system.paging.fault.type': 'minor' }),
+    major: frozen({ ...a, 'system.paging.fault.type': 'major' }),
     series: [],
   };
 }
@@ -470,7 +479,7 @@ export class ProcessScraper implements Scraper {
         'process.owner': owner,
       };
       if (this.#config.command_line) attributes['process.command_line'] = commandLine ?? '';
-      kept = attributes;
+      kept = frozen(attributes);
       sets = toAttributeSets(attributes);
       state.attributes = kept;
       state.attributeSets = sets;
