@@ -35,10 +35,10 @@ const INDEX_PAGE = `<!doctype html>
 const GZIP_OPTIONS = { level: constants.Z_BEST_SPEED };
 
 /**
- * Expositions up to this size are compressed in the request handler (about a millisecond
- * of CPU at level 1), without the thread pool's hand-offs and stream machinery and without
- * keeping the exposition alive until a callback; larger ones on the thread pool, so that the
- * event loop goes on meanwhile.
+ * Expositions up to this size are compressed in the request handler (at most a few
+ * milliseconds of CPU at level 1; 0.15 ms for the procfs receiver's 48 kB), without the
+ * thread pool's hand-offs and stream machinery and without keeping the exposition alive until
+ * a callback; larger ones on the thread pool, so that the event loop goes on meanwhile.
  */
 const GZIP_IN_HANDLER_BYTES = 1024 * 1024;
 
