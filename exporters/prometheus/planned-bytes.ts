@@ -9,11 +9,12 @@ const LINE_FEED = 0x0a;
 /**
  * A plan's rendering written as UTF-8 bytes into one buffer kept from scrape to scrape: the
  * fixed text before each value (metadata lines, `name{labels} `) is encoded once per plan, and
- * a scrape copies those bytes and writes only the values. The bytes a scrape writes are those
- * of `renderPlanned`'s text (kit/prometheus/exposition.ts); no exposition-sized string is built, so nothing that size
- * is left for the garbage collector or, held across a scavenge, promoted to the old
- * generation. Justified by `node bench/agent.bench.ts --only scrape200,scrape1000`
- * (docs/performance.md).
+ * a scrape copies those bytes and writes only the values. The bytes are those of
+ * `renderPlanned`'s text (kit/prometheus/exposition.ts), but no exposition-sized string is
+ * built: nothing that size is left for the garbage collector or, alive during a scavenge,
+ * promoted to the old generation. It costs the fixed bytes and the buffer, each about the
+ * exposition's size, for as long as the plan lasts. Justified by `npm run build && node
+ * bench/agent.bench.ts --only scrape200,scrape1000` (docs/performance.md, node agent).
  */
 export class PlannedBytes {
   readonly #plan: ExpositionPlan;
@@ -54,7 +55,7 @@ export class PlannedBytes {
       )
         return undefined;
       const value = plannedValueText(this.#plan, sample, point as DataPoint<number>);
-      // A UTF-8 byte per UTF-16 unit is at most 3.
+      // A UTF-16 unit takes at most 3 bytes in UTF-8.
       const buffer = this.#room(at, fixed.length + 3 * value.length + 1);
       buffer.set(fixed, at);
       at += fixed.length;
