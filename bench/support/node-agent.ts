@@ -147,8 +147,13 @@ export interface Figures {
  * every cycle of the process (its timers, its self-telemetry). The scrape count comes from
  * self-telemetry, read every 500 ms in A and every 100 fetches in B (their renderings are
  * charged to us too). RSS is sampled over window B, after `scrapes` scrapes already ran.
+ * `nodeArgs` go to Node.js before the entry point (bench/agent-profile.ts: `--cpu-prof`).
  */
-export async function measureOurs(scrapes: number, env: NodeJS.ProcessEnv = {}): Promise<Figures> {
+export async function measureOurs(
+  scrapes: number,
+  env: NodeJS.ProcessEnv = {},
+  nodeArgs: readonly string[] = [],
+): Promise<Figures> {
   const dir = mkdtempSync(join(tmpdir(), 'inframeter-bench-'));
   const [port, telemetryPort] = [await freePort(), await freePort()];
   const config = join(dir, 'config.yaml');
@@ -171,7 +176,7 @@ export async function measureOurs(scrapes: number, env: NodeJS.ProcessEnv = {}):
     ].join('\n'),
   );
   const child = stopOnInterrupt(
-    spawn(process.execPath, [BUILT_MAIN, 'run', '--config', config], {
+    spawn(process.execPath, [...nodeArgs, BUILT_MAIN, 'run', '--config', config], {
       stdio: 'ignore',
       env: collectorEnv(env),
     }),
@@ -238,7 +243,12 @@ export async function measureOurs(scrapes: number, env: NodeJS.ProcessEnv = {}):
       load: load1(),
     };
   } finally {
-    child.kill('SIGTERM');
+    // Waits for the exit, so that what the collector writes then (a CPU profile) is complete.
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -2,6 +2,9 @@ import { createServer } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
+import { ValueType } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatHostPort } from '../../kit/config-types.ts';
@@ -92,6 +95,55 @@ describe('prometheus exporter', () => {
     });
     expect(response.encoding).toBe('gzip');
     expect(gunzipSync(response.body).toString('utf8')).toBe(exporter.render('text'));
+  });
+
+  it('answers planned expositions, small and over 1 MiB, with and without gzip, as rendered', async () => {
+    const { exporter } = create();
+    await exporter.start();
+    /** A gauge of `n` series with long labels: a plan of plain numbers, about 230 bytes a line. */
+    const gauges = (n: number, step: number): ResourceMetrics => ({
+      resource: resourceFromAttributes({ 'service.name': 'agent' }),
+      scopeMetrics: [
+        {
+          scope: { name: 'inframeter/test' },
+          metrics: [
+            {
+              descriptor: { name: 'big.gauge', description: 'Gäuge', unit: '', valueType: ValueType.DOUBLE },
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              dataPointType: DataPointType.GAUGE,
+              dataPoints: Array.from({ length: n }, (_, i) => ({
+                startTime: [1_795_370_400, 0] as [number, number],
+                endTime: [1_795_370_400 + step, 0] as [number, number],
+                attributes: { device: `dëvice-${'x'.repeat(150)}-${String(i)}` },
+                value: i + step / 3,
+              })),
+            },
+          ],
+        },
+      ],
+    });
+    const fetchBody = async (gzip: boolean): Promise<{ length: string | null; text: string }> => {
+      const response = await fetch(url(exporter, '/metrics'), {
+        headers: { 'accept-encoding': gzip ? 'gzip' : 'identity' },
+      });
+      expect(response.headers.get('content-encoding')).toBe(gzip ? 'gzip' : null);
+      // fetch decodes gzip itself: content-length is that of the bytes sent.
+      return { length: response.headers.get('content-length'), text: await response.text() };
+    };
+    for (const [n, steps] of [
+      [10, 3],
+      [5_000, 2],
+    ] as const) {
+      for (let step = 1; step <= steps; step += 1) {
+        exportBatch(exporter, gauges(n, step));
+        const expected = exporter.render('text');
+        if (n === 5_000) expect(Buffer.byteLength(expected)).toBeGreaterThan(1024 * 1024);
+        const plain = await fetchBody(false);
+        expect(plain.text).toBe(expected);
+        expect(plain.length).toBe(String(Buffer.byteLength(expected)));
+        expect((await fetchBody(true)).text).toBe(expected);
+      }
+    }
   });
 
   it('points to /metrics on /, answers 404 elsewhere and 405 to other methods', async () => {

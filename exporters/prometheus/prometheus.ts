@@ -54,7 +54,7 @@ export class PrometheusExporter implements Exporter {
         this.#errors.report(problem, new Error(problem));
       },
     });
-    this.#server = new ScrapeServer((format) => this.render(format), {
+    this.#server = new ScrapeServer((format) => this.#lines.renderBytes(format), {
       openMetrics: config.enable_open_metrics,
       logger: settings.logger,
     });

@@ -148,6 +148,9 @@ function expectSameAsPlain(
       expect(cached.render(format)).toBe(plain);
       // Twice: the second rendering uses what the first one kept.
       expect(cached.render(format)).toBe(plain);
+      // The bytes a scrape sends, twice as well (the second into the buffer the first filled).
+      expect(Buffer.from(cached.renderBytes(format)).toString('utf8')).toBe(plain);
+      expect(Buffer.from(cached.renderBytes(format)).toString('utf8')).toBe(plain);
     }
   }
   return cached;
@@ -168,8 +171,11 @@ describe('SeriesLineCache', () => {
     const options: ExpositionOptions = { timestamps: true };
     const cached = new SeriesLineCache(store, options);
     const check = (): void => {
-      for (const format of FORMATS)
-        expect(cached.render(format)).toBe(renderExposition(store.snapshot(), { ...options, format }));
+      for (const format of FORMATS) {
+        const plain = renderExposition(store.snapshot(), { ...options, format });
+        expect(cached.render(format)).toBe(plain);
+        expect(Buffer.from(cached.renderBytes(format)).toString('utf8')).toBe(plain);
+      }
     };
     for (const batch of source(0)) store.ingest(batch);
     check();

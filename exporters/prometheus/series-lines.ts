@@ -5,12 +5,14 @@ import {
   renderExposition,
   renderPlanned,
 } from '../../kit/prometheus/exposition.ts';
+import { PlannedBytes } from './planned-bytes.ts';
 import type { SeriesHolder, SeriesStore } from './store.ts';
 
-/** A plan and the store's series holding each of its samples. */
+/** A plan, the store's series holding each of its samples, and its byte rendering once asked for. */
 interface Planned {
   readonly plan: ExpositionPlan;
   readonly holders: readonly SeriesHolder[];
+  bytes?: PlannedBytes;
 }
 
 /**
@@ -37,6 +39,31 @@ export class SeriesLineCache {
   }
 
   render(format: ExpositionFormat): string {
+    const planned = this.#planned(format);
+    const text = planned === null ? undefined : renderPlanned(planned.plan, planned.holders);
+    if (text !== undefined) return text;
+    this.#plans.set(format, null);
+    return this.#renderInFull(format);
+  }
+
+  /**
+   * The same exposition as {@link render}, as UTF-8 bytes: what a scrape sends. A planned
+   * rendering is a view of a buffer reused by the next call, so it must be consumed (copied,
+   * compressed) before then.
+   */
+  renderBytes(format: ExpositionFormat): Uint8Array {
+    const planned = this.#planned(format);
+    if (planned !== null) {
+      planned.bytes ??= new PlannedBytes(planned.plan);
+      const bytes = planned.bytes.render(planned.holders);
+      if (bytes !== undefined) return bytes;
+      this.#plans.set(format, null);
+    }
+    return Buffer.from(this.#renderInFull(format), 'utf8');
+  }
+
+  /** The plan for `format` over the store's current shape (swept first); null: rendered in full. */
+  #planned(format: ExpositionFormat): Planned | null {
     this.#store.sweep();
     if (this.#store.shape !== this.#shape) {
       this.#plans.clear();
@@ -47,9 +74,10 @@ export class SeriesLineCache {
       planned = this.#plan(format);
       this.#plans.set(format, planned);
     }
-    const text = planned === null ? undefined : renderPlanned(planned.plan, planned.holders);
-    if (text !== undefined) return text;
-    this.#plans.set(format, null);
+    return planned;
+  }
+
+  #renderInFull(format: ExpositionFormat): string {
     return renderExposition(this.#store.snapshot(), { ...this.#options, format }, this.#cache);
   }
 

@@ -78,22 +78,36 @@ function cachedAttributesKey(attributes: Attributes): string {
   return key;
 }
 
-/** Series keys by metric key, then by attributes object: built once per series, not per point. */
-class SeriesKeys {
-  readonly #byMetric = new Map<string, WeakMap<Attributes, string>>();
+/** The series keys of one metric by attributes object: built once per series, not per point. */
+class MetricSeriesKeys {
+  readonly #metricKey: string;
+  readonly #keys = new WeakMap<Attributes, string>();
 
-  get(metricKey: string, attributes: Attributes): string {
-    let keys = this.#byMetric.get(metricKey);
-    if (keys === undefined) {
-      keys = new WeakMap();
-      this.#byMetric.set(metricKey, keys);
-    }
-    let key = keys.get(attributes);
+  constructor(metricKey: string) {
+    this.#metricKey = metricKey;
+  }
+
+  get(attributes: Attributes): string {
+    let key = this.#keys.get(attributes);
     if (key === undefined) {
-      key = metricKey + cachedAttributesKey(attributes);
-      keys.set(attributes, key);
+      key = this.#metricKey + cachedAttributesKey(attributes);
+      this.#keys.set(attributes, key);
     }
     return key;
+  }
+}
+
+/** Series keys by metric key (looked up once per metric of a batch), then by attributes object. */
+class SeriesKeys {
+  readonly #byMetric = new Map<string, MetricSeriesKeys>();
+
+  of(metricKey: string): MetricSeriesKeys {
+    let keys = this.#byMetric.get(metricKey);
+    if (keys === undefined) {
+      keys = new MetricSeriesKeys(metricKey);
+      this.#byMetric.set(metricKey, keys);
+    }
+    return keys;
   }
 }
 
@@ -238,9 +252,9 @@ export class SeriesStore {
           drop('delta_non_monotonic_sum', metric.dataPoints.length);
           continue;
         }
-        const metricKey = `${prefix}\u0000${metric.descriptor.name}\u0000`;
+        const keys = this.#keys.of(`${prefix}\u0000${metric.descriptor.name}\u0000`);
         for (const point of metric.dataPoints as (DataPoint<number> | DataPoint<Histogram>)[]) {
-          const key = this.#keys.get(metricKey, point.attributes);
+          const key = keys.get(point.attributes);
           const previous = this.#series.get(key);
           if (previous !== undefined && isBefore(point.endTime, previous.point.endTime)) {
             drop('out_of_order', 1);

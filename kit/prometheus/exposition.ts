@@ -700,16 +700,30 @@ export function renderPlanned(
   plan: ExpositionPlan,
   points: readonly { readonly point: DataPoint<number> | DataPoint<Histogram> }[],
 ): string | undefined {
-  const { before, samples, openMetrics, timestamps } = plan;
+  const { before, samples } = plan;
   let out = '';
   for (let i = 0; i < samples.length; i += 1) {
     const sample = samples[i];
     const point = points[i]?.point;
     if (sample === undefined || point === undefined || typeof point.value !== 'number') return undefined;
-    out += `${before[i] ?? ''}${sample.prefix}${exactOrValue(point.value, int64Of(point))}`;
-    if (timestamps) out += timestampText(point.endTime, openMetrics);
-    if (sample.exemplar) out += exemplarSuffix(exemplarsOf(point).at(-1));
-    out += '\n';
+    out += `${before[i] ?? ''}${sample.prefix}${plannedValueText(plan, sample, point as DataPoint<number>)}\n`;
   }
   return out + plan.tail;
+}
+
+/**
+ * What a plan writes anew for one sample, between its prefix and the line feed: the value,
+ * then the timestamp and exemplar when the plan has them.
+ */
+export function plannedValueText(
+  plan: ExpositionPlan,
+  sample: PlannedSample,
+  point: DataPoint<number>,
+): string {
+  const value = exactOrValue(point.value, int64Of(point));
+  if (!plan.timestamps && !sample.exemplar) return value;
+  let out = value;
+  if (plan.timestamps) out += timestampText(point.endTime, plan.openMetrics);
+  if (sample.exemplar) out += exemplarSuffix(exemplarsOf(point).at(-1));
+  return out;
 }

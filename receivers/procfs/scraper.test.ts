@@ -198,7 +198,10 @@ describe('ProcfsScraper on fixture trees', () => {
     const { runner, batch } = await scrapeOnce(new ProcfsScraper(client, procfsConfigSchema.parse({})));
     expect(mountpoints(batch)).toEqual(['/']);
     expect(mountpoints((await runner.run(1000)).batch)).toEqual(['/']);
-    mounts = '/dev/sda1 / ext4 rw 0 0\n/dev/sdb1 /data xfs rw 0 0\n';
+    // The new table is filtered as the first was: a virtual filesystem and a second mount on
+    // the same mount point are left out.
+    mounts =
+      '/dev/sda1 / ext4 rw 0 0\nproc /proc proc rw 0 0\n/dev/sdb1 /data xfs rw 0 0\n/dev/sdc1 /data ext4 rw 0 0\n';
     expect(mountpoints((await runner.run(2000)).batch)).toEqual(['/', '/data']);
     mounts = 'truncated\n';
     const broken = await runner.run(3000);

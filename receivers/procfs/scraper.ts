@@ -201,6 +201,7 @@ export class ProcfsScraper implements Scraper {
   #mountsText: string | undefined;
   /** The last reading of /proc/vmstat, updated in place by the next one. */
   #vmstat: Map<string, number> | undefined;
+  /** The mounts of the last mount table read whose filesystems are measured. */
   #mounts: Mount[] = [];
   /** The boot time (seconds since the epoch) of /proc/stat `btime`: the start of every sum. */
   #bootTime: number | undefined;
@@ -323,15 +324,14 @@ export class ProcfsScraper implements Scraper {
   }
 
   #readFilesystems(errors: Map<string, Error>): FilesystemSample[] | undefined {
-    const fs = this.#config.groups.filesystem;
     // Inside a container, /proc/self/mounts is the container's view; the host's is PID 1's.
     const mountsPath = this.#config.root_path === '/' ? 'proc/self/mounts' : 'proc/1/mounts';
     let mounts: Mount[];
     try {
-      // The mount table seldom changes: it is parsed again only when its text did.
+      // The mount table seldom changes: it is parsed and filtered again only when its text did.
       const text = this.#client.read(mountsPath);
       if (text !== this.#mountsText) {
-        this.#mounts = parseMounts(text, `/${mountsPath}`);
+        this.#mounts = this.#selectedMounts(parseMounts(text, `/${mountsPath}`));
         this.#mountsText = text;
       }
       mounts = this.#mounts;
@@ -340,12 +340,7 @@ export class ProcfsScraper implements Scraper {
       return undefined;
     }
     const samples: FilesystemSample[] = [];
-    const seen = new Set<string>();
     for (const mount of mounts) {
-      if (seen.has(mount.mountpoint)) continue;
-      seen.add(mount.mountpoint);
-      if (!selected(mount.type, fs.include_types, fs.exclude_types)) continue;
-      if (!selected(mount.mountpoint, fs.include_mountpoints, fs.exclude_mountpoints)) continue;
       try {
         samples.push({ mount, usage: this.#client.statfs(mount.mountpoint) });
       } catch (error) {
@@ -354,6 +349,21 @@ export class ProcfsScraper implements Scraper {
       }
     }
     return samples;
+  }
+
+  /** The mounts whose filesystems are measured: the first of each mount point, passing the filters. */
+  #selectedMounts(mounts: readonly Mount[]): Mount[] {
+    const fs = this.#config.groups.filesystem;
+    const out: Mount[] = [];
+    const seen = new Set<string>();
+    for (const mount of mounts) {
+      if (seen.has(mount.mountpoint)) continue;
+      seen.add(mount.mountpoint);
+      if (!selected(mount.type, fs.include_types, fs.exclude_types)) continue;
+      if (!selected(mount.mountpoint, fs.include_mountpoints, fs.exclude_mountpoints)) continue;
+      out.push(mount);
+    }
+    return out;
   }
 
   #observe(s: SnapshotProducer): void {

@@ -1,0 +1,82 @@
+import { ValueType } from '@opentelemetry/api';
+import type { HrTime } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import type { DataPoint, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { describe, expect, it } from 'vitest';
+import type { Exemplar } from '../../kit/exemplars.ts';
+import { planExposition, renderPlanned } from '../../kit/prometheus/exposition.ts';
+import { PlannedBytes } from './planned-bytes.ts';
+
+const START: HrTime = [1_795_370_400, 0];
+const END: HrTime = [1_795_370_460, 250_000_000];
+
+/** One counter with `n` series, each point with the exemplars given. */
+function counter(n: number, value: number, exemplars: Exemplar[] = []): ResourceMetrics {
+  const dataPoints: DataPoint<number>[] = [];
+  for (let i = 0; i < n; i += 1) {
+    dataPoints.push({
+      startTime: START,
+      endTime: END,
+      attributes: { device: `dëv-${String(i)}` },
+      value: value + i,
+      exemplars,
+    } as DataPoint<number>);
+  }
+  return {
+    resource: resourceFromAttributes({ 'service.name': 'agent', 'host.name': 'nöde-1' }),
+    scopeMetrics: [
+      {
+        scope: { name: 'inframeter/procfs' },
+        metrics: [
+          {
+            descriptor: { name: 'io.ops', description: 'Öperations', unit: '', valueType: ValueType.INT },
+            aggregationTemporality: AggregationTemporality.CUMULATIVE,
+            dataPointType: DataPointType.SUM,
+            isMonotonic: true,
+            dataPoints,
+          },
+        ],
+      },
+    ],
+  };
+}
+
+const text = (bytes: Uint8Array | undefined): string | undefined =>
+  bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8');
+
+describe('PlannedBytes', () => {
+  it('writes the bytes of the planned text, again and again into its buffer, growing it for longer values', () => {
+    const plan = planExposition([counter(20, 1)], { format: 'openmetrics', timestamps: true });
+    if (plan === undefined) throw new Error('no plan');
+    const bytes = new PlannedBytes(plan);
+    const holders = (batch: ResourceMetrics) =>
+      (batch.scopeMetrics[0]?.metrics[0]?.dataPoints ?? []).map((point) => ({
+        point: point as DataPoint<number>,
+      }));
+    // Short values, then values far longer than the room first made for them: an exemplar of
+    // 127 label characters (60 of them two bytes in UTF-8) on every sample.
+    const exemplar: Exemplar = {
+      filteredAttributes: { user: 'é'.repeat(60) },
+      value: 0.125,
+      timestamp: END,
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+    };
+    for (const batch of [counter(20, 1), counter(20, 1.5e300, [exemplar]), counter(20, 7)]) {
+      const expected = renderPlanned(plan, holders(batch));
+      expect(expected).toContain('dëv-19');
+      expect(text(bytes.render(holders(batch)))).toBe(expected);
+    }
+    expect(text(bytes.render(holders(counter(20, 1.5e300, [exemplar]))))).toContain(
+      ` # {span_id="00f067aa0ba902b7",trace_id="4bf92f3577b34da6a3ce929d0e0e4736",user="${'é'.repeat(60)}"}`,
+    );
+  });
+
+  it('gives undefined when a point no longer holds a number', () => {
+    const plan = planExposition([counter(2, 1)], {});
+    if (plan === undefined) throw new Error('no plan');
+    const point = { startTime: START, endTime: END, attributes: {}, value: { count: 1 } };
+    expect(new PlannedBytes(plan).render([{ point: point as unknown as DataPoint<number> }])).toBeUndefined();
+  });
+});
