@@ -6,6 +6,9 @@ import { chartLines } from './series.ts';
 import { distinctValues, explainEmpty } from './summary.ts';
 import { asText, explainReadError, kindOf, openDatabase, sourceSql } from './source.ts';
 
+/** The temporary table of a file's series (see `Results`). */
+const SERIES_TABLE = 'inframeter_series';
+
 /** A metric's lines, ready for a chart. */
 export interface MetricLines {
   metric: string;
@@ -27,12 +30,12 @@ export interface LineOptions extends Omit<RowFilter, 'metrics'> {
   unit?: string;
   /** Time buckets across the selection (1,000 by default). */
   buckets?: number;
-  /** One more SQL condition on the rows (e.g. on an attribute with `json_extract_string`). */
-  where?: string;
   /**
-   * The time axis, ms since the epoch (the selection's first and last times by default):
-   * given, the file is not read once more to find them.
+   * One more SQL condition on a series: its `metric`, `host`, `collector` and `attributes`
+   * (e.g. on an attribute with `json_extract_string`), evaluated once per series.
    */
+  where?: string;
+  /** The time axis, ms since the epoch (the selection's first and last times by default). */
   span?: { t0: number; t1: number };
 }
 
@@ -65,24 +68,74 @@ export class Results {
     return new Results(path, source, db.connection, db.close);
   }
 
-  async #distinct(column: string, where = 'TRUE'): Promise<string[]> {
+  #series: Promise<unknown> | undefined;
+
+  /**
+   * The table of the file's series (metric, host, collector, attributes) with their unit,
+   * type, rows and first and last times: built by one pass over the file (grouping by
+   * series, the least any question costs), then the questions that need no time window are
+   * answered from it, and attribute conditions are evaluated once per attribute set instead
+   * of parsing the JSON of every row.
+   */
+  async #seriesTable(): Promise<string> {
+    this.#series ??= this.#connection.run(`CREATE TEMP TABLE ${SERIES_TABLE} AS
+      SELECT metric, host, collector, attributes, any_value(unit) AS unit, any_value("type") AS "type",
+        count(*) AS n, min(timestamp) AS t0, max(timestamp) AS t1
+      FROM ${this.#source} GROUP BY ALL`);
     try {
-      return await distinctValues(this.#connection, this.#source, column, where);
+      await this.#series;
+    } catch (error) {
+      throw explainReadError(this.path, error);
+    }
+    return SERIES_TABLE;
+  }
+
+  async #distinct(column: string, filter: RowFilter): Promise<string[]> {
+    // A time window needs the rows; anything else is a property of the series.
+    const rows = filter.from !== undefined || filter.to !== undefined;
+    const from = rows ? this.#source : await this.#seriesTable();
+    try {
+      return await distinctValues(this.#connection, from, column, whereSql(filter));
     } catch (error) {
       throw explainReadError(this.path, error);
     }
   }
 
   hosts(filter: RowFilter = {}): Promise<string[]> {
-    return this.#distinct('host', whereSql(filter));
+    return this.#distinct('host', filter);
   }
 
   collectors(filter: RowFilter = {}): Promise<string[]> {
-    return this.#distinct('collector', whereSql(filter));
+    return this.#distinct('collector', filter);
   }
 
   metrics(filter: RowFilter = {}): Promise<string[]> {
-    return this.#distinct('metric', whereSql(filter));
+    return this.#distinct('metric', filter);
+  }
+
+  /** What the file holds: rows, hosts, collectors, metrics, and its first and last times (ms). */
+  async overview(): Promise<{
+    rows: number;
+    hosts: number;
+    collectors: number;
+    metrics: number;
+    t0: number;
+    t1: number;
+  }> {
+    const series = await this.#seriesTable();
+    const reader = await this.#connection.runAndReadAll(
+      `SELECT sum(n) AS n, count(DISTINCT host) AS hosts, count(DISTINCT collector) AS collectors,
+         count(DISTINCT metric) AS metrics, epoch_ms(min(t0)) AS t0, epoch_ms(max(t1)) AS t1 FROM ${series}`,
+    );
+    const r = reader.getRowObjectsJS()[0] ?? {};
+    return {
+      rows: Number(r.n ?? 0),
+      hosts: Number(r.hosts ?? 0),
+      collectors: Number(r.collectors ?? 0),
+      metrics: Number(r.metrics ?? 0),
+      t0: Number(r.t0),
+      t1: Number(r.t1),
+    };
   }
 
   /**
@@ -94,16 +147,19 @@ export class Results {
     const { where: extra, span, ...rest } = options;
     const filter: RowFilter = { ...rest, metrics: [metric] };
     const and = extra === undefined ? '' : ` AND (${extra})`;
-    const where = `${whereSql(filter)}${and}`;
+    const series = await this.#seriesTable();
+    // The series drawn: the metric's, with the hosts, collectors and attributes asked for.
+    const { from, to, ...untimed } = filter;
+    const kept = `${whereSql(untimed)}${and}`;
+    const window = from !== undefined || to !== undefined;
     let info: Record<string, unknown> | undefined;
     try {
       const reader = await this.#connection.runAndReadAll(
-        span === undefined
+        window
           ? `SELECT any_value(unit) AS unit, any_value("type") AS "type", epoch_ms(min(timestamp)) AS t0,
-               epoch_ms(max(timestamp)) AS t1, count(*) AS n FROM ${this.#source} WHERE ${where}`
-          : // The first matching row is enough: the scan stops there.
-            `SELECT unit, "type", ${String(span.t0)} AS t0, ${String(span.t1)} AS t1, 1 AS n
-               FROM ${this.#source} WHERE ${where} LIMIT 1`,
+               epoch_ms(max(timestamp)) AS t1, count(*) AS n FROM ${this.#source} WHERE ${whereSql(filter)}${and}`
+          : `SELECT any_value(unit) AS unit, any_value("type") AS "type", epoch_ms(min(t0)) AS t0,
+               epoch_ms(max(t1)) AS t1, coalesce(sum(n), 0) AS n FROM ${series} WHERE ${kept}`,
       );
       info = reader.getRowObjectsJS()[0];
     } catch (error) {
@@ -113,11 +169,16 @@ export class Results {
       throw await explainEmpty(this.#connection, this.#source, this.path, filter);
     const type = asText(info.type);
     const rate = options.rate ?? type === 'counter';
-    const t0 = Number(info.t0);
-    const t1 = Number(info.t1);
+    const t0 = span?.t0 ?? Number(info.t0);
+    const t1 = span?.t1 ?? Number(info.t1);
+    // Attribute conditions are evaluated on the series table, once per attribute set.
+    const attributeSets =
+      extra === undefined && Object.keys(filter.attributes ?? {}).length === 0
+        ? ''
+        : ` AND attributes IN (SELECT attributes FROM ${series} WHERE ${kept})`;
     const lines = await chartLines(this.#connection, this.#source, {
       metric,
-      where: `${whereSql({ ...filter, metrics: [] })}${and}`,
+      where: `${whereSql({ ...filter, metrics: [], attributes: {} })}${attributeSets}`,
       rate,
       ...(options.scale === undefined ? {} : { scale: options.scale }),
       buckets: options.buckets ?? 1000,
