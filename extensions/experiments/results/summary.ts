@@ -122,7 +122,8 @@ async function readSorted(
     const dictionary = `${table}_dictionary_${String(i)}`;
     await connection.run(`CREATE OR REPLACE TEMP TABLE ${dictionary} AS
       SELECT v, (row_number() OVER (ORDER BY v) - 1)::INTEGER AS id FROM (SELECT DISTINCT "${column}" AS v FROM ${table})`);
-    const values = (await connection.runAndReadAll(`SELECT v FROM ${dictionary} ORDER BY id`)).getColumnsJS()[0] ?? [];
+    const values =
+      (await connection.runAndReadAll(`SELECT v FROM ${dictionary} ORDER BY id`)).getColumnsJS()[0] ?? [];
     text.push(values.map(asText));
     ids.push(`d${String(i)}.id AS "${column}"`);
     joins.push(`JOIN ${dictionary} d${String(i)} ON d${String(i)}.v IS NOT DISTINCT FROM t."${column}"`);
@@ -208,11 +209,29 @@ export async function summarize(
         CASE WHEN s."type" = 'counter' AND s.t1 > s.t0
           THEN coalesce(i.increase, s.v1 - s.v0) / (epoch_ms(s.t1) - epoch_ms(s.t0)) * 1000 END AS rate
       FROM summary s LEFT JOIN increases i USING (${SERIES})`);
-    const table = await readSorted(c, 'result', ['metric', 'host', 'collector', 'attributes', 'unit', 'type']);
+    const table = await readSorted(c, 'result', [
+      'metric',
+      'host',
+      'collector',
+      'attributes',
+      'unit',
+      'type',
+    ]);
     const [metric, host, collector, attributes, unit, type] = table.text;
     const [n, mean, mn, mx, p95, t0, t1, rate] = ['n', 'mean', 'mn', 'mx', 'p95', 't0', 't1', 'rate'].map(
       (column) => table.numbers[column] ?? [],
     );
+    // Series mostly share their first and last times: each is formatted once.
+    const isoTimes = new Map<number, string>();
+    const iso = (ms: number | null | undefined): string => {
+      const key = ms ?? NaN;
+      let text = isoTimes.get(key);
+      if (text === undefined) {
+        text = new Date(key).toISOString();
+        isoTimes.set(key, text);
+      }
+      return text;
+    };
     const rows = table.order.map((i): SeriesSummary => {
       const summary: SeriesSummary = {
         metric: metric?.[i] ?? '',
@@ -225,8 +244,8 @@ export async function summarize(
         mean: mean?.[i] ?? NaN,
         min: mn?.[i] ?? NaN,
         max: mx?.[i] ?? NaN,
-        first: new Date(t0?.[i] ?? NaN).toISOString(),
-        last: new Date(t1?.[i] ?? NaN).toISOString(),
+        first: iso(t0?.[i]),
+        last: iso(t1?.[i]),
       };
       const p = p95?.[i];
       if (p !== null && p !== undefined) summary.p95 = p;
