@@ -6,8 +6,8 @@ import { chartLines } from './series.ts';
 import { distinctValues, explainEmpty } from './summary.ts';
 import { asText, explainReadError, kindOf, openDatabase, sourceSql } from './source.ts';
 
-/** The temporary table of a file's series (see `Results`). */
-const SERIES_TABLE = 'inframeter_series';
+/** The temporary table of what a file holds (see `Results`). */
+const SETS_TABLE = 'inframeter_sets';
 
 /** A metric's lines, ready for a chart. */
 export interface MetricLines {
@@ -31,8 +31,8 @@ export interface LineOptions extends Omit<RowFilter, 'metrics'> {
   /** Time buckets across the selection (1,000 by default). */
   buckets?: number;
   /**
-   * One more SQL condition on a series: its `metric`, `host`, `collector` and `attributes`
-   * (e.g. on an attribute with `json_extract_string`), evaluated once per series.
+   * One more SQL condition on the attribute set (the column `attributes`, e.g. with
+   * `json_extract_string`), evaluated once per attribute set of the metric.
    */
   where?: string;
   /** The time axis, ms since the epoch (the selection's first and last times by default). */
@@ -68,34 +68,50 @@ export class Results {
     return new Results(path, source, db.connection, db.close);
   }
 
-  #series: Promise<unknown> | undefined;
+  #sets: Promise<unknown> | undefined;
 
   /**
-   * The table of the file's series (metric, host, collector, attributes) with their unit,
-   * type, rows and first and last times: built by one pass over the file (grouping by
-   * series, the least any question costs), then the questions that need no time window are
-   * answered from it, and attribute conditions are evaluated once per attribute set instead
-   * of parsing the JSON of every row.
+   * A small table of what the file holds, built by one pass over it: each metric's attribute
+   * sets (with unit, type, rows, first and last times; `host` NULL) and each host's
+   * collectors (`metric` NULL). Two small groupings, not one per series: the 500,000 series
+   * of a cluster cost more than twice as much to group. The questions that need no time
+   * window are answered from it, and attribute conditions are evaluated once per attribute
+   * set instead of parsing the JSON of every row.
    */
-  async #seriesTable(): Promise<string> {
-    this.#series ??= this.#connection.run(`CREATE TEMP TABLE ${SERIES_TABLE} AS
-      SELECT metric, host, collector, attributes, any_value(unit) AS unit, any_value("type") AS "type",
+  async #setsTable(): Promise<string> {
+    this.#sets ??= this.#connection.run(`CREATE TEMP TABLE ${SETS_TABLE} AS
+      SELECT metric, attributes, host, collector, any_value(unit) AS unit, any_value("type") AS "type",
         count(*) AS n, min(timestamp) AS t0, max(timestamp) AS t1
-      FROM ${this.#source} GROUP BY ALL`);
+      FROM ${this.#source} GROUP BY GROUPING SETS ((metric, attributes), (host, collector))`);
     try {
-      await this.#series;
+      await this.#sets;
     } catch (error) {
       throw explainReadError(this.path, error);
     }
-    return SERIES_TABLE;
+    return SETS_TABLE;
   }
 
-  async #distinct(column: string, filter: RowFilter): Promise<string[]> {
-    // A time window needs the rows; anything else is a property of the series.
-    const rows = filter.from !== undefined || filter.to !== undefined;
-    const from = rows ? this.#source : await this.#seriesTable();
+  /** The condition selecting one half of the sets table. */
+  static #half(what: 'attribute sets' | 'collectors'): string {
+    return what === 'attribute sets'
+      ? 'host IS NULL AND collector IS NULL'
+      : 'metric IS NULL AND attributes IS NULL';
+  }
+
+  async #distinct(column: 'metric' | 'host' | 'collector', filter: RowFilter): Promise<string[]> {
+    // The sets table answers a filter on the columns of one of its halves; anything else
+    // (a time window, a metric and a host together) needs the rows.
+    const window = filter.from !== undefined || filter.to !== undefined;
+    const attributes = Object.keys(filter.attributes ?? {}).length > 0;
+    const onAttributeSets =
+      column === 'metric' && !window && filter.hosts === undefined && filter.collectors === undefined;
+    const onCollectors = column !== 'metric' && !window && !attributes && filter.metrics === undefined;
     try {
-      return await distinctValues(this.#connection, from, column, whereSql(filter));
+      if (!onAttributeSets && !onCollectors)
+        return await distinctValues(this.#connection, this.#source, column, whereSql(filter));
+      const sets = await this.#setsTable();
+      const half = Results.#half(onAttributeSets ? 'attribute sets' : 'collectors');
+      return await distinctValues(this.#connection, sets, column, `${half} AND ${whereSql(filter)}`);
     } catch (error) {
       throw explainReadError(this.path, error);
     }
@@ -122,10 +138,11 @@ export class Results {
     t0: number;
     t1: number;
   }> {
-    const series = await this.#seriesTable();
+    const sets = await this.#setsTable();
     const reader = await this.#connection.runAndReadAll(
-      `SELECT sum(n) AS n, count(DISTINCT host) AS hosts, count(DISTINCT collector) AS collectors,
-         count(DISTINCT metric) AS metrics, epoch_ms(min(t0)) AS t0, epoch_ms(max(t1)) AS t1 FROM ${series}`,
+      `SELECT sum(n) FILTER (WHERE ${Results.#half('attribute sets')}) AS n,
+         count(DISTINCT host) AS hosts, count(DISTINCT collector) AS collectors,
+         count(DISTINCT metric) AS metrics, epoch_ms(min(t0)) AS t0, epoch_ms(max(t1)) AS t1 FROM ${sets}`,
     );
     const r = reader.getRowObjectsJS()[0] ?? {};
     return {
@@ -147,19 +164,24 @@ export class Results {
     const { where: extra, span, ...rest } = options;
     const filter: RowFilter = { ...rest, metrics: [metric] };
     const and = extra === undefined ? '' : ` AND (${extra})`;
-    const series = await this.#seriesTable();
-    // The series drawn: the metric's, with the hosts, collectors and attributes asked for.
-    const { from, to, ...untimed } = filter;
-    const kept = `${whereSql(untimed)}${and}`;
-    const window = from !== undefined || to !== undefined;
+    const sets = await this.#setsTable();
+    // The attribute sets drawn: the metric's, with the attributes asked for.
+    const kept = `${Results.#half('attribute sets')} AND ${whereSql({ metrics: [metric], ...(filter.attributes === undefined ? {} : { attributes: filter.attributes }) })}${and}`;
+    const byRows =
+      filter.hosts !== undefined ||
+      filter.collectors !== undefined ||
+      filter.from !== undefined ||
+      filter.to !== undefined;
+    const attributeSets = ` AND attributes IN (SELECT attributes FROM ${sets} WHERE ${kept})`;
     let info: Record<string, unknown> | undefined;
     try {
       const reader = await this.#connection.runAndReadAll(
-        window
+        byRows
           ? `SELECT any_value(unit) AS unit, any_value("type") AS "type", epoch_ms(min(timestamp)) AS t0,
-               epoch_ms(max(timestamp)) AS t1, count(*) AS n FROM ${this.#source} WHERE ${whereSql(filter)}${and}`
+               epoch_ms(max(timestamp)) AS t1, count(*) AS n FROM ${this.#source}
+             WHERE ${whereSql({ ...filter, attributes: {} })}${attributeSets}`
           : `SELECT any_value(unit) AS unit, any_value("type") AS "type", epoch_ms(min(t0)) AS t0,
-               epoch_ms(max(t1)) AS t1, coalesce(sum(n), 0) AS n FROM ${series} WHERE ${kept}`,
+               epoch_ms(max(t1)) AS t1, coalesce(sum(n), 0) AS n FROM ${sets} WHERE ${kept}`,
       );
       info = reader.getRowObjectsJS()[0];
     } catch (error) {
@@ -171,14 +193,10 @@ export class Results {
     const rate = options.rate ?? type === 'counter';
     const t0 = span?.t0 ?? Number(info.t0);
     const t1 = span?.t1 ?? Number(info.t1);
-    // Attribute conditions are evaluated on the series table, once per attribute set.
-    const attributeSets =
-      extra === undefined && Object.keys(filter.attributes ?? {}).length === 0
-        ? ''
-        : ` AND attributes IN (SELECT attributes FROM ${series} WHERE ${kept})`;
+    const everySet = extra === undefined && Object.keys(filter.attributes ?? {}).length === 0;
     const lines = await chartLines(this.#connection, this.#source, {
       metric,
-      where: `${whereSql({ ...filter, metrics: [], attributes: {} })}${attributeSets}`,
+      where: `${whereSql({ ...filter, metrics: [], attributes: {} })}${everySet ? '' : attributeSets}`,
       rate,
       ...(options.scale === undefined ? {} : { scale: options.scale }),
       buckets: options.buckets ?? 1000,

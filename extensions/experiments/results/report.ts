@@ -75,7 +75,7 @@ function chartTable(chart: MetricLines & { title: string }): string {
   const shown = rows.slice(0, TABLE_ROWS);
   const more = rows.length - shown.length;
   return `<table><colgroup><col style="width: 30%"><col style="width: 34%"><col style="width: 18%"><col style="width: 18%"></colgroup>
-<caption>${escapeHtml(chart.title)}, in ${escapeHtml(chart.unit)}${rows.length > TABLE_ROWS ? `: the ${String(TABLE_ROWS)} highest means of ${String(rows.length)} hosts` : ''}</caption>
+<caption>${escapeHtml(chart.title)}, in ${escapeHtml(chart.unit)}${rows.length > TABLE_ROWS ? `: the ${String(TABLE_ROWS)} highest means of ${rows.length.toLocaleString('en-US')} hosts` : ''}</caption>
 <thead><tr><th>host</th><th>collector</th><th>mean</th><th>peak</th></tr></thead><tbody>
 ${shown.map((r) => `<tr><td title="${escapeHtml(r.name)}">${escapeHtml(r.name)}</td><td><code>${escapeHtml(r.collector)}</code></td><td>${num(r.mean)}</td><td>${num(r.peak)}</td></tr>`).join('\n')}
 ${more > 0 ? `<tr><td colspan="4">… and ${String(more)} more ${more === 1 ? 'host' : 'hosts'}</td></tr>` : ''}
