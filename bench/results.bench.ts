@@ -19,7 +19,8 @@
  * end to end: 1,000 hosts × 500 series is the full 500,000 series of the 1.8-billion-row
  * scenario; its hour is scaled to `seconds` (360 by default) to fit the disk and the run time
  * here, which changes the rows, not the memory (bounded by the series). The load average is
- * printed beside each figure: the machine is shared.
+ * printed beside each figure: the machine is shared. With RESULTS_BENCH_DIR=DIR the generated
+ * files are kept in DIR and reused by the next run of the same size (delete them after).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -131,16 +132,20 @@ const times = (wall: number, floor: number): string => `${(wall / floor).toFixed
 
 try {
   const parquet = join(dir, `results-${String(HOSTS)}x${String(SERIES)}x${String(SECONDS)}.parquet`);
-  let t = performance.now();
+  const t = performance.now();
   const reused = existsSync(parquet);
   if (!reused) await generate(parquet);
   console.log(
     `${reused ? 'reused' : 'generated'} ${ROWS.toLocaleString('en-US')} rows: ${String(HOSTS)} hosts × ${String(SERIES)} series × ${String(SECONDS)} s, Parquet ${mib(parquet)} in ${((performance.now() - t) / 1000).toFixed(1)} s (${load()})`,
   );
   if (cluster) {
+    const floor = duckdbFloor(parquet, GROUP);
+    console.log(
+      `floor, Parquet: DuckDB group by series ${floor.wall.toFixed(1)} s = ${rate(floor.wall)}, peak RSS ${floor.rssMb.toFixed(0)} MB (${load()})`,
+    );
     const s = summary(parquet);
     console.log(
-      `cluster summary (Parquet): ${s.series.toLocaleString('en-US')} series in ${s.wall.toFixed(1)} s = ${rate(s.wall)}, peak RSS ${s.rssMb.toFixed(0)} MB (${load()})`,
+      `cluster summary (Parquet): ${s.series.toLocaleString('en-US')} series in ${s.wall.toFixed(1)} s = ${rate(s.wall)}, ${times(s.wall, floor.wall)}, peak RSS ${s.rssMb.toFixed(0)} MB (${load()})`,
     );
     const html = join(dir, 'report.html');
     const report = timed(process.execPath, [MAIN, 'results', 'report', parquet, '--out', html]);
@@ -152,9 +157,11 @@ try {
     );
   } else {
     const csv = join(dir, `results-${String(HOSTS)}x${String(SERIES)}x${String(SECONDS)}.csv`);
-    t = performance.now();
-    const converted = timed(process.execPath, [MAIN, 'results', 'convert', parquet, csv]);
-    console.log(`CSV ${mib(csv)} written by results convert in ${converted.wall.toFixed(1)} s (${load()})`);
+    if (existsSync(csv)) console.log(`CSV ${mib(csv)} reused (${load()})`);
+    else {
+      const converted = timed(process.execPath, [MAIN, 'results', 'convert', parquet, csv]);
+      console.log(`CSV ${mib(csv)} written by results convert in ${converted.wall.toFixed(1)} s (${load()})`);
+    }
     const pCount = duckdbFloor(parquet, COUNT);
     const pGroup = duckdbFloor(parquet, GROUP);
     console.log(
