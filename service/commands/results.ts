@@ -39,7 +39,13 @@ export async function resultsSummary(
 ): Promise<number> {
   const { summarize, formatSummary } = await import('../../extensions/experiments/results/summary.ts');
   const rows = await summarize(file, rowFilter(o), { p95: o.p95 === true });
-  out.write(o.json === true ? `${JSON.stringify(rows, null, 2)}\n` : `${formatSummary(rows)}\n`);
+  // JSON: an array with one series per line (indenting each field took longer than the
+  // summary itself for the 500,000 series of a cluster).
+  out.write(
+    o.json === true
+      ? `[\n${rows.map((r) => JSON.stringify(r)).join(',\n')}\n]\n`
+      : `${formatSummary(rows)}\n`,
+  );
   return 0;
 }
 

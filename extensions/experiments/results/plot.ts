@@ -122,7 +122,7 @@ export function renderSvg(chart: Chart, options: { width?: number; height?: numb
       .sort((a, b) => b.peak - a.peak)
       .slice(0, TOP_LINES);
     named.push({
-      name: `mean of ${String(chart.lines.length)} hosts`,
+      name: `mean of ${chart.lines.length.toLocaleString('en-US')} hosts`,
       points: lttb(
         band.map((s) => ({ t: s.t, v: s.mean })),
         plotW,

@@ -14,7 +14,7 @@ interface ChartSpec {
   title: string;
   metric: string;
   unit: string;
-  /** An SQL condition on the rows' attributes (all by default). */
+  /** An SQL condition on a series' attributes (all by default). */
   where?: string;
   /** Multiplies the values (e.g. bytes to MiB). */
   scale?: number;
@@ -75,7 +75,7 @@ function chartTable(chart: MetricLines & { title: string }): string {
   const shown = rows.slice(0, TABLE_ROWS);
   const more = rows.length - shown.length;
   return `<table><colgroup><col style="width: 30%"><col style="width: 34%"><col style="width: 18%"><col style="width: 18%"></colgroup>
-<caption>${escapeHtml(chart.title)}, in ${escapeHtml(chart.unit)}${rows.length > TABLE_ROWS ? `: the ${String(TABLE_ROWS)} highest means of ${String(rows.length)} hosts` : ''}</caption>
+<caption>${escapeHtml(chart.title)}, in ${escapeHtml(chart.unit)}${rows.length > TABLE_ROWS ? `: the ${String(TABLE_ROWS)} highest means of ${rows.length.toLocaleString('en-US')} hosts` : ''}</caption>
 <thead><tr><th>host</th><th>collector</th><th>mean</th><th>peak</th></tr></thead><tbody>
 ${shown.map((r) => `<tr><td title="${escapeHtml(r.name)}">${escapeHtml(r.name)}</td><td><code>${escapeHtml(r.collector)}</code></td><td>${num(r.mean)}</td><td>${num(r.peak)}</td></tr>`).join('\n')}
 ${more > 0 ? `<tr><td colspan="4">… and ${String(more)} more ${more === 1 ? 'host' : 'hosts'}</td></tr>` : ''}
@@ -112,12 +112,8 @@ export async function buildReport(path: string, title: string): Promise<{ html: 
   }
   const results = await Results.open(file);
   try {
-    const [overview] = await results.query(
-      `SELECT count(*) AS n, count(DISTINCT host) AS hosts, count(DISTINCT collector) AS collectors,
-         count(DISTINCT metric) AS metrics, epoch_ms(min(timestamp)) AS t0, epoch_ms(max(timestamp)) AS t1 FROM results`,
-    );
-    const t0 = Number(overview?.t0);
-    const t1 = Number(overview?.t1);
+    const overview = await results.overview();
+    const { t0, t1 } = overview;
     const present = new Set(await results.metrics());
     const charts: (MetricLines & { title: string })[] = [];
     for (const spec of REPORT_CHARTS) {
@@ -136,8 +132,7 @@ export async function buildReport(path: string, title: string): Promise<{ html: 
         if (!(error instanceof EmptySelectionError)) throw error;
       }
     }
-    const hosts = Number(overview?.hosts ?? 0);
-    const collectors = Number(overview?.collectors ?? 0);
+    const { hosts, collectors } = overview;
     const seconds = (t1 - t0) / 1000;
     const html = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -157,7 +152,7 @@ code { font-size: 12px; }
 </style></head>
 <body>
 <h1>${escapeHtml(title)}</h1>
-<p class="facts">${plural(hosts, 'host')}${collectors !== hosts ? ` (${plural(collectors, 'collector')})` : ''}, ${plural(Number(overview?.metrics ?? 0), 'metric')}, ${plural(Number(overview?.n ?? 0), 'row')} over ${num(seconds)} s from ${escapeHtml(new Date(t0).toISOString())}. Counters are drawn as rates per second, summed over the attribute sets shown; time runs from the start of the experiment.</p>
+<p class="facts">${plural(hosts, 'host')}${collectors !== hosts ? ` (${plural(collectors, 'collector')})` : ''}, ${plural(overview.metrics, 'metric')}, ${plural(overview.rows, 'row')} over ${num(seconds)} s from ${escapeHtml(new Date(t0).toISOString())}. Counters are drawn as rates per second, summed over the attribute sets shown; time runs from the start of the experiment.</p>
 ${charts.map((c) => `<figure>\n${renderSvg(c)}\n</figure>`).join('\n')}
 <h2>Per host</h2>
 <div class="tables">
