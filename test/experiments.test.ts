@@ -337,7 +337,7 @@ describe('inframeter experiment on three collectors', () => {
     } finally {
       await stopCollector(twin);
     }
-  });
+  }, 180_000);
 
   it.skipIf(noPandas)(
     "the README's pandas example reads the merged CSV into one DataFrame per metric, with our means",
