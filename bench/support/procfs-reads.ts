@@ -6,28 +6,37 @@ import { ProcfsScraper } from '../../receivers/procfs/scraper.ts';
 import { runFloor } from './floor.ts';
 
 /**
- * The file reads of one procfs scrape, replayed through the receiver's own client, and the
- * same calls made by the C floor (bench/support/floor.ts).
+ * The file reads of one procfs scrape, replayed through the receiver's own client with the
+ * arguments the scraper gave it, and the same calls made by the C floor
+ * (bench/support/floor.ts).
  */
 
 /**
- * The calls of a steady-state scrape of this host's /proc with the default config, in order:
- * absolute path → `K` (a pseudo-file, held open and read again from offset 0 until a read
- * returns 0), `O` (the same, one read: a file the kernel generates whole), `F` (a regular
- * file, opened each time) or `S` (statfs of a mount point).
+ * One call of a scrape: `arg` as the scraper passed it to the client (rooted at `/`),
+ * `path` the absolute path the floor opens, and `kind`: `K` (a pseudo-file, held open and
+ * read again from offset 0 until a read returns 0), `O` (the same, one read: a file the
+ * kernel generates whole), `F` (a regular file, opened each time) or `S` (statfs of a mount
+ * point).
  */
-export async function recordProcfsReads(): Promise<Map<string, string>> {
+export interface ProcfsCall {
+  readonly arg: string;
+  readonly path: string;
+  readonly kind: 'K' | 'O' | 'F' | 'S';
+}
+
+/** The calls of a steady-state scrape of this host's /proc with the default config, in order. */
+export async function recordProcfsReads(): Promise<ProcfsCall[]> {
   const inner = createProcfsClient('/');
-  let seen = new Map<string, string>();
+  let seen = new Map<string, ProcfsCall>();
   const client: ProcfsClient = {
-    read(path) {
-      const absolute = `/${path}`;
-      const pseudo = statSync(absolute).size === 0;
-      seen.set(absolute, !pseudo ? 'F' : readsWholeAtOnce(path) ? 'O' : 'K');
-      return inner.read(path);
+    read(arg) {
+      const path = `/${arg}`;
+      const pseudo = statSync(path).size === 0;
+      seen.set(path, { arg, path, kind: !pseudo ? 'F' : readsWholeAtOnce(arg) ? 'O' : 'K' });
+      return inner.read(arg);
     },
     statfs(mountpoint) {
-      seen.set(mountpoint, 'S');
+      seen.set(mountpoint, { arg: mountpoint, path: mountpoint, kind: 'S' });
       return inner.statfs(mountpoint);
     },
     close: () => inner.close?.(),
@@ -38,7 +47,7 @@ export async function recordProcfsReads(): Promise<Map<string, string>> {
   seen = new Map();
   await scraper.scrape();
   client.close?.();
-  return seen;
+  return [...seen.values()];
 }
 
 function cpuUs(): number {
@@ -53,19 +62,20 @@ function cpuUs(): number {
  */
 export function measureProcfsReadsPair(
   binary: string,
-  calls: ReadonlyMap<string, string>,
+  calls: readonly ProcfsCall[],
   passes: number,
   slices: number,
   listFile: string,
 ): { ours: number; floor: number } {
   const client = createProcfsClient('/');
   const pass = (): void => {
-    for (const [path, kind] of calls) {
-      if (kind === 'S') client.statfs(path);
-      else client.read(path);
+    for (const { arg, kind } of calls) {
+      if (kind === 'S') client.statfs(arg);
+      else client.read(arg);
     }
   };
   for (let i = 0; i < 500; i++) pass();
+  const floorCalls = new Map(calls.map(({ path, kind }) => [path, kind]));
   const perSlice = Math.ceil(passes / slices);
   let ours = 0;
   let floor = 0;
@@ -73,7 +83,7 @@ export function measureProcfsReadsPair(
     const start = cpuUs();
     for (let i = 0; i < perSlice; i++) pass();
     ours += (cpuUs() - start) / perSlice;
-    floor += runFloor(binary, calls, perSlice, listFile).ms * 1000;
+    floor += runFloor(binary, floorCalls, perSlice, listFile).ms * 1000;
   }
   client.close?.();
   return { ours: ours / slices, floor: floor / slices };
