@@ -58,7 +58,8 @@ function cpuUs(): number {
 /**
  * CPU µs per pass of the receiver's client making `calls`, and of the C floor making them,
  * in `slices` alternating slices of `passes / slices` passes each (ours, the floor, ours, …),
- * so that both sides see the same load; 500 warm-up passes of ours first (the JIT).
+ * so that both sides see the same load. 3,000 warm-up passes of ours first: with 500 the JIT
+ * had not settled and the first two runs came out 0.2–0.3× above the others.
  */
 export function measureProcfsReadsPair(
   binary: string,
@@ -74,7 +75,7 @@ export function measureProcfsReadsPair(
       else client.read(arg);
     }
   };
-  for (let i = 0; i < 500; i++) pass();
+  for (let i = 0; i < 3000; i++) pass();
   const floorCalls = new Map(calls.map(({ path, kind }) => [path, kind]));
   const perSlice = Math.ceil(passes / slices);
   let ours = 0;

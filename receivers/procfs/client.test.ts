@@ -1,4 +1,13 @@
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -61,5 +70,13 @@ describe('procfs client', () => {
     expect(text.length).toBeGreaterThan(64 * 1024);
     expect(client.read('proc/self/smaps').slice(0, 40)).toBe(text.slice(0, 40));
     client.close?.();
+  });
+  it('asks statfs of a mount point under its root', () => {
+    dir = mkdtempSync(join(tmpdir(), 'inframeter-procfs-client-'));
+    mkdirSync(join(dir, 'data'));
+    const total = (path: string): number => statfsSync(path).blocks * statfsSync(path).bsize;
+    expect(createProcfsClient('/').statfs('/').totalBytes).toBe(total('/'));
+    expect(createProcfsClient(dir).statfs('/data').totalBytes).toBe(total(join(dir, 'data')));
+    expect(() => createProcfsClient(dir).statfs('/missing')).toThrow(/ENOENT/);
   });
 });

@@ -48,7 +48,10 @@ export function readsWholeAtOnce(path: string): boolean {
  */
 export function createProcfsClient(root: string): ProcfsClient {
   let buffer = Buffer.allocUnsafe(64 * 1024);
-  const open = new Map<string, number>();
+  /** Pseudo-files held open: path → descriptor, and whether one read returns all of it. */
+  const open = new Map<string, { fd: number; whole: boolean }>();
+  /** Mount points from /proc/mounts are absolute and normalised: under `/` they are the path. */
+  const rooted = root === '/' ? (path: string): string => path : (path: string) => join(root, path);
   /** The text of `fd` from offset 0; `whole`: a read short of the buffer is the end. */
   const readAll = (fd: number, whole: boolean): string => {
     let length = 0;
@@ -70,10 +73,10 @@ export function createProcfsClient(root: string): ProcfsClient {
       const held = open.get(path);
       if (held !== undefined) {
         try {
-          return readAll(held, readsWholeAtOnce(path));
+          return readAll(held.fd, held.whole);
         } catch (error) {
           open.delete(path);
-          closeSync(held);
+          closeSync(held.fd);
           throw error;
         }
       }
@@ -82,7 +85,7 @@ export function createProcfsClient(root: string): ProcfsClient {
       try {
         keep = fstatSync(fd).size === 0;
         const text = readAll(fd, false);
-        if (keep) open.set(path, fd);
+        if (keep) open.set(path, { fd, whole: readsWholeAtOnce(path) });
         return text;
       } catch (error) {
         keep = false;
@@ -92,7 +95,7 @@ export function createProcfsClient(root: string): ProcfsClient {
       }
     },
     statfs(mountpoint) {
-      const s = statfsSync(join(root, mountpoint));
+      const s = statfsSync(rooted(mountpoint));
       return {
         totalBytes: s.blocks * s.bsize,
         freeBytes: s.bfree * s.bsize,
@@ -102,7 +105,7 @@ export function createProcfsClient(root: string): ProcfsClient {
       };
     },
     close() {
-      for (const fd of open.values()) closeSync(fd);
+      for (const { fd } of open.values()) closeSync(fd);
       open.clear();
     },
   };
