@@ -71,12 +71,14 @@ describe('procfs client', () => {
     expect(client.read('proc/self/smaps').slice(0, 40)).toBe(text.slice(0, 40));
     client.close?.();
   });
+
   it('asks statfs of a mount point under its root', () => {
-    dir = mkdtempSync(join(tmpdir(), 'inframeter-procfs-client-'));
-    mkdirSync(join(dir, 'data'));
+    const root = mkdtempSync(join(tmpdir(), 'inframeter-procfs-client-'));
+    dir = root;
+    mkdirSync(join(root, 'data'));
     const total = (path: string): number => statfsSync(path).blocks * statfsSync(path).bsize;
     expect(createProcfsClient('/').statfs('/').totalBytes).toBe(total('/'));
-    expect(createProcfsClient(dir).statfs('/data').totalBytes).toBe(total(join(dir, 'data')));
-    expect(() => createProcfsClient(dir).statfs('/missing')).toThrow(/ENOENT/);
+    expect(createProcfsClient(root).statfs('/data').totalBytes).toBe(total(join(root, 'data')));
+    expect(() => createProcfsClient(root).statfs('/missing')).toThrow(/ENOENT/);
   });
 });
