@@ -31,7 +31,11 @@
  * summary adds the share of the time each collector was busy (its CPU time over the wall
  * time) and where each RSS is at the end (/proc/PID/smaps: file mappings, glibc's main heap,
  * anonymous memory).
- * `--node-flags=` adds Node/V8 flags to all four processes (to compare V8 options).
+ * `--node-flags=` adds Node/V8 flags to all four processes (to compare V8 options). A heap
+ * sizing flag among them (`--heap-growing-percent`, the semi-space or old-space sizes) makes
+ * the collectors keep V8's defaults for the others and skip the malloc settings, as
+ * `inframeter run` does whenever its user sets heap flags (service/heap-flags.ts): such a run
+ * compares V8's defaults plus that flag, not the shipped flags with one changed.
  *
  * Ends with one summary block between `== agent-memory summary ==` and `== end ==`, its last
  * line `AGENT_MEMORY_SUMMARY {json}`, for another bench that runs this one as a child.
@@ -509,6 +513,8 @@ function figuresOf(samples: readonly Sample[], intervalMs: number, warmAfter = 2
     scrapes: last.scrapes,
     fetches: last.fetches,
     rssStartMiB: round(first.agent.rssMiB),
+    /** The first sample counted as warm: after 200 scrapes (1 at 10 s). */
+    warmFrom,
     rss200MiB: round(warm[0]?.agent.rssMiB ?? 0),
     rssEndMiB: round(last.agent.rssMiB),
     rssMaxMiB: round(Math.max(...warm.map((s) => s.agent.rssMiB))),
@@ -567,7 +573,7 @@ function printSummary(
     `${f.mappingsEnd[k].toFixed(1)} (${f.floorMappingsEnd[k].toFixed(1)})`;
   const line = (name: string, f: typeof procfs): string =>
     `${name}: ${String(f.scrapes)} scrapes at ${String(f.intervalMs)} ms, ${String(f.fetches)} fetches, load ${f.loadMin.toFixed(1)}–${f.loadMax.toFixed(1)}; ` +
-    `RSS ${f.rssStartMiB.toFixed(1)} at start, ${f.rss200MiB.toFixed(1)} after 200 scrapes, ${f.rssEndMiB.toFixed(1)} at the end ` +
+    `RSS ${f.rssStartMiB.toFixed(1)} at start, ${f.rss200MiB.toFixed(1)} after ${String(f.warmFrom)} scrapes, ${f.rssEndMiB.toFixed(1)} at the end ` +
     `(max ${f.rssMaxMiB.toFixed(1)}); × floor: worst ${f.worstRatio.toFixed(2)}, end ${f.endRatio.toFixed(2)}; ` +
     `second half vs first ${f.growthMiB >= 0 ? '+' : ''}${f.growthMiB.toFixed(1)} MiB (${f.flat ? 'flat' : 'GROWING'}); ` +
     `CPU ${f.cpuMsPerScrape.toFixed(2)} ms per scrape interval, busy ${f.dutyPercent.toFixed(1)} % of the time; ` +
