@@ -81,11 +81,19 @@ async function generate(path: string): Promise<void> {
         CASE WHEN k < 256 THEN [0.02, 0.01, 0.97, 0.001, 0.001, 0.001, 0.001, 0.001][k % 8 + 1] WHEN k < 260 THEN 0 ELSE 1e5 + h * 100 END::DOUBLE AS b,
         CASE WHEN k < 256 THEN [1, 0.05, -1.05, 0, 0, 0, 0, 0][k % 8 + 1] * (0.6 + (h % 7) / 20) ELSE 0 END::DOUBLE AS c
       FROM range(${String(HOSTS)}) t1(h), range(${String(SERIES)}) t2(k)`);
+    // The text columns as ENUMs: DuckDB's Parquet writer then takes each row group's
+    // dictionary as it is instead of hashing every string of every row (7× faster here with
+    // row groups of a million rows); the file still holds plain UTF-8 strings.
+    for (const column of ['host', 'collector', 'metric', 'unit', 'type', 'attributes']) {
+      await db.connection.run(`CREATE TYPE "${column}_enum" AS ENUM (SELECT DISTINCT "${column}" FROM series)`);
+      await db.connection.run(`ALTER TABLE series ALTER "${column}" TYPE "${column}_enum"`);
+    }
+    await db.connection.run(`CREATE TYPE resource_enum AS ENUM ('{"service.name":"inframeter"}')`);
     await db.connection.run(`COPY (
       SELECT TIMESTAMP '2026-11-22 10:00:00' + to_seconds(s) AS timestamp, host, collector, metric, unit, "type",
         CASE WHEN wave THEN a + 1e8 * sin(s / 30 + h)
           ELSE a + b * s + c * greatest(0, least(s, ${String(2 * third)}) - ${String(third)}) END AS value,
-        attributes, '{"service.name":"inframeter"}' AS resource, TIMESTAMP '2026-11-22 09:00:00' AS start_timestamp
+        attributes, '{"service.name":"inframeter"}'::resource_enum AS resource, TIMESTAMP '2026-11-22 09:00:00' AS start_timestamp
       FROM range(${String(SECONDS)}) t3(s), series
     ) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 1000000)`);
   } finally {
