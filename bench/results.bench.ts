@@ -17,8 +17,9 @@
  * count, mean, min and max) on the CSV. Each figure is printed with its ratio to the floor
  * measured in the same run. `cluster` summarizes and reports a generated 1,000-host experiment
  * end to end: 1,000 hosts × 500 series is the full 500,000 series of the 1.8-billion-row
- * scenario; its hour is scaled to `seconds` (360 by default) to fit the disk and the run time
- * here, which changes the rows, not the memory (bounded by the series). The load average is
+ * scenario; its hour is scaled to `seconds` (360 by default, for a run of a few minutes; 3600
+ * is the full hour, about 5 GiB of Parquet), which changes the rows, not the memory (bounded
+ * by the series). The load average is
  * printed beside each figure: the machine is shared. With RESULTS_BENCH_DIR=DIR the generated
  * files are kept in DIR and reused by the next run of the same size (delete them after).
  */
