@@ -178,10 +178,10 @@ export class Results {
       const reader = await this.#connection.runAndReadAll(
         byRows
           ? `SELECT any_value(unit) AS unit, any_value("type") AS "type", epoch_ms(min(timestamp)) AS t0,
-               epoch_ms(max(timestamp)) AS t1, count(*) AS n FROM ${this.#source}
+               epoch_ms(max(timestamp)) AS t1, count(*) AS n, count(DISTINCT attributes) AS sets FROM ${this.#source}
              WHERE ${whereSql({ ...filter, attributes: {} })}${attributeSets}`
           : `SELECT any_value(unit) AS unit, any_value("type") AS "type", epoch_ms(min(t0)) AS t0,
-               epoch_ms(max(t1)) AS t1, coalesce(sum(n), 0) AS n FROM ${sets} WHERE ${kept}`,
+               epoch_ms(max(t1)) AS t1, coalesce(sum(n), 0) AS n, count(DISTINCT attributes) AS sets FROM ${sets} WHERE ${kept}`,
       );
       info = reader.getRowObjectsJS()[0];
     } catch (error) {
@@ -200,6 +200,7 @@ export class Results {
       rate,
       ...(options.scale === undefined ? {} : { scale: options.scale }),
       buckets: options.buckets ?? 1000,
+      oneSet: Number(info.sets) <= 1,
       t0,
       t1,
     });

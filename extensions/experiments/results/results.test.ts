@@ -111,6 +111,73 @@ describe('summary (DuckDB)', () => {
     }
   });
 
+  it('sums attribute sets per line: counters at bucket ends across a reset, gauges with their extremes', async () => {
+    const base = Date.parse('2026-11-22T10:00:00Z');
+    const at = (s: number): string => new Date(base + s * 1000).toISOString();
+    const row = (
+      s: number,
+      host: string,
+      metric: string,
+      type: string,
+      value: number,
+      attrs: string,
+    ): string =>
+      `${at(s)},${host},${host}-id,${metric},W,${type},${String(value)},"${attrs.replaceAll('"', '""')}",{},`;
+    const seconds = [0, 10, 20, 30];
+    const series: [string, string, string, string, number[]][] = [
+      // Sums 110, 130, 150, then 125: a reset of the sum.
+      ['h1', 'system.cpu.time', 'counter', '{"cpu.mode":"user"}', [100, 110, 120, 125]],
+      ['h1', 'system.cpu.time', 'counter', '{"cpu.mode":"system"}', [10, 20, 30, 0]],
+      // Sums 150, 160, 120, 210.
+      ['h1', 'hw.power', 'gauge', '{"psu":0}', [100, 120, 90, 200]],
+      ['h1', 'hw.power', 'gauge', '{"psu":1}', [50, 40, 30, 10]],
+      ['h2', 'hw.power', 'gauge', '{"psu":0}', [10, 20, 30, 40]],
+      // Two sets in the file, one per line.
+      ['h1', 'hw.host.power', 'gauge', '{"dev":"a"}', [5, 7, 3, 9]],
+      ['h2', 'hw.host.power', 'gauge', '{"dev":"b"}', [1, 2, 3, 4]],
+    ];
+    const file = join(dir, 'sets.csv');
+    writeFileSync(
+      file,
+      `timestamp,host,collector,metric,unit,type,value,attributes,resource,start_timestamp\n${seconds
+        .flatMap((s, i) => series.map(([h, m, t, a, v]) => row(s, h, m, t, v[i] ?? 0, a)))
+        .join('\n')}\n`,
+    );
+    const r = await Results.open(file);
+    const buckets = async (metric: string): Promise<unknown[]> =>
+      (await r.lines(metric, { buckets: 2 })).lines.map((l) => [l.host, l.buckets]);
+    const gauge = (t: number, v: number, lo: number, tlo: number, hi: number, thi: number): object => ({
+      t: base + t * 1000,
+      v,
+      lo,
+      tlo: base + tlo * 1000,
+      hi,
+      thi: base + thi * 1000,
+    });
+    try {
+      // Buckets [0, 10] and [20, 30]: (130 - 110) / 10 s, then the reset: 125 / 20 s.
+      expect(await buckets('system.cpu.time')).toEqual([
+        [
+          'h1',
+          [
+            { t: base + 10_000, v: 2, lo: 2, tlo: base + 10_000, hi: 2, thi: base + 10_000 },
+            { t: base + 30_000, v: 6.25, lo: 6.25, tlo: base + 30_000, hi: 6.25, thi: base + 30_000 },
+          ],
+        ],
+      ]);
+      expect(await buckets('hw.power')).toEqual([
+        ['h1', [gauge(5, 155, 150, 0, 160, 10), gauge(25, 165, 120, 20, 210, 30)]],
+        ['h2', [gauge(5, 15, 10, 0, 20, 10), gauge(25, 35, 30, 20, 40, 30)]],
+      ]);
+      expect(await buckets('hw.host.power')).toEqual([
+        ['h1', [gauge(5, 6, 5, 0, 7, 10), gauge(25, 6, 3, 20, 9, 30)]],
+        ['h2', [gauge(5, 1.5, 1, 0, 2, 10), gauge(25, 3.5, 3, 20, 4, 30)]],
+      ]);
+    } finally {
+      r.close();
+    }
+  });
+
   it('names the file and line of a foreign header, a short row and a truncated end', async () => {
     const foreign = join(dir, 'foreign.csv');
     writeFileSync(foreign, 'a,b\n1,2\n');
