@@ -57,7 +57,7 @@ describe('scrape controller', () => {
       async scrape() {
         active += 1;
         maxActive = Math.max(maxActive, active);
-        await sleep(60);
+        await sleep(60); // the scrape's own duration (longer than the interval), not a wait
         active -= 1;
         scrapes += 1;
         return { errors: new Map() };

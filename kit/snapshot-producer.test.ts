@@ -135,7 +135,7 @@ describe('snapshot producer', () => {
     const start = sum.dataPoints[0]?.startTime;
     expect(sum.dataPoints[0]?.endTime).toEqual(start);
 
-    await wait(5);
+    await wait(5); // the clock moves on (a minimum: a busy machine only lengthens it)
     // A new object with the same values is the same series; b went down: a reset.
     values = [
       ['test.counter', 15, { k: 'a' }],

@@ -561,7 +561,7 @@ describe('catching up after an outage', () => {
       async (request) => {
         inFlight += 1;
         mostInFlight = Math.max(mostInFlight, inFlight);
-        await new Promise((r) => setTimeout(r, 2));
+        await new Promise((r) => setTimeout(r, 2)); // the destination's answer time, not a wait
         inFlight -= 1;
         const values = decodeBatches(request.bytes).flatMap((b) =>
           b.scopeMetrics.flatMap((s) => s.metrics.flatMap((m) => m.dataPoints.map((p) => p.value as number))),
