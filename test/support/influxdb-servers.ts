@@ -101,12 +101,16 @@ export async function startInfluxd(dir: string, options: { auth?: boolean } = {}
   };
   await server.start();
   if (options.auth === true) {
-    // With no user yet, InfluxDB 1.x lets anyone create the first admin.
-    const body = new URLSearchParams({
+    // With no user yet, InfluxDB 1.x lets anyone create the first admin. Its answer can be a
+    // 200 that carries an error, so the request is repeated until the admin is authorized.
+    const create = new URLSearchParams({
       q: `CREATE USER ${INFLUX_ADMIN.user} WITH PASSWORD '${INFLUX_ADMIN.password}' WITH ALL PRIVILEGES`,
     });
-    const response = await fetch(`${url}/query`, { method: 'POST', body });
-    if (!response.ok) throw new Error(`creating the admin user: ${await response.text()}`);
+    await poll('the admin user of influxd', 60_000, async () => {
+      await fetch(`${url}/query`, { method: 'POST', body: create, signal: AbortSignal.timeout(20_000) });
+      await query('SHOW USERS');
+      return true;
+    });
   }
   return server;
 }
