@@ -353,10 +353,17 @@ describe('process receiver on the real /proc', () => {
     const first = await scrapeOnce(scraper, 'process');
     expect([...first.errors.keys()]).toEqual([]);
     const cpu1 = childCpuSeconds(first.batch, busyPid);
-    await sleep(600);
+    // Until /proc shows the child has burnt 0.3 s more: on a loaded machine that takes longer.
+    const procCpuOf = (): number => {
+      const stat = statFields(busyPid);
+      return (Number(stat[11]) + Number(stat[12])) / USER_HZ;
+    };
+    for (let waited = 0; procCpuOf() < cpu1 + 0.3; waited += 100) {
+      if (waited > 60_000) throw new Error('the busy child did not burn 0.3 s of CPU in 60 s');
+      await sleep(100);
+    }
     const second = await scrapeOnce(scraper, 'process');
-    const fields = statFields(busyPid);
-    const procCpu = (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+    const procCpu = procCpuOf();
     const procRss = Number(readFileSync(`/proc/${String(busyPid)}/statm`, 'utf8').split(' ')[1]) * PAGE;
     expect([...second.errors.keys()]).toEqual([]);
     const cpu2 = childCpuSeconds(second.batch, busyPid);
