@@ -6,6 +6,8 @@
  *   npm run bench -- procfs     # bench/procfs.bench.ts
  *   npm run bench -- agent      # bench/agent.bench.ts (the node agent's table: node_exporter,
  *                               #   C and CSV floors; `-- agent --quick` for a shorter run)
+ *   npm run bench -- procfs-read-steps  # bench/procfs-read-steps.bench.ts (the node agent's file
+ *                               #   reads step by step against the C floor: where the gap goes)
  *   npm run bench -- remote-write  # bench/remote-write.bench.ts (prometheusremotewrite vs otlp
  *                               #   exporter CPU per point; Prometheus's own remote write)
  *   npm run bench -- libvirt    # bench/libvirt.bench.ts (500 test-driver domains vs virsh;

@@ -56,10 +56,37 @@ function cpuUs(): number {
 }
 
 /**
+ * CPU µs per pass of `pass` (Node) and of the C floor making the calls of `floorCalls`
+ * (path → kind), in `slices` alternating slices of `passes / slices` passes each (ours, the
+ * floor, ours, …), so that both sides see the same load, after `warmUp` passes of ours.
+ */
+export function measurePassPair(
+  binary: string,
+  pass: () => void,
+  floorCalls: ReadonlyMap<string, string>,
+  passes: number,
+  slices: number,
+  listFile: string,
+  warmUp = 3000,
+): { ours: number; floor: number } {
+  for (let i = 0; i < warmUp; i++) pass();
+  const perSlice = Math.ceil(passes / slices);
+  let ours = 0;
+  let floor = 0;
+  for (let slice = 0; slice < slices; slice++) {
+    const start = cpuUs();
+    for (let i = 0; i < perSlice; i++) pass();
+    ours += (cpuUs() - start) / perSlice;
+    floor += runFloor(binary, floorCalls, perSlice, listFile).ms * 1000;
+  }
+  return { ours: ours / slices, floor: floor / slices };
+}
+
+/**
  * CPU µs per pass of the receiver's client making `calls`, and of the C floor making them,
- * in `slices` alternating slices of `passes / slices` passes each (ours, the floor, ours, …),
- * so that both sides see the same load. 3,000 warm-up passes of ours first: with 500 the JIT
- * had not settled and the first two runs came out 0.2–0.3× above the others.
+ * in `slices` alternating slices (see {@link measurePassPair}). 3,000 warm-up passes of ours
+ * first: with 500 the JIT had not settled and the first two runs came out 0.2–0.3× above
+ * the others.
  */
 export function measureProcfsReadsPair(
   binary: string,
@@ -75,17 +102,14 @@ export function measureProcfsReadsPair(
       else client.read(arg);
     }
   };
-  for (let i = 0; i < 3000; i++) pass();
-  const floorCalls = new Map(calls.map(({ path, kind }) => [path, kind]));
-  const perSlice = Math.ceil(passes / slices);
-  let ours = 0;
-  let floor = 0;
-  for (let slice = 0; slice < slices; slice++) {
-    const start = cpuUs();
-    for (let i = 0; i < perSlice; i++) pass();
-    ours += (cpuUs() - start) / perSlice;
-    floor += runFloor(binary, floorCalls, perSlice, listFile).ms * 1000;
+  try {
+    return measurePassPair(binary, pass, floorCallsOf(calls), passes, slices, listFile);
+  } finally {
+    client.close?.();
   }
-  client.close?.();
-  return { ours: ours / slices, floor: floor / slices };
+}
+
+/** The floor's list for `calls`: absolute path → kind. */
+export function floorCallsOf(calls: readonly ProcfsCall[]): Map<string, string> {
+  return new Map(calls.map(({ path, kind }) => [path, kind]));
 }
