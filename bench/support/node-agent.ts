@@ -154,6 +154,23 @@ export async function measureOurs(
   env: NodeJS.ProcessEnv = {},
   nodeArgs: readonly string[] = [],
 ): Promise<Figures> {
+  const [figures] = await measureOursRounds(scrapes, 1, env, nodeArgs);
+  if (figures === undefined) throw new Error('no round was measured');
+  return figures;
+}
+
+/**
+ * {@link measureOurs} for `rounds` rounds of windows A and B in one collector, one after the
+ * other: round 1 is measured from the collector's start (two seconds after it answers), round 2
+ * after round 1's `scrapes` scrapes and `scrapes` fetches, and so on; as
+ * {@link measureNodeExporterRounds} measures node_exporter after as many fetches.
+ */
+export async function measureOursRounds(
+  scrapes: number,
+  rounds: number,
+  env: NodeJS.ProcessEnv = {},
+  nodeArgs: readonly string[] = [],
+): Promise<Figures[]> {
   const dir = mkdtempSync(join(tmpdir(), 'inframeter-bench-'));
   const [port, telemetryPort] = [await freePort(), await freePort()];
   const config = join(dir, 'config.yaml');
@@ -195,53 +212,57 @@ export async function measureOurs(
     const warmStart = performance.now();
     await sleep(1000);
     const periodMs = (performance.now() - warmStart) / Math.max(1, (await scrapesSoFar()) - warm0);
-    // Window A: procfs scrapes into the exporter, nobody fetching: CPU per scrape alone.
-    const cpuA0 = cpuMs(pid);
-    const scrapesA0 = await scrapesSoFar();
-    let scrapesA = 0;
-    while (scrapesA < scrapes) {
-      await sleep(500);
-      scrapesA = (await scrapesSoFar()) - scrapesA0;
-    }
-    const collectMs = (cpuMs(pid) - cpuA0) / scrapesA;
-    // Window B: the same with /metrics fetched about once per scrape.
-    const cpu0 = cpuMs(pid);
-    const scrapes0 = await scrapesSoFar();
-    const rss: number[] = [];
-    let series = 0;
-    let scrapesB = 0;
-    let fetches = 0;
-    const checkEvery = Math.min(100, Math.max(10, Math.floor(scrapes / 10)));
-    const start = performance.now();
-    while (scrapesB < scrapes) {
-      const text = await (await fetch(url)).text();
-      fetches += 1;
-      series = countSamples(text, 'target_info');
-      if (fetches % checkEvery === 0) {
-        scrapesB = (await scrapesSoFar()) - scrapes0;
-        if (rss.length < Math.floor((scrapesB * 10) / scrapes)) rss.push(rssMb(pid));
+    const out: Figures[] = [];
+    for (let round = 0; round < rounds; round++) {
+      // Window A: procfs scrapes into the exporter, nobody fetching: CPU per scrape alone.
+      const cpuA0 = cpuMs(pid);
+      const scrapesA0 = await scrapesSoFar();
+      let scrapesA = 0;
+      while (scrapesA < scrapes) {
+        await sleep(500);
+        scrapesA = (await scrapesSoFar()) - scrapesA0;
       }
-      await sleep(Math.max(0, start + fetches * periodMs - performance.now()));
+      const collectMs = (cpuMs(pid) - cpuA0) / scrapesA;
+      // Window B: the same with /metrics fetched about once per scrape.
+      const cpu0 = cpuMs(pid);
+      const scrapes0 = await scrapesSoFar();
+      const rss: number[] = [];
+      let series = 0;
+      let scrapesB = 0;
+      let fetches = 0;
+      const checkEvery = Math.min(100, Math.max(10, Math.floor(scrapes / 10)));
+      const start = performance.now();
+      while (scrapesB < scrapes) {
+        const text = await (await fetch(url)).text();
+        fetches += 1;
+        series = countSamples(text, 'target_info');
+        if (fetches % checkEvery === 0) {
+          scrapesB = (await scrapesSoFar()) - scrapes0;
+          if (rss.length < Math.floor((scrapesB * 10) / scrapes)) rss.push(rssMb(pid));
+        }
+        await sleep(Math.max(0, start + fetches * periodMs - performance.now()));
+      }
+      const cpu = cpuMs(pid) - cpu0;
+      scrapesB = (await scrapesSoFar()) - scrapes0;
+      const wallMs = histogramSum(await (await fetch(telemetry)).text(), 'procfs');
+      // What window B cost beyond its scrapes is the fetches; one scrape plus one fetch is what
+      // a node_exporter scrape does, whatever the pacing achieved on a busy machine.
+      const fetchMs = (cpu - collectMs * scrapesB) / fetches;
+      const perScrape = collectMs + fetchMs;
+      out.push({
+        series,
+        cpuPerScrapeMs: perScrape,
+        cpuPerSeriesUs: (perScrape * 1000) / series,
+        collectMs,
+        fetchMs,
+        wallPerScrapeMs: wallMs / (scrapesB + scrapes0),
+        rssFirstMb: rss[0] ?? 0,
+        rssLastMb: rssMb(pid),
+        fetchesPerScrape: fetches / scrapesB,
+        load: load1(),
+      });
     }
-    const cpu = cpuMs(pid) - cpu0;
-    scrapesB = (await scrapesSoFar()) - scrapes0;
-    const wallMs = histogramSum(await (await fetch(telemetry)).text(), 'procfs');
-    // What window B cost beyond its scrapes is the fetches; one scrape plus one fetch is what
-    // a node_exporter scrape does, whatever the pacing achieved on a busy machine.
-    const fetchMs = (cpu - collectMs * scrapesB) / fetches;
-    const perScrape = collectMs + fetchMs;
-    return {
-      series,
-      cpuPerScrapeMs: perScrape,
-      cpuPerSeriesUs: (perScrape * 1000) / series,
-      collectMs,
-      fetchMs,
-      wallPerScrapeMs: wallMs / (scrapesB + scrapes0),
-      rssFirstMb: rss[0] ?? 0,
-      rssLastMb: rssMb(pid),
-      fetchesPerScrape: fetches / scrapesB,
-      load: load1(),
-    };
+    return out;
   } finally {
     // Waits for the exit, so that what the collector writes then (a CPU profile) is complete.
     if (child.exitCode === null && child.signalCode === null) {
@@ -283,29 +304,43 @@ export async function startNodeExporter(): Promise<{ pid: number; url: string; s
 
 /** prometheus-node-exporter scraped `scrapes` times back to back. */
 export async function measureNodeExporter(scrapes: number): Promise<Figures> {
+  const [figures] = await measureNodeExporterRounds(scrapes, 1);
+  if (figures === undefined) throw new Error('no round was measured');
+  return figures;
+}
+
+/**
+ * {@link measureNodeExporter} for `rounds` rounds of `scrapes` fetches in one node_exporter, one
+ * after the other: round 2 is measured after round 1's `scrapes` fetches, and so on.
+ */
+export async function measureNodeExporterRounds(scrapes: number, rounds: number): Promise<Figures[]> {
   const { pid, url, stop } = await startNodeExporter();
+  const out: Figures[] = [];
   try {
-    const cpu0 = cpuMs(pid);
-    const wall0 = process.hrtime.bigint();
-    let series = 0;
-    const rss: number[] = [];
-    for (let i = 1; i <= scrapes; i++) {
-      const text = await (await fetch(url)).text();
-      series = countSamples(text);
-      if (i % Math.max(1, Math.floor(scrapes / 10)) === 0) rss.push(rssMb(pid));
+    for (let round = 0; round < rounds; round++) {
+      const cpu0 = cpuMs(pid);
+      const wall0 = process.hrtime.bigint();
+      let series = 0;
+      const rss: number[] = [];
+      for (let i = 1; i <= scrapes; i++) {
+        const text = await (await fetch(url)).text();
+        series = countSamples(text);
+        if (i % Math.max(1, Math.floor(scrapes / 10)) === 0) rss.push(rssMb(pid));
+      }
+      const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
+      const cpu = cpuMs(pid) - cpu0;
+      out.push({
+        series,
+        cpuPerScrapeMs: cpu / scrapes,
+        cpuPerSeriesUs: (cpu * 1000) / scrapes / series,
+        wallPerScrapeMs: wallMs / scrapes,
+        rssFirstMb: rss[0] ?? 0,
+        rssLastMb: rssMb(pid),
+        fetchesPerScrape: 1,
+        load: load1(),
+      });
     }
-    const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
-    const cpu = cpuMs(pid) - cpu0;
-    return {
-      series,
-      cpuPerScrapeMs: cpu / scrapes,
-      cpuPerSeriesUs: (cpu * 1000) / scrapes / series,
-      wallPerScrapeMs: wallMs / scrapes,
-      rssFirstMb: rss[0] ?? 0,
-      rssLastMb: rssMb(pid),
-      fetchesPerScrape: 1,
-      load: load1(),
-    };
+    return out;
   } finally {
     stop();
   }
