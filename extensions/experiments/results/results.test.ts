@@ -506,4 +506,18 @@ describe('charts', () => {
     expect(svg.match(/<path d="M/g)?.length).toBe(4);
     expect(svg).toContain('host-39 (highest)');
   });
+
+  it('names the same highest hosts each run when their peaks differ only in the last bits of a sum', () => {
+    // 0.1 + 0.2 and 0.3: equal lines summed in another order.
+    const peaks = [0.1 + 0.2, 0.3, 0.3, 0.1 + 0.2, 0.3];
+    const lines = Array.from({ length: 40 }, (_, i) =>
+      line(`host-${String(i).padStart(2, '0')}`, [0, i < 35 ? 0.1 : (peaks[i - 35] ?? 0), 0]),
+    );
+    const named = (ls: Line[]): string[] => {
+      const svg = renderSvg({ title: 'tie', unit: 'W', lines: ls, t0: 0, t1: 2000 });
+      return [...new Set([...svg.matchAll(/>([\w-]+) \(highest\)</g)].map((m) => m[1] ?? ''))];
+    };
+    expect(named(lines)).toEqual(['host-35', 'host-36', 'host-37']);
+    expect(named([...lines].reverse())).toEqual(['host-35', 'host-36', 'host-37']);
+  });
 });
