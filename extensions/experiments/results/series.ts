@@ -84,7 +84,7 @@ const ENDS_TABLE = 'inframeter_bucket_ends';
  *   rows at those timestamps. A gauge with several sets per line is still summed per line
  *   and timestamp: its memory follows the lines × timestamps (its extremes need every sum).
  *
- * Grouping per attribute set and bucket instead (a state per series) was measured at 20× the
+ * Grouping per attribute set and bucket instead (a state per series) was measured at 21.7× the
  * time of the grouping per line and timestamp on a 1,000-host file of 36 timestamps: it has
  * as many groups as rows there.
  */
