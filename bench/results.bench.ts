@@ -4,6 +4,8 @@
  *   node bench/results.bench.ts [hosts] [series] [seconds]     (default 100 × 500 × 200 = 10 M rows)
  *   node bench/results.bench.ts cluster [hosts] [series] [seconds]
  *                                   (default 1,000 × 500 × 360 = 180 M rows, summary and report)
+ *   node bench/results.bench.ts report [hosts] [series] [seconds]
+ *                                   (same default: the report alone, RESULTS_BENCH_RUNS times)
  *
  * Generates (with DuckDB) results shaped like a real experiment's: per host 256 CPU-time
  * counters (32 CPUs × 8 modes, busy in the middle third), 4 memory states and 240 network
@@ -22,6 +24,13 @@
  * by the series). The load average is
  * printed beside each figure: the machine is shared. With RESULTS_BENCH_DIR=DIR the generated
  * files are kept in DIR and reused by the next run of the same size (delete them after).
+ *
+ * `report` runs, RESULTS_BENCH_RUNS times (3 by default), DuckDB's group-by floor then `results
+ * report` on the Parquet file, and with RESULTS_BENCH_BASELINE=MAIN_JS (another build's
+ * `dist/service/main.js`, e.g. main's) that build's report right after, interleaved so both
+ * see the same load; it ends with the worst time and peak RSS of each, at DuckDB's default
+ * 1 GB limit. The same series with fewer seconds (e.g. 1000 500 36) shows whether memory
+ * follows the rows.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -29,7 +38,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, sqlString } from '../extensions/experiments/results/source.ts';
 
-const cluster = process.argv[2] === 'cluster';
+const cluster = process.argv[2] === 'cluster' || process.argv[2] === 'report';
+const reportOnly = process.argv[2] === 'report';
 const args = process.argv.slice(cluster ? 3 : 2).map(Number);
 const HOSTS = args[0] ?? (cluster ? 1000 : 100);
 const SERIES = args[1] ?? 500;
@@ -150,7 +160,38 @@ try {
   console.log(
     `${reused ? 'reused' : 'generated'} ${ROWS.toLocaleString('en-US')} rows: ${String(HOSTS)} hosts × ${String(SERIES)} series × ${String(SECONDS)} s, Parquet ${mib(parquet)} in ${((performance.now() - t) / 1000).toFixed(1)} s (${load()})`,
   );
-  if (cluster) {
+  if (reportOnly) {
+    const baseline = process.env.RESULTS_BENCH_BASELINE;
+    const runs = Number(process.env.RESULTS_BENCH_RUNS ?? 3);
+    const html = join(dir, 'report.html');
+    const worst = new Map<string, { wall: number; rssMb: number }>();
+    const note = (name: string, r: { wall: number; rssMb: number }): string => {
+      const w = worst.get(name);
+      worst.set(name, { wall: Math.max(w?.wall ?? 0, r.wall), rssMb: Math.max(w?.rssMb ?? 0, r.rssMb) });
+      return `${r.wall.toFixed(1)} s, peak RSS ${r.rssMb.toFixed(0)} MB (${load()})`;
+    };
+    for (let run = 1; run <= runs; run++) {
+      const floor = duckdbFloor(parquet, GROUP);
+      console.log(`run ${String(run)}: floor (DuckDB group by series) ${note('floor', floor)}`);
+      const ours = timed(process.execPath, [MAIN, 'results', 'report', parquet, '--out', html]);
+      console.log(
+        `run ${String(run)}: report, this build: ${ours.stdout.trim()} in ${note('this build', ours)}`,
+      );
+      if (baseline !== undefined) {
+        const base = timed(process.execPath, [baseline, 'results', 'report', parquet, '--out', html]);
+        console.log(
+          `run ${String(run)}: report, baseline: ${note('baseline', base)}; this build ${(ours.wall / base.wall).toFixed(2)}× its time, ${(ours.rssMb / base.rssMb).toFixed(2)}× its RSS`,
+        );
+      }
+    }
+    const floor = worst.get('floor') ?? { wall: 1, rssMb: 0 };
+    for (const [name, w] of worst) {
+      if (name === 'floor') continue;
+      console.log(
+        `worst of ${String(runs)}, ${ROWS.toLocaleString('en-US')} rows, report (${name}): ${w.wall.toFixed(1)} s (${times(w.wall, floor.wall)}, worst floor ${floor.wall.toFixed(1)} s), peak RSS ${w.rssMb.toFixed(0)} MB`,
+      );
+    }
+  } else if (cluster) {
     const floor = duckdbFloor(parquet, GROUP);
     console.log(
       `floor, Parquet: DuckDB group by series ${floor.wall.toFixed(1)} s = ${rate(floor.wall)}, peak RSS ${floor.rssMb.toFixed(0)} MB (${load()})`,

@@ -76,12 +76,13 @@ export class Results {
    * collectors (`metric` NULL). Two small groupings, not one per series: the 500,000 series
    * of a cluster cost more than twice as much to group. The questions that need no time
    * window are answered from it, and attribute conditions are evaluated once per attribute
-   * set instead of parsing the JSON of every row.
+   * set instead of parsing the JSON of every row. `times` (approximate distinct timestamps,
+   * a fixed-size sketch per group) tells a chart how many timestamps its lines have.
    */
   async #setsTable(): Promise<string> {
     this.#sets ??= this.#connection.run(`CREATE TEMP TABLE ${SETS_TABLE} AS
       SELECT metric, attributes, host, collector, any_value(unit) AS unit, any_value("type") AS "type",
-        count(*) AS n, min(timestamp) AS t0, max(timestamp) AS t1
+        count(*) AS n, min(timestamp) AS t0, max(timestamp) AS t1, approx_count_distinct(timestamp) AS times
       FROM ${this.#source} GROUP BY GROUPING SETS ((metric, attributes), (host, collector))`);
     try {
       await this.#sets;
@@ -178,10 +179,12 @@ export class Results {
       const reader = await this.#connection.runAndReadAll(
         byRows
           ? `SELECT any_value(unit) AS unit, any_value("type") AS "type", epoch_ms(min(timestamp)) AS t0,
-               epoch_ms(max(timestamp)) AS t1, count(*) AS n, count(DISTINCT attributes) AS sets FROM ${this.#source}
+               epoch_ms(max(timestamp)) AS t1, count(*) AS n, count(DISTINCT attributes) AS sets,
+               approx_count_distinct(timestamp) AS times FROM ${this.#source}
              WHERE ${whereSql({ ...filter, attributes: {} })}${attributeSets}`
           : `SELECT any_value(unit) AS unit, any_value("type") AS "type", epoch_ms(min(t0)) AS t0,
-               epoch_ms(max(t1)) AS t1, coalesce(sum(n), 0) AS n, count(DISTINCT attributes) AS sets FROM ${sets} WHERE ${kept}`,
+               epoch_ms(max(t1)) AS t1, coalesce(sum(n), 0) AS n, count(DISTINCT attributes) AS sets,
+               max(times) AS times FROM ${sets} WHERE ${kept}`,
       );
       info = reader.getRowObjectsJS()[0];
     } catch (error) {
@@ -201,6 +204,10 @@ export class Results {
       ...(options.scale === undefined ? {} : { scale: options.scale }),
       buckets: options.buckets ?? 1000,
       oneSet: Number(info.sets) <= 1,
+      // The most distinct timestamps of a set kept (or of the rows kept): a line has no more,
+      // as a collector stamps all the points of a scrape alike. approx_count_distinct errs by
+      // a few per cent, which moves only the choice of a one- or two-pass query.
+      timestamps: Number(info.times),
       t0,
       t1,
     });

@@ -22,6 +22,19 @@ export const MAX_NAMED_LINES = PALETTE.length;
 /** Lines named in a spread chart: the highest peaks. */
 const TOP_LINES = 3;
 
+/**
+ * Orders lines by a value, highest first, then by name. DuckDB's sums add their rows in an
+ * order that varies from run to run (threads), so lines that are equal differ in their last
+ * bits: rounded to 10 significant digits they tie, and the name decides, the same each run.
+ */
+export function byValueThenName<T>(value: (x: T) => number, name: (x: T) => string): (a: T, b: T) => number {
+  const rank = (x: T): number => {
+    const v = value(x);
+    return Number.isFinite(v) ? Number(v.toPrecision(10)) : -Infinity;
+  };
+  return (a, b) => rank(b) - rank(a) || (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0);
+}
+
 /** What one chart shows. */
 export interface Chart {
   title: string;
@@ -119,7 +132,12 @@ export function renderSvg(chart: Chart, options: { width?: number; height?: numb
         l,
         peak: Math.max(...l.buckets.map((b) => (Number.isFinite(b.hi) ? b.hi : -Infinity))),
       }))
-      .sort((a, b) => b.peak - a.peak)
+      .sort(
+        byValueThenName(
+          (x) => x.peak,
+          (x) => x.l.name,
+        ),
+      )
       .slice(0, TOP_LINES);
     named.push({
       name: `mean of ${chart.lines.length.toLocaleString('en-US')} hosts`,

@@ -5,7 +5,7 @@ import type { MetricLines } from './api.ts';
 import { Results } from './api.ts';
 import { attributePath } from './filter.ts';
 import { renderSvg } from './plot.ts';
-import { envelope } from './plot.ts';
+import { byValueThenName, envelope } from './plot.ts';
 import { EmptySelectionError } from './summary.ts';
 import { kindOf, openDatabase, sourceSql, sqlString } from './source.ts';
 
@@ -71,7 +71,12 @@ function chartTable(chart: MetricLines & { title: string }): string {
         peak: peaks.length === 0 ? Number.NaN : Math.max(...peaks),
       };
     })
-    .sort((a, b) => b.mean - a.mean);
+    .sort(
+      byValueThenName(
+        (r) => r.mean,
+        (r) => `${r.name}\u0000${r.collector}`,
+      ),
+    );
   const shown = rows.slice(0, TABLE_ROWS);
   const more = rows.length - shown.length;
   return `<table><colgroup><col style="width: 30%"><col style="width: 34%"><col style="width: 18%"><col style="width: 18%"></colgroup>

@@ -11,6 +11,8 @@ import type { Point } from './downsample.ts';
 import { lttb } from './downsample.ts';
 import { renderSvg } from './plot.ts';
 import type { Line } from './series.ts';
+import { chartLines } from './series.ts';
+import { openDatabase, sourceSql } from './source.ts';
 import { EmptySelectionError, summarize } from './summary.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'testdata', 'fixtures');
@@ -175,6 +177,159 @@ describe('summary (DuckDB)', () => {
       ]);
     } finally {
       r.close();
+    }
+    // The same counter in two passes (sums at the buckets' ends only), as for many timestamps.
+    const db = await openDatabase();
+    try {
+      const lines = await chartLines(db.connection, sourceSql(file), {
+        metric: 'system.cpu.time',
+        where: 'TRUE',
+        rate: true,
+        buckets: 2,
+        t0: base,
+        t1: base + 30_000,
+      });
+      expect(lines.map((l) => l.buckets.map((b) => [b.t - base, b.v]))).toEqual([
+        [
+          [10_000, 2],
+          [30_000, 6.25],
+        ],
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('draws what a direct computation of the sums per line and bucket gives, in one pass or two', async () => {
+    // Three collectors (two on one host), unsynchronized, each stamping its sets alike; a
+    // counter and a gauge with three attribute sets each; a counter reset on one line.
+    const base = Date.parse('2026-11-22T10:00:00Z');
+    const lines = [
+      { host: 'h1', collector: 'c1', offset: 0, step: 1000 },
+      { host: 'h1', collector: 'c2', offset: 300, step: 1000 },
+      { host: 'h2', collector: 'c3', offset: 700, step: 2000 },
+    ];
+    const sets = ['{"k":"a"}', '{"k":"b"}', '{"k":"c"}'];
+    type Row = { t: number; host: string; collector: string; metric: string; attrs: string; value: number };
+    const rows: Row[] = [];
+    lines.forEach((l, li) => {
+      sets.forEach((attrs, si) => {
+        let counter = 1000 * (si + 1);
+        for (let i = 0; i < 60; i++) {
+          const t = base + l.offset + i * l.step;
+          counter += ((i * 7 + si * 3 + li) % 11) + 0.25;
+          if (li === 1 && si === 2 && i === 37) counter = 2;
+          rows.push({ t, ...l, metric: 'c.total', attrs, value: counter });
+          rows.push({
+            t,
+            ...l,
+            metric: 'g.level',
+            attrs,
+            value: ((i * 13 + si * 5 + li * 17) % 23) + si / 8 + li / 64,
+          });
+        }
+      });
+    });
+    const file = join(dir, 'direct.csv');
+    writeFileSync(
+      file,
+      `timestamp,host,collector,metric,unit,type,value,attributes,resource,start_timestamp\n${rows
+        .map(
+          (r) =>
+            `${new Date(r.t).toISOString()},${r.host},${r.collector},${r.metric},1,${r.metric === 'c.total' ? 'counter' : 'gauge'},${String(r.value)},"${r.attrs.replaceAll('"', '""')}",{},`,
+        )
+        .join('\n')}\n`,
+    );
+    const t0 = Math.min(...rows.map((r) => r.t));
+    const t1 = Math.max(...rows.map((r) => r.t));
+    const BUCKETS = 7;
+    const bucketOf = (t: number): number =>
+      Math.min(BUCKETS - 1, Math.floor(((t - t0) * BUCKETS) / (t1 - t0 + 1)));
+    /** Per line, its sums per timestamp over the sets, by bucket: the definition, written out. */
+    const sumsOf = (metric: string): Map<string, Map<number, [number, number][]>> => {
+      const byLine = new Map<string, Map<number, number>>();
+      for (const r of rows.filter((x) => x.metric === metric)) {
+        const key = `${r.host}/${r.collector}`;
+        const sums = byLine.get(key) ?? new Map<number, number>();
+        sums.set(r.t, (sums.get(r.t) ?? 0) + r.value);
+        byLine.set(key, sums);
+      }
+      const out = new Map<string, Map<number, [number, number][]>>();
+      for (const [key, sums] of byLine) {
+        const buckets = new Map<number, [number, number][]>();
+        for (const [t, v] of [...sums].sort((a, b) => a[0] - b[0])) {
+          const b = bucketOf(t);
+          buckets.set(b, [...(buckets.get(b) ?? []), [t, v]]);
+        }
+        out.set(key, buckets);
+      }
+      return out;
+    };
+    const expectedRates = [...sumsOf('c.total')].map(([key, buckets]) => {
+      const points: [number, number][] = [];
+      let previous: [number, number] | undefined;
+      for (const b of [...buckets.keys()].sort((x, y) => x - y)) {
+        const sums = buckets.get(b) ?? [];
+        const first = sums[0];
+        const last = sums[sums.length - 1];
+        if (first === undefined || last === undefined) continue;
+        const from = previous ?? first;
+        const increase = last[1] >= from[1] ? last[1] - from[1] : last[1];
+        if (last[0] > from[0]) points.push([last[0], (increase / (last[0] - from[0])) * 1000]);
+        previous = last;
+      }
+      return [key, points];
+    });
+    const expectedGauges = [...sumsOf('g.level')].map(([key, buckets]) => [
+      key,
+      [...buckets.keys()]
+        .sort((x, y) => x - y)
+        .map((b) => {
+          const sums = buckets.get(b) ?? [];
+          const lo = sums.reduce((m, p) => (p[1] < m[1] ? p : m));
+          const hi = sums.reduce((m, p) => (p[1] > m[1] ? p : m));
+          const mean = (i: 0 | 1): number => sums.reduce((s, p) => s + p[i], 0) / sums.length;
+          return [mean(0), mean(1), lo[1], lo[0], hi[1], hi[0]];
+        }),
+    ]);
+    const close = (actual: unknown, expected: unknown): void => {
+      expect(
+        JSON.stringify(actual, (_, v: unknown) => (typeof v === 'number' ? Number(v.toPrecision(12)) : v)),
+      ).toBe(
+        JSON.stringify(expected, (_, v: unknown) => (typeof v === 'number' ? Number(v.toPrecision(12)) : v)),
+      );
+    };
+    const db = await openDatabase();
+    try {
+      // timestamps 0: one pass grouping per line and timestamp; unknown: two passes for counters.
+      for (const timestamps of [0, undefined]) {
+        const draw = (metric: string, rate: boolean): Promise<Line[]> =>
+          chartLines(db.connection, sourceSql(file), {
+            metric,
+            where: 'TRUE',
+            rate,
+            buckets: BUCKETS,
+            t0,
+            t1,
+            ...(timestamps === undefined ? {} : { timestamps }),
+          });
+        close(
+          (await draw('c.total', true)).map((l) => [
+            `${l.host}/${l.collector}`,
+            l.buckets.map((b) => [b.t, b.v]),
+          ]),
+          expectedRates,
+        );
+        close(
+          (await draw('g.level', false)).map((l) => [
+            `${l.host}/${l.collector}`,
+            l.buckets.map((b) => [b.t, b.v, b.lo, b.tlo, b.hi, b.thi]),
+          ]),
+          expectedGauges,
+        );
+      }
+    } finally {
+      db.close();
     }
   });
 
@@ -350,5 +505,19 @@ describe('charts', () => {
     expect(svg).toContain('mean of 40 hosts');
     expect(svg.match(/<path d="M/g)?.length).toBe(4);
     expect(svg).toContain('host-39 (highest)');
+  });
+
+  it('names the same highest hosts each run when their peaks differ only in the last bits of a sum', () => {
+    // 0.1 + 0.2 and 0.3: equal lines summed in another order.
+    const peaks = [0.1 + 0.2, 0.3, 0.3, 0.1 + 0.2, 0.3];
+    const lines = Array.from({ length: 40 }, (_, i) =>
+      line(`host-${String(i).padStart(2, '0')}`, [0, i < 35 ? 0.1 : (peaks[i - 35] ?? 0), 0]),
+    );
+    const named = (ls: Line[]): string[] => {
+      const svg = renderSvg({ title: 'tie', unit: 'W', lines: ls, t0: 0, t1: 2000 });
+      return [...new Set([...svg.matchAll(/>([\w-]+) \(highest\)</g)].map((m) => m[1] ?? ''))];
+    };
+    expect(named(lines)).toEqual(['host-35', 'host-36', 'host-37']);
+    expect(named([...lines].reverse())).toEqual(['host-35', 'host-36', 'host-37']);
   });
 });
