@@ -6,6 +6,8 @@
  *                                   (default 1,000 × 500 × 360 = 180 M rows, summary and report)
  *   node bench/results.bench.ts report [hosts] [series] [seconds]
  *                                   (same default: the report alone, RESULTS_BENCH_RUNS times)
+ *   node bench/results.bench.ts csv-reader [hosts] [series] [seconds]
+ *                                   (DuckDB's CSV reader settings compared on the same file)
  *
  * Generates (with DuckDB) results shaped like a real experiment's: per host 256 CPU-time
  * counters (32 CPUs × 8 modes, busy in the middle third), 4 memory states and 240 network
@@ -17,7 +19,14 @@
  * summary must read and group), polars (nodejs-polars: scan, group by series, count, mean,
  * min, max) on the Parquet file, and pandas (Debian's python3-pandas: read_csv, then groupby
  * count, mean, min and max) on the CSV. Each figure is printed with its ratio to the floor
- * measured in the same run. `cluster` summarizes and reports a generated 1,000-host experiment
+ * measured in the same run. On CSV the floors (DuckDB's `COUNT(*)` and `SUM(value)` through
+ * the summary's reader) and the summary run interleaved, ROUNDS times (3 by default), the
+ * worst of each quoted; each with its CPU time (user + system), whose rows per CPU-second
+ * times the cores bound what the machine could do with no other work on it. `csv-reader`
+ * runs, in one process and interleaved, DuckDB's CSV reader with the summary's settings and
+ * variants of them (buffer size, no parallel reading, types, strict mode), each reading the
+ * columns a summary reads (and two reading one column: a plain one, a quoted JSON one), and
+ * prints the CPU time of each. `cluster` summarizes and reports a generated 1,000-host experiment
  * end to end: 1,000 hosts × 500 series is the full 500,000 series of the 1.8-billion-row
  * scenario; its hour is scaled to `seconds` (360 by default, for a run of a few minutes; 3600
  * is the full hour, about 5 GiB of Parquet), which changes the rows, not the memory (bounded
@@ -34,13 +43,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, sqlString } from '../extensions/experiments/results/source.ts';
 
-const cluster = process.argv[2] === 'cluster' || process.argv[2] === 'report';
-const reportOnly = process.argv[2] === 'report';
-const args = process.argv.slice(cluster ? 3 : 2).map(Number);
+const MODES = ['cluster', 'report', 'csv-reader'] as const;
+const mode = MODES.find((m) => m === process.argv[2]) ?? 'files';
+const cluster = mode === 'cluster' || mode === 'report';
+const reportOnly = mode === 'report';
+const args = process.argv.slice(mode === 'files' ? 2 : 3).map(Number);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const HOSTS = args[0] ?? (cluster ? 1000 : 100);
 const SERIES = args[1] ?? 500;
 const SECONDS = args[2] ?? (cluster ? 360 : 200);
@@ -54,15 +66,28 @@ const dir = keep ?? mkdtempSync(join(tmpdir(), 'inframeter-results-bench-'));
 const load = (): string => `load ${loadavg()[0]?.toFixed(2) ?? '?'}`;
 const mib = (path: string): string => `${(statSync(path).size / 2 ** 20).toFixed(0)} MiB`;
 
-/** Runs a command under /usr/bin/time: wall seconds, peak RSS in MB, stdout. */
-function timed(command: string, args: string[]): { wall: number; rssMb: number; stdout: string } {
-  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M', command, ...args], {
+interface Timed {
+  wall: number;
+  /** User + system CPU seconds, all threads. */
+  cpu: number;
+  rssMb: number;
+  stdout: string;
+}
+
+/** Runs a command under /usr/bin/time: wall and CPU seconds, peak RSS in MB, stdout. */
+function timed(command: string, args: string[]): Timed {
+  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %U %S %M', command, ...args], {
     encoding: 'utf8',
     maxBuffer: 1 << 30,
   });
-  const m = /TIME ([\d.]+) (\d+)/.exec(r.stderr);
+  const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr);
   if (r.status !== 0 || m === null) throw new Error(`${command} failed: ${r.stderr.slice(-800)}`);
-  return { wall: Number(m[1]), rssMb: Number(m[2]) / 1024, stdout: r.stdout };
+  return {
+    wall: Number(m[1]),
+    cpu: Number(m[2]) + Number(m[3]),
+    rssMb: Number(m[4]) / 1024,
+    stdout: r.stdout,
+  };
 }
 
 /**
@@ -115,7 +140,7 @@ async function generate(path: string): Promise<void> {
   }
 }
 
-function summary(file: string, extra: string[] = []): { wall: number; rssMb: number; series: number } {
+function summary(file: string, extra: string[] = []): Timed & { series: number } {
   const r = timed(process.execPath, [MAIN, 'results', 'summary', '--json', ...extra, file]);
   return { ...r, series: (JSON.parse(r.stdout) as unknown[]).length };
 }
@@ -124,7 +149,7 @@ function summary(file: string, extra: string[] = []): { wall: number; rssMb: num
  * A query of DuckDB's own over `source` (`FILE` stands for the file's SQL table expression),
  * in a Node.js process of its own that loads DuckDB as the CLI does: the floor of a summary.
  */
-function duckdbFloor(file: string, query: string): { wall: number; rssMb: number; stdout: string } {
+function duckdbFloor(file: string, query: string): Timed {
   const script = `
     import { kindOf, openDatabase, sourceSql } from ${JSON.stringify(join(ROOT, 'dist', 'extensions', 'experiments', 'results', 'source.js'))};
     const db = await openDatabase();
@@ -135,11 +160,12 @@ function duckdbFloor(file: string, query: string): { wall: number; rssMb: number
 }
 
 const COUNT = 'SELECT count(*) FROM FILE';
+const SUM = 'SELECT sum(value) FROM FILE';
 const GROUP =
   'SELECT count(*) FROM (SELECT metric, host, collector, attributes, count(*) AS n FROM FILE GROUP BY ALL)';
 
 /** polars (nodejs-polars) over the Parquet file: scan, group by series, count, mean, min, max. */
-function polars(file: string): { wall: number; rssMb: number; stdout: string } {
+function polars(file: string): Timed {
   const script = `
     const pl = require('nodejs-polars');
     const v = pl.col('value');
@@ -149,8 +175,130 @@ function polars(file: string): { wall: number; rssMb: number; stdout: string } {
   return timed(process.execPath, ['-e', script, file]);
 }
 
+/**
+ * DuckDB's CSV reader as the summary sets it up and variants of it, in one Node.js process,
+ * interleaved ROUNDS times: each reads the columns a summary reads (all but `resource`),
+ * and its CPU time is printed (the least of its runs, the one least disturbed by other work).
+ */
+function readerVariants(file: string): void {
+  const script = `
+    import { loadavg } from 'node:os';
+    import { kindOf, openDatabase, sourceSql } from ${JSON.stringify(join(ROOT, 'dist', 'extensions', 'experiments', 'results', 'source.js'))};
+    const [file, rounds, rows] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+    const reader = sourceSql(file, kindOf(file));
+    const columns = ['timestamp', 'host', 'collector', 'metric', 'unit', '"type"', 'value', 'attributes', 'start_timestamp'];
+    const read = (source) => 'SELECT count(*) FROM ' + source + ' WHERE ' + columns.map((c) => c + ' IS NOT NULL').join(' AND ');
+    const option = (text) => reader.replace('columns = ', text + ', columns = ');
+    const variants = {
+      'COUNT(*) (parses, keeps no column)': 'SELECT count(*) FROM ' + reader,
+      "the summary's reader": read(reader),
+      'host alone': read(reader).replace(/ WHERE .*/, ' WHERE host IS NOT NULL'),
+      'attributes alone (quoted JSON)': read(reader).replace(/ WHERE .*/, ' WHERE attributes IS NOT NULL'),
+      'buffer_size 4 MiB': read(option('buffer_size = 4194304')),
+      'buffer_size 64 MiB': read(option('buffer_size = 67108864')),
+      'parallel = false': read(option('parallel = false')),
+      'strict_mode = false': read(reader.replace('strict_mode = true', 'strict_mode = false')),
+      'timestamps as VARCHAR': read(reader.replaceAll(": 'TIMESTAMP'", ": 'VARCHAR'")),
+      'unit, type as ENUM': read(reader.replace("'unit': 'VARCHAR'", "'unit': 'ENUM(''s'', ''By'')'").replace("'type': 'VARCHAR'", "'type': 'ENUM(''counter'', ''updowncounter'')'")),
+      'auto_detect (sniffed)': read("read_csv('" + file.replaceAll("'", "''") + "')"),
+    };
+    const db = await openDatabase();
+    const cpu = {};
+    for (let round = 1; round <= rounds; round++)
+      for (const [name, sql] of Object.entries(variants)) {
+        const start = process.cpuUsage();
+        const t = performance.now();
+        await db.connection.run(sql);
+        const used = process.cpuUsage(start);
+        const seconds = (used.user + used.system) / 1e6;
+        (cpu[name] ??= []).push(seconds);
+        console.log('csv reader, run ' + round + ', ' + name + ': CPU ' + seconds.toFixed(2) + ' s, wall ' + ((performance.now() - t) / 1000).toFixed(2) + ' s (load ' + loadavg()[0].toFixed(2) + ')');
+      }
+    for (const [name, runs] of Object.entries(cpu)) {
+      const best = Math.min(...runs);
+      console.log('csv reader, ' + name + ': CPU ' + runs.map((s) => s.toFixed(2)).join(', ') + ' s; least ' + best.toFixed(2) + ' s = ' + (rows / best / 1e6).toFixed(2) + ' M rows per CPU-second');
+    }
+    db.close();`;
+  const r = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', script, file, String(ROUNDS), String(ROWS)],
+    {
+      stdio: 'inherit',
+    },
+  );
+  if (r.status !== 0) throw new Error('the CSV reader variants failed');
+}
+
 const rate = (wall: number): string => `${(ROWS / wall / 1e6).toFixed(2)} M rows/s`;
 const times = (wall: number, floor: number): string => `${(wall / floor).toFixed(2)}× the floor's time`;
+/** CPU time, and the rows per second it allows with every core free for it. */
+const cpuOf = (r: Timed): string =>
+  `CPU ${r.cpu.toFixed(2)} s = ${(ROWS / r.cpu / 1e6).toFixed(2)} M rows per CPU-second, at most ${((ROWS / r.cpu / 1e6) * availableParallelism()).toFixed(2)} M rows/s on ${String(availableParallelism())} free cores`;
+const worst = (runs: Timed[]): Timed => runs.reduce((a, b) => (b.wall > a.wall ? b : a));
+
+/** The 10 M-row comparison: the summary beside its floors, polars and pandas, on each format. */
+function filesBench(parquet: string, csv: string): void {
+  const pCount = duckdbFloor(parquet, COUNT);
+  const pGroup = duckdbFloor(parquet, GROUP);
+  console.log(
+    `floor, Parquet: DuckDB COUNT(*) ${pCount.wall.toFixed(2)} s (process start and DuckDB load; Parquet keeps the count), group by series ${pGroup.wall.toFixed(2)} s = ${rate(pGroup.wall)} (${load()})`,
+  );
+  const p = summary(parquet);
+  console.log(
+    `summary, Parquet: ${String(p.series)} series in ${p.wall.toFixed(2)} s = ${rate(p.wall)} (goal 10), ${times(p.wall, pGroup.wall)}, peak RSS ${p.rssMb.toFixed(0)} MB (${load()})`,
+  );
+  const p95 = summary(parquet, ['--p95']);
+  console.log(
+    `summary --p95, Parquet: ${p95.wall.toFixed(2)} s = ${rate(p95.wall)}, ${(p95.wall / p.wall).toFixed(2)}× the summary's time, peak RSS ${p95.rssMb.toFixed(0)} MB (${load()})`,
+  );
+  const pl = polars(parquet);
+  console.log(
+    `polars on the same Parquet (scan, group by series, count/mean/min/max): ${pl.stdout.trim()} groups in ${pl.wall.toFixed(2)} s = ${rate(pl.wall)}, ${times(pl.wall, pGroup.wall)}, peak RSS ${pl.rssMb.toFixed(0)} MB (${load()})`,
+  );
+  // Interleaved, so that the floors and the summary see the same load.
+  const runs: { count: Timed; sum: Timed; summary: Timed }[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const count = duckdbFloor(csv, COUNT);
+    console.log(
+      `floor, CSV, run ${String(round)}: DuckDB COUNT(*) ${count.wall.toFixed(2)} s = ${rate(count.wall)}, ${cpuOf(count)} (${load()})`,
+    );
+    const sum = duckdbFloor(csv, SUM);
+    console.log(
+      `floor, CSV, run ${String(round)}: DuckDB SUM(value) ${sum.wall.toFixed(2)} s = ${rate(sum.wall)}, ${cpuOf(sum)} (${load()})`,
+    );
+    const c = summary(csv);
+    console.log(
+      `summary, CSV, run ${String(round)}: ${c.wall.toFixed(2)} s = ${rate(c.wall)} (goal 3), ${(c.wall / Math.min(count.wall, sum.wall)).toFixed(2)}× the fastest floor's time, ${cpuOf(c)}, peak RSS ${c.rssMb.toFixed(0)} MB (${load()})`,
+    );
+    runs.push({ count, sum, summary: c });
+  }
+  const floors = runs.map((r) => (r.count.wall <= r.sum.wall ? r.count : r.sum));
+  const floor = worst(floors);
+  const c = worst(runs.map((r) => r.summary));
+  const cpuFloor = Math.max(...floors.map((r) => r.cpu));
+  const cpuSummary = Math.max(...runs.map((r) => r.summary.cpu));
+  console.log(
+    `CSV, worst of ${String(ROUNDS)}: DuckDB's fastest plain read (COUNT(*) or SUM(value)) ${rate(floor.wall)}, summary ${rate(c.wall)} (goal 3); by CPU time (worst): floor ${(ROWS / cpuFloor / 1e6).toFixed(2)}, summary ${(ROWS / cpuSummary / 1e6).toFixed(2)} M rows per CPU-second, so at most ${((ROWS / cpuFloor / 1e6) * availableParallelism()).toFixed(2)} and ${((ROWS / cpuSummary / 1e6) * availableParallelism()).toFixed(2)} M rows/s on ${String(availableParallelism())} free cores (${load()})`,
+  );
+  if (spawnSync('/usr/bin/python3', ['-c', 'import pandas']).status === 0) {
+    const script = [
+      'import sys, pandas as pd',
+      // Text columns as text: a collector id of digits alone would otherwise become a number.
+      "df = pd.read_csv(sys.argv[1], dtype={'host': str, 'collector': str, 'metric': str, 'attributes': str})",
+      "out = df.groupby(['metric', 'host', 'collector', 'attributes'])['value'].agg(['count', 'mean', 'min', 'max'])",
+      'print(len(out))',
+    ].join('\n');
+    const pandas = timed('/usr/bin/python3', ['-c', script, csv]);
+    console.log(
+      `pandas on the same CSV (read_csv, groupby count/mean/min/max): ${pandas.stdout.trim()} groups in ${pandas.wall.toFixed(2)} s = ${rate(pandas.wall)}, ${times(pandas.wall, floor.wall)}, ${cpuOf(pandas)}, peak RSS ${pandas.rssMb.toFixed(0)} MB (${load()})`,
+    );
+    console.log(
+      `ratio pandas/inframeter time (the summary's worst run on CSV): CSV ${(pandas.wall / c.wall).toFixed(2)}x, Parquet ${(pandas.wall / p.wall).toFixed(2)}x; RSS inframeter/pandas on CSV ${(c.rssMb / pandas.rssMb).toFixed(2)}`,
+    );
+  } else {
+    console.log('pandas comparison skipped: install the Debian package python3-pandas');
+  }
+}
 
 try {
   const parquet = join(dir, `results-${String(HOSTS)}x${String(SERIES)}x${String(SECONDS)}.parquet`);
@@ -215,50 +363,8 @@ try {
       const converted = timed(process.execPath, [MAIN, 'results', 'convert', parquet, csv]);
       console.log(`CSV ${mib(csv)} written by results convert in ${converted.wall.toFixed(1)} s (${load()})`);
     }
-    const pCount = duckdbFloor(parquet, COUNT);
-    const pGroup = duckdbFloor(parquet, GROUP);
-    console.log(
-      `floor, Parquet: DuckDB COUNT(*) ${pCount.wall.toFixed(2)} s (process start and DuckDB load; Parquet keeps the count), group by series ${pGroup.wall.toFixed(2)} s = ${rate(pGroup.wall)} (${load()})`,
-    );
-    const p = summary(parquet);
-    console.log(
-      `summary, Parquet: ${String(p.series)} series in ${p.wall.toFixed(2)} s = ${rate(p.wall)} (goal 10), ${times(p.wall, pGroup.wall)}, peak RSS ${p.rssMb.toFixed(0)} MB (${load()})`,
-    );
-    const p95 = summary(parquet, ['--p95']);
-    console.log(
-      `summary --p95, Parquet: ${p95.wall.toFixed(2)} s = ${rate(p95.wall)}, ${(p95.wall / p.wall).toFixed(2)}× the summary's time, peak RSS ${p95.rssMb.toFixed(0)} MB (${load()})`,
-    );
-    const pl = polars(parquet);
-    console.log(
-      `polars on the same Parquet (scan, group by series, count/mean/min/max): ${pl.stdout.trim()} groups in ${pl.wall.toFixed(2)} s = ${rate(pl.wall)}, ${times(pl.wall, pGroup.wall)}, peak RSS ${pl.rssMb.toFixed(0)} MB (${load()})`,
-    );
-    const cCount = duckdbFloor(csv, COUNT);
-    const cGroup = duckdbFloor(csv, GROUP);
-    console.log(
-      `floor, CSV: DuckDB COUNT(*) ${cCount.wall.toFixed(2)} s = ${rate(cCount.wall)}, group by series ${cGroup.wall.toFixed(2)} s = ${rate(cGroup.wall)} (${load()})`,
-    );
-    const c = summary(csv);
-    console.log(
-      `summary, CSV: ${c.wall.toFixed(2)} s = ${rate(c.wall)} (goal 3), ${times(c.wall, cGroup.wall)}, ${(c.wall / cCount.wall).toFixed(2)}× COUNT(*)'s, peak RSS ${c.rssMb.toFixed(0)} MB (${load()})`,
-    );
-    if (spawnSync('/usr/bin/python3', ['-c', 'import pandas']).status === 0) {
-      const script = [
-        'import sys, pandas as pd',
-        // Text columns as text: a collector id of digits alone would otherwise become a number.
-        "df = pd.read_csv(sys.argv[1], dtype={'host': str, 'collector': str, 'metric': str, 'attributes': str})",
-        "out = df.groupby(['metric', 'host', 'collector', 'attributes'])['value'].agg(['count', 'mean', 'min', 'max'])",
-        'print(len(out))',
-      ].join('\n');
-      const pandas = timed('/usr/bin/python3', ['-c', script, csv]);
-      console.log(
-        `pandas on the same CSV (read_csv, groupby count/mean/min/max): ${pandas.stdout.trim()} groups in ${pandas.wall.toFixed(2)} s = ${rate(pandas.wall)}, ${times(pandas.wall, cGroup.wall)}, peak RSS ${pandas.rssMb.toFixed(0)} MB (${load()})`,
-      );
-      console.log(
-        `ratio pandas/inframeter time: CSV ${(pandas.wall / c.wall).toFixed(2)}x, Parquet ${(pandas.wall / p.wall).toFixed(2)}x; RSS inframeter/pandas on CSV ${(c.rssMb / pandas.rssMb).toFixed(2)}`,
-      );
-    } else {
-      console.log('pandas comparison skipped: install the Debian package python3-pandas');
-    }
+    if (mode === 'csv-reader') readerVariants(csv);
+    else filesBench(parquet, csv);
   }
 } finally {
   if (keep === undefined) rmSync(dir, { recursive: true, force: true });
