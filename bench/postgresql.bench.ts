@@ -5,7 +5,7 @@
  *
  * A private PostgreSQL 15 (test/support/postgres.ts) with kwollect's schema (the exporter
  * creates it: primary key and indexes included). In each run, the same rows go into
- * `metrics` four times, interleaved so that all four see the same load, the table emptied in
+ * `metrics` five times, interleaved so that all five see the same load, the table emptied in
  * between:
  *
  * 1. the floor: `psql -c "\copy metrics … FROM file"` of the rows as COPY text, written to
@@ -15,10 +15,13 @@
  *    (bench/support/pg-copy-wire.ts), one COPY per batch on `--consumers` connections;
  * 3. the Node floor with the driver: the same buffers through the exporter's own path to the
  *    server (`pg`'s pool, pg-copy-streams, copy.ts), nothing made, nothing queued;
- * 4. ours: the batches (gauges with a device id and a label, as receivers produce them)
+ * 4. ours without a queue (`sending_queue.enabled: false`): each batch converted and written
+ *    before the next is exported (the buffer of COPY text reused from batch to batch);
+ * 5. ours: the batches (gauges with a device id and a label, as receivers produce them)
  *    exported through the exporter with its memory queue, until the queue is empty; its CPU
  *    is this process's (`process.cpuUsage`), which includes the conversion to COPY text,
- *    queueing and the driver.
+ *    queueing and the driver. The batches are exported as fast as they are converted, so the
+ *    queue holds most of them at once (a collector catching up), each in a buffer of its own.
  *
  * The Node floors' CPU is this process's too, during their sending only. What separates ours
  * from the driver's floor is making the rows (and queueing them); what separates the driver's
@@ -45,6 +48,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import pg from 'pg';
 import { configSchema } from '../exporters/postgresql/config.ts';
+import type { PostgresqlExporterConfig } from '../exporters/postgresql/config.ts';
 import { PostgresqlExporter } from '../exporters/postgresql/postgresql.ts';
 import { COPY_COLUMNS, toCopyRows } from '../exporters/postgresql/rows.ts';
 import { writeRows } from '../exporters/postgresql/copy.ts';
@@ -119,6 +123,7 @@ interface Run {
   readonly psql: Side;
   readonly driver: Side;
   readonly wire: Side;
+  readonly unqueued: Side;
   readonly ours: Side;
 }
 
@@ -126,6 +131,7 @@ const SIDES = [
   ['psql', 'psql \\copy (floor)'],
   ['wire', 'node, net socket'],
   ['driver', 'node, pg driver'],
+  ['unqueued', 'ours, no queue'],
   ['ours', 'ours (exporter)'],
 ] as const;
 
@@ -146,6 +152,14 @@ async function main(): Promise<void> {
     });
     const batches = makeBatches();
     const total = batches.reduce((n, b) => n + countPoints(b), 0);
+    // The same without a sending queue: each batch converted and written before the next.
+    const unqueuedConfig = configSchema.parse({
+      db_host: server.host,
+      db_port: server.port,
+      db_name: db,
+      db_user: server.user,
+      sending_queue: { enabled: false },
+    });
     // The COPY text of every batch, made once: psql's file, and what the Node floors send.
     const texts = batches.map(
       (b) => toCopyRows(b, { deviceIdAttributes: ['device_id'], resourceLabels: [] }).text,
@@ -176,15 +190,13 @@ async function main(): Promise<void> {
       const driver = await measure(total, () => sendByDriver(target, texts));
       await counted();
       await emptied();
-      // Warnings (a send that failed and is retried) are printed: they explain a slow run.
-      const settings = { ...createTestSettings('postgresql', 'exporter'), logger: createLogger('warn') };
-      const exporter = new PostgresqlExporter(settings, config, { flushTimeoutMs: 600_000 });
-      await exporter.start();
-      const ours = await measure(total, () => exportAll(exporter, batches));
-      await exporter.shutdown();
+      const unqueued = await measureExporter(unqueuedConfig, batches, total);
+      await counted();
+      await emptied();
+      const ours = await measureExporter(config, batches, total);
       await counted();
 
-      const row: Run = { psql, wire, driver, ours };
+      const row: Run = { psql, wire, driver, unqueued, ours };
       if (run < 1) {
         printRun('warm-up', row, total);
         continue;
@@ -284,7 +296,22 @@ async function sendByDriver(target: Target, texts: readonly Uint8Array[]): Promi
   await pool.end();
 }
 
-/** Ours: every batch exported through the exporter and its memory queue, until it is empty. */
+/** The exporter made with `config`, started, measured exporting every batch, shut down. */
+async function measureExporter(
+  config: PostgresqlExporterConfig,
+  batches: readonly ResourceMetrics[],
+  total: number,
+): Promise<Side> {
+  // Warnings (a send that failed and is retried) are printed: they explain a slow run.
+  const settings = { ...createTestSettings('postgresql', 'exporter'), logger: createLogger('warn') };
+  const exporter = new PostgresqlExporter(settings, config, { flushTimeoutMs: 600_000 });
+  await exporter.start();
+  const side = await measure(total, () => exportAll(exporter, batches));
+  await exporter.shutdown();
+  return side;
+}
+
+/** Every batch exported through the exporter (and its queue, if any), until it is empty. */
 async function exportAll(exporter: PostgresqlExporter, batches: readonly ResourceMetrics[]): Promise<void> {
   for (const batch of batches) {
     await new Promise<void>((resolve, reject) => {
