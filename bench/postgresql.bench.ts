@@ -36,7 +36,8 @@
  * compile the exporter's code (a collector runs for days; psql has nothing to compile).
  *
  * Printed per run and side: rows per second (wall clock), CPU seconds, CPU per row, the ratio
- * of its CPU to psql's, and the load average when it ended. Then a summary of the runs (the
+ * of its CPU to psql's, for the Node sides the part of their CPU used by threads other than the
+ * main one (mostly V8's concurrent garbage collection), and the load average when it ended. Then a summary of the runs (the
  * range of each, the worst being the highest ratio) and the goal: at least 100,000 rows/s and
  * at most 2× psql's CPU.
  */
@@ -116,6 +117,8 @@ function makeBatches(): ResourceMetrics[] {
 interface Side {
   readonly rate: number;
   readonly cpu: number;
+  /** Of `cpu`, what threads other than the main one used (V8's garbage collector and compiler, libuv's pool); NaN for psql. */
+  readonly helpers: number;
   readonly load: string;
 }
 
@@ -227,17 +230,29 @@ function runPsql(target: Target, file: string, total: number): Side {
   const wall = (performance.now() - start) / 1000;
   if (result.status !== 0) throw new Error(`psql failed: ${result.stderr}`);
   const [user, system] = result.stderr.trim().split('\n').at(-1)?.split(' ').map(Number) ?? [];
-  return { rate: total / wall, cpu: (user ?? Number.NaN) + (system ?? Number.NaN), load: load() };
+  return {
+    rate: total / wall,
+    cpu: (user ?? Number.NaN) + (system ?? Number.NaN),
+    helpers: Number.NaN,
+    load: load(),
+  };
 }
 
 /** Runs `work` in this process; its CPU is this process's (`process.cpuUsage`) meanwhile. */
 async function measure(total: number, work: () => Promise<void>): Promise<Side> {
   const cpuStart = process.cpuUsage();
+  const mainStart = process.threadCpuUsage();
   const start = performance.now();
   await work();
   const wall = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpuStart);
-  return { rate: total / wall, cpu: (cpu.user + cpu.system) / 1e6, load: load() };
+  const main = process.threadCpuUsage(mainStart);
+  return {
+    rate: total / wall,
+    cpu: (cpu.user + cpu.system) / 1e6,
+    helpers: (cpu.user + cpu.system - main.user - main.system) / 1e6,
+    load: load(),
+  };
 }
 
 /** `CONSUMERS` workers, each taking the next of `texts` until none is left. */
@@ -339,7 +354,9 @@ function sideLine(name: string, side: Side, psql: Side, total: number): string {
   const ratio = name.startsWith('psql') ? '' : `CPU ${(side.cpu / psql.cpu).toFixed(2)}x psql's`;
   return (
     `  ${name.padEnd(20)} ${fmt(side.rate).padStart(9)} rows/s  ${side.cpu.toFixed(3)} CPU-s` +
-    `  ${((side.cpu / total) * 1e6).toFixed(2)} µs/row  ${ratio.padEnd(18)}  load ${side.load}`
+    `  ${((side.cpu / total) * 1e6).toFixed(2)} µs/row  ${ratio.padEnd(18)}` +
+    `  ${Number.isNaN(side.helpers) ? ''.padEnd(26) : `other threads ${((side.helpers / total) * 1e6).toFixed(2)} µs/row`}` +
+    `  load ${side.load}`
   );
 }
 
