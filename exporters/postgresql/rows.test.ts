@@ -1,3 +1,4 @@
+import type { Attributes } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { CopyTextBuilder, copyLines } from './copy-text.ts';
 import { escapeText, PointFieldsCache, toCopyRows as toCopyText } from './rows.ts';
@@ -229,6 +230,50 @@ describe('toCopyRows on the common row path', () => {
             `2020-01-06 14:00:00.123456+00\t${attributes.device_id ?? ''}\tm\t${String(round * 10 + i)}\t{"rack":"${attributes.rack ?? ''}"}\n`,
         ),
       );
+    }
+  });
+
+  it('writes the same rows for new objects at the same places, whatever changes in their content or order', () => {
+    const cache = new PointFieldsCache();
+    const rounds: Attributes[][] = [
+      [
+        { device_id: 'n1', k: 'a' },
+        { device_id: 'n2', k: 'b' },
+      ],
+      [
+        { device_id: 'n1', k: 'a' },
+        { device_id: 'n2', k: 'b' },
+      ],
+      [
+        { k: 'a', device_id: 'n1' },
+        { device_id: 'n2', k: 'c' },
+      ],
+      [{ device_id: 'n1', k: 'a', j: 1 }, { device_id: 'n2' }],
+      [
+        { device_id: 'n1', k: ['a'] },
+        { device_id: 'n2', k: ['a'] },
+      ],
+      [
+        { device_id: 'n1', k: ['b'] },
+        { device_id: 'n2', k: undefined },
+      ],
+      [
+        { device_id: 'n1', k: '1' },
+        { device_id: 'n2', k: 1 },
+      ],
+      [
+        { device_id: 'n1', k: 1 },
+        { device_id: 'n2', k: '1' },
+      ],
+    ];
+    for (const attributes of rounds) {
+      const batch = batchOf([
+        numberMetric(
+          'm',
+          attributes.map((a, i) => ({ attributes: { ...a }, value: i, time: T })),
+        ),
+      ]);
+      expect(toCopyRows(batch, options, cache).lines).toEqual(toCopyRows(batch, options).lines);
     }
   });
 
