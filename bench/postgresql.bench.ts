@@ -5,14 +5,27 @@
  *
  * A private PostgreSQL 15 (test/support/postgres.ts) with kwollect's schema (the exporter
  * creates it: primary key and indexes included). In each run, the same rows go into
- * `metrics` twice, the table emptied in between:
+ * `metrics` five times, interleaved so that all five see the same load, the table emptied in
+ * between:
  *
  * 1. the floor: `psql -c "\copy metrics … FROM file"` of the rows as COPY text, written to
  *    a file beforehand; its CPU is psql's (user + system, from bash's `time`);
- * 2. ours: the batches (gauges with a device id and a label, as receivers produce them)
+ * 2. the Node floor without a driver: the same COPY text, already made (one buffer per
+ *    batch), sent by this process through a plain `net` socket speaking the protocol
+ *    (bench/support/pg-copy-wire.ts), one COPY per batch on `--consumers` connections;
+ * 3. the Node floor with the driver: the same buffers through the exporter's own path to the
+ *    server (`pg`'s pool, pg-copy-streams, copy.ts), nothing made, nothing queued;
+ * 4. ours without a queue (`sending_queue.enabled: false`): each batch converted and written
+ *    before the next is exported (the buffer of COPY text reused from batch to batch);
+ * 5. ours: the batches (gauges with a device id and a label, as receivers produce them)
  *    exported through the exporter with its memory queue, until the queue is empty; its CPU
  *    is this process's (`process.cpuUsage`), which includes the conversion to COPY text,
- *    queueing and the driver.
+ *    queueing and the driver. The batches are exported as fast as they are converted, so the
+ *    queue holds most of them at once (a collector catching up), each in a buffer of its own.
+ *
+ * The Node floors' CPU is this process's too, during their sending only. What separates ours
+ * from the driver's floor is making the rows (and queueing them); what separates the driver's
+ * floor from psql's is Node and the driver.
  *
  * Each series keeps one attributes object from batch to batch, as the SDK hands them over
  * from a scraper's SnapshotProducer (a held series, or the object a scraper observes with);
@@ -22,9 +35,11 @@
  * `--warmup` runs (1 by default) come first and are printed but left out of the worst: they
  * compile the exporter's code (a collector runs for days; psql has nothing to compile).
  *
- * Printed per run: rows per second (wall clock) of both, CPU seconds, rows per CPU-second,
- * the ratio of our CPU to psql's, and the load average. Goal: at least 100,000 rows/s and at
- * most 2× the floor's CPU. The worst run is printed last.
+ * Printed per run and side: rows per second (wall clock), CPU seconds, CPU per row, the ratio
+ * of its CPU to psql's, for the Node sides the part of their CPU used by threads other than the
+ * main one (mostly V8's concurrent garbage collection), and the load average when it ended. Then a summary of the runs (the
+ * range of each, the worst being the highest ratio) and the goal: at least 100,000 rows/s and
+ * at most 2× psql's CPU.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,14 +47,18 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import pg from 'pg';
 import { configSchema } from '../exporters/postgresql/config.ts';
+import type { PostgresqlExporterConfig } from '../exporters/postgresql/config.ts';
 import { PostgresqlExporter } from '../exporters/postgresql/postgresql.ts';
 import { COPY_COLUMNS, toCopyRows } from '../exporters/postgresql/rows.ts';
+import { writeRows } from '../exporters/postgresql/copy.ts';
 import { batchOf, numberMetric } from '../exporters/postgresql/testdata/batches.ts';
 import { createLogger } from '../kit/logger.ts';
 import { countPoints } from '../kit/metrics-data.ts';
 import { POSTGRES_BIN, startPostgres } from '../test/support/postgres.ts';
 import { createTestSettings } from '../test/support/settings.ts';
+import { WireCopyConnection } from './support/pg-copy-wire.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number): number => {
@@ -94,6 +113,31 @@ function makeBatches(): ResourceMetrics[] {
   return batches;
 }
 
+/** One side's figures in one run. */
+interface Side {
+  readonly rate: number;
+  readonly cpu: number;
+  /** Of `cpu`, what threads other than the main one used (V8's garbage collector and compiler, libuv's pool); NaN for psql. */
+  readonly helpers: number;
+  readonly load: string;
+}
+
+interface Run {
+  readonly psql: Side;
+  readonly driver: Side;
+  readonly wire: Side;
+  readonly unqueued: Side;
+  readonly ours: Side;
+}
+
+const SIDES = [
+  ['psql', 'psql \\copy (floor)'],
+  ['wire', 'node, net socket'],
+  ['driver', 'node, pg driver'],
+  ['unqueued', 'ours, no queue'],
+  ['ours', 'ours (exporter)'],
+] as const;
+
 async function main(): Promise<void> {
   console.log(
     `postgresql exporter: ${String(ROWS)} rows in batches of ${String(BATCH)}, ${String(CONSUMERS)} consumer(s), ${String(RUNS)} runs after ${String(WARMUP)} warm-up, ${FRESH_ATTRIBUTES ? 'a new attributes object per point' : 'one attributes object per series'}`,
@@ -111,75 +155,188 @@ async function main(): Promise<void> {
     });
     const batches = makeBatches();
     const total = batches.reduce((n, b) => n + countPoints(b), 0);
-    const file = join(dir, 'rows.copy');
-    writeFileSync(
-      file,
-      Buffer.concat(
-        batches.map((b) => toCopyRows(b, { deviceIdAttributes: ['device_id'], resourceLabels: [] }).text),
-      ),
+    // The same without a sending queue: each batch converted and written before the next.
+    const unqueuedConfig = configSchema.parse({
+      db_host: server.host,
+      db_port: server.port,
+      db_name: db,
+      db_user: server.user,
+      sending_queue: { enabled: false },
+    });
+    // The COPY text of every batch, made once: psql's file, and what the Node floors send.
+    const texts = batches.map(
+      (b) => toCopyRows(b, { deviceIdAttributes: ['device_id'], resourceLabels: [] }).text,
     );
+    const file = join(dir, 'rows.copy');
+    writeFileSync(file, Buffer.concat(texts));
     // Creates the schema.
     const setup = new PostgresqlExporter(createTestSettings('postgresql', 'exporter'), config);
     await setup.start();
     await setup.shutdown();
     await server.query(`SELECT 1 FROM metrics LIMIT 1`, undefined, db);
+    const target = { host: server.host, port: server.port, user: server.user, database: db };
+    const emptied = async (): Promise<void> => {
+      await server.query('TRUNCATE metrics; CHECKPOINT', undefined, db);
+    };
+    const counted = (): Promise<void> => expectCount(server.query.bind(server), db, total);
 
-    const results: { floorRate: number; floorCpu: number; ourRate: number; ourCpu: number; load: string }[] =
-      [];
+    const results: Run[] = [];
     for (let run = 1 - WARMUP; run <= RUNS; run += 1) {
-      await server.query('TRUNCATE metrics; CHECKPOINT', undefined, db);
-      const psql = join(POSTGRES_BIN, 'psql');
-      const script = `TIMEFORMAT='%3U %3S'; time ${psql} -X -q -h ${server.host} -p ${String(server.port)} -U ${server.user} -d ${db} -c "\\copy metrics (${COPY_COLUMNS.replaceAll('"', '\\"')}) FROM '${file}'"`;
-      const floorStart = performance.now();
-      const floor = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
-      const floorWall = (performance.now() - floorStart) / 1000;
-      if (floor.status !== 0) throw new Error(`psql failed: ${floor.stderr}`);
-      const [user, system] = floor.stderr.trim().split('\n').at(-1)?.split(' ').map(Number) ?? [];
-      const floorCpu = (user ?? Number.NaN) + (system ?? Number.NaN);
-      await expectCount(server.query.bind(server), db, total);
+      // Interleaved: every side sees the same load.
+      await emptied();
+      const psql = runPsql(target, file, total);
+      await counted();
+      await emptied();
+      const wire = await measure(total, () => sendByWire(target, texts));
+      await counted();
+      await emptied();
+      const driver = await measure(total, () => sendByDriver(target, texts));
+      await counted();
+      await emptied();
+      const unqueued = await measureExporter(unqueuedConfig, batches, total);
+      await counted();
+      await emptied();
+      const ours = await measureExporter(config, batches, total);
+      await counted();
 
-      await server.query('TRUNCATE metrics; CHECKPOINT', undefined, db);
-      // Warnings (a send that failed and is retried) are printed: they explain a slow run.
-      const settings = { ...createTestSettings('postgresql', 'exporter'), logger: createLogger('warn') };
-      const exporter = new PostgresqlExporter(settings, config, { flushTimeoutMs: 600_000 });
-      await exporter.start();
-      const cpuStart = process.cpuUsage();
-      const ourStart = performance.now();
-      for (const batch of batches) {
-        await new Promise<void>((resolve, reject) => {
-          exporter.export(batch, (result) => {
-            if (result.code === ExportResultCode.SUCCESS) resolve();
-            else reject(result.error ?? new Error('export failed'));
-          });
-        });
-      }
-      await exporter.forceFlush();
-      const ourWall = (performance.now() - ourStart) / 1000;
-      const cpu = process.cpuUsage(cpuStart);
-      const ourCpu = (cpu.user + cpu.system) / 1e6;
-      await exporter.shutdown();
-      await expectCount(server.query.bind(server), db, total);
-
-      const row = {
-        floorRate: total / floorWall,
-        floorCpu,
-        ourRate: total / ourWall,
-        ourCpu,
-        load: load(),
-      };
+      const row: Run = { psql, wire, driver, unqueued, ours };
       if (run < 1) {
-        print('warm-up', row, total);
+        printRun('warm-up', row, total);
         continue;
       }
       results.push(row);
-      print(`run ${String(run)}`, row, total);
+      printRun(`run ${String(run)}`, row, total);
     }
-    const worst = results.reduce((a, b) => (b.ourCpu / b.floorCpu > a.ourCpu / a.floorCpu ? b : a));
-    print('worst', worst, total);
+    printSummary(results, total);
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface Target {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly database: string;
+}
+
+/** psql's `\copy` of the file; its CPU is psql's (user + system, from bash's `time`). */
+function runPsql(target: Target, file: string, total: number): Side {
+  const psql = join(POSTGRES_BIN, 'psql');
+  const script = `TIMEFORMAT='%3U %3S'; time ${psql} -X -q -h ${target.host} -p ${String(target.port)} -U ${target.user} -d ${target.database} -c "\\copy metrics (${COPY_COLUMNS.replaceAll('"', '\\"')}) FROM '${file}'"`;
+  const start = performance.now();
+  const result = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+  const wall = (performance.now() - start) / 1000;
+  if (result.status !== 0) throw new Error(`psql failed: ${result.stderr}`);
+  const [user, system] = result.stderr.trim().split('\n').at(-1)?.split(' ').map(Number) ?? [];
+  return {
+    rate: total / wall,
+    cpu: (user ?? Number.NaN) + (system ?? Number.NaN),
+    helpers: Number.NaN,
+    load: load(),
+  };
+}
+
+/** Runs `work` in this process; its CPU is this process's (`process.cpuUsage`) meanwhile. */
+async function measure(total: number, work: () => Promise<void>): Promise<Side> {
+  const cpuStart = process.cpuUsage();
+  const mainStart = process.threadCpuUsage();
+  const start = performance.now();
+  await work();
+  const wall = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  const main = process.threadCpuUsage(mainStart);
+  return {
+    rate: total / wall,
+    cpu: (cpu.user + cpu.system) / 1e6,
+    helpers: (cpu.user + cpu.system - main.user - main.system) / 1e6,
+    load: load(),
+  };
+}
+
+/** `CONSUMERS` workers, each taking the next of `texts` until none is left. */
+async function inParallel(
+  texts: readonly Uint8Array[],
+  send: (text: Uint8Array) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < texts.length) {
+      const text = texts[next] ?? new Uint8Array(0);
+      next += 1;
+      await send(text);
+    }
+  };
+  await Promise.all(Array.from({ length: CONSUMERS }, worker));
+}
+
+/**
+ * Node floor 1: the COPY text, already made, through a plain socket speaking the protocol
+ * (bench/support/pg-copy-wire.ts), one COPY per batch, `CONSUMERS` connections.
+ */
+async function sendByWire(target: Target, texts: readonly Uint8Array[]): Promise<void> {
+  const connections = await Promise.all(
+    Array.from({ length: CONSUMERS }, () =>
+      WireCopyConnection.open(target.host, target.port, target.user, target.database),
+    ),
+  );
+  const idle = [...connections];
+  const sql = `COPY metrics (${COPY_COLUMNS}) FROM STDIN`;
+  await inParallel(texts, async (text) => {
+    const connection = idle.pop();
+    if (connection === undefined) throw new Error('no idle connection');
+    await connection.copy(sql, text);
+    idle.push(connection);
+  });
+  await Promise.all(connections.map((c) => c.close()));
+}
+
+/**
+ * Node floor 2: the COPY text, already made, through the exporter's own path to the server
+ * (`pg`'s pool, pg-copy-streams, copy.ts's `writeRows`), one COPY per batch, `CONSUMERS`
+ * connections; no conversion, no queue.
+ */
+async function sendByDriver(target: Target, texts: readonly Uint8Array[]): Promise<void> {
+  const pool = new pg.Pool({ ...target, max: CONSUMERS });
+  await inParallel(texts, async (text) => {
+    const client = await pool.connect();
+    try {
+      const report = await writeRows(client, text);
+      if (report.refused.length > 0 || report.duplicates > 0) throw new Error('rows refused or duplicated');
+    } finally {
+      client.release();
+    }
+  });
+  await pool.end();
+}
+
+/** The exporter made with `config`, started, measured exporting every batch, shut down. */
+async function measureExporter(
+  config: PostgresqlExporterConfig,
+  batches: readonly ResourceMetrics[],
+  total: number,
+): Promise<Side> {
+  // Warnings (a send that failed and is retried) are printed: they explain a slow run.
+  const settings = { ...createTestSettings('postgresql', 'exporter'), logger: createLogger('warn') };
+  const exporter = new PostgresqlExporter(settings, config, { flushTimeoutMs: 600_000 });
+  await exporter.start();
+  const side = await measure(total, () => exportAll(exporter, batches));
+  await exporter.shutdown();
+  return side;
+}
+
+/** Every batch exported through the exporter (and its queue, if any), until it is empty. */
+async function exportAll(exporter: PostgresqlExporter, batches: readonly ResourceMetrics[]): Promise<void> {
+  for (const batch of batches) {
+    await new Promise<void>((resolve, reject) => {
+      exporter.export(batch, (result) => {
+        if (result.code === ExportResultCode.SUCCESS) resolve();
+        else reject(result.error ?? new Error('export failed'));
+      });
+    });
+  }
+  await exporter.forceFlush();
 }
 
 async function expectCount(
@@ -191,16 +348,49 @@ async function expectCount(
   if (row?.n !== total) throw new Error(`expected ${String(total)} rows, found ${String(row?.n)}`);
 }
 
-function print(
-  label: string,
-  r: { floorRate: number; floorCpu: number; ourRate: number; ourCpu: number; load: string },
-  total: number,
-): void {
-  const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+function sideLine(name: string, side: Side, psql: Side, total: number): string {
+  const ratio = name.startsWith('psql') ? '' : `CPU ${(side.cpu / psql.cpu).toFixed(2)}x psql's`;
+  return (
+    `  ${name.padEnd(20)} ${fmt(side.rate).padStart(9)} rows/s  ${side.cpu.toFixed(3)} CPU-s` +
+    `  ${((side.cpu / total) * 1e6).toFixed(2)} µs/row  ${ratio.padEnd(18)}` +
+    `  ${Number.isNaN(side.helpers) ? ''.padEnd(26) : `other threads ${((side.helpers / total) * 1e6).toFixed(2)} µs/row`}` +
+    `  load ${side.load}`
+  );
+}
+
+function printRun(label: string, run: Run, total: number): void {
+  console.log(`${label}:`);
+  for (const [key, name] of SIDES) console.log(sideLine(name, run[key], run.psql, total));
+}
+
+/** The worst of the runs: each side's highest CPU ratio to psql, and our lowest rate. */
+function printSummary(results: readonly Run[], total: number): void {
+  if (results.length === 0) return;
+  const range = (f: (r: Run) => number, digits: number): string => {
+    const values = results.map(f);
+    return `${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)}`;
+  };
+  const loads = results.flatMap((r) => SIDES.map(([key]) => Number(r[key].load.split(' ')[0])));
   console.log(
-    `${label}: psql \\copy ${fmt(r.floorRate)} rows/s, ${r.floorCpu.toFixed(2)} CPU-s (${fmt(total / r.floorCpu)} rows/CPU-s)` +
-      ` | ours ${fmt(r.ourRate)} rows/s, ${r.ourCpu.toFixed(2)} CPU-s (${fmt(total / r.ourCpu)} rows/CPU-s)` +
-      ` | CPU ratio ours/psql ${(r.ourCpu / r.floorCpu).toFixed(2)}x, wall ratio ${(r.floorRate / r.ourRate).toFixed(2)}x | load ${r.load}`,
+    `summary of ${String(results.length)} runs (load, 1 min: ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)}):`,
+  );
+  for (const [key, name] of SIDES) {
+    const ratio =
+      key === 'psql'
+        ? ''
+        : `, CPU ${range((r) => r[key].cpu / r.psql.cpu, 2)}x psql's (the worst is the higher)`;
+    console.log(
+      `  ${name.padEnd(20)} ${fmt(Math.min(...results.map((r) => r[key].rate)))}-${fmt(Math.max(...results.map((r) => r[key].rate)))} rows/s, ` +
+        `${range((r) => r[key].cpu, 3)} CPU-s, ${range((r) => (r[key].cpu / total) * 1e6, 2)} µs/row${ratio}`,
+    );
+  }
+  const worstOurs = Math.max(...results.map((r) => r.ours.cpu / r.psql.cpu));
+  const slowest = Math.min(...results.map((r) => r.ours.rate));
+  console.log(
+    `goal: >= 100,000 rows/s (worst ${fmt(slowest)}: ${slowest >= 100_000 ? 'met' : 'not met'}), ` +
+      `<= 2x psql's CPU (worst ${worstOurs.toFixed(2)}x: ${worstOurs <= 2 ? 'met' : 'not met'})`,
   );
 }
 

@@ -1,3 +1,4 @@
+import type { Attributes } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { CopyTextBuilder, copyLines } from './copy-text.ts';
 import { escapeText, PointFieldsCache, toCopyRows as toCopyText } from './rows.ts';
@@ -200,6 +201,113 @@ describe('toCopyRows on the common row path', () => {
       );
       expect(rows.lines).toEqual([`2020-01-06 14:00:00.123456+00\tn\tm\t${String(round)}\t{"k":"v"}\n`]);
     }
+  });
+
+  it('writes the same rows when the series of a metric change places, number or objects between batches', () => {
+    const cache = new PointFieldsCache();
+    const series = (device: string): Record<string, string> => ({ device_id: device, rack: `r-${device}` });
+    const [a, b, c] = [series('n1'), series('n2'), series('n3')];
+    const orders = [
+      [a, b, c],
+      [a, b, c],
+      [c, a, b],
+      [b],
+      [a, b, c],
+      [{ ...a }, b, { device_id: 'n3', rack: 'x' }],
+    ];
+    for (const [round, order] of orders.entries()) {
+      const batch = batchOf([
+        numberMetric(
+          'm',
+          order.map((attributes, i) => ({ attributes, value: round * 10 + i, time: T })),
+        ),
+      ]);
+      const rows = toCopyRows(batch, options, cache).lines;
+      expect(rows).toEqual(toCopyRows(batch, options).lines);
+      expect(rows).toEqual(
+        order.map(
+          (attributes, i) =>
+            `2020-01-06 14:00:00.123456+00\t${attributes.device_id ?? ''}\tm\t${String(round * 10 + i)}\t{"rack":"${attributes.rack ?? ''}"}\n`,
+        ),
+      );
+    }
+  });
+
+  it('writes the same rows for new objects at the same places, whatever changes in their content or order', () => {
+    const cache = new PointFieldsCache();
+    const rounds: Attributes[][] = [
+      [
+        { device_id: 'n1', k: 'a' },
+        { device_id: 'n2', k: 'b' },
+      ],
+      [
+        { device_id: 'n1', k: 'a' },
+        { device_id: 'n2', k: 'b' },
+      ],
+      [
+        { k: 'a', device_id: 'n1' },
+        { device_id: 'n2', k: 'c' },
+      ],
+      [{ device_id: 'n1', k: 'a', j: 1 }, { device_id: 'n2' }],
+      [
+        { device_id: 'n1', k: ['a'] },
+        { device_id: 'n2', k: ['a'] },
+      ],
+      [
+        { device_id: 'n1', k: ['b'] },
+        { device_id: 'n2', k: undefined },
+      ],
+      [
+        { device_id: 'n1', k: '1' },
+        { device_id: 'n2', k: 1 },
+      ],
+      [
+        { device_id: 'n1', k: 1 },
+        { device_id: 'n2', k: '1' },
+      ],
+    ];
+    for (const attributes of rounds) {
+      const batch = batchOf([
+        numberMetric(
+          'm',
+          attributes.map((a, i) => ({ attributes: { ...a }, value: i, time: T })),
+        ),
+      ]);
+      expect(toCopyRows(batch, options, cache).lines).toEqual(toCopyRows(batch, options).lines);
+    }
+  });
+
+  it('writes the time of each point when seconds or microseconds change from point to point', () => {
+    const attributes = { device_id: 'n' };
+    const second = at('2020-01-06T14:00:00Z')[0];
+    const times: [number, number][] = [
+      [second, 5_000],
+      [second + 1, 5_000],
+      [second + 1, 5_999],
+      [second + 1, 6_000],
+      [second, 6_000],
+      [second, 999_999_999],
+      [second + 2, 0],
+    ];
+    const rows = toCopyRows(
+      batchOf([
+        numberMetric(
+          'm',
+          times.map((time, i) => ({ attributes, value: i, time })),
+        ),
+      ]),
+      options,
+      new PointFieldsCache(),
+    );
+    expect(rows.lines.map((line) => line.split('\t')[0])).toEqual([
+      '2020-01-06 14:00:00.000005+00',
+      '2020-01-06 14:00:01.000005+00',
+      '2020-01-06 14:00:01.000005+00',
+      '2020-01-06 14:00:01.000006+00',
+      '2020-01-06 14:00:00.000006+00',
+      '2020-01-06 14:00:00.999999+00',
+      '2020-01-06 14:00:02.000000+00',
+    ]);
   });
 
   it('hands a filled buffer over, and takes it back once written', () => {

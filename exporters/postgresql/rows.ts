@@ -87,6 +87,32 @@ export class PointFieldsCache {
   /** Objects of one content entered by object at most. */
   static readonly MAX_OBJECTS_PER_SERIES = 64;
 
+  /** Metrics whose last batch is remembered at most; past it they start over. */
+  static readonly MAX_METRICS = 10_000;
+
+  readonly #lastSeries = new Map<string, LastSeries>();
+
+  /**
+   * The series of `metric`'s previous batch, by position: the SDK lists a metric's series in
+   * the same order at every collection, each with the same attributes object, so comparing
+   * the object at a position finds its fields without a WeakMap lookup (a visible share of a
+   * row's conversion: bench/postgresql.bench.ts, "ours, no queue"). The caller enters what it
+   * looked up otherwise. Holds the attributes objects of one batch per metric until the next.
+   */
+  lastSeries(metric: string, points: number): LastSeries {
+    let last = this.#lastSeries.get(metric);
+    if (last === undefined) {
+      if (this.#lastSeries.size >= PointFieldsCache.MAX_METRICS) this.#lastSeries.clear();
+      last = { attributes: [], fields: [] };
+      this.#lastSeries.set(metric, last);
+    }
+    if (last.attributes.length > points) {
+      last.attributes.length = points;
+      last.fields.length = points;
+    }
+    return last;
+  }
+
   get(attributes: Attributes, deviceIdAttributes: readonly string[]): PointFields {
     let fields = this.#byObject.get(attributes);
     if (fields !== undefined) return fields;
@@ -106,6 +132,32 @@ export class PointFieldsCache {
     }
     return fields;
   }
+}
+
+/**
+ * True when `b` has the same attributes as `a`, in the same order, with the same scalar values
+ * (an array value is never taken as the same): what decides a series' fields, its labels JSON
+ * included. Cheaper than a lookup by content when a producer makes new objects at every
+ * collection but lists its series in the same order (bench/postgresql.bench.ts,
+ * `--fresh-attributes`).
+ */
+function sameAttributes(a: Attributes | undefined, b: Attributes): boolean {
+  if (a === undefined) return false;
+  const names: string[] = [];
+  for (const name in a) names.push(name);
+  let at = 0;
+  for (const name in b) {
+    const value: unknown = b[name];
+    if (names[at] !== name || typeof value === 'object' || a[name] !== value) return false;
+    at += 1;
+  }
+  return at === names.length;
+}
+
+/** A metric's series in its last batch: the attributes object and its fields, by position. */
+export interface LastSeries {
+  readonly attributes: Attributes[];
+  readonly fields: PointFields[];
 }
 
 /**
@@ -202,28 +254,33 @@ export function toCopyRows(
       const metricBytes = Buffer.from(`${metricField}\t`);
       const plain =
         metric.dataPointType === DataPointType.GAUGE || metric.dataPointType === DataPointType.SUM;
-      for (const point of metric.dataPoints) {
-        const fields =
-          cache === undefined
-            ? pointFields(point.attributes, options.deviceIdAttributes)
-            : cache.get(point.attributes, options.deviceIdAttributes);
+      const points = metric.dataPoints;
+      const last = cache?.lastSeries(name, points.length);
+      for (let i = 0; i < points.length; i += 1) {
+        const point = points[i] as (typeof points)[number];
+        let fields: PointFields;
+        if (cache === undefined || last === undefined)
+          fields = pointFields(point.attributes, options.deviceIdAttributes);
+        else if (last.attributes[i] === point.attributes) fields = last.fields[i] as PointFields;
+        else if (sameAttributes(last.attributes[i], point.attributes)) {
+          // A new object of the same content at the same place: a producer that builds its
+          // attributes anew at each collection.
+          fields = last.fields[i] as PointFields;
+          last.attributes[i] = point.attributes;
+        } else {
+          fields = cache.get(point.attributes, options.deviceIdAttributes);
+          last.attributes[i] = point.attributes;
+          last.fields[i] = fields;
+        }
         if (plain && !hasExtra && fields.deviceField !== undefined && fields.tail !== undefined) {
-          // The common case: everything but the time and value is the series'.
-          const [seconds, nanos] = point.endTime;
-          const second = times.second(seconds);
-          const micros = Math.floor(nanos / 1000);
+          // The common case: everything but the time and value is the series'. Anything
+          // unusual (a NUL, a time out of range, a value not finite) goes the general way.
+          const time = times.field(point.endTime);
           const value = point.value as number;
-          if (fields.deviceHasNul) reject(out, NUL, name, 1);
-          else if (second === undefined) reject(out, BAD_TIME, name, 1);
-          else if (!Number.isFinite(value)) reject(out, NOT_FINITE, name, 1);
-          else if (micros >= 0 && micros < 1_000_000)
-            builder.pushRow(second, micros, fields.deviceField, metricBytes, value, fields.tail);
-          // Not a normalised time (nanoseconds past 999,999,999): written as it always was.
-          else
-            builder.push(
-              `${times.format(point.endTime) ?? ''}\t${fields.device ?? ''}\t${metricField}\t${String(value)}\t${fields.labels ?? ''}\n`,
-            );
-          continue;
+          if (time !== undefined && !fields.deviceHasNul && Number.isFinite(value)) {
+            builder.pushRow(time, fields.deviceField, metricBytes, value, fields.tail);
+            continue;
+          }
         }
         const time = times.format(point.endTime);
         let device = fields.device;
@@ -420,6 +477,10 @@ export function escapeText(text: string): string {
   return /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => ESCAPES[c] ?? c) : text;
 }
 
+/** `YYYY-MM-DD HH:MM:SS.ffffff+00\t`: 20 bytes to the point, 6 digits, the zone, a tab. */
+const TIME_FIELD_BYTES = 30;
+const TIME_FIELD_END = Buffer.from('+00\t', 'latin1');
+
 /**
  * Formats times as `YYYY-MM-DD HH:MM:SS.ffffff+00`, remembering the last second (points of a
  * batch mostly share one).
@@ -432,10 +493,37 @@ class TimeFormatter {
   #nanos = Number.NaN;
   #last = '';
 
-  /** `YYYY-MM-DD HH:MM:SS.` of `seconds`, as bytes; undefined outside years 1–9999. */
-  second(seconds: number): Uint8Array | undefined {
+  /** The last time {@link field} wrote, and its bytes (rewritten in place for the next). */
+  #fieldSecond = Number.NaN;
+  #fieldMicros = Number.NaN;
+  readonly #field = new Uint8Array(TIME_FIELD_BYTES);
+
+  constructor() {
+    this.#field.set(TIME_FIELD_END, TIME_FIELD_BYTES - TIME_FIELD_END.length);
+  }
+
+  /**
+   * The time's column with the tab after it, `YYYY-MM-DD HH:MM:SS.ffffff+00\t`, as bytes that
+   * stay valid until the next call (the caller copies them); undefined outside years 1–9999 and
+   * for nanoseconds outside 0–999,999,999.
+   */
+  field(time: HrTime): Uint8Array | undefined {
+    const [seconds, nanos] = time;
+    const micros = Math.floor(nanos / 1000);
+    if (micros === this.#fieldMicros && seconds === this.#fieldSecond) return this.#field;
+    if (!(micros >= 0 && micros < 1_000_000)) return undefined;
     if (seconds !== this.#second && !this.#setSecond(seconds)) return undefined;
-    return this.#prefixBytes;
+    const field = this.#field;
+    field.set(this.#prefixBytes, 0);
+    let rest = micros;
+    for (let at = 25; at >= 20; at -= 1) {
+      const next = Math.floor(rest / 10);
+      field[at] = 0x30 + (rest - next * 10);
+      rest = next;
+    }
+    this.#fieldSecond = seconds;
+    this.#fieldMicros = micros;
+    return field;
   }
 
   format(time: HrTime): string | undefined {
@@ -456,6 +544,7 @@ class TimeFormatter {
     this.#prefix = `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 19)}.`;
     this.#prefixBytes = Buffer.from(this.#prefix, 'latin1');
     this.#nanos = Number.NaN;
+    this.#fieldSecond = Number.NaN;
     return true;
   }
 }
