@@ -288,6 +288,9 @@ describe('toCopyRows on the common row path', () => {
       [second, 6_000],
       [second, 999_999_999],
       [second + 2, 0],
+      // Nanoseconds outside 0–999,999,999 are carried into the seconds.
+      [second, 1_500_000_000],
+      [second + 3, -1_000],
     ];
     const rows = toCopyRows(
       batchOf([
@@ -307,6 +310,8 @@ describe('toCopyRows on the common row path', () => {
       '2020-01-06 14:00:00.000006+00',
       '2020-01-06 14:00:00.999999+00',
       '2020-01-06 14:00:02.000000+00',
+      '2020-01-06 14:00:01.500000+00',
+      '2020-01-06 14:00:02.999999+00',
     ]);
   });
 

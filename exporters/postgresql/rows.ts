@@ -481,6 +481,14 @@ export function escapeText(text: string): string {
 const TIME_FIELD_BYTES = 30;
 const TIME_FIELD_END = Buffer.from('+00\t', 'latin1');
 
+/** `time` with its nanoseconds carried into its seconds when they are outside 0–999,999,999. */
+function normalized(time: HrTime): HrTime {
+  const [seconds, nanos] = time;
+  if (nanos >= 0 && nanos < 1_000_000_000) return time;
+  const carry = Math.floor(nanos / 1_000_000_000);
+  return [seconds + carry, nanos - carry * 1_000_000_000];
+}
+
 /**
  * Formats times as `YYYY-MM-DD HH:MM:SS.ffffff+00`, remembering the last second (points of a
  * batch mostly share one).
@@ -504,11 +512,10 @@ class TimeFormatter {
 
   /**
    * The time's column with the tab after it, `YYYY-MM-DD HH:MM:SS.ffffff+00\t`, as bytes that
-   * stay valid until the next call (the caller copies them); undefined outside years 1–9999 and
-   * for nanoseconds outside 0–999,999,999.
+   * stay valid until the next call (the caller copies them); undefined outside years 1–9999.
    */
   field(time: HrTime): Uint8Array | undefined {
-    const [seconds, nanos] = time;
+    const [seconds, nanos] = normalized(time);
     const micros = Math.floor(nanos / 1000);
     if (micros === this.#fieldMicros && seconds === this.#fieldSecond) return this.#field;
     if (!(micros >= 0 && micros < 1_000_000)) return undefined;
@@ -527,7 +534,7 @@ class TimeFormatter {
   }
 
   format(time: HrTime): string | undefined {
-    const [seconds, nanos] = time;
+    const [seconds, nanos] = normalized(time);
     if (seconds === this.#second && nanos === this.#nanos) return this.#last;
     if (seconds !== this.#second && !this.#setSecond(seconds)) return undefined;
     const micros = Math.floor(nanos / 1000);
