@@ -29,8 +29,9 @@
  * heap (heap used, heap committed, code, external, array buffers; the collectors' own
  * telemetry, `inframeter.process.memory.usage`), CPU, and the machine's load average; the
  * summary adds the share of the time each collector was busy (its CPU time over the wall
- * time) and where each RSS is at the end (/proc/PID/smaps: file mappings, glibc's main heap,
- * anonymous memory).
+ * time), each RSS's trend from 200 scrapes on (least-squares slope, MiB per 1,000 scrapes) and
+ * where each RSS is at the end (/proc/PID/smaps: file mappings, glibc's main heap, anonymous
+ * memory).
  * `--node-flags=` adds Node/V8 flags to all four processes (to compare V8 options). A heap
  * sizing flag among them (`--heap-growing-percent`, the semi-space or old-space sizes) makes
  * the collectors keep V8's defaults for the others and skip the malloc settings, as
@@ -491,6 +492,23 @@ function printTable(name: string, samples: readonly Sample[]): void {
     );
 }
 
+/**
+ * The least-squares slope of RSS over the receiver scrapes of `samples`, MiB per 1,000 scrapes:
+ * a trend that the halves' peaks alone would hide behind V8's garbage-collection swings.
+ */
+function rssSlope(samples: readonly Sample[]): number {
+  if (samples.length < 2) return 0;
+  const meanX = samples.reduce((sum, s) => sum + s.scrapes, 0) / samples.length;
+  const meanY = samples.reduce((sum, s) => sum + s.agent.rssMiB, 0) / samples.length;
+  let sxy = 0;
+  let sxx = 0;
+  for (const s of samples) {
+    sxy += (s.scrapes - meanX) * (s.agent.rssMiB - meanY);
+    sxx += (s.scrapes - meanX) ** 2;
+  }
+  return sxx === 0 ? 0 : (1000 * sxy) / sxx;
+}
+
 /** One collector's figures over the run, for the summary. */
 function figuresOf(samples: readonly Sample[], intervalMs: number, warmAfter = 200) {
   const first = samples[0];
@@ -523,6 +541,8 @@ function figuresOf(samples: readonly Sample[], intervalMs: number, warmAfter = 2
     /** RSS peak of the second half of the run minus that of the first (from 200 scrapes on). */
     growthMiB: round(secondMax - firstMax),
     flat: secondMax <= firstMax * 1.05,
+    /** RSS trend from 200 scrapes on, MiB per 1,000 scrapes ({@link rssSlope}). */
+    slopeMiBPer1000: round(rssSlope(warm)),
     heapUsedEndMiB: round(last.agent.split.heap_used / MIB),
     /** RSS by mapping at the end, the collector's and the floor's at the same moment. */
     mappingsEnd: mappingsOf(last.agent.mappings, round),
@@ -575,7 +595,8 @@ function printSummary(
     `${name}: ${String(f.scrapes)} scrapes at ${String(f.intervalMs)} ms, ${String(f.fetches)} fetches, load ${f.loadMin.toFixed(1)}–${f.loadMax.toFixed(1)}; ` +
     `RSS ${f.rssStartMiB.toFixed(1)} at start, ${f.rss200MiB.toFixed(1)} after ${String(f.warmFrom)} scrapes, ${f.rssEndMiB.toFixed(1)} at the end ` +
     `(max ${f.rssMaxMiB.toFixed(1)}); × floor: worst ${f.worstRatio.toFixed(2)}, end ${f.endRatio.toFixed(2)}; ` +
-    `second half vs first ${f.growthMiB >= 0 ? '+' : ''}${f.growthMiB.toFixed(1)} MiB (${f.flat ? 'flat' : 'GROWING'}); ` +
+    `second half vs first ${f.growthMiB >= 0 ? '+' : ''}${f.growthMiB.toFixed(1)} MiB (${f.flat ? 'flat' : 'GROWING'}), ` +
+    `trend ${f.slopeMiBPer1000 >= 0 ? '+' : ''}${f.slopeMiBPer1000.toFixed(2)} MiB per 1,000 scrapes; ` +
     `CPU ${f.cpuMsPerScrape.toFixed(2)} ms per scrape interval, busy ${f.dutyPercent.toFixed(1)} % of the time; ` +
     `RSS MiB by mapping at the end (floor's): files ${mapping(f, 'files')}, malloc heap ${mapping(f, 'malloc')}, ` +
     `anonymous (V8 heap…) ${mapping(f, 'anonymous')}`;
