@@ -2,7 +2,8 @@
  * Memory of the node agent beside the floor of its stack, in one run.
  *
  *   npm run build && node bench/agent-memory.bench.ts [--scrapes 10000] [--default-scrapes N]
- *       [--interval 50] [--default-interval 400] [--real-scrapes 12] [--node-flags="--flag …"]
+ *       [--interval 50] [--default-interval 400] [--real-scrapes 12] [--max-minutes M]
+ *       [--node-flags="--flag …"]
  *
  * Four processes run side by side, all on the project's Node with the V8 flags and the malloc
  * settings `inframeter run` sets (service/heap-flags.ts):
@@ -32,6 +33,9 @@
  * time), each RSS's trend from 200 scrapes on (least-squares slope, MiB per 1,000 scrapes) and
  * where each RSS is at the end (/proc/PID/smaps: file mappings, glibc's main heap, anonymous
  * memory).
+ * `--max-minutes M` stops each collector's run after M minutes if it has not made its scrapes by
+ * then (on a busy machine a collector falls behind its interval), sampling it once more, so that
+ * the tables and the summary are printed with the scrapes it did make.
  * `--node-flags=` adds Node/V8 flags to all four processes (to compare V8 options). A heap
  * sizing flag among them (`--heap-growing-percent`, the semi-space or old-space sizes) makes
  * the collectors keep V8's defaults for the others and skip the malloc settings, as
@@ -59,6 +63,7 @@ const { values: args } = parseArgs({
     'default-interval': { type: 'string', default: '400' },
     'default-scrapes': { type: 'string' },
     'real-scrapes': { type: 'string', default: '12' },
+    'max-minutes': { type: 'string' },
     'node-flags': { type: 'string', default: '' },
   },
 });
@@ -69,6 +74,8 @@ const DEFAULT_INTERVAL_MS = Number(args['default-interval']);
 /** The shipped collection interval of the default configuration. */
 const REAL_INTERVAL_MS = 10_000;
 const REAL_SCRAPES = Number(args['real-scrapes']);
+/** How long each collector's run may last, ms: unlimited unless `--max-minutes` is given. */
+const MAX_RUN_MS = args['max-minutes'] === undefined ? Infinity : Number(args['max-minutes']) * 60_000;
 const NODE_FLAGS = args['node-flags'].split(' ').filter((f) => f !== '');
 if (!Number.isInteger(SCRAPES) || SCRAPES < 1) throw new Error('--scrapes: expected a positive integer');
 if (!Number.isInteger(DEFAULT_SCRAPES) || DEFAULT_SCRAPES < 1)
@@ -76,6 +83,7 @@ if (!Number.isInteger(DEFAULT_SCRAPES) || DEFAULT_SCRAPES < 1)
 if (!Number.isFinite(INTERVAL_MS) || INTERVAL_MS < 1) throw new Error('--interval: expected milliseconds');
 if (!Number.isFinite(DEFAULT_INTERVAL_MS) || DEFAULT_INTERVAL_MS < 1)
   throw new Error('--default-interval: expected milliseconds');
+if (!(MAX_RUN_MS > 0)) throw new Error('--max-minutes: expected a positive number of minutes');
 if (!Number.isInteger(REAL_SCRAPES) || REAL_SCRAPES < 0)
   throw new Error('--real-scrapes: expected a non-negative integer');
 const TICKS_PER_SECOND = 100;
@@ -460,15 +468,25 @@ async function drive(
       await sleep(Math.max(0, started + ticks * intervalMs - performance.now()));
     }
   })();
+  const deadline = performance.now() + MAX_RUN_MS;
   try {
     const first = await take();
+    let outOfTime = false;
     for (const point of samplePoints(scrapesWanted)) {
       for (;;) {
         const scrapes = (await collectorTelemetry(telemetryPort)).scrapes - first;
         if (scrapes >= point) break;
+        outOfTime = performance.now() > deadline;
+        if (outOfTime) break;
         await sleep(250);
       }
-      await take();
+      const scrapes = (await take()) - first;
+      if (outOfTime) {
+        console.log(
+          `${url}: --max-minutes reached after ${String(scrapes)} of ${String(scrapesWanted)} scrapes`,
+        );
+        break;
+      }
     }
   } finally {
     done = true;
