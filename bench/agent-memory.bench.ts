@@ -2,7 +2,8 @@
  * Memory of the node agent beside the floor of its stack, in one run.
  *
  *   npm run build && node bench/agent-memory.bench.ts [--scrapes 10000] [--default-scrapes N]
- *       [--interval 50] [--default-interval 400] [--real-scrapes 12] [--node-flags="--flag …"]
+ *       [--interval 50] [--default-interval 400] [--real-scrapes 12] [--max-minutes M]
+ *       [--node-flags="--flag …"]
  *
  * Four processes run side by side, all on the project's Node with the V8 flags and the malloc
  * settings `inframeter run` sets (service/heap-flags.ts):
@@ -29,8 +30,12 @@
  * heap (heap used, heap committed, code, external, array buffers; the collectors' own
  * telemetry, `inframeter.process.memory.usage`), CPU, and the machine's load average; the
  * summary adds the share of the time each collector was busy (its CPU time over the wall
- * time) and where each RSS is at the end (/proc/PID/smaps: file mappings, glibc's main heap,
- * anonymous memory).
+ * time), each RSS's trend from 200 scrapes on (least-squares slope, MiB per 1,000 scrapes) and
+ * where each RSS is at the end (/proc/PID/smaps: file mappings, glibc's main heap, anonymous
+ * memory).
+ * `--max-minutes M` stops each collector's run after M minutes if it has not made its scrapes by
+ * then (on a busy machine a collector falls behind its interval), sampling it once more, so that
+ * the tables and the summary are printed with the scrapes it did make.
  * `--node-flags=` adds Node/V8 flags to all four processes (to compare V8 options). A heap
  * sizing flag among them (`--heap-growing-percent`, the semi-space or old-space sizes) makes
  * the collectors keep V8's defaults for the others and skip the malloc settings, as
@@ -58,6 +63,7 @@ const { values: args } = parseArgs({
     'default-interval': { type: 'string', default: '400' },
     'default-scrapes': { type: 'string' },
     'real-scrapes': { type: 'string', default: '12' },
+    'max-minutes': { type: 'string' },
     'node-flags': { type: 'string', default: '' },
   },
 });
@@ -68,6 +74,8 @@ const DEFAULT_INTERVAL_MS = Number(args['default-interval']);
 /** The shipped collection interval of the default configuration. */
 const REAL_INTERVAL_MS = 10_000;
 const REAL_SCRAPES = Number(args['real-scrapes']);
+/** How long each collector's run may last, ms: unlimited unless `--max-minutes` is given. */
+const MAX_RUN_MS = args['max-minutes'] === undefined ? Infinity : Number(args['max-minutes']) * 60_000;
 const NODE_FLAGS = args['node-flags'].split(' ').filter((f) => f !== '');
 if (!Number.isInteger(SCRAPES) || SCRAPES < 1) throw new Error('--scrapes: expected a positive integer');
 if (!Number.isInteger(DEFAULT_SCRAPES) || DEFAULT_SCRAPES < 1)
@@ -75,6 +83,7 @@ if (!Number.isInteger(DEFAULT_SCRAPES) || DEFAULT_SCRAPES < 1)
 if (!Number.isFinite(INTERVAL_MS) || INTERVAL_MS < 1) throw new Error('--interval: expected milliseconds');
 if (!Number.isFinite(DEFAULT_INTERVAL_MS) || DEFAULT_INTERVAL_MS < 1)
   throw new Error('--default-interval: expected milliseconds');
+if (!(MAX_RUN_MS > 0)) throw new Error('--max-minutes: expected a positive number of minutes');
 if (!Number.isInteger(REAL_SCRAPES) || REAL_SCRAPES < 0)
   throw new Error('--real-scrapes: expected a non-negative integer');
 const TICKS_PER_SECOND = 100;
@@ -459,15 +468,25 @@ async function drive(
       await sleep(Math.max(0, started + ticks * intervalMs - performance.now()));
     }
   })();
+  const deadline = performance.now() + MAX_RUN_MS;
   try {
     const first = await take();
+    let outOfTime = false;
     for (const point of samplePoints(scrapesWanted)) {
       for (;;) {
         const scrapes = (await collectorTelemetry(telemetryPort)).scrapes - first;
         if (scrapes >= point) break;
+        outOfTime = performance.now() > deadline;
+        if (outOfTime) break;
         await sleep(250);
       }
-      await take();
+      const scrapes = (await take()) - first;
+      if (outOfTime) {
+        console.log(
+          `${url}: --max-minutes reached after ${String(scrapes)} of ${String(scrapesWanted)} scrapes`,
+        );
+        break;
+      }
     }
   } finally {
     done = true;
@@ -489,6 +508,23 @@ function printTable(name: string, samples: readonly Sample[]): void {
       `| ${String(s.scrapes)} | ${String(s.fetches)} | ${s.load1.toFixed(1)} | ${s.floor.rssMiB.toFixed(1)} | ` +
         `${s.agent.rssMiB.toFixed(1)} (${(s.agent.rssMiB / s.floor.rssMiB).toFixed(2)}×) | ${split(s.agent)} | ${split(s.floor)} |`,
     );
+}
+
+/**
+ * The least-squares slope of RSS over the receiver scrapes of `samples`, MiB per 1,000 scrapes:
+ * a trend that the halves' peaks alone would hide behind V8's garbage-collection swings.
+ */
+function rssSlope(samples: readonly Sample[]): number {
+  if (samples.length < 2) return 0;
+  const meanX = samples.reduce((sum, s) => sum + s.scrapes, 0) / samples.length;
+  const meanY = samples.reduce((sum, s) => sum + s.agent.rssMiB, 0) / samples.length;
+  let sxy = 0;
+  let sxx = 0;
+  for (const s of samples) {
+    sxy += (s.scrapes - meanX) * (s.agent.rssMiB - meanY);
+    sxx += (s.scrapes - meanX) ** 2;
+  }
+  return sxx === 0 ? 0 : (1000 * sxy) / sxx;
 }
 
 /** One collector's figures over the run, for the summary. */
@@ -523,6 +559,8 @@ function figuresOf(samples: readonly Sample[], intervalMs: number, warmAfter = 2
     /** RSS peak of the second half of the run minus that of the first (from 200 scrapes on). */
     growthMiB: round(secondMax - firstMax),
     flat: secondMax <= firstMax * 1.05,
+    /** RSS trend from 200 scrapes on, MiB per 1,000 scrapes ({@link rssSlope}). */
+    slopeMiBPer1000: round(rssSlope(warm)),
     heapUsedEndMiB: round(last.agent.split.heap_used / MIB),
     /** RSS by mapping at the end, the collector's and the floor's at the same moment. */
     mappingsEnd: mappingsOf(last.agent.mappings, round),
@@ -575,7 +613,8 @@ function printSummary(
     `${name}: ${String(f.scrapes)} scrapes at ${String(f.intervalMs)} ms, ${String(f.fetches)} fetches, load ${f.loadMin.toFixed(1)}–${f.loadMax.toFixed(1)}; ` +
     `RSS ${f.rssStartMiB.toFixed(1)} at start, ${f.rss200MiB.toFixed(1)} after ${String(f.warmFrom)} scrapes, ${f.rssEndMiB.toFixed(1)} at the end ` +
     `(max ${f.rssMaxMiB.toFixed(1)}); × floor: worst ${f.worstRatio.toFixed(2)}, end ${f.endRatio.toFixed(2)}; ` +
-    `second half vs first ${f.growthMiB >= 0 ? '+' : ''}${f.growthMiB.toFixed(1)} MiB (${f.flat ? 'flat' : 'GROWING'}); ` +
+    `second half vs first ${f.growthMiB >= 0 ? '+' : ''}${f.growthMiB.toFixed(1)} MiB (${f.flat ? 'flat' : 'GROWING'}), ` +
+    `trend ${f.slopeMiBPer1000 >= 0 ? '+' : ''}${f.slopeMiBPer1000.toFixed(2)} MiB per 1,000 scrapes; ` +
     `CPU ${f.cpuMsPerScrape.toFixed(2)} ms per scrape interval, busy ${f.dutyPercent.toFixed(1)} % of the time; ` +
     `RSS MiB by mapping at the end (floor's): files ${mapping(f, 'files')}, malloc heap ${mapping(f, 'malloc')}, ` +
     `anonymous (V8 heap…) ${mapping(f, 'anonymous')}`;
