@@ -38,8 +38,9 @@
  * report` on the Parquet file, and with RESULTS_BENCH_BASELINE=MAIN_JS (another build's
  * `dist/service/main.js`, e.g. main's) that build's report right after, interleaved so both
  * see the same load; it ends with the worst time and peak RSS of each, at DuckDB's default
- * 1 GB limit. The same series with fewer seconds (e.g. 1000 500 36) shows whether memory
- * follows the rows.
+ * 1 GB limit (INFRAMETER_RESULTS_MEMORY=256MB in the environment sets another for every
+ * process of the run). The same series with fewer or more seconds (e.g. 1000 500 36, 1000
+ * 500 720) shows whether memory follows the rows.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';

@@ -158,30 +158,33 @@ export async function chartLines(
          max(value) AS hi, epoch_ms(arg_max(timestamp, value)) AS thi
        FROM ${points} GROUP BY ALL`;
   }
-  let reader;
+  // Read chunk by chunk (2,048 rows each): only the lines' buckets are kept, never every row
+  // of the answer at once as an object (lines × buckets of them, 320,000 for 1,000 lines).
+  const lines = new Map<string, Line>();
   try {
-    reader = await connection.runAndReadAll(`${query} ORDER BY host, collector, b`);
+    const result = await connection.stream(`${query} ORDER BY host, collector, b`);
+    for await (const rows of result.yieldRowObjectJs()) {
+      for (const r of rows) {
+        const host = asText(r.host);
+        const collector = asText(r.collector);
+        const key = `${host}\u0000${collector}`;
+        let line = lines.get(key);
+        if (line === undefined) {
+          line = { host, collector, name: host, buckets: [] };
+          lines.set(key, line);
+        }
+        line.buckets.push({
+          t: Number(r.t),
+          v: Number(r.v),
+          lo: Number(r.lo),
+          tlo: Number(r.tlo),
+          hi: Number(r.hi),
+          thi: Number(r.thi),
+        });
+      }
+    }
   } finally {
     if (ends) await connection.run(`DROP TABLE IF EXISTS ${ENDS_TABLE}`);
-  }
-  const lines = new Map<string, Line>();
-  for (const r of reader.getRowObjectsJS()) {
-    const host = asText(r.host);
-    const collector = asText(r.collector);
-    const key = `${host}\u0000${collector}`;
-    let line = lines.get(key);
-    if (line === undefined) {
-      line = { host, collector, name: host, buckets: [] };
-      lines.set(key, line);
-    }
-    line.buckets.push({
-      t: Number(r.t),
-      v: Number(r.v),
-      lo: Number(r.lo),
-      tlo: Number(r.tlo),
-      hi: Number(r.hi),
-      thi: Number(r.thi),
-    });
   }
   const result = [...lines.values()];
   const collectorsOf = new Map<string, number>();
