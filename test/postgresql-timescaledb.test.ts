@@ -15,6 +15,8 @@ import { createTestSettings } from './support/settings.ts';
 // wire protocol): it installs the extension and makes `metrics` a hypertable of 12-hour
 // chunks, writes batches by COPY (a batch delivered again through INSERT … ON CONFLICT),
 // every row reads back exactly, and the views and API functions answer on the hypertable.
+// Then a site's existing hypertable (TimescaleDB's default indexes, its own chunk interval)
+// is written into and left as it was.
 
 let server: RunningTimescale;
 
@@ -142,37 +144,51 @@ const EXPECTED: Row[] = [
   },
 ];
 
-describe('postgresql exporter on PostgreSQL with TimescaleDB (PGlite)', () => {
-  const logged: { msg: string; schema?: string; rows?: number }[] = [];
-  let counts: ReturnType<typeof createTestSettings>['telemetry']['counts'];
+interface Logged {
+  msg: string;
+  schema?: string;
+  rows?: number;
+}
+
+/** Runs an exporter on the server over `batches`, then closes it; what it logged and counted. */
+async function exportWithExporter(
+  batches: readonly ResourceMetrics[],
+): Promise<{ logged: Logged[]; failed: number }> {
+  const logged: Logged[] = [];
+  const settings = {
+    ...createTestSettings('postgresql', 'exporter'),
+    logger: createLogger('debug', {
+      write: (line: string) => {
+        logged.push(JSON.parse(line) as Logged);
+      },
+    }),
+  };
+  const config = configSchema.parse({
+    db_host: server.host,
+    db_port: server.port,
+    db_name: server.database,
+    db_user: server.user,
+    retry_on_failure: { initial_interval: '100ms', max_interval: '500ms', max_elapsed_time: 0 },
+  });
+  const exporter = new PostgresqlExporter(settings, config);
+  await exporter.start();
+  try {
+    for (const batch of batches)
+      expect((await exportBatch(exporter, batch)).code).toBe(ExportResultCode.SUCCESS);
+    await exporter.forceFlush();
+  } finally {
+    // The server serves one connection at a time: the exporter's must close before the checks.
+    await exporter.shutdown();
+  }
+  return { logged, failed: settings.telemetry.counts.failed };
+}
+
+describe('postgresql exporter on an empty database with TimescaleDB available (PGlite)', () => {
+  let logged: Logged[] = [];
+  let failed = 0;
 
   beforeAll(async () => {
-    const settings = {
-      ...createTestSettings('postgresql', 'exporter'),
-      logger: createLogger('debug', {
-        write: (line: string) => {
-          logged.push(JSON.parse(line) as { msg: string; schema?: string; rows?: number });
-        },
-      }),
-    };
-    counts = settings.telemetry.counts;
-    const config = configSchema.parse({
-      db_host: server.host,
-      db_port: server.port,
-      db_name: server.database,
-      db_user: server.user,
-      retry_on_failure: { initial_interval: '100ms', max_interval: '500ms', max_elapsed_time: 0 },
-    });
-    const exporter = new PostgresqlExporter(settings, config);
-    await exporter.start();
-    try {
-      for (const batch of [first, second])
-        expect((await exportBatch(exporter, batch)).code).toBe(ExportResultCode.SUCCESS);
-      await exporter.forceFlush();
-    } finally {
-      // The server serves one connection at a time: the exporter's must close before the checks.
-      await exporter.shutdown();
-    }
+    ({ logged, failed } = await exportWithExporter([first, second]));
   }, 180_000);
 
   it('installs TimescaleDB and creates metrics as a hypertable of 12-hour chunks', async () => {
@@ -204,7 +220,7 @@ describe('postgresql exporter on PostgreSQL with TimescaleDB (PGlite)', () => {
 
   it('holds every row exactly, each in the chunk of its 12 hours; a batch sent twice is stored once', async () => {
     expect(await rows('metrics')).toEqual(EXPECTED);
-    expect(counts.failed).toBe(0);
+    expect(failed).toBe(0);
     // The second batch's COPY met the primary key: its five known rows were skipped.
     expect(logged.filter((l) => l.msg === 'rows already stored were skipped').map((l) => l.rows)).toEqual([
       5,
@@ -310,5 +326,67 @@ describe('postgresql exporter on PostgreSQL with TimescaleDB (PGlite)', () => {
     );
     const recent = await server.query<Row>(`${ROW_SQL} FROM api.get_metrics(devices => 'node-9')`);
     expect(recent.map((r) => [r.metric_id, r.value])).toEqual([['example_metric', 42]]);
+  });
+});
+
+describe('postgresql exporter on an existing kwollect database whose metrics is a hypertable (PGlite)', () => {
+  const objects = (): Promise<Record<string, unknown>[]> =>
+    server.query(
+      `SELECT c.relname AS name, c.relkind::text AS kind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' ORDER BY 1`,
+    );
+  let before: Record<string, unknown>[] = [];
+  let logged: Logged[] = [];
+
+  beforeAll(async () => {
+    // As a site's database: kwollect's table and index, a hypertable made with TimescaleDB's
+    // defaults (its time index included) and the site's own chunk interval of 1 hour.
+    await server.query(
+      `DROP SCHEMA IF EXISTS api CASCADE;
+       DROP VIEW IF EXISTS metrics_by_job, metrics_by_device;
+       DROP TABLE IF EXISTS metrics; -- a hypertable is dropped alone
+       DROP TABLE IF EXISTS nodetime_per_job, promoted_metrics;
+       CREATE EXTENSION IF NOT EXISTS timescaledb;
+       CREATE TABLE metrics (
+         timestamp   TIMESTAMPTZ       NOT NULL DEFAULT NOW(),
+         device_id   TEXT              NOT NULL,
+         metric_id   TEXT              NOT NULL,
+         value       DOUBLE PRECISION  DEFAULT 'NaN',
+         labels      JSONB             DEFAULT '{}'::JSONB,
+         PRIMARY KEY(timestamp, device_id, metric_id, labels)
+       );
+       CREATE INDEX metrics_device_idx ON metrics(device_id, timestamp DESC);
+       SELECT create_hypertable('metrics', 'timestamp', chunk_time_interval => interval '1 hour');
+       CREATE TABLE promoted_metrics (device_id TEXT NOT NULL, metric_id TEXT DEFAULT NULL);`,
+    );
+    before = await objects();
+    ({ logged } = await exportWithExporter([first, first]));
+  }, 180_000);
+
+  it('writes every row into it exactly once and changes nothing', async () => {
+    expect(logged.filter((l) => l.schema !== undefined).map((l) => l.schema)).toEqual(['existing']);
+    expect(await rows('metrics')).toEqual(EXPECTED.filter((r) => r.metric_id !== 'temperature'));
+    expect(logged.filter((l) => l.msg === 'rows already stored were skipped').map((l) => l.rows)).toEqual([
+      5,
+    ]);
+    // The site's objects, unchanged (chunks live in TimescaleDB's own schema): one chunk per
+    // hour that has rows, at the site's interval.
+    const after = await objects();
+    expect(after).toEqual(before);
+    expect(after.map((o) => o.name)).toEqual([
+      'metrics',
+      'metrics_device_idx',
+      'metrics_pkey',
+      'metrics_timestamp_idx',
+      'promoted_metrics',
+    ]);
+    expect(
+      await server.query(
+        `SELECT time_interval::text AS time_interval, (SELECT count(*)::int FROM timescaledb_information.chunks
+          WHERE hypertable_name = 'metrics') AS chunks
+           FROM timescaledb_information.dimensions WHERE hypertable_name = 'metrics'`,
+      ),
+    ).toEqual([{ time_interval: '01:00:00', chunks: 4 }]);
+    expect(await server.query("SELECT 1 FROM pg_namespace WHERE nspname = 'api'")).toEqual([]);
   });
 });
