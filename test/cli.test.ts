@@ -166,7 +166,7 @@ describe('inframeter CLI', () => {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const code = exited(child);
     try {
-      const samples = await poll('exposition with memory', 20_000, async () => {
+      const samples = await poll('exposition with memory', 30_000, async () => {
         const response = await fetch(`http://127.0.0.1:${String(port)}/metrics`);
         const found = parseSamples(await response.text());
         return found.some((s) => s.name === 'system_memory_limit_bytes') ? found : undefined;
@@ -237,7 +237,7 @@ describe('inframeter CLI', () => {
       let stdout = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       const code = exited(child);
-      await poll('collector started', 20_000, () =>
+      await poll('collector started', 30_000, () =>
         Promise.resolve(stdout.includes('Press Ctrl-C') ? true : undefined),
       );
       // Let an export start and hang on the silent server.

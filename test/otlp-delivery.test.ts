@@ -99,7 +99,7 @@ async function scriptedHttp(script: { status: number; headers?: Record<string, s
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, arrivals };
 }
 
-async function waitFor(condition: () => boolean, ms = 15_000): Promise<void> {
+async function waitFor(condition: () => boolean, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
