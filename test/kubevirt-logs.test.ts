@@ -291,7 +291,7 @@ describe('kubevirt_logs receiver', () => {
     await receiver.shutdown();
     await round;
     // Far below the 5-minute request timeout: the request was cancelled.
-    expect(Date.now() - stopping).toBeLessThan(5_000);
+    expect(Date.now() - stopping).toBeLessThan(30_000);
     expect(logged.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([]);
   });
 
