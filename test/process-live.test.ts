@@ -10,7 +10,7 @@ import {
   statfsSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Attributes } from '@opentelemetry/api';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
@@ -365,6 +365,7 @@ describe('process receiver on the real /proc', () => {
     ['a command-line regex', { include: { command_lines: [`.* ${marker}`] }, command_line: true }],
   ])('follows the busy child selected by %s, matching /proc and ps', async (_how, config) => {
     const scraper = createScraper(config);
+    const before = performance.now();
     const first = await scrapeOnce(scraper, 'process');
     expect([...first.errors.keys()]).toEqual([]);
     const cpu1 = childCpuSeconds(first.batch, busyPid);
@@ -375,6 +376,7 @@ describe('process receiver on the real /proc', () => {
       await sleep(100);
     }
     const second = await scrapeOnce(scraper, 'process');
+    const wall = (performance.now() - before) / 1000;
     const procCpu = procCpuOf();
     const procRss = Number(readFileSync(`/proc/${String(busyPid)}/statm`, 'utf8').split(' ')[1]) * PAGE;
     expect([...second.errors.keys()]).toEqual([]);
@@ -395,7 +397,14 @@ describe('process receiver on the real /proc', () => {
       'cpu.mode': 'user',
     });
     expect(utilization).toHaveLength(1);
-    expect(utilization[0]).toBeGreaterThan(0.1);
+    // The user time burnt between the scrapes, over at most the wall time around both and
+    // the CPUs the child may use (a busy machine gives it less CPU, not a wrong ratio); two
+    // clock ticks of slack for the kernel's accounting.
+    const user = (batch: ResourceMetrics): number =>
+      valueOf(batch, 'process.cpu.time', busyPid, { 'cpu.mode': 'user' });
+    const burnt = user(second.batch) - user(first.batch);
+    expect(utilization[0]).toBeGreaterThan(0);
+    expect(utilization[0]).toBeGreaterThanOrEqual((burnt - 2 / USER_HZ) / (wall * availableParallelism()));
     expect(utilization[0]).toBeLessThanOrEqual(1.05);
     expect(attributesOf(second.batch, busyPid)).toMatchObject({
       'process.executable.name': 'node',
