@@ -78,6 +78,13 @@ const QUIET_SCRIPT = [
   "process.stdout.write('ready ' + held.length + '\\n');",
 ].join(' ');
 
+/** Eight worker threads in busy loops: on a shared machine, more CPU than any one-threaded loop. */
+const CROWD_SCRIPT = [
+  "const { Worker } = require('node:worker_threads');",
+  "for (let i = 0; i < 8; i++) new Worker('let x = 0; for (;;) x = (x + 1) % 1000003;', { eval: true });",
+  "process.stdout.write('ready\\n');",
+].join(' ');
+
 const children: ChildProcess[] = [];
 
 async function start(args: string[]): Promise<ChildProcess> {
@@ -201,14 +208,18 @@ function procCpuSeconds(pid: number): number {
   return (Number(stat[11]) + Number(stat[12])) / USER_HZ;
 }
 
-/** Until /proc shows the busy child has burnt `seconds` more CPU: longer on a loaded machine. */
-async function busyChildBurns(seconds: number): Promise<void> {
-  const target = procCpuSeconds(busyPid) + seconds;
-  for (let waited = 0; procCpuSeconds(busyPid) < target; waited += 100) {
-    if (waited > 60_000) throw new Error(`the busy child did not burn ${String(seconds)} s of CPU in 60 s`);
+/** Until /proc shows `pid` has burnt `seconds` more CPU: longer on a loaded machine. */
+async function burns(pid: number, seconds: number): Promise<void> {
+  const target = procCpuSeconds(pid) + seconds;
+  for (let waited = 0; procCpuSeconds(pid) < target; waited += 100) {
+    if (waited > 60_000)
+      throw new Error(`process ${String(pid)} did not burn ${String(seconds)} s of CPU in 60 s`);
     await sleep(100);
   }
 }
+
+/** Until /proc shows the busy child has burnt `seconds` more CPU. */
+const busyChildBurns = (seconds: number): Promise<void> => burns(busyPid, seconds);
 
 function createScraper(config: Record<string, unknown>): ProcessScraper {
   return new ProcessScraper({
@@ -421,13 +432,17 @@ describe('process receiver on the real /proc', () => {
     expect([...errors.keys()]).toEqual([]);
     expect(attributesOf(batch, busyPid)).toBeDefined();
     expect(attributesOf(batch, quietPid)).toBeDefined();
-    // Among the 5 busiest: other people's work may share the machine's CPUs.
+    // The top 5 of the whole machine: other work may share its CPUs, so the process ranked is
+    // one with eight busy threads, which outranks any single-threaded busy loop beside it.
+    const crowd = await start(['-e', CROWD_SCRIPT, marker]);
+    const crowdPid = crowd.pid ?? 0;
     const ranked = createScraper({ top: { cpu: 5 } });
     await scrapeOnce(ranked, 'process');
-    await busyChildBurns(0.2);
+    await burns(crowdPid, 1);
     const top = await scrapeOnce(ranked, 'process');
+    crowd.kill('SIGKILL');
     expect(pointsOf(top.batch, 'process.thread.count', {})).toHaveLength(5);
-    expect(attributesOf(top.batch, busyPid)).toBeDefined();
+    expect(attributesOf(top.batch, crowdPid)).toBeDefined();
   });
 
   it('selects by owner', async () => {
