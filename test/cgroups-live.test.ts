@@ -164,6 +164,22 @@ function expectedLimit(text: string): number | undefined {
   return Number.isNaN(value) || value >= 2 ** 62 ? undefined : value;
 }
 
+/** Until /proc shows `pid` has burnt `seconds` more CPU: longer on a loaded machine. */
+async function childBurns(pid: number, seconds: number): Promise<void> {
+  const cpu = (): number => {
+    const fields =
+      readFileSync(`/proc/${String(pid)}/stat`, 'utf8')
+        .split(') ')[1]
+        ?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  };
+  const target = cpu() + seconds;
+  for (let waited = 0; cpu() < target; waited += 100) {
+    if (waited > 60_000) throw new Error(`the busy child did not burn ${String(seconds)} s of CPU in 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function scrapeOne(scraper: CgroupsScraper, path: string): Promise<CgroupEntry> {
   const { errors } = await scraper.scrape(new AbortController().signal);
   expect([...errors].filter(([key]) => key.includes(NAME))).toEqual([]);
@@ -207,9 +223,13 @@ describe('cgroups receiver on a real cgroup of this machine', () => {
     const scraper = new CgroupsScraper(
       configSchema.parse({ include: [`/${NAME}`], groups: { network: { enabled: true } } }),
     );
+    const t0 = Date.now();
     const before = await scrapeOne(scraper, `/${NAME}`);
-    await new Promise((r) => setTimeout(r, 1500));
+    const t1 = Date.now();
+    await childBurns(pid, 0.5);
+    const t2 = Date.now();
     const after = await scrapeOne(scraper, `/${NAME}`);
+    const t3 = Date.now();
 
     const cpuBefore = before.stats.cpu.usageSec ?? Number.NaN;
     const cpuAfter = after.stats.cpu.usageSec ?? Number.NaN;
@@ -220,7 +240,11 @@ describe('cgroups receiver on a real cgroup of this machine', () => {
     );
     expect(before.attributes).toEqual({ 'cgroup.path': `/${NAME}`, 'inframeter.cgroups.kind': 'other' });
     expect(cpuAfter - cpuBefore).toBeGreaterThan(0.3);
-    expect(after.stats.cpuUsage).toBeGreaterThan(0.2);
+    // CPUs used: the cgroup's CPU time over the time between the two reads, which lies between
+    // the ends of the first scrape and the start of the second, and their start and end.
+    const burnt = cpuAfter - cpuBefore;
+    expect(after.stats.cpuUsage).toBeGreaterThanOrEqual((burnt / ((t3 - t0) / 1000)) * 0.999);
+    expect(after.stats.cpuUsage).toBeLessThanOrEqual((burnt / ((t2 - t1) / 1000)) * 1.001);
     expect((after.stats.cpu.userSec ?? 0) + (after.stats.cpu.systemSec ?? 0)).toBeGreaterThan(0.3);
     expect(memAfter - memBefore).toBeGreaterThan(32 * 2 ** 20);
     expect(after.stats.memory.rss).toBeGreaterThan(64 * 2 ** 20);

@@ -100,7 +100,10 @@ async function expectEveryInterval(
   }
 }
 
-/** Shutdown returns well within the deadline even with peers that never answer. */
+/**
+ * Shutdown returns within `limitMs` even with peers that never answer (waiting for them would
+ * never end); the limit leaves room for a busy machine.
+ */
 async function expectQuickShutdown(receiver: Receiver, limitMs: number): Promise<void> {
   const started = Date.now();
   await receiver.shutdown();
@@ -144,7 +147,7 @@ describe.skipIf(missing('virsh', 'libvirt-clients'))('libvirt beside misbehaving
     expect(await threadCount()).toBeLessThanOrEqual(threadsBefore + 4);
     // Every misbehaving peer was tried again after its backoff (not given up on).
     for (const p of bad) expect(p.received()).toBeGreaterThanOrEqual(2);
-    await expectQuickShutdown(run.receiver, 5000);
+    await expectQuickShutdown(run.receiver, 20_000);
     // Nothing left behind: every connection process is gone, every socket closed.
     await poll('connection processes gone', 30_000, async () =>
       (await childProcessCount()) === 0 ? true : undefined,
@@ -245,7 +248,7 @@ describe.skipIf(missing('virsh', 'libvirt-clients'))(
         expect(shared[0]?.threads).toBeLessThanOrEqual(mostSharedThreads);
         expect(await threadCount()).toBeLessThanOrEqual(threadsBefore + 4);
         for (const p of hung) expect(p.received()).toBeGreaterThanOrEqual(2);
-        await expectQuickShutdown(run.receiver, 5000);
+        await expectQuickShutdown(run.receiver, 20_000);
         await poll('connection processes gone', 30_000, async () =>
           (await childProcessCount()) === 0 ? true : undefined,
         );
@@ -298,7 +301,7 @@ describe('prometheus beside misbehaving targets', () => {
       const gap = (run.sink.batches[i]?.at ?? 0) - (run.sink.batches[i - targets]?.at ?? 0);
       expect(gap).toBeLessThan(2 * config.collection_interval);
     }
-    await expectQuickShutdown(run.receiver, 5000);
+    await expectQuickShutdown(run.receiver, 20_000);
     await new Promise((resolve) => healthy.close(resolve));
     await poll('peer sockets closed', 30_000, () =>
       Promise.resolve(bad.every((p) => p.open() === 0) ? true : undefined),
@@ -317,7 +320,8 @@ describe.skipIf(!hasSnmpd())('snmp beside misbehaving agents', () => {
     const bad = await Promise.all(MISBEHAVIOURS.map((kind) => startUdpPeer(kind)));
     peers.push(...bad);
     const lab = labConfig(snmpd.port, [
-      { name: 'lab', profiles: ['lab'], timeout: '400ms' },
+      // The healthy agent may be slow on a busy machine; the bad ones give up after 400 ms.
+      { name: 'lab', profiles: ['lab'], timeout: '1500ms' },
       ...bad.map((p) => ({ name: `bad-${p.kind}`, port: p.port, profiles: ['lab'], timeout: '400ms' })),
     ]);
     const config = snmpConfig.parse({ ...lab, collection_interval: '2s' });
@@ -334,7 +338,7 @@ describe.skipIf(!hasSnmpd())('snmp beside misbehaving agents', () => {
         bad.every((p) => success(`bad-${p.kind}`) === 0)
       );
     });
-    await expectQuickShutdown(run.receiver, 5000);
+    await expectQuickShutdown(run.receiver, 20_000);
   }, 180_000);
 });
 
@@ -373,7 +377,7 @@ describe.skipIf(missing('ipmi_sim', 'openipmi') || missing('ipmi-sensors', 'free
           bad.every((p) => up(`bad-${p.kind}`) === 0)
         );
       });
-      await expectQuickShutdown(run.receiver, 5000);
+      await expectQuickShutdown(run.receiver, 20_000);
       // Every ipmi-sensors run was killed at its deadline: none is left.
       await poll('no ipmi-sensors left', 30_000, async () =>
         (await childProcessCount('ipmi-sensors')) === 0 ? true : undefined,
