@@ -63,15 +63,17 @@ const heldFd = (path: string): number => {
 
 /** Node making the floor's calls for `calls` with `readSync` and `statfsSync`; `decode`: and making each file's text. */
 function rawPass(calls: readonly ProcfsCall[], decode: boolean): () => void {
-  const list = calls.map(({ path, kind, margin = 0 }) => ({
+  const list = calls.map(({ path, kind, margin = 0, bytes = false }) => ({
     path,
     kind,
+    // The scraper takes the bytes of this file, not its text.
+    text: decode && !bytes,
     // A `B` file's last read returns at most a page less its margin (endOfRead in the client).
     last: 4096 - margin,
     fd: kind === 'S' ? -1 : heldFd(path),
   }));
   return () => {
-    for (const { path, kind, last, fd } of list) {
+    for (const { path, kind, text, last, fd } of list) {
       if (kind === 'S') {
         sink += statfsSync(path).bfree;
         continue;
@@ -83,7 +85,7 @@ function rawPass(calls: readonly ProcfsCall[], decode: boolean): () => void {
         length += n;
         if (kind === 'O' || (kind === 'B' && n <= last)) break;
       }
-      sink += decode ? buffer.toString('utf8', 0, length).length : length;
+      sink += text ? buffer.toString('utf8', 0, length).length : length;
     }
   };
 }
@@ -140,8 +142,9 @@ try {
   const calls = await recordProcfsReads();
   const client = createProcfsClient('/');
   const viaClient = (): void => {
-    for (const { arg, kind } of calls) {
+    for (const { arg, kind, bytes } of calls) {
       if (kind === 'S') sink += client.statfs(arg).freeBytes;
+      else if (bytes === true) sink += client.readBytes(arg).length;
       else sink += client.read(arg).length;
     }
   };
@@ -206,7 +209,7 @@ try {
     500,
   );
   const loadAfter = load1();
-  client.close?.();
+  client.close();
 
   console.log(`\n== procfs read steps: per pass, median of ${String(RUNS)} runs (Node − C: median, range)`);
   for (const step of steps) {

@@ -18,12 +18,14 @@ import { runFloor } from './floor.ts';
  * kernel generates whole), `B` (the same, until a read returns 0 or at most 4,096 − `margin`
  * bytes: a `seq_file` whose records are at most `margin` bytes), `F` (a regular file, opened
  * each time) or `S` (statfs of a mount point). See `endOfRead` in receivers/procfs/client.ts.
+ * `bytes`: the scraper asked for the bytes (`readBytes`), not the text.
  */
 export interface ProcfsCall {
   readonly arg: string;
   readonly path: string;
   readonly kind: 'K' | 'O' | 'B' | 'F' | 'S';
   readonly margin?: number;
+  readonly bytes?: boolean;
 }
 
 /** The kind of a read of `arg` (relative to `/`) by the receiver's client, for the floor. */
@@ -44,11 +46,17 @@ export async function recordProcfsReads(): Promise<ProcfsCall[]> {
       seen.set(`/${arg}`, readCall(arg));
       return inner.read(arg);
     },
+    readBytes(arg) {
+      seen.set(`/${arg}`, { ...readCall(arg), bytes: true });
+      return inner.readBytes(arg);
+    },
     statfs(mountpoint) {
       seen.set(mountpoint, { arg: mountpoint, path: mountpoint, kind: 'S' });
       return inner.statfs(mountpoint);
     },
-    close: () => inner.close?.(),
+    close: () => {
+      inner.close();
+    },
   };
   const scraper = new ProcfsScraper(client, procfsConfigSchema.parse({}));
   await scraper.scrape();
@@ -106,15 +114,16 @@ export function measureProcfsReadsPair(
 ): { ours: number; floor: number } {
   const client = createProcfsClient('/');
   const pass = (): void => {
-    for (const { arg, kind } of calls) {
+    for (const { arg, kind, bytes } of calls) {
       if (kind === 'S') client.statfs(arg);
+      else if (bytes === true) client.readBytes(arg);
       else client.read(arg);
     }
   };
   try {
     return measurePassPair(binary, pass, floorCallsOf(calls), passes, slices, listFile);
   } finally {
-    client.close?.();
+    client.close();
   }
 }
 

@@ -32,10 +32,10 @@ describe('procfs client', () => {
     expect(openFds()).toBe(before + 1);
     expect(second.startsWith('MemTotal:')).toBe(true);
     expect(second.split('\n').length).toBe(first.split('\n').length);
-    client.close?.();
+    client.close();
     expect(openFds()).toBe(before);
     expect(client.read('proc/meminfo').startsWith('MemTotal:')).toBe(true);
-    client.close?.();
+    client.close();
   });
 
   it('reads the files the kernel generates whole with one read, and gets all of their text', () => {
@@ -51,7 +51,7 @@ describe('procfs client', () => {
     }
     expect(endOfRead('proc/diskstats')).toBeUndefined();
     expect(endOfRead('proc/self/mounts')).toBeUndefined();
-    client.close?.();
+    client.close();
   });
 
   it('ends a seq_file of short records at a read that leaves more than a record of its page', () => {
@@ -81,7 +81,7 @@ describe('procfs client', () => {
         text.split('\n').map((l) => l.trim().split(/[\s:]+/)[0] ?? '');
       expect(names(client.read(path))).toEqual(names(readFileSync(`/${path}`, 'utf8')));
     }
-    client.close?.();
+    client.close();
   });
 
   it('reads all pages of a seq_file of short records held open', () => {
@@ -96,7 +96,7 @@ describe('procfs client', () => {
     const client = createProcfsClient(dir);
     expect(client.read('proc/vmstat')).toBe(expected);
     expect(client.read('proc/vmstat')).toBe(expected);
-    client.close?.();
+    client.close();
   });
 
   it('closes a held file that went away, and reports it gone on the next read', async () => {
@@ -120,7 +120,7 @@ describe('procfs client', () => {
     // A file still there is read and held again after another's error.
     expect(client.read('proc/loadavg').split(' ')).toHaveLength(5);
     expect(openFds()).toBe(before + 1);
-    client.close?.();
+    client.close();
   });
 
   it('opens a regular file each time, so a replaced file is read anew', () => {
@@ -141,7 +141,7 @@ describe('procfs client', () => {
     const text = client.read('proc/self/smaps');
     expect(text.length).toBeGreaterThan(64 * 1024);
     expect(client.read('proc/self/smaps').slice(0, 40)).toBe(text.slice(0, 40));
-    client.close?.();
+    client.close();
   });
 
   it('asks statfs of a mount point under its root', () => {

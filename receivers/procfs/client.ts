@@ -15,6 +15,12 @@ export interface FsUsage {
 export interface ProcfsClient {
   /** Reads `${root}/${path}` (e.g. `proc/stat`) as text; throws the system error. */
   read(path: string): string;
+  /**
+   * Reads `${root}/${path}` as bytes, a view of the client's buffer valid until its next call
+   * (no string made: for a parser that needs a few lines of a long file); throws the system
+   * error. Without it, the caller encodes `read`'s text.
+   */
+  readBytes?(path: string): Uint8Array;
   /** statfs of `${root}/${mountpoint}`; throws the system error. */
   statfs(mountpoint: string): FsUsage;
   /** Closes the files held open; the next read opens them again. */
@@ -80,14 +86,14 @@ export function readToEnd(got: number, asked: number, end: number | undefined): 
  * open and close of every file on every scrape. A regular file (a test fixture, a copy) is
  * opened each time, since it may be replaced. A failed read closes the file.
  */
-export function createProcfsClient(root: string): ProcfsClient {
+export function createProcfsClient(root: string): Required<ProcfsClient> {
   let buffer = Buffer.allocUnsafe(64 * 1024);
   /** Pseudo-files held open: path → descriptor, and how a read shows the end ({@link endOfRead}). */
   const open = new Map<string, { fd: number; end: number | undefined }>();
   /** Mount points from /proc/mounts are absolute and normalised: under `/` they are the path. */
   const rooted = root === '/' ? (path: string): string => path : (path: string) => join(root, path);
-  /** The text of `fd` from offset 0; `end`: how a read shows the end ({@link endOfRead}). */
-  const readAll = (fd: number, end: number | undefined): string => {
+  /** The length read of `fd` from offset 0 into `buffer`; `end`: how a read shows the end ({@link endOfRead}). */
+  const readAll = (fd: number, end: number | undefined): number => {
     let length = 0;
     for (;;) {
       if (length === buffer.length) {
@@ -101,33 +107,42 @@ export function createProcfsClient(root: string): ProcfsClient {
       length += n;
       if (readToEnd(n, asked, end)) break;
     }
-    return buffer.toString('utf8', 0, length);
+    return length;
+  };
+  /** The length of `path` read into `buffer`. */
+  const readInto = (path: string): number => {
+    const held = open.get(path);
+    if (held !== undefined) {
+      try {
+        return readAll(held.fd, held.end);
+      } catch (error) {
+        open.delete(path);
+        closeSync(held.fd);
+        throw error;
+      }
+    }
+    const fd = openSync(join(root, path), 'r');
+    let keep = false;
+    try {
+      keep = fstatSync(fd).size === 0;
+      const length = readAll(fd, undefined);
+      if (keep) open.set(path, { fd, end: endOfRead(path) });
+      return length;
+    } catch (error) {
+      keep = false;
+      throw error;
+    } finally {
+      if (!keep) closeSync(fd);
+    }
   };
   return {
     read(path) {
-      const held = open.get(path);
-      if (held !== undefined) {
-        try {
-          return readAll(held.fd, held.end);
-        } catch (error) {
-          open.delete(path);
-          closeSync(held.fd);
-          throw error;
-        }
-      }
-      const fd = openSync(join(root, path), 'r');
-      let keep = false;
-      try {
-        keep = fstatSync(fd).size === 0;
-        const text = readAll(fd, undefined);
-        if (keep) open.set(path, { fd, end: endOfRead(path) });
-        return text;
-      } catch (error) {
-        keep = false;
-        throw error;
-      } finally {
-        if (!keep) closeSync(fd);
-      }
+      const length = readInto(path); // first: it may replace the buffer with a larger one
+      return buffer.toString('utf8', 0, length);
+    },
+    readBytes(path) {
+      const length = readInto(path);
+      return buffer.subarray(0, length);
     },
     statfs(mountpoint) {
       const s = statfsSync(rooted(mountpoint));
