@@ -235,6 +235,32 @@ describe('small files', () => {
     expect(mem.get('MemTotal')).toBe(1234567890123456 * 1024);
     expect(mem.get('HugePages_Total')).toBe(0);
   });
+  it('reads the named meminfo keys from bytes, and checks every line', () => {
+    const names = new ByteNames(['MemTotal', 'Active(anon)', 'HugePages_Total']);
+    const bytes = Buffer.from(
+      'MemTotal:  10 kB\nMemFree: 4 kB\nActive(anon):\t2 kB  \n\nHugePages_Total:   3\n',
+    );
+    expect(parseMeminfo(bytes, names)).toEqual(
+      new Map([
+        ['MemTotal', 10240],
+        ['Active(anon)', 2048],
+        ['HugePages_Total', 3],
+      ]),
+    );
+    const recorded = Buffer.from(fixture('linux-6.18-recorded', 'meminfo'));
+    const all = parseMeminfo(recorded);
+    expect(parseMeminfo(recorded, names)).toEqual(
+      new Map([
+        ['MemTotal', all.get('MemTotal')],
+        ['Active(anon)', all.get('Active(anon)')],
+        ['HugePages_Total', all.get('HugePages_Total')],
+      ]),
+    );
+    expect(() => parseMeminfo(Buffer.from('MemTotal: 1 kB\nMemFree 2 kB\n'), names)).toThrow(
+      /meminfo:2: expected "Key: value \[kB\]", got "MemFree 2 kB"/,
+    );
+    expect(() => parseMeminfo(Buffer.from('MemFree: 2 kB\n'), names)).toThrow(/no MemTotal/);
+  });
   it('reads the named vmstat counters from bytes, and checks every line', () => {
     const names = new ByteNames(['pgfault', 'pgmajfault', 'nr_dirty', 'absent']);
     const bytes = Buffer.from(

@@ -101,6 +101,19 @@ const PAGING_OPERATIONS = [
 ] as const;
 const FAULTS_MAJOR: Attributes = frozen({ 'system.paging.type': 'major' });
 const FAULTS_MINOR: Attributes = frozen({ 'system.paging.type': 'minor' });
+/** The /proc/meminfo keys the scraper reads; the file's other lines are only checked. */
+const MEMINFO_NAMES = new ByteNames([
+  'MemTotal',
+  'MemFree',
+  'Buffers',
+  'Cached',
+  'SReclaimable',
+  'SUnreclaim',
+  'MemAvailable',
+  'Shmem',
+  'SwapTotal',
+  'SwapFree',
+]);
 /** The /proc/vmstat counters the scraper reads; the file's other lines are only checked. */
 const VMSTAT_NAMES = new ByteNames([
   ...PAGING_OPERATIONS.map(([key]) => key),
@@ -264,7 +277,11 @@ export class ProcfsScraper implements Scraper {
     }
     if (m.load.enabled) snapshot.loadavg = read('proc/loadavg', parseLoadavg);
     if (m.uptime.enabled) snapshot.uptime = read('proc/uptime', parseUptime);
-    if (m.memory.enabled) snapshot.meminfo = read('proc/meminfo', parseMeminfo);
+    if (m.memory.enabled) {
+      snapshot.meminfo = this.#readBytes('proc/meminfo', errors, (bytes) =>
+        parseMeminfo(bytes, MEMINFO_NAMES),
+      );
+    }
     if (m.paging.enabled) {
       snapshot.vmstat = this.#readBytes('proc/vmstat', errors, (bytes) => parseVmstat(bytes, VMSTAT_NAMES));
     }

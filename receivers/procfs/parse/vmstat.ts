@@ -1,6 +1,7 @@
 import { ParseError } from '../../../kit/errors.ts';
 import { isSpace, toNumber } from '../../../kit/procfs/fields.ts';
 import type { ByteNames } from './byte-names.ts';
+import { lineAt, textAt } from './bytes.ts';
 
 /** /proc/vmstat: `name value` counters (pages or events). */
 export type Vmstat = ReadonlyMap<string, number>;
@@ -52,23 +53,12 @@ export function parseVmstat(source: Uint8Array | string, names?: ByteNames): Map
         `expected "name value", got ${JSON.stringify(lineAt(bytes, start))}`,
       );
     const name =
-      names === undefined ? text(bytes, nameStart, nameEnd) : names.find(bytes, nameStart, nameEnd);
+      names === undefined ? textAt(bytes, nameStart, nameEnd) : names.find(bytes, nameStart, nameEnd);
     if (name === undefined) continue;
     // Up to 15 digits are summed exactly; longer fields and others go through Number.
     if (!digits || valueEnd - valueStart > 15)
-      value = toNumber(text(bytes, valueStart, valueEnd), SOURCE, line, name);
+      value = toNumber(textAt(bytes, valueStart, valueEnd), SOURCE, line, name);
     out.set(name, value);
   }
   return out;
-}
-
-/** The text of the line that starts at `start`, without its newline. */
-function lineAt(bytes: Uint8Array, start: number): string {
-  const end = bytes.indexOf(NEWLINE, start);
-  return text(bytes, start, end === -1 ? bytes.length : end);
-}
-
-/** The text of `bytes[start, end)` (ASCII). */
-function text(bytes: Uint8Array, start: number, end: number): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
 }
