@@ -63,9 +63,17 @@ const heldFd = (path: string): number => {
 
 /** Node making the floor's calls for `calls` with `readSync` and `statfsSync`; `decode`: and making each file's text. */
 function rawPass(calls: readonly ProcfsCall[], decode: boolean): () => void {
-  const list = calls.map(({ path, kind }) => ({ path, kind, fd: kind === 'S' ? -1 : heldFd(path) }));
+  const list = calls.map(({ path, kind, margin = 0, bytes = false }) => ({
+    path,
+    kind,
+    // The scraper takes the bytes of this file, not its text.
+    text: decode && !bytes,
+    // A `B` file's last read returns at most a page less its margin (endOfRead in the client).
+    last: 4096 - margin,
+    fd: kind === 'S' ? -1 : heldFd(path),
+  }));
   return () => {
-    for (const { path, kind, fd } of list) {
+    for (const { path, kind, text, last, fd } of list) {
       if (kind === 'S') {
         sink += statfsSync(path).bfree;
         continue;
@@ -75,9 +83,9 @@ function rawPass(calls: readonly ProcfsCall[], decode: boolean): () => void {
         const n = readSync(fd, buffer, length, buffer.length - length, length);
         if (n === 0) break;
         length += n;
-        if (kind === 'O') break;
+        if (kind === 'O' || (kind === 'B' && n <= last)) break;
       }
-      sink += decode ? buffer.toString('utf8', 0, length).length : length;
+      sink += text ? buffer.toString('utf8', 0, length).length : length;
     }
   };
 }
@@ -134,8 +142,9 @@ try {
   const calls = await recordProcfsReads();
   const client = createProcfsClient('/');
   const viaClient = (): void => {
-    for (const { arg, kind } of calls) {
+    for (const { arg, kind, bytes } of calls) {
       if (kind === 'S') sink += client.statfs(arg).freeBytes;
+      else if (bytes === true) sink += client.readBytes(arg).length;
       else sink += client.read(arg).length;
     }
   };
@@ -164,7 +173,8 @@ try {
   console.log(
     `procfs read steps: Node (this process's heap flags: ${heapFlags}) against the C floor making the same calls, ` +
       `${String(SLICES)} alternating slices per run, ×${String(RUNS)}. A scrape: ${String(calls.length)} calls ` +
-      `(${String(kinds('O'))} files read with one read, ${String(kinds('K'))} read until a read returns 0, ${String(kinds('S'))} statfs).`,
+      `(${String(kinds('O'))} files read with one read, ${String(kinds('B'))} until a short read, ` +
+      `${String(kinds('K'))} until a read returns 0, ${String(kinds('S'))} statfs).`,
   );
   const results = new Map<string, { node: number; c: number; load: number }[]>();
   for (let run = 1; run <= RUNS; run++) {
@@ -199,7 +209,7 @@ try {
     500,
   );
   const loadAfter = load1();
-  client.close?.();
+  client.close();
 
   console.log(`\n== procfs read steps: per pass, median of ${String(RUNS)} runs (Node − C: median, range)`);
   for (const step of steps) {

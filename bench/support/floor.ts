@@ -19,8 +19,10 @@ const FLOOR_C = `
 #include <unistd.h>
 /* Reads every file ('F'), lists every directory ('D') and reads every link ('L') of a list, N
    times; a file held open ('K') is opened once and read again from offset 0 with pread on
-   every pass until a read returns 0 ('O': one read, a file the kernel generates whole), a
-   mount point ('S') is asked for statfs. Prints the entries, the CPU time per
+   every pass until a read returns 0 ('O': one read, a file the kernel generates whole;
+   'B<n>': until a read returns 0 or at most 4096 - n bytes, a seq_file whose records are at
+   most n bytes), a mount point ('S') is asked for statfs. A line is the kind, then a space
+   and the path. Prints the entries, the CPU time per
    pass in ms (the passes only: not the program's start, the list read or the files held
    opened), and a checksum. */
 static double cpu_seconds(void) {
@@ -31,15 +33,20 @@ int main(int argc, char **argv) {
   if (argc < 3) return 2;
   FILE *list = fopen(argv[1], "r");
   int passes = atoi(argv[2]);
-  char **paths = NULL; char *kinds = NULL; size_t n = 0, cap = 0; char line[8192];
+  char **paths = NULL; char *kinds = NULL; long *margins = NULL; size_t n = 0, cap = 0; char line[8192];
   while (fgets(line, sizeof line, list)) {
     line[strcspn(line, "\\n")] = 0;
-    if (n == cap) { cap = cap ? cap * 2 : 1024; paths = realloc(paths, cap * sizeof *paths); kinds = realloc(kinds, cap); }
-    kinds[n] = line[0]; paths[n] = strdup(line + 2); n++;
+    char *space = strchr(line, ' '); if (!space) continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 1024;
+      paths = realloc(paths, cap * sizeof *paths); kinds = realloc(kinds, cap); margins = realloc(margins, cap * sizeof *margins);
+    }
+    kinds[n] = line[0]; margins[n] = atol(line + 1); paths[n] = strdup(space + 1); n++;
   }
   static char buf[1 << 16]; long sum = 0;
   int *held = calloc(n ? n : 1, sizeof *held);
-  for (size_t i = 0; i < n; i++) held[i] = kinds[i] == 'K' || kinds[i] == 'O' ? open(paths[i], O_RDONLY) : -1;
+  for (size_t i = 0; i < n; i++)
+    held[i] = kinds[i] == 'K' || kinds[i] == 'O' || kinds[i] == 'B' ? open(paths[i], O_RDONLY) : -1;
   double start = cpu_seconds();
   for (int p = 0; p < passes; p++) {
     for (size_t i = 0; i < n; i++) {
@@ -55,6 +62,10 @@ int main(int argc, char **argv) {
         if (held[i] < 0) continue;
         off_t at = 0; ssize_t r;
         while ((r = pread(held[i], buf, sizeof buf, at)) > 0) { at += r; sum += r; }
+      } else if (kinds[i] == 'B') {
+        if (held[i] < 0) continue;
+        off_t at = 0; ssize_t r;
+        while ((r = pread(held[i], buf, sizeof buf, at)) > 0) { at += r; sum += r; if (r <= 4096 - margins[i]) break; }
       } else if (kinds[i] == 'O') {
         if (held[i] < 0) continue;
         ssize_t r = pread(held[i], buf, sizeof buf, 0); if (r > 0) sum += r;
@@ -83,7 +94,8 @@ export function compileFloor(dir: string): string {
 /**
  * Runs the floor over what a recording scrape saw (path → `F` file, `D` directory, `L`
  * link, `K` file held open and read again with pread until a read returns 0, `O` the same
- * with one read, `S` statfs of a mount point) for `passes` passes; the entries read and the CPU milliseconds per pass.
+ * with one read, `B<n>` the same until a read returns 0 or at most 4096 − n bytes, `S` statfs
+ * of a mount point) for `passes` passes; the entries read and the CPU milliseconds per pass.
  */
 export function runFloor(
   binary: string,

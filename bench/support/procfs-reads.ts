@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import type { ProcfsClient } from '../../receivers/procfs/client.ts';
-import { createProcfsClient, readsWholeAtOnce } from '../../receivers/procfs/client.ts';
+import { createProcfsClient, endOfRead } from '../../receivers/procfs/client.ts';
 import { procfsConfigSchema } from '../../receivers/procfs/config.ts';
 import { ProcfsScraper } from '../../receivers/procfs/scraper.ts';
 import { runFloor } from './floor.ts';
@@ -15,13 +15,26 @@ import { runFloor } from './floor.ts';
  * One call of a scrape: `arg` as the scraper passed it to the client (rooted at `/`),
  * `path` the absolute path the floor opens, and `kind`: `K` (a pseudo-file, held open and
  * read again from offset 0 until a read returns 0), `O` (the same, one read: a file the
- * kernel generates whole), `F` (a regular file, opened each time) or `S` (statfs of a mount
- * point).
+ * kernel generates whole), `B` (the same, until a read returns 0 or at most 4,096 − `margin`
+ * bytes: a `seq_file` whose records are at most `margin` bytes), `F` (a regular file, opened
+ * each time) or `S` (statfs of a mount point). See `endOfRead` in receivers/procfs/client.ts.
+ * `bytes`: the scraper asked for the bytes (`readBytes`), not the text.
  */
 export interface ProcfsCall {
   readonly arg: string;
   readonly path: string;
-  readonly kind: 'K' | 'O' | 'F' | 'S';
+  readonly kind: 'K' | 'O' | 'B' | 'F' | 'S';
+  readonly margin?: number;
+  readonly bytes?: boolean;
+}
+
+/** The kind of a read of `arg` (relative to `/`) by the receiver's client, for the floor. */
+function readCall(arg: string): ProcfsCall {
+  const path = `/${arg}`;
+  if (statSync(path).size !== 0) return { arg, path, kind: 'F' };
+  const end = endOfRead(arg);
+  if (end === undefined) return { arg, path, kind: 'K' };
+  return end === 0 ? { arg, path, kind: 'O' } : { arg, path, kind: 'B', margin: end };
 }
 
 /** The calls of a steady-state scrape of this host's /proc with the default config, in order. */
@@ -30,16 +43,20 @@ export async function recordProcfsReads(): Promise<ProcfsCall[]> {
   let seen = new Map<string, ProcfsCall>();
   const client: ProcfsClient = {
     read(arg) {
-      const path = `/${arg}`;
-      const pseudo = statSync(path).size === 0;
-      seen.set(path, { arg, path, kind: !pseudo ? 'F' : readsWholeAtOnce(arg) ? 'O' : 'K' });
+      seen.set(`/${arg}`, readCall(arg));
       return inner.read(arg);
+    },
+    readBytes(arg) {
+      seen.set(`/${arg}`, { ...readCall(arg), bytes: true });
+      return inner.readBytes(arg);
     },
     statfs(mountpoint) {
       seen.set(mountpoint, { arg: mountpoint, path: mountpoint, kind: 'S' });
       return inner.statfs(mountpoint);
     },
-    close: () => inner.close?.(),
+    close: () => {
+      inner.close();
+    },
   };
   const scraper = new ProcfsScraper(client, procfsConfigSchema.parse({}));
   await scraper.scrape();
@@ -97,19 +114,20 @@ export function measureProcfsReadsPair(
 ): { ours: number; floor: number } {
   const client = createProcfsClient('/');
   const pass = (): void => {
-    for (const { arg, kind } of calls) {
+    for (const { arg, kind, bytes } of calls) {
       if (kind === 'S') client.statfs(arg);
+      else if (bytes === true) client.readBytes(arg);
       else client.read(arg);
     }
   };
   try {
     return measurePassPair(binary, pass, floorCallsOf(calls), passes, slices, listFile);
   } finally {
-    client.close?.();
+    client.close();
   }
 }
 
-/** The floor's list for `calls`: absolute path → kind. */
+/** The floor's list for `calls`: absolute path → kind (`B` followed by its margin). */
 export function floorCallsOf(calls: readonly ProcfsCall[]): Map<string, string> {
-  return new Map(calls.map(({ path, kind }) => [path, kind]));
+  return new Map(calls.map(({ path, kind, margin }) => [path, kind === 'B' ? `B${String(margin)}` : kind]));
 }

@@ -9,6 +9,7 @@ import { parseMounts } from './parse/mounts.ts';
 import { parseNetDev } from '../../kit/procfs/net-dev.ts';
 import { parseStat } from '../../kit/procfs/stat.ts';
 import { parseUptime } from './parse/uptime.ts';
+import { ByteNames } from './parse/byte-names.ts';
 import { parseVmstat } from './parse/vmstat.ts';
 
 const fixture = (name: string, file: string): string =>
@@ -234,22 +235,60 @@ describe('small files', () => {
     expect(mem.get('MemTotal')).toBe(1234567890123456 * 1024);
     expect(mem.get('HugePages_Total')).toBe(0);
   });
-  it('updates the previous vmstat reading in place, and starts anew when a name went away', () => {
-    const previous = parseVmstat('pgfault 10\npgmajfault 2\n');
-    const next = parseVmstat('pgfault 15\npgmajfault 3\n', previous);
-    expect(next).toBe(previous);
-    expect([...next]).toEqual([
-      ['pgfault', 15],
-      ['pgmajfault', 3],
-    ]);
-    const fewer = parseVmstat('pgfault 20\n', next);
-    expect(fewer).not.toBe(next);
-    expect([...fewer]).toEqual([['pgfault', 20]]);
-    expect(parseVmstat('pgfault 1\npgmajfault 2\npgfault 3\n', new Map([['pgfault', 0]]))).toEqual(
+  it('reads the named meminfo keys from bytes, and checks every line', () => {
+    const names = new ByteNames(['MemTotal', 'Active(anon)', 'HugePages_Total']);
+    const bytes = Buffer.from(
+      'MemTotal:  10 kB\nMemFree: 4 kB\nActive(anon):\t2 kB  \n\nHugePages_Total:   3\n',
+    );
+    expect(parseMeminfo(bytes, names)).toEqual(
       new Map([
-        ['pgfault', 3],
-        ['pgmajfault', 2],
+        ['MemTotal', 10240],
+        ['Active(anon)', 2048],
+        ['HugePages_Total', 3],
       ]),
+    );
+    const recorded = Buffer.from(fixture('linux-6.18-recorded', 'meminfo'));
+    const all = parseMeminfo(recorded);
+    expect(parseMeminfo(recorded, names)).toEqual(
+      new Map([
+        ['MemTotal', all.get('MemTotal')],
+        ['Active(anon)', all.get('Active(anon)')],
+        ['HugePages_Total', all.get('HugePages_Total')],
+      ]),
+    );
+    expect(() => parseMeminfo(Buffer.from('MemTotal: 1 kB\nMemFree 2 kB\n'), names)).toThrow(
+      /meminfo:2: expected "Key: value \[kB\]", got "MemFree 2 kB"/,
+    );
+    expect(() => parseMeminfo(Buffer.from('MemFree: 2 kB\n'), names)).toThrow(/no MemTotal/);
+  });
+  it('reads the named vmstat counters from bytes, and checks every line', () => {
+    const names = new ByteNames(['pgfault', 'pgmajfault', 'nr_dirty', 'absent']);
+    const bytes = Buffer.from(
+      'nr_free_pages 5\npgfault 10\npgfaulted 1\n\n  pgmajfault\t2  \nnr_dirty 12345678901234567\n',
+    );
+    expect([...parseVmstat(bytes, names)]).toEqual([
+      ['pgfault', 10],
+      ['pgmajfault', 2],
+      ['nr_dirty', Number('12345678901234567')],
+    ]);
+    // A view into a larger buffer: only its own bytes are read.
+    const within = Buffer.from('xxpgfault 3\nyy').subarray(2, 12);
+    expect([...parseVmstat(within, names)]).toEqual([['pgfault', 3]]);
+    const recorded = Buffer.from(fixture('linux-6.18-recorded', 'vmstat'));
+    const all = parseVmstat(recorded);
+    expect(parseVmstat(recorded, names)).toEqual(
+      new Map([
+        ['pgfault', all.get('pgfault')],
+        ['pgmajfault', all.get('pgmajfault')],
+        ['nr_dirty', all.get('nr_dirty')],
+      ]),
+    );
+    expect(all.get('pgfault')).toBeGreaterThan(0);
+    expect(() => parseVmstat(Buffer.from('pgfault 1\nnr_other\n'), names)).toThrow(
+      /vmstat:2: expected "name value", got "nr_other"/,
+    );
+    expect(() => parseVmstat(Buffer.from('pgfault 1x\n'), names)).toThrow(
+      /vmstat:1: pgfault: expected a number/,
     );
   });
   it.each([

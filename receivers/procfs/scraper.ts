@@ -21,6 +21,7 @@ import { CPU_MODES, parseStat } from '../../kit/procfs/stat.ts';
 import { parseUptime } from './parse/uptime.ts';
 import type { Vmstat } from './parse/vmstat.ts';
 import { parseVmstat } from './parse/vmstat.ts';
+import { ByteNames } from './parse/byte-names.ts';
 
 /** USER_HZ: the unit of /proc/stat CPU times on every Linux architecture that matters. */
 const USER_HZ = 100;
@@ -100,6 +101,27 @@ const PAGING_OPERATIONS = [
 ] as const;
 const FAULTS_MAJOR: Attributes = frozen({ 'system.paging.type': 'major' });
 const FAULTS_MINOR: Attributes = frozen({ 'system.paging.type': 'minor' });
+/** The /proc/meminfo keys the scraper reads; the file's other lines are only checked. */
+const MEMINFO_NAMES = new ByteNames([
+  'MemTotal',
+  'MemFree',
+  'Buffers',
+  'Cached',
+  'SReclaimable',
+  'SUnreclaim',
+  'MemAvailable',
+  'Shmem',
+  'SwapTotal',
+  'SwapFree',
+]);
+/** The /proc/vmstat counters the scraper reads; the file's other lines are only checked. */
+const VMSTAT_NAMES = new ByteNames([
+  ...PAGING_OPERATIONS.map(([key]) => key),
+  'pgfault',
+  'pgmajfault',
+  ...VMSTAT_EVENTS,
+  ...VMSTAT_PAGES,
+]);
 const VMSTAT_EVENT_SETS = VMSTAT_EVENTS.map((key) => [key, frozen({ 'vmstat.counter': key })] as const);
 const VMSTAT_PAGE_SETS = VMSTAT_PAGES.map((key) => [key, frozen({ 'vmstat.counter': key })] as const);
 
@@ -199,8 +221,6 @@ export class ProcfsScraper implements Scraper {
   readonly #interfaceSets = new SetCache<InterfaceSets>();
   readonly #filesystemSets = new SetCache<FilesystemSets>();
   #mountsText: string | undefined;
-  /** The last reading of /proc/vmstat, updated in place by the next one. */
-  #vmstat: Map<string, number> | undefined;
   /** The mounts of the last mount table read whose filesystems are measured. */
   #mounts: Mount[] = [];
   /** The boot time (seconds since the epoch) of /proc/stat `btime`: the start of every sum. */
@@ -257,10 +277,13 @@ export class ProcfsScraper implements Scraper {
     }
     if (m.load.enabled) snapshot.loadavg = read('proc/loadavg', parseLoadavg);
     if (m.uptime.enabled) snapshot.uptime = read('proc/uptime', parseUptime);
-    if (m.memory.enabled) snapshot.meminfo = read('proc/meminfo', parseMeminfo);
+    if (m.memory.enabled) {
+      snapshot.meminfo = this.#readBytes('proc/meminfo', errors, (bytes) =>
+        parseMeminfo(bytes, MEMINFO_NAMES),
+      );
+    }
     if (m.paging.enabled) {
-      this.#vmstat = read('proc/vmstat', (text) => parseVmstat(text, this.#vmstat));
-      snapshot.vmstat = this.#vmstat;
+      snapshot.vmstat = this.#readBytes('proc/vmstat', errors, (bytes) => parseVmstat(bytes, VMSTAT_NAMES));
     }
     if (m.disk.enabled) {
       snapshot.disks = read('proc/diskstats', parseDiskstats)?.filter((d) =>
@@ -280,6 +303,20 @@ export class ProcfsScraper implements Scraper {
   shutdown(): Promise<void> {
     this.#client.close?.();
     return Promise.resolve();
+  }
+
+  /**
+   * Parses the bytes of `path` (the client's buffer, when it reads bytes); an error is noted
+   * in `errors` under the path.
+   */
+  #readBytes<T>(path: string, errors: Map<string, Error>, parse: (bytes: Uint8Array) => T): T | undefined {
+    try {
+      const client = this.#client;
+      return parse(client.readBytes?.(path) ?? Buffer.from(client.read(path), 'latin1'));
+    } catch (error) {
+      errors.set(this.#where(path), toError(error));
+      return undefined;
+    }
   }
 
   /** The path of a source as the host sees it, for error reports. */
