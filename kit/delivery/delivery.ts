@@ -16,7 +16,8 @@ import { backoffDelay, ExportFailure } from './retry.ts';
 
 /**
  * Delivery for push exporters: the OpenTelemetry Collector's `sending_queue` and
- * `retry_on_failure`. A batch is encoded once in OTLP protobuf, queued (in memory or in
+ * `retry_on_failure`. A batch is encoded once in OTLP protobuf (or by the exporter, in its own
+ * format: {@link Delivery.exportEncoded}, {@link Delivery.exportDeferred}), queued (in memory or in
  * append-only files), and sent by `num_consumers` consumers in queue order. A retryable
  * failure puts the batch back and makes the destination "failing": only a probe goes then,
  * the oldest batch alone, after the exponential backoff with jitter capped at
