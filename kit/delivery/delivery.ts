@@ -376,9 +376,9 @@ export class Delivery {
       });
   }
 
-  /** `bytes`, or a payload encoded when sent (memory queue only). */
+  /** Encoded bytes, or (memory queue only) a payload encoded when it is sent. */
   async #enqueue(
-    bytes: Uint8Array | DeferredPayload,
+    payload: Uint8Array | DeferredPayload,
     points: number,
     callback: (result: ExportResult) => void,
   ): Promise<void> {
@@ -386,10 +386,11 @@ export class Delivery {
       await this.start();
       const seq = this.#nextSeq;
       this.#nextSeq += 1;
-      const deferred = bytes instanceof Uint8Array ? undefined : bytes;
-      const size = bytes instanceof Uint8Array ? bytes.length : bytes.estimatedBytes;
+      const bytes = payload instanceof Uint8Array ? payload : undefined;
+      const deferred = payload instanceof Uint8Array ? undefined : payload;
+      const size = bytes?.length ?? deferred?.estimatedBytes ?? 0;
       let stored: StoredRecord | undefined;
-      if (this.#store !== undefined && bytes instanceof Uint8Array) {
+      if (this.#store !== undefined && bytes !== undefined) {
         this.#appending.add(seq);
         try {
           stored = await this.#store.append(seq, points, bytes);
@@ -401,10 +402,11 @@ export class Delivery {
         seq,
         points,
         size,
-        payload: stored === undefined && deferred === undefined ? (bytes as Uint8Array) : undefined,
+        // Only the encoded bytes are kept (or the exporter's payload, counted as the bytes it
+        // will make), so that max_bytes bounds the memory the queue holds.
+        payload: stored === undefined ? bytes : undefined,
         deferred,
         stored,
-        // Only the encoded bytes are kept, so that max_bytes bounds the memory the queue holds.
         inFlight: false,
       };
       this.#queue.set(seq, entry);
