@@ -8,6 +8,8 @@
  *                                   (same default: the report alone, RESULTS_BENCH_RUNS times)
  *   node bench/results.bench.ts csv-reader [hosts] [series] [seconds]
  *                                   (DuckDB's CSV reader settings compared on the same file)
+ *   node bench/results.bench.ts csv-profile [hosts] [series] [seconds]
+ *                                   (where the CPU of the summary on CSV goes, beside DuckDB's COUNT(*))
  *
  * Generates (with DuckDB) results shaped like a real experiment's: per host 256 CPU-time
  * counters (32 CPUs × 8 modes, busy in the middle third), 4 memory states and 240 network
@@ -26,7 +28,12 @@
  * runs, in one process and interleaved, DuckDB's CSV reader with the summary's settings and
  * variants of them (buffer size, no parallel reading, types, strict mode), each reading the
  * columns a summary reads (and two reading one column: a plain one, a quoted JSON one), and
- * prints the CPU time of each. `cluster` summarizes and reports a generated 1,000-host experiment
+ * prints the CPU time of each. `csv-profile` runs DuckDB's `COUNT(*)` of the CSV and `results
+ * summary --json` of it, interleaved ROUNDS times, each under `perf record -e cpu-clock` (Debian's
+ * linux-perf; software clock samples, so it works in a VM without hardware counters), and prints
+ * each one's CPU time split by what the sampled functions do (parsing the CSV, unquoting, text
+ * values, timestamps, grouping, aggregates, kernel, Node.js), in seconds and shares: what the
+ * summary costs beyond the floor, and where. `cluster` summarizes and reports a generated 1,000-host experiment
  * end to end: 1,000 hosts × 500 series is the full 500,000 series of the 1.8-billion-row
  * scenario; its hour is scaled to `seconds` (360 by default, for a run of a few minutes; 3600
  * is the full hour, about 5 GiB of Parquet), which changes the rows, not the memory (bounded
@@ -48,7 +55,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, sqlString } from '../extensions/experiments/results/source.ts';
 
-const MODES = ['cluster', 'report', 'csv-reader'] as const;
+const MODES = ['cluster', 'report', 'csv-reader', 'csv-profile'] as const;
 const mode = MODES.find((m) => m === process.argv[2]) ?? 'files';
 const cluster = mode === 'cluster' || mode === 'report';
 const reportOnly = mode === 'report';
@@ -230,6 +237,95 @@ function readerVariants(file: string): void {
   if (r.status !== 0) throw new Error('the CSV reader variants failed');
 }
 
+/**
+ * What each sampled function does, by its name in DuckDB's library (DuckDB 1.x's internal
+ * names: a version that renames them leaves more under "other"), in the order they are tried.
+ */
+const PROFILE_KINDS: readonly [string, RegExp][] = [
+  [
+    "parsing the CSV (the floor's own work)",
+    /BaseScanner::Process|AddRowInternal|StringValueResult::AddRow\b|HandleTooManyColumns|FullLinePosition|NullPadding|LineError|CSVFileHandle|CSVBuffer/,
+  ],
+  ['unquoting ("" in the JSON columns)', /RemoveEscape|AddPossiblyEscapedValue|StringHeap::EmptyString/],
+  ['text values (copies, UTF-8 check)', /AddValueToVector|Utf8Proc|memmove/],
+  ['timestamps', /Date::|Time::|Timestamp::/],
+  ['numbers', /fast_float|TryCast|IsNan/],
+  [
+    'grouping by the 4 series columns',
+    /TemplatedMatch|Hash<|CombineHash|VectorOperations::Hash|FindOrCreate|GroupedAggregateHashTable|RowMatcher|memcmp/,
+  ],
+  ['aggregates', /Aggregate|ArgMinMax|MinMax|FirstState|Avg|Sum/],
+];
+
+/** Runs a command under `perf record -e cpu-clock` and sums its samples by {@link PROFILE_KINDS}, in CPU seconds. */
+function profiled(command: string, args: string[]): Map<string, number> {
+  const data = join(dir, 'perf.data');
+  const hz = 199;
+  const record = spawnSync(
+    'perf',
+    ['record', '-q', '-e', 'cpu-clock', '-F', String(hz), '-o', data, '--', command, ...args],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 30,
+    },
+  );
+  if (record.status !== 0) throw new Error(`perf record ${command} failed: ${record.stderr.slice(-800)}`);
+  const report = spawnSync(
+    'perf',
+    ['report', '-i', data, '--stdio', '--no-children', '--sort', 'dso,sym', '-n', '-t', '\t'],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 30,
+    },
+  );
+  if (report.status !== 0) throw new Error(`perf report failed: ${report.stderr.slice(-800)}`);
+  const seconds = new Map<string, number>();
+  const add = (kind: string, samples: number): void => {
+    seconds.set(kind, (seconds.get(kind) ?? 0) + samples / hz);
+  };
+  for (const line of report.stdout.split('\n')) {
+    const [, samples, dso, symbol] = line.split('\t').map((f) => f.trim());
+    if (line.startsWith('#') || samples === undefined || dso === undefined || symbol === undefined) continue;
+    const n = Number(samples);
+    if (!Number.isFinite(n)) continue;
+    add('total', n);
+    if (dso === 'node' || dso.startsWith('[JIT')) add('Node.js (start, JavaScript)', n);
+    else if (dso.includes('kernel')) add('kernel (reading the file, memory)', n);
+    else add(PROFILE_KINDS.find(([, pattern]) => pattern.test(symbol))?.[0] ?? 'other', n);
+  }
+  rmSync(data, { force: true });
+  return seconds;
+}
+
+/** `COUNT(*)` and the summary of the CSV, interleaved, each profiled; their CPU by kind side by side. */
+function profileBench(csv: string): void {
+  if (spawnSync('perf', ['--version']).status !== 0)
+    throw new Error('csv-profile needs perf: install the Debian package linux-perf');
+  const floorScript = `
+    import { kindOf, openDatabase, sourceSql } from ${JSON.stringify(join(ROOT, 'dist', 'extensions', 'experiments', 'results', 'source.js'))};
+    const db = await openDatabase();
+    await db.connection.run('SELECT count(*) FROM ' + sourceSql(process.argv[1], kindOf(process.argv[1])));
+    db.close();`;
+  for (let round = 1; round <= ROUNDS; round++) {
+    const floor = profiled(process.execPath, ['--input-type=module', '-e', floorScript, csv]);
+    const floorLoad = load();
+    const ours = profiled(process.execPath, [MAIN, 'results', 'summary', '--json', csv]);
+    const kinds = [...new Set([...ours.keys(), ...floor.keys()])]
+      .filter((k) => k !== 'total')
+      .sort((a, b) => (ours.get(b) ?? 0) - (ours.get(a) ?? 0));
+    const total = { ours: ours.get('total') ?? 0, floor: floor.get('total') ?? 0 };
+    console.log(
+      `profile, CSV, run ${String(round)}: summary CPU ${total.ours.toFixed(2)} s (${load()}), DuckDB COUNT(*) ${total.floor.toFixed(2)} s (${floorLoad}), ${(total.ours / total.floor).toFixed(2)}× its CPU`,
+    );
+    for (const kind of kinds) {
+      const [o, f] = [ours.get(kind) ?? 0, floor.get(kind) ?? 0];
+      console.log(
+        `  ${kind.padEnd(42)} summary ${o.toFixed(2).padStart(6)} s ${((100 * o) / total.ours).toFixed(1).padStart(5)} %   COUNT(*) ${f.toFixed(2).padStart(6)} s ${((100 * f) / total.floor).toFixed(1).padStart(5)} %`,
+      );
+    }
+  }
+}
+
 const rate = (wall: number): string => `${(ROWS / wall / 1e6).toFixed(2)} M rows/s`;
 const times = (wall: number, floor: number): string => `${(wall / floor).toFixed(2)}× the floor's time`;
 /** CPU time, and the rows per second it allows with every core free for it. */
@@ -365,6 +461,7 @@ try {
       console.log(`CSV ${mib(csv)} written by results convert in ${converted.wall.toFixed(1)} s (${load()})`);
     }
     if (mode === 'csv-reader') readerVariants(csv);
+    else if (mode === 'csv-profile') profileBench(csv);
     else filesBench(parquet, csv);
   }
 } finally {

@@ -1,6 +1,6 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTestSettings, scrapeOnce } from '../test/support/settings.ts';
 import { createTickScraper } from '../test/support/test-components.ts';
 import type { MetricSink, Scraper } from './component.ts';
@@ -37,9 +37,14 @@ const GAUGE: MetricMetadata = {
   enabled: true,
 };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Moves fake time on to `at` (a `performance.now()` reading), firing the timers due by then. */
+const advanceTo = (at: number) => vi.advanceTimersByTimeAsync(at - performance.now());
 
 describe('scrape controller', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("collects the scraper's producer, reading its snapshot", async () => {
     const { batch, errors } = await scrapeOnce(createTickScraper(5));
     expect(errors.size).toBe(0);
@@ -49,17 +54,21 @@ describe('scrape controller', () => {
   });
 
   it('never overlaps scrapes, even when one takes longer than the interval', async () => {
+    // The schedule runs on timers and nothing here does I/O: time is the test's to move.
+    vi.useFakeTimers();
     let active = 0;
     let maxActive = 0;
-    let scrapes = 0;
+    const starts: number[] = [];
+    const ends: (() => void)[] = [];
     const slow: Scraper = {
       metricProducer: NOTHING,
       async scrape() {
+        starts.push(performance.now());
         active += 1;
         maxActive = Math.max(maxActive, active);
-        await sleep(60); // the scrape's own duration (longer than the interval), not a wait
+        // The scrape lasts until the test ends it.
+        await new Promise<void>((resolve) => ends.push(resolve));
         active -= 1;
-        scrapes += 1;
         return { errors: new Map() };
       },
     };
@@ -70,25 +79,44 @@ describe('scrape controller', () => {
       slow,
     );
     await receiver.start(memorySink(batches));
-    await sleep(400);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(starts).toHaveLength(1);
+    // Ten intervals pass while the first scrape runs: none starts beside it.
+    await advanceTo(starts[0]! + 100);
+    expect(starts).toHaveLength(1);
+    ends.shift()?.();
+    // Overdue by then: the next starts as soon as the first has ended (within the 1 ms a
+    // 0 ms timer takes in Node).
+    await vi.advanceTimersByTimeAsync(1);
+    expect(starts).toHaveLength(2);
+    expect(batches).toHaveLength(1);
+    // A scrape shorter than the interval: the next starts one interval after its start.
+    await advanceTo(starts[1]! + 5);
+    ends.shift()?.();
+    await advanceTo(starts[1]! + 9);
+    expect(starts).toHaveLength(2);
+    await advanceTo(starts[1]! + 10);
+    expect(starts).toHaveLength(3);
+    ends.shift()?.();
     await receiver.shutdown();
     expect(maxActive).toBe(1);
-    expect(scrapes).toBeGreaterThanOrEqual(3);
-    expect(batches.length).toBe(scrapes);
+    expect(batches).toHaveLength(3);
   });
 
   it('bounds a scrape by its timeout, aborts it and carries on with the next', async () => {
+    vi.useFakeTimers();
     let aborted = 0;
-    let calls = 0;
+    const starts: number[] = [];
     const hanging: Scraper = {
       metricProducer: NOTHING,
       scrape(signal) {
-        calls += 1;
+        starts.push(performance.now());
         return new Promise((resolve) => {
           signal.addEventListener('abort', () => {
             aborted += 1;
           });
-          if (calls > 1) resolve({ errors: new Map() });
+          // The first scrape never answers; the later ones answer at once.
+          if (starts.length > 1) resolve({ errors: new Map() });
         });
       },
     };
@@ -100,12 +128,24 @@ describe('scrape controller', () => {
       hanging,
     );
     await receiver.start(memorySink(batches));
-    await sleep(250);
+    await vi.advanceTimersByTimeAsync(1);
+    await advanceTo(starts[0]! + 49);
+    expect([starts.length, aborted, settings.telemetry.counts.scrapes]).toEqual([1, 0, 0]);
+    await advanceTo(starts[0]! + 50);
+    expect(aborted).toBe(1);
+    expect(settings.telemetry.counts.failedSources).toBe(1);
+    // The timed-out scrape outlasted the interval: the next runs at once (within the 1 ms a
+    // 0 ms timer takes in Node), then on schedule.
+    await vi.advanceTimersByTimeAsync(1);
+    expect(starts).toHaveLength(2);
+    await advanceTo(starts[1]! + 19);
+    expect(starts).toHaveLength(2);
+    await advanceTo(starts[1]! + 20);
+    expect(starts).toHaveLength(3);
     await receiver.shutdown();
     expect(aborted).toBe(1);
-    expect(calls).toBeGreaterThanOrEqual(2);
-    expect(batches.length).toBe(calls - 1);
-    expect(settings.telemetry.counts.scrapes).toBe(calls);
+    expect(batches).toHaveLength(2);
+    expect(settings.telemetry.counts.scrapes).toBe(3);
   });
 
   it('shuts down safely twice and before start', async () => {

@@ -1,9 +1,9 @@
 import type { Attributes } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
-import { hrTimeToMilliseconds } from '@opentelemetry/core';
+import { millisToHrTime } from '@opentelemetry/core';
 import type { MetricData, SumMetricData } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { MetricMetadata } from './metadata.ts';
 import { ScrapeRunner } from './scrape-controller.ts';
 import type { Series } from './snapshot-producer.ts';
@@ -45,9 +45,24 @@ async function collect(producer: SnapshotProducer): Promise<MetricData[]> {
   return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
 }
 
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** When the tests' clock starts: 2026-01-01T00:00:00Z, in ms. */
+const T0 = Date.UTC(2026, 0, 1);
+
+/** `ms` after {@link T0}, as the producer stamps it. */
+const at = (ms: number) => millisToHrTime(T0 + ms);
+
+/** The clock moves on by `ms`. */
+const clockMovesOn = (ms: number) => vi.advanceTimersByTime(ms);
 
 describe('snapshot producer', () => {
+  // The producer stamps points with `Date.now()`: a fake clock, moved on by the tests.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'], now: T0 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("starts new sums at the origin: the series' own (a process start), else the producer's (the boot); gauges at their time; resets at now", async () => {
     let value = 10;
     let held: Series | undefined;
@@ -73,13 +88,13 @@ describe('snapshot producer', () => {
     expect(startOf(first, 'test.counter')).toEqual([1_700_000_000, 0]);
     expect(startOf(first, 'test.updown')).toEqual([1_700_000_500, 250_000_000]);
     const gauge = first.find((m) => m.descriptor.name === 'test.gauge')?.dataPoints[0];
-    expect(gauge?.startTime).toEqual(gauge?.endTime);
+    expect(gauge?.startTime).toEqual(at(0));
+    expect(gauge?.endTime).toEqual(at(0));
+    clockMovesOn(1_000);
     value = 5;
     const second = await collect(producer);
     // The counter went down: it restarted, now.
-    expect(hrTimeToMilliseconds(startOf(second, 'test.counter') ?? [0, 0])).toBeGreaterThan(
-      1_700_000_000_000,
-    );
+    expect(startOf(second, 'test.counter')).toEqual(at(1_000));
     expect(startOf(second, 'test.updown')).toEqual([1_700_000_500, 250_000_000]);
   });
 
@@ -132,10 +147,12 @@ describe('snapshot producer', () => {
       [{ k: 'a' }, 10],
       [{ k: 'b' }, 20],
     ]);
-    const start = sum.dataPoints[0]?.startTime;
-    expect(sum.dataPoints[0]?.endTime).toEqual(start);
+    expect(sum.dataPoints.map((p) => [p.startTime, p.endTime])).toEqual([
+      [at(0), at(0)],
+      [at(0), at(0)],
+    ]);
 
-    await wait(5); // the clock moves on (a minimum: a busy machine only lengthens it)
+    clockMovesOn(1_000);
     // A new object with the same values is the same series; b went down: a reset.
     values = [
       ['test.counter', 15, { k: 'a' }],
@@ -143,12 +160,10 @@ describe('snapshot producer', () => {
     ];
     const [second] = (await collect(producer)) as [SumMetricData];
     expect(second.dataPoints.map((p) => p.value)).toEqual([15, 5]);
-    const [pa, pb] = second.dataPoints;
-    expect(pa?.startTime).toEqual(start);
-    expect(hrTimeToMilliseconds(pa?.endTime ?? [0, 0])).toBeGreaterThan(
-      hrTimeToMilliseconds(start ?? [0, 0]),
-    );
-    expect(pb?.startTime).toEqual(pb?.endTime);
+    expect(second.dataPoints.map((p) => [p.startTime, p.endTime])).toEqual([
+      [at(0), at(1_000)],
+      [at(1_000), at(1_000)],
+    ]);
   });
 
   it('reports only the series observed this time, and starts a returning series over', async () => {
@@ -160,19 +175,21 @@ describe('snapshot producer', () => {
     const producer = producerOf(() => values);
     const first = await collect(producer);
     expect(first.map((m) => m.descriptor.name)).toEqual(['test.updown', 'test.gauge']);
-    await wait(5);
+    clockMovesOn(1_000);
     values = [['test.gauge', 0.25, a]];
     const second = await collect(producer);
     expect(second.map((m) => [m.descriptor.name, m.dataPoints.map((p) => p.value)])).toEqual([
       ['test.gauge', [0.25]],
     ]);
     expect(second[0]?.dataPointType).toBe(DataPointType.GAUGE);
-    expect(second[0]?.dataPoints[0]?.startTime).toEqual(first[1]?.dataPoints[0]?.startTime);
-    await wait(5);
+    const [gauge] = second[0]?.dataPoints ?? [];
+    expect([gauge?.startTime, gauge?.endTime]).toEqual([at(0), at(1_000)]);
+    clockMovesOn(1_000);
     values = [['test.updown', 2, { k: 'b' }]];
     const [third] = (await collect(producer)) as [SumMetricData];
     expect(third.isMonotonic).toBe(false);
-    expect(third.dataPoints[0]?.startTime).toEqual(third.dataPoints[0]?.endTime);
+    const [returned] = third.dataPoints;
+    expect([returned?.startTime, returned?.endTime]).toEqual([at(2_000), at(2_000)]);
   });
 
   it('truncates integer metrics, drops non-finite values and switched-off metrics, keeps the last of two values', async () => {
@@ -230,8 +247,11 @@ describe('snapshot producer', () => {
       [a, 10],
       [b, 20],
     ]);
-    expect(first[0]?.startTime).toEqual(first[0]?.endTime);
-    await wait(5);
+    expect(first.map((p) => [p.startTime, p.endTime])).toEqual([
+      [at(0), at(0)],
+      [at(0), at(0)],
+    ]);
+    clockMovesOn(1_000);
     // a goes on (start kept, last value of two, truncated); b went down: a reset.
     values = [
       [2, 15],
@@ -239,26 +259,25 @@ describe('snapshot producer', () => {
     ];
     const second = await points();
     expect(second.map((p) => p.value)).toEqual([21, 5]);
-    expect(second[0]?.startTime).toEqual(first[0]?.startTime);
-    expect(second[1]?.startTime).toEqual(second[1]?.endTime);
-    expect(hrTimeToMilliseconds(second[1]?.startTime ?? [0, 0])).toBeGreaterThan(
-      hrTimeToMilliseconds(first[1]?.startTime ?? [0, 0]),
-    );
-    await wait(5);
+    expect(second.map((p) => [p.startTime, p.endTime])).toEqual([
+      [at(0), at(1_000)],
+      [at(1_000), at(1_000)],
+    ]);
+    clockMovesOn(1_000);
     // Neither recorded: no point; both back the time after: a new start for each.
     values = [];
     expect(await points()).toEqual([]);
-    await wait(5);
+    clockMovesOn(1_000);
     values = [
       [3, 30],
       [3, 40],
     ];
     const fourth = await points();
     expect(fourth.map((p) => p.value)).toEqual([30, 40]);
-    for (const p of fourth) expect(p.startTime).toEqual(p.endTime);
-    expect(hrTimeToMilliseconds(fourth[0]?.startTime ?? [0, 0])).toBeGreaterThan(
-      hrTimeToMilliseconds(second[0]?.endTime ?? [0, 0]),
-    );
+    expect(fourth.map((p) => [p.startTime, p.endTime])).toEqual([
+      [at(3_000), at(3_000)],
+      [at(3_000), at(3_000)],
+    ]);
   });
 
   it('reports exactly the points of each collection when their number changes', async () => {

@@ -2,10 +2,10 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { Attributes } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
-import { hrTimeToMilliseconds } from '@opentelemetry/core';
+import { millisToHrTime } from '@opentelemetry/core';
 import type { DataPoint, MetricData, SumMetricData } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTestSettings } from '../test/support/settings.ts';
 import type { MetricMetadata } from './metadata.ts';
 import { ScrapeRunner } from './scrape-controller.ts';
@@ -62,9 +62,27 @@ const pointsOf = (data: MetricData[]) =>
 const point = (data: MetricData[], name: string, index = 0): DataPoint<number> | undefined =>
   data.find((m) => m.descriptor.name === name)?.dataPoints[index] as DataPoint<number> | undefined;
 
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Lets the current task end: a weak reference's target is kept alive until then. */
+const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** When the tests' clock starts: 2026-01-01T00:00:00Z, in ms. */
+const T0 = Date.UTC(2026, 0, 1);
+
+/** `ms` after {@link T0}, as points are stamped. */
+const at = (ms: number) => millisToHrTime(T0 + ms);
+
+/** The clock moves on by `ms`. */
+const clockMovesOn = (ms: number) => vi.advanceTimersByTime(ms);
 
 describe('snapshot set', () => {
+  // Points are stamped with `Date.now()`: a fake clock, moved on by the tests.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'], now: T0 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('publishes the enabled metrics of its catalogue, integers for bytes and sums of things', async () => {
     const observations = {
       now: [
@@ -158,11 +176,12 @@ describe('snapshot set', () => {
     const set = setOf(observations);
     const first = await collect(set);
     const start = point(first, 't.bytes')?.startTime;
-    expect(start).toEqual(point(first, 't.bytes')?.endTime);
-    expect(point(first, 't.bytes', 1)?.startTime).toEqual(start);
-    expect(point(first, 't.threads')?.startTime).toEqual(start);
+    expect(start).toEqual(at(0));
+    expect(point(first, 't.bytes')?.endTime).toEqual(at(0));
+    expect(point(first, 't.bytes', 1)?.startTime).toEqual(at(0));
+    expect(point(first, 't.threads')?.startTime).toEqual(at(0));
 
-    await wait(5);
+    clockMovesOn(1_000);
     // a goes on (a new object with the same values is the same series); b went down: reset;
     // the up-down counter going down is no reset.
     observations.now = [
@@ -177,12 +196,9 @@ describe('snapshot set', () => {
       ['t.threads', a, 3],
     ]);
     const [pa, pb] = second[0]?.dataPoints ?? [];
-    expect(pa?.startTime).toEqual(start);
-    expect(pb?.startTime).toEqual(pb?.endTime);
-    expect(hrTimeToMilliseconds(pb?.startTime ?? [0, 0])).toBeGreaterThan(
-      hrTimeToMilliseconds(start ?? [0, 0]),
-    );
-    expect(point(second, 't.threads')?.startTime).toEqual(start);
+    expect([pa?.startTime, pa?.endTime]).toEqual([at(0), at(1_000)]);
+    expect([pb?.startTime, pb?.endTime]).toEqual([at(1_000), at(1_000)]);
+    expect(point(second, 't.threads')?.startTime).toEqual(at(0));
   });
 
   it('reports only the series observed this time, and starts a returning one over', async () => {
@@ -195,12 +211,13 @@ describe('snapshot set', () => {
     };
     const set = setOf(observations);
     const first = await collect(set);
-    await wait(5);
+    clockMovesOn(1_000);
     observations.now = [['t.packets', 3, { k: 'b' }]];
     const second = await collect(set);
     expect(pointsOf(second)).toEqual([['t.packets', { k: 'b' }, 3]]);
     expect(point(second, 't.packets')?.startTime).toEqual(point(first, 't.packets', 1)?.startTime);
-    await wait(5);
+    expect(point(second, 't.packets')?.startTime).toEqual(at(0));
+    clockMovesOn(1_000);
     observations.now = [
       ['t.packets', 4, { k: 'a' }],
       ['t.packets', 5, { k: 'b' }],
@@ -212,9 +229,9 @@ describe('snapshot set', () => {
     ]);
     // a was gone for a collection: a new series, from now.
     const back = point(third, 't.packets');
-    expect(back?.startTime).toEqual(back?.endTime);
-    expect(point(third, 't.packets', 1)?.startTime).toEqual(point(first, 't.packets', 1)?.startTime);
-    await wait(5);
+    expect([back?.startTime, back?.endTime]).toEqual([at(2_000), at(2_000)]);
+    expect(point(third, 't.packets', 1)?.startTime).toEqual(at(0));
+    clockMovesOn(1_000);
     observations.now = [];
     expect(await collect(set)).toEqual([]);
   });
@@ -236,9 +253,9 @@ describe('snapshot set', () => {
     );
     for (let i = 0; i < 4; i++) expect(pointsOf(await collect(set))).toEqual([['t.packets', { k: 'a' }, 1]]);
     // A weak reference is cleared by a collection after the task that made it.
-    await wait(0);
+    await nextTask();
     gc();
-    await wait(0);
+    await nextTask();
     // The series keeps the object it was first seen with, and the last collection's is still
     // its lookup key; those of the collections between are gone.
     expect(made.map((ref) => ref.deref() !== undefined)).toEqual([true, false, false, true]);

@@ -79,7 +79,7 @@ service:
     metrics/a: { receivers: [ticker/a], exporters: [memory/one] }
 `;
 
-function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const check = (): void => {

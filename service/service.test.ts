@@ -23,7 +23,7 @@ function createService(yaml: string, store: TestStore, logger: Logger = createSi
   return service;
 }
 
-function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const check = (): void => {

@@ -97,7 +97,7 @@ async function startApiServer(): Promise<ApiServer> {
   return { server, kubeConfig, requests, rewatched };
 }
 
-async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
+async function until(condition: () => boolean, what: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -166,7 +166,7 @@ describe('inframeter CLI', () => {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const code = exited(child);
     try {
-      const samples = await poll('exposition with memory', 20_000, async () => {
+      const samples = await poll('exposition with memory', 30_000, async () => {
         const response = await fetch(`http://127.0.0.1:${String(port)}/metrics`);
         const found = parseSamples(await response.text());
         return found.some((s) => s.name === 'system_memory_limit_bytes') ? found : undefined;
@@ -196,9 +196,12 @@ describe('inframeter CLI', () => {
   describe('a second signal while an exporter hangs on shutdown', () => {
     let silent: Server | undefined;
     let silentPort = 0;
+    let silentRequests = 0;
     beforeAll(async () => {
       // Accepts connections and never answers: an OTLP backend that hangs.
-      silent = createServer(() => undefined);
+      silent = createServer(() => {
+        silentRequests += 1;
+      });
       await new Promise<void>((resolve) => silent?.listen(0, '127.0.0.1', resolve));
       silentPort = (silent.address() as { port: number }).port;
     });
@@ -235,14 +238,22 @@ describe('inframeter CLI', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
+      let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const code = exited(child);
-      await poll('collector started', 20_000, () =>
+      await poll('collector started', 30_000, () =>
         Promise.resolve(stdout.includes('Press Ctrl-C') ? true : undefined),
       );
-      // Let an export start and hang on the silent server.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // An export has started and hangs on the silent server.
+      await poll('an export at the silent server', 30_000, () =>
+        Promise.resolve(silentRequests > 0 ? true : undefined),
+      );
       child.kill('SIGINT');
+      await poll('the shutdown begun', 30_000, () =>
+        Promise.resolve(stderr.includes('shutting down') ? true : undefined),
+      );
+      // Still flushing a while later: the first signal does not exit (the export waits 60 s).
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(child.exitCode).toBeNull();
       child.kill('SIGINT');

@@ -69,7 +69,7 @@ describe('examples', () => {
       stdio: 'ignore',
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    await poll('two scrapes in the CSV', 20_000, () => {
+    await poll('two scrapes in the CSV', 30_000, () => {
       try {
         const rows = parseCsv<Record<string, string>>(readFileSync(join(dir, 'host-metrics.csv'), 'utf8'), {
           columns: true,

@@ -138,9 +138,34 @@ async function api(
 }
 
 const hosts = (): string => collectors.map((c) => `127.0.0.1:${String(c.port)}`).join(',');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const rowsOf = (path: string): Record<string, string>[] =>
   parseCsv<Record<string, string>>(readFileSync(path, 'utf8'), { columns: true });
+/**
+ * The first column (`timestamp`) of each complete row of a CSV, none while the file does not
+ * exist: read without parsing, as it is polled while the file grows.
+ */
+function timestampsOf(path: string): string[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .slice(1, -1)
+    .map((line) => line.slice(0, line.indexOf(',')));
+}
+
+/**
+ * Waits until each collector has recorded `scrapes` scrapes (distinct timestamps) of experiment
+ * `name`, and its normal CSV (flushed every second) holds rows at least as late as the first.
+ */
+async function recorded(targets: readonly Collector[], name: string, scrapes = 1): Promise<void> {
+  for (const c of targets) {
+    await poll(`${c.name}: ${String(scrapes)} scrapes of ${name} recorded`, 30_000, () => {
+      const seen = [...new Set(timestampsOf(join(c.dir, 'experiments', `${name}.csv`)))].sort();
+      const first = seen[0];
+      const flushed = first !== undefined && timestampsOf(join(c.dir, 'all.csv')).some((t) => t >= first);
+      return Promise.resolve(seen.length >= scrapes && flushed ? true : undefined);
+    });
+  }
+}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'inframeter-experiments-'));
@@ -245,7 +270,7 @@ describe('inframeter experiment on three collectors', () => {
     ]);
     expect(started.stdout).toContain('started exp1: 3 of 3 hosts');
     expect(started.status).toBe(0);
-    await sleep(1500);
+    await recorded(collectors, 'exp1', 9);
     const out = join(dir, 'exp1.csv');
     const stopped = cli(['experiment', 'stop', 'exp1', '--hosts', hosts(), '--out', out]);
     expect(stopped.stdout).toContain('3 of 3 hosts');
@@ -262,9 +287,14 @@ describe('inframeter experiment on three collectors', () => {
       expect(attributes['experiment.name']).toBe('exp1');
       expect(attributes.run).toBe('7');
     }
-    // The 100 ms interval override: more than the 200 ms configuration would give in 1.5 s.
-    const scrapes = new Set(rows.filter((r) => r.host === 'host-a').map((r) => r.timestamp));
-    expect(scrapes.size).toBeGreaterThanOrEqual(9);
+    // The 100 ms interval override: more scrapes than the 200 ms configuration would give in
+    // the time they span (less 100 ms: a scrape's own length moves its timestamp).
+    const scrapes = [...new Set(rows.filter((r) => r.host === 'host-a').map((r) => r.timestamp ?? ''))]
+      .map((t) => Date.parse(t))
+      .sort((x, y) => x - y);
+    expect(scrapes.length).toBeGreaterThanOrEqual(9);
+    const span = (scrapes.at(-1) ?? 0) - (scrapes[0] ?? 0);
+    expect(span).toBeLessThan((scrapes.length - 1) * 200 - 100);
     // The normal exporters get the points unchanged: no experiment label ever starts or
     // ends a series there (in Prometheus, no stale twin of each series).
     const all = rowsOf(join(collectors[0]?.dir ?? '', 'all.csv'));
@@ -297,7 +327,7 @@ describe('inframeter experiment on three collectors', () => {
     try {
       const pair = `127.0.0.1:${String(a.port)},127.0.0.1:${String(twin.port)}`;
       expect(cli(['experiment', 'start', 'twins', '--hosts', pair, '--interval', '100ms']).status).toBe(0);
-      await sleep(1200);
+      await recorded([a, twin], 'twins');
       const out = join(dir, 'twins.parquet');
       const stopped = cli(['experiment', 'stop', 'twins', '--hosts', pair, '--out', out]);
       expect(stopped.stdout).toContain('2 of 2 hosts');
@@ -386,7 +416,7 @@ describe('inframeter experiment on three collectors', () => {
       .join(',');
     const via = ['--hosts', others, '--proxy', `127.0.0.1:${String(proxy.port)}`];
     expect(cli(['experiment', 'start', 'proxied', ...via]).status).toBe(0);
-    await sleep(600);
+    await recorded(collectors.slice(1), 'proxied');
     const out = join(dir, 'proxied.csv');
     const stopped = cli(['experiment', 'stop', 'proxied', ...via, '--out', out]);
     expect(stopped.stdout).toContain('2 of 2 hosts');
@@ -395,7 +425,7 @@ describe('inframeter experiment on three collectors', () => {
 
   it('a collector killed mid-way: the others are merged, the failed host is named, a retry fetches only it', async () => {
     expect(cli(['experiment', 'start', 'exp2', '--hosts', hosts()]).status).toBe(0);
-    await sleep(800);
+    await recorded(collectors, 'exp2');
     const victim = collectors[2];
     if (victim === undefined) throw new Error('no collector');
     await stopCollector(victim, 'SIGKILL');
@@ -443,7 +473,7 @@ describe('inframeter experiment on three collectors', () => {
       expect(started.status).toBe(1);
       expect(started.stdout).toContain(`FAILED 127.0.0.1:${String(port)}: not a JSON answer (HTTP 200)`);
       expect(started.stdout).toContain('started exp3: 3 of 4 hosts');
-      await sleep(400);
+      await recorded(collectors, 'exp3');
       const out = join(dir, 'exp3.csv');
       const stopped = await cliAsync(['experiment', 'stop', 'exp3', '--hosts', list, '--out', out]);
       expect(stopped.status).toBe(1);
@@ -566,7 +596,7 @@ describe('inframeter experiment on three collectors', () => {
       const started = await cliAsync(['experiment', 'start', 'k8s1', ...k8s], { KUBECONFIG: kubeconfig });
       expect(started.stderr).toBe('');
       expect(started.stdout).toContain('started k8s1: 3 of 3 hosts');
-      await sleep(500);
+      await recorded(collectors, 'k8s1');
       const out = join(dir, 'k8s1.csv');
       const stopped = await cliAsync(['experiment', 'stop', 'k8s1', ...k8s, '--out', out], {
         KUBECONFIG: kubeconfig,

@@ -91,7 +91,7 @@ describe('Grafana dashboard', () => {
       { cwd: dir, stdio: 'ignore', env: { ...process.env, K8S_NODE_NAME: 'node-7' } },
     );
     try {
-      const samples = await poll('a scrape with every receiver', 20_000, async () => {
+      const samples = await poll('a scrape with every receiver', 30_000, async () => {
         const found = parseSamples(await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text());
         const names = new Set(found.map((s) => s.name));
         return names.has('hw_power_watts') &&

@@ -90,17 +90,21 @@ describe('the interval override', () => {
       try {
         // initial_delay is an hour: nothing yet.
         expect(settings.telemetry.counts.scrapes).toBe(0);
+        const overridden = performance.now();
         receiver.setCollectionInterval?.(50);
         await poll(`${type}: 5 scrapes at 50 ms`, 30_000, () =>
           Promise.resolve(settings.telemetry.counts.scrapes >= 5 ? true : undefined),
         );
+        // How long an overridden scrape takes on this machine now (a busy one lengthens it).
+        const pace = (performance.now() - overridden) / settings.telemetry.counts.scrapes;
         receiver.setCollectionInterval?.(undefined);
         // The scrape in flight (if any) ends; after it, the hour holds.
         await poll(`${type}: settled`, 30_000, () =>
           Promise.resolve(settings.telemetry.counts.scrapes >= 6 ? true : undefined),
         );
         const settled = settings.telemetry.counts.scrapes;
-        await new Promise((r) => setTimeout(r, 500));
+        // Time for three scrapes at that pace, were the override still on: none may come.
+        await new Promise((r) => setTimeout(r, Math.max(500, 3 * pace)));
         expect(settings.telemetry.counts.scrapes - settled).toBeLessThanOrEqual(1);
       } finally {
         await receiver.shutdown();

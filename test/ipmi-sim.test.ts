@@ -116,7 +116,7 @@ describe.skipIf(skip)('ipmi receiver against ipmi_sim', () => {
 
     // The BMC's power sensor follows the file ipmi_sim polls every second: raw × 2 watts.
     bmc?.setPowerRaw(150);
-    await poll('300 W', 10_000, async () => {
+    await poll('300 W', 30_000, async () => {
       const again = await scrapeOnce(
         new IpmiScraper(
           configSchema.parse({

@@ -145,7 +145,7 @@ service:
     await service.start();
 
     const total = compute.length + consoleLines.length + handler.length;
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 30_000;
     while (backend.grpc.length < total || backend.http.length < total) {
       if (Date.now() > deadline)
         throw new Error(
@@ -249,7 +249,7 @@ service:
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const code = new Promise<number | null>((resolve) => child.on('exit', resolve));
       try {
-        const deadline = Date.now() + 20_000;
+        const deadline = Date.now() + 30_000;
         while (backend.http.length < records) {
           if (Date.now() > deadline)
             throw new Error(`${backend.http.length} of ${records} records; ${stderr}`);
@@ -315,7 +315,7 @@ service:
     await service.start();
     const path = join(dir, 'data/vms/fedora-db/virt-launcher.log');
     const expected = compute.map((line) => `${line}\n`).join('');
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 30_000;
     const read = (): string => {
       try {
         return readFileSync(path, 'utf8');

@@ -137,7 +137,7 @@ describe.skipIf(skip)('kubevirt receiver', () => {
         undefined;
     await receiver.start(sink);
     try {
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + 30_000;
       while (!batches.some(complete)) {
         if (Date.now() > deadline) throw new Error('no batch with every VM');
         await new Promise((resolve) => setTimeout(resolve, 20));

@@ -124,7 +124,7 @@ describe.skipIf(skip)('kwollect metrics.d from the document, on real peers', () 
       '--no-collector.systemd',
       `--collector.textfile.directory=${join(dir, 'textfile')}`,
     ]);
-    await poll('node_exporter', 15_000, async () =>
+    await poll('node_exporter', 30_000, async () =>
       (await fetch(`http://127.0.0.1:${String(promPort)}/metrics`).catch(() => undefined))?.ok === true
         ? true
         : undefined,

@@ -70,7 +70,7 @@ describe.skipIf(skip)('libvirt receiver on the real QEMU driver (libvirtd, TCG g
     pids = daemon.qemuPids();
     // Wait for traffic on the tap (the namespace's IPv6 router solicitations reach the guest).
     const d = daemon;
-    await poll('packets on tap0', 20_000, () =>
+    await poll('packets on tap0', 30_000, () =>
       Promise.resolve(Number(domstats(d, GUEST.name).get('net.0.rx.pkts') ?? 0) > 0 ? true : undefined),
     );
   }, 45_000);

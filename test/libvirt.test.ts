@@ -362,9 +362,9 @@ describe.skipIf(skip)('libvirt receiver on the test driver', () => {
       shutdown: () => Promise.resolve(),
     };
     const waitFor = async (what: string, ok: () => boolean): Promise<void> => {
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + 30_000;
       while (!ok()) {
-        if (Date.now() > deadline) throw new Error(`${what}: not within 10 s`);
+        if (Date.now() > deadline) throw new Error(`${what}: not within 30 s`);
         await new Promise((r) => setTimeout(r, 20));
       }
     };

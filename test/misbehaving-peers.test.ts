@@ -146,10 +146,10 @@ describe.skipIf(missing('virsh', 'libvirt-clients'))('libvirt beside misbehaving
     for (const p of bad) expect(p.received()).toBeGreaterThanOrEqual(2);
     await expectQuickShutdown(run.receiver, 5000);
     // Nothing left behind: every connection process is gone, every socket closed.
-    await poll('connection processes gone', 20_000, async () =>
+    await poll('connection processes gone', 30_000, async () =>
       (await childProcessCount()) === 0 ? true : undefined,
     );
-    await poll('peer sockets closed', 20_000, () =>
+    await poll('peer sockets closed', 30_000, () =>
       Promise.resolve(bad.every((p) => p.open() === 0) ? true : undefined),
     );
   }, 120_000);
@@ -246,10 +246,10 @@ describe.skipIf(missing('virsh', 'libvirt-clients'))(
         expect(await threadCount()).toBeLessThanOrEqual(threadsBefore + 4);
         for (const p of hung) expect(p.received()).toBeGreaterThanOrEqual(2);
         await expectQuickShutdown(run.receiver, 5000);
-        await poll('connection processes gone', 20_000, async () =>
+        await poll('connection processes gone', 30_000, async () =>
           (await childProcessCount()) === 0 ? true : undefined,
         );
-        await poll('peer sockets closed', 20_000, () =>
+        await poll('peer sockets closed', 30_000, () =>
           Promise.resolve(hung.every((p) => p.open() === 0) ? true : undefined),
         );
       } finally {
@@ -300,7 +300,7 @@ describe('prometheus beside misbehaving targets', () => {
     }
     await expectQuickShutdown(run.receiver, 5000);
     await new Promise((resolve) => healthy.close(resolve));
-    await poll('peer sockets closed', 20_000, () =>
+    await poll('peer sockets closed', 30_000, () =>
       Promise.resolve(bad.every((p) => p.open() === 0) ? true : undefined),
     );
   }, 180_000);
@@ -375,7 +375,7 @@ describe.skipIf(missing('ipmi_sim', 'openipmi') || missing('ipmi-sensors', 'free
       });
       await expectQuickShutdown(run.receiver, 5000);
       // Every ipmi-sensors run was killed at its deadline: none is left.
-      await poll('no ipmi-sensors left', 20_000, async () =>
+      await poll('no ipmi-sensors left', 30_000, async () =>
         (await childProcessCount('ipmi-sensors')) === 0 ? true : undefined,
       );
     }, 180_000);

@@ -165,7 +165,7 @@ function grpcCall(
       (b: Buffer) => b,
       message,
       metadata,
-      { deadline: Date.now() + 20_000 },
+      { deadline: Date.now() + 30_000 },
       (error, response) => {
         client.close();
         resolve(error ? { error } : { response: response! });

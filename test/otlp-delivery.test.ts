@@ -21,6 +21,8 @@ import { OtlpReceiver } from '../receivers/otlp/receiver.ts';
 import { formatHostPort } from '../kit/config-types.ts';
 import { decodeBatches } from '../kit/otlp/decode.ts';
 import { METRICS_EXPORT_PATH, otlpTypes, RETRY_INFO_TYPE_URL } from '../kit/otlp/proto.ts';
+import { createLogger } from '../kit/logger.ts';
+import type { Logger } from '../kit/logger.ts';
 import { createTestSettings } from './support/settings.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -56,8 +58,8 @@ function batch(id: number, points = 2): ResourceMetrics {
 const firstValue = (b: ResourceMetrics): number =>
   b.scopeMetrics[0]!.metrics[0]!.dataPoints[0]!.value as number;
 
-function makeExporter(config: object) {
-  const settings = createTestSettings('otlp', 'exporter');
+function makeExporter(config: object, logger?: Logger) {
+  const settings = { ...createTestSettings('otlp', 'exporter'), ...(logger === undefined ? {} : { logger }) };
   const exporter = new OtlpExporter(settings, otlpExporterFactory.configSchema.parse(config));
   cleanups.push(() => exporter.shutdown());
   return { exporter, settings };
@@ -99,7 +101,7 @@ async function scriptedHttp(script: { status: number; headers?: Record<string, s
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, arrivals };
 }
 
-async function waitFor(condition: () => boolean, ms = 15_000): Promise<void> {
+async function waitFor(condition: () => boolean, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
@@ -169,14 +171,20 @@ describe('OTLP/HTTP delivery', () => {
         resolve();
       }),
     );
-    const { exporter } = makeExporter({
-      endpoint: `http://127.0.0.1:${port}`,
-      protocol: 'http/protobuf',
-      retry_on_failure: fastRetry,
-    });
+    // The exporter's log tells when a send has failed.
+    const logLines: string[] = [];
+    const { exporter } = makeExporter(
+      {
+        endpoint: `http://127.0.0.1:${port}`,
+        protocol: 'http/protobuf',
+        retry_on_failure: fastRetry,
+      },
+      createLogger('warn', { write: (line: string) => logLines.push(line) }),
+    );
     await exporter.start();
     await send(exporter, batch(1));
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => logLines.some((line) => line.includes('ECONNREFUSED')));
+    expect(exporter.status()).toMatchObject({ queuedBatches: 1, sentPoints: 0 });
     const received: Buffer[] = [];
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];

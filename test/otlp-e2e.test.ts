@@ -107,12 +107,12 @@ describe.skipIf(missing.length > 0 && process.env.CI === undefined)(
       const s = await setup('memory');
       const gateway = await collectors.start(s.gateway);
       const agent = await collectors.start(s.agent);
-      await waitFor(() => rowCount(s.gatewayCsv) > 0, 20_000, 'the first points at the gateway');
+      await waitFor(() => rowCount(s.gatewayCsv) > 0, 30_000, 'the first points at the gateway');
       await sleep(2_000);
       await collectors.stop(agent);
       const produced = rows(s.agentCsv);
       expect(produced.length).toBeGreaterThan(0);
-      await waitFor(() => rowCount(s.gatewayCsv) >= produced.length, 20_000, 'the gateway to catch up');
+      await waitFor(() => rowCount(s.gatewayCsv) >= produced.length, 30_000, 'the gateway to catch up');
       await collectors.stop(gateway);
       expect(counts(rows(s.gatewayCsv))).toEqual(counts(produced));
     });
@@ -121,7 +121,7 @@ describe.skipIf(missing.length > 0 && process.env.CI === undefined)(
       const s = await setup('memory');
       let gateway = await collectors.start(s.gateway);
       const agent = await collectors.start(s.agent);
-      await waitFor(() => rowCount(s.gatewayCsv) > 0, 20_000, 'the first points at the gateway');
+      await waitFor(() => rowCount(s.gatewayCsv) > 0, 30_000, 'the first points at the gateway');
       await collectors.stop(gateway);
       const atStop = rowCount(s.agentCsv);
       await sleep(30_000);
@@ -152,7 +152,7 @@ describe.skipIf(missing.length > 0 && process.env.CI === undefined)(
       async () => {
         const s = await setup('file');
         const first = await collectors.start(s.agent);
-        await waitFor(() => rowCount(s.agentCsv) > 0, 20_000, 'the agent to produce');
+        await waitFor(() => rowCount(s.agentCsv) > 0, 30_000, 'the agent to produce');
         await sleep(4_000);
         await collectors.stop(first, 'SIGKILL');
         // What the queue holds on disk after the crash: the points that must arrive.

@@ -108,11 +108,11 @@ describe.skipIf(skip)('agent → gateway → real Prometheus', () => {
     expect(memory).toHaveLength(1);
     expect(Number(memory[0]?.value[1])).toBe(MEMTOTAL);
     // The agent's resource travels with its data: target_info says which host it is.
-    const info = await poll('target_info of the agent', 15_000, () =>
+    const info = await poll('target_info of the agent', 30_000, () =>
       query('target_info{host_name="agent-7"}'),
     );
     expect(info[0]?.metric.host_name).toBe('agent-7');
-    const cpu = await poll('cpu seconds', 15_000, () =>
+    const cpu = await poll('cpu seconds', 30_000, () =>
       query('system_cpu_time_seconds_total{cpu_logical_number="1",cpu_mode="user"}'),
     );
     expect(Number(cpu[0]?.value[1])).toBe(616.56);

@@ -10,7 +10,7 @@ import {
   statfsSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Attributes } from '@opentelemetry/api';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
@@ -76,6 +76,13 @@ const QUIET_SCRIPT = [
   '  setInterval(() => held[0]++, 60000);',
   '}, 5);',
   "process.stdout.write('ready ' + held.length + '\\n');",
+].join(' ');
+
+/** Eight worker threads in busy loops: on a shared machine, more CPU than any one-threaded loop. */
+const CROWD_SCRIPT = [
+  "const { Worker } = require('node:worker_threads');",
+  "for (let i = 0; i < 8; i++) new Worker('let x = 0; for (;;) x = (x + 1) % 1000003;', { eval: true });",
+  "process.stdout.write('ready\\n');",
 ].join(' ');
 
 const children: ChildProcess[] = [];
@@ -195,6 +202,25 @@ function childCpuSeconds(batch: ResourceMetrics, pid: number): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** CPU seconds (user + system) /proc/<pid>/stat shows `pid` has burnt. */
+function procCpuSeconds(pid: number): number {
+  const stat = statFields(pid);
+  return (Number(stat[11]) + Number(stat[12])) / USER_HZ;
+}
+
+/** Until /proc shows `pid` has burnt `seconds` more CPU: longer on a loaded machine. */
+async function burns(pid: number, seconds: number): Promise<void> {
+  const target = procCpuSeconds(pid) + seconds;
+  for (let waited = 0; procCpuSeconds(pid) < target; waited += 100) {
+    if (waited > 60_000)
+      throw new Error(`process ${String(pid)} did not burn ${String(seconds)} s of CPU in 60 s`);
+    await sleep(100);
+  }
+}
+
+/** Until /proc shows the busy child has burnt `seconds` more CPU. */
+const busyChildBurns = (seconds: number): Promise<void> => burns(busyPid, seconds);
+
 function createScraper(config: Record<string, unknown>): ProcessScraper {
   return new ProcessScraper({
     config: configSchema.parse(config),
@@ -224,7 +250,7 @@ describe('process receiver on the real /proc', () => {
 
     writeFileSync(goFile, '');
     for (let waited = 0; !existsSync(doneDir); waited += 10) {
-      if (waited > 10_000) throw new Error('the quiet child did not do its I/O in 10 s');
+      if (waited > 30_000) throw new Error('the quiet child did not do its I/O in 30 s');
       await sleep(10);
     }
     await sleep(50);
@@ -350,19 +376,18 @@ describe('process receiver on the real /proc', () => {
     ['a command-line regex', { include: { command_lines: [`.* ${marker}`] }, command_line: true }],
   ])('follows the busy child selected by %s, matching /proc and ps', async (_how, config) => {
     const scraper = createScraper(config);
+    const before = performance.now();
     const first = await scrapeOnce(scraper, 'process');
     expect([...first.errors.keys()]).toEqual([]);
     const cpu1 = childCpuSeconds(first.batch, busyPid);
     // Until /proc shows the child has burnt 0.3 s more: on a loaded machine that takes longer.
-    const procCpuOf = (): number => {
-      const stat = statFields(busyPid);
-      return (Number(stat[11]) + Number(stat[12])) / USER_HZ;
-    };
+    const procCpuOf = (): number => procCpuSeconds(busyPid);
     for (let waited = 0; procCpuOf() < cpu1 + 0.3; waited += 100) {
       if (waited > 60_000) throw new Error('the busy child did not burn 0.3 s of CPU in 60 s');
       await sleep(100);
     }
     const second = await scrapeOnce(scraper, 'process');
+    const wall = (performance.now() - before) / 1000;
     const procCpu = procCpuOf();
     const procRss = Number(readFileSync(`/proc/${String(busyPid)}/statm`, 'utf8').split(' ')[1]) * PAGE;
     expect([...second.errors.keys()]).toEqual([]);
@@ -383,7 +408,14 @@ describe('process receiver on the real /proc', () => {
       'cpu.mode': 'user',
     });
     expect(utilization).toHaveLength(1);
-    expect(utilization[0]).toBeGreaterThan(0.1);
+    // The user time burnt between the scrapes, over at most the wall time around both and
+    // the CPUs the child may use (a busy machine gives it less CPU, not a wrong ratio); two
+    // clock ticks of slack for the kernel's accounting.
+    const user = (batch: ResourceMetrics): number =>
+      valueOf(batch, 'process.cpu.time', busyPid, { 'cpu.mode': 'user' });
+    const burnt = user(second.batch) - user(first.batch);
+    expect(utilization[0]).toBeGreaterThan(0);
+    expect(utilization[0]).toBeGreaterThanOrEqual((burnt - 2 / USER_HZ) / (wall * availableParallelism()));
     expect(utilization[0]).toBeLessThanOrEqual(1.05);
     expect(attributesOf(second.batch, busyPid)).toMatchObject({
       'process.executable.name': 'node',
@@ -395,18 +427,22 @@ describe('process receiver on the real /proc', () => {
   it('finds the busy child among the top 20 by CPU and the quiet one by memory (the default)', async () => {
     const scraper = createScraper({});
     await scrapeOnce(scraper, 'process');
-    await sleep(300);
+    await busyChildBurns(0.2);
     const { batch, errors } = await scrapeOnce(scraper, 'process');
     expect([...errors.keys()]).toEqual([]);
     expect(attributesOf(batch, busyPid)).toBeDefined();
     expect(attributesOf(batch, quietPid)).toBeDefined();
-    // Among the 5 busiest: other people's work may share the machine's CPUs.
+    // The top 5 of the whole machine: other work may share its CPUs, so the process ranked is
+    // one with eight busy threads, which outranks any single-threaded busy loop beside it.
+    const crowd = await start(['-e', CROWD_SCRIPT, marker]);
+    const crowdPid = crowd.pid ?? 0;
     const ranked = createScraper({ top: { cpu: 5 } });
     await scrapeOnce(ranked, 'process');
-    await sleep(300);
+    await burns(crowdPid, 1);
     const top = await scrapeOnce(ranked, 'process');
+    crowd.kill('SIGKILL');
     expect(pointsOf(top.batch, 'process.thread.count', {})).toHaveLength(5);
-    expect(attributesOf(top.batch, busyPid)).toBeDefined();
+    expect(attributesOf(top.batch, crowdPid)).toBeDefined();
   });
 
   it('selects by owner', async () => {

@@ -63,7 +63,7 @@ service:
       { cwd: dir, stdio: 'ignore' },
     );
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    await poll('rows in the CSV', 20_000, () => {
+    await poll('rows in the CSV', 30_000, () => {
       try {
         const n = parseCsv(readFileSync(csv, 'utf8'), { columns: true }).length;
         return Promise.resolve(n > 0 ? n : undefined);

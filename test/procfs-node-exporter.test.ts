@@ -25,7 +25,7 @@ describe.skipIf(skip)('procfs receiver against prometheus-node-exporter on this 
       // node_exporter leaves lo out by default; we compare it.
       '--collector.netdev.device-exclude=^$',
     ]);
-    await poll('node_exporter ready', 15_000, async () => ((await fetch(url)).ok ? true : undefined));
+    await poll('node_exporter ready', 30_000, async () => ((await fetch(url)).ok ? true : undefined));
   });
 
   afterAll(async () => {

@@ -36,7 +36,7 @@ describe.skipIf(skip)('prometheus receiver against prometheus-node-exporter', ()
       `--web.listen-address=127.0.0.1:${String(port)}`,
       '--no-collector.systemd',
     ]);
-    await poll('node_exporter', 15_000, async () => ((await fetch(url)).ok ? true : undefined));
+    await poll('node_exporter', 30_000, async () => ((await fetch(url)).ok ? true : undefined));
     html = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end('<!DOCTYPE html>\n<html><body>Sign in</body></html>\n');

@@ -106,7 +106,7 @@ describe.skipIf(skip)('prometheus exporter scraped by a real Prometheus server',
 
   /** The one sample an expression selects, once Prometheus has it. */
   async function only(expr: string): Promise<Sample> {
-    const result = await poll(expr, 20_000, async () => {
+    const result = await poll(expr, 30_000, async () => {
       const samples = await query(expr);
       return samples.length > 0 ? samples : undefined;
     });
@@ -156,7 +156,7 @@ describe.skipIf(skip)('prometheus exporter scraped by a real Prometheus server',
     server.stderr?.on('data', (chunk: Buffer) => {
       serverLog = (serverLog + chunk.toString('utf8')).slice(-20_000);
     });
-    await poll('Prometheus ready', 20_000, async () => {
+    await poll('Prometheus ready', 30_000, async () => {
       if (server?.exitCode !== null) throw new Error(`prometheus exited:\n${serverLog}`);
       const response = await fetch(`${api}/-/ready`);
       await response.text();
@@ -203,7 +203,7 @@ describe.skipIf(skip)('prometheus exporter scraped by a real Prometheus server',
     });
 
     it('has the histogram buckets, sum and count', async () => {
-      const buckets = await poll(`it_latency_seconds_bucket{job="${job}"}`, 20_000, async () => {
+      const buckets = await poll(`it_latency_seconds_bucket{job="${job}"}`, 30_000, async () => {
         const samples = await query(`it_latency_seconds_bucket{job="${job}"}`);
         return samples.length === 4 ? samples : undefined;
       });
@@ -219,7 +219,7 @@ describe.skipIf(skip)('prometheus exporter scraped by a real Prometheus server',
 
     it('has the metadata of the format: UNIT only through OpenMetrics', async () => {
       const selector = encodeURIComponent(`{job="${job}"}`);
-      const metadata = await poll('target metadata', 20_000, async () => {
+      const metadata = await poll('target metadata', 30_000, async () => {
         const response = await fetch(
           `${api}/api/v1/targets/metadata?match_target=${selector}&metric=it_latency_seconds`,
         );

@@ -12,6 +12,7 @@ import { toGolden, valueOf } from '../receivers/snmp/testdata/golden.ts';
 import { LAB_MISSING, labConfig } from '../receivers/snmp/testdata/lab.ts';
 import type { RunningSnmpd } from '../receivers/snmp/testdata/snmpd.ts';
 import { hasSnmpd, startSnmpd } from '../receivers/snmp/testdata/snmpd.ts';
+import { poll } from './support/peers.ts';
 import { createTestSettings } from './support/settings.ts';
 
 /**
@@ -46,15 +47,19 @@ async function loopbackTraffic(): Promise<void> {
   socket.close();
 }
 
-/** A receiver with a short interval so that a second scrape finds the targets due again. */
+/**
+ * A receiver whose targets are due again 5 s after a scrape (tests that scrape again poll). The
+ * timeouts are long: on a busy machine snmpd may take seconds to answer, and no test here waits
+ * for a healthy target's timeout.
+ */
 function quick(port: number, targets: Record<string, unknown>[] = [{}]): Record<string, unknown> {
   return {
     ...labConfig(
       port,
-      targets.map((target) => ({ timeout: '500ms', ...target })),
+      targets.map((target) => ({ timeout: '4s', ...target })),
     ),
-    collection_interval: '1s',
-    timeout: '1s',
+    collection_interval: '5s',
+    timeout: '5s',
   };
 }
 
@@ -107,8 +112,12 @@ describe.skipIf(skip)('snmp receiver against Debian snmpd', () => {
     writeFileSync(snmpd.pduPowerFile, '777\n');
     expect(valueOf((await scrape(runner)).metrics, 'hw.power', { 'hw.id': 'outlet1' })).toBe(777);
     writeFileSync(snmpd.pduPowerFile, '2048\n');
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    expect(valueOf((await scrape(runner)).metrics, 'hw.power', { 'hw.id': 'outlet1' })).toBe(2048);
+    // Scraped again until the new value is served.
+    const power = await poll('hw.power 2048', 30_000, async () => {
+      const value = valueOf((await scrape(runner)).metrics, 'hw.power', { 'hw.id': 'outlet1' });
+      return value === 2048 ? value : undefined;
+    });
+    expect(power).toBe(2048);
   });
 
   it('walks the real IF-MIB: lo with its ifDescr, octets growing between scrapes', async () => {
@@ -124,9 +133,12 @@ describe.skipIf(skip)('snmp receiver against Debian snmpd', () => {
     expect(before).toBeGreaterThan(0);
     expect(valueOf(first.metrics, 'hw.network.up', { 'hw.name': 'lo' })).toBe(1);
     await loopbackTraffic();
-    // snmpd caches interface statistics for a few seconds (net-snmp's if-mib data access).
-    await new Promise((resolve) => setTimeout(resolve, 3500));
-    const after = valueOf((await scrape(runner)).metrics, 'hw.network.io', lo);
+    // snmpd caches interface statistics for a few seconds (net-snmp's if-mib data access):
+    // scraped again until it serves the new counts.
+    const after = await poll('lo octets grown by the traffic', 30_000, async () => {
+      const value = valueOf((await scrape(runner)).metrics, 'hw.network.io', lo);
+      return value !== undefined && value >= (before ?? 0) + 20 * 512 ? value : undefined;
+    });
     expect(after).toBeGreaterThanOrEqual((before ?? 0) + 20 * 512);
     expect(first.errors.size).toBe(0);
   });
@@ -200,8 +212,9 @@ describe.skipIf(skip)('snmp receiver against Debian snmpd', () => {
     expect(valueOf(metrics, 'lab.fixed', { 'snmp.target': 'good' })).toBe(4321);
     expect(valueOf(metrics, 'lab.fixed', { 'snmp.target': 'bad' })).toBeUndefined();
     expect(valueOf(metrics, 'inframeter.snmp.poll.success', { 'snmp.target': 'bad' })).toBe(0);
+    // Its own 300 ms, not the good target's 4 s nor the scrape's 5 s.
     expect(ms).toBeGreaterThanOrEqual(290);
-    expect(ms).toBeLessThan(800);
+    expect(ms).toBeLessThan(4_000);
   });
 
   it('reports a wrong SNMPv3 password as an authentication failure', async () => {

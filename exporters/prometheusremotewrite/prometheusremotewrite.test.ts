@@ -233,7 +233,7 @@ describe('prometheusremotewrite exporter', () => {
     await exportOf(idle, batchOf(gauge('vm.up', [{ value: 1, at: T }])));
     now = 5000;
     // The sweep runs on a timer of at least a second; wait for its marker.
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 30_000;
     while (!client.samples().some((s) => s.includes('STALE')) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -12,7 +12,7 @@ import {
   MeterProvider,
   MetricReader,
 } from '@opentelemetry/sdk-metrics';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { createTestSettings } from '../../test/support/settings.ts';
 import { deliveryOptions, parseByteSize } from './config.ts';
@@ -110,6 +110,7 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 afterEach(async () => {
+  vi.useRealTimers();
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
@@ -194,6 +195,7 @@ describe('retry classification and backoff', () => {
 
 describe('memory queue', () => {
   it('retries a retryable failure with growing waits, then delivers', async () => {
+    vi.useFakeTimers();
     const settings = createTestSettings('otlp', 'exporter');
     const sender = scriptedSender([unavailable(), unavailable(), unavailable()]);
     const delivery = new Delivery(
@@ -205,13 +207,14 @@ describe('memory queue', () => {
       },
     );
     expect((await exportBatch(delivery, batch(1, 3))).code).toBe(ExportResultCode.SUCCESS);
-    await delivery.forceFlush();
-    await waitFor(() => delivery.status().sentPoints === 3);
+    // The waits are timers and a memory queue does no I/O: fake time, 20 + 40 + 80 ms of it.
+    await vi.advanceTimersByTimeAsync(139);
+    expect(delivery.status().sentPoints).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(delivery.status().sentPoints).toBe(3);
     expect(sender.seen).toEqual([1000, 1000, 1000, 1000]);
     const waits = sender.times.slice(1).map((t, i) => t - sender.times[i]!);
-    expect(waits[0]).toBeGreaterThanOrEqual(19);
-    expect(waits[1]).toBeGreaterThanOrEqual(39);
-    expect(waits[2]).toBeGreaterThanOrEqual(79);
+    expect(waits).toEqual([20, 40, 80]);
     expect(settings.telemetry.counts.failed).toBe(0);
     await delivery.shutdown();
   });
@@ -231,15 +234,25 @@ describe('memory queue', () => {
 
   it('gives up after max_elapsed_time and counts the batch failed', async () => {
     const settings = createTestSettings('otlp', 'exporter');
-    const sender = scriptedSender(Array.from({ length: 100 }, unavailable));
+    // Each attempt takes 10 ms of the injected clock; the waits between them are 5, 7.5,
+    // 11.25, 16.875 and then 20 ms (the backoff without jitter).
+    let clock = 0;
+    let attempts = 0;
     const delivery = new Delivery(
       settings,
       config({ retry_on_failure: { max_elapsed_time: '60ms' } }),
-      sender.send,
+      () => {
+        attempts += 1;
+        clock += 10;
+        return Promise.resolve(unavailable());
+      },
+      { now: () => clock, random: () => 0.5 },
     );
     await exportBatch(delivery, batch(1, 5));
     await waitFor(() => settings.telemetry.counts.failed === 5);
-    expect(sender.seen.length).toBeGreaterThan(1);
+    // The fifth failure comes back at 50 ms: with the next wait, past the 60 ms allowed.
+    expect(attempts).toBe(5);
+    expect(delivery.status().queuedBatches).toBe(0);
     await delivery.shutdown();
   });
 
@@ -425,6 +438,8 @@ describe('consumers and self-telemetry', () => {
     let inFlight = 0;
     let most = 0;
     const seen: number[] = [];
+    /** The answers the destination owes, oldest first: it answers when the test says. */
+    const answers: (() => void)[] = [];
     const delivery = new Delivery(
       createTestSettings('otlp', 'exporter'),
       config({ sending_queue: { num_consumers: 3 } }),
@@ -432,15 +447,24 @@ describe('consumers and self-telemetry', () => {
         inFlight += 1;
         most = Math.max(most, inFlight);
         seen.push(firstValue(request));
-        await new Promise((r) => setTimeout(r, 20)); // the destination's answer time, not a wait
+        await new Promise<void>((answer) => answers.push(answer));
         inFlight -= 1;
         return { ok: true };
       },
     );
     for (let id = 1; id <= 9; id += 1) await exportBatch(delivery, batch(id));
+    // Each time the destination answers the oldest request, the freed consumer takes the next
+    // batch: three requests are pending until the queue runs dry.
+    for (let answered = 0; answered < 9; answered += 1) {
+      const pending = Math.min(3, 9 - answered);
+      await waitFor(() => answers.length >= pending);
+      expect(answers).toHaveLength(pending);
+      answers.shift()?.();
+    }
     await delivery.forceFlush();
     expect(most).toBe(3);
     expect(seen).toEqual([1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000]);
+    expect(delivery.status().sentPoints).toBe(9);
     await delivery.shutdown();
   });
 
@@ -657,12 +681,14 @@ describe('catching up after an outage', () => {
   });
 
   it('probes a failing destination at least every probe interval, with the oldest batch alone', async () => {
+    // Probes are timers and a memory queue does no I/O: time is the test's to move.
+    vi.useFakeTimers();
     const settings = createTestSettings('otlp', 'exporter');
     let down = true;
     let inFlight = 0;
-    let mostInFlight = 0;
-    const failed: { at: number; points: number; values: number[] }[] = [];
+    const failed: { at: number; concurrent: number; values: number[] }[] = [];
     const delivered: number[] = [];
+    const t0 = performance.now();
     const delivery = new Delivery(
       settings,
       // Left to itself the backoff would wait 0.2 s, 0.4 s, 0.8 s … up to 10 s.
@@ -672,38 +698,36 @@ describe('catching up after an outage', () => {
       }),
       async (request) => {
         inFlight += 1;
-        mostInFlight = Math.max(mostInFlight, inFlight);
-        await new Promise((r) => setTimeout(r, 2)); // the destination's answer time, not a wait
+        const concurrent = inFlight;
+        // The destination answers 2 ms later, on the fake clock.
+        await new Promise((r) => setTimeout(r, 2));
         inFlight -= 1;
         const values = decodeBatches(request.bytes).flatMap((b) =>
           b.scopeMetrics.flatMap((s) => s.metrics.flatMap((m) => m.dataPoints.map((p) => p.value as number))),
         );
         if (down) {
-          failed.push({ at: performance.now(), points: request.points, values });
+          failed.push({ at: performance.now() - t0, concurrent, values });
           return unavailable();
         }
         delivered.push(...values);
         return { ok: true };
       },
-      { coalesceBytes: 64 * 1024, probeIntervalMs: 60 },
+      { coalesceBytes: 64 * 1024, probeIntervalMs: 60, random: () => 0.5 },
     );
     for (let id = 1; id <= 10; id++) await exportBatch(delivery, batch(id, 3));
-    await waitFor(() => failed.length >= 8);
-    const whileDown = mostInFlight;
+    await vi.advanceTimersByTimeAsync(2 + 4 * 62);
+    // The first sends, before the first failure came back, went out on every consumer; then
+    // one probe at a time, the oldest batch alone, 60 ms after the previous one failed.
+    const first = failed.filter((f) => f.at === 2);
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.every((f) => f.concurrent <= 4)).toBe(true);
+    const probes = failed.slice(first.length);
+    expect(probes).toEqual(
+      [64, 126, 188, 250].map((at) => ({ at, concurrent: 1, values: [1000, 1001, 1002] })),
+    );
     down = false;
-    await waitFor(() => delivery.status().queuedBatches === 0);
-    // While the destination failed: one request at a time, the oldest batch alone each time
-    // (the first sends, before the first failure came back, went out on every consumer).
-    const probes = failed.filter((f) => f.at > failed[0]!.at + 40);
-    expect(probes.length).toBeGreaterThanOrEqual(3);
-    for (const probe of probes) expect(probe.values).toEqual([1000, 1001, 1002]);
-    expect(whileDown).toBeLessThanOrEqual(4);
-    const waits = probes.slice(1).map((p, i) => p.at - probes[i]!.at);
-    for (const wait of waits) {
-      expect(wait).toBeGreaterThanOrEqual(55);
-      // The backoff alone would be past 1.6 s by now; scheduling slack on a busy machine.
-      expect(wait).toBeLessThan(1_000);
-    }
+    await vi.advanceTimersByTimeAsync(62 + 2);
+    expect(delivery.status().queuedBatches).toBe(0);
     expect(delivered).toEqual(
       Array.from({ length: 10 }, (_, k) => [0, 1, 2].map((i) => (k + 1) * 1000 + i)).flat(),
     );
@@ -712,6 +736,7 @@ describe('catching up after an outage', () => {
   });
 
   it('once a probe succeeds, drains with every consumer at once and no backoff', async () => {
+    vi.useFakeTimers();
     const settings = createTestSettings('otlp', 'exporter');
     let down = true;
     let attemptsWhileDown = 0;
@@ -730,24 +755,30 @@ describe('catching up after an outage', () => {
         }
         inFlight += 1;
         mostInFlight = Math.max(mostInFlight, inFlight);
-        await new Promise((r) => setTimeout(r, 20)); // the destination's answer time, not a wait
+        // The destination answers 20 ms later, on the fake clock.
+        await new Promise((r) => setTimeout(r, 20));
         inFlight -= 1;
         return { ok: true };
       },
       // One batch per request, so that the consumers have something to share.
-      { probeIntervalMs: 100 },
+      { probeIntervalMs: 100, random: () => 0.5 },
     );
     for (let id = 1; id <= 20; id++) await exportBatch(delivery, batch(id, 2));
-    await waitFor(() => attemptsWhileDown >= 4);
+    // Probes after 50 ms, then every 100 ms (the backoff, 150 ms and more, is capped).
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(attemptsWhileDown).toBeGreaterThanOrEqual(4);
     down = false;
     const upAt = performance.now();
-    await waitFor(() => delivery.status().queuedBatches === 0);
+    // Fake time moves on 1 ms at a time until the queue is empty (5 s of it at most).
+    while (delivery.status().queuedBatches > 0 && performance.now() - upAt < 5_000)
+      await vi.advanceTimersByTimeAsync(1);
     const drainMs = performance.now() - upAt;
     expect(mostInFlight).toBe(4);
     expect(delivery.status().sentPoints).toBe(40);
-    // Under a probe interval to see the destination back, then 5 rounds of 20 ms: no wait
-    // of the failing streak's backoff (50 ms × 3^4 = 4 s by now) is carried over.
-    expect(drainMs).toBeLessThan(3_000);
+    // At most a probe interval to see the destination back, the probe's 20 ms, then 19
+    // batches on 4 consumers: 5 rounds of 20 ms. No wait of the failing streak's backoff
+    // (at its 30 s cap by now) is carried over.
+    expect(drainMs).toBeLessThanOrEqual(100 + 20 + 5 * 20);
     await delivery.shutdown();
   });
 

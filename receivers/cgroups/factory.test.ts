@@ -142,7 +142,7 @@ describe('cgroups receiver lifecycle', () => {
       shutdown: () => Promise.resolve(),
     };
     await receiver.start(sink);
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 30_000;
     while (batches.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await receiver.shutdown();
     await receiver.shutdown();
@@ -175,7 +175,7 @@ describe('cgroups receiver lifecycle', () => {
       shutdown: () => Promise.resolve(),
     };
     await receiver.start(sink);
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 30_000;
     while (batches.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await receiver.shutdown();
     expect(batches.length).toBeGreaterThanOrEqual(3);

@@ -13,6 +13,7 @@ import type { VirtualMachineInstance, VmTarget } from './parse/vmi.ts';
 import { toVmTargets } from './parse/vmi.ts';
 import type { VmSource } from './scraper.ts';
 import { KubevirtScraper } from './scraper.ts';
+import { waitUntil } from '../../test/support/wait.ts';
 
 /**
  * The scraper on recorded-shape fixture host trees (cgroup v1 with the cgroupfs driver here;
@@ -262,7 +263,8 @@ describe('kubevirt scraper', () => {
       close: () => Promise.resolve(),
       abort: () => undefined,
     });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // The late call goes on to collect once the daemon accepts.
+    await waitUntil(() => collected.length === 1, 'the late connection to collect');
     await scraper.scrape(new AbortController().signal);
     expect(scraper.snapshot().vms[0]?.libvirt?.status).toBe('reachable');
     // One open in all: the late call went on to collect, and the next scrape collected on the

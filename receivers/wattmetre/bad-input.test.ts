@@ -95,7 +95,7 @@ describe('wattmetre receiver fed garbage', () => {
       bad.push(`w,${String(i)},${String(1795000000 + i)},CRC${String(i)},1,2`);
     }
     appendFileSync(file, `${bad.join('\n')}\n`);
-    await poll('bad lines counted', 20_000, () =>
+    await poll('bad lines counted', 30_000, () =>
       Promise.resolve(
         framesOf(batches, 'not_ok') === 1025 && framesOf(batches, 'malformed') === 1025 ? true : undefined,
       ),
@@ -106,12 +106,12 @@ describe('wattmetre receiver fed garbage', () => {
     // (counted then), never held whole.
     const chunk = 'x'.repeat(1 << 20);
     for (let i = 0; i < 20; i++) appendFileSync(file, chunk);
-    await poll('the long line counted', 20_000, () =>
+    await poll('the long line counted', 30_000, () =>
       Promise.resolve(framesOf(batches, 'oversized') === 1 ? true : undefined),
     );
     // Then the frame after it is read.
     appendFileSync(file, '\nw,1,1795001000.000,OK,42\n');
-    await poll('the frame after the long line', 20_000, () =>
+    await poll('the frame after the long line', 30_000, () =>
       Promise.resolve(framesOf(batches, 'valid') === 1 ? true : undefined),
     );
     collectGarbage();

@@ -200,7 +200,7 @@ describe('WattmetreReceiver with real processes', () => {
     });
     const receiver = new WattmetreReceiver(createTestSettings('wattmetre', 'receiver'), config);
     await receiver.start(sink);
-    await poll('the second run of the command', 15_000, () => {
+    await poll('the second run of the command', 30_000, () => {
       const r = rows(batches);
       return Promise.resolve(
         (last(r, 'inframeter.wattmetre.restarts', {}) ?? 0) >= 1 &&
@@ -249,7 +249,7 @@ describe('WattmetreReceiver with real processes', () => {
     const line = (i: number): string =>
       `w,${String(i)},${(1795000000 + i / 10).toFixed(3)},OK,${String(i)},,\n`;
     for (let i = 0; i < 10; i++) appendFileSync(file, line(i));
-    await poll('10 samples', 5000, () =>
+    await poll('10 samples', 30_000, () =>
       Promise.resolve(rows(batches).filter((x) => x.metric === 'hw.power').length >= 10 ? true : undefined),
     );
     const address = receiver.controlAddress;
@@ -267,7 +267,7 @@ describe('WattmetreReceiver with real processes', () => {
       ).status,
     ).toBe(400);
     for (let i = 10; i < 30; i++) appendFileSync(file, line(i));
-    await poll('the means', 5000, () =>
+    await poll('the means', 30_000, () =>
       Promise.resolve(rows(batches).filter((x) => x.metric === 'hw.power').length >= 11 ? true : undefined),
     );
     await receiver.shutdown();
@@ -293,13 +293,13 @@ describe('WattmetreReceiver with real processes', () => {
     // Written off the event loop: opening a FIFO for writing waits for its reader.
     await writeFile(fifo, line(0) + line(1));
     // The second writer comes once the receiver has seen the first one close the FIFO.
-    await poll('the FIFO reopened', 5000, () =>
+    await poll('the FIFO reopened', 30_000, () =>
       Promise.resolve(
         (last(rows(fromFifo.batches), 'inframeter.wattmetre.restarts', {}) ?? 0) >= 1 ? true : undefined,
       ),
     );
     await writeFile(fifo, line(2));
-    await poll('3 samples through the FIFO', 5000, () =>
+    await poll('3 samples through the FIFO', 30_000, () =>
       Promise.resolve(
         rows(fromFifo.batches).filter((x) => x.metric === 'hw.power').length >= 3 ? true : undefined,
       ),

@@ -153,7 +153,7 @@ export async function startRecordedApi(routes: Readonly<Record<string, Route>>):
     url,
     kubeConfig,
     requests,
-    async waitFor(condition, what, ms = 10_000) {
+    async waitFor(condition, what, ms = 30_000) {
       const deadline = Date.now() + ms;
       while (!condition(requests)) {
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

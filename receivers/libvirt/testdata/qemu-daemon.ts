@@ -164,13 +164,13 @@ export async function startQemuDaemon(taps = 1): Promise<QemuDaemon> {
       }
     }
     for (const pid of known) if (alive(pid)) process.kill(pid, 'SIGKILL');
-    await until('QEMU processes gone', 5000, () => [...known].every((p) => !alive(p)), () => output);
+    await until('QEMU processes gone', 30_000, () => [...known].every((p) => !alive(p)), () => output);
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     await until(
       'libvirtd socket',
-      15_000,
+      30_000,
       () => {
         if (child.exitCode !== null) throw new Error(`libvirtd exited (${String(child.exitCode)}):\n${output}`);
         return existsSync(join(dir, 'sock/libvirt-sock'));
@@ -199,7 +199,7 @@ export async function startQemuDaemon(taps = 1): Promise<QemuDaemon> {
       virsh('define', xml);
       guests.push(g.name);
       virsh('start', g.name);
-      await until('QEMU pid file', 10_000, () => existsSync(join(runDir, `${g.name}.pid`)), () => output);
+      await until('QEMU pid file', 30_000, () => existsSync(join(runDir, `${g.name}.pid`)), () => output);
       for (const pid of pidsOf()) known.add(pid);
     },
   };
