@@ -20,8 +20,9 @@
  * 5. ours: the batches (gauges with a device id and a label, as receivers produce them)
  *    exported through the exporter with its memory queue, until the queue is empty; its CPU
  *    is this process's (`process.cpuUsage`), which includes the conversion to COPY text,
- *    queueing and the driver. The batches are exported as fast as they are converted, so the
- *    queue holds most of them at once (a collector catching up), each in a buffer of its own.
+ *    queueing and the driver. The batches are exported as fast as the queue takes them, so it
+ *    holds most of them at once (a collector catching up), each kept as exported and converted
+ *    when sent, into a buffer reused once written.
  *
  * The Node floors' CPU is this process's too, during their sending only. What separates ours
  * from the driver's floor is making the rows (and queueing them); what separates the driver's

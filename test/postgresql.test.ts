@@ -604,6 +604,69 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
       }
     }, 120_000);
 
+    it('a memory queue keeps batches while the database is down and writes each exactly once when it returns', async () => {
+      const db = await freshDatabase();
+      // The memory queue (the default): batches are kept as exported, converted when sent.
+      const failedSends: string[] = [];
+      const logger = createLogger('debug', {
+        write: (line: string) => {
+          // A send that found the database down (logged once, then at debug).
+          if (line.includes('ECONNREFUSED')) failedSends.push(line);
+        },
+      });
+      const exporter = createExporter(db, {}, logger);
+      try {
+        await exporter.start();
+        const batch = (i: number): ResourceMetrics =>
+          batchOf([
+            numberMetric('power', [
+              ...Array.from({ length: 100 }, (_, j) => ({
+                attributes: { device_id: `node-${String(j)}`, rack: `r${String(j % 3)}` },
+                value: i * 1000 + j + 0.5,
+                time: at('2020-01-06T14:00:00Z', i * 1000),
+              })),
+              // One point per batch the store cannot hold: counted once, however many sends.
+              { attributes: { device_id: 'node-x' }, value: Number.NaN, time: at('2020-01-06T14:00:00Z', i) },
+            ]),
+          ]);
+        await exportAll(exporter, [batch(0)]);
+        await server.halt();
+        for (let i = 1; i < 8; i += 1)
+          expect((await exportBatch(exporter, batch(i))).code).toBe(ExportResultCode.SUCCESS);
+        // Sent (converted) more than once each: the first send and the probes fail.
+        await poll('two sends failed, the batches wait in memory', 60_000, () =>
+          Promise.resolve(failedSends.length >= 2 ? true : undefined),
+        );
+        expect(exporter.status().queuedPoints).toBe(7 * 101);
+        // Counted as the COPY text they will make: ~60 bytes a row here, learnt from batch 0.
+        const { queuedBytes } = exporter.status();
+        expect(queuedBytes).toBeGreaterThan(7 * 100 * 40);
+        expect(queuedBytes).toBeLessThan(7 * 101 * 100);
+        await server.resume();
+        await poll('every batch stored after the database came back', 60_000, async () => {
+          const [count] = await server.query<{ n: string }>(
+            'SELECT count(*) AS n FROM metrics',
+            undefined,
+            db,
+          );
+          return count?.n === '800' && exporter.status().queuedPoints === 0 ? true : undefined;
+        });
+        const stored = await server.query<{ n: string; s: number; devices: string }>(
+          'SELECT count(DISTINCT (value, labels::text)) AS n, sum(value) AS s, count(DISTINCT device_id) AS devices FROM metrics',
+          undefined,
+          db,
+        );
+        let expected = 0;
+        for (let i = 0; i < 8; i += 1) for (let j = 0; j < 100; j += 1) expected += i * 1000 + j + 0.5;
+        expect(stored).toEqual([{ n: '800', s: expected, devices: '100' }]);
+        expect(exporter.settings.telemetry.counts.failed).toBe(8);
+        expect(exporter.status().sentPoints).toBe(800);
+      } finally {
+        await exporter.shutdown();
+        await server.resume();
+      }
+    }, 120_000);
+
     it('replays a queue left on disk after a restart: COPY text it queued, and OTLP an earlier version queued', async () => {
       const db = await freshDatabase();
       const queueDir = mkdtempSync(join(tmpdir(), 'inframeter-pg-replay-'));

@@ -38,7 +38,8 @@ export function writeDecimal(buffer: Uint8Array, at: number, value: number): num
       n = -n;
     }
     let fraction = k;
-    while (fraction > 0 && n % 10 === 0) {
+    // Math.floor rather than `%`, which is a call into C for doubles.
+    while (fraction > 0 && Math.floor(n / 10) * 10 === n) {
       n /= 10;
       fraction -= 1;
     }
@@ -49,6 +50,7 @@ export function writeDecimal(buffer: Uint8Array, at: number, value: number): num
 
 /** Writes the non-negative integer `n` (< 10^15) divided by 10^fraction, digit by digit. */
 function writeFixed(buffer: Uint8Array, at: number, n: number, fraction: number): number {
+  if (n < SMALL) return writeFixedSmall(buffer, at, n, fraction);
   let digits = 1;
   for (let bound = 10; n >= bound; bound *= 10) digits += 1;
   // 0.00ddd: a zero before the point, zeros after it, then the digits.
@@ -70,6 +72,40 @@ function writeFixed(buffer: Uint8Array, at: number, n: number, fraction: number)
     pos -= 1;
     buffer[pos] = ZERO + (n - rest * 10);
     n = rest;
+  }
+  return end;
+}
+
+/** Below this, digits are worked out in 32-bit integers (most values). */
+const SMALL = 2 ** 31;
+
+/**
+ * {@link writeFixed} for `n` below {@link SMALL}: the same digits with 32-bit integer division
+ * (`(n / 10) | 0`, which the compiler turns into a multiplication), a third cheaper per value
+ * than Math.floor on doubles (bench/postgresql.bench.ts, "ours, no queue").
+ */
+function writeFixedSmall(buffer: Uint8Array, at: number, n: number, fraction: number): number {
+  let small = n | 0;
+  let digits = 1;
+  for (let rest = (small / 10) | 0; rest > 0; rest = (rest / 10) | 0) digits += 1;
+  const whole = digits > fraction ? digits - fraction : 1;
+  const end = at + whole + (fraction > 0 ? 1 + fraction : 0);
+  let pos = end;
+  for (let i = 0; i < fraction; i += 1) {
+    const rest = (small / 10) | 0;
+    pos -= 1;
+    buffer[pos] = ZERO + small - rest * 10;
+    small = rest;
+  }
+  if (fraction > 0) {
+    pos -= 1;
+    buffer[pos] = POINT;
+  }
+  while (pos > at) {
+    const rest = (small / 10) | 0;
+    pos -= 1;
+    buffer[pos] = ZERO + small - rest * 10;
+    small = rest;
   }
   return end;
 }

@@ -1,13 +1,16 @@
 import type { ExportResult } from '@opentelemetry/core';
-import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import pg from 'pg';
 import type { ComponentSettings, Exporter } from '../../kit/component.ts';
 import { Delivery } from '../../kit/delivery/delivery.ts';
-import type { DeliveryOptions, SendRequest, SendResult } from '../../kit/delivery/delivery.ts';
+import type {
+  DeferredPayload,
+  DeliveryOptions,
+  SendRequest,
+  SendResult,
+} from '../../kit/delivery/delivery.ts';
 import { AttributeCache, decodeMetricsRequest } from '../../kit/otlp/decode.ts';
 import { ErrorLog } from '../../kit/error-log.ts';
-import { toError } from '../../kit/errors.ts';
 import { countPoints } from '../../kit/metrics-data.ts';
 import type { PostgresqlExporterConfig } from './config.ts';
 import { describeTarget, resolveTarget } from './config.ts';
@@ -25,9 +28,10 @@ import { ensureSchema } from './schema.ts';
  * database is unreachable, optionally persisted on disk. On a database without kwollect's
  * schema it creates it (see schema.ts).
  *
- * A batch is turned into COPY text once, when it is exported; the queue (memory or file)
- * holds those bytes, so that a send, a retry or a replay after a restart writes them to the
- * database as they are.
+ * A batch waiting in the memory queue is kept as it was exported and turned into COPY text
+ * at each send (the same rows every time: the conversion is pure), into a buffer reused once
+ * written; the file queue stores the COPY text, so that a replay after a restart writes it to
+ * the database as it is.
  */
 export class PostgresqlExporter implements Exporter {
   readonly #settings: ComponentSettings;
@@ -42,6 +46,11 @@ export class PostgresqlExporter implements Exporter {
   readonly #fields = new PointFieldsCache();
   /** Receives each batch's rows (conversions run one at a time, synchronously). */
   readonly #builder = new CopyTextBuilder();
+  /**
+   * COPY text bytes per point of the last batch converted (a first guess before any): what a
+   * batch waiting in the memory queue is counted as, for `max_bytes`.
+   */
+  #bytesPerPoint = 100;
   #schema: Promise<SchemaOutcome> | undefined;
   #started: Promise<void> | undefined;
   #closed = false;
@@ -224,23 +233,34 @@ export class PostgresqlExporter implements Exporter {
   }
 
   /**
-   * Converts the batch into COPY text and hands it to the queue. Points the store cannot
-   * hold are counted and logged here; the queue counts the others.
+   * Hands the batch to the delivery, which has it converted into COPY text when it is sent
+   * (memory queue: the text lives only while it is written, in a buffer reused from batch to
+   * batch) or at once (a file queue stores the text; without a queue it is sent now). Points
+   * the store cannot hold are counted and logged at the first conversion; the queue counts
+   * the others.
    */
   export(batch: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
-    let rows: Rows;
-    try {
-      rows = toCopyRows(batch, this.#rowOptions, this.#fields, this.#builder);
-    } catch (error) {
-      resultCallback({ code: ExportResultCode.FAILED, error: toError(error) });
-      return;
-    }
-    const leftOut = this.#countLeftOut(rows);
-    if (rows.rows === 0) {
-      resultCallback({ code: ExportResultCode.SUCCESS });
-      return;
-    }
-    this.#delivery.exportEncoded(rows.text, countPoints(batch) - leftOut, resultCallback);
+    const points = countPoints(batch);
+    this.#delivery.exportDeferred(this.#deferred(batch, points), points, resultCallback);
+  }
+
+  /**
+   * The batch as a payload converted at each send. Conversion is pure, so that a retry writes
+   * the same rows; its size is estimated from the COPY text of the batches converted so far.
+   */
+  #deferred(batch: ResourceMetrics, points: number): DeferredPayload {
+    let counted = false;
+    return {
+      estimatedBytes: Math.ceil(points * this.#bytesPerPoint),
+      encode: () => {
+        const rows = toCopyRows(batch, this.#rowOptions, this.#fields, this.#builder);
+        // Counted and logged once, whatever the number of attempts.
+        const leftOut = counted ? sumOf(rows.rejected) : this.#countLeftOut(rows);
+        counted = true;
+        if (points > leftOut) this.#bytesPerPoint = rows.text.length / (points - leftOut);
+        return { bytes: rows.text, leftOut };
+      },
+    };
   }
 
   /** What the queue holds now (for tests and diagnostics). */
@@ -268,6 +288,12 @@ export class PostgresqlExporter implements Exporter {
       : '';
     return `PostgreSQL ${describeTarget(resolveTarget(this.#config))} (kwollect metrics table)${storage}`;
   }
+}
+
+function sumOf(counts: ReadonlyMap<string, number>): number {
+  let total = 0;
+  for (const n of counts.values()) total += n;
+  return total;
 }
 
 /**

@@ -51,7 +51,7 @@ export const sendingQueueSchema = z
     num_consumers: z.number().int().min(1).max(64).default(1),
     /** Bound on the data points waiting (the oldest are dropped beyond it). */
     queue_size: z.number().int().positive().default(1_000_000),
-    /** Bound on the bytes waiting, in the OTLP protobuf encoding (the oldest are dropped beyond it). */
+    /** Bound on the bytes waiting, in the encoding the exporter sends (the oldest are dropped beyond it). */
     max_bytes: byteSize().prefault('256MiB'),
     /** `memory`, or `file`: append-only segment files in `directory` that survive a restart. */
     storage: z.enum(['memory', 'file']).default('memory'),

@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { createTestSettings } from '../../test/support/settings.ts';
 import { deliveryOptions, parseByteSize } from './config.ts';
 import type { DeliveryConfig } from './config.ts';
-import type { SendRequest, SendResult } from './delivery.ts';
+import type { DeferredPayload, SendRequest, SendResult } from './delivery.ts';
 import { DEFAULT_MAX_ELAPSED_MS, Delivery } from './delivery.ts';
 import { decodeBatches } from '../otlp/decode.ts';
 import { FileStore } from './file-store.ts';
@@ -317,6 +317,118 @@ describe('memory queue', () => {
     expect(result.error?.message).toBe('HTTP 400: bad');
     expect(sender.seen).toEqual([1000, 1000]);
     expect((await exportBatch(delivery, batch(2))).code).toBe(ExportResultCode.SUCCESS);
+    await delivery.shutdown();
+  });
+});
+
+describe('payloads encoded by the exporter when sent (exportDeferred)', () => {
+  /** A payload of `text` whose encodings are counted; `leftOut` of its points are not in it. */
+  function deferred(text: string, leftOut = 0): { payload: DeferredPayload; encodings: () => number } {
+    let encodings = 0;
+    return {
+      encodings: () => encodings,
+      payload: {
+        estimatedBytes: 1000,
+        encode: () => {
+          encodings += 1;
+          return { bytes: Buffer.from(text), leftOut };
+        },
+      },
+    };
+  }
+  const exportDeferred = (
+    delivery: Delivery,
+    payload: DeferredPayload,
+    points: number,
+  ): Promise<ExportResult> =>
+    new Promise((resolve) => {
+      delivery.exportDeferred(payload, points, resolve);
+    });
+
+  it('a memory queue keeps it unencoded, counts its estimate, and encodes it at every send', async () => {
+    const settings = createTestSettings('postgresql', 'exporter');
+    const sent: string[] = [];
+    const outcomes = [unavailable(), unavailable()];
+    const delivery = new Delivery(settings, config(), (request) => {
+      sent.push(Buffer.from(request.bytes).toString());
+      return Promise.resolve(outcomes.shift() ?? { ok: true });
+    });
+    const first = deferred('rows of a', 1);
+    const second = deferred('rows of b');
+    expect((await exportDeferred(delivery, first.payload, 4)).code).toBe(ExportResultCode.SUCCESS);
+    expect((await exportDeferred(delivery, second.payload, 2)).code).toBe(ExportResultCode.SUCCESS);
+    expect(delivery.status().queuedBytes).toBe(2000);
+    await delivery.forceFlush();
+    // The same bytes at every attempt; what the exporter left out is neither sent nor counted.
+    expect(sent).toEqual(['rows of a', 'rows of a', 'rows of a', 'rows of b']);
+    expect([first.encodings(), second.encodings()]).toEqual([3, 1]);
+    expect(delivery.status()).toMatchObject({ queuedBytes: 0, sentPoints: 5 });
+    expect(settings.telemetry.counts.failed).toBe(0);
+    await delivery.shutdown();
+  });
+
+  it('a persistent queue stores it encoded once; without a queue it is encoded once and sent', async () => {
+    const directory = await tempDir();
+    const queued = new Delivery(
+      createTestSettings('postgresql', 'exporter'),
+      config({ sending_queue: { storage: 'file', directory } }),
+      () => Promise.resolve(unavailable()),
+    );
+    await queued.start();
+    const stored = deferred('stored rows', 1);
+    await exportDeferred(queued, stored.payload, 3);
+    expect(stored.encodings()).toBe(1);
+    expect(queued.status()).toMatchObject({ queuedBytes: 'stored rows'.length, queuedPoints: 2 });
+    await queued.shutdown();
+    const replayed: string[] = [];
+    const again = new Delivery(
+      createTestSettings('postgresql', 'exporter'),
+      config({ sending_queue: { storage: 'file', directory } }),
+      (request) => {
+        replayed.push(Buffer.from(request.bytes).toString());
+        return Promise.resolve({ ok: true });
+      },
+    );
+    await again.start();
+    await again.forceFlush();
+    expect(replayed).toEqual(['stored rows']);
+    expect(again.status().sentPoints).toBe(2);
+    await again.shutdown();
+
+    const direct: string[] = [];
+    const unqueued = new Delivery(
+      createTestSettings('postgresql', 'exporter'),
+      config({ sending_queue: { enabled: false } }),
+      (request) => {
+        direct.push(Buffer.from(request.bytes).toString());
+        return Promise.resolve(direct.length === 1 ? unavailable() : { ok: true });
+      },
+    );
+    const now = deferred('rows now');
+    expect((await exportDeferred(unqueued, now.payload, 2)).code).toBe(ExportResultCode.SUCCESS);
+    expect(direct).toEqual(['rows now', 'rows now']);
+    expect(now.encodings()).toBe(1);
+    await unqueued.shutdown();
+  });
+
+  it('a payload that cannot be encoded fails for good, counted failed', async () => {
+    const settings = createTestSettings('postgresql', 'exporter');
+    let sends = 0;
+    const delivery = new Delivery(settings, config(), () => {
+      sends += 1;
+      return Promise.resolve({ ok: true });
+    });
+    const broken: DeferredPayload = {
+      estimatedBytes: 10,
+      encode: () => {
+        throw new Error('cannot encode');
+      },
+    };
+    expect((await exportDeferred(delivery, broken, 3)).code).toBe(ExportResultCode.SUCCESS);
+    await delivery.forceFlush();
+    expect(sends).toBe(0);
+    expect(settings.telemetry.counts.failed).toBe(3);
+    expect(delivery.status().queuedPoints).toBe(0);
     await delivery.shutdown();
   });
 });

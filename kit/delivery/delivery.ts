@@ -16,7 +16,8 @@ import { backoffDelay, ExportFailure } from './retry.ts';
 
 /**
  * Delivery for push exporters: the OpenTelemetry Collector's `sending_queue` and
- * `retry_on_failure`. A batch is encoded once in OTLP protobuf, queued (in memory or in
+ * `retry_on_failure`. A batch is encoded once in OTLP protobuf (or by the exporter, in its own
+ * format: {@link Delivery.exportEncoded}, {@link Delivery.exportDeferred}), queued (in memory or in
  * append-only files), and sent by `num_consumers` consumers in queue order. A retryable
  * failure puts the batch back and makes the destination "failing": only a probe goes then,
  * the oldest batch alone, after the exponential backoff with jitter capped at
@@ -44,6 +45,24 @@ export interface SendRequest {
   readonly points: number;
   /** The batch in the SDK's model (decoded from `bytes` when the queue kept only those). */
   batch(): ResourceMetrics;
+}
+
+/**
+ * A batch an exporter encodes itself in its own wire format, and only when it is needed
+ * ({@link Delivery.exportDeferred}): a memory queue keeps the payload as it was exported and
+ * encodes it at each send, so that the bytes live only while they are sent (an exporter can
+ * then encode into a buffer it reuses); a persistent queue encodes it once, to store the
+ * bytes, and so does a delivery without a queue. Encoding must give the same bytes every time.
+ */
+export interface DeferredPayload {
+  /** Bytes it is expected to encode into: what the memory queue counts for `max_bytes`. */
+  readonly estimatedBytes: number;
+  /**
+   * The bytes to send, and how many of its points the exporter left out of them (counted and
+   * logged by the exporter: the delivery neither sends nor counts them). Throws on a payload
+   * that cannot be encoded (failed for good).
+   */
+  encode(): { bytes: Uint8Array; leftOut: number };
 }
 
 /** What a send achieved. `rejected` points were refused by the backend (partial success). */
@@ -91,6 +110,8 @@ interface Entry {
   readonly points: number;
   readonly size: number;
   readonly payload?: Uint8Array | undefined;
+  /** A memory queue's payload encoded at each send (see {@link DeferredPayload}). */
+  readonly deferred?: DeferredPayload | undefined;
   readonly stored?: StoredRecord | undefined;
   inFlight: boolean;
   /** A batch kept from the export call, to avoid decoding it again. */
@@ -183,7 +204,8 @@ export class Delivery {
     });
     const bytes = settings.meter.createObservableGauge('inframeter.exporter.queue.bytes', {
       unit: 'By',
-      description: 'Bytes waiting in the sending queue, in the OTLP protobuf encoding.',
+      description:
+        'Bytes waiting in the sending queue, as the exporter sends them (OTLP protobuf unless it encodes its own; estimated for batches it encodes when sent).',
       valueType: ValueType.INT,
     });
     this.#observe = (result) => {
@@ -306,6 +328,38 @@ export class Delivery {
     void this.#enqueue(payload, points, callback);
   }
 
+  /**
+   * Takes a payload the exporter encodes itself, counted as `points`, and queues or sends it as
+   * {@link exportEncoded} does; a memory queue keeps it unencoded until it is sent (see
+   * {@link DeferredPayload}). Never throws; calls the callback once.
+   */
+  exportDeferred(payload: DeferredPayload, points: number, callback: (result: ExportResult) => void): void {
+    if (points === 0) {
+      callback({ code: ExportResultCode.SUCCESS });
+      return;
+    }
+    if (this.#stopping) {
+      callback({
+        code: ExportResultCode.FAILED,
+        error: new Error(`exporter ${this.#settings.id} is shut down`),
+      });
+      return;
+    }
+    if (this.#config.sending_queue.enabled && this.#store === undefined) {
+      void this.#enqueue(payload, points, callback);
+      return;
+    }
+    // Sent now or stored on disk: encoded once, here.
+    let encoded: { bytes: Uint8Array; leftOut: number };
+    try {
+      encoded = payload.encode();
+    } catch (error) {
+      callback({ code: ExportResultCode.FAILED, error: toError(error) });
+      return;
+    }
+    this.exportEncoded(encoded.bytes, points - encoded.leftOut, callback);
+  }
+
   async #deliverNow(
     batch: ResourceMetrics | undefined,
     bytes: Uint8Array,
@@ -322,13 +376,21 @@ export class Delivery {
       });
   }
 
-  async #enqueue(bytes: Uint8Array, points: number, callback: (result: ExportResult) => void): Promise<void> {
+  /** Encoded bytes, or (memory queue only) a payload encoded when it is sent. */
+  async #enqueue(
+    payload: Uint8Array | DeferredPayload,
+    points: number,
+    callback: (result: ExportResult) => void,
+  ): Promise<void> {
     try {
       await this.start();
       const seq = this.#nextSeq;
       this.#nextSeq += 1;
+      const bytes = payload instanceof Uint8Array ? payload : undefined;
+      const deferred = payload instanceof Uint8Array ? undefined : payload;
+      const size = bytes?.length ?? deferred?.estimatedBytes ?? 0;
       let stored: StoredRecord | undefined;
-      if (this.#store !== undefined) {
+      if (this.#store !== undefined && bytes !== undefined) {
         this.#appending.add(seq);
         try {
           stored = await this.#store.append(seq, points, bytes);
@@ -339,15 +401,17 @@ export class Delivery {
       const entry: Entry = {
         seq,
         points,
-        size: bytes.length,
+        size,
+        // Only the encoded bytes are kept (or the exporter's payload, counted as the bytes it
+        // will make), so that max_bytes bounds the memory the queue holds.
         payload: stored === undefined ? bytes : undefined,
+        deferred,
         stored,
-        // Only the encoded bytes are kept, so that max_bytes bounds the memory the queue holds.
         inFlight: false,
       };
       this.#queue.set(seq, entry);
       this.#queuedPoints += points;
-      this.#queuedBytes += bytes.length;
+      this.#queuedBytes += size;
       this.#errors.recovered('enqueue');
       callback({ code: ExportResultCode.SUCCESS });
       this.#enforceBounds();
@@ -555,12 +619,31 @@ export class Delivery {
     | { kind: 'retryable'; failure: ExportFailure; started: number }
     | { kind: 'failed'; error: Error }
   > {
-    const points = group.reduce((sum, e) => sum + e.points, 0);
+    let points = group.reduce((sum, e) => sum + e.points, 0);
     const started = this.#now();
     let bytes: Uint8Array;
+    // Points of deferred payloads that their exporter left out when encoding them.
+    let leftOut = 0;
+    const encoded = new Map<Entry, Uint8Array>();
+    try {
+      for (const e of group) {
+        if (e.deferred === undefined) continue;
+        const made = e.deferred.encode();
+        encoded.set(e, made.bytes);
+        leftOut += made.leftOut;
+      }
+    } catch (error) {
+      // The exporter cannot encode it: failed for good (the next attempt would fail alike).
+      this.#errors.report('encode', error);
+      if (this.#config.sending_queue.enabled) this.#settings.telemetry.failed(points);
+      return { kind: 'failed', error: toError(error) };
+    }
     try {
       const parts = await Promise.all(
-        group.map((e) => (e.payload === undefined ? this.#readStored(e) : Promise.resolve(e.payload))),
+        group.map((e) => {
+          const payload = encoded.get(e) ?? e.payload;
+          return payload === undefined ? this.#readStored(e) : Promise.resolve(payload);
+        }),
       );
       bytes = parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts);
     } catch (error) {
@@ -568,6 +651,9 @@ export class Delivery {
       this.#errors.report('read', error);
       return { kind: 'failed', error: toError(error) };
     }
+    // What is sent and counted: the points the exporter left out were counted by it.
+    points -= leftOut;
+    if (bytes.length === 0) return { kind: 'sent' };
     // A lone batch keeps its decoded form for the next attempt.
     const single = group.length === 1 ? group[0] : undefined;
     const request: SendRequest = {
