@@ -302,15 +302,16 @@ describe('summary (DuckDB)', () => {
     const db = await openDatabase();
     try {
       // timestamps 0: one pass grouping per line and timestamp; unknown: two passes for
-      // counters. With fewer groups allowed than lines × timestamps: two passes for counters
-      // however few their timestamps, gauges in slices of buckets (7 of one bucket each, or
-      // 3 of 3, 3 and 1 buckets; the lines × timestamps asked of the rows or given).
+      // counters. With fewer groups allowed than lines × timestamps: slices of buckets (7 of
+      // one bucket each; 3 of 3, 3 and 1 buckets; 2 of 4 and 3; the lines × timestamps asked
+      // of the rows or given), two passes for counters of unknown timestamps.
       const ways: Partial<LineSpec>[] = [
         { timestamps: 0 },
         {},
         { maxGroups: 20 },
         { maxGroups: 200 },
         { timestamps: 10, lines: 3, maxGroups: 20 },
+        { timestamps: 28, lines: 3, maxGroups: 1 },
       ];
       for (const way of ways) {
         const draw = (metric: string, rate: boolean): Promise<Line[]> =>

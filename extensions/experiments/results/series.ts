@@ -72,6 +72,9 @@ const BYTES_PER_GROUP = 1024;
 /** The temporary table of a counter's bucket ends (two-pass counters only). */
 const ENDS_TABLE = 'inframeter_bucket_ends';
 
+/** The temporary table of a counter's buckets, filled slice by slice. */
+const BUCKETS_TABLE = 'inframeter_counter_buckets';
+
 /** Bytes of a size as DuckDB prints it (`244.1 MiB`, `1.0 GiB`, `512 bytes`). */
 export function parseByteSize(text: string): number {
   const match = /^\s*([\d.]+)\s*(bytes|[KMGT]i?B)\s*$/i.exec(text);
@@ -112,9 +115,11 @@ const utf8Order = (a: string, b: string): number => Buffer.compare(Buffer.from(a
  *
  * - with one attribute set per line (`oneSet`), a gauge's rows are its points: one pass,
  *   groups = lines × buckets;
- * - a counter with at most 4 timestamps per bucket and G ≤ `maxGroups` sums the rows per line
- *   and timestamp first, in one pass;
- * - any other counter takes two passes: the first finds each line's first and last
+ * - a counter with at most 4 timestamps per bucket sums the rows per line and timestamp
+ *   first, then takes each bucket's first and last sums: in one pass when G ≤ `maxGroups`,
+ *   else slice by slice of consecutive buckets (at most `maxGroups` groups each, one pass
+ *   over the rows per slice), the buckets kept in a temporary table for the rates;
+ * - a counter with more timestamps takes two passes: the first finds each line's first and last
  *   timestamps per bucket (lines × buckets, kept in a temporary table so that DuckDB knows
  *   how few they are and builds the join's hash table from them), the second sums only the
  *   rows at those timestamps;
@@ -163,23 +168,44 @@ export async function chartLines(
     }
     return lineCount * timestamps;
   };
+  // Slices of consecutive buckets, each grouping at most `maxGroups` lines × timestamps.
+  const slices = async (): Promise<[number, number][]> => {
+    const count = Math.min(spec.buckets, Math.max(1, Math.ceil((await groups()) / maxGroups)));
+    const perSlice = Math.ceil(spec.buckets / count);
+    const out: [number, number][] = [];
+    for (let from = 0; from < spec.buckets; from += perSlice)
+      out.push([from, Math.min(spec.buckets, from + perSlice) - 1]);
+    return out;
+  };
   const queries: string[] = [];
-  let ends = false;
+  const temporary: string[] = [];
   if (spec.rate) {
     let perBucket: string;
-    const onePass =
-      (spec.timestamps ?? Infinity) <= ONE_PASS_TIMESTAMPS_PER_BUCKET * spec.buckets &&
-      (await groups()) <= maxGroups;
-    if (onePass) {
-      perBucket = `SELECT host, collector, ${bucket} AS b,
+    const perBucketOf = (from?: number, to?: number): string =>
+      `SELECT host, collector, ${bucket} AS b,
            arg_max(value, timestamp) AS last, epoch_ms(max(timestamp)) AS tlast,
            arg_min(value, timestamp) AS first, epoch_ms(min(timestamp)) AS tfirst
-         FROM ${sumsOf()} GROUP BY ALL`;
+         FROM ${sumsOf(from, to)} GROUP BY ALL`;
+    if ((spec.timestamps ?? Infinity) <= ONE_PASS_TIMESTAMPS_PER_BUCKET * spec.buckets) {
+      const parts = await slices();
+      if (parts.length === 1) perBucket = perBucketOf();
+      else {
+        // Too many groups for one query: the same grouping slice by slice, its buckets kept
+        // in a temporary table (lines × buckets rows) for the rates across slices.
+        temporary.push(BUCKETS_TABLE);
+        for (const [i, [from, to]] of parts.entries())
+          await connection.run(
+            i === 0
+              ? `CREATE OR REPLACE TEMP TABLE ${BUCKETS_TABLE} AS ${perBucketOf(from, to)}`
+              : `INSERT INTO ${BUCKETS_TABLE} ${perBucketOf(from, to)}`,
+          );
+        perBucket = `SELECT * FROM ${BUCKETS_TABLE}`;
+      }
     } else {
       await connection.run(`CREATE OR REPLACE TEMP TABLE ${ENDS_TABLE} AS
         SELECT host, collector, ${bucket} AS b, min(timestamp) AS tfirst, max(timestamp) AS tlast
         FROM ${rows} GROUP BY ALL`);
-      ends = true;
+      temporary.push(ENDS_TABLE);
       perBucket = `SELECT m.host, m.collector, m.b,
            sum(r.value) FILTER (WHERE m.last) * ${scale} AS last, epoch_ms(max(m.timestamp)) AS tlast,
            sum(r.value) FILTER (WHERE NOT m.last) * ${scale} AS first, epoch_ms(min(m.timestamp)) AS tfirst
@@ -222,10 +248,7 @@ export async function chartLines(
     if (oneSet) {
       queries.push(gauge(`(SELECT host, collector, timestamp, value * ${scale} AS value FROM ${rows})`));
     } else {
-      const slices = Math.min(spec.buckets, Math.max(1, Math.ceil((await groups()) / maxGroups)));
-      const perSlice = Math.ceil(spec.buckets / slices);
-      for (let from = 0; from < spec.buckets; from += perSlice)
-        queries.push(gauge(sumsOf(from, Math.min(spec.buckets, from + perSlice) - 1)));
+      for (const [from, to] of await slices()) queries.push(gauge(sumsOf(from, to)));
     }
   }
   // Read chunk by chunk (2,048 rows each): only the lines' buckets are kept, never every row
@@ -257,7 +280,7 @@ export async function chartLines(
       }
     }
   } finally {
-    if (ends) await connection.run(`DROP TABLE IF EXISTS ${ENDS_TABLE}`);
+    for (const table of temporary) await connection.run(`DROP TABLE IF EXISTS ${table}`);
   }
   const result = [...lines.values()];
   // A line first seen in a later slice was added after lines that follow it.
