@@ -174,17 +174,19 @@ export class Results {
       filter.from !== undefined ||
       filter.to !== undefined;
     const attributeSets = ` AND attributes IN (SELECT attributes FROM ${sets} WHERE ${kept})`;
+    // The file's collectors: as many lines at most.
+    const lineCount = `(SELECT count(*) FROM ${sets} WHERE ${Results.#half('collectors')}) AS lines`;
     let info: Record<string, unknown> | undefined;
     try {
       const reader = await this.#connection.runAndReadAll(
         byRows
           ? `SELECT any_value(unit) AS unit, any_value("type") AS "type", epoch_ms(min(timestamp)) AS t0,
                epoch_ms(max(timestamp)) AS t1, count(*) AS n, count(DISTINCT attributes) AS sets,
-               approx_count_distinct(timestamp) AS times FROM ${this.#source}
+               approx_count_distinct(timestamp) AS times, ${lineCount} FROM ${this.#source}
              WHERE ${whereSql({ ...filter, attributes: {} })}${attributeSets}`
           : `SELECT any_value(unit) AS unit, any_value("type") AS "type", epoch_ms(min(t0)) AS t0,
                epoch_ms(max(t1)) AS t1, coalesce(sum(n), 0) AS n, count(DISTINCT attributes) AS sets,
-               max(times) AS times FROM ${sets} WHERE ${kept}`,
+               max(times) AS times, ${lineCount} FROM ${sets} WHERE ${kept}`,
       );
       info = reader.getRowObjectsJS()[0];
     } catch (error) {
@@ -208,6 +210,7 @@ export class Results {
       // as a collector stamps all the points of a scrape alike. approx_count_distinct errs by
       // a few per cent, which moves only the choice of a one- or two-pass query.
       timestamps: Number(info.times),
+      lines: Number(info.lines),
       t0,
       t1,
     });

@@ -10,8 +10,8 @@ import { Results } from './api.ts';
 import type { Point } from './downsample.ts';
 import { lttb } from './downsample.ts';
 import { renderSvg } from './plot.ts';
-import type { Line } from './series.ts';
-import { chartLines } from './series.ts';
+import type { Line, LineSpec } from './series.ts';
+import { chartLines, parseByteSize } from './series.ts';
 import { openDatabase, sourceSql } from './source.ts';
 import { EmptySelectionError, summarize } from './summary.ts';
 
@@ -301,8 +301,19 @@ describe('summary (DuckDB)', () => {
     };
     const db = await openDatabase();
     try {
-      // timestamps 0: one pass grouping per line and timestamp; unknown: two passes for counters.
-      for (const timestamps of [0, undefined]) {
+      // timestamps 0: one pass grouping per line and timestamp; unknown: two passes for
+      // counters. With fewer groups allowed than lines × timestamps: slices of buckets (7 of
+      // one bucket each; 3 of 3, 3 and 1 buckets; 2 of 4 and 3; the lines × timestamps asked
+      // of the rows or given), two passes for counters of unknown timestamps.
+      const ways: Partial<LineSpec>[] = [
+        { timestamps: 0 },
+        {},
+        { maxGroups: 20 },
+        { maxGroups: 200 },
+        { timestamps: 10, lines: 3, maxGroups: 20 },
+        { timestamps: 28, lines: 3, maxGroups: 1 },
+      ];
+      for (const way of ways) {
         const draw = (metric: string, rate: boolean): Promise<Line[]> =>
           chartLines(db.connection, sourceSql(file), {
             metric,
@@ -311,7 +322,7 @@ describe('summary (DuckDB)', () => {
             buckets: BUCKETS,
             t0,
             t1,
-            ...(timestamps === undefined ? {} : { timestamps }),
+            ...way,
           });
         close(
           (await draw('c.total', true)).map((l) => [
@@ -331,6 +342,60 @@ describe('summary (DuckDB)', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('gives a gauge in slices of buckets the lines and points of one query, in its order', async () => {
+    // Host "a" has rows only in the second bucket: sliced, it is first seen after "b".
+    const base = Date.parse('2026-11-22T10:00:00Z');
+    const rows = [
+      ...[0, 10, 20, 30].flatMap((s) => [
+        [s, 'b', '{"psu":0}', s + 1],
+        [s, 'b', '{"psu":1}', 2 * s],
+      ]),
+      ...[20, 30].flatMap((s) => [
+        [s, 'a', '{"psu":0}', 3 * s],
+        [s, 'a', '{"psu":1}', 5],
+      ]),
+    ] as [number, string, string, number][];
+    const file = join(dir, 'slices.csv');
+    writeFileSync(
+      file,
+      `timestamp,host,collector,metric,unit,type,value,attributes,resource,start_timestamp\n${rows
+        .map(
+          ([s, host, attrs, value]) =>
+            `${new Date(base + s * 1000).toISOString()},${host},${host}-id,hw.power,W,gauge,${String(value)},"${attrs.replaceAll('"', '""')}",{},`,
+        )
+        .join('\n')}\n`,
+    );
+    const db = await openDatabase();
+    try {
+      const draw = (maxGroups?: number): Promise<Line[]> =>
+        chartLines(db.connection, sourceSql(file), {
+          metric: 'hw.power',
+          where: 'TRUE',
+          rate: false,
+          buckets: 2,
+          t0: base,
+          t1: base + 30_000,
+          ...(maxGroups === undefined ? {} : { maxGroups }),
+        });
+      const whole = await draw();
+      expect(whole.map((l) => [l.host, l.buckets.map((b) => b.v)])).toEqual([
+        ['a', [80]],
+        ['b', [16, 76]],
+      ]);
+      expect(await draw(1)).toEqual(whole);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('reads the sizes DuckDB prints in bytes', () => {
+    expect(parseByteSize('244.1 MiB')).toBeCloseTo(244.1 * 2 ** 20);
+    expect(parseByteSize('2.7 GiB')).toBeCloseTo(2.7 * 2 ** 30);
+    expect(parseByteSize('1.5 GB')).toBe(1.5e9);
+    expect(parseByteSize('512 bytes')).toBe(512);
+    expect(() => parseByteSize('lots')).toThrow('not a size: lots');
   });
 
   it('names the file and line of a foreign header, a short row and a truncated end', async () => {
