@@ -16,7 +16,7 @@ import {
   writeAllToFile,
 } from './csv-file.ts';
 import type { CsvFile } from './csv-file.ts';
-import { CSV_HEADER, CsvFormatter, ownedCopy } from './rows.ts';
+import { CSV_HEADER, CsvFormatter } from './rows.ts';
 
 /** Rows waiting beyond this many bytes are written at once rather than at the next flush tick. */
 const WRITE_NOW_BYTES = 1 << 20;
@@ -26,6 +26,48 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const HEADER_BYTES = Buffer.byteLength(CSV_HEADER, 'utf8');
 
+/** Buffers of written batches kept for the next batches ({@link BatchBuffers}). */
+const SPARE_BUFFERS = 4;
+/** Granularity of a batch buffer's size, so that a batch a few rows longer than the last fits. */
+const BATCH_BUFFER_STEP = 16 << 10;
+
+/**
+ * The buffers that batches wait in, reused: a batch is copied into the smallest spare buffer
+ * that holds it, or into a new one sized up to the next {@link BATCH_BUFFER_STEP}; once
+ * written, its buffer becomes a spare (at most {@link SPARE_BUFFERS} of them, the largest
+ * kept). A collector's receivers send batches of about the same sizes at every scrape, so after
+ * the first scrapes no batch allocates: without this, every batch left a buffer of its size
+ * (hundreds of kilobytes per scrape in the default configuration) for the garbage collector,
+ * and those accumulated in the RSS between full collections.
+ */
+export class BatchBuffers {
+  readonly #spares: Buffer[] = [];
+
+  /** A buffer holding a copy of `records`, and the view of it that the records fill. */
+  take(records: Uint8Array): { buffer: Buffer; data: Buffer } {
+    let best = -1;
+    for (let i = 0; i < this.#spares.length; i += 1) {
+      const length = this.#spares[i]?.length ?? 0;
+      if (length >= records.length && (best < 0 || length < (this.#spares[best]?.length ?? 0))) best = i;
+    }
+    const buffer =
+      best >= 0
+        ? (this.#spares.splice(best, 1)[0] as Buffer)
+        : Buffer.allocUnsafeSlow(Math.ceil(records.length / BATCH_BUFFER_STEP) * BATCH_BUFFER_STEP);
+    buffer.set(records);
+    return { buffer, data: buffer.subarray(0, records.length) };
+  }
+
+  /** Gives back the buffer of a written batch. */
+  give(buffer: Buffer): void {
+    this.#spares.push(buffer);
+    if (this.#spares.length > SPARE_BUFFERS) {
+      this.#spares.sort((a, b) => b.length - a.length);
+      this.#spares.length = SPARE_BUFFERS;
+    }
+  }
+}
+
 /** What the exporter needs from outside besides its config: the clock, injectable for tests. */
 export interface CsvExporterOptions {
   /** Milliseconds since the epoch; rotation ages and file name stamps use it. Default: Date.now. */
@@ -33,9 +75,11 @@ export interface CsvExporterOptions {
 }
 
 interface Pending {
-  /** The batch's records, encoded once, in a buffer of their own (see ownedCopy). */
+  /** The batch's records, encoded once, a view of `buffer`. */
   readonly data: Buffer;
-  /** Memory `data` keeps alive: its whole backing store, which ownedCopy makes its length. */
+  /** The buffer the records were copied into ({@link BatchBuffers}), given back once written. */
+  readonly buffer: Buffer;
+  /** Memory `data` keeps alive: the whole of `buffer`. */
   readonly bytes: number;
   readonly callback: (result: ExportResult) => void;
 }
@@ -47,7 +91,8 @@ interface Pending {
  * callback fires once its rows are handed to the operating system. A batch that would take the
  * buffer past `max_buffer_size` fails at once and its points are counted dropped (logged once
  * per overflow). The bound counts the memory the queue keeps alive, not only the bytes of the
- * rows: each batch is copied out of the formatter's scratch into a buffer of exactly its size.
+ * rows: each batch is copied out of the formatter's scratch into a buffer of its own, reused
+ * for later batches once written ({@link BatchBuffers}).
  *
  * The file is opened by `start()`, or by the first write when used as a plain SDK exporter
  * without `start()`.
@@ -58,6 +103,7 @@ export class CsvExporter implements Exporter {
   readonly #now: () => number;
   readonly #errors: ErrorLog;
   readonly #formatter = new CsvFormatter();
+  readonly #buffers = new BatchBuffers();
   #queue: Pending[] = [];
   /** Bytes in #queue. */
   #queuedBytes = 0;
@@ -137,10 +183,10 @@ export class CsvExporter implements Exporter {
       return;
     }
     this.#errors.recovered('buffer');
-    const data = ownedCopy(records);
-    this.#queue.push({ data, bytes: data.buffer.byteLength, callback: resultCallback });
+    const { buffer, data } = this.#buffers.take(records);
+    this.#queue.push({ data, buffer, bytes: buffer.length, callback: resultCallback });
     this.#queuedBytes += data.length;
-    this.#bufferedBytes += data.buffer.byteLength;
+    this.#bufferedBytes += buffer.length;
     if (this.#config.flush_interval === 0 || this.#queuedBytes >= WRITE_NOW_BYTES) {
       void this.#drain(); // The chain never rejects; export's callers hear through their callbacks.
     } else if (this.#flushTimer === undefined) {
@@ -302,6 +348,7 @@ export class CsvExporter implements Exporter {
           group.map((entry) => entry.data),
         );
         done = end;
+        for (const entry of group) this.#buffers.give(entry.buffer);
         settle(group, { code: ExportResultCode.SUCCESS });
       }
       this.#errors.recovered('file');

@@ -25,8 +25,19 @@ export class PlannedBytes {
 
   constructor(plan: ExpositionPlan) {
     this.#plan = plan;
+    // All the fixed texts in one ArrayBuffer, each sample's a view of it: one backing store
+    // rather than one per sample (about 200 bytes of bookkeeping each, 1,300 samples in the
+    // default configuration's exposition).
     const encoder = new TextEncoder();
-    this.#fixed = plan.samples.map((sample, i) => encoder.encode(`${plan.before[i] ?? ''}${sample.prefix}`));
+    const texts = plan.samples.map((sample, i) => `${plan.before[i] ?? ''}${sample.prefix}`);
+    const all = new Uint8Array(texts.reduce((bytes, text) => bytes + Buffer.byteLength(text), 0));
+    let start = 0;
+    this.#fixed = texts.map((text) => {
+      const end = start + encoder.encodeInto(text, all.subarray(start)).written;
+      const view = all.subarray(start, end);
+      start = end;
+      return view;
+    });
     this.#tail = encoder.encode(plan.tail);
     let size = this.#tail.length;
     for (const bytes of this.#fixed) size += bytes.length + VALUE_BYTES;
