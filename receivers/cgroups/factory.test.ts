@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { MetricSink } from '../../kit/component.ts';
 import { createLogger } from '../../kit/logger.ts';
 import { countPoints } from '../../kit/metrics-data.ts';
+import { clockPasses } from '../../test/support/peers.ts';
 import { createTestSettings, scrapeOnce } from '../../test/support/settings.ts';
 import type { Config } from './config.ts';
 import { configSchema } from './config.ts';
@@ -46,7 +47,7 @@ describe('cgroups receiver on fixture trees', () => {
   it('keeps the start time of every series from scrape to scrape', async () => {
     const scraper = createCgroupsScraper(configFor('v2-systemd'));
     const { runner, batch: first } = await scrapeOnce(scraper, 'cgroups');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await clockPasses(20);
     const { batch: second } = await runner.run(10_000);
     await runner.shutdown();
     const key = (name: string, attributes: object): string => `${name} ${JSON.stringify(attributes)}`;

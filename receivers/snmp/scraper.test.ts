@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ScrapeError, TimeoutError } from '../../kit/errors.ts';
 import { SnmpError } from './errors.ts';
 import { ScrapeRunner } from '../../kit/scrape-controller.ts';
+import { clockPasses } from '../../test/support/peers.ts';
 import { createTestSettings } from '../../test/support/settings.ts';
 import type { SnmpConnection } from './client.ts';
 import { configSchema } from './config.ts';
@@ -274,7 +275,7 @@ describe('snmp counters', () => {
     state.counter = 5000;
     expect(counterPoint((await scrape(runner)).batch)?.value).toBe(2 ** 32 + 5000);
 
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await clockPasses(5);
     state.uptime = 300; // the device rebooted
     state.counter = 40;
     const rebooted = counterPoint((await scrape(runner)).batch);

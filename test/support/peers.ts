@@ -38,6 +38,15 @@ export async function poll<T>(
 }
 
 /**
+ * Until the wall clock has moved `ms` past the call: a test that needs two scrapes' times to
+ * differ waits for that, however busy the machine.
+ */
+export async function clockPasses(ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) await new Promise((resolve) => setTimeout(resolve, until - Date.now()));
+}
+
+/**
  * True when the test must skip because a Debian package is missing on a developer
  * machine. In CI (`CI` set) a missing package is a failure, never a skip.
  */
