@@ -604,9 +604,10 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
       }
     }, 120_000);
 
-    it('a memory queue keeps batches while the database is down and writes each exactly once when it returns', async () => {
+    it('a memory queue holds batches while the database is down and writes each exactly once when it returns', async () => {
       const db = await freshDatabase();
-      // The memory queue (the default): batches are kept as exported, converted when sent.
+      // The memory queue (the default): each batch is converted when exported and held in a
+      // compact form (held-rows.ts) whose COPY text is made at each send.
       const failedSends: string[] = [];
       const logger = createLogger('debug', {
         write: (line: string) => {
@@ -615,33 +616,76 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
         },
       });
       const exporter = createExporter(db, {}, logger);
-      try {
-        await exporter.start();
-        const batch = (i: number): ResourceMetrics =>
-          batchOf([
+      const time = (i: number): [number, number] => at('2020-01-06T14:00:00Z', i * 1000);
+      // Rows of every path: common rows with a device of their own, with the resource's device,
+      // with labels to escape; a histogram (held as lines); a point left out.
+      const batch = (i: number): ResourceMetrics =>
+        batchOf(
+          [
             numberMetric('power', [
               ...Array.from({ length: 100 }, (_, j) => ({
                 attributes: { device_id: `node-${String(j)}`, rack: `r${String(j % 3)}` },
                 value: i * 1000 + j + 0.5,
-                time: at('2020-01-06T14:00:00Z', i * 1000),
+                time: time(i),
               })),
-              // One point per batch the store cannot hold: counted once, however many sends.
-              { attributes: { device_id: 'node-x' }, value: Number.NaN, time: at('2020-01-06T14:00:00Z', i) },
+              {
+                attributes: { device_id: 'dev\\ice\t2', note: 'a"b\nc', unicode: 'éà✓' },
+                value: -1.5e300,
+                time: time(i),
+              },
+              { attributes: { outlet: String(i) }, value: 231.12345678901235 + i, time: time(i) },
+              // The store cannot hold it: counted once, at export, however many sends.
+              { attributes: { device_id: 'node-x' }, value: Number.NaN, time: time(i) },
             ]),
-          ]);
+            histogramMetric('rpc.duration', { device_id: 'node-0' }, time(i), {
+              buckets: { boundaries: [0.5], counts: [1, i] },
+              count: 1 + i,
+              sum: 2.25 * i,
+            }),
+          ],
+          { 'host.name': 'gw-1' },
+        );
+      const expected = (i: number): Omit<Row, 'ts'>[] => [
+        ...Array.from({ length: 100 }, (_, j) => ({
+          device_id: `node-${String(j)}`,
+          metric_id: 'power',
+          value: i * 1000 + j + 0.5,
+          labels: { rack: `r${String(j % 3)}` },
+        })),
+        {
+          device_id: 'dev\\ice\t2',
+          metric_id: 'power',
+          value: -1.5e300,
+          labels: { note: 'a"b\nc', unicode: 'éà✓' },
+        },
+        {
+          device_id: 'gw-1',
+          metric_id: 'power',
+          value: 231.12345678901235 + i,
+          labels: { outlet: String(i) },
+        },
+        { device_id: 'node-0', metric_id: 'rpc.duration_bucket', value: 1, labels: { le: '0.5' } },
+        { device_id: 'node-0', metric_id: 'rpc.duration_bucket', value: 1 + i, labels: { le: '+Inf' } },
+        { device_id: 'node-0', metric_id: 'rpc.duration_count', value: 1 + i, labels: {} },
+        { device_id: 'node-0', metric_id: 'rpc.duration_sum', value: 2.25 * i, labels: {} },
+      ];
+      const rowsPerBatch = expected(0).length;
+      try {
+        await exporter.start();
         await exportAll(exporter, [batch(0)]);
         await server.halt();
         for (let i = 1; i < 8; i += 1)
           expect((await exportBatch(exporter, batch(i))).code).toBe(ExportResultCode.SUCCESS);
-        // Sent (converted) more than once each: the first send and the probes fail.
+        // Sent (their text made) more than once each: the first send and the probes fail.
         await poll('two sends failed, the batches wait in memory', 60_000, () =>
           Promise.resolve(failedSends.length >= 2 ? true : undefined),
         );
-        expect(exporter.status().queuedPoints).toBe(7 * 101);
-        // Counted as the COPY text they will make: ~60 bytes a row here, learnt from batch 0.
+        // The point left out is not queued. The held form: 20 bytes a common row (102), the
+        // histogram's 4 rows as their text (about 70 bytes each).
+        expect(exporter.status().queuedPoints).toBe(7 * 103);
         const { queuedBytes } = exporter.status();
-        expect(queuedBytes).toBeGreaterThan(7 * 100 * 40);
-        expect(queuedBytes).toBeLessThan(7 * 101 * 100);
+        expect(queuedBytes).toBeGreaterThan(7 * (102 * 20 + 4 * 50));
+        expect(queuedBytes).toBeLessThan(7 * (103 * 20 + 4 * 120));
         await server.resume();
         await poll('every batch stored after the database came back', 60_000, async () => {
           const [count] = await server.query<{ n: string }>(
@@ -649,18 +693,21 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
             undefined,
             db,
           );
-          return count?.n === '800' && exporter.status().queuedPoints === 0 ? true : undefined;
+          return count?.n === String(8 * rowsPerBatch) && exporter.status().queuedPoints === 0
+            ? true
+            : undefined;
         });
-        const stored = await server.query<{ n: string; s: number; devices: string }>(
-          'SELECT count(DISTINCT (value, labels::text)) AS n, sum(value) AS s, count(DISTINCT device_id) AS devices FROM metrics',
-          undefined,
-          db,
-        );
-        let expected = 0;
-        for (let i = 0; i < 8; i += 1) for (let j = 0; j < 100; j += 1) expected += i * 1000 + j + 0.5;
-        expect(stored).toEqual([{ n: '800', s: expected, devices: '100' }]);
+        const stored = await rows(db);
+        const key = (r: Omit<Row, 'ts'>): string =>
+          JSON.stringify([r.device_id, r.metric_id, r.value, r.labels]);
+        const want: string[] = [];
+        for (let i = 0; i < 8; i += 1) {
+          const ts = `2020-01-06 14:00:00${i === 0 ? '' : `.00${String(i)}`}+00`;
+          for (const row of expected(i)) want.push(`${ts} ${key(row)}`);
+        }
+        expect(stored.map(({ ts, ...row }) => `${ts} ${key(row)}`).sort()).toEqual(want.sort());
         expect(exporter.settings.telemetry.counts.failed).toBe(8);
-        expect(exporter.status().sentPoints).toBe(800);
+        expect(exporter.status().sentPoints).toBe(8 * 103);
       } finally {
         await exporter.shutdown();
         await server.resume();

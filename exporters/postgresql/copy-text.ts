@@ -1,6 +1,29 @@
 import { writeDecimal } from './decimal.ts';
 
 /**
+ * What every row of one series of one metric shares, made once per series and reused by every
+ * batch: `<device>\t<metric>\t` and `\t<labels>\n`, as UTF-8.
+ */
+export interface RowParts {
+  readonly middle: Uint8Array;
+  readonly tail: Uint8Array;
+}
+
+/** Where a conversion puts a batch's rows: COPY text ({@link CopyTextBuilder}) or a held form. */
+export interface RowSink {
+  /**
+   * The common row `<time><middle><value><tail>`: `time` is the time's column and a tab (an
+   * array that is the same object for as long as the rows' time does not change, a new one
+   * when it does), `value` is finite.
+   */
+  pushRow(time: Uint8Array, parts: RowParts, value: number): void;
+  /** Any other row: a whole line of COPY text ending in `\n`. */
+  push(line: string): void;
+  /** Rows received so far. */
+  readonly rows: number;
+}
+
+/**
  * A batch's COPY text built straight into one growing buffer, row by row, instead of an array
  * of line strings joined and then encoded: joining and encoding 10,000 lines cost as much CPU
  * as making them (bench/postgresql.bench.ts). One builder is reused from batch to batch (a
@@ -14,10 +37,10 @@ import { writeDecimal } from './decimal.ts';
  * at most twice its text's bytes.
  *
  * The common row ({@link pushRow}) is assembled from bytes made once (per distinct time,
- * per series) and the value's digits, with no string made per row: building each line as a
+ * per series of a metric) and the value's digits, with no string made per row: building each line as a
  * string and encoding it cost 3–4× as much.
  */
-export class CopyTextBuilder {
+export class CopyTextBuilder implements RowSink {
   #buffer: Buffer;
   #length = 0;
   #rows = 0;
@@ -47,23 +70,18 @@ export class CopyTextBuilder {
     this.#rows += 1;
   }
 
-  /**
-   * Appends the row `<time><device><metric><value><tail>`: `time` is the time's column and a
-   * tab, `device` and `metric` end in a tab, `tail` is `\t<labels>\n` (all UTF-8); `value` is
-   * finite.
-   */
-  pushRow(time: Uint8Array, device: Uint8Array, metric: Uint8Array, value: number, tail: Uint8Array): void {
+  /** Appends the row `<time><middle><value><tail>` (see {@link RowSink.pushRow}). */
+  pushRow(time: Uint8Array, parts: RowParts, value: number): void {
+    const { middle, tail } = parts;
     // At most 24 bytes for the value.
-    const most = time.length + device.length + metric.length + 24 + tail.length;
+    const most = time.length + middle.length + 24 + tail.length;
     if (this.#buffer.length - this.#length < most) this.#grow(most);
     const buffer = this.#buffer;
     let at = this.#length;
     buffer.set(time, at);
     at += time.length;
-    buffer.set(device, at);
-    at += device.length;
-    buffer.set(metric, at);
-    at += metric.length;
+    buffer.set(middle, at);
+    at += middle.length;
     const end = writeDecimal(buffer, at, value);
     // String(value) of a finite number is ASCII.
     at = end >= 0 ? end : at + buffer.write(String(value), at, 'latin1');

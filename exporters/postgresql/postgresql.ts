@@ -3,12 +3,7 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import pg from 'pg';
 import type { ComponentSettings, Exporter } from '../../kit/component.ts';
 import { Delivery } from '../../kit/delivery/delivery.ts';
-import type {
-  DeferredPayload,
-  DeliveryOptions,
-  SendRequest,
-  SendResult,
-} from '../../kit/delivery/delivery.ts';
+import type { DeliveryOptions, SendRequest, SendResult } from '../../kit/delivery/delivery.ts';
 import { AttributeCache, decodeMetricsRequest } from '../../kit/otlp/decode.ts';
 import { ErrorLog } from '../../kit/error-log.ts';
 import { countPoints } from '../../kit/metrics-data.ts';
@@ -17,8 +12,9 @@ import { describeTarget, resolveTarget } from './config.ts';
 import { writeRows } from './copy.ts';
 import { CopyTextBuilder } from './copy-text.ts';
 import { sqlState, toExportFailure } from './errors.ts';
-import { PointFieldsCache, toCopyRows } from './rows.ts';
-import type { RowOptions, Rows } from './rows.ts';
+import { HeldRows } from './held-rows.ts';
+import { convertRows, PointFieldsCache, toCopyRows } from './rows.ts';
+import type { Conversion, RowOptions, Rows } from './rows.ts';
 import type { SchemaOutcome } from './schema.ts';
 import { ensureSchema } from './schema.ts';
 
@@ -28,10 +24,11 @@ import { ensureSchema } from './schema.ts';
  * database is unreachable, optionally persisted on disk. On a database without kwollect's
  * schema it creates it (see schema.ts).
  *
- * A batch waiting in the memory queue is kept as it was exported and turned into COPY text
- * at each send (the same rows every time: the conversion is pure), into a buffer reused once
+ * A batch is converted when it is exported. The memory queue keeps its rows in a compact
+ * held form (held-rows.ts: no object per row; the batch's point objects are released) and
+ * makes their COPY text at each send, the same text every time, into a buffer reused once
  * written; the file queue stores the COPY text, so that a replay after a restart writes it to
- * the database as it is.
+ * the database as it is; without a queue the text is sent at once.
  */
 export class PostgresqlExporter implements Exporter {
   readonly #settings: ComponentSettings;
@@ -46,11 +43,6 @@ export class PostgresqlExporter implements Exporter {
   readonly #fields = new PointFieldsCache();
   /** Receives each batch's rows (conversions run one at a time, synchronously). */
   readonly #builder = new CopyTextBuilder();
-  /**
-   * COPY text bytes per point of the last batch converted (a first guess before any): what a
-   * batch waiting in the memory queue is counted as, for `max_bytes`.
-   */
-  #bytesPerPoint = 100;
   #schema: Promise<SchemaOutcome> | undefined;
   #started: Promise<void> | undefined;
   #closed = false;
@@ -213,7 +205,7 @@ export class PostgresqlExporter implements Exporter {
   }
 
   /** Counts and logs the points a conversion left out; returns how many. */
-  #countLeftOut(rows: Rows): number {
+  #countLeftOut(rows: Conversion): number {
     let total = 0;
     for (const [reason, points] of rows.rejected) {
       this.#settings.telemetry.failed(points);
@@ -233,34 +225,27 @@ export class PostgresqlExporter implements Exporter {
   }
 
   /**
-   * Hands the batch to the delivery, which has it converted into COPY text when it is sent
-   * (memory queue: the text lives only while it is written, in a buffer reused from batch to
-   * batch) or at once (a file queue stores the text; without a queue it is sent now). Points
-   * the store cannot hold are counted and logged at the first conversion; the queue counts
-   * the others.
+   * Converts the batch and hands it to the delivery: as its held form to a memory queue (COPY
+   * text made at each send), as COPY text otherwise. Points the store cannot hold are counted
+   * (failed) and logged here, once, and are not part of what is queued: a batch dropped later
+   * (queue full) counts only the points it holds.
    */
   export(batch: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
     const points = countPoints(batch);
-    this.#delivery.exportDeferred(this.#deferred(batch, points), points, resultCallback);
-  }
-
-  /**
-   * The batch as a payload converted at each send. Conversion is pure, so that a retry writes
-   * the same rows; its size is estimated from the COPY text of the batches converted so far.
-   */
-  #deferred(batch: ResourceMetrics, points: number): DeferredPayload {
-    let counted = false;
-    return {
-      estimatedBytes: Math.ceil(points * this.#bytesPerPoint),
-      encode: () => {
-        const rows = toCopyRows(batch, this.#rowOptions, this.#fields, this.#builder);
-        // Counted and logged once, whatever the number of attempts.
-        const leftOut = counted ? sumOf(rows.rejected) : this.#countLeftOut(rows);
-        counted = true;
-        if (points > leftOut) this.#bytesPerPoint = rows.text.length / (points - leftOut);
-        return { bytes: rows.text, leftOut };
-      },
-    };
+    if (this.#delivery.queuesInMemory) {
+      const held = new HeldRows(points);
+      const leftOut = this.#countLeftOut(convertRows(batch, this.#rowOptions, this.#fields, held));
+      held.trim();
+      this.#delivery.exportDeferred(
+        { estimatedBytes: held.bytes, encode: () => held.writeTo(this.#builder) },
+        points - leftOut,
+        resultCallback,
+      );
+      return;
+    }
+    const rows = toCopyRows(batch, this.#rowOptions, this.#fields, this.#builder);
+    const leftOut = this.#countLeftOut(rows);
+    this.#delivery.exportEncoded(rows.text, points - leftOut, resultCallback);
   }
 
   /** What the queue holds now (for tests and diagnostics). */
@@ -288,12 +273,6 @@ export class PostgresqlExporter implements Exporter {
       : '';
     return `PostgreSQL ${describeTarget(resolveTarget(this.#config))} (kwollect metrics table)${storage}`;
   }
-}
-
-function sumOf(counts: ReadonlyMap<string, number>): number {
-  let total = 0;
-  for (const n of counts.values()) total += n;
-  return total;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { ExponentialHistogram, Histogram, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { CopyTextBuilder } from './copy-text.ts';
+import type { RowParts, RowSink } from './copy-text.ts';
 
 /**
  * OpenTelemetry batches → rows of kwollect's `metrics` table, as lines of PostgreSQL's COPY
@@ -27,16 +28,20 @@ export interface RowOptions {
   readonly resourceLabels: readonly string[];
 }
 
-/** COPY text (lines each ending in `\n`) and what was left out. */
-export interface Rows {
-  /** The rows as COPY text, UTF-8. */
-  readonly text: Buffer;
-  /** How many rows (lines) `text` holds. */
-  readonly rows: number;
+/** What a conversion left out. */
+export interface Conversion {
   /** Points left out, by reason. */
   readonly rejected: Map<string, number>;
   /** A metric name per reason, for the log. */
   readonly examples: Map<string, string>;
+}
+
+/** COPY text (lines each ending in `\n`) and what was left out. */
+export interface Rows extends Conversion {
+  /** The rows as COPY text, UTF-8. */
+  readonly text: Buffer;
+  /** How many rows (lines) `text` holds. */
+  readonly rows: number;
 }
 
 /** The column list the lines fill, in order. */
@@ -91,6 +96,8 @@ export class PointFieldsCache {
   static readonly MAX_METRICS = 10_000;
 
   readonly #lastSeries = new Map<string, LastSeries>();
+  /** `<device>\t` bytes of devices found on resources, so that a series' parts are made once. */
+  readonly #resourceDevices = new Map<string, Uint8Array>();
 
   /**
    * The series of `metric`'s previous batch, by position: the SDK lists a metric's series in
@@ -103,14 +110,26 @@ export class PointFieldsCache {
     let last = this.#lastSeries.get(metric);
     if (last === undefined) {
       if (this.#lastSeries.size >= PointFieldsCache.MAX_METRICS) this.#lastSeries.clear();
-      last = { attributes: [], fields: [] };
+      last = { attributes: [], fields: [], parts: [] };
       this.#lastSeries.set(metric, last);
     }
     if (last.attributes.length > points) {
       last.attributes.length = points;
       last.fields.length = points;
+      last.parts.length = points;
     }
     return last;
+  }
+
+  /** `<device>\t` as UTF-8 for a device id found on a resource (escaped), the same bytes every time. */
+  resourceDevice(escaped: string): Uint8Array {
+    let bytes = this.#resourceDevices.get(escaped);
+    if (bytes === undefined) {
+      if (this.#resourceDevices.size >= PointFieldsCache.MAX_SERIES) this.#resourceDevices.clear();
+      bytes = Buffer.from(`${escaped}\t`);
+      this.#resourceDevices.set(escaped, bytes);
+    }
+    return bytes;
   }
 
   get(attributes: Attributes, deviceIdAttributes: readonly string[]): PointFields {
@@ -154,10 +173,30 @@ function sameAttributes(a: Attributes | undefined, b: Attributes): boolean {
   return at === names.length;
 }
 
-/** A metric's series in its last batch: the attributes object and its fields, by position. */
+/**
+ * A metric's series in its last batch, by position: the attributes object, its fields, and the
+ * parts of its rows (made when first needed).
+ */
 export interface LastSeries {
   readonly attributes: Attributes[];
   readonly fields: PointFields[];
+  readonly parts: (SeriesParts | undefined)[];
+}
+
+/** {@link RowParts} with what they were made from, to tell whether they still hold. */
+interface SeriesParts extends RowParts {
+  readonly fields: PointFields;
+  readonly device: Uint8Array;
+}
+
+/** The parts of a series' rows: its device (`<device>\t`), the metric (`<metric>\t`), its labels. */
+function seriesParts(
+  fields: PointFields,
+  device: Uint8Array,
+  metric: Uint8Array,
+  tail: Uint8Array,
+): SeriesParts {
+  return { middle: Buffer.concat([device, metric]), tail, fields, device };
 }
 
 /**
@@ -229,9 +268,24 @@ export function toCopyRows(
   cache?: PointFieldsCache,
   builder: CopyTextBuilder = new CopyTextBuilder(64 * 1024),
 ): Rows {
+  const conversion = convertRows(batch, options, cache, builder);
+  const rows = builder.rows;
+  return { text: builder.take(), rows, ...conversion };
+}
+
+/**
+ * Converts a batch into rows handed to `sink` (in the same order every time for the same
+ * batch and options); returns what was left out. See {@link toCopyRows}.
+ */
+export function convertRows(
+  batch: ResourceMetrics,
+  options: RowOptions,
+  cache: PointFieldsCache | undefined,
+  sink: RowSink,
+): Conversion {
   const rejected = new Map<string, number>();
   const examples = new Map<string, string>();
-  const out = { builder, rejected, examples };
+  const out = { sink, rejected, examples };
   const resource = batch.resource.attributes;
   const extra: Attributes = {};
   let hasExtra = false;
@@ -241,6 +295,13 @@ export function toCopyRows(
       extra[key] = value;
       hasExtra = true;
     }
+  }
+  // The resource's device id, for points without one of their own (unless it holds a NUL).
+  const shared = findDevice(resource, options.deviceIdAttributes);
+  let resourceDevice: Uint8Array | undefined;
+  if (shared !== undefined && !shared.includes('\u0000')) {
+    const escaped = escapeText(shared);
+    resourceDevice = cache?.resourceDevice(escaped) ?? Buffer.from(`${escaped}\t`);
   }
   const times = new TimeFormatter();
   for (const scope of batch.scopeMetrics) {
@@ -272,28 +333,33 @@ export function toCopyRows(
           last.attributes[i] = point.attributes;
           last.fields[i] = fields;
         }
-        if (plain && !hasExtra && fields.deviceField !== undefined && fields.tail !== undefined) {
+        const device = fields.deviceField ?? resourceDevice;
+        if (plain && !hasExtra && device !== undefined && !fields.deviceHasNul && fields.tail !== undefined) {
           // The common case: everything but the time and value is the series'. Anything
           // unusual (a NUL, a time out of range, a value not finite) goes the general way.
           const time = times.field(point.endTime);
           const value = point.value as number;
-          if (time !== undefined && !fields.deviceHasNul && Number.isFinite(value)) {
-            builder.pushRow(time, fields.deviceField, metricBytes, value, fields.tail);
+          if (time !== undefined && Number.isFinite(value)) {
+            let parts = last?.parts[i];
+            if (parts?.fields !== fields || parts.device !== device) {
+              parts = seriesParts(fields, device, metricBytes, fields.tail);
+              if (last !== undefined) last.parts[i] = parts;
+            }
+            sink.pushRow(time, parts, value);
             continue;
           }
         }
         const time = times.format(point.endTime);
-        let device = fields.device;
+        let deviceText = fields.device;
         let labels = fields.labels;
         let nul = fields.deviceHasNul || labels === undefined;
-        if (device === undefined) {
+        if (deviceText === undefined) {
           // From the resource: the point's labels keep all its attributes.
-          const shared = findDevice(resource, options.deviceIdAttributes);
           if (shared === undefined) {
             reject(out, NO_DEVICE, name, 1);
             continue;
           }
-          device = escapeText(shared);
+          deviceText = escapeText(shared);
           nul ||= shared.includes('\u0000');
         }
         if (hasExtra && labels !== undefined) labels = withExtra(labels, point.attributes, extra);
@@ -305,13 +371,13 @@ export function toCopyRows(
           reject(out, BAD_TIME, name, 1);
           continue;
         }
-        const prefix = `${time}\t${device}\t`;
+        const prefix = `${time}\t${deviceText}\t`;
         switch (metric.dataPointType) {
           case DataPointType.GAUGE:
           case DataPointType.SUM: {
             const value = point.value as number;
             if (!Number.isFinite(value)) reject(out, NOT_FINITE, name, 1);
-            else builder.push(`${prefix}${metricField}\t${String(value)}\t${labels}\n`);
+            else sink.push(`${prefix}${metricField}\t${String(value)}\t${labels}\n`);
             break;
           }
           case DataPointType.HISTOGRAM:
@@ -326,13 +392,12 @@ export function toCopyRows(
       }
     }
   }
-  const rows = builder.rows;
-  return { text: builder.take(), rows, rejected, examples };
+  return { rejected, examples };
 }
 
 /** Where rows go, and what was left out by reason. */
 interface RowsOut {
-  readonly builder: CopyTextBuilder;
+  readonly sink: RowSink;
   readonly rejected: Map<string, number>;
   readonly examples: Map<string, string>;
 }
@@ -353,7 +418,7 @@ function pushHistogram(out: RowsOut, prefix: string, name: string, h: Histogram,
     cumulative += counts[i] ?? 0;
     const bound = boundaries[i];
     const le = bound === undefined ? '+Inf' : formatBound(bound);
-    out.builder.push(`${prefix}${bucketName}\t${String(cumulative)}\t${open}"le":"${le}"}\n`);
+    out.sink.push(`${prefix}${bucketName}\t${String(cumulative)}\t${open}"le":"${le}"}\n`);
   }
   pushSummaryRows(out, prefix, name, h.count, h.sum, h.min, h.max, field);
 }
@@ -380,7 +445,7 @@ function pushSummaryRows(
   }
   for (const [suffix, value] of parts) {
     if (value === undefined) continue;
-    out.builder.push(`${prefix}${escapeText(name + suffix)}\t${String(value)}\t${labelsField}\n`);
+    out.sink.push(`${prefix}${escapeText(name + suffix)}\t${String(value)}\t${labelsField}\n`);
   }
 }
 
@@ -501,18 +566,15 @@ class TimeFormatter {
   #nanos = Number.NaN;
   #last = '';
 
-  /** The last time {@link field} wrote, and its bytes (rewritten in place for the next). */
+  /** The last time {@link field} made, and its bytes. */
   #fieldSecond = Number.NaN;
   #fieldMicros = Number.NaN;
-  readonly #field = new Uint8Array(TIME_FIELD_BYTES);
-
-  constructor() {
-    this.#field.set(TIME_FIELD_END, TIME_FIELD_BYTES - TIME_FIELD_END.length);
-  }
+  #field = new Uint8Array(0);
 
   /**
-   * The time's column with the tab after it, `YYYY-MM-DD HH:MM:SS.ffffff+00\t`, as bytes that
-   * stay valid until the next call (the caller copies them); undefined outside years 1–9999.
+   * The time's column with the tab after it, `YYYY-MM-DD HH:MM:SS.ffffff+00\t`, as bytes; the
+   * same array as the last call's when the time is the same, a new one otherwise (a
+   * {@link RowSink} may keep it). Undefined outside years 1–9999.
    */
   field(time: HrTime): Uint8Array | undefined {
     const [seconds, nanos] = normalized(time);
@@ -520,7 +582,7 @@ class TimeFormatter {
     if (micros === this.#fieldMicros && seconds === this.#fieldSecond) return this.#field;
     if (!(micros >= 0 && micros < 1_000_000)) return undefined;
     if (seconds !== this.#second && !this.#setSecond(seconds)) return undefined;
-    const field = this.#field;
+    const field = new Uint8Array(TIME_FIELD_BYTES);
     field.set(this.#prefixBytes, 0);
     let rest = micros;
     for (let at = 25; at >= 20; at -= 1) {
@@ -528,6 +590,8 @@ class TimeFormatter {
       field[at] = 0x30 + (rest - next * 10);
       rest = next;
     }
+    field.set(TIME_FIELD_END, TIME_FIELD_BYTES - TIME_FIELD_END.length);
+    this.#field = field;
     this.#fieldSecond = seconds;
     this.#fieldMicros = micros;
     return field;

@@ -322,8 +322,8 @@ describe('memory queue', () => {
 });
 
 describe('payloads encoded by the exporter when sent (exportDeferred)', () => {
-  /** A payload of `text` whose encodings are counted; `leftOut` of its points are not in it. */
-  function deferred(text: string, leftOut = 0): { payload: DeferredPayload; encodings: () => number } {
+  /** A payload of `text` whose encodings are counted. */
+  function deferred(text: string): { payload: DeferredPayload; encodings: () => number } {
     let encodings = 0;
     return {
       encodings: () => encodings,
@@ -331,7 +331,7 @@ describe('payloads encoded by the exporter when sent (exportDeferred)', () => {
         estimatedBytes: 1000,
         encode: () => {
           encodings += 1;
-          return { bytes: Buffer.from(text), leftOut };
+          return Buffer.from(text);
         },
       },
     };
@@ -353,13 +353,14 @@ describe('payloads encoded by the exporter when sent (exportDeferred)', () => {
       sent.push(Buffer.from(request.bytes).toString());
       return Promise.resolve(outcomes.shift() ?? { ok: true });
     });
-    const first = deferred('rows of a', 1);
+    const first = deferred('rows of a');
     const second = deferred('rows of b');
-    expect((await exportDeferred(delivery, first.payload, 4)).code).toBe(ExportResultCode.SUCCESS);
+    expect(delivery.queuesInMemory).toBe(true);
+    expect((await exportDeferred(delivery, first.payload, 3)).code).toBe(ExportResultCode.SUCCESS);
     expect((await exportDeferred(delivery, second.payload, 2)).code).toBe(ExportResultCode.SUCCESS);
     expect(delivery.status().queuedBytes).toBe(2000);
     await delivery.forceFlush();
-    // The same bytes at every attempt; what the exporter left out is neither sent nor counted.
+    // The same bytes at every attempt.
     expect(sent).toEqual(['rows of a', 'rows of a', 'rows of a', 'rows of b']);
     expect([first.encodings(), second.encodings()]).toEqual([3, 1]);
     expect(delivery.status()).toMatchObject({ queuedBytes: 0, sentPoints: 5 });
@@ -375,8 +376,9 @@ describe('payloads encoded by the exporter when sent (exportDeferred)', () => {
       () => Promise.resolve(unavailable()),
     );
     await queued.start();
-    const stored = deferred('stored rows', 1);
-    await exportDeferred(queued, stored.payload, 3);
+    expect(queued.queuesInMemory).toBe(false);
+    const stored = deferred('stored rows');
+    await exportDeferred(queued, stored.payload, 2);
     expect(stored.encodings()).toBe(1);
     expect(queued.status()).toMatchObject({ queuedBytes: 'stored rows'.length, queuedPoints: 2 });
     await queued.shutdown();

@@ -49,20 +49,17 @@ export interface SendRequest {
 
 /**
  * A batch an exporter encodes itself in its own wire format, and only when it is needed
- * ({@link Delivery.exportDeferred}): a memory queue keeps the payload as it was exported and
- * encodes it at each send, so that the bytes live only while they are sent (an exporter can
- * then encode into a buffer it reuses); a persistent queue encodes it once, to store the
- * bytes, and so does a delivery without a queue. Encoding must give the same bytes every time.
+ * ({@link Delivery.exportDeferred}): a memory queue keeps the payload in whatever form the
+ * exporter chose and encodes it at each send, so that the bytes live only while they are sent
+ * (an exporter can then encode into a buffer it reuses); a persistent queue encodes it once,
+ * to store the bytes, and so does a delivery without a queue. Encoding must give the same
+ * bytes every time.
  */
 export interface DeferredPayload {
-  /** Bytes it is expected to encode into: what the memory queue counts for `max_bytes`. */
+  /** What the memory queue counts for `max_bytes` (the exporter says what it measures). */
   readonly estimatedBytes: number;
-  /**
-   * The bytes to send, and how many of its points the exporter left out of them (counted and
-   * logged by the exporter: the delivery neither sends nor counts them). Throws on a payload
-   * that cannot be encoded (failed for good).
-   */
-  encode(): { bytes: Uint8Array; leftOut: number };
+  /** The bytes to send. Throws on a payload that cannot be encoded (failed for good). */
+  encode(): Uint8Array;
 }
 
 /** What a send achieved. `rejected` points were refused by the backend (partial success). */
@@ -271,6 +268,24 @@ export class Delivery {
   }
 
   /**
+   * True when the sending queue is enabled and kept in memory: what an exporter hands to
+   * {@link exportDeferred} then waits unencoded, in the form the exporter chose.
+   */
+  get queuesInMemory(): boolean {
+    return this.#config.sending_queue.enabled && this.#store === undefined;
+  }
+
+  /** Fails an export that arrives after shutdown began; true when it did. */
+  #refusedAfterShutdown(callback: (result: ExportResult) => void): boolean {
+    if (!this.#stopping) return false;
+    callback({
+      code: ExportResultCode.FAILED,
+      error: new Error(`exporter ${this.#settings.id} is shut down`),
+    });
+    return true;
+  }
+
+  /**
    * Takes a batch. With the queue enabled, the callback reports whether it was queued (for
    * `storage: file`, written to disk); otherwise it reports the outcome of sending it, retries
    * included. Never throws; calls the callback once.
@@ -281,13 +296,7 @@ export class Delivery {
       callback({ code: ExportResultCode.SUCCESS });
       return;
     }
-    if (this.#stopping) {
-      callback({
-        code: ExportResultCode.FAILED,
-        error: new Error(`exporter ${this.#settings.id} is shut down`),
-      });
-      return;
-    }
+    if (this.#refusedAfterShutdown(callback)) return;
     let bytes: Uint8Array;
     try {
       bytes = encodeExportRequest([batch]);
@@ -314,13 +323,7 @@ export class Delivery {
       callback({ code: ExportResultCode.SUCCESS });
       return;
     }
-    if (this.#stopping) {
-      callback({
-        code: ExportResultCode.FAILED,
-        error: new Error(`exporter ${this.#settings.id} is shut down`),
-      });
-      return;
-    }
+    if (this.#refusedAfterShutdown(callback)) return;
     if (!this.#config.sending_queue.enabled) {
       void this.#deliverNow(undefined, payload, points, callback);
       return;
@@ -338,26 +341,20 @@ export class Delivery {
       callback({ code: ExportResultCode.SUCCESS });
       return;
     }
-    if (this.#stopping) {
-      callback({
-        code: ExportResultCode.FAILED,
-        error: new Error(`exporter ${this.#settings.id} is shut down`),
-      });
-      return;
-    }
-    if (this.#config.sending_queue.enabled && this.#store === undefined) {
+    if (this.#refusedAfterShutdown(callback)) return;
+    if (this.queuesInMemory) {
       void this.#enqueue(payload, points, callback);
       return;
     }
     // Sent now or stored on disk: encoded once, here.
-    let encoded: { bytes: Uint8Array; leftOut: number };
+    let bytes: Uint8Array;
     try {
-      encoded = payload.encode();
+      bytes = payload.encode();
     } catch (error) {
       callback({ code: ExportResultCode.FAILED, error: toError(error) });
       return;
     }
-    this.exportEncoded(encoded.bytes, points - encoded.leftOut, callback);
+    this.exportEncoded(bytes, points, callback);
   }
 
   async #deliverNow(
@@ -619,19 +616,12 @@ export class Delivery {
     | { kind: 'retryable'; failure: ExportFailure; started: number }
     | { kind: 'failed'; error: Error }
   > {
-    let points = group.reduce((sum, e) => sum + e.points, 0);
+    const points = group.reduce((sum, e) => sum + e.points, 0);
     const started = this.#now();
     let bytes: Uint8Array;
-    // Points of deferred payloads that their exporter left out when encoding them.
-    let leftOut = 0;
     const encoded = new Map<Entry, Uint8Array>();
     try {
-      for (const e of group) {
-        if (e.deferred === undefined) continue;
-        const made = e.deferred.encode();
-        encoded.set(e, made.bytes);
-        leftOut += made.leftOut;
-      }
+      for (const e of group) if (e.deferred !== undefined) encoded.set(e, e.deferred.encode());
     } catch (error) {
       // The exporter cannot encode it: failed for good (the next attempt would fail alike).
       this.#errors.report('encode', error);
@@ -651,8 +641,6 @@ export class Delivery {
       this.#errors.report('read', error);
       return { kind: 'failed', error: toError(error) };
     }
-    // What is sent and counted: the points the exporter left out were counted by it.
-    points -= leftOut;
     if (bytes.length === 0) return { kind: 'sent' };
     // A lone batch keeps its decoded form for the next attempt.
     const single = group.length === 1 ? group[0] : undefined;
