@@ -4,9 +4,18 @@ import { writeDecimal } from './decimal.ts';
  * What every row of one series of one metric shares, made once per series and reused by every
  * batch: `<device>\t<metric>\t` and `\t<labels>\n`, as UTF-8.
  */
-export interface RowParts {
+export class RowParts {
+  /** The series table that last numbered these parts, and their number there (held-rows.ts). */
+  numberedIn: object | undefined = undefined;
+  number = 0;
+
   readonly middle: Uint8Array;
   readonly tail: Uint8Array;
+
+  constructor(middle: Uint8Array, tail: Uint8Array) {
+    this.middle = middle;
+    this.tail = tail;
+  }
 }
 
 /** Where a conversion puts a batch's rows: COPY text ({@link CopyTextBuilder}) or a held form. */

@@ -12,7 +12,7 @@ import { describeTarget, resolveTarget } from './config.ts';
 import { writeRows } from './copy.ts';
 import { CopyTextBuilder } from './copy-text.ts';
 import { sqlState, toExportFailure } from './errors.ts';
-import { HeldRows } from './held-rows.ts';
+import { HeldRows, SeriesTable } from './held-rows.ts';
 import { convertRows, PointFieldsCache, toCopyRows } from './rows.ts';
 import type { Conversion, RowOptions, Rows } from './rows.ts';
 import type { SchemaOutcome } from './schema.ts';
@@ -43,6 +43,8 @@ export class PostgresqlExporter implements Exporter {
   readonly #fields = new PointFieldsCache();
   /** Receives each batch's rows (conversions run one at a time, synchronously). */
   readonly #builder = new CopyTextBuilder();
+  /** The series that batches held in the memory queue refer to (replaced when full). */
+  #series = new SeriesTable();
   #schema: Promise<SchemaOutcome> | undefined;
   #started: Promise<void> | undefined;
   #closed = false;
@@ -233,7 +235,8 @@ export class PostgresqlExporter implements Exporter {
   export(batch: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
     const points = countPoints(batch);
     if (this.#delivery.queuesInMemory) {
-      const held = new HeldRows(points);
+      if (this.#series.full) this.#series = new SeriesTable();
+      const held = new HeldRows(this.#series, points);
       const leftOut = this.#countLeftOut(convertRows(batch, this.#rowOptions, this.#fields, held));
       held.trim();
       this.#delivery.exportDeferred(

@@ -1,8 +1,8 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { ExponentialHistogram, Histogram, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
-import { CopyTextBuilder } from './copy-text.ts';
-import type { RowParts, RowSink } from './copy-text.ts';
+import { CopyTextBuilder, RowParts } from './copy-text.ts';
+import type { RowSink } from './copy-text.ts';
 
 /**
  * OpenTelemetry batches → rows of kwollect's `metrics` table, as lines of PostgreSQL's COPY
@@ -183,20 +183,19 @@ export interface LastSeries {
   readonly parts: (SeriesParts | undefined)[];
 }
 
-/** {@link RowParts} with what they were made from, to tell whether they still hold. */
-interface SeriesParts extends RowParts {
+/**
+ * {@link RowParts} of a series: its device (`<device>\t`) and the metric (`<metric>\t`), its
+ * labels; with what they were made from, to tell whether they still hold.
+ */
+class SeriesParts extends RowParts {
   readonly fields: PointFields;
   readonly device: Uint8Array;
-}
 
-/** The parts of a series' rows: its device (`<device>\t`), the metric (`<metric>\t`), its labels. */
-function seriesParts(
-  fields: PointFields,
-  device: Uint8Array,
-  metric: Uint8Array,
-  tail: Uint8Array,
-): SeriesParts {
-  return { middle: Buffer.concat([device, metric]), tail, fields, device };
+  constructor(fields: PointFields, device: Uint8Array, metric: Uint8Array, tail: Uint8Array) {
+    super(Buffer.concat([device, metric]), tail);
+    this.fields = fields;
+    this.device = device;
+  }
 }
 
 /**
@@ -342,7 +341,7 @@ export function convertRows(
           if (time !== undefined && Number.isFinite(value)) {
             let parts = last?.parts[i];
             if (parts?.fields !== fields || parts.device !== device) {
-              parts = seriesParts(fields, device, metricBytes, fields.tail);
+              parts = new SeriesParts(fields, device, metricBytes, fields.tail);
               if (last !== undefined) last.parts[i] = parts;
             }
             sink.pushRow(time, parts, value);
