@@ -28,12 +28,62 @@ export class SeriesTable {
   }
 }
 
+/** The typed arrays of {@link HeldRows}: `capacity` rows each. */
+interface RowArrays {
+  readonly capacity: number;
+  readonly values: Float64Array;
+  readonly parts: Uint32Array;
+  readonly timeIndex: Uint32Array;
+}
+
+/**
+ * Typed arrays of held batches given back once their batch left the queue, for the next
+ * batches, up to {@link HeldArraysPool.MAX_BYTES}. Allocating them afresh for every batch
+ * cost more than holding the rows: their memory lives outside V8's heap, a batch queued in a
+ * burst survives young collections, and its arrays are then freed only by a full collection,
+ * so that every burst added some 8 MB (500,000 rows) of external memory until V8 ran a full
+ * collection for it, marking everything the process holds (bench/postgresql.bench.ts: a
+ * third of the runs of the memory queue side at 0.8 µs a row and more, 0.3 µs of it on V8's
+ * helper threads, against 0.34–0.43 µs otherwise).
+ */
+export class HeldArraysPool {
+  readonly #free: RowArrays[] = [];
+  #bytes = 0;
+
+  /** Bytes of arrays kept at most (a burst's worth beyond it is left to the collector). */
+  static readonly MAX_BYTES = 32 * 1024 * 1024;
+
+  /** Arrays for at least `capacity` rows (taken from the pool when it holds any that fit). */
+  take(capacity: number): RowArrays {
+    for (let i = this.#free.length - 1; i >= 0; i -= 1) {
+      const arrays = this.#free[i] as RowArrays;
+      if (arrays.capacity < capacity) continue;
+      this.#free.splice(i, 1);
+      this.#bytes -= arrays.capacity * HeldRows.BYTES_PER_ROW;
+      return arrays;
+    }
+    return {
+      capacity,
+      values: new Float64Array(capacity),
+      parts: new Uint32Array(capacity),
+      timeIndex: new Uint32Array(capacity),
+    };
+  }
+
+  give(arrays: RowArrays): void {
+    const bytes = arrays.capacity * HeldRows.BYTES_PER_ROW;
+    if (this.#bytes + bytes > HeldArraysPool.MAX_BYTES) return;
+    this.#free.push(arrays);
+    this.#bytes += bytes;
+  }
+}
+
 /**
  * A batch's rows held while it waits in the memory queue, in a compact form made when it is
  * exported; {@link HeldRows.writeTo} makes its COPY text at each send, the same text every
  * time.
  *
- * Per row, in typed arrays: the number of its series' {@link RowParts} in a {@link
+ * Per row, in typed arrays (from a {@link HeldArraysPool}): the number of its series' {@link RowParts} in a {@link
  * SeriesTable} (device, metric and labels as bytes, made once per series and shared with
  * every batch), the index of its time among the batch's distinct times (each kept once, as
  * bytes), and its value: 16 bytes a row, outside V8's heap, and no object of its own, so that
@@ -44,12 +94,11 @@ export class SeriesTable {
  */
 export class HeldRows implements RowSink {
   readonly #series: SeriesTable;
+  readonly #pool: HeldArraysPool;
   /** The distinct times, each as its COPY column (see {@link RowSink.pushRow}). */
   readonly #times: Uint8Array[] = [];
   #lastTime: Uint8Array | undefined;
-  #values: Float64Array;
-  #parts: Uint32Array;
-  #timeIndex: Uint32Array;
+  #arrays: RowArrays | undefined;
   #count = 0;
   /** Rows off the common path, as lines of COPY text. */
   readonly #lines: string[] = [];
@@ -59,13 +108,10 @@ export class HeldRows implements RowSink {
   static readonly BYTES_PER_ROW = 16;
 
   /** `expectedRows`: the batch's points (one row each for gauges and sums). */
-  constructor(series: SeriesTable, expectedRows: number) {
+  constructor(series: SeriesTable, pool: HeldArraysPool, expectedRows: number) {
     this.#series = series;
-    const capacity = Math.max(16, expectedRows);
-    const arrays = HeldRows.#allocate(capacity);
-    this.#values = arrays.values;
-    this.#parts = arrays.parts;
-    this.#timeIndex = arrays.timeIndex;
+    this.#pool = pool;
+    this.#arrays = pool.take(Math.max(16, expectedRows));
   }
 
   get rows(): number {
@@ -73,15 +119,16 @@ export class HeldRows implements RowSink {
   }
 
   pushRow(time: Uint8Array, parts: RowParts, value: number): void {
-    if (this.#count === this.#values.length) this.#resize(this.#count * 2);
+    let arrays = this.#live();
+    if (this.#count === arrays.capacity) arrays = this.#resize(arrays, this.#count * 2);
     if (time !== this.#lastTime) {
       this.#times.push(time);
       this.#lastTime = time;
     }
     const at = this.#count;
-    this.#values[at] = value;
-    this.#parts[at] = this.#series.numberOf(parts);
-    this.#timeIndex[at] = this.#times.length - 1;
+    arrays.values[at] = value;
+    arrays.parts[at] = this.#series.numberOf(parts);
+    arrays.timeIndex[at] = this.#times.length - 1;
     this.#count = at + 1;
   }
 
@@ -90,19 +137,14 @@ export class HeldRows implements RowSink {
     this.#lineBytes += line.length;
   }
 
-  /** Gives back the room of rows that were not made (points left out). */
-  trim(): void {
-    if (this.#count * 2 < this.#values.length) this.#resize(this.#count);
-  }
-
   /**
-   * Memory this form holds, what the memory queue counts for `max_bytes`: its rows, its
-   * distinct times and its other lines. The series' parts are shared with the exporter's
+   * Memory this form holds, what the memory queue counts for `max_bytes`: its rows' arrays,
+   * its distinct times and its other lines. The series' parts are shared with the exporter's
    * cache and other batches, and not counted.
    */
   get bytes(): number {
     return (
-      this.#values.length * HeldRows.BYTES_PER_ROW +
+      (this.#arrays?.capacity ?? 0) * HeldRows.BYTES_PER_ROW +
       this.#times.length * 64 +
       this.#lineBytes +
       this.#lines.length * 16
@@ -111,11 +153,9 @@ export class HeldRows implements RowSink {
 
   /** Writes the rows into `builder` and returns their COPY text ({@link CopyTextBuilder.take}). */
   writeTo(builder: CopyTextBuilder): Buffer {
+    const { values, parts, timeIndex } = this.#live();
     const series = this.#series;
     const times = this.#times;
-    const values = this.#values;
-    const parts = this.#parts;
-    const timeIndex = this.#timeIndex;
     for (let i = 0; i < this.#count; i += 1) {
       builder.pushRow(times[timeIndex[i] ?? 0] as Uint8Array, series.parts(parts[i] ?? 0), values[i] ?? 0);
     }
@@ -123,27 +163,25 @@ export class HeldRows implements RowSink {
     return builder.take();
   }
 
-  #resize(capacity: number): void {
-    const arrays = HeldRows.#allocate(Math.max(16, capacity));
-    arrays.values.set(this.#values.subarray(0, this.#count));
-    arrays.parts.set(this.#parts.subarray(0, this.#count));
-    arrays.timeIndex.set(this.#timeIndex.subarray(0, this.#count));
-    this.#values = arrays.values;
-    this.#parts = arrays.parts;
-    this.#timeIndex = arrays.timeIndex;
+  /** Gives the arrays back to the pool: the batch has left the queue. */
+  release(): void {
+    if (this.#arrays === undefined) return;
+    this.#pool.give(this.#arrays);
+    this.#arrays = undefined;
   }
 
-  /**
-   * The three arrays of `capacity` rows, each its own allocation: below glibc's mmap threshold
-   * (128 KiB) for batches of up to 16,384 rows, they come from the process's heap, where one
-   * allocation of all three was mapped afresh each time (its page faults cost as much as
-   * writing the rows: bench/postgresql.bench.ts, `--cpu-prof`).
-   */
-  static #allocate(capacity: number): { values: Float64Array; parts: Uint32Array; timeIndex: Uint32Array } {
-    return {
-      values: new Float64Array(capacity),
-      parts: new Uint32Array(capacity),
-      timeIndex: new Uint32Array(capacity),
-    };
+  #live(): RowArrays {
+    if (this.#arrays === undefined) throw new Error('held rows used after their release');
+    return this.#arrays;
+  }
+
+  #resize(arrays: RowArrays, capacity: number): RowArrays {
+    const bigger = this.#pool.take(capacity);
+    bigger.values.set(arrays.values.subarray(0, this.#count));
+    bigger.parts.set(arrays.parts.subarray(0, this.#count));
+    bigger.timeIndex.set(arrays.timeIndex.subarray(0, this.#count));
+    this.#pool.give(arrays);
+    this.#arrays = bigger;
+    return bigger;
   }
 }

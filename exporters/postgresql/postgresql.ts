@@ -12,7 +12,7 @@ import { describeTarget, resolveTarget } from './config.ts';
 import { writeRows } from './copy.ts';
 import { CopyTextBuilder } from './copy-text.ts';
 import { sqlState, toExportFailure } from './errors.ts';
-import { HeldRows, SeriesTable } from './held-rows.ts';
+import { HeldArraysPool, HeldRows, SeriesTable } from './held-rows.ts';
 import { convertRows, PointFieldsCache, toCopyRows } from './rows.ts';
 import type { Conversion, RowOptions, Rows } from './rows.ts';
 import type { SchemaOutcome } from './schema.ts';
@@ -45,6 +45,7 @@ export class PostgresqlExporter implements Exporter {
   readonly #builder = new CopyTextBuilder();
   /** The series that batches held in the memory queue refer to (replaced when full). */
   #series = new SeriesTable();
+  readonly #heldArrays = new HeldArraysPool();
   #schema: Promise<SchemaOutcome> | undefined;
   #started: Promise<void> | undefined;
   #closed = false;
@@ -236,11 +237,17 @@ export class PostgresqlExporter implements Exporter {
     const points = countPoints(batch);
     if (this.#delivery.queuesInMemory) {
       if (this.#series.full) this.#series = new SeriesTable();
-      const held = new HeldRows(this.#series, points);
+      const held = new HeldRows(this.#series, this.#heldArrays, points);
       const leftOut = this.#countLeftOut(convertRows(batch, this.#rowOptions, this.#fields, held));
-      held.trim();
+      if (points === leftOut) held.release();
       this.#delivery.exportDeferred(
-        { estimatedBytes: held.bytes, encode: () => held.writeTo(this.#builder) },
+        {
+          estimatedBytes: held.bytes,
+          encode: () => held.writeTo(this.#builder),
+          release: () => {
+            held.release();
+          },
+        },
         points - leftOut,
         resultCallback,
       );

@@ -322,16 +322,25 @@ describe('memory queue', () => {
 });
 
 describe('payloads encoded by the exporter when sent (exportDeferred)', () => {
-  /** A payload of `text` whose encodings are counted. */
-  function deferred(text: string): { payload: DeferredPayload; encodings: () => number } {
+  /** A payload of `text` whose encodings and releases are counted. */
+  function deferred(text: string): {
+    payload: DeferredPayload;
+    encodings: () => number;
+    releases: () => number;
+  } {
     let encodings = 0;
+    let releases = 0;
     return {
       encodings: () => encodings,
+      releases: () => releases,
       payload: {
         estimatedBytes: 1000,
         encode: () => {
           encodings += 1;
           return Buffer.from(text);
+        },
+        release: () => {
+          releases += 1;
         },
       },
     };
@@ -363,6 +372,8 @@ describe('payloads encoded by the exporter when sent (exportDeferred)', () => {
     // The same bytes at every attempt.
     expect(sent).toEqual(['rows of a', 'rows of a', 'rows of a', 'rows of b']);
     expect([first.encodings(), second.encodings()]).toEqual([3, 1]);
+    // Released once each, when delivered.
+    expect([first.releases(), second.releases()]).toEqual([1, 1]);
     expect(delivery.status()).toMatchObject({ queuedBytes: 0, sentPoints: 5 });
     expect(settings.telemetry.counts.failed).toBe(0);
     await delivery.shutdown();

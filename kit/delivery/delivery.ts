@@ -60,6 +60,11 @@ export interface DeferredPayload {
   readonly estimatedBytes: number;
   /** The bytes to send. Throws on a payload that cannot be encoded (failed for good). */
   encode(): Uint8Array;
+  /**
+   * Called once when a memory queue is done with the payload (sent, given up, dropped or left
+   * at shutdown), after its last encoding was sent: the exporter may reuse what it holds.
+   */
+  release?(): void;
 }
 
 /** What a send achieved. `rejected` points were refused by the backend (partial success). */
@@ -448,6 +453,7 @@ export class Delivery {
 
   #remove(entry: Entry): void {
     if (!this.#queue.delete(entry.seq)) return;
+    entry.deferred?.release?.();
     this.#queuedPoints -= entry.points;
     this.#queuedBytes -= entry.size;
     if (this.#queue.size === 0) this.#errors.recovered('queue_full');
@@ -797,6 +803,7 @@ export class Delivery {
         { batches: this.#queue.size, points: this.#queuedPoints },
         'dropping batches left in the memory queue at shutdown (use storage: file to keep them)',
       );
+      for (const entry of this.#queue.values()) entry.deferred?.release?.();
       this.#queue.clear();
       this.#queuedPoints = 0;
       this.#queuedBytes = 0;
