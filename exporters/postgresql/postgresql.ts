@@ -1,4 +1,5 @@
 import type { ExportResult } from '@opentelemetry/core';
+import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import pg from 'pg';
 import type { ComponentSettings, Exporter } from '../../kit/component.ts';
@@ -6,6 +7,7 @@ import { Delivery } from '../../kit/delivery/delivery.ts';
 import type { DeliveryOptions, SendRequest, SendResult } from '../../kit/delivery/delivery.ts';
 import { AttributeCache, decodeMetricsRequest } from '../../kit/otlp/decode.ts';
 import { ErrorLog } from '../../kit/error-log.ts';
+import { toError } from '../../kit/errors.ts';
 import { countPoints } from '../../kit/metrics-data.ts';
 import type { PostgresqlExporterConfig } from './config.ts';
 import { describeTarget, resolveTarget } from './config.ts';
@@ -235,6 +237,23 @@ export class PostgresqlExporter implements Exporter {
    */
   export(batch: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
     const points = countPoints(batch);
+    try {
+      this.#convertAndDeliver(batch, points, resultCallback);
+    } catch (error) {
+      // A conversion that throws is a bug: the batch fails, counted, and the rest goes on
+      // (the rows it left in the builder are dropped).
+      this.#builder.take();
+      this.#settings.telemetry.failed(points);
+      this.#errors.report('convert', error);
+      resultCallback({ code: ExportResultCode.FAILED, error: toError(error) });
+    }
+  }
+
+  #convertAndDeliver(
+    batch: ResourceMetrics,
+    points: number,
+    resultCallback: (result: ExportResult) => void,
+  ): void {
     if (this.#delivery.queuesInMemory) {
       if (this.#series.full) this.#series = new SeriesTable();
       const held = new HeldRows(this.#series, this.#heldArrays, points);
