@@ -89,10 +89,22 @@ class BufferedReader {
   }
 }
 
-/** Reads the kernel's page size from the first mapping of `/proc/self/smaps`. */
-function detectPageSize(reader: BufferedReader): number {
+/**
+ * Reads the kernel's page size from the first mapping of `/proc/self/smaps`: its first 4 KiB
+ * only, in a buffer of its own. The whole file (150 KiB for a collector) would have grown the
+ * receiver's reader to 256 KiB, kept for the life of the process.
+ */
+function detectPageSize(): number {
   try {
-    const match = /KernelPageSize:\s+(\d+) kB/.exec(reader.read('/proc/self/smaps'));
+    const head = Buffer.allocUnsafe(4096);
+    const fd = openSync('/proc/self/smaps', O_RDONLY);
+    let length: number;
+    try {
+      length = readSync(fd, head, 0, head.length, null);
+    } finally {
+      closeSync(fd);
+    }
+    const match = /KernelPageSize:\s+(\d+) kB/.exec(head.toString('latin1', 0, length));
     return match === null ? DEFAULT_PAGE_SIZE : Number(match[1]) * 1024;
   } catch {
     // Without /proc/self/smaps (a kernel without CONFIG_PROC_PAGE_MONITOR) assume the common size.
@@ -180,7 +192,7 @@ export function createFileProcessClient(options: FileProcessClientOptions): Proc
       return readOrUndefined(join(options.rootPath, path));
     },
     pageSize() {
-      pageSize ??= detectPageSize(reader);
+      pageSize ??= detectPageSize();
       return pageSize;
     },
   };
