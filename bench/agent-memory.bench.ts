@@ -74,6 +74,8 @@ const DEFAULT_INTERVAL_MS = Number(args['default-interval']);
 /** The shipped collection interval of the default configuration. */
 const REAL_INTERVAL_MS = 10_000;
 const REAL_SCRAPES = Number(args['real-scrapes']);
+/** Scrapes after which both collectors' RSS settled in the 10,000-scrape run (docs/performance.md). */
+const SETTLED_SCRAPES = 1000;
 /** How long each collector's run may last, ms: unlimited unless `--max-minutes` is given. */
 const MAX_RUN_MS = args['max-minutes'] === undefined ? Infinity : Number(args['max-minutes']) * 60_000;
 const NODE_FLAGS = args['node-flags'].split(' ').filter((f) => f !== '');
@@ -636,6 +638,11 @@ function printSummary(
       summary.goals.defaultWithin130,
     )}; flat (procfs-only over ${String(procfs.scrapes)} scrapes, default over ${String(deflt.scrapes)}) ${met(summary.goals.flat)}`,
   );
+  if (Math.min(procfs.scrapes, deflt.scrapes) < SETTLED_SCRAPES)
+    console.log(
+      `note: the ratios were read before ${SETTLED_SCRAPES.toLocaleString('en')} scrapes; a long run settles above them ` +
+        '(docs/performance.md, "10,000 scrapes of both")',
+    );
   console.log(`AGENT_MEMORY_SUMMARY ${JSON.stringify(summary)}`);
   console.log('== end ==');
 }
