@@ -158,7 +158,7 @@ async function readPairs(): Promise<void> {
     );
     const row: Row = { quantity: 'procfs file reads per scrape', unit: 'µs', goal: '≤ 1.5×', runs: [] };
     for (let i = 0; i < RUNS; i++) {
-      const { ours, floor } = measureProcfsReadsPair(binary, calls, passes, 5, join(dir, 'list.txt'));
+      const { ours, floor } = measureProcfsReadsPair(binary, calls, passes, 5, dir);
       addRun(row, ours, floor, load1(), load1());
     }
     table.push(row);

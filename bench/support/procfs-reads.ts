@@ -3,7 +3,7 @@ import type { ProcfsClient } from '../../receivers/procfs/client.ts';
 import { createProcfsClient, endOfRead } from '../../receivers/procfs/client.ts';
 import { procfsConfigSchema } from '../../receivers/procfs/config.ts';
 import { ProcfsScraper } from '../../receivers/procfs/scraper.ts';
-import { runFloor } from './floor.ts';
+import { startFloor } from './floor.ts';
 
 /**
  * The file reads of one procfs scrape, replayed through the receiver's own client with the
@@ -75,7 +75,10 @@ function cpuUs(): number {
 /**
  * CPU µs per pass of `pass` (Node) and of the C floor making the calls of `floorCalls`
  * (path → kind), in `slices` alternating slices of `passes / slices` passes each (ours, the
- * floor, ours, …), so that both sides see the same load, after `warmUp` passes of ours.
+ * floor, ours, …), so that both sides see the same load, after `warmUp` passes of each. The
+ * floor is one process for all the slices ({@link startFloor}, files in `dir`), so that no
+ * process is started between two slices of ours; each side times its own passes with the CPU
+ * time of its process (`getrusage`: ours through `process.cpuUsage()`).
  */
 export function measurePassPair(
   binary: string,
@@ -83,20 +86,26 @@ export function measurePassPair(
   floorCalls: ReadonlyMap<string, string>,
   passes: number,
   slices: number,
-  listFile: string,
+  dir: string,
   warmUp = 3000,
 ): { ours: number; floor: number } {
-  for (let i = 0; i < warmUp; i++) pass();
-  const perSlice = Math.ceil(passes / slices);
-  let ours = 0;
-  let floor = 0;
-  for (let slice = 0; slice < slices; slice++) {
-    const start = cpuUs();
-    for (let i = 0; i < perSlice; i++) pass();
-    ours += (cpuUs() - start) / perSlice;
-    floor += runFloor(binary, floorCalls, perSlice, listFile).ms * 1000;
+  const floorProcess = startFloor(binary, floorCalls, dir);
+  try {
+    for (let i = 0; i < warmUp; i++) pass();
+    floorProcess.run(warmUp);
+    const perSlice = Math.ceil(passes / slices);
+    let ours = 0;
+    let floor = 0;
+    for (let slice = 0; slice < slices; slice++) {
+      const start = cpuUs();
+      for (let i = 0; i < perSlice; i++) pass();
+      ours += (cpuUs() - start) / perSlice;
+      floor += floorProcess.run(perSlice) * 1000;
+    }
+    return { ours: ours / slices, floor: floor / slices };
+  } finally {
+    floorProcess.close();
   }
-  return { ours: ours / slices, floor: floor / slices };
 }
 
 /**
@@ -110,7 +119,7 @@ export function measureProcfsReadsPair(
   calls: readonly ProcfsCall[],
   passes: number,
   slices: number,
-  listFile: string,
+  dir: string,
 ): { ours: number; floor: number } {
   const client = createProcfsClient('/');
   const pass = (): void => {
@@ -121,7 +130,7 @@ export function measureProcfsReadsPair(
     }
   };
   try {
-    return measurePassPair(binary, pass, floorCallsOf(calls), passes, slices, listFile);
+    return measurePassPair(binary, pass, floorCallsOf(calls), passes, slices, dir);
   } finally {
     client.close();
   }
