@@ -166,7 +166,8 @@ export function startFloor(binary: string, seen: ReadonlyMap<string, string>, di
         if (n === 0) throw new Error(`the floor ended (exit ${String(child.exitCode)})`);
         length += n;
       }
-      const [, ms = 'NaN'] = line.toString('latin1', 0, length).trim().split(' ');
+      // utf8, as the client decodes: another encoding here made V8 drop the client's optimised `toString`.
+      const [, ms = 'NaN'] = line.toString('utf8', 0, length).trim().split(' ');
       return Number(ms);
     },
     close() {

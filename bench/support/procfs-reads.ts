@@ -79,6 +79,12 @@ function cpuUs(): number {
  * floor is one process for all the slices ({@link startFloor}, files in `dir`), so that no
  * process is started between two slices of ours; each side times its own passes with the CPU
  * time of its process (`getrusage`: ours through `process.cpuUsage()`).
+ *
+ * 20,000 warm-up passes by default, until V8 stops compiling: with 500 the first two runs came
+ * out 0.2–0.3× above the others; with 3,000 the pass ran at its speed after about 1,600, but
+ * `--trace-opt` showed V8 still compiling the client's functions with its optimising compiler
+ * in the second and third runs (up to 38 ms of its thread's CPU, counted in ours); after 20,000
+ * it compiles nothing more.
  */
 export function measurePassPair(
   binary: string,
@@ -87,7 +93,7 @@ export function measurePassPair(
   passes: number,
   slices: number,
   dir: string,
-  warmUp = 3000,
+  warmUp = 20000,
 ): { ours: number; floor: number } {
   const floorProcess = startFloor(binary, floorCalls, dir);
   try {
@@ -109,31 +115,27 @@ export function measurePassPair(
 }
 
 /**
- * CPU µs per pass of the receiver's client making `calls`, and of the C floor making them,
- * in `slices` alternating slices (see {@link measurePassPair}). 3,000 warm-up passes of ours
- * first: with 500 the JIT had not settled and the first two runs came out 0.2–0.3× above
- * the others.
+ * A pass of the receiver's client making `calls`, as the scraper makes them. One client for
+ * every run of a row, as a collector has one for its life: with a client per run, its
+ * functions were new closures each time, V8 threw their optimised code away ("wrong call
+ * target") and compiled them again during the measured slices of the next runs, and the
+ * compiler thread's CPU (38 ms for one function) is counted in ours (`process.cpuUsage()`):
+ * the third run came out 4–5 µs above the others in every sitting.
  */
-export function measureProcfsReadsPair(
-  binary: string,
-  calls: readonly ProcfsCall[],
-  passes: number,
-  slices: number,
-  dir: string,
-): { ours: number; floor: number } {
+export function procfsReadsPass(calls: readonly ProcfsCall[]): { pass: () => void; close: () => void } {
   const client = createProcfsClient('/');
-  const pass = (): void => {
-    for (const { arg, kind, bytes } of calls) {
-      if (kind === 'S') client.statfs(arg);
-      else if (bytes === true) client.readBytes(arg);
-      else client.read(arg);
-    }
+  return {
+    pass: () => {
+      for (const { arg, kind, bytes } of calls) {
+        if (kind === 'S') client.statfs(arg);
+        else if (bytes === true) client.readBytes(arg);
+        else client.read(arg);
+      }
+    },
+    close: () => {
+      client.close();
+    },
   };
-  try {
-    return measurePassPair(binary, pass, floorCallsOf(calls), passes, slices, dir);
-  } finally {
-    client.close();
-  }
 }
 
 /** The floor's list for `calls`: absolute path → kind (`B` followed by its margin). */
