@@ -160,8 +160,12 @@ async function readPairs(): Promise<void> {
     const replay = procfsReadsPass(calls);
     try {
       for (let i = 0; i < RUNS; i++) {
-        const { ours, floor } = measurePassPair(binary, replay.pass, floorCallsOf(calls), passes, 5, dir);
-        addRun(row, ours, floor, load1(), load1());
+        const pair = measurePassPair(binary, replay.pass, floorCallsOf(calls), passes, 5, dir);
+        const slices = (values: number[]): string => values.map((v) => v.toFixed(1)).join(' ');
+        console.log(
+          `  slices, µs a pass: ours ${slices(pair.oursSlices)}; floor ${slices(pair.floorSlices)}`,
+        );
+        addRun(row, pair.ours, pair.floor, load1(), load1());
       }
     } finally {
       replay.close();

@@ -139,11 +139,12 @@ export interface FloorProcess {
 
 /**
  * Starts the floor over `seen` (as {@link runFloor}) as one process that makes the passes
- * asked of it, slice after slice, through two FIFOs in `dir` that this process reads and
- * writes synchronously (in a directory of its own under `dir`, removed by `close`). Between our slices no process is started: a process started from
- * ours (`fork`) leaves every page of ours copy-on-write, and ours then paid a page fault for
- * each page it wrote next, 80 a slice of 400 passes of the `reads` row, about 5 % of its time
- * (docs/performance.md, "File reads: the floor in one process").
+ * asked of it, slice after slice, through two FIFOs that this process writes and reads
+ * synchronously (in a directory of its own under `dir`, removed by `close`). So no process is
+ * started between our slices: starting one forks ours, which leaves every page of ours
+ * copy-on-write, and ours then paid a page fault for each page it wrote next (49–120 a slice
+ * of 400 passes of the `reads` row, 5 % of its time; docs/performance.md, "File reads: the
+ * floor in one process").
  */
 export function startFloor(binary: string, seen: ReadonlyMap<string, string>, dir: string): FloorProcess {
   const own = mkdtempSync(join(dir, 'floor-'));

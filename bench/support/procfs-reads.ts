@@ -74,7 +74,7 @@ function cpuUs(): number {
 
 /**
  * CPU µs per pass of `pass` (Node) and of the C floor making the calls of `floorCalls`
- * (path → kind), in `slices` alternating slices of `passes / slices` passes each (ours, the
+ * (path → kind), the mean of each side's slices (returned too), in `slices` alternating slices of `passes / slices` passes each (ours, the
  * floor, ours, …), so that both sides see the same load, after `warmUp` passes of each. The
  * floor is one process for all the slices ({@link startFloor}, files in `dir`), so that no
  * process is started between two slices of ours; each side times its own passes with the CPU
@@ -94,21 +94,22 @@ export function measurePassPair(
   slices: number,
   dir: string,
   warmUp = 20000,
-): { ours: number; floor: number } {
+): { ours: number; floor: number; oursSlices: number[]; floorSlices: number[] } {
   const floorProcess = startFloor(binary, floorCalls, dir);
   try {
     for (let i = 0; i < warmUp; i++) pass();
     floorProcess.run(warmUp);
     const perSlice = Math.ceil(passes / slices);
-    let ours = 0;
-    let floor = 0;
+    const oursSlices: number[] = [];
+    const floorSlices: number[] = [];
     for (let slice = 0; slice < slices; slice++) {
       const start = cpuUs();
       for (let i = 0; i < perSlice; i++) pass();
-      ours += (cpuUs() - start) / perSlice;
-      floor += floorProcess.run(perSlice) * 1000;
+      oursSlices.push((cpuUs() - start) / perSlice);
+      floorSlices.push(floorProcess.run(perSlice) * 1000);
     }
-    return { ours: ours / slices, floor: floor / slices };
+    const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
+    return { ours: mean(oursSlices), floor: mean(floorSlices), oursSlices, floorSlices };
   } finally {
     floorProcess.close();
   }
