@@ -51,7 +51,13 @@ import {
   stopOnInterrupt,
   waitFor,
 } from './support/node-agent.ts';
-import { floorCallsOf, measurePassPair, procfsReadsPass, recordProcfsReads } from './support/procfs-reads.ts';
+import {
+  floorCallsOf,
+  measurePassPair,
+  pinToOneCpu,
+  procfsReadsPass,
+  recordProcfsReads,
+} from './support/procfs-reads.ts';
 
 const heapFlags = applyCollectorHeapFlags(['procfs']);
 const ROWS = ['scrape200', 'scrape1000', 'reads', 'csv', 'default', 'memory'] as const;
@@ -158,6 +164,8 @@ async function readPairs(): Promise<void> {
     );
     const row: Row = { quantity: 'procfs file reads per scrape', unit: 'µs', goal: '≤ 1.5×', runs: [] };
     const replay = procfsReadsPass(calls);
+    const pinned = pinToOneCpu();
+    console.log(`  this process and the floor pinned to CPU ${String(pinned.cpu)} for the row`);
     try {
       for (let i = 0; i < RUNS; i++) {
         const pair = measurePassPair(binary, replay.pass, floorCallsOf(calls), passes, 5, dir);
@@ -168,6 +176,7 @@ async function readPairs(): Promise<void> {
         addRun(row, pair.ours, pair.floor, load1(), load1());
       }
     } finally {
+      pinned.restore();
       replay.close();
     }
     table.push(row);

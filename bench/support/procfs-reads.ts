@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import type { ProcfsClient } from '../../receivers/procfs/client.ts';
 import { createProcfsClient, endOfRead } from '../../receivers/procfs/client.ts';
@@ -113,6 +114,26 @@ export function measurePassPair(
   } finally {
     floorProcess.close();
   }
+}
+
+/**
+ * Pins this process (every thread, and the floor it starts next) to the first CPU it may run
+ * on, with util-linux's `taskset`; returns what restores its CPUs. The two CPUs of a virtual
+ * machine do not run at the same speed: unpinned, the floor, woken while ours waits for it,
+ * often ran on the other CPU than ours, and a run's ratio moved from 1.28 to 1.79× at load 1.3
+ * (slices of both sides at 46–48 or 64–69 µs, of ours at 64 or 91–99 µs); pinned, both sides
+ * measure on one CPU: 1.36–1.37× on one, 1.40–1.44× on the other (docs/performance.md).
+ */
+export function pinToOneCpu(): { cpu: number; restore: () => void } {
+  const pid = String(process.pid);
+  const list =
+    execFileSync('taskset', ['-c', '-p', pid], { encoding: 'utf8' }).trim().split(': ').pop() ?? '';
+  const cpu = Number.parseInt(list, 10);
+  execFileSync('taskset', ['-a', '-c', '-p', String(cpu), pid], { stdio: 'ignore' });
+  return {
+    cpu,
+    restore: () => execFileSync('taskset', ['-a', '-c', '-p', list, pid], { stdio: 'ignore' }),
+  };
 }
 
 /**
