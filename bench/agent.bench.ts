@@ -51,7 +51,13 @@ import {
   stopOnInterrupt,
   waitFor,
 } from './support/node-agent.ts';
-import { measureProcfsReadsPair, recordProcfsReads } from './support/procfs-reads.ts';
+import {
+  floorCallsOf,
+  measurePassPair,
+  pinToOneCpu,
+  procfsReadsPass,
+  recordProcfsReads,
+} from './support/procfs-reads.ts';
 
 const heapFlags = applyCollectorHeapFlags(['procfs']);
 const ROWS = ['scrape200', 'scrape1000', 'reads', 'csv', 'default', 'memory'] as const;
@@ -157,9 +163,21 @@ async function readPairs(): Promise<void> {
         `${String(count('K'))} until a read returns 0; ${String(count('S'))} statfs), ${String(passes)} passes in 5 slices alternating ours and the C floor, ×${String(RUNS)}`,
     );
     const row: Row = { quantity: 'procfs file reads per scrape', unit: 'µs', goal: '≤ 1.5×', runs: [] };
-    for (let i = 0; i < RUNS; i++) {
-      const { ours, floor } = measureProcfsReadsPair(binary, calls, passes, 5, join(dir, 'list.txt'));
-      addRun(row, ours, floor, load1(), load1());
+    const replay = procfsReadsPass(calls);
+    const pinned = pinToOneCpu();
+    console.log(`  this process and the floor pinned to CPU ${String(pinned.cpu)} for the row`);
+    try {
+      for (let i = 0; i < RUNS; i++) {
+        const pair = measurePassPair(binary, replay.pass, floorCallsOf(calls), passes, 5, dir);
+        const slices = (values: number[]): string => values.map((v) => v.toFixed(1)).join(' ');
+        console.log(
+          `  slices, µs a pass: ours ${slices(pair.oursSlices)}; floor ${slices(pair.floorSlices)}`,
+        );
+        addRun(row, pair.ours, pair.floor, load1(), load1());
+      }
+    } finally {
+      pinned.restore();
+      replay.close();
     }
     table.push(row);
   } finally {

@@ -179,14 +179,7 @@ try {
   const results = new Map<string, { node: number; c: number; load: number }[]>();
   for (let run = 1; run <= RUNS; run++) {
     for (const step of steps) {
-      const { ours, floor } = measurePassPair(
-        binary,
-        step.pass,
-        step.floor,
-        step.passes,
-        SLICES,
-        join(dir, 'list.txt'),
-      );
+      const { ours, floor } = measurePassPair(binary, step.pass, step.floor, step.passes, SLICES, dir);
       const load = load1();
       const runs = results.get(step.name) ?? [];
       runs.push({ node: ours, c: floor, load });

@@ -17,8 +17,9 @@ export interface ProcfsClient {
   read(path: string): string;
   /**
    * Reads `${root}/${path}` as bytes, a view of the client's buffer valid until its next call
-   * (no string made: for a parser that needs a few lines of a long file); throws the system
-   * error. Without it, the caller encodes `read`'s text.
+   * (no string made: for a parser that needs a few lines of a long file, or a mount table
+   * compared with the last one); throws the system error. Without it, the caller encodes
+   * `read`'s text.
    */
   readBytes?(path: string): Uint8Array;
   /** statfs of `${root}/${mountpoint}`; throws the system error. */

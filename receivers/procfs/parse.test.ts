@@ -10,6 +10,7 @@ import { parseNetDev } from '../../kit/procfs/net-dev.ts';
 import { parseStat } from '../../kit/procfs/stat.ts';
 import { parseUptime } from './parse/uptime.ts';
 import { ByteNames } from './parse/byte-names.ts';
+import { fieldEnd, skipBlanks, unsignedAt } from './parse/bytes.ts';
 import { parseVmstat } from './parse/vmstat.ts';
 
 const fixture = (name: string, file: string): string =>
@@ -174,6 +175,33 @@ describe('parseNetDev', () => {
     ],
   ])('rejects %s', (_case, text, message) => {
     expect(() => parseNetDev(text)).toThrow(message);
+  });
+});
+
+describe('byte fields', () => {
+  const bytes = Buffer.from(' \t pgfault  123 \nx\n', 'latin1');
+  it('skips blanks within a line, not its newline', () => {
+    expect(skipBlanks(bytes, 0)).toBe(3);
+    expect(skipBlanks(bytes, 15)).toBe(16); // the space before the newline
+    expect(skipBlanks(bytes, 16)).toBe(16);
+    expect(skipBlanks(bytes, bytes.length)).toBe(bytes.length);
+  });
+  it('ends a field at whitespace or at the end', () => {
+    expect(fieldEnd(bytes, 3)).toBe(10);
+    expect(fieldEnd(bytes, 12)).toBe(15);
+    expect(fieldEnd(bytes, 17)).toBe(18);
+    expect(fieldEnd(Buffer.from('42'), 0)).toBe(2);
+  });
+  it('reads unsigned integers of up to 15 digits exactly, NaN otherwise', () => {
+    const at = (text: string): number => unsignedAt(Buffer.from(text, 'latin1'), 0, text.length);
+    expect(at('123')).toBe(123);
+    expect(at('0')).toBe(0);
+    expect(at('999999999999999')).toBe(999_999_999_999_999);
+    expect(at('1234567890123456')).toBeNaN();
+    expect(at('')).toBeNaN();
+    expect(at('12a')).toBeNaN();
+    expect(at('-1')).toBeNaN();
+    expect(unsignedAt(bytes, 12, 15)).toBe(123);
   });
 });
 

@@ -211,6 +211,42 @@ describe('ProcfsScraper on fixture trees', () => {
     expect(reads).toBe(4);
   });
 
+  it('keeps a copy of the mount table read as bytes from a reused buffer, and decodes it as UTF-8', async () => {
+    // As the real client does: every read overwrites the one buffer the bytes are a view of.
+    const buffer = Buffer.alloc(4096);
+    let mounts = '/dev/sda1 /a ext4 rw 0 0\n';
+    let reads = 0;
+    const client: ProcfsClient = {
+      read: (path) => {
+        throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+      },
+      readBytes: (path) => {
+        if (path !== 'proc/self/mounts')
+          throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+        reads += 1;
+        buffer.fill(0);
+        return buffer.subarray(0, buffer.write(mounts, 'utf8'));
+      },
+      statfs: () => FIXED_FS,
+    };
+    const mountpoints = (batch: ResourceMetrics): unknown[] => [
+      ...new Set(
+        rows(batch)
+          .filter((x) => x.metric === 'system.filesystem.usage')
+          .map((x) => x.attributes['system.filesystem.mountpoint']),
+      ),
+    ];
+    const { runner, batch } = await scrapeOnce(new ProcfsScraper(client, procfsConfigSchema.parse({})));
+    expect(mountpoints(batch)).toEqual(['/a']);
+    expect(mountpoints((await runner.run(1000)).batch)).toEqual(['/a']);
+    // The same length, another mount point: seen although the buffer is the same object.
+    mounts = '/dev/sda1 /b ext4 rw 0 0\n';
+    expect(mountpoints((await runner.run(2000)).batch)).toEqual(['/b']);
+    mounts = '/dev/sda1 /mnt/caf\u00e9\\040bar ext4 rw 0 0\n';
+    expect(mountpoints((await runner.run(3000)).batch)).toEqual(['/mnt/caf\u00e9 bar']);
+    expect(reads).toBe(4);
+  });
+
   it('exports the rest when a file is malformed', async () => {
     const good = fixtureClient('linux-6.18-recorded');
     const client: ProcfsClient = {

@@ -220,7 +220,8 @@ export class ProcfsScraper implements Scraper {
   readonly #diskSets = new SetCache<DiskSets>();
   readonly #interfaceSets = new SetCache<InterfaceSets>();
   readonly #filesystemSets = new SetCache<FilesystemSets>();
-  #mountsText: string | undefined;
+  /** A copy of the bytes of the last mount table read (the client's buffer is reused). */
+  #mountsBytes: Buffer | undefined;
   /** The mounts of the last mount table read whose filesystems are measured. */
   #mounts: Mount[] = [];
   /** The boot time (seconds since the epoch) of /proc/stat `btime`: the start of every sum. */
@@ -365,11 +366,14 @@ export class ProcfsScraper implements Scraper {
     const mountsPath = this.#config.root_path === '/' ? 'proc/self/mounts' : 'proc/1/mounts';
     let mounts: Mount[];
     try {
-      // The mount table seldom changes: it is parsed and filtered again only when its text did.
-      const text = this.#client.read(mountsPath);
-      if (text !== this.#mountsText) {
+      // The mount table seldom changes: it is decoded, parsed and filtered again only when its
+      // bytes did (mount points are UTF-8).
+      const client = this.#client;
+      const bytes = client.readBytes?.(mountsPath) ?? Buffer.from(client.read(mountsPath), 'utf8');
+      if (this.#mountsBytes?.equals(bytes) !== true) {
+        const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
         this.#mounts = this.#selectedMounts(parseMounts(text, `/${mountsPath}`));
-        this.#mountsText = text;
+        this.#mountsBytes = Buffer.from(bytes);
       }
       mounts = this.#mounts;
     } catch (error) {

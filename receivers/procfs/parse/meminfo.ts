@@ -1,13 +1,12 @@
 import { ParseError } from '../../../kit/errors.ts';
-import { isSpace, toNumber } from '../../../kit/procfs/fields.ts';
+import { toNumber } from '../../../kit/procfs/fields.ts';
 import type { ByteNames } from './byte-names.ts';
-import { lineAt, textAt } from './bytes.ts';
+import { fieldEnd, lineAt, NEWLINE, skipBlanks, textAt, unsignedAt } from './bytes.ts';
 
 /** /proc/meminfo (proc(5)): every field, in bytes (`kB` values × 1024; counts as they are). */
 export type Meminfo = ReadonlyMap<string, number>;
 
 const SOURCE = '/proc/meminfo';
-const NEWLINE = 10;
 const COLON = 58;
 const K = 107;
 const B = 66;
@@ -27,7 +26,7 @@ export function parseMeminfo(source: Uint8Array | string, names?: ByteNames): Me
   while (i < n) {
     line += 1;
     const start = i;
-    while (i < n && bytes[i] !== NEWLINE && isSpace(bytes[i] ?? 0)) i++;
+    i = skipBlanks(bytes, i);
     if (i === n || bytes[i] === NEWLINE) {
       i++; // a blank line
       continue;
@@ -37,33 +36,21 @@ export function parseMeminfo(source: Uint8Array | string, names?: ByteNames): Me
     let colon = start;
     while (colon < n && bytes[colon] !== COLON && bytes[colon] !== NEWLINE) colon++;
     if (colon === start || bytes[colon] !== COLON) throw bad();
-    i = colon + 1;
-    while (i < n && bytes[i] !== NEWLINE && isSpace(bytes[i] ?? 0)) i++;
-    const valueStart = i;
-    let value = 0;
-    let digits = true;
-    while (i < n && !isSpace(bytes[i] ?? NEWLINE)) {
-      const digit = (bytes[i] ?? 0) - 48;
-      if (digit < 0 || digit > 9) digits = false;
-      value = value * 10 + digit;
-      i++;
-    }
-    const valueEnd = i;
-    while (i < n && bytes[i] !== NEWLINE && isSpace(bytes[i] ?? 0)) i++;
+    const valueStart = skipBlanks(bytes, colon + 1);
+    const valueEnd = fieldEnd(bytes, valueStart);
+    i = skipBlanks(bytes, valueEnd);
     let kB = false;
     if (i < n && bytes[i] !== NEWLINE) {
       if (bytes[i] !== K || bytes[i + 1] !== B) throw bad();
       kB = true;
-      i += 2;
-      while (i < n && bytes[i] !== NEWLINE && isSpace(bytes[i] ?? 0)) i++;
+      i = skipBlanks(bytes, i + 2);
       if (i < n && bytes[i] !== NEWLINE) throw bad();
     }
     i++; // past the newline
     const key = names === undefined ? textAt(bytes, start, colon) : names.find(bytes, start, colon);
     if (key === undefined) continue;
-    // Up to 15 digits are summed exactly; longer fields, empty ones and others go through Number.
-    if (!digits || valueStart === valueEnd || valueEnd - valueStart > 15)
-      value = toNumber(textAt(bytes, valueStart, valueEnd), SOURCE, line, key);
+    let value = unsignedAt(bytes, valueStart, valueEnd);
+    if (Number.isNaN(value)) value = toNumber(textAt(bytes, valueStart, valueEnd), SOURCE, line, key);
     out.set(key, kB ? value * 1024 : value);
   }
   if (!out.has('MemTotal')) throw new ParseError(SOURCE, 1, 'no MemTotal');

@@ -1,13 +1,12 @@
 import { ParseError } from '../../../kit/errors.ts';
-import { isSpace, toNumber } from '../../../kit/procfs/fields.ts';
+import { toNumber } from '../../../kit/procfs/fields.ts';
 import type { ByteNames } from './byte-names.ts';
-import { lineAt, textAt } from './bytes.ts';
+import { fieldEnd, lineAt, NEWLINE, skipBlanks, textAt, unsignedAt } from './bytes.ts';
 
 /** /proc/vmstat: `name value` counters (pages or events). */
 export type Vmstat = ReadonlyMap<string, number>;
 
 const SOURCE = '/proc/vmstat';
-const NEWLINE = 10;
 
 /**
  * Parses /proc/vmstat from its bytes: every line is checked to be `name value`, and the
@@ -28,24 +27,12 @@ export function parseVmstat(source: Uint8Array | string, names?: ByteNames): Map
   while (i < n) {
     line += 1;
     const start = i;
-    while (i < n && bytes[i] !== NEWLINE && isSpace(bytes[i] ?? 0)) i++;
-    const nameStart = i;
-    while (i < n && !isSpace(bytes[i] ?? NEWLINE)) i++;
-    const nameEnd = i;
-    while (i < n && bytes[i] !== NEWLINE && isSpace(bytes[i] ?? 0)) i++;
-    const valueStart = i;
-    let value = 0;
-    let digits = true;
-    while (i < n && !isSpace(bytes[i] ?? NEWLINE)) {
-      const digit = (bytes[i] ?? 0) - 48;
-      if (digit < 0 || digit > 9) digits = false;
-      value = value * 10 + digit;
-      i++;
-    }
-    const valueEnd = i;
-    while (i < n && bytes[i] !== NEWLINE && isSpace(bytes[i] ?? 0)) i++;
-    const lineEnd = i;
-    i++; // past the newline
+    const nameStart = skipBlanks(bytes, i);
+    const nameEnd = fieldEnd(bytes, nameStart);
+    const valueStart = skipBlanks(bytes, nameEnd);
+    const valueEnd = fieldEnd(bytes, valueStart);
+    const lineEnd = skipBlanks(bytes, valueEnd);
+    i = lineEnd + 1; // past the newline
     if (nameStart === nameEnd && lineEnd === nameStart) continue; // a blank line
     if (valueStart === valueEnd || nameStart === nameEnd || (lineEnd < n && bytes[lineEnd] !== NEWLINE))
       throw new ParseError(
@@ -56,9 +43,8 @@ export function parseVmstat(source: Uint8Array | string, names?: ByteNames): Map
     const name =
       names === undefined ? textAt(bytes, nameStart, nameEnd) : names.find(bytes, nameStart, nameEnd);
     if (name === undefined) continue;
-    // Up to 15 digits are summed exactly; longer fields and others go through Number.
-    if (!digits || valueEnd - valueStart > 15)
-      value = toNumber(textAt(bytes, valueStart, valueEnd), SOURCE, line, name);
+    let value = unsignedAt(bytes, valueStart, valueEnd);
+    if (Number.isNaN(value)) value = toNumber(textAt(bytes, valueStart, valueEnd), SOURCE, line, name);
     out.set(name, value);
   }
   return out;
