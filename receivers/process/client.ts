@@ -19,6 +19,11 @@ export interface ProcessClient {
   /** The text of `/proc/<pid>/<file>`. */
   readPidFile(pid: number, file: PidFile): string | undefined;
   /**
+   * The bytes of `/proc/<pid>/<file>`, in a buffer the next read may overwrite: for the files
+   * read of every process on every scrape, scanned without making a string of them.
+   */
+  readPidBytes(pid: number, file: PidFile): Uint8Array | undefined;
+  /**
    * The base name of the `/proc/<pid>/exe` link target, without the ` (deleted)` the kernel
    * appends for a replaced binary; undefined when the process is gone or has no executable
    * (kernel threads, zombies).
@@ -70,6 +75,12 @@ class BufferedReader {
    * a read fills it.
    */
   read(path: string): string {
+    const bytes = this.readBytes(path);
+    return this.#buffer.toString('utf8', 0, bytes.length);
+  }
+
+  /** Reads a whole file into the reused buffer: valid until the next read. */
+  readBytes(path: string): Uint8Array {
     const fd = openSync(path, O_RDONLY);
     try {
       let length = 0;
@@ -82,7 +93,7 @@ class BufferedReader {
         this.#buffer.copy(bigger, 0, 0, length);
         this.#buffer = bigger;
       }
-      return this.#buffer.toString('utf8', 0, length);
+      return this.#buffer.subarray(0, length);
     } finally {
       closeSync(fd);
     }
@@ -142,6 +153,14 @@ export function createFileProcessClient(options: FileProcessClientOptions): Proc
       throw error;
     }
   };
+  const readBytesOrUndefined = (path: string): Uint8Array | undefined => {
+    try {
+      return reader.readBytes(path);
+    } catch (error) {
+      if (isGone(error)) return undefined;
+      throw error;
+    }
+  };
   return {
     listPids() {
       const pids: number[] = [];
@@ -159,6 +178,9 @@ export function createFileProcessClient(options: FileProcessClientOptions): Proc
     },
     readPidFile(pid, file) {
       return readOrUndefined(pathOf(pid, file));
+    },
+    readPidBytes(pid, file) {
+      return readBytesOrUndefined(pathOf(pid, file));
     },
     readExecutableName(pid) {
       let target: string;
