@@ -165,7 +165,9 @@ export function createFileProcessClient(options: FileProcessClientOptions): Proc
     listPids() {
       const pids: number[] = [];
       const next = new Map<number, Map<string, string>>();
-      for (const name of readdirSync(proc)) {
+      const names = readdirSync(proc);
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i] ?? '';
         if (!isDigit(name.charCodeAt(0))) continue;
         const pid = Number(name);
         if (!Number.isSafeInteger(pid)) continue;

@@ -118,7 +118,8 @@ export function parseStatusBytes(bytes: Uint8Array): PidStatus {
       case 'VmSwap': {
         // "N kB": the digits before the unit, or the regular expression's verdict on the text.
         const digits = to - 3;
-        const kB = digits > from && sameText(bytes, digits, to, ' kB') ? integerAt(bytes, from, digits) : undefined;
+        const kB =
+          digits > from && sameText(bytes, digits, to, ' kB') ? integerAt(bytes, from, digits) : undefined;
         if (kB !== undefined && kB >= 0 && Number.isSafeInteger(kB)) {
           swapBytes = kB * 1024;
           break;
