@@ -68,8 +68,10 @@ try {
   }
   const pids = client.listPids();
   const stats = pids.map((pid) => {
-    const bytes = client.readPidBytes(pid, 'stat');
-    return bytes === undefined ? undefined : { bytes: Buffer.from(bytes), stat: emptyPidStat() };
+    const file = client.readPidBytes(pid, 'stat');
+    return file === undefined
+      ? undefined
+      : { bytes: Buffer.from(file.bytes.subarray(0, file.length)), stat: emptyPidStat() };
   });
   const steps: [string, () => unknown][] = [
     ['list /proc', () => client.listPids()],

@@ -95,20 +95,21 @@ export function parsePidStat(text: string): PidStat {
 }
 
 /**
- * Parses the bytes of `/proc/<pid>/stat` into `into`, which is changed only when the whole line
+ * Parses the bytes of `/proc/<pid>/stat` (`bytes[0, length)`) into `into`, which is changed only when the whole line
  * is valid. The command name may contain spaces and parentheses, so it runs from the first `(`
  * to the LAST `)`; the other fields are separated by spaces after it and are scanned in place.
  * The command name and state are made into strings only when they differ from `into`'s: the
  * process receiver parses every process of the host into the stat it keeps for it, scrape
  * after scrape, without garbage.
  */
-export function parsePidStatInto(bytes: Uint8Array, into: MutablePidStat): void {
-  const open = bytes.indexOf(OPEN);
-  const close = bytes.lastIndexOf(CLOSE);
+export function parsePidStatInto(bytes: Uint8Array, into: MutablePidStat, length = bytes.length): void {
+  let open = bytes.indexOf(OPEN);
+  if (open >= length) open = -1;
+  const close = length === 0 ? -1 : bytes.lastIndexOf(CLOSE, length - 1);
   if (open < 0 || close < open)
-    throw new ParseError(SOURCE, 1, `no "(comm)" field in ${JSON.stringify(textOf(bytes, 0, bytes.length))}`);
+    throw new ParseError(SOURCE, 1, `no "(comm)" field in ${JSON.stringify(textOf(bytes, 0, length))}`);
   const pid = pidOf(bytes, open);
-  let end = bytes.length;
+  let end = length;
   while (end > close && isSpace(bytes[end - 1] ?? 0)) end -= 1;
   // Field index + 3 of proc_pid_stat(5), from the one after the command name.
   let index = 0;

@@ -236,9 +236,9 @@ export class ProcessScraper implements Scraper {
       let state = this.#states.get(pid);
       const stat = state?.stat ?? emptyPidStat();
       try {
-        const bytes = this.#client.readPidBytes(pid, 'stat');
-        if (bytes === undefined) continue;
-        parsePidStatInto(bytes, stat);
+        const file = this.#client.readPidBytes(pid, 'stat');
+        if (file === undefined) continue;
+        parsePidStatInto(file.bytes, stat, file.length);
       } catch (error) {
         errors.set(`/proc/${pid}/stat`, toError(error));
         continue;
@@ -426,8 +426,8 @@ export class ProcessScraper implements Scraper {
   #status(candidate: Candidate, errors: Map<string, Error>): PidStatus | undefined {
     if (candidate.status !== undefined) return candidate.status;
     try {
-      const bytes = this.#client.readPidBytes(candidate.pid, 'status');
-      if (bytes !== undefined) candidate.status = parseStatusBytes(bytes);
+      const file = this.#client.readPidBytes(candidate.pid, 'status');
+      if (file !== undefined) candidate.status = parseStatusBytes(file.bytes, file.length);
     } catch (error) {
       errors.set(`/proc/${candidate.pid}/status`, toError(error));
     }

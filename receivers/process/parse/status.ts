@@ -49,11 +49,11 @@ export function parseStatus(text: string): PidStatus {
 }
 
 /**
- * Parses the bytes of `/proc/<pid>/status`, as {@link parseStatus} its text: the numbers are
+ * Parses the bytes of `/proc/<pid>/status` (`bytes[0, length)`), as {@link parseStatus} its text: the numbers are
  * read in place, and only a value that is not plain digits is made into a string (to read it
  * as `Number` does, or to name it in the error).
  */
-export function parseStatusBytes(bytes: Uint8Array): PidStatus {
+export function parseStatusBytes(bytes: Uint8Array, length = bytes.length): PidStatus {
   let uidSeen = false;
   let realUid = 0;
   let effectiveUid = 0;
@@ -64,9 +64,9 @@ export function parseStatusBytes(bytes: Uint8Array): PidStatus {
   // Only the lines of the keys below are read; the others (some fifty) are skipped.
   let i = -1;
   let start = 0;
-  while (start < bytes.length) {
+  while (start < length) {
     let end = bytes.indexOf(NEWLINE, start);
-    if (end < 0) end = bytes.length;
+    if (end < 0 || end > length) end = length;
     i += 1;
     const lineStart = start;
     start = end + 1;
@@ -152,7 +152,7 @@ export function parseStatusBytes(bytes: Uint8Array): PidStatus {
   }
   if (!uidSeen) {
     let lines = 1;
-    for (const byte of bytes) if (byte === NEWLINE) lines += 1;
+    for (let i = 0; i < length; i++) if (bytes[i] === NEWLINE) lines += 1;
     throw new ParseError(SOURCE, lines, 'no Uid: line');
   }
   return {

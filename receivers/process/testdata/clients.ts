@@ -68,7 +68,9 @@ export function createOverridingClient(
     // The override sees and returns text, as for readPidFile.
     readPidBytes: (pid, file) => {
       const text = override(pid, file, () => inner.readPidFile(pid, file)) as string | undefined;
-      return text === undefined ? undefined : Buffer.from(text, 'utf8');
+      if (text === undefined) return undefined;
+      const bytes = Buffer.from(text, 'utf8');
+      return { bytes, length: bytes.length };
     },
     readExecutableName: (pid) =>
       override(pid, 'exe', () => inner.readExecutableName(pid)) as string | undefined,
