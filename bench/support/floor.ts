@@ -193,6 +193,10 @@ export function recordingProcessClient(
       seen.set(`${proc}/${String(pid)}/${file}`, 'F'),
       inner.readPidFile(pid, file)
     ),
+    readPidBytes: (pid, file) => (
+      seen.set(`${proc}/${String(pid)}/${file}`, 'F'),
+      inner.readPidBytes(pid, file)
+    ),
     readExecutableName: (pid) => (seen.set(`${proc}/${String(pid)}/exe`, 'L'), inner.readExecutableName(pid)),
     countFds: (pid) => (seen.set(`${proc}/${String(pid)}/fd`, 'D'), inner.countFds(pid)),
     readProcStat: () => (seen.set(`${proc}/stat`, 'F'), inner.readProcStat()),

@@ -19,6 +19,12 @@ export interface ProcessClient {
   /** The text of `/proc/<pid>/<file>`. */
   readPidFile(pid: number, file: PidFile): string | undefined;
   /**
+   * The bytes of `/proc/<pid>/<file>`: for the files read of every process on every scrape,
+   * scanned without making a string of them. The answer is the reader's own buffer and length,
+   * overwritten by the next read.
+   */
+  readPidBytes(pid: number, file: PidFile): FileBytes | undefined;
+  /**
    * The base name of the `/proc/<pid>/exe` link target, without the ` (deleted)` the kernel
    * appends for a replaced binary; undefined when the process is gone or has no executable
    * (kernel threads, zombies).
@@ -34,6 +40,12 @@ export interface ProcessClient {
   readRootFile(path: string): string | undefined;
   /** Bytes per memory page (statm counts pages). */
   pageSize(): number;
+}
+
+/** A file's content: `bytes[0, length)`. */
+export interface FileBytes {
+  readonly bytes: Uint8Array;
+  readonly length: number;
 }
 
 /** Options of {@link createFileProcessClient}. */
@@ -63,6 +75,8 @@ function isDigit(charCode: number): boolean {
  */
 class BufferedReader {
   #buffer = Buffer.allocUnsafe(INITIAL_BUFFER);
+  /** The last read, answered by `readBytes`: one object for every read, not a view per read. */
+  readonly #last = { bytes: this.#buffer as Uint8Array, length: 0 };
 
   /**
    * Reads a whole file. A short read ends it: procfs files answer with their whole record when
@@ -70,6 +84,12 @@ class BufferedReader {
    * a read fills it.
    */
   read(path: string): string {
+    const { length } = this.readBytes(path);
+    return this.#buffer.toString('utf8', 0, length);
+  }
+
+  /** Reads a whole file into the reused buffer: valid until the next read. */
+  readBytes(path: string): FileBytes {
     const fd = openSync(path, O_RDONLY);
     try {
       let length = 0;
@@ -82,7 +102,9 @@ class BufferedReader {
         this.#buffer.copy(bigger, 0, 0, length);
         this.#buffer = bigger;
       }
-      return this.#buffer.toString('utf8', 0, length);
+      this.#last.bytes = this.#buffer;
+      this.#last.length = length;
+      return this.#last;
     } finally {
       closeSync(fd);
     }
@@ -142,11 +164,21 @@ export function createFileProcessClient(options: FileProcessClientOptions): Proc
       throw error;
     }
   };
+  const readBytesOrUndefined = (path: string): FileBytes | undefined => {
+    try {
+      return reader.readBytes(path);
+    } catch (error) {
+      if (isGone(error)) return undefined;
+      throw error;
+    }
+  };
   return {
     listPids() {
       const pids: number[] = [];
       const next = new Map<number, Map<string, string>>();
-      for (const name of readdirSync(proc)) {
+      const names = readdirSync(proc);
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i] ?? '';
         if (!isDigit(name.charCodeAt(0))) continue;
         const pid = Number(name);
         if (!Number.isSafeInteger(pid)) continue;
@@ -159,6 +191,9 @@ export function createFileProcessClient(options: FileProcessClientOptions): Proc
     },
     readPidFile(pid, file) {
       return readOrUndefined(pathOf(pid, file));
+    },
+    readPidBytes(pid, file) {
+      return readBytesOrUndefined(pathOf(pid, file));
     },
     readExecutableName(pid) {
       let target: string;

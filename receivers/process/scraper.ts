@@ -9,10 +9,10 @@ import { containerIdOf, parseCgroup } from '../../kit/procfs/cgroup.ts';
 import { parseCmdline, parseCommand } from './parse/cmdline.ts';
 import { parsePidIo } from './parse/io.ts';
 import { parsePasswd } from './parse/passwd.ts';
-import { parsePidStat, USER_HZ } from '../../kit/procfs/pid-stat.ts';
-import type { PidStat } from '../../kit/procfs/pid-stat.ts';
+import { emptyPidStat, parsePidStatInto, USER_HZ } from '../../kit/procfs/pid-stat.ts';
+import type { MutablePidStat, PidStat } from '../../kit/procfs/pid-stat.ts';
 import { parseStatm } from '../../kit/procfs/statm.ts';
-import { parseStatus } from './parse/status.ts';
+import { parseStatusBytes } from './parse/status.ts';
 import type { PidStatus } from './parse/status.ts';
 import { createProcessProducer } from './producer.ts';
 import type { SnapshotProducer } from '../../kit/snapshot-producer.ts';
@@ -53,10 +53,26 @@ function toAttributeSets(a: Attributes): AttributeSets {
 
 /**
  * What the receiver keeps about a process between scrapes, for as long as the same process
- * (same pid and start time) exists: what never changes is read once.
+ * (same pid and start time) exists: what never changes is read once. It is also the process's
+ * entry in the ranking of a scrape: every process of the host is ranked on every scrape, so
+ * the ranking makes no object or string per process (see `#rank`), and its loops over every
+ * process are indexed: a for-of makes an iterator result per element until the function is
+ * optimized, which a scrape every 10 s seldom gets.
  */
 interface ProcessState {
+  readonly pid: number;
   readonly starttime: number;
+  /** Its stat as read by the latest scrape, parsed in place. */
+  readonly stat: MutablePidStat;
+  /** The scrape that last listed it (a count of scrapes). */
+  listedIn: number;
+  /** The scrape that last selected it. */
+  selectedIn: number;
+  /** CPU seconds per second since the previous scrape (or since start, on first sighting). */
+  cpuRate: number;
+  firstSighting: boolean;
+  /** status, once read in this scrape (to match `include.owners`, then for the metrics). */
+  status: PidStatus | undefined;
   /** The command name (stat comm) when the names below were read: it changes on execve(2). */
   comm: string;
   /** CPU ticks (user, system, block I/O wait) at the last scrape, and when. */
@@ -77,16 +93,11 @@ interface ProcessState {
 }
 
 /** A process listed in this scrape, with its ranking values. */
-interface Candidate {
-  readonly pid: number;
-  readonly stat: PidStat;
-  readonly state: ProcessState;
-  /** CPU seconds per second since the previous scrape (or since start, on first sighting). */
-  readonly cpuRate: number;
-  readonly firstSighting: boolean;
-  /** status, once read in this scrape (to match `include.owners`, then for the metrics). */
-  status: PidStatus | undefined;
-}
+type Candidate = ProcessState;
+
+const byCpu = (a: Candidate, b: Candidate): number => b.cpuRate - a.cpuRate || a.pid - b.pid;
+const byRss = (a: Candidate, b: Candidate): number => b.stat.rss - a.stat.rss || a.pid - b.pid;
+const byPid = (a: Candidate, b: Candidate): number => a.pid - b.pid;
 
 /** Options of {@link ProcessScraper}. */
 export interface ProcessScraperOptions {
@@ -139,6 +150,11 @@ export class ProcessScraper implements Scraper {
   #users: Map<number, string> | undefined;
   #usersReloaded = false;
   #snapshot: ProcessSnapshot = EMPTY_SNAPSHOT;
+  /** Scrapes so far: marks which states a scrape listed and selected. */
+  #scrapes = 0;
+  /** The processes listed by the scrape, and the same in ranking order: reused arrays. */
+  readonly #candidates: Candidate[] = [];
+  readonly #ranking: Candidate[] = [];
   readonly metricProducer: SnapshotProducer;
 
   constructor(options: ProcessScraperOptions) {
@@ -167,6 +183,7 @@ export class ProcessScraper implements Scraper {
     const now = this.#clock.now();
     const at = this.#clock.monotonic();
     const pids = this.#client.listPids();
+    this.#scrapes += 1;
     this.#usersReloaded = false;
     if (this.#bootTime === undefined) {
       try {
@@ -186,14 +203,17 @@ export class ProcessScraper implements Scraper {
       if (sample !== undefined) processes.push(sample);
     }
     // Only now move every process's CPU mark, so that utilization spans the whole interval.
-    for (const { state, stat } of candidates) {
+    for (let i = 0; i < candidates.length; i++) {
+      const state = candidates[i] as Candidate;
+      const { stat } = state;
       state.user = stat.utime;
       state.system = stat.stime;
       state.wait = stat.delayacctBlkioTicks ?? 0;
       state.at = at;
     }
-    const seen = new Set(candidates.map((c) => c.pid));
-    for (const pid of this.#states.keys()) if (!seen.has(pid)) this.#states.delete(pid);
+    this.#states.forEach((state, pid, states) => {
+      if (state.listedIn !== this.#scrapes) states.delete(pid);
+    });
     this.#snapshot = {
       processes,
       processCount: candidates.length,
@@ -203,26 +223,38 @@ export class ProcessScraper implements Scraper {
     return { errors };
   }
 
-  /** Reads every process's stat and computes its CPU rate. */
+  /**
+   * Reads every process's stat, as bytes parsed into the stat its state keeps (a new process's
+   * into a new one), and computes its CPU rate: the listed processes' states, in listing order.
+   */
   #rank(pids: readonly number[], now: number, at: number, errors: Map<string, Error>, signal: AbortSignal) {
-    const candidates: Candidate[] = [];
+    const candidates = this.#candidates;
+    candidates.length = 0;
     for (let i = 0; i < pids.length; i++) {
       if ((i & 255) === 0 && signal.aborted) throw toError(signal.reason);
       const pid = pids[i] ?? 0;
-      let stat: PidStat;
+      let state = this.#states.get(pid);
+      const stat = state?.stat ?? emptyPidStat();
       try {
-        const text = this.#client.readPidFile(pid, 'stat');
-        if (text === undefined) continue;
-        stat = parsePidStat(text);
+        const file = this.#client.readPidBytes(pid, 'stat');
+        if (file === undefined) continue;
+        parsePidStatInto(file.bytes, stat, file.length);
       } catch (error) {
         errors.set(`/proc/${pid}/stat`, toError(error));
         continue;
       }
-      let state = this.#states.get(pid);
       const firstSighting = state?.starttime !== stat.starttime;
       if (state === undefined || firstSighting) {
+        // A new process (or a pid reused): its stat moves to a new state.
         state = {
+          pid,
           starttime: stat.starttime,
+          stat,
+          listedIn: 0,
+          selectedIn: 0,
+          cpuRate: 0,
+          firstSighting: true,
+          status: undefined,
           user: 0,
           system: 0,
           wait: 0,
@@ -249,14 +281,16 @@ export class ProcessScraper implements Scraper {
       }
       const ticks = stat.utime + stat.stime;
       const elapsed = (at - state.at) / 1000;
-      let cpuRate: number;
       if (!firstSighting && elapsed > 0) {
-        cpuRate = (ticks - state.user - state.system) / USER_HZ / elapsed;
+        state.cpuRate = (ticks - state.user - state.system) / USER_HZ / elapsed;
       } else {
         const age = this.#age(stat, now);
-        cpuRate = age !== undefined && age > 0 ? ticks / USER_HZ / age : ticks / USER_HZ;
+        state.cpuRate = age !== undefined && age > 0 ? ticks / USER_HZ / age : ticks / USER_HZ;
       }
-      candidates.push({ pid, stat, state, cpuRate, firstSighting, status: undefined });
+      state.firstSighting = firstSighting;
+      state.status = undefined;
+      state.listedIn = this.#scrapes;
+      candidates.push(state);
     }
     return candidates;
   }
@@ -271,7 +305,7 @@ export class ProcessScraper implements Scraper {
   /** The union of the include rules and the top-N rankings, in pid order. */
   #select(candidates: readonly Candidate[], errors: Map<string, Error>): Candidate[] {
     const { include, top } = this.#config;
-    const chosen = new Set<Candidate>();
+    const scrape = this.#scrapes;
     const pidFilePids = this.#readPidFiles(errors);
     const hasRules =
       pidFilePids.size > 0 ||
@@ -281,18 +315,29 @@ export class ProcessScraper implements Scraper {
       this.#needsCgroups;
     if (hasRules) {
       for (const candidate of candidates) {
-        if (this.#matches(candidate, pidFilePids, errors)) chosen.add(candidate);
+        if (this.#matches(candidate, pidFilePids, errors)) candidate.selectedIn = scrape;
       }
     }
-    if (top.cpu > 0) {
-      const byCpu = [...candidates].sort((a, b) => b.cpuRate - a.cpuRate || a.pid - b.pid);
-      for (const candidate of byCpu.slice(0, top.cpu)) chosen.add(candidate);
+    this.#selectTop(candidates, top.cpu, byCpu);
+    this.#selectTop(candidates, top.memory, byRss);
+    const chosen: Candidate[] = [];
+    for (let i = 0; i < candidates.length; i++) {
+      const candidate = candidates[i] as Candidate;
+      if (candidate.selectedIn === scrape) chosen.push(candidate);
     }
-    if (top.memory > 0) {
-      const byRss = [...candidates].sort((a, b) => b.stat.rss - a.stat.rss || a.pid - b.pid);
-      for (const candidate of byRss.slice(0, top.memory)) chosen.add(candidate);
-    }
-    return [...chosen].sort((a, b) => a.pid - b.pid);
+    return chosen.sort(byPid);
+  }
+
+  /** Marks the first `count` candidates in `order` as selected by this scrape. */
+  #selectTop(candidates: readonly Candidate[], count: number, order: (a: Candidate, b: Candidate) => number) {
+    if (count <= 0) return;
+    const ranking = this.#ranking;
+    ranking.length = 0;
+    for (let i = 0; i < candidates.length; i++) ranking.push(candidates[i] as Candidate);
+    ranking.sort(order);
+    for (let i = 0; i < count && i < ranking.length; i++)
+      (ranking[i] as Candidate).selectedIn = this.#scrapes;
+    ranking.length = 0;
   }
 
   #readPidFiles(errors: Map<string, Error>): Set<number> {
@@ -344,8 +389,9 @@ export class ProcessScraper implements Scraper {
   }
 
   /** The executable's base name, read once per process; the command name when it has none. */
-  #executableName({ pid, stat, state }: Candidate, errors: Map<string, Error>): string {
+  #executableName(state: Candidate, errors: Map<string, Error>): string {
     if (state.executableName !== undefined) return state.executableName;
+    const { pid, stat } = state;
     let name: string | undefined;
     try {
       name = this.#client.readExecutableName(pid);
@@ -358,8 +404,9 @@ export class ProcessScraper implements Scraper {
   }
 
   /** The command line and argv[0], read once per process. */
-  #commandLine({ pid, state }: Candidate, errors: Map<string, Error>): string | undefined {
+  #commandLine(state: Candidate, errors: Map<string, Error>): string | undefined {
     if (state.commandLine !== undefined) return state.commandLine;
+    const { pid } = state;
     try {
       const text = this.#client.readPidFile(pid, 'cmdline');
       if (text !== undefined) {
@@ -379,16 +426,17 @@ export class ProcessScraper implements Scraper {
   #status(candidate: Candidate, errors: Map<string, Error>): PidStatus | undefined {
     if (candidate.status !== undefined) return candidate.status;
     try {
-      const text = this.#client.readPidFile(candidate.pid, 'status');
-      if (text !== undefined) candidate.status = parseStatus(text);
+      const file = this.#client.readPidBytes(candidate.pid, 'status');
+      if (file !== undefined) candidate.status = parseStatusBytes(file.bytes, file.length);
     } catch (error) {
       errors.set(`/proc/${candidate.pid}/status`, toError(error));
     }
     return candidate.status;
   }
 
-  #cgroupPaths({ pid, state }: Candidate, errors: Map<string, Error>): readonly string[] | undefined {
+  #cgroupPaths(state: Candidate, errors: Map<string, Error>): readonly string[] | undefined {
     if (state.cgroupPaths !== undefined) return state.cgroupPaths;
+    const { pid } = state;
     try {
       const text = this.#client.readPidFile(pid, 'cgroup');
       if (text !== undefined) state.cgroupPaths = parseCgroup(text).map((m) => m.path);
@@ -426,7 +474,10 @@ export class ProcessScraper implements Scraper {
     denied: DeniedCounts,
     errors: Map<string, Error>,
   ): ProcessSample | undefined {
-    const { pid, stat, state } = candidate;
+    const state = candidate;
+    const { pid } = state;
+    // A copy: the state's stat is parsed into again by the next scrape.
+    const stat: PidStat = { ...state.stat };
     const attempt = <T>(file: string, read: () => T | undefined): T | undefined => {
       try {
         return read();

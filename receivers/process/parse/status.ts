@@ -1,5 +1,6 @@
 import { ParseError } from '../../../kit/errors.ts';
-import { parseInteger } from '../../../kit/procfs/fields.ts';
+import { integerAt, sameText, textOf } from '../../../kit/procfs/bytes.ts';
+import { isSpace } from '../../../kit/procfs/fields.ts';
 
 /** The fields of `/proc/<pid>/status` (proc_pid_status(5)) that the process receiver uses. */
 export interface PidStatus {
@@ -18,6 +19,8 @@ export interface PidStatus {
 }
 
 const SOURCE = '/proc/<pid>/status';
+const NEWLINE = 10;
+const COLON = 58;
 
 /** Counts the CPUs of a kernel CPU list such as `0-3,8,10-11`; undefined when malformed. */
 export function countCpuList(list: string): number | undefined {
@@ -42,6 +45,15 @@ function parseCount(value: string, line: number, key: string): number {
 
 /** Parses `/proc/<pid>/status` (`Key:\tvalue` lines). `Uid:` is required; the rest is optional. */
 export function parseStatus(text: string): PidStatus {
+  return parseStatusBytes(Buffer.from(text, 'utf8'));
+}
+
+/**
+ * Parses the bytes of `/proc/<pid>/status` (`bytes[0, length)`), as {@link parseStatus} its text: the numbers are
+ * read in place, and only a value that is not plain digits is made into a string (to read it
+ * as `Number` does, or to name it in the error).
+ */
+export function parseStatusBytes(bytes: Uint8Array, length = bytes.length): PidStatus {
   let uidSeen = false;
   let realUid = 0;
   let effectiveUid = 0;
@@ -49,40 +61,44 @@ export function parseStatus(text: string): PidStatus {
   let voluntary: number | undefined;
   let nonvoluntary: number | undefined;
   let cpusAllowed: number | undefined;
-  // Only the lines of the keys below are cut out of the text; the others (some fifty) are skipped.
+  // Only the lines of the keys below are read; the others (some fifty) are skipped.
   let i = -1;
   let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
+  while (start < length) {
+    let end = bytes.indexOf(NEWLINE, start);
+    if (end < 0 || end > length) end = length;
     i += 1;
     const lineStart = start;
     start = end + 1;
-    const first = text.charCodeAt(lineStart);
+    const first = bytes[lineStart];
     // U(id), V(mSwap), v(oluntary_…), n(onvoluntary_…), C(pus_allowed_list)
     if (first !== 85 && first !== 86 && first !== 118 && first !== 110 && first !== 67) continue;
-    const colon = text.indexOf(':', lineStart);
+    const colon = bytes.indexOf(COLON, lineStart);
     if (colon < 0 || colon > end) continue;
-    const key = knownKey(text, lineStart, colon);
+    const key = knownKey(bytes, lineStart, colon);
     if (key === undefined) continue;
-    const value = key === 'Uid' ? '' : text.slice(colon + 1, end).trim();
+    // The value, without the blanks around it.
+    let from = colon + 1;
+    let to = end;
+    while (from < to && isSpace(bytes[from] ?? 0)) from += 1;
+    while (to > from && isSpace(bytes[to - 1] ?? 0)) to -= 1;
     switch (key) {
       case 'Uid': {
         // Real, effective, saved and file-system ids, scanned in place.
         let count = 0;
         let at = colon + 1;
         for (;;) {
-          while (at < end && isBlank(text.charCodeAt(at))) at += 1;
+          while (at < end && isBlank(bytes[at] ?? 0)) at += 1;
           if (at >= end) break;
           let stop = at;
-          while (stop < end && !isBlank(text.charCodeAt(stop))) stop += 1;
+          while (stop < end && !isBlank(bytes[stop] ?? 0)) stop += 1;
           if (count < 4) {
-            const id = parseInteger(text, at, stop);
+            const id = integerAt(bytes, at, stop);
             if (id === undefined || id < 0 || !Number.isSafeInteger(id))
               throw new ParseError(
                 SOURCE,
                 i + 1,
-                `${key} is not a number: ${JSON.stringify(text.slice(at, stop))}`,
+                `${key} is not a number: ${JSON.stringify(textOf(bytes, at, stop))}`,
               );
             if (count === 0) realUid = id;
             else if (count === 1) effectiveUid = id;
@@ -94,12 +110,21 @@ export function parseStatus(text: string): PidStatus {
           throw new ParseError(
             SOURCE,
             i + 1,
-            `Uid: expected 4 ids, got ${JSON.stringify(text.slice(colon + 1, end).trim())}`,
+            `Uid: expected 4 ids, got ${JSON.stringify(textOf(bytes, colon + 1, end).trim())}`,
           );
         uidSeen = true;
         break;
       }
       case 'VmSwap': {
+        // "N kB": the digits before the unit, or the regular expression's verdict on the text.
+        const digits = to - 3;
+        const kB =
+          digits > from && sameText(bytes, digits, to, ' kB') ? integerAt(bytes, from, digits) : undefined;
+        if (kB !== undefined && kB >= 0 && Number.isSafeInteger(kB)) {
+          swapBytes = kB * 1024;
+          break;
+        }
+        const value = textOf(bytes, from, to);
         const match = /^(\S+) kB$/.exec(value);
         if (match === null)
           throw new ParseError(SOURCE, i + 1, `VmSwap: expected "N kB", got ${JSON.stringify(value)}`);
@@ -107,21 +132,29 @@ export function parseStatus(text: string): PidStatus {
         break;
       }
       case 'voluntary_ctxt_switches':
-        voluntary = parseCount(value, i + 1, key);
+        voluntary = countAt(bytes, from, to, i + 1, key);
         break;
       case 'nonvoluntary_ctxt_switches':
-        nonvoluntary = parseCount(value, i + 1, key);
+        nonvoluntary = countAt(bytes, from, to, i + 1, key);
         break;
       case 'Cpus_allowed_list':
-        cpusAllowed = cachedCpuCount(value);
+        cpusAllowed = cachedCpuCount(bytes, from, to);
         if (cpusAllowed === undefined)
-          throw new ParseError(SOURCE, i + 1, `Cpus_allowed_list: not a CPU list: ${JSON.stringify(value)}`);
+          throw new ParseError(
+            SOURCE,
+            i + 1,
+            `Cpus_allowed_list: not a CPU list: ${JSON.stringify(textOf(bytes, from, to))}`,
+          );
         break;
       default:
         break;
     }
   }
-  if (!uidSeen) throw new ParseError(SOURCE, text.split('\n').length, 'no Uid: line');
+  if (!uidSeen) {
+    let lines = 1;
+    for (let i = 0; i < length; i++) if (bytes[i] === NEWLINE) lines += 1;
+    throw new ParseError(SOURCE, lines, 'no Uid: line');
+  }
   return {
     realUid,
     effectiveUid,
@@ -132,6 +165,13 @@ export function parseStatus(text: string): PidStatus {
   };
 }
 
+/** The count `bytes[from, to)`: plain digits read in place, anything else as {@link parseCount} reads it. */
+function countAt(bytes: Uint8Array, from: number, to: number, line: number, key: string): number {
+  const value = from < to && bytes[from] !== 45 ? integerAt(bytes, from, to) : undefined;
+  if (value !== undefined && Number.isSafeInteger(value)) return value;
+  return parseCount(textOf(bytes, from, to), line, key);
+}
+
 const STATUS_KEYS = [
   'Uid',
   'VmSwap',
@@ -140,9 +180,9 @@ const STATUS_KEYS = [
   'Cpus_allowed_list',
 ] as const;
 
-/** Which of the keys read `text[from, to)` is, compared in place; undefined for another. */
-function knownKey(text: string, from: number, to: number): (typeof STATUS_KEYS)[number] | undefined {
-  for (const key of STATUS_KEYS) if (key.length === to - from && text.startsWith(key, from)) return key;
+/** Which of the keys read `bytes[from, to)` is, compared in place; undefined for another. */
+function knownKey(bytes: Uint8Array, from: number, to: number): (typeof STATUS_KEYS)[number] | undefined {
+  for (const key of STATUS_KEYS) if (sameText(bytes, from, to, key)) return key;
   return undefined;
 }
 
@@ -152,8 +192,19 @@ function isBlank(c: number): boolean {
 
 /** CPU counts of the lists seen lately: every process of a host has one of a few lists. */
 const cpuCounts = new Map<string, number | undefined>();
+/** The list read last, and its count: compared in place, most processes share it. */
+let lastList = '';
+let lastCount: number | undefined;
 
-function cachedCpuCount(list: string): number | undefined {
+function cachedCpuCount(bytes: Uint8Array, from: number, to: number): number | undefined {
+  if (lastList !== '' && sameText(bytes, from, to, lastList)) return lastCount;
+  const list = textOf(bytes, from, to);
+  lastList = list;
+  lastCount = cpuCountOf(list);
+  return lastCount;
+}
+
+function cpuCountOf(list: string): number | undefined {
   if (cpuCounts.has(list)) return cpuCounts.get(list);
   const count = countCpuList(list);
   if (cpuCounts.size >= 64) cpuCounts.clear();

@@ -22,6 +22,10 @@ export function createCountingClient(inner: ProcessClient): { client: ProcessCli
         count(file);
         return inner.readPidFile(pid, file);
       },
+      readPidBytes(pid, file) {
+        count(file);
+        return inner.readPidBytes(pid, file);
+      },
       readExecutableName(pid) {
         count('exe');
         return inner.readExecutableName(pid);
@@ -61,6 +65,13 @@ export function createOverridingClient(
   return {
     listPids: () => [...inner.listPids(), ...extraPids],
     readPidFile: (pid, file) => override(pid, file, () => inner.readPidFile(pid, file)) as string | undefined,
+    // The override sees and returns text, as for readPidFile.
+    readPidBytes: (pid, file) => {
+      const text = override(pid, file, () => inner.readPidFile(pid, file)) as string | undefined;
+      if (text === undefined) return undefined;
+      const bytes = Buffer.from(text, 'utf8');
+      return { bytes, length: bytes.length };
+    },
     readExecutableName: (pid) =>
       override(pid, 'exe', () => inner.readExecutableName(pid)) as string | undefined,
     countFds: (pid) => override(pid, 'fd', () => inner.countFds(pid)) as number | undefined,
