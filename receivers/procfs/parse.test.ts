@@ -10,7 +10,7 @@ import { parseNetDev } from '../../kit/procfs/net-dev.ts';
 import { parseStat } from '../../kit/procfs/stat.ts';
 import { parseUptime } from './parse/uptime.ts';
 import { ByteNames } from './parse/byte-names.ts';
-import { fieldEnd, skipBlanks, unsignedAt } from './parse/bytes.ts';
+import { fieldEnd, skipBlanks, unsignedAt } from '../../kit/procfs/bytes.ts';
 import { parseVmstat } from './parse/vmstat.ts';
 
 const fixture = (name: string, file: string): string =>

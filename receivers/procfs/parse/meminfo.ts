@@ -1,7 +1,7 @@
 import { ParseError } from '../../../kit/errors.ts';
 import { toNumber } from '../../../kit/procfs/fields.ts';
 import type { ByteNames } from './byte-names.ts';
-import { fieldEnd, lineAt, NEWLINE, skipBlanks, textAt, unsignedAt } from './bytes.ts';
+import { fieldEnd, lineAt, NEWLINE, skipBlanks, textAt, unsignedAt } from '../../../kit/procfs/bytes.ts';
 
 /** /proc/meminfo (proc(5)): every field, in bytes (`kB` values × 1024; counts as they are). */
 export type Meminfo = ReadonlyMap<string, number>;

@@ -1,7 +1,7 @@
 import { ParseError } from '../../../kit/errors.ts';
 import { toNumber } from '../../../kit/procfs/fields.ts';
 import type { ByteNames } from './byte-names.ts';
-import { fieldEnd, lineAt, NEWLINE, skipBlanks, textAt, unsignedAt } from './bytes.ts';
+import { fieldEnd, lineAt, NEWLINE, skipBlanks, textAt, unsignedAt } from '../../../kit/procfs/bytes.ts';
 
 /** /proc/vmstat: `name value` counters (pages or events). */
 export type Vmstat = ReadonlyMap<string, number>;
