@@ -258,7 +258,19 @@ service:
       } finally {
         child.kill('SIGINT');
       }
-      expect(await code).toBe(0);
+      const exited = await Promise.race([
+        code,
+        new Promise<'running'>((r) =>
+          setTimeout(() => {
+            r('running');
+          }, 30_000),
+        ),
+      ]);
+      if (exited === 'running') {
+        child.kill('SIGKILL');
+        throw new Error(`the collector did not exit within 30 s of SIGINT; ${stderr}`);
+      }
+      expect(exited).toBe(0);
     };
 
     await runUntil(compute.length);
@@ -274,7 +286,7 @@ service:
     expect(backend.http.at(-1)?.body).toBe('Domain stopped.');
     const file = readFileSync(join(dir, 'data/vms/fedora-db/virt-launcher.log'), 'utf8');
     expect(file).toBe([...compute, later].map((line) => `${line}\n`).join(''));
-  });
+  }, 180_000);
 
   it('a collector with kubevirt_logs in no pipeline writes the files and builds no log record', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'inframeter-kubevirt-logs-files-'));
