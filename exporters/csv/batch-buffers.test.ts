@@ -5,7 +5,7 @@ const bytes = (length: number, fill: number): Uint8Array => new Uint8Array(lengt
 
 describe('the csv exporter batch buffers', () => {
   it('copies a batch into a buffer sized up to the next 16 KiB, the view its exact length', () => {
-    const { buffer, data } = new BatchBuffers().take(bytes(40_000, 7));
+    const { buffer, data } = new BatchBuffers(1 << 20).take(bytes(40_000, 7));
     expect(buffer.length).toBe(49_152);
     expect(data.length).toBe(40_000);
     expect(data.buffer).toBe(buffer.buffer);
@@ -13,7 +13,7 @@ describe('the csv exporter batch buffers', () => {
   });
 
   it('reuses a written batch buffer for a later batch that fits, the smallest that fits', () => {
-    const buffers = new BatchBuffers();
+    const buffers = new BatchBuffers(1 << 20);
     const small = buffers.take(bytes(50_000, 1)).buffer;
     const large = buffers.take(bytes(240_000, 2)).buffer;
     buffers.give(large);
@@ -28,15 +28,23 @@ describe('the csv exporter batch buffers', () => {
     expect(fresh).not.toBe(large);
   });
 
-  it('keeps at most four spare buffers, the largest', () => {
-    const buffers = new BatchBuffers();
+  it('keeps the largest spare buffers up to its budget in bytes', () => {
+    // 32, 48, 64, 80, 112 and 128 KiB: a budget that holds the three largest.
+    const buffers = new BatchBuffers((80 + 112 + 128) << 10);
     const taken = [1, 2, 3, 4, 5, 6].map((n) => buffers.take(bytes(n * 20_000, n)).buffer);
     for (const buffer of taken) buffers.give(buffer);
-    // The two smallest were let go: a small batch now takes the smallest of the four kept.
-    expect(buffers.take(bytes(10, 0)).buffer).toBe(taken[2]);
+    // The three smallest were let go: a small batch now takes the smallest of the three kept.
     expect(buffers.take(bytes(10, 0)).buffer).toBe(taken[3]);
     expect(buffers.take(bytes(10, 0)).buffer).toBe(taken[4]);
     expect(buffers.take(bytes(10, 0)).buffer).toBe(taken[5]);
     expect(taken).not.toContain(buffers.take(bytes(10, 0)).buffer);
+  });
+
+  it('reuses every buffer of a burst of batches that fits the budget', () => {
+    const buffers = new BatchBuffers(4 << 20);
+    const burst = Array.from({ length: 50 }, (_, n) => buffers.take(bytes(34_000, n)).buffer);
+    for (const buffer of burst) buffers.give(buffer);
+    const next = Array.from({ length: 50 }, (_, n) => buffers.take(bytes(34_000, n)).buffer);
+    expect(new Set(next)).toEqual(new Set(burst));
   });
 });

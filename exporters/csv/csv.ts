@@ -26,22 +26,31 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const HEADER_BYTES = Buffer.byteLength(CSV_HEADER, 'utf8');
 
-/** Buffers of written batches kept for the next batches ({@link BatchBuffers}). */
-const SPARE_BUFFERS = 4;
+/** Share of `max_buffer_size` that written batches' buffers may keep for the next batches ({@link BatchBuffers}). */
+const SPARE_SHARE = 0.25;
 /** Granularity of a batch buffer's size, so that a batch a few rows longer than the last fits. */
 const BATCH_BUFFER_STEP = 16 << 10;
 
 /**
  * The buffers that batches wait in, reused: a batch is copied into the smallest spare buffer
  * that holds it, or into a new one sized up to the next {@link BATCH_BUFFER_STEP}; once
- * written, its buffer becomes a spare (at most {@link SPARE_BUFFERS} of them, the largest
- * kept). A collector's receivers send batches of about the same sizes at every scrape, so after
+ * written, its buffer becomes a spare, the largest spares kept up to `maxSpareBytes` in all.
+ * A collector's receivers send batches of about the same sizes at every scrape, so after
  * the first scrapes no batch allocates: without this, every batch left a buffer of its size
  * (hundreds of kilobytes per scrape in the default configuration) for the garbage collector,
- * and those accumulated in the RSS between full collections.
+ * and those accumulated in the RSS between full collections. The budget is in bytes rather
+ * than buffers so that a burst of batches (many exported before a flush) reuses them too:
+ * with four spares kept, a burst of 50 procfs batches allocated 46 new buffers, and the
+ * exporter's CPU per row doubled (bench/agent.bench.ts, the csv row).
  */
 export class BatchBuffers {
   readonly #spares: Buffer[] = [];
+  #spareBytes = 0;
+  readonly #maxSpareBytes: number;
+
+  constructor(maxSpareBytes: number) {
+    this.#maxSpareBytes = maxSpareBytes;
+  }
 
   /** A buffer holding a copy of `records`, and the view of it that the records fill. */
   take(records: Uint8Array): { buffer: Buffer; data: Buffer } {
@@ -50,10 +59,13 @@ export class BatchBuffers {
       const length = this.#spares[i]?.length ?? 0;
       if (length >= records.length && (best < 0 || length < (this.#spares[best]?.length ?? 0))) best = i;
     }
-    const buffer =
-      best >= 0
-        ? (this.#spares.splice(best, 1)[0] as Buffer)
-        : Buffer.allocUnsafeSlow(Math.ceil(records.length / BATCH_BUFFER_STEP) * BATCH_BUFFER_STEP);
+    let buffer: Buffer;
+    if (best >= 0) {
+      buffer = this.#spares.splice(best, 1)[0] as Buffer;
+      this.#spareBytes -= buffer.length;
+    } else {
+      buffer = Buffer.allocUnsafeSlow(Math.ceil(records.length / BATCH_BUFFER_STEP) * BATCH_BUFFER_STEP);
+    }
     buffer.set(records);
     return { buffer, data: buffer.subarray(0, records.length) };
   }
@@ -61,9 +73,12 @@ export class BatchBuffers {
   /** Gives back the buffer of a written batch. */
   give(buffer: Buffer): void {
     this.#spares.push(buffer);
-    if (this.#spares.length > SPARE_BUFFERS) {
-      this.#spares.sort((a, b) => b.length - a.length);
-      this.#spares.length = SPARE_BUFFERS;
+    this.#spareBytes += buffer.length;
+    if (this.#spareBytes <= this.#maxSpareBytes) return;
+    // Over the budget: the smallest are let go.
+    this.#spares.sort((a, b) => b.length - a.length);
+    while (this.#spareBytes > this.#maxSpareBytes) {
+      this.#spareBytes -= this.#spares.pop()?.length ?? 0;
     }
   }
 }
@@ -103,7 +118,7 @@ export class CsvExporter implements Exporter {
   readonly #now: () => number;
   readonly #errors: ErrorLog;
   readonly #formatter = new CsvFormatter();
-  readonly #buffers = new BatchBuffers();
+  readonly #buffers: BatchBuffers;
   #queue: Pending[] = [];
   /** Bytes in #queue. */
   #queuedBytes = 0;
@@ -123,6 +138,7 @@ export class CsvExporter implements Exporter {
     this.#config = config;
     this.#now = options.now ?? Date.now;
     this.#errors = new ErrorLog(settings.logger);
+    this.#buffers = new BatchBuffers(config.max_buffer_size * SPARE_SHARE);
   }
 
   /** Opens the file (appending, repairing or moving an old one aside); rejects when it cannot. */

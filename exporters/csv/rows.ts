@@ -280,6 +280,9 @@ function flatSortedJson(attributes: Attributes): string | undefined {
 /** Bound on the timestamps a formatter remembers (cleared when reached). */
 const TIME_CACHE_SIZE = 4096;
 
+/** Bound on the record heads (host, metric, unit, type) a formatter remembers (cleared when reached). */
+const HEAD_CACHE_SIZE = 4096;
+
 /** A growing byte buffer that CSV records are written into. */
 class ByteBuilder {
   buf: Buffer;
@@ -350,6 +353,8 @@ export class CsvFormatter {
   /** `,<resource>,<start timestamp>` and LF, by millisecond, for the batch's resource. */
   #tails = new Map<number, Buffer>();
   readonly #frozenCells = new WeakMap<Attributes, Buffer>();
+  /** The bytes of a record's head by its text ({@link CsvFormatter#head}), kept across batches. */
+  readonly #heads = new Map<string, Buffer>();
   #cells = new Map<Attributes, Buffer>();
   /** `,<resource>,` of the batch being encoded. */
   #middle = '';
@@ -467,11 +472,22 @@ export class CsvFormatter {
     out.bytes(tail);
   }
 
+  /** `<host>,<metric>,<unit>,<type>,`: the part of a record before the value. */
+  #head(host: string, metric: string, unit: string, type: CsvMetricType): Buffer {
+    const text = `${host},${csvField(metric)},${csvField(unit)},${type},`;
+    let bytes = this.#heads.get(text);
+    if (bytes === undefined) {
+      bytes = ownedText(text, 'utf8');
+      if (this.#heads.size >= HEAD_CACHE_SIZE) this.#heads.clear();
+      this.#heads.set(text, bytes);
+    }
+    return bytes;
+  }
+
   #metric(out: ByteBuilder, metric: MetricData, host: string): void {
     const { name, unit } = metric.descriptor;
-    // `<host>,<metric>,<unit>,<type>,` before the value.
     const head = (metricName: string, metricUnit: string, type: CsvMetricType): Buffer =>
-      Buffer.from(`${host},${csvField(metricName)},${csvField(metricUnit)},${type},`, 'utf8');
+      this.#head(host, metricName, metricUnit, type);
     switch (metric.dataPointType) {
       case DataPointType.GAUGE: {
         const prefix = head(name, unit, 'gauge');
