@@ -243,6 +243,27 @@ describe('CsvFormatter', () => {
     expect(text).toContain('"{""cpu"":""2""}"');
   });
 
+  it('writes the head of a metric kept across batches anew when its host, name, unit or type changes', () => {
+    const formatter = new CsvFormatter();
+    const batch = sum([{ attributes: {}, value: 1 }]);
+    const metric = batch.scopeMetrics[0]!.metrics[0]! as MetricData & { isMonotonic: boolean };
+    const descriptor = metric.descriptor as { name: string; unit: string };
+    const encoded = (resource: ResourceMetrics['resource'] = batch.resource): string => {
+      const next = { ...batch, resource };
+      const text = formatter.encode(next, { includeResource: true }).toString('utf8');
+      expect(text).toBe(reference(next));
+      return text;
+    };
+    expect(encoded()).toContain('"node,1","m,x","{a""b}",updowncounter,1,');
+    expect(encoded(resourceFromAttributes({ 'host.name': 'node2' }))).toContain('node2,"m,x"');
+    descriptor.name = 'renamed';
+    expect(encoded()).toContain(',renamed,');
+    descriptor.unit = 'By';
+    expect(encoded()).toContain(',renamed,By,updowncounter,');
+    metric.isMonotonic = true;
+    expect(encoded()).toContain(',renamed,By,counter,');
+  });
+
   it('keeps no pool slab alive through the text it remembers across batches', () => {
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;

@@ -1,6 +1,6 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
-import type { DataPoint, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { DataPoint, MetricData, MetricDescriptor, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { valueText } from '../../kit/int64.ts';
 
 /**
@@ -280,8 +280,14 @@ function flatSortedJson(attributes: Attributes): string | undefined {
 /** Bound on the timestamps a formatter remembers (cleared when reached). */
 const TIME_CACHE_SIZE = 4096;
 
-/** Bound on the record heads (host, metric, unit, type) a formatter remembers (cleared when reached). */
-const HEAD_CACHE_SIZE = 4096;
+/** A record head kept for a metric descriptor, with what it was made from. */
+interface KeptHead {
+  readonly host: string;
+  readonly name: string;
+  readonly unit: string;
+  readonly type: CsvMetricType;
+  readonly bytes: Buffer;
+}
 
 /** A growing byte buffer that CSV records are written into. */
 class ByteBuilder {
@@ -353,8 +359,8 @@ export class CsvFormatter {
   /** `,<resource>,<start timestamp>` and LF, by millisecond, for the batch's resource. */
   #tails = new Map<number, Buffer>();
   readonly #frozenCells = new WeakMap<Attributes, Buffer>();
-  /** The bytes of a record's head by its text ({@link CsvFormatter#head}), kept across batches. */
-  readonly #heads = new Map<string, Buffer>();
+  /** The head of a gauge's or sum's records by descriptor ({@link CsvFormatter#head}), kept across batches. */
+  readonly #heads = new WeakMap<MetricDescriptor, KeptHead>();
   #cells = new Map<Attributes, Buffer>();
   /** `,<resource>,` of the batch being encoded. */
   #middle = '';
@@ -472,25 +478,31 @@ export class CsvFormatter {
     out.bytes(tail);
   }
 
-  /** `<host>,<metric>,<unit>,<type>,`: the part of a record before the value. */
-  #head(host: string, metric: string, unit: string, type: CsvMetricType): Buffer {
-    const text = `${host},${csvField(metric)},${csvField(unit)},${type},`;
-    let bytes = this.#heads.get(text);
-    if (bytes === undefined) {
-      bytes = ownedText(text, 'utf8');
-      if (this.#heads.size >= HEAD_CACHE_SIZE) this.#heads.clear();
-      this.#heads.set(text, bytes);
+  /**
+   * `<host>,<metric>,<unit>,<type>,` of a gauge's or sum's records. Receivers keep one
+   * descriptor object per metric from scrape to scrape: its head is encoded once, and kept
+   * while what it was made from is unchanged (a descriptor is not frozen and could be changed).
+   */
+  #head(descriptor: MetricDescriptor, host: string, type: CsvMetricType): Buffer {
+    const { name, unit } = descriptor;
+    const kept = this.#heads.get(descriptor);
+    if (kept?.host === host && kept.name === name && kept.unit === unit && kept.type === type) {
+      return kept.bytes;
     }
+    // Kept across batches: it must not keep a pool slab alive.
+    const bytes = ownedText(`${host},${csvField(name)},${csvField(unit)},${type},`, 'utf8');
+    this.#heads.set(descriptor, { host, name, unit, type, bytes });
     return bytes;
   }
 
   #metric(out: ByteBuilder, metric: MetricData, host: string): void {
     const { name, unit } = metric.descriptor;
+    // `<host>,<metric>,<unit>,<type>,` before the value, for a histogram's derived rows.
     const head = (metricName: string, metricUnit: string, type: CsvMetricType): Buffer =>
-      this.#head(host, metricName, metricUnit, type);
+      Buffer.from(`${host},${csvField(metricName)},${csvField(metricUnit)},${type},`, 'utf8');
     switch (metric.dataPointType) {
       case DataPointType.GAUGE: {
-        const prefix = head(name, unit, 'gauge');
+        const prefix = this.#head(metric.descriptor, host, 'gauge');
         for (const point of metric.dataPoints) {
           this.#record(
             out,
@@ -504,7 +516,7 @@ export class CsvFormatter {
         return;
       }
       case DataPointType.SUM: {
-        const prefix = head(name, unit, metric.isMonotonic ? 'counter' : 'updowncounter');
+        const prefix = this.#head(metric.descriptor, host, metric.isMonotonic ? 'counter' : 'updowncounter');
         for (const point of metric.dataPoints) {
           this.#record(
             out,
