@@ -190,7 +190,7 @@ async function csvPairs(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'inframeter-agent-bench-'));
   try {
     const batches = await recordCsvBatches(50);
-    const rounds = args.quick ? 10 : 30;
+    const rounds = args.quick ? 30 : 100;
     const rowsPerRound = batches.reduce((n, b) => n + b.rows, 0);
     console.log(
       `\ncsv exporter: ${String(batches.length)} procfs batches, ${String(rowsPerRound)} rows, ${String(rounds)} rounds; ours then the floor, ×${String(RUNS)}`,
