@@ -19,7 +19,8 @@
  *   through it) against a C program making exactly those calls (bench/support/floor.ts), in
  *   slices alternating between the two.
  * - `csv`: the csv exporter's CPU per row (encode, queue, write) against a floor that writes
- *   the same bytes with the plainest code (bench/support/csv-rows.ts).
+ *   the same bytes with the plainest code (bench/support/csv-rows.ts), both pinned to one CPU
+ *   and each measured from a clean heap (a full garbage collection before it).
  * - `default`: the `npm start` configuration (procfs, cgroups, process → prometheus, csv)
  *   for 2 minutes (30 s with --quick), /metrics fetched every 10 s, against node_exporter
  *   fetched every 10 s: CPU % and RSS at the end.
