@@ -191,7 +191,7 @@ async function csvPairs(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'inframeter-agent-bench-'));
   try {
     const batches = await recordCsvBatches(50);
-    const rounds = args.quick ? 30 : 100;
+    const rounds = args.quick ? 30 : 60;
     const rowsPerRound = batches.reduce((n, b) => n + b.rows, 0);
     console.log(
       `\ncsv exporter: ${String(batches.length)} procfs batches, ${String(rowsPerRound)} rows, ${String(rounds)} rounds; ours then the floor, ×${String(RUNS)}`,
@@ -210,10 +210,14 @@ async function csvPairs(): Promise<void> {
         throw new Error('the csv floor does not write the same bytes as the exporter');
       }
       for (let i = 0; i < RUNS; i++) {
-        const ours = await measureCsv(batches, rounds, join(dir, `ours-${String(i)}.csv`));
+        const [oursPath, floorPath] = [join(dir, 'ours.csv'), join(dir, 'floor.csv')];
+        const ours = await measureCsv(batches, rounds, oursPath);
         const loadOurs = load1();
-        const floor = measureCsvFloor(batches, rounds, join(dir, `floor-${String(i)}.csv`));
+        const floor = measureCsvFloor(batches, rounds, floorPath);
         addRun(row, ours.usPerRow, floor.usPerRow, loadOurs, load1());
+        // Tens of megabytes each: not kept for the next run.
+        rmSync(oursPath);
+        rmSync(floorPath);
       }
     } finally {
       pinned.restore();
