@@ -46,7 +46,7 @@ setFlagsFromString('--expose-gc');
  * the collector's flags only), run before either side is measured so that it starts from a
  * clean heap and pays only for its own garbage: the floor's strings and our queued batches
  * otherwise left old-generation work that the other side's window paid for (a mark-compact is
- * tens of milliseconds; a run of ten rounds, a quarter of a second).
+ * tens of milliseconds; a run of ten rounds was a quarter of a second).
  */
 const startClean = runInNewContext('gc') as () => void;
 

@@ -347,11 +347,12 @@ function ownedText(text: string, encoding: BufferEncoding): Buffer {
 /**
  * Formats batches straight into the UTF-8 bytes of their CSV records: the same bytes as
  * `toCsvText(toRows(batch))`, without building rows or one large string. The parts that
- * repeat are encoded once: the text of timestamps (the points of a collection share a few)
- * and the attributes cell of frozen attribute sets (the OTLP receiver shares one frozen
- * object between the points that carry the same attributes) are kept across batches;
- * attribute objects that are not frozen may change between batches and are looked up in a
- * cache of the batch only.
+ * repeat are encoded once: the text of timestamps (the points of a collection share a few),
+ * the attributes cell of frozen attribute sets (the OTLP receiver shares one frozen object
+ * between the points that carry the same attributes) and the head of a metric's records (by
+ * descriptor, checked against what it was made from) are kept across batches; attribute
+ * objects that are not frozen may change between batches and are looked up in a cache of the
+ * batch only.
  */
 export class CsvFormatter {
   /** `<end timestamp>,` by millisecond. */
