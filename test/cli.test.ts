@@ -197,10 +197,15 @@ describe('inframeter CLI', () => {
     let silent: Server | undefined;
     let silentPort = 0;
     let silentRequests = 0;
+    let silentOpen = 0;
     beforeAll(async () => {
       // Accepts connections and never answers: an OTLP backend that hangs.
-      silent = createServer(() => {
+      silent = createServer((socket) => {
         silentRequests += 1;
+        silentOpen += 1;
+        socket.on('close', () => {
+          silentOpen -= 1;
+        });
       });
       await new Promise<void>((resolve) => silent?.listen(0, '127.0.0.1', resolve));
       silentPort = (silent.address() as { port: number }).port;
@@ -253,8 +258,13 @@ describe('inframeter CLI', () => {
       await poll('the shutdown begun', 30_000, () =>
         Promise.resolve(stderr.includes('shutting down') ? true : undefined),
       );
-      // Still flushing a while later: the first signal does not exit (the export waits 60 s).
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The collector closes its telemetry server only after every exporter has flushed (the
+      // export waits 60 s, the flush 10 s): an answer now, with the export still holding its
+      // connection, shows the first signal has not ended the process.
+      const own = /own metrics: (http:\/\/\S+)\/metrics/.exec(stdout)?.[1];
+      if (own === undefined) throw new Error(`no telemetry address in: ${stdout}`);
+      expect((await fetch(`${own}/healthz`)).status).toBe(200);
+      expect(silentOpen).toBeGreaterThan(0);
       expect(child.exitCode).toBeNull();
       child.kill('SIGINT');
       expect(await code).toBe(130);

@@ -255,7 +255,11 @@ describe('control API', () => {
   });
 });
 
-describe('inframeter experiment on three collectors', () => {
+// Each test here runs the CLI (a Node process each) half a dozen times or more, one after the
+// other, and may start a collector: under a load of five or six per core a Node start takes
+// seconds, and such a test takes most of a minute. It waits for events, not for time; the
+// generous bound is for a busy machine.
+describe('inframeter experiment on three collectors', { timeout: 180_000 }, () => {
   it('start, work, stop: one merged CSV with every host and collector, each row with the experiment name and labels', async () => {
     const started = cli([
       'experiment',

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpStatus } from '../../kit/kubernetes-watch.ts';
 import type { RecordedApi } from '../../test/support/kubernetes-api.ts';
@@ -265,7 +266,20 @@ describe('kubevirt VM discovery', () => {
     discovery.start();
     await api.waitFor((r) => r.length === 2, 'both lists');
     await discovery.stop();
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // The lists are answered after the stop: both caches fill, and each source reaches the
+    // point where it would open its watch (synchronously after filling its cache).
+    await until(
+      () => discovery.targets().some((t) => t.launcherPod !== undefined),
+      'the lists answered after the stop',
+    );
+    // A request sent through the same client stack afterwards: once the API has answered it,
+    // a watch opened after the stop would have reached the API first.
+    const after = '/api/v1/namespaces/after-stop/pods';
+    await api.kubeConfig
+      .makeApiClient(CoreV1Api)
+      .listNamespacedPod({ namespace: 'after-stop' })
+      .catch(() => undefined);
+    expect(api.requests.map((r) => r.path)).toContain(after);
     expect(api.requests.filter((r) => r.watch)).toEqual([]);
     expect(errors).toEqual([]);
   });

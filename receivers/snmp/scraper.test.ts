@@ -433,15 +433,23 @@ describe('snmp targets', () => {
   });
 
   it('polls at most max_concurrent_targets at a time', async () => {
+    // The agents hold every reply until as many polls are in flight as the limit allows (or
+    // as remain), then answer them together: the overlap does not depend on how fast the
+    // machine is, and a scraper over its limit would show more polls in flight than that.
+    const limit = 2;
+    const names = ['a', 'b', 'c', 'd', 'e'];
     let active = 0;
     let peak = 0;
+    let answered = 0;
+    const inFlightAtRelease: number[] = [];
+    let held: (() => void)[] = [];
     const config = {
       ...labConfig(161),
-      max_concurrent_targets: 2,
-      targets: ['a', 'b', 'c', 'd', 'e'].map((name) => target(name)),
+      max_concurrent_targets: limit,
+      targets: names.map((name) => target(name)),
     };
     const client = createFixtureClient(() => readFixture('snmpd-lab-1.json'));
-    const slow = {
+    const gated = {
       open(connection: SnmpConnection) {
         const session = client.open(connection);
         return {
@@ -452,17 +460,31 @@ describe('snmp targets', () => {
           async get(oids: readonly string[], signal?: AbortSignal) {
             active += 1;
             peak = Math.max(peak, active);
-            await new Promise((resolve) => setTimeout(resolve, 20));
+            await new Promise<void>((resolve, reject) => {
+              held.push(resolve);
+              signal?.addEventListener('abort', () => {
+                reject(new Error(`gate still closed with ${String(active)} poll(s) in flight`));
+              });
+              if (active >= Math.min(limit, names.length - answered)) {
+                inFlightAtRelease.push(active);
+                for (const release of held) release();
+                held = [];
+              }
+            });
             active -= 1;
+            answered += 1;
             return session.get(oids, signal);
           },
         };
       },
     };
-    const scraper = new SnmpScraper({ config: configSchema.parse(config), client: slow });
+    const scraper = new SnmpScraper({ config: configSchema.parse(config), client: gated });
     const runner = new ScrapeRunner(scraper, createTestSettings('snmp', 'receiver'));
-    const { metrics } = await scrape(runner);
-    expect(peak).toBe(2);
+    const { metrics, errors } = await scrape(runner);
+    // Only the lab's missing OID is reported: no poll was left waiting at the gate.
+    for (const name of names) expect(errors.get(name)?.message).toMatch(/no_such_object/);
+    expect(peak).toBe(limit);
+    expect(inFlightAtRelease).toEqual([2, 2, 1]);
     expect(metrics.find((m) => m.name === 'lab.fixed')?.points).toHaveLength(5);
   });
 
