@@ -6,7 +6,7 @@ import type { DataPoint, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import type { Exemplar } from '../../kit/exemplars.ts';
 import { planExposition, renderPlanned } from '../../kit/prometheus/exposition.ts';
-import { PlannedBytes } from './planned-bytes.ts';
+import { PlanBuffers, PlannedBytes } from './planned-bytes.ts';
 
 const START: HrTime = [1_795_370_400, 0];
 const END: HrTime = [1_795_370_460, 250_000_000];
@@ -45,6 +45,11 @@ function counter(n: number, value: number, exemplars: Exemplar[] = []): Resource
 const text = (bytes: Uint8Array | undefined): string | undefined =>
   bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8');
 
+const holdersOf = (batch: ResourceMetrics) =>
+  (batch.scopeMetrics[0]?.metrics[0]?.dataPoints ?? []).map((point) => ({
+    point: point as DataPoint<number>,
+  }));
+
 describe('PlannedBytes', () => {
   it('writes the bytes of the planned text, again and again into its buffer, growing it for longer values', () => {
     const plan = planExposition([counter(20, 1)], { format: 'openmetrics', timestamps: true });
@@ -78,5 +83,38 @@ describe('PlannedBytes', () => {
     if (plan === undefined) throw new Error('no plan');
     const point = { startTime: START, endTime: END, attributes: {}, value: { count: 1 } };
     expect(new PlannedBytes(plan).render([{ point: point as unknown as DataPoint<number> }])).toBeUndefined();
+  });
+
+  it('renders a later plan into the buffers of the one before, the same bytes as a plan of its own', () => {
+    const buffers = new PlanBuffers();
+    const rendered: Uint8Array[] = [];
+    // Series come and go as the process receiver's top processes change: 200, 190, 210, 200.
+    for (const n of [200, 190, 210, 200]) {
+      const batch = counter(n, n);
+      const plan = planExposition([batch], { timestamps: true });
+      if (plan === undefined) throw new Error('no plan');
+      const bytes = new PlannedBytes(plan, buffers).render(holdersOf(batch));
+      expect(text(bytes)).toBe(renderPlanned(plan, holdersOf(batch)));
+      expect(text(bytes)).toBe(text(new PlannedBytes(plan).render(holdersOf(batch))));
+      if (bytes === undefined) throw new Error('not rendered');
+      rendered.push(bytes);
+    }
+    // The first plan's buffer had room for the others (values up to 32 bytes were allowed for).
+    expect(new Set(rendered.map((bytes) => bytes.buffer)).size).toBe(1);
+  });
+
+  it('does not keep buffers four times larger than a later plan needs', () => {
+    const buffers = new PlanBuffers();
+    const render = (n: number): Uint8Array | undefined => {
+      const batch = counter(n, 1);
+      const plan = planExposition([batch], {});
+      if (plan === undefined) throw new Error('no plan');
+      return new PlannedBytes(plan, buffers).render(holdersOf(batch));
+    };
+    const large = render(1000)?.buffer;
+    const small = render(10);
+    expect(small?.buffer).not.toBe(large);
+    expect(small?.buffer.byteLength).toBeLessThan(4096);
+    expect(text(small)).toContain('dëv-9"');
   });
 });

@@ -7,13 +7,65 @@ const VALUE_BYTES = 32;
 const LINE_FEED = 0x0a;
 
 /**
+ * The buffers a plan renders with, kept by the exporter from one plan to the next (one set per
+ * format). A plan lasts only while the store's series stay the same; the default
+ * configuration's process receiver changes its top processes at almost every scrape, so a new
+ * plan came with almost every scrape, and with it two new buffers the exposition's size (about
+ * 0.9 MB together, 110 MB a minute at a 400 ms interval) for the garbage collector to free.
+ * Reused, a new plan writes into the previous plan's buffers, made anew (an eighth larger than
+ * needed) when they are too small or four times larger than needed, so that one large
+ * exposition does not stay.
+ */
+export class PlanBuffers {
+  #fixed = new Uint8Array(0);
+  #output = Buffer.alloc(0);
+
+  /**
+   * `size` bytes for a new plan's fixed texts. What the last call returned is overwritten: only
+   * the plan built last uses them.
+   */
+  fixed(size: number): Uint8Array {
+    if (!fits(this.#fixed.length, size)) this.#fixed = new Uint8Array(withRoomToSpare(size));
+    return this.#fixed.subarray(0, size);
+  }
+
+  /**
+   * At least `size` bytes to render into, their contents undefined; never a slice of Node's
+   * buffer pool, which would keep the whole pool slab alive with it.
+   */
+  output(size: number): Buffer {
+    if (!fits(this.#output.length, size)) this.#output = Buffer.allocUnsafeSlow(withRoomToSpare(size));
+    return this.#output;
+  }
+
+  /** The output buffer with room for `needed` bytes after `used`, the first `used` kept. */
+  grownOutput(used: number, needed: number): Buffer {
+    if (used + needed <= this.#output.length) return this.#output;
+    const grown = Buffer.allocUnsafeSlow(Math.max(2 * this.#output.length, used + needed));
+    this.#output.copy(grown, 0, 0, used);
+    this.#output = grown;
+    return grown;
+  }
+}
+
+/** A size for a new buffer of `size` bytes: an eighth more, for the next plans' few more series. */
+function withRoomToSpare(size: number): number {
+  return size + Math.ceil(size / 8);
+}
+
+/** Whether a kept buffer of `length` bytes serves for `size`: large enough, not four times too large. */
+function fits(length: number, size: number): boolean {
+  return size <= length && length <= 4 * size;
+}
+
+/**
  * A plan's rendering written as UTF-8 bytes into one buffer kept from scrape to scrape: the
  * fixed text before each value (metadata lines, `name{labels} `) is encoded once per plan, and
  * a scrape copies those bytes and writes only the values. The bytes are those of
  * `renderPlanned`'s text (kit/prometheus/exposition.ts), but no exposition-sized string is
  * built: nothing that size is left for the garbage collector or, alive during a scavenge,
  * promoted to the old generation. It costs the fixed bytes and the buffer, each about the
- * exposition's size, for as long as the plan lasts. Justified by `npm run build && node
+ * exposition's size, held in {@link PlanBuffers} that the next plan reuses. Justified by `npm run build && node
  * bench/agent.bench.ts --only scrape200,scrape1000` (docs/performance.md, node agent).
  */
 export class PlannedBytes {
@@ -21,16 +73,17 @@ export class PlannedBytes {
   /** `fixed[i]`: the bytes of sample `i`'s preceding text and prefix. */
   readonly #fixed: Uint8Array[];
   readonly #tail: Uint8Array;
-  #buffer: Buffer;
+  readonly #buffers: PlanBuffers;
 
-  constructor(plan: ExpositionPlan) {
+  /** `buffers`: where to write; a plan built later with the same ones overwrites this one's. */
+  constructor(plan: ExpositionPlan, buffers: PlanBuffers = new PlanBuffers()) {
     this.#plan = plan;
     // All the fixed texts in one ArrayBuffer, each sample's a view of it: one backing store
     // rather than one per sample (about 200 bytes of bookkeeping each, 1,300 samples in the
     // default configuration's exposition).
     const encoder = new TextEncoder();
     const texts = plan.samples.map((sample, i) => `${plan.before[i] ?? ''}${sample.prefix}`);
-    const all = new Uint8Array(texts.reduce((bytes, text) => bytes + Buffer.byteLength(text), 0));
+    const all = buffers.fixed(texts.reduce((bytes, text) => bytes + Buffer.byteLength(text), 0));
     let start = 0;
     this.#fixed = texts.map((text) => {
       const end = start + encoder.encodeInto(text, all.subarray(start)).written;
@@ -41,12 +94,13 @@ export class PlannedBytes {
     this.#tail = encoder.encode(plan.tail);
     let size = this.#tail.length;
     for (const bytes of this.#fixed) size += bytes.length + VALUE_BYTES;
-    this.#buffer = Buffer.allocUnsafe(size);
+    this.#buffers = buffers;
+    buffers.output(size);
   }
 
   /**
    * The exposition with the current points of the plan's samples (`points[i]` holds sample
-   * `i`'s): a view of the buffer, valid until the next call. Undefined when a point no longer
+   * `i`'s): a view of the output buffer, valid until the next call on a plan sharing it. Undefined when a point no longer
    * holds a number.
    */
   render(
@@ -67,24 +121,15 @@ export class PlannedBytes {
         return undefined;
       const value = plannedValueText(this.#plan, sample, point as DataPoint<number>);
       // A UTF-16 unit takes at most 3 bytes in UTF-8.
-      const buffer = this.#room(at, fixed.length + 3 * value.length + 1);
+      const buffer = this.#buffers.grownOutput(at, fixed.length + 3 * value.length + 1);
       buffer.set(fixed, at);
       at += fixed.length;
       at += buffer.write(value, at, 'utf8');
       buffer[at] = LINE_FEED;
       at += 1;
     }
-    const buffer = this.#room(at, this.#tail.length);
+    const buffer = this.#buffers.grownOutput(at, this.#tail.length);
     buffer.set(this.#tail, at);
     return buffer.subarray(0, at + this.#tail.length);
-  }
-
-  /** The buffer, grown (its first `used` bytes kept) when it has not `needed` bytes after `used`. */
-  #room(used: number, needed: number): Buffer {
-    if (used + needed <= this.#buffer.length) return this.#buffer;
-    const grown = Buffer.allocUnsafe(Math.max(2 * this.#buffer.length, used + needed));
-    this.#buffer.copy(grown, 0, 0, used);
-    this.#buffer = grown;
-    return grown;
   }
 }

@@ -5,7 +5,7 @@ import {
   renderExposition,
   renderPlanned,
 } from '../../kit/prometheus/exposition.ts';
-import { PlannedBytes } from './planned-bytes.ts';
+import { PlanBuffers, PlannedBytes } from './planned-bytes.ts';
 import type { SeriesHolder, SeriesStore } from './store.ts';
 
 /** A plan, the store's series holding each of its samples, and its byte rendering once asked for. */
@@ -31,6 +31,8 @@ export class SeriesLineCache {
   readonly #cache = new ExpositionCache();
   /** Plans by format, for one shape of the store; null when rendered in full. */
   readonly #plans = new Map<ExpositionFormat, Planned | null>();
+  /** The buffers of each format's byte rendering, handed from one plan to the next. */
+  readonly #buffers = new Map<ExpositionFormat, PlanBuffers>();
   #shape = -1;
 
   constructor(store: SeriesStore, options: ExpositionOptions) {
@@ -54,7 +56,7 @@ export class SeriesLineCache {
   renderBytes(format: ExpositionFormat): Uint8Array {
     const planned = this.#planned(format);
     if (planned !== null) {
-      planned.bytes ??= new PlannedBytes(planned.plan);
+      planned.bytes ??= new PlannedBytes(planned.plan, this.#planBuffers(format));
       const bytes = planned.bytes.render(planned.holders);
       if (bytes !== undefined) return bytes;
       this.#plans.set(format, null);
@@ -75,6 +77,15 @@ export class SeriesLineCache {
       this.#plans.set(format, planned);
     }
     return planned;
+  }
+
+  #planBuffers(format: ExpositionFormat): PlanBuffers {
+    let buffers = this.#buffers.get(format);
+    if (buffers === undefined) {
+      buffers = new PlanBuffers();
+      this.#buffers.set(format, buffers);
+    }
+    return buffers;
   }
 
   #renderInFull(format: ExpositionFormat): string {
