@@ -8,6 +8,7 @@ import { createSilentLogger } from '../kit/logger.ts';
 import { countPoints } from '../kit/metrics-data.ts';
 import { createTestFactories, createTestStore } from '../test/support/test-components.ts';
 import type { TestStore } from '../test/support/test-components.ts';
+import { waitUntil } from '../test/support/wait.ts';
 import { listComponentsCommand } from './commands/list-components.ts';
 import { createRegistry, loadConfigText } from './config.ts';
 import { Service } from './service.ts';
@@ -79,18 +80,6 @@ service:
     metrics/a: { receivers: [ticker/a], exporters: [memory/one] }
 `;
 
-function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const check = (): void => {
-      if (condition()) resolve();
-      else if (Date.now() > deadline) reject(new Error('condition not met in time'));
-      else setTimeout(check, 10);
-    };
-    check();
-  });
-}
-
 describe('extensions', () => {
   it('are created from their factory, see the receivers, wrap each exporter sink, start last and stop around the receivers', async () => {
     const store = createTestStore();
@@ -101,7 +90,7 @@ describe('extensions', () => {
     await service.start();
     expect(service.extensionAddresses()).toEqual(new Map([['probe/x', 'probe watcher']]));
     // The extension sees what the exporter gets, batch for batch.
-    await until(() => (seen.get('metrics/a') ?? 0) >= 3);
+    await waitUntil(() => (seen.get('metrics/a') ?? 0) >= 3, 'three batches seen on metrics/a');
     await service.shutdown();
     const exported = (store.exported.get('memory/one') ?? []).reduce((n, b) => n + countPoints(b), 0);
     expect(seen.get('metrics/a')).toBe(exported);

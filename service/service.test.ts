@@ -4,6 +4,7 @@ import type { DataPoint, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestFactories, createTestStore, exportedPoints } from '../test/support/test-components.ts';
 import type { TestStore } from '../test/support/test-components.ts';
+import { waitUntil } from '../test/support/wait.ts';
 import { createRegistry, loadConfigText } from './config.ts';
 import { createLogger, createSilentLogger } from '../kit/logger.ts';
 import type { Logger } from '../kit/logger.ts';
@@ -21,18 +22,6 @@ function createService(yaml: string, store: TestStore, logger: Logger = createSi
   const service = new Service(config, logger, resource);
   running.push(service);
   return service;
-}
-
-function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const check = (): void => {
-      if (condition()) resolve();
-      else if (Date.now() > deadline) reject(new Error('condition not met in time'));
-      else setTimeout(check, 10);
-    };
-    check();
-  });
 }
 
 const TWO_PIPELINES = `
@@ -61,7 +50,7 @@ describe('Service', () => {
     const service = createService(TWO_PIPELINES, store);
     await service.start();
     expect(service.state).toBe('running');
-    await until(() => (store.exported.get('memory/one')?.length ?? 0) >= 4);
+    await waitUntil(() => (store.exported.get('memory/one')?.length ?? 0) >= 4, 'four exports to memory/one');
     await service.shutdown();
 
     const one = store.exported.get('memory/one') ?? [];
@@ -141,7 +130,7 @@ service:
     const address = service.telemetryAddress;
     if (address === undefined) throw new Error('telemetry endpoint not listening');
     const base = `http://127.0.0.1:${address.port}`;
-    await until(() => exportedPoints(store, 'memory') >= 3);
+    await waitUntil(() => exportedPoints(store, 'memory') >= 3, 'three points exported');
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
@@ -203,7 +192,7 @@ service:
 `;
     const service = createService(yaml, store, createLogger('info', sink));
     await service.start();
-    await until(() => (store.exported.get('memory')?.length ?? 0) >= 5);
+    await waitUntil(() => (store.exported.get('memory')?.length ?? 0) >= 5, 'five exports to memory');
     await service.shutdown();
     const warnings = lines
       .map((l) => JSON.parse(l) as { level: number; msg: string; key?: string })

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MetricSink } from '../kit/component.ts';
 import { configSchema } from '../receivers/cgroups/config.ts';
 import { createPodWatcher } from '../receivers/cgroups/kubernetes-client.ts';
+import { waitUntil } from '../test/support/wait.ts';
 import type { PodMetadataSource } from '../receivers/cgroups/kubernetes-client.ts';
 import { createCgroupsReceiver } from '../receivers/cgroups/factory.ts';
 import { CgroupsScraper } from '../receivers/cgroups/scraper.ts';
@@ -97,14 +98,6 @@ async function startApiServer(): Promise<ApiServer> {
   return { server, kubeConfig, requests, rewatched };
 }
 
-async function until(condition: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('cgroups Kubernetes enrichment', () => {
   it('lists this node’s pods, follows the watch, and lists again after 410 Gone', async () => {
     const api = await startApiServer();
@@ -116,7 +109,7 @@ describe('cgroups Kubernetes enrichment', () => {
     });
     watchers.push(pods);
     pods.start();
-    await until(() => pods.get(UID_A) !== undefined, 'the first list');
+    await waitUntil(() => pods.get(UID_A) !== undefined, 'the first list');
     expect(pods.get(UID_A)).toEqual({
       uid: UID_A,
       name: 'web-7d9f8b6c5-x2x8q',
@@ -145,7 +138,7 @@ describe('cgroups Kubernetes enrichment', () => {
     });
 
     await api.rewatched;
-    await until(() => pods.get(UID_B) !== undefined, 'the relist');
+    await waitUntil(() => pods.get(UID_B) !== undefined, 'the relist');
     expect(pods.get(UID_G)).toBeUndefined();
     expect(
       api.requests.map((r) => [r.kind, r.query.get('fieldSelector'), r.query.get('resourceVersion')]),
@@ -187,7 +180,7 @@ describe('cgroups Kubernetes enrichment', () => {
     });
     watchers.push(pods);
     pods.start();
-    await until(() => errors.length >= 3, 'three failures');
+    await waitUntil(() => errors.length >= 3, 'three failures');
     expect(String(errors[0])).toMatch(/ECONNREFUSED|fetch failed|connect/i);
   });
 
@@ -218,7 +211,7 @@ describe('cgroups Kubernetes enrichment', () => {
         ),
       );
     try {
-      await until(named, 'a batch with k8s.container.name');
+      await waitUntil(named, 'a batch with k8s.container.name');
     } finally {
       await receiver.shutdown();
     }

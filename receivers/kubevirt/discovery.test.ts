@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { httpStatus } from '../../kit/kubernetes-watch.ts';
 import type { RecordedApi } from '../../test/support/kubernetes-api.ts';
 import { startRecordedApi, statusBody } from '../../test/support/kubernetes-api.ts';
+import { waitUntil } from '../../test/support/wait.ts';
 import type { DiscoveryResource, VmDiscovery, VmTarget } from './discovery.ts';
 import { createVmDiscovery } from './discovery.ts';
 
@@ -34,14 +35,6 @@ afterEach(async () => {
   for (const discovery of discoveries.splice(0)) await discovery.stop();
   for (const api of apis.splice(0)) await api.close();
 });
-
-async function until(condition: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const byName = (targets: readonly VmTarget[]): Map<string, VmTarget> =>
   new Map(targets.map((t) => [`${t.namespace}/${t.vmiName}`, t]));
@@ -94,7 +87,7 @@ describe('kubevirt VM discovery', () => {
 
     // First lists (after the 401 and 403): fedora-db with its running pod, not the finished
     // one; cirros-scratch has no launcher pod on this node.
-    await until(
+    await waitUntil(
       () => byName(discovery.targets()).get('vms/fedora-db')?.launcherPod !== undefined,
       'the first lists',
     );
@@ -125,7 +118,7 @@ describe('kubevirt VM discovery', () => {
     // The watches: win-app is added (Scheduled, pod Pending), then runs; fedora-db's pod is
     // deleted; the VMI stream breaks, is resumed, ends with 410 Gone, and the relist drops
     // fedora-db.
-    await until(() => {
+    await waitUntil(() => {
       const t = byName(discovery.targets());
       return t.get('vms/win-app')?.launcherPod?.phase === 'Running' && !t.has('vms/fedora-db');
     }, 'the relist after 410 Gone');
@@ -223,7 +216,7 @@ describe('kubevirt VM discovery', () => {
     discoveries.push(discovery);
     discovery.start();
     await api.waitFor((r) => r.filter((q) => q.watch).length === 4, 'four watches');
-    await until(() => discovery.targets().length === 2, 'the lists');
+    await waitUntil(() => discovery.targets().length === 2, 'the lists');
     // The recorded vms list holds a VMI of another namespace too: what the API answers is kept.
     expect(discovery.targets().map((t) => [t.namespace, t.vmiName, t.launcherPod?.name])).toEqual([
       ['lab', 'cirros-scratch', undefined],
@@ -268,7 +261,7 @@ describe('kubevirt VM discovery', () => {
     await discovery.stop();
     // The lists are answered after the stop: both caches fill, and each source reaches the
     // point where it would open its watch (synchronously after filling its cache).
-    await until(
+    await waitUntil(
       () => discovery.targets().some((t) => t.launcherPod !== undefined),
       'the lists answered after the stop',
     );
@@ -297,7 +290,7 @@ describe('kubevirt VM discovery', () => {
     });
     discoveries.push(discovery);
     discovery.start();
-    await until(
+    await waitUntil(
       () => errors.filter((r) => r === 'virtualmachineinstances').length >= 3,
       'three VMI failures',
     );
