@@ -60,17 +60,46 @@ function createCgroups(dirs: readonly string[]): string | undefined {
   return undefined;
 }
 
-/** A process that burns CPU and grows its heap by 8 MiB every 50 ms, up to 160 MiB. */
+/**
+ * A process that, once told to go on its stdin, burns CPU and grows its heap by 8 MiB every
+ * 50 ms, up to 160 MiB, writing a line for each 8 MiB. It waits for the word so that every page it touches is charged to the
+ * cgroup it has been moved into by then: pages stay charged where they were first touched.
+ */
 function startBusyChild(): ChildProcess {
   const script = `
     const chunks = [];
-    setInterval(() => {
-      const end = Date.now() + 40;
-      while (Date.now() < end) Math.sqrt(Math.random());
-      if (chunks.length < 20) chunks.push(Buffer.alloc(8 * 1024 * 1024, 1));
-    }, 50);
+    process.stdin.once('data', () => {
+      setInterval(() => {
+        const end = Date.now() + 40;
+        while (Date.now() < end) Math.sqrt(Math.random());
+        if (chunks.length < 20) {
+          chunks.push(Buffer.alloc(8 * 1024 * 1024, 1));
+          process.stdout.write('grew\\n');
+        }
+      }, 50);
+    });
     process.stdout.write('ready\\n');`;
-  return spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+}
+
+/** Until the busy child has written `count` lines since it was told to go. */
+async function childGrew(proc: ChildProcess, count: number): Promise<void> {
+  const stdout = proc.stdout;
+  if (stdout === null) throw new Error('the busy child has no stdout');
+  await new Promise<void>((resolve, reject) => {
+    let seen = 0;
+    const timer = setTimeout(() => {
+      reject(new Error(`the busy child grew ${String(seen)} times in 60 s, not ${String(count)}`));
+    }, 60_000);
+    const onData = (data: Buffer): void => {
+      seen += data.toString().split('grew').length - 1;
+      if (seen < count) return;
+      clearTimeout(timer);
+      stdout.off('data', onData);
+      resolve();
+    };
+    stdout.on('data', onData);
+  });
 }
 
 async function waitForLine(proc: ChildProcess): Promise<void> {
@@ -226,7 +255,10 @@ describe('cgroups receiver on a real cgroup of this machine', () => {
     const t0 = Date.now();
     const before = await scrapeOne(scraper, `/${NAME}`);
     const t1 = Date.now();
+    const grown = childGrew(child, 12);
+    child.stdin?.write('go\n');
     await childBurns(pid, 0.5);
+    await grown; // 96 MiB, all touched inside the cgroup
     const t2 = Date.now();
     const after = await scrapeOne(scraper, `/${NAME}`);
     const t3 = Date.now();
