@@ -1,6 +1,7 @@
 import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
 import type { ExpositionPlan } from '../../kit/prometheus/exposition.ts';
 import { plannedValueText } from '../../kit/prometheus/exposition.ts';
+import type { PlannedSample } from '../../kit/prometheus/exposition.ts';
 
 /** Room for a sample's value text when the buffer is first sized (a float is at most 24 bytes). */
 const VALUE_BYTES = 32;
@@ -17,16 +18,16 @@ const LINE_FEED = 0x0a;
  * exposition does not stay.
  */
 export class PlanBuffers {
-  #fixed = new Uint8Array(0);
+  #fixed = Buffer.alloc(0);
   #output = Buffer.alloc(0);
 
   /**
-   * `size` bytes for a new plan's fixed texts. What the last call returned is overwritten: only
-   * the plan built last uses them.
+   * At least `size` bytes for a new plan's fixed texts. What the last call returned is
+   * overwritten: only the plan built last uses them.
    */
-  fixed(size: number): Uint8Array {
-    if (!fits(this.#fixed.length, size)) this.#fixed = new Uint8Array(withRoomToSpare(size));
-    return this.#fixed.subarray(0, size);
+  fixed(size: number): Buffer {
+    if (!fits(this.#fixed.length, size)) this.#fixed = Buffer.allocUnsafeSlow(withRoomToSpare(size));
+    return this.#fixed;
   }
 
   /**
@@ -70,32 +71,34 @@ function fits(length: number, size: number): boolean {
  */
 export class PlannedBytes {
   readonly #plan: ExpositionPlan;
-  /** `fixed[i]`: the bytes of sample `i`'s preceding text and prefix. */
-  readonly #fixed: Uint8Array[];
+  /**
+   * The fixed text of every sample, one after the other: sample `i`'s (the text before it and
+   * its `name{labels} `) ends at `#ends[i]` and starts where sample `i - 1`'s ends. Offsets
+   * rather than a view per sample: a new plan comes with almost every scrape in the default
+   * configuration, and 1,300 views were 1,300 objects for the garbage collector each time.
+   */
+  readonly #fixed: Buffer;
+  readonly #ends: Uint32Array;
   readonly #tail: Uint8Array;
   readonly #buffers: PlanBuffers;
 
   /** `buffers`: where to write; a plan built later with the same ones overwrites this one's. */
   constructor(plan: ExpositionPlan, buffers: PlanBuffers = new PlanBuffers()) {
     this.#plan = plan;
-    // All the fixed texts in one ArrayBuffer, each sample's a view of it: one backing store
-    // rather than one per sample (about 200 bytes of bookkeeping each, 1,300 samples in the
-    // default configuration's exposition).
-    const encoder = new TextEncoder();
-    const texts = plan.samples.map((sample, i) => `${plan.before[i] ?? ''}${sample.prefix}`);
-    const all = buffers.fixed(texts.reduce((bytes, text) => bytes + Buffer.byteLength(text), 0));
-    let start = 0;
-    this.#fixed = texts.map((text) => {
-      const end = start + encoder.encodeInto(text, all.subarray(start)).written;
-      const view = all.subarray(start, end);
-      start = end;
-      return view;
-    });
-    this.#tail = encoder.encode(plan.tail);
-    let size = this.#tail.length;
-    for (const bytes of this.#fixed) size += bytes.length + VALUE_BYTES;
+    const { before, samples } = plan;
+    let fixedSize = 0;
+    for (let i = 0; i < samples.length; i += 1) fixedSize += fixedByteLength(before[i] ?? '', samples[i]);
+    const fixed = buffers.fixed(fixedSize);
+    this.#ends = new Uint32Array(samples.length);
+    let at = 0;
+    for (let i = 0; i < samples.length; i += 1) {
+      at = writeFixed(fixed, at, before[i] ?? '', samples[i]);
+      this.#ends[i] = at;
+    }
+    this.#fixed = fixed;
+    this.#tail = new TextEncoder().encode(plan.tail);
     this.#buffers = buffers;
-    buffers.output(size);
+    buffers.output(fixedSize + this.#tail.length + VALUE_BYTES * samples.length);
   }
 
   /**
@@ -108,22 +111,17 @@ export class PlannedBytes {
   ): Uint8Array | undefined {
     const samples = this.#plan.samples;
     let at = 0;
+    let start = 0;
     for (let i = 0; i < samples.length; i += 1) {
       const sample = samples[i];
-      const fixed = this.#fixed[i];
+      const end = this.#ends[i] ?? start;
       const point = points[i]?.point;
-      if (
-        sample === undefined ||
-        fixed === undefined ||
-        point === undefined ||
-        typeof point.value !== 'number'
-      )
-        return undefined;
+      if (sample === undefined || point === undefined || typeof point.value !== 'number') return undefined;
       const value = plannedValueText(this.#plan, sample, point as DataPoint<number>);
       // A UTF-16 unit takes at most 3 bytes in UTF-8.
-      const buffer = this.#buffers.grownOutput(at, fixed.length + 3 * value.length + 1);
-      buffer.set(fixed, at);
-      at += fixed.length;
+      const buffer = this.#buffers.grownOutput(at, end - start + 3 * value.length + 1);
+      at += this.#fixed.copy(buffer, at, start, end);
+      start = end;
       at += buffer.write(value, at, 'utf8');
       buffer[at] = LINE_FEED;
       at += 1;
@@ -132,4 +130,29 @@ export class PlannedBytes {
     buffer.set(this.#tail, at);
     return buffer.subarray(0, at + this.#tail.length);
   }
+}
+
+/** The UTF-8 length of a sample's fixed text: what comes before it, then `name{labels} `. */
+function fixedByteLength(before: string, sample: PlannedSample | undefined): number {
+  if (sample === undefined) return 0;
+  const labels = sample.labels === '' ? 0 : Buffer.byteLength(sample.labels) + 2;
+  return Buffer.byteLength(before) + Buffer.byteLength(sample.name) + labels + 1;
+}
+
+/**
+ * Writes a sample's fixed text into `buffer` at `at`, as {@link samplePrefix} spells it after
+ * `before`, without building that text; returns where it ends.
+ */
+function writeFixed(buffer: Buffer, at: number, before: string, sample: PlannedSample | undefined): number {
+  if (sample === undefined) return at;
+  let end = at + buffer.write(before, at, 'utf8');
+  end += buffer.write(sample.name, end, 'utf8');
+  if (sample.labels !== '') {
+    end += buffer.write('{', end, 'latin1');
+    end += buffer.write(sample.labels, end, 'utf8');
+    end += buffer.write('} ', end, 'latin1');
+  } else {
+    end += buffer.write(' ', end, 'latin1');
+  }
+  return end;
 }

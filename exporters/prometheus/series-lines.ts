@@ -102,8 +102,10 @@ export class SeriesLineCache {
     if (plan === undefined) return null;
     const byPoint = this.#store.holders();
     const holders: SeriesHolder[] = [];
-    for (const sample of plan.samples) {
-      const holder = byPoint.get(sample.point);
+    // Indexed: a for-of makes an iterator result per sample until the method is optimized.
+    for (let i = 0; i < plan.samples.length; i += 1) {
+      const sample = plan.samples[i];
+      const holder = sample === undefined ? undefined : byPoint.get(sample.point);
       if (holder === undefined) return null;
       holders.push(holder);
     }

@@ -42,6 +42,10 @@ export interface SeriesHolder {
 }
 
 interface StoredSeries extends SeriesHolder {
+  /** Its key in the store. */
+  readonly key: string;
+  /** The key's first {@link PREFIX_WIDTH} characters: its resource and scope. */
+  readonly prefix: string;
   readonly resourceKey: string;
   readonly resource: Resource;
   readonly scopeKey: string;
@@ -53,6 +57,9 @@ interface StoredSeries extends SeriesHolder {
   /** Clock time (ms) of the last update, for expiry. */
   updatedAt: number;
 }
+
+/** The width of a series key's resource-and-scope prefix. */
+const PREFIX_WIDTH = 8;
 
 /** A canonical text for a set of attributes: sorted keys, JSON values. */
 function attributesKey(attributes: Attributes): string {
@@ -211,7 +218,8 @@ export class SeriesStore {
   /** The series holding each point of the last snapshot (by the point object), to follow their newer points. */
   holders(): Map<object, SeriesHolder> {
     const out = new Map<object, SeriesHolder>();
-    for (const series of this.#series.values()) out.set(series.point, series);
+    // forEach rather than for-of: no iterator result per series (this runs on every new plan).
+    this.#series.forEach((series) => out.set(series.point, series));
     return out;
   }
 
@@ -237,7 +245,7 @@ export class SeriesStore {
       let prefix = this.#prefixOf.get(identity);
       if (prefix === undefined) {
         // Sorts in first-seen order of resource and scope; fixed width keeps it numeric.
-        prefix = String(this.#prefixOf.size).padStart(8, '0');
+        prefix = String(this.#prefixOf.size).padStart(PREFIX_WIDTH, '0');
         this.#prefixOf.set(identity, prefix);
         this.#identityOf.set(prefix, identity);
       }
@@ -253,7 +261,11 @@ export class SeriesStore {
           continue;
         }
         const keys = this.#keys.of(`${prefix}\u0000${metric.descriptor.name}\u0000`);
-        for (const point of metric.dataPoints as (DataPoint<number> | DataPoint<Histogram>)[]) {
+        const points = metric.dataPoints as (DataPoint<number> | DataPoint<Histogram>)[];
+        // Indexed: a for-of makes an iterator result per point until the function is optimized.
+        for (let i = 0; i < points.length; i += 1) {
+          const point = points[i];
+          if (point === undefined) continue;
           const key = keys.get(point.attributes);
           const previous = this.#series.get(key);
           if (previous !== undefined && isBefore(point.endTime, previous.point.endTime)) {
@@ -277,6 +289,8 @@ export class SeriesStore {
           if (previous === undefined) this.#sortedKeys = undefined;
           this.#shape += 1;
           this.#series.set(key, {
+            key,
+            prefix,
             resourceKey,
             resource: batch.resource,
             scopeKey,
@@ -300,12 +314,14 @@ export class SeriesStore {
     const now = this.#now();
     this.#lastSweep = now;
     let removed = 0;
-    for (const [key, series] of this.#series) {
+    // Runs before every rendering: forEach makes no [key, series] pair per series, as for-of
+    // over the entries did.
+    this.#series.forEach((series) => {
       if (now - series.updatedAt > this.#expirationMs) {
-        this.#series.delete(key);
+        this.#series.delete(series.key);
         removed += 1;
       }
-    }
+    });
     if (removed > 0) {
       this.#sortedKeys = undefined;
       this.#shape += 1;
@@ -319,19 +335,8 @@ export class SeriesStore {
    */
   snapshot(): ResourceMetrics[] {
     this.sweep();
-    // Resource, then scope, then metric name and attributes, each in text order.
-    const width = 8;
     // The order only changes when series come or go: most snapshots reuse it.
-    this.#sortedKeys ??= [...this.#series.keys()].sort((a, b) => {
-      const pa = a.slice(0, width);
-      const pb = b.slice(0, width);
-      if (pa !== pb) {
-        const ia = this.#identityOf.get(pa) ?? pa;
-        const ib = this.#identityOf.get(pb) ?? pb;
-        return ia < ib ? -1 : 1;
-      }
-      return a < b ? -1 : a > b ? 1 : 0;
-    });
+    this.#sortedKeys ??= this.#sortKeys();
     const keys = this.#sortedKeys;
     const batches: ResourceMetrics[] = [];
     let batch: ResourceMetrics | undefined;
@@ -339,8 +344,8 @@ export class SeriesStore {
     let metric: MetricData | undefined;
     let resourceKey = '';
     let scopeKey = '';
-    for (const key of keys) {
-      const series = this.#series.get(key);
+    for (let i = 0; i < keys.length; i += 1) {
+      const series = this.#series.get(keys[i] ?? '');
       if (series === undefined) continue;
       if (batch === undefined || series.resourceKey !== resourceKey) {
         batch = { resource: series.resource, scopeMetrics: [] };
@@ -367,6 +372,30 @@ export class SeriesStore {
       }
     }
     return batches;
+  }
+
+  /**
+   * The series keys in snapshot order: resource, then scope (by their identity texts), then
+   * metric name and attributes, each in text order. Sorted by identity first, then each
+   * identity's keys, which share their prefix, in plain text order: a comparison that cut the
+   * prefix out of both keys made two strings per comparison, and a sort is redone whenever
+   * series come or go (almost every scrape in the default configuration).
+   */
+  #sortKeys(): string[] {
+    const byPrefix = new Map<string, string[]>();
+    this.#series.forEach((series) => {
+      const keys = byPrefix.get(series.prefix);
+      if (keys === undefined) byPrefix.set(series.prefix, [series.key]);
+      else keys.push(series.key);
+    });
+    const identityOf = (prefix: string): string => this.#identityOf.get(prefix) ?? prefix;
+    const prefixes = [...byPrefix.keys()].sort((a, b) => (identityOf(a) < identityOf(b) ? -1 : 1));
+    const sorted: string[] = [];
+    for (const prefix of prefixes) {
+      const keys = (byPrefix.get(prefix) ?? []).sort();
+      for (let i = 0; i < keys.length; i += 1) sorted.push(keys[i] ?? '');
+    }
+    return sorted;
   }
 }
 

@@ -134,9 +134,11 @@ interface Series {
   readonly exact?: bigint | undefined;
   /** The point's exemplars (kept for counters and histograms in OpenMetrics only). */
   readonly exemplars: readonly Exemplar[];
-  /** The data point it was made of (not for summaries and `target_info`), and whether its exemplars are kept. */
-  readonly source?:
-    { readonly point: DataPoint<number | Histogram>; readonly exemplars: boolean } | undefined;
+  /**
+   * The data point it was made of (not for summaries and `target_info`). Whether its exemplars
+   * are kept follows from the format and the family's type (OpenMetrics counters and histograms).
+   */
+  readonly point?: DataPoint<number | Histogram> | undefined;
 }
 
 interface Family {
@@ -153,6 +155,9 @@ interface Family {
 }
 
 const TARGET_INFO_HELP = 'Target metadata';
+
+/** The exemplars of a series that keeps none: one shared empty list rather than one per series. */
+const NO_EXEMPLARS: readonly Exemplar[] = Object.freeze([]);
 
 function hrTimeCompare(a: HrTime, b: HrTime): number {
   return a[0] !== b[0] ? a[0] - b[0] : a[1] - b[1];
@@ -205,9 +210,9 @@ function collectFamilies(
     text: string,
     endTime: HrTime,
     value: number | Histogram | SummaryValue,
-    exemplars: readonly Exemplar[] = [],
+    exemplars: readonly Exemplar[] = NO_EXEMPLARS,
     exact?: bigint,
-    source?: Series['source'],
+    point?: DataPoint<number | Histogram>,
   ): void => {
     const existing = family.series.get(text);
     if (existing !== undefined) {
@@ -216,7 +221,7 @@ function collectFamilies(
       );
       if (hrTimeCompare(endTime, existing.endTime) < 0) return;
     }
-    family.series.set(text, { labels: text, endTime, value, exemplars, exact, source });
+    family.series.set(text, { labels: text, endTime, value, exemplars, exact, point });
   };
 
   for (const batch of batches) {
@@ -320,15 +325,19 @@ function collectFamilies(
         const points = metric.dataPoints as DataPoint<number | Histogram>[];
         // The specification: exemplars on monotonic sums and histograms only.
         const keepExemplars = withExemplars && (type === 'counter' || type === 'histogram');
-        for (const point of points) {
+        // Indexed: a for-of makes an iterator result per point until the function is optimized,
+        // and a plan is made about once per scrape.
+        for (let i = 0; i < points.length; i += 1) {
+          const point = points[i];
+          if (point === undefined) continue;
           addSeries(
             family,
             labelsOf(point.attributes),
             point.endTime,
             point.value,
-            keepExemplars ? exemplarsOf(point) : [],
+            keepExemplars ? exemplarsOf(point) : NO_EXEMPLARS,
             int64Of(point),
-            { point, exemplars: keepExemplars },
+            point,
           );
           resourceHasSeries = true;
         }
@@ -557,13 +566,8 @@ function timestampText(endTime: HrTime, openMetrics: boolean): string {
 
 /** A family's series in label order. */
 function sortedSeries(family: Family): Series[] {
-  const keys = [...family.series.keys()].sort(byString);
-  const out: Series[] = [];
-  for (const key of keys) {
-    const series = family.series.get(key);
-    if (series !== undefined) out.push(series);
-  }
-  return out;
+  // A series' key in the family is its label text.
+  return [...family.series.values()].sort((a, b) => byString(a.labels, b.labels));
 }
 
 function renderFamily(family: Family, format: ExpositionFormat, timestamps: boolean): string {
@@ -622,10 +626,16 @@ export function renderExposition(
   return out;
 }
 
-/** One sample of an {@link ExpositionPlan}: its `name{labels} ` text and the point it showed. */
+/**
+ * One sample of an {@link ExpositionPlan}: its name and label text, whose line up to the value
+ * is `name{labels} ` ({@link samplePrefix}), and the point it showed. The two strings are the
+ * family's and the label cache's own, so that a new plan does not build a line text per sample.
+ */
 export interface PlannedSample {
-  /** The line up to its value, space included. */
-  readonly prefix: string;
+  /** The sample name. */
+  readonly name: string;
+  /** The label text without braces (`a="1",b="2"`); empty for none. */
+  readonly labels: string;
   /** The point the plan was made of: its holder's current point gives the value. */
   readonly point: DataPoint<number>;
   /** Whether the point's last exemplar follows the value (OpenMetrics counters). */
@@ -670,25 +680,35 @@ export function planExposition(
     if (family.series.size === 0) continue;
     text += familyHeader(family, format);
     const sampleName = familySampleName(family, format);
-    for (const series of sortedSeries(family)) {
-      const labels = series.labels === '' ? '' : `{${series.labels}}`;
+    const sorted = sortedSeries(family);
+    // Indexed, as in collectFamilies: no iterator result per series.
+    for (let i = 0; i < sorted.length; i += 1) {
+      const series = sorted[i];
+      if (series === undefined) continue;
       if (family.type === 'info' && typeof series.value === 'number') {
-        text += `${sampleName}${labels} ${formatValue(series.value)}\n`;
+        text += sampleLine(sampleName, series.labels, formatValue(series.value), '');
         continue;
       }
-      const point = series.source?.point;
+      const point = series.point;
       if (point === undefined || typeof point.value !== 'number') return undefined;
       before.push(text);
       text = '';
       samples.push({
-        prefix: `${sampleName}${labels} `,
+        name: sampleName,
+        labels: series.labels,
         point: point as DataPoint<number>,
-        exemplar: series.source?.exemplars ?? false,
+        // As collectFamilies keeps them: OpenMetrics counters (histograms are not planned).
+        exemplar: openMetrics && family.type === 'counter',
       });
     }
   }
   if (openMetrics) text += '# EOF\n';
   return { before, samples, tail: text, openMetrics, timestamps };
+}
+
+/** A planned sample's line up to its value: `name{labels} `, or `name ` without labels. */
+export function samplePrefix(sample: PlannedSample): string {
+  return sample.labels === '' ? `${sample.name} ` : `${sample.name}{${sample.labels}} `;
 }
 
 /**
@@ -706,7 +726,7 @@ export function renderPlanned(
     const sample = samples[i];
     const point = points[i]?.point;
     if (sample === undefined || point === undefined || typeof point.value !== 'number') return undefined;
-    out += `${before[i] ?? ''}${sample.prefix}${plannedValueText(plan, sample, point as DataPoint<number>)}\n`;
+    out += `${before[i] ?? ''}${samplePrefix(sample)}${plannedValueText(plan, sample, point as DataPoint<number>)}\n`;
   }
   return out + plan.tail;
 }
