@@ -5,7 +5,7 @@ import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metric
 import type { DataPoint, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import type { Exemplar } from '../../kit/exemplars.ts';
-import { planExposition, renderPlanned } from '../../kit/prometheus/exposition.ts';
+import { planExposition, renderExposition, renderPlanned } from '../../kit/prometheus/exposition.ts';
 import { PlanBuffers, PlannedBytes } from './planned-bytes.ts';
 
 const START: HrTime = [1_795_370_400, 0];
@@ -76,6 +76,32 @@ describe('PlannedBytes', () => {
     expect(text(bytes.render(holders(counter(20, 1.5e300, [exemplar]))))).toContain(
       ` # {span_id="00f067aa0ba902b7",trace_id="4bf92f3577b34da6a3ce929d0e0e4736",user="${'é'.repeat(60)}"}`,
     );
+  });
+
+  it('writes a sample without labels as `name value`, byte for byte the full rendering', () => {
+    const batch: ResourceMetrics = {
+      resource: resourceFromAttributes({}),
+      scopeMetrics: [
+        {
+          scope: { name: '' },
+          metrics: [
+            {
+              descriptor: { name: 'load', description: 'Lœad', unit: '', valueType: ValueType.DOUBLE },
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              dataPointType: DataPointType.GAUGE,
+              dataPoints: [{ startTime: START, endTime: END, attributes: {}, value: 0.25 }],
+            },
+          ],
+        },
+      ],
+    };
+    for (const format of ['text', 'openmetrics'] as const) {
+      const plan = planExposition([batch], { format });
+      if (plan === undefined) throw new Error('no plan');
+      const full = renderExposition([batch], { format });
+      expect(full).toContain('\nload 0.25\n');
+      expect(text(new PlannedBytes(plan).render(holdersOf(batch)))).toBe(full);
+    }
   });
 
   it('gives undefined when a point no longer holds a number', () => {
