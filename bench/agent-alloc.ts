@@ -144,17 +144,24 @@ function print(title: string, sites: Map<string, number>, scrapes: number): void
     console.log(`  ${(bytes / scrapes / 1024).toFixed(1).padStart(8)} KiB  ${site}`);
 }
 
+/** Replaces `from` in `text`, which must hold it. */
+function replaceOnce(text: string, from: string, to: string): string {
+  if (!text.includes(from)) throw new Error(`the default configuration no longer holds ${from}`);
+  return text.replace(from, to);
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'inframeter-agent-alloc-'));
   const [port, telemetry] = [await freePort(), await freePort()];
-  let text = DEFAULT_CONFIG.replace('127.0.0.1:9464', `127.0.0.1:${String(port)}`)
-    .replace('127.0.0.1:8888', `127.0.0.1:${String(telemetry)}`)
-    .replace(
-      'path: ./inframeter-metrics.csv',
-      `path: ${join(dir, 'default.csv')}\n    rotation: { max_size: 64MiB, max_files: 1 }`,
-    )
-    .replaceAll('collection_interval: 10s', `collection_interval: ${String(INTERVAL_MS)}ms`);
-  text = text.replace('metric_expiration: 30s', `metric_expiration: ${String(3 * INTERVAL_MS)}ms`);
+  let text = replaceOnce(DEFAULT_CONFIG, '127.0.0.1:9464', `127.0.0.1:${String(port)}`);
+  text = replaceOnce(text, '127.0.0.1:8888', `127.0.0.1:${String(telemetry)}`);
+  text = replaceOnce(
+    text,
+    'path: ./inframeter-metrics.csv',
+    `path: ${join(dir, 'default.csv')}\n    rotation: { max_size: 64MiB, max_files: 1 }`,
+  );
+  text = text.replaceAll('collection_interval: 10s', `collection_interval: ${String(INTERVAL_MS)}ms`);
+  text = replaceOnce(text, 'metric_expiration: 30s', `metric_expiration: ${String(3 * INTERVAL_MS)}ms`);
   const config = join(dir, 'default.yaml');
   writeFileSync(config, text);
   const env = Object.fromEntries(
