@@ -175,7 +175,7 @@ export class CopyTextBuilder extends CopyBuffer implements RowBuilder {
 
   /** Appends a row off the common path as a line, its fields escaped. */
   push(row: OtherRow): void {
-    const rest = `${escapeText(row.device)}\t${escapeText(row.metric)}\t${String(row.value)}\t${escapeText(row.labels)}\n`;
+    const rest = `${escapeText(row.device)}\t${escapeText(row.metric)}\t${numberText(row.value)}\t${escapeText(row.labels)}\n`;
     // A UTF-16 code unit takes at most 3 bytes in UTF-8.
     const most = row.time.text.length + rest.length * 3;
     if (this.buffer.length - this.length < most) this.grow(most);
@@ -199,8 +199,8 @@ export class CopyTextBuilder extends CopyBuffer implements RowBuilder {
     buffer.set(middle, at);
     at += middle.length;
     const end = writeDecimal(buffer, at, value);
-    // String(value) of a finite number is ASCII.
-    at = end >= 0 ? end : at + buffer.write(String(value), at, 'latin1');
+    // The text of a finite number is ASCII.
+    at = end >= 0 ? end : at + buffer.write(numberText(value), at, 'latin1');
     buffer.set(tail, at);
     this.length = at + tail.length;
     this.count += 1;
@@ -210,6 +210,11 @@ export class CopyTextBuilder extends CopyBuffer implements RowBuilder {
   take(): Buffer {
     return this.takeBytes();
   }
+}
+
+/** A finite number as PostgreSQL's float8 reads it back exactly: `String`, but `-0` for negative zero. */
+function numberText(value: number): string {
+  return value === 0 && 1 / value < 0 ? '-0' : String(value);
 }
 
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
