@@ -111,7 +111,9 @@ export class PostgresqlExporter implements Exporter {
     this.#schema ??= (async () => {
       const [outcome, format] = await this.#withClient(async (client) => [
         await ensureSchema(client, this.#config.create_schema, this.#settings.logger),
-        await copyFormat(client),
+        this.#config.copy_format === 'text'
+          ? { binary: false, reason: 'copy_format is text' }
+          : await copyFormat(client),
       ]);
       this.#binary = format.binary;
       this.#settings.logger.info(
