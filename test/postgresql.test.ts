@@ -609,10 +609,13 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
       // The memory queue (the default): each batch is converted when exported and held in a
       // compact form (held-rows.ts) whose COPY text is made at each send.
       const failedSends: string[] = [];
+      let binary = false;
       const logger = createLogger('debug', {
         write: (line: string) => {
           // A send that found the database down (logged once, then at debug).
           if (line.includes('ECONNREFUSED')) failedSends.push(line);
+          // The schema it created takes COPY's binary form.
+          if (line.includes('"copy":"binary"')) binary = true;
         },
       });
       const exporter = createExporter(db, {}, logger);
@@ -709,6 +712,7 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
         expect(stored.map(({ ts, ...row }) => `${ts} ${key(row)}`).sort()).toEqual(want.sort());
         expect(exporter.settings.telemetry.counts.failed).toBe(8);
         expect(exporter.status().sentPoints).toBe(8 * 103);
+        expect(binary).toBe(true);
       } finally {
         await exporter.shutdown();
         await server.resume();
@@ -948,6 +952,7 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
       async function writeForms(
         db: string,
         queue: Record<string, unknown>,
+        extra: Record<string, unknown> = {},
       ): Promise<{ copy: string; stored: Row[] }> {
         let copy = '';
         const logger = createLogger('info', {
@@ -962,6 +967,7 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
             resource_labels: ['site'],
             device_id_attributes: ['device_id', 'host.name'],
             sending_queue: queue,
+            ...extra,
           },
           logger,
         );
@@ -996,6 +1002,13 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
           expectExact(stored, expected);
         }, 60_000);
       }
+
+      it("text when copy_format is text, on kwollect's types: every row read back exactly", async () => {
+        const db = await freshDatabase();
+        const { copy, stored } = await writeForms(db, {}, { copy_format: 'text' });
+        expect(copy).toBe('text: copy_format is text');
+        expectExact(stored, expected);
+      }, 60_000);
 
       it('text on a table whose labels are json: every row read back exactly', async () => {
         const db = await freshDatabase();
