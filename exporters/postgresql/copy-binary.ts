@@ -64,7 +64,10 @@ export function jsonbField(json: string): Buffer {
  * jsonb field). Returns it and where the value goes.
  */
 export function binaryRow(device: DeviceBytes, metric: Uint8Array, labels: Uint8Array): [Uint8Array, number] {
-  const row = Buffer.alloc(TUPLE_HEAD + device.binary.length + metric.length + 12 + labels.length);
+  // From Node's pool of small buffers (Buffer.alloc would give each series an ArrayBuffer of its own).
+  const row = Buffer.allocUnsafe(TUPLE_HEAD + device.binary.length + metric.length + 12 + labels.length).fill(
+    0,
+  );
   row.writeInt16BE(FIELDS, 0);
   row.writeInt32BE(8, 2);
   let at = TUPLE_HEAD;
