@@ -1,14 +1,16 @@
 /**
  * What making a row of the postgresql exporter costs, step by step, in instructions counted by
  * callgrind (which the machine's load does not move). Run each step in a process of its own
- * and subtract the one before:
+ * and subtract the one before (a few minutes each under callgrind):
  *
- *     for step in make read copy text held; do
- *       valgrind --tool=callgrind --callgrind-out-file=/dev/null \
- *         node bench/postgresql-row-steps.ts $step 2>&1 | grep 'refs'
+ *     NODE=$(npm exec -- node -p process.execPath)
+ *     for step in make read text binary held held-binary; do
+ *       valgrind --tool=callgrind --callgrind-out-file=/dev/null "$NODE" --single-threaded \
+ *         bench/postgresql-row-steps.ts $step --passes 12 2>&1 | grep refs
  *     done
  *
- * (`node` being Node 24: `npm exec -- which node`). Every step makes the same batches as
+ * (`--single-threaded`: the collector's and compiler's work on the one thread counted, so
+ * that their timing moves the count less). Every step makes the same batches as
  * bench/postgresql.bench.ts (10,000 gauge points each, a device id and a label, one
  * attributes object per series), `--rows` of them (100,000 by default) `--passes` times (6),
  * and does more with them than the step before:
