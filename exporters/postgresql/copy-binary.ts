@@ -99,7 +99,7 @@ export class CopyBinaryBuilder extends CopyBuffer implements RowBuilder {
   #view: DataView;
 
   constructor(initialBytes = 1 << 20) {
-    super(initialBytes);
+    super(Math.max(initialBytes, HEADER.length + TRAILER.length));
     this.#view = this.#newView();
     this.#start();
   }
