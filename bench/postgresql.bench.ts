@@ -1,7 +1,12 @@
 /**
  * The postgresql exporter's COPY throughput, run by hand:
  * `node bench/postgresql.bench.ts [--rows 500000] [--batch 10000] [--runs 3] [--warmup 1]
- * [--consumers 2] [--fresh-attributes]`.
+ * [--consumers 2] [--fresh-attributes] [--format binary|text]`.
+ *
+ * Our two sides write the COPY form the exporter chooses on kwollect's schema, the binary
+ * one (`--format binary`, the default: `copy_format: auto`); `--format text` makes them write
+ * COPY text (`copy_format: text`), as on a table of other types. The floors always send the
+ * same COPY text.
  *
  * A private PostgreSQL 15 (test/support/postgres.ts) with kwollect's schema (the exporter
  * creates it: primary key and indexes included). In each run, the same rows go into
@@ -16,10 +21,10 @@
  * 3. the Node floor with the driver: the same buffers through the exporter's own path to the
  *    server (`pg`'s pool, pg-copy-streams, copy.ts), nothing made, nothing queued;
  * 4. ours without a queue (`sending_queue.enabled: false`): each batch converted and written
- *    before the next is exported (the buffer of COPY text reused from batch to batch);
+ *    before the next is exported (the buffer of the COPY payload reused from batch to batch);
  * 5. ours: the batches (gauges with a device id and a label, as receivers produce them)
  *    exported through the exporter with its memory queue, until the queue is empty; its CPU
- *    is this process's (`process.cpuUsage`), which includes the conversion to COPY text,
+ *    is this process's (`process.cpuUsage`), which includes the conversion to COPY's form,
  *    queueing and the driver. The batches are exported as fast as the queue takes them, so it
  *    holds most of them at once (a collector catching up), each kept as exported and converted
  *    when sent, into a buffer reused once written.
@@ -94,6 +99,8 @@ const WARMUP = arg('warmup', 1);
 const METRICS = 10;
 const CONSUMERS = arg('consumers', 2);
 const FRESH_ATTRIBUTES = args.includes('--fresh-attributes');
+const FORMAT = args.includes('--format') ? args[args.indexOf('--format') + 1] : 'binary';
+if (FORMAT !== 'binary' && FORMAT !== 'text') throw new Error('--format: binary or text');
 
 const load = (): string =>
   loadavg()
@@ -183,7 +190,7 @@ const SIDES = [
 
 async function main(): Promise<void> {
   console.log(
-    `postgresql exporter: ${String(ROWS)} rows in batches of ${String(BATCH)}, ${String(CONSUMERS)} consumer(s), ${String(RUNS)} runs after ${String(WARMUP)} warm-up, ${FRESH_ATTRIBUTES ? 'a new attributes object per point' : 'one attributes object per series'}`,
+    `postgresql exporter: ${String(ROWS)} rows in batches of ${String(BATCH)}, ${String(CONSUMERS)} consumer(s), ${String(RUNS)} runs after ${String(WARMUP)} warm-up, ${FRESH_ATTRIBUTES ? 'a new attributes object per point' : 'one attributes object per series'}, ours in COPY ${FORMAT}`,
   );
   const server = await startPostgres();
   const exporters: PostgresqlExporter[] = [];
@@ -196,6 +203,7 @@ async function main(): Promise<void> {
       db_name: db,
       db_user: server.user,
       sending_queue: { queue_size: ROWS * 2, max_bytes: '1GiB', num_consumers: CONSUMERS },
+      copy_format: FORMAT === 'text' ? 'text' : 'auto',
     });
     const batches = batchMaker();
     // The same without a sending queue: each batch converted and written before the next.
@@ -205,6 +213,7 @@ async function main(): Promise<void> {
       db_name: db,
       db_user: server.user,
       sending_queue: { enabled: false },
+      copy_format: FORMAT === 'text' ? 'text' : 'auto',
     });
     // The COPY text of every batch, made once: psql's file, and what the Node floors send.
     let total = 0;

@@ -609,10 +609,13 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
       // The memory queue (the default): each batch is converted when exported and held in a
       // compact form (held-rows.ts) whose COPY text is made at each send.
       const failedSends: string[] = [];
+      let binary = false;
       const logger = createLogger('debug', {
         write: (line: string) => {
           // A send that found the database down (logged once, then at debug).
           if (line.includes('ECONNREFUSED')) failedSends.push(line);
+          // The schema it created takes COPY's binary form.
+          if (line.includes('"copy":"binary"')) binary = true;
         },
       });
       const exporter = createExporter(db, {}, logger);
@@ -709,6 +712,7 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
         expect(stored.map(({ ts, ...row }) => `${ts} ${key(row)}`).sort()).toEqual(want.sort());
         expect(exporter.settings.telemetry.counts.failed).toBe(8);
         expect(exporter.status().sentPoints).toBe(8 * 103);
+        expect(binary).toBe(true);
       } finally {
         await exporter.shutdown();
         await server.resume();
@@ -837,6 +841,253 @@ describe.skipIf(!postgresInstalled() && process.env.CI === undefined)(
       // The silent connection was cut by the exporter, mid-COPY (the server says so once thawed).
       expect(server.log().slice(logFrom)).toContain('unexpected EOF on client connection');
     }, 120_000);
+
+    describe("COPY in binary form on kwollect's types, in text on others", () => {
+      // Every row kind through both forms: gauges and sums (the common path, a device of the
+      // point's own), the resource's device and resource labels (the other path), histograms
+      // flattened; labels to escape in text; times at the microsecond before 2000 (a negative
+      // int64 in the binary form), in years 1 and 9999; negative zero, the smallest and
+      // largest doubles, 17 significant digits, integers beyond 2^53.
+      const odd = {
+        device_id: 'dev\\ice "q"\t1',
+        'back\\slash': 'a\\b',
+        quote: 'say "hi"',
+        nl: 'x\ny',
+        unicode: 'éà✓ 😀',
+      };
+      const times = [
+        at('0001-01-01T00:00:00.000Z', 1),
+        at('1969-12-31T23:59:59.999Z', 999),
+        at('1999-12-31T23:59:59.999Z', 999),
+        at('2000-01-01T00:00:00.000Z', 1),
+        at('2026-12-07T22:00:00.123Z', 456),
+        at('9999-12-31T23:59:59.999Z', 999),
+      ];
+      const texts = [
+        '0001-01-01 00:00:00.000001+00',
+        '1969-12-31 23:59:59.999999+00',
+        '1999-12-31 23:59:59.999999+00',
+        '2000-01-01 00:00:00.000001+00',
+        '2026-12-07 22:00:00.123456+00',
+        '9999-12-31 23:59:59.999999+00',
+      ];
+      const values = [-0, 5e-324, -1.7976931348623157e308, 0.1 + 0.2, 1 / 3, 2 ** 53 + 2, 1e21, 42.5, -3];
+      const formsBatches = [
+        batchOf([
+          numberMetric(
+            'gauge',
+            times.flatMap((time, t) =>
+              values.map((value, v) => ({
+                attributes: { device_id: `n${String(v)}`, t: String(t) },
+                value,
+                time,
+              })),
+            ),
+          ),
+          numberMetric('sum', [{ attributes: { device_id: 'n0' }, value: -0, time: times[4] ?? T1 }], true),
+          numberMetric('odd "metric"\\name\t✓', [{ attributes: odd, value: 0.1, time: times[1] ?? T1 }]),
+          histogramMetric('rpc.duration', { device_id: 'n1', route: '/a"b' }, times[2] ?? T1, {
+            buckets: { boundaries: [0.25, 1e-300], counts: [1, 2, 3] },
+            count: 6,
+            sum: -0,
+            min: 5e-324,
+            max: 2.5,
+          }),
+        ]),
+        // The resource's device and labels: the other path of every row.
+        batchOf(
+          [
+            numberMetric('gauge', [
+              { attributes: {}, value: -0, time: times[0] ?? T1 },
+              { attributes: { q: 'a"\\b' }, value: 1e-300, time: times[5] ?? T1 },
+            ]),
+          ],
+          { 'host.name': 'gw\\1', site: 'lyon ✓' },
+        ),
+      ];
+      const expected: Row[] = [
+        ...times.flatMap((_, t) =>
+          values.map((value, v) => ({
+            ts: texts[t] ?? '',
+            device_id: `n${String(v)}`,
+            metric_id: 'gauge',
+            value,
+            labels: { t: String(t) },
+          })),
+        ),
+        { ts: texts[4] ?? '', device_id: 'n0', metric_id: 'sum', value: -0, labels: {} },
+        {
+          ts: texts[1] ?? '',
+          device_id: odd.device_id,
+          metric_id: 'odd "metric"\\name\t✓',
+          value: 0.1,
+          labels: { 'back\\slash': 'a\\b', quote: 'say "hi"', nl: 'x\ny', unicode: 'éà✓ 😀' },
+        },
+        ...[
+          ['rpc.duration_bucket', 1, { le: '0.25' }],
+          ['rpc.duration_bucket', 3, { le: '1e-300' }],
+          ['rpc.duration_bucket', 6, { le: '+Inf' }],
+          ['rpc.duration_count', 6, {}],
+          ['rpc.duration_sum', -0, {}],
+          ['rpc.duration_min', 5e-324, {}],
+          ['rpc.duration_max', 2.5, {}],
+        ].map(([metric, value, labels]) => ({
+          ts: texts[2] ?? '',
+          device_id: 'n1',
+          metric_id: metric as string,
+          value: value as number,
+          labels: { route: '/a"b', ...(labels as object) },
+        })),
+        { ts: texts[0] ?? '', device_id: 'gw\\1', metric_id: 'gauge', value: -0, labels: { site: 'lyon ✓' } },
+        {
+          ts: texts[5] ?? '',
+          device_id: 'gw\\1',
+          metric_id: 'gauge',
+          value: 1e-300,
+          labels: { q: 'a"\\b', site: 'lyon ✓' },
+        },
+      ];
+
+      /** Exports the batches with `queue`; returns the form the exporter logged and the rows read back. */
+      async function writeForms(
+        db: string,
+        queue: Record<string, unknown>,
+        extra: Record<string, unknown> = {},
+      ): Promise<{ copy: string; stored: Row[] }> {
+        let copy = '';
+        const logger = createLogger('info', {
+          write: (line: string) => {
+            const entry = JSON.parse(line) as { copy?: string; reason?: string };
+            if (entry.copy !== undefined) copy = `${entry.copy}: ${entry.reason ?? ''}`;
+          },
+        });
+        const exporter = createExporter(
+          db,
+          {
+            resource_labels: ['site'],
+            device_id_attributes: ['device_id', 'host.name'],
+            sending_queue: queue,
+            ...extra,
+          },
+          logger,
+        );
+        try {
+          await exporter.start();
+          await poll('the exporter read the metrics columns', 60_000, () =>
+            Promise.resolve(copy !== '' || undefined),
+          );
+          await exportAll(exporter, formsBatches);
+          expect(exporter.settings.telemetry.counts.failed).toBe(0);
+        } finally {
+          await exporter.shutdown();
+        }
+        return { copy, stored: await rows(db) };
+      }
+
+      /** Rows equal, negative zeros included (`toEqual` alone is not asked to tell them apart). */
+      function expectExact(stored: Row[], want: Row[]): void {
+        expect(sortRows(stored)).toEqual(sortRows(want));
+        const signs = (list: Row[]): string[] => sortRows(list).map((r) => String(Object.is(r.value, -0)));
+        expect(signs(stored)).toEqual(signs(want));
+      }
+
+      for (const [name, queue] of [
+        ['the memory queue', {}],
+        ['no queue', { enabled: false }],
+      ] as const) {
+        it(`binary on the schema it creates (${name}): every row read back exactly`, async () => {
+          const db = await freshDatabase();
+          const { copy, stored } = await writeForms(db, queue);
+          expect(copy).toBe("binary: the metrics columns have kwollect's types");
+          expectExact(stored, expected);
+        }, 60_000);
+      }
+
+      it("text when copy_format is text, on kwollect's types: every row read back exactly", async () => {
+        const db = await freshDatabase();
+        const { copy, stored } = await writeForms(db, {}, { copy_format: 'text' });
+        expect(copy).toBe('text: copy_format is text');
+        expectExact(stored, expected);
+      }, 60_000);
+
+      it('text on a table whose labels are json: every row read back exactly', async () => {
+        const db = await freshDatabase();
+        await server.query(
+          `CREATE TABLE metrics ("timestamp" timestamptz NOT NULL, device_id text NOT NULL, metric_id text NOT NULL,
+             value double precision, labels json NOT NULL)`,
+          undefined,
+          db,
+        );
+        const { copy, stored } = await writeForms(db, {});
+        expect(copy).toBe('text: labels is json, not jsonb');
+        expectExact(stored, expected);
+      }, 60_000);
+
+      it('text on a table whose values are real: converted by the server', async () => {
+        const db = await freshDatabase();
+        await server.query(
+          `CREATE TABLE metrics ("timestamp" timestamp, device_id varchar(40), metric_id text, value real, labels jsonb,
+             PRIMARY KEY ("timestamp", device_id, metric_id, labels))`,
+          undefined,
+          db,
+        );
+        let copy = '';
+        const logger = createLogger('info', {
+          write: (line: string) => {
+            const entry = JSON.parse(line) as { copy?: string; reason?: string };
+            if (entry.copy !== undefined) copy = `${entry.copy}: ${entry.reason ?? ''}`;
+          },
+        });
+        const exporter = createExporter(db, {}, logger);
+        try {
+          await exporter.start();
+          await exportAll(exporter, [
+            batchOf([
+              numberMetric('power', [
+                { attributes: { device_id: 'node-1', rack: 'r"1' }, value: 0.5, time: T1 },
+                { attributes: { device_id: 'node-2' }, value: -100.25, time: T2 },
+              ]),
+            ]),
+          ]);
+          // Twice: the second goes through the staging table (ON CONFLICT), in text as well.
+          await exportAll(exporter, [
+            batchOf([
+              numberMetric('power', [{ attributes: { device_id: 'node-2' }, value: -100.25, time: T2 }]),
+            ]),
+          ]);
+          expect(exporter.settings.telemetry.counts.failed).toBe(0);
+        } finally {
+          await exporter.shutdown();
+        }
+        expect(copy).toBe(
+          'text: timestamp is timestamp without time zone, not timestamp with time zone; device_id is character varying(40), not text; value is real, not double precision',
+        );
+        expect(await rows(db)).toEqual([
+          {
+            ts: '2020-01-06 14:00:00.000001',
+            device_id: 'node-1',
+            metric_id: 'power',
+            value: 0.5,
+            labels: { rack: 'r"1' },
+          },
+          {
+            ts: '2020-01-06 14:00:05.123456',
+            device_id: 'node-2',
+            metric_id: 'power',
+            value: -100.25,
+            labels: {},
+          },
+        ]);
+      }, 60_000);
+
+      it('binary: a batch written twice goes through the staging table, rows already stored skipped', async () => {
+        const db = await freshDatabase();
+        await writeForms(db, {});
+        const { copy, stored } = await writeForms(db, {});
+        expect(copy).toMatch(/^binary/);
+        expectExact(stored, expected);
+      }, 60_000);
+    });
 
     it('the OAR example fills nodetime_per_job from OAR tables', async () => {
       const db = await freshDatabase();

@@ -45,6 +45,12 @@ export const configSchema = z
     device_id_attributes: z.array(z.string().min(1)).min(1).default(['device_id', 'device.id', 'host.name']),
     /** Resource attributes copied into every row's `labels` (none by default). */
     resource_labels: z.array(z.string().min(1)).default([]),
+    /**
+     * The COPY form of the rows: `auto` writes COPY's binary form when the `metrics` columns
+     * have exactly kwollect's types (read once at start, and logged), text otherwise; `text`
+     * always writes text (the server converts it into whatever the columns are).
+     */
+    copy_format: z.enum(['auto', 'text']).default('auto'),
     /** Time limit of connecting, and of one statement (a COPY of one batch). */
     timeout: duration().prefault('30s'),
     ...deliveryOptions,
@@ -70,6 +76,7 @@ export interface PostgresqlExporterConfig extends DeliveryConfig {
   create_schema: boolean;
   device_id_attributes: string[];
   resource_labels: string[];
+  copy_format: 'auto' | 'text';
   timeout: number;
 }
 

@@ -32,7 +32,8 @@ export function writeDecimal(buffer: Uint8Array, at: number, value: number): num
     const power = POWERS[k] ?? 1;
     let n = value * power;
     if (!Number.isInteger(n) || n >= LIMIT || n <= -LIMIT || n / power !== value) continue;
-    if (n < 0) {
+    // Negative zero keeps its sign: PostgreSQL reads `-0` back as it.
+    if (n < 0 || (n === 0 && 1 / n < 0)) {
       buffer[at] = MINUS;
       at += 1;
       n = -n;

@@ -1,4 +1,4 @@
-import type { CopyTextBuilder, RowParts, RowSink } from './copy-text.ts';
+import type { OtherRow, RowBuilder, RowParts, RowSink, RowTime } from './copy-text.ts';
 
 /**
  * The {@link RowParts} that held rows refer to, by number, so that a held row is three
@@ -80,29 +80,29 @@ export class HeldArraysPool {
 
 /**
  * A batch's rows held while it waits in the memory queue, in a compact form made when it is
- * exported; {@link HeldRows.writeTo} makes its COPY text at each send, the same text every
- * time.
+ * exported; {@link HeldRows.writeTo} makes its COPY payload (text or binary) at each send, the
+ * same rows every time.
  *
  * Per row, in typed arrays (from a {@link HeldArraysPool}): the number of its series' {@link RowParts} in a {@link
  * SeriesTable} (device, metric and labels as bytes, made once per series and shared with
- * every batch), the index of its time among the batch's distinct times (each kept once, as
- * bytes), and its value: 16 bytes a row, outside V8's heap, and no object of its own, so that
+ * every batch), the index of its time among the batch's distinct times (each kept once, in
+ * both forms), and its value: 16 bytes a row, outside V8's heap, and no object of its own, so that
  * a queue holding many batches gives the garbage collector nothing to trace or move per row.
  * The batch's point objects (about 144 bytes of heap a point) are released once it is
- * exported. Rows off the common path (histograms, resource labels) are kept as their line of
- * COPY text.
+ * exported. Rows off the common path (histograms, resource labels) are kept as they are
+ * ({@link OtherRow}).
  */
 export class HeldRows implements RowSink {
   readonly #series: SeriesTable;
   readonly #pool: HeldArraysPool;
-  /** The distinct times, each as its COPY column (see {@link RowSink.pushRow}). */
-  readonly #times: Uint8Array[] = [];
-  #lastTime: Uint8Array | undefined;
+  /** The distinct times (see {@link RowSink.pushRow}). */
+  readonly #times: RowTime[] = [];
+  #lastTime: RowTime | undefined;
   #arrays: RowArrays | undefined;
   #count = 0;
-  /** Rows off the common path, as lines of COPY text. */
-  readonly #lines: string[] = [];
-  #lineBytes = 0;
+  /** Rows off the common path. */
+  readonly #others: OtherRow[] = [];
+  #otherBytes = 0;
 
   /** Bytes a common row takes: its value, its series' number, its time's index. */
   static readonly BYTES_PER_ROW = 16;
@@ -115,10 +115,10 @@ export class HeldRows implements RowSink {
   }
 
   get rows(): number {
-    return this.#count + this.#lines.length;
+    return this.#count + this.#others.length;
   }
 
-  pushRow(time: Uint8Array, parts: RowParts, value: number): void {
+  pushRow(time: RowTime, parts: RowParts, value: number): void {
     let arrays = this.#live();
     if (this.#count === arrays.capacity) arrays = this.#resize(arrays, this.#count * 2);
     if (time !== this.#lastTime) {
@@ -132,29 +132,27 @@ export class HeldRows implements RowSink {
     this.#count = at + 1;
   }
 
-  push(line: string): void {
-    this.#lines.push(line);
-    this.#lineBytes += line.length;
+  push(row: OtherRow): void {
+    this.#others.push(row);
+    // The object and its three strings (the time is shared).
+    this.#otherBytes += 64 + row.device.length + row.metric.length + row.labels.length;
   }
 
   /**
    * Memory this form holds, what the memory queue counts for `max_bytes`: its rows' arrays,
-   * its distinct times and its other lines. The series' parts are shared with the exporter's
+   * its distinct times and its other rows. The series' parts are shared with the exporter's
    * cache and other batches, and not counted.
    */
   get bytes(): number {
     return (
-      (this.#arrays?.capacity ?? 0) * HeldRows.BYTES_PER_ROW +
-      this.#times.length * 64 +
-      this.#lineBytes +
-      this.#lines.length * 16
+      (this.#arrays?.capacity ?? 0) * HeldRows.BYTES_PER_ROW + this.#times.length * 64 + this.#otherBytes
     );
   }
 
-  /** Writes the rows into `builder` and returns their COPY text ({@link CopyTextBuilder.take}). */
-  writeTo(builder: CopyTextBuilder): Buffer {
+  /** Writes the rows into `builder` and returns their COPY payload ({@link RowBuilder.take}). */
+  writeTo(builder: RowBuilder): Buffer {
     writeCommonRows(builder, this.#live(), this.#count, this.#series, this.#times);
-    for (const line of this.#lines) builder.push(line);
+    for (const row of this.#others) builder.push(row);
     return builder.take();
   }
 
@@ -187,14 +185,14 @@ export class HeldRows implements RowSink {
  * (`--trace-deopt`: "insufficient type feedback" on the lines that follow, 50 times a run).
  */
 function writeCommonRows(
-  builder: CopyTextBuilder,
+  builder: RowBuilder,
   arrays: RowArrays,
   count: number,
   series: SeriesTable,
-  times: readonly Uint8Array[],
+  times: readonly RowTime[],
 ): void {
   const { values, parts, timeIndex } = arrays;
   for (let i = 0; i < count; i += 1) {
-    builder.pushRow(times[timeIndex[i] ?? 0] as Uint8Array, series.parts(parts[i] ?? 0), values[i] ?? 0);
+    builder.pushRow(times[timeIndex[i] ?? 0] as RowTime, series.parts(parts[i] ?? 0), values[i] ?? 0);
   }
 }

@@ -12,13 +12,15 @@ import { countPoints } from '../../kit/metrics-data.ts';
 import type { PostgresqlExporterConfig } from './config.ts';
 import { describeTarget, resolveTarget } from './config.ts';
 import { writeRows } from './copy.ts';
+import { CopyBinaryBuilder } from './copy-binary.ts';
 import { CopyTextBuilder } from './copy-text.ts';
+import type { RowBuilder } from './copy-text.ts';
 import { sqlState, toExportFailure } from './errors.ts';
 import { HeldArraysPool, HeldRows, SeriesTable } from './held-rows.ts';
 import { convertRows, PointFieldsCache, toCopyRows } from './rows.ts';
 import type { Conversion, RowOptions, Rows } from './rows.ts';
 import type { SchemaOutcome } from './schema.ts';
-import { ensureSchema } from './schema.ts';
+import { copyFormat, ensureSchema } from './schema.ts';
 
 /**
  * The `postgresql` exporter: rows into kwollect's `metrics` table by COPY, one COPY per
@@ -28,9 +30,14 @@ import { ensureSchema } from './schema.ts';
  *
  * A batch is converted when it is exported. The memory queue keeps its rows in a compact
  * held form (held-rows.ts: no object per row; the batch's point objects are released) and
- * makes their COPY text at each send, the same text every time, into a buffer reused once
- * written; the file queue stores the COPY text, so that a replay after a restart writes it to
- * the database as it is; without a queue the text is sent at once.
+ * makes their COPY payload at each send, the same rows every time, into a buffer reused once
+ * written; the file queue stores COPY text, so that a replay after a restart writes it to
+ * the database as it is; without a queue the payload is sent at once.
+ *
+ * The payload is COPY's binary form (copy-binary.ts: nothing formatted per row) when the
+ * `metrics` columns have exactly kwollect's types, read once the database first answers;
+ * COPY text otherwise, before that, and always in the file queue (its records outlive the
+ * process, and may be replayed into a table whose types changed).
  */
 export class PostgresqlExporter implements Exporter {
   readonly #settings: ComponentSettings;
@@ -43,8 +50,11 @@ export class PostgresqlExporter implements Exporter {
   readonly #examples = new Map<string, string>();
   readonly #decodeCaches = { attributes: new AttributeCache() };
   readonly #fields = new PointFieldsCache();
-  /** Receives each batch's rows (conversions run one at a time, synchronously). */
-  readonly #builder = new CopyTextBuilder();
+  /** Receive each batch's rows (conversions run one at a time, synchronously). */
+  readonly #textBuilder = new CopyTextBuilder();
+  readonly #binaryBuilder = new CopyBinaryBuilder();
+  /** True once the table is known to take the binary form. */
+  #binary = false;
   /** The series that batches held in the memory queue refer to (replaced when full). */
   #series = new SeriesTable();
   readonly #heldArrays = new HeldArraysPool();
@@ -99,11 +109,20 @@ export class PostgresqlExporter implements Exporter {
   /** Creates or checks the schema once per process (again after a failure). */
   #ensureSchema(): Promise<SchemaOutcome> {
     this.#schema ??= (async () => {
-      const outcome = await this.#withClient((client) =>
-        ensureSchema(client, this.#config.create_schema, this.#settings.logger),
-      );
+      const [outcome, format] = await this.#withClient(async (client) => [
+        await ensureSchema(client, this.#config.create_schema, this.#settings.logger),
+        this.#config.copy_format === 'text'
+          ? { binary: false, reason: 'copy_format is text' }
+          : await copyFormat(client),
+      ]);
+      this.#binary = format.binary;
       this.#settings.logger.info(
-        { database: describeTarget(resolveTarget(this.#config)), schema: outcome },
+        {
+          database: describeTarget(resolveTarget(this.#config)),
+          schema: outcome,
+          copy: format.binary ? 'binary' : 'text',
+          reason: format.reason,
+        },
         outcome === 'existing'
           ? 'writing into the existing metrics table'
           : "created kwollect's schema (metrics, views, nodetime_per_job, promoted_metrics, api.get_metrics)",
@@ -131,7 +150,8 @@ export class PostgresqlExporter implements Exporter {
       }
       const report = await this.#withClient((client) => writeRows(client, text));
       // Written: its buffer can take the next batches.
-      this.#builder.recycle(text);
+      this.#textBuilder.recycle(text);
+      this.#binaryBuilder.recycle(text);
       if (report.refused.length > 0) {
         this.#settings.telemetry.failed(report.refused.length);
         for (const refused of report.refused) {
@@ -199,7 +219,7 @@ export class PostgresqlExporter implements Exporter {
     const texts: Buffer[] = [];
     let rows = 0;
     for (const batch of decoded.batches) {
-      const more = toCopyRows(batch, this.#rowOptions, this.#fields, this.#builder);
+      const more = toCopyRows(batch, this.#rowOptions, this.#fields, this.#textBuilder);
       texts.push(more.text);
       rows += more.rows;
       for (const [reason, points] of more.rejected)
@@ -242,7 +262,8 @@ export class PostgresqlExporter implements Exporter {
     } catch (error) {
       // A conversion that throws is a bug: the batch fails, counted, and the rest goes on
       // (the rows it left in the builder are dropped).
-      this.#builder.take();
+      this.#textBuilder.take();
+      this.#binaryBuilder.take();
       this.#settings.telemetry.failed(points);
       this.#errors.report('convert', error);
       resultCallback({ code: ExportResultCode.FAILED, error: toError(error) });
@@ -262,7 +283,7 @@ export class PostgresqlExporter implements Exporter {
       this.#delivery.exportDeferred(
         {
           estimatedBytes: held.bytes,
-          encode: () => held.writeTo(this.#builder),
+          encode: () => held.writeTo(this.#builderNow()),
           release: () => {
             held.release();
           },
@@ -272,9 +293,16 @@ export class PostgresqlExporter implements Exporter {
       );
       return;
     }
-    const rows = toCopyRows(batch, this.#rowOptions, this.#fields, this.#builder);
+    // The file queue keeps COPY text (see the top of this class).
+    const builder = this.#config.sending_queue.enabled ? this.#textBuilder : this.#builderNow();
+    const rows = toCopyRows(batch, this.#rowOptions, this.#fields, builder);
     const leftOut = this.#countLeftOut(rows);
     this.#delivery.exportEncoded(rows.text, points - leftOut, resultCallback);
+  }
+
+  /** The builder of the form the table takes, as far as it is known now. */
+  #builderNow(): RowBuilder {
+    return this.#binary ? this.#binaryBuilder : this.#textBuilder;
   }
 
   /** What the queue holds now (for tests and diagnostics). */

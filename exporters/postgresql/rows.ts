@@ -1,13 +1,17 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { ExponentialHistogram, Histogram, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
-import { CopyTextBuilder, RowParts } from './copy-text.ts';
-import type { RowSink } from './copy-text.ts';
+import { binaryRow, jsonbField, postgresMicros, textField } from './copy-binary.ts';
+import { CopyTextBuilder, escapeText, RowParts, RowTime } from './copy-text.ts';
+import type { DeviceBytes, RowBuilder, RowSink } from './copy-text.ts';
+
+export { escapeText } from './copy-text.ts';
 
 /**
- * OpenTelemetry batches → rows of kwollect's `metrics` table, as lines of PostgreSQL's COPY
- * text format (`timestamp`, `device_id`, `metric_id`, `value`, `labels`; tab-separated, one
- * line per row). Pure: no I/O, no clock.
+ * OpenTelemetry batches → rows of kwollect's `metrics` table (`timestamp`, `device_id`,
+ * `metric_id`, `value`, `labels`), handed to a {@link RowSink}: PostgreSQL's COPY text
+ * (copy-text.ts) or binary form (copy-binary.ts), or the memory queue's held form
+ * (held-rows.ts). Pure: no I/O, no clock.
  *
  * - `timestamp`: the point's end time, to the microsecond (PostgreSQL's precision).
  * - `device_id`: the first of `deviceIdAttributes` among the point's attributes, else the
@@ -36,11 +40,11 @@ export interface Conversion {
   readonly examples: Map<string, string>;
 }
 
-/** COPY text (lines each ending in `\n`) and what was left out. */
+/** A COPY payload (text: lines each ending in `\n`, or binary) and what was left out. */
 export interface Rows extends Conversion {
-  /** The rows as COPY text, UTF-8. */
+  /** The rows as the builder's COPY payload. */
   readonly text: Buffer;
-  /** How many rows (lines) `text` holds. */
+  /** How many rows `text` holds. */
   readonly rows: number;
 }
 
@@ -53,19 +57,21 @@ const NUL = 'NUL character (PostgreSQL text cannot hold it)';
 const BAD_TIME = 'timestamp outside years 1-9999';
 
 /**
- * What a point's attributes give, whatever its resource: the device id found among them
- * (escaped for COPY) and the labels JSON without it (undefined: a NUL character). Kept per
- * attributes object, so that series whose attributes the OTLP decoder shares between exports
- * are looked at once.
+ * What a point's attributes give, whatever its resource: the device id found among them and
+ * the labels JSON without it (undefined: a NUL character), as they are and as the bytes of
+ * both COPY forms. Kept per attributes object, so that series whose attributes the OTLP
+ * decoder shares between exports are looked at once.
  */
 export interface PointFields {
   readonly device: string | undefined;
   readonly deviceHasNul: boolean;
   readonly labels: string | undefined;
-  /** The end of the series' rows, `\t<labels>\n` as UTF-8 (labels known). */
+  /** The end of the series' text rows, `\t<labels>\n` as UTF-8, escaped (labels known). */
   readonly tail: Uint8Array | undefined;
-  /** `<device>\t` as UTF-8 (device known). */
-  readonly deviceField: Uint8Array | undefined;
+  /** The labels' jsonb field in the binary form (labels known). */
+  readonly binaryLabels: Uint8Array | undefined;
+  /** The device's column in both forms (device known). */
+  readonly deviceField: DeviceBytes | undefined;
   /** Objects found by content (not by object) so far: see {@link PointFieldsCache}. */
   foundByContent: number;
 }
@@ -96,8 +102,8 @@ export class PointFieldsCache {
   static readonly MAX_METRICS = 10_000;
 
   readonly #lastSeries = new Map<string, LastSeries>();
-  /** `<device>\t` bytes of devices found on resources, so that a series' parts are made once. */
-  readonly #resourceDevices = new Map<string, Uint8Array>();
+  /** The columns of devices found on resources, so that a series' parts are made once. */
+  readonly #resourceDevices = new Map<string, DeviceBytes>();
 
   /**
    * The series of `metric`'s previous batch, by position: the SDK lists a metric's series in
@@ -121,13 +127,13 @@ export class PointFieldsCache {
     return last;
   }
 
-  /** `<device>\t` as UTF-8 for a device id found on a resource (escaped), the same bytes every time. */
-  resourceDevice(escaped: string): Uint8Array {
-    let bytes = this.#resourceDevices.get(escaped);
+  /** The column of a device id found on a resource, the same bytes every time. */
+  resourceDevice(device: string): DeviceBytes {
+    let bytes = this.#resourceDevices.get(device);
     if (bytes === undefined) {
       if (this.#resourceDevices.size >= PointFieldsCache.MAX_SERIES) this.#resourceDevices.clear();
-      bytes = Buffer.from(`${escaped}\t`);
-      this.#resourceDevices.set(escaped, bytes);
+      bytes = deviceBytes(device);
+      this.#resourceDevices.set(device, bytes);
     }
     return bytes;
   }
@@ -183,19 +189,37 @@ export interface LastSeries {
   readonly parts: (SeriesParts | undefined)[];
 }
 
+/** A metric's column in both forms: `<metric>\t` (escaped), and its binary field. */
+interface MetricBytes {
+  readonly text: Uint8Array;
+  readonly binary: Uint8Array;
+}
+
 /**
- * {@link RowParts} of a series: its device (`<device>\t`) and the metric (`<metric>\t`), its
- * labels; with what they were made from, to tell whether they still hold.
+ * {@link RowParts} of a series: its device and the metric, its labels, in both forms; with
+ * what they were made from, to tell whether they still hold.
  */
 class SeriesParts extends RowParts {
   readonly fields: PointFields;
-  readonly device: Uint8Array;
+  readonly device: DeviceBytes;
 
-  constructor(fields: PointFields, device: Uint8Array, metric: Uint8Array, tail: Uint8Array) {
-    super(Buffer.concat([device, metric]), tail);
+  constructor(
+    fields: PointFields,
+    device: DeviceBytes,
+    metric: MetricBytes,
+    tail: Uint8Array,
+    labels: Uint8Array,
+  ) {
+    const [row, valueAt] = binaryRow(device, metric.binary, labels);
+    super(Buffer.concat([device.text, metric.text]), tail, row, valueAt);
     this.fields = fields;
     this.device = device;
   }
+}
+
+/** A device's column in both forms. */
+function deviceBytes(device: string): DeviceBytes {
+  return { text: Buffer.from(`${escapeText(device)}\t`), binary: textField(device) };
 }
 
 /**
@@ -265,7 +289,7 @@ export function toCopyRows(
   batch: ResourceMetrics,
   options: RowOptions,
   cache?: PointFieldsCache,
-  builder: CopyTextBuilder = new CopyTextBuilder(64 * 1024),
+  builder: RowBuilder = new CopyTextBuilder(64 * 1024),
 ): Rows {
   const conversion = convertRows(batch, options, cache, builder);
   const rows = builder.rows;
@@ -297,11 +321,9 @@ export function convertRows(
   }
   // The resource's device id, for points without one of their own (unless it holds a NUL).
   const shared = findDevice(resource, options.deviceIdAttributes);
-  let resourceDevice: Uint8Array | undefined;
-  if (shared !== undefined && !shared.includes('\u0000')) {
-    const escaped = escapeText(shared);
-    resourceDevice = cache?.resourceDevice(escaped) ?? Buffer.from(`${escaped}\t`);
-  }
+  let resourceDevice: DeviceBytes | undefined;
+  if (shared !== undefined && !shared.includes('\u0000'))
+    resourceDevice = cache?.resourceDevice(shared) ?? deviceBytes(shared);
   const times = new TimeFormatter();
   for (const scope of batch.scopeMetrics) {
     for (const metric of scope.metrics) {
@@ -310,8 +332,7 @@ export function convertRows(
         reject(out, NUL, name, metric.dataPoints.length);
         continue;
       }
-      const metricField = escapeText(name);
-      const metricBytes = Buffer.from(`${metricField}\t`);
+      const metricBytes = { text: Buffer.from(`${escapeText(name)}\t`), binary: textField(name) };
       const plain =
         metric.dataPointType === DataPointType.GAUGE || metric.dataPointType === DataPointType.SUM;
       const points = metric.dataPoints;
@@ -333,7 +354,14 @@ export function convertRows(
           last.fields[i] = fields;
         }
         const device = fields.deviceField ?? resourceDevice;
-        if (plain && !hasExtra && device !== undefined && !fields.deviceHasNul && fields.tail !== undefined) {
+        if (
+          plain &&
+          !hasExtra &&
+          device !== undefined &&
+          !fields.deviceHasNul &&
+          fields.tail !== undefined &&
+          fields.binaryLabels !== undefined
+        ) {
           // The common case: everything but the time and value is the series'. Anything
           // unusual (a NUL, a time out of range, a value not finite) goes the general way.
           const time = times.field(point.endTime);
@@ -341,14 +369,14 @@ export function convertRows(
           if (time !== undefined && Number.isFinite(value)) {
             let parts = last?.parts[i];
             if (parts?.fields !== fields || parts.device !== device) {
-              parts = new SeriesParts(fields, device, metricBytes, fields.tail);
+              parts = new SeriesParts(fields, device, metricBytes, fields.tail, fields.binaryLabels);
               if (last !== undefined) last.parts[i] = parts;
             }
             sink.pushRow(time, parts, value);
             continue;
           }
         }
-        const time = times.format(point.endTime);
+        const time = times.field(point.endTime);
         let deviceText = fields.device;
         let labels = fields.labels;
         let nul = fields.deviceHasNul || labels === undefined;
@@ -358,7 +386,7 @@ export function convertRows(
             reject(out, NO_DEVICE, name, 1);
             continue;
           }
-          deviceText = escapeText(shared);
+          deviceText = shared;
           nul ||= shared.includes('\u0000');
         }
         if (hasExtra && labels !== undefined) labels = withExtra(labels, point.attributes, extra);
@@ -370,21 +398,21 @@ export function convertRows(
           reject(out, BAD_TIME, name, 1);
           continue;
         }
-        const prefix = `${time}\t${deviceText}\t`;
+        const row = { time, device: deviceText, labels };
         switch (metric.dataPointType) {
           case DataPointType.GAUGE:
           case DataPointType.SUM: {
             const value = point.value as number;
             if (!Number.isFinite(value)) reject(out, NOT_FINITE, name, 1);
-            else sink.push(`${prefix}${metricField}\t${String(value)}\t${labels}\n`);
+            else sink.push({ ...row, metric: name, value });
             break;
           }
           case DataPointType.HISTOGRAM:
-            pushHistogram(out, prefix, name, point.value as Histogram, labels);
+            pushHistogram(out, row, name, point.value as Histogram);
             break;
           case DataPointType.EXPONENTIAL_HISTOGRAM: {
             const h = point.value as ExponentialHistogram;
-            pushSummaryRows(out, prefix, name, h.count, h.sum, h.min, h.max, labels);
+            pushSummaryRows(out, row, name, h.count, h.sum, h.min, h.max);
             break;
           }
         }
@@ -401,15 +429,21 @@ interface RowsOut {
   readonly examples: Map<string, string>;
 }
 
-/** `labels` is the labels JSON, escaped for COPY (appending `"le":"…"` needs no escaping). */
-function pushHistogram(out: RowsOut, prefix: string, name: string, h: Histogram, labels: string): void {
-  const field = labels;
+/** What the rows of one point share: its time, device and labels JSON. */
+interface PointRow {
+  readonly time: RowTime;
+  readonly device: string;
+  readonly labels: string;
+}
+
+function pushHistogram(out: RowsOut, row: PointRow, name: string, h: Histogram): void {
   const values = [h.count, h.sum, h.min, h.max].filter((v): v is number => v !== undefined);
   if (!values.every(Number.isFinite)) {
     reject(out, NOT_FINITE, name, 1);
     return;
   }
-  const bucketName = escapeText(`${name}_bucket`);
+  const bucketName = `${name}_bucket`;
+  const { labels } = row;
   const open = labels === '{}' ? '{' : `${labels.slice(0, -1)},`;
   let cumulative = 0;
   const { boundaries, counts } = h.buckets;
@@ -417,20 +451,19 @@ function pushHistogram(out: RowsOut, prefix: string, name: string, h: Histogram,
     cumulative += counts[i] ?? 0;
     const bound = boundaries[i];
     const le = bound === undefined ? '+Inf' : formatBound(bound);
-    out.sink.push(`${prefix}${bucketName}\t${String(cumulative)}\t${open}"le":"${le}"}\n`);
+    out.sink.push({ ...row, metric: bucketName, value: cumulative, labels: `${open}"le":"${le}"}` });
   }
-  pushSummaryRows(out, prefix, name, h.count, h.sum, h.min, h.max, field);
+  pushSummaryRows(out, row, name, h.count, h.sum, h.min, h.max);
 }
 
 function pushSummaryRows(
   out: RowsOut,
-  prefix: string,
+  row: PointRow,
   name: string,
   count: number,
   sum: number | undefined,
   min: number | undefined,
   max: number | undefined,
-  labelsField: string,
 ): void {
   const parts: [string, number | undefined][] = [
     ['_count', count],
@@ -444,7 +477,7 @@ function pushSummaryRows(
   }
   for (const [suffix, value] of parts) {
     if (value === undefined) continue;
-    out.sink.push(`${prefix}${escapeText(name + suffix)}\t${String(value)}\t${labelsField}\n`);
+    out.sink.push({ ...row, metric: name + suffix, value });
   }
 }
 
@@ -469,7 +502,7 @@ function findDevice(attributes: Attributes, keys: readonly string[]): string | u
   return undefined;
 }
 
-/** The device id among a point's own attributes, and its labels JSON without it, escaped for COPY. */
+/** The device id among a point's own attributes, and its labels JSON without it, in both forms. */
 function pointFields(attributes: Attributes, keys: readonly string[]): PointFields {
   let deviceKey: string | undefined;
   let device: string | undefined;
@@ -480,26 +513,26 @@ function pointFields(attributes: Attributes, keys: readonly string[]): PointFiel
       break;
     }
   }
-  const json = labelsJson(attributes, deviceKey);
-  const labels = json === undefined ? undefined : escapeText(json);
+  const labels = labelsJson(attributes, deviceKey);
   return {
-    device: device === undefined ? undefined : escapeText(device),
+    device,
     deviceHasNul: device?.includes('\u0000') ?? false,
     labels,
-    tail: labels === undefined ? undefined : Buffer.from(`\t${labels}\n`),
-    deviceField: device === undefined ? undefined : Buffer.from(`${escapeText(device)}\t`),
+    tail: labels === undefined ? undefined : Buffer.from(`\t${escapeText(labels)}\n`),
+    binaryLabels: labels === undefined ? undefined : jsonbField(labels),
+    deviceField: device === undefined ? undefined : deviceBytes(device),
     foundByContent: 0,
   };
 }
 
-/** Escaped labels JSON with the resource's `extra` labels added (the point's own win). */
+/** Labels JSON with the resource's `extra` labels added (the point's own win). */
 function withExtra(labels: string, attributes: Attributes, extra: Attributes): string | undefined {
   const more: string[] = [];
   for (const key in extra) {
     const value: unknown = extra[key];
     if (key in attributes || value === undefined) continue;
     if (key.includes('\u0000') || hasNul(value)) return undefined;
-    more.push(escapeText(`${JSON.stringify(key)}:${JSON.stringify(value)}`));
+    more.push(`${JSON.stringify(key)}:${JSON.stringify(value)}`);
   }
   if (more.length === 0) return labels;
   return labels === '{}' ? `{${more.join(',')}}` : `${labels.slice(0, -1)},${more.join(',')}}`;
@@ -534,13 +567,6 @@ function hasNul(value: unknown): boolean {
   return false;
 }
 
-const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
-/** A value in COPY's text format: backslash, tab, newline and carriage return escaped. */
-export function escapeText(text: string): string {
-  return /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => ESCAPES[c] ?? c) : text;
-}
-
 /** `YYYY-MM-DD HH:MM:SS.ffffff+00\t`: 20 bytes to the point, 6 digits, the zone, a tab. */
 const TIME_FIELD_BYTES = 30;
 const TIME_FIELD_END = Buffer.from('+00\t', 'latin1');
@@ -554,56 +580,43 @@ function normalized(time: HrTime): HrTime {
 }
 
 /**
- * Formats times as `YYYY-MM-DD HH:MM:SS.ffffff+00`, remembering the last second (points of a
- * batch mostly share one).
+ * Makes the {@link RowTime} of points' times, remembering the last second (points of a batch
+ * mostly share one) and the last time.
  */
 class TimeFormatter {
   #second = Number.NaN;
-  #prefix = '';
   #prefixBytes: Uint8Array = new Uint8Array(0);
 
-  #nanos = Number.NaN;
-  #last = '';
-
-  /** The last time {@link field} made, and its bytes. */
+  /** The last time {@link field} made. */
   #fieldSecond = Number.NaN;
   #fieldMicros = Number.NaN;
-  #field = new Uint8Array(0);
+  #field: RowTime | undefined;
 
   /**
-   * The time's column with the tab after it, `YYYY-MM-DD HH:MM:SS.ffffff+00\t`, as bytes; the
-   * same array as the last call's when the time is the same, a new one otherwise (a
-   * {@link RowSink} may keep it). Undefined outside years 1–9999.
+   * The time in both forms; the same object as the last call's when the time is the same to
+   * the microsecond, a new one otherwise (a {@link RowSink} may keep it). Undefined outside
+   * years 1–9999.
    */
-  field(time: HrTime): Uint8Array | undefined {
+  field(time: HrTime): RowTime | undefined {
     const [seconds, nanos] = normalized(time);
     const micros = Math.floor(nanos / 1000);
     if (micros === this.#fieldMicros && seconds === this.#fieldSecond) return this.#field;
     if (!(micros >= 0 && micros < 1_000_000)) return undefined;
     if (seconds !== this.#second && !this.#setSecond(seconds)) return undefined;
-    const field = new Uint8Array(TIME_FIELD_BYTES);
-    field.set(this.#prefixBytes, 0);
+    const text = new Uint8Array(TIME_FIELD_BYTES);
+    text.set(this.#prefixBytes, 0);
     let rest = micros;
     for (let at = 25; at >= 20; at -= 1) {
       const next = Math.floor(rest / 10);
-      field[at] = 0x30 + (rest - next * 10);
+      text[at] = 0x30 + (rest - next * 10);
       rest = next;
     }
-    field.set(TIME_FIELD_END, TIME_FIELD_BYTES - TIME_FIELD_END.length);
-    this.#field = field;
+    text.set(TIME_FIELD_END, TIME_FIELD_BYTES - TIME_FIELD_END.length);
+    const [high, low] = postgresMicros(seconds, micros);
+    this.#field = new RowTime(text, high, low);
     this.#fieldSecond = seconds;
     this.#fieldMicros = micros;
-    return field;
-  }
-
-  format(time: HrTime): string | undefined {
-    const [seconds, nanos] = normalized(time);
-    if (seconds === this.#second && nanos === this.#nanos) return this.#last;
-    if (seconds !== this.#second && !this.#setSecond(seconds)) return undefined;
-    const micros = Math.floor(nanos / 1000);
-    this.#nanos = nanos;
-    this.#last = `${this.#prefix}${String(micros).padStart(6, '0')}+00`;
-    return this.#last;
+    return this.#field;
   }
 
   #setSecond(seconds: number): boolean {
@@ -611,9 +624,8 @@ class TimeFormatter {
     const year = date.getUTCFullYear();
     if (!Number.isFinite(year) || year < 1 || year > 9999) return false;
     this.#second = seconds;
-    this.#prefix = `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 19)}.`;
-    this.#prefixBytes = Buffer.from(this.#prefix, 'latin1');
-    this.#nanos = Number.NaN;
+    const iso = date.toISOString();
+    this.#prefixBytes = Buffer.from(`${iso.slice(0, 10)} ${iso.slice(11, 19)}.`, 'latin1');
     this.#fieldSecond = Number.NaN;
     return true;
   }

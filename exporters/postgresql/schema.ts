@@ -168,6 +168,43 @@ $insert_metrics$;
 /** The columns the exporter writes; an existing `metrics` table must have them all. */
 const REQUIRED_COLUMNS = ['timestamp', 'device_id', 'metric_id', 'value', 'labels'];
 
+/**
+ * kwollect's column types, as `format_type` names them: the types COPY's binary form is
+ * written for (copy-binary.ts).
+ */
+const KWOLLECT_TYPES: readonly (readonly [string, string])[] = [
+  ['timestamp', 'timestamp with time zone'],
+  ['device_id', 'text'],
+  ['metric_id', 'text'],
+  ['value', 'double precision'],
+  ['labels', 'jsonb'],
+];
+
+/** The COPY form rows are written in, and why. */
+export interface CopyFormat {
+  readonly binary: boolean;
+  readonly reason: string;
+}
+
+/**
+ * Reads the types of `metrics`' columns: binary COPY when they are exactly kwollect's, text
+ * otherwise (a site whose table has, say, `value real` or `labels json`: text is converted by
+ * the server into whatever the column is, binary is not).
+ */
+export async function copyFormat(client: pg.ClientBase): Promise<CopyFormat> {
+  const columns = await client.query<{ attname: string; type: string }>(
+    `SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+      WHERE attrelid = to_regclass('metrics') AND attnum > 0 AND NOT attisdropped`,
+  );
+  const types = new Map(columns.rows.map((r) => [r.attname, r.type]));
+  const other = KWOLLECT_TYPES.filter(([column, type]) => types.get(column) !== type).map(
+    ([column, type]) => `${column} is ${types.get(column) ?? 'missing'}, not ${type}`,
+  );
+  return other.length === 0
+    ? { binary: true, reason: "the metrics columns have kwollect's types" }
+    : { binary: false, reason: other.join('; ') };
+}
+
 /** Serialises schema creation between exporters (and inframeter processes) on one database. */
 const SCHEMA_LOCK = 7_301_845_210_433n;
 

@@ -9,7 +9,8 @@ import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metric
 /** A time as [seconds, nanoseconds] from an ISO date and extra microseconds. */
 export function at(iso: string, micros = 0): HrTime {
   const ms = Date.parse(iso);
-  return [Math.floor(ms / 1000), (ms % 1000) * 1_000_000 + micros * 1000];
+  const seconds = Math.floor(ms / 1000);
+  return [seconds, (ms - seconds * 1000) * 1_000_000 + micros * 1000];
 }
 
 export interface GaugePoint {
