@@ -116,5 +116,6 @@ describe.skipIf(skip)('agent → gateway → real Prometheus', () => {
       query('system_cpu_time_seconds_total{cpu_logical_number="1",cpu_mode="user"}'),
     );
     expect(Number(cpu[0]?.value[1])).toBe(616.56);
-  }, 60_000);
+    // Three waits of up to 30 s each, the first for two collectors and Prometheus to start.
+  }, 120_000);
 });
