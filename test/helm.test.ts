@@ -178,7 +178,9 @@ function validateConfigs(docs: Doc[]): string[] {
   return problems;
 }
 
-describe.skipIf(skip)('Helm chart', () => {
+// Most tests render the chart and run `inframeter validate` on each config it carries: a few
+// seconds each on a quiet machine, up to 70 s seen for one test on two busy cores.
+describe.skipIf(skip)('Helm chart', { timeout: 180_000 }, () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'inframeter-helm-'));
     renderer = join(dir, 'render');
