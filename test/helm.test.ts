@@ -198,7 +198,7 @@ describe.skipIf(skip)('Helm chart', { timeout: 180_000 }, () => {
       },
     );
     if (build.status !== 0) throw new Error(`building the renderer: ${build.stderr}`);
-  }, 120_000);
+  }, 300_000);
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
   });
@@ -1022,7 +1022,7 @@ describe.skipIf(skip)('Helm chart', { timeout: 180_000 }, () => {
       } finally {
         for (const child of children) child.kill('SIGKILL');
       }
-    }, 120_000);
+    }, 240_000);
   });
 
   it('remote write: the gateway pushes with credentials from a Secret and external labels', () => {
