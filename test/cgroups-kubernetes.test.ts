@@ -18,8 +18,8 @@ import { createTestSettings } from './support/settings.ts';
 
 /**
  * The pod enrichment against an API server on loopback that serves recorded-shape Pod JSON:
- * a PodList, then a watch stream that modifies a pod and ends with `410 Gone`, then a second
- * PodList (one pod deleted, one added), then a watch that stays open.
+ * a PodList, then a watch stream that modifies a pod and, when the test says, ends with
+ * `410 Gone`, then a second PodList (one pod deleted, one added), then a watch that stays open.
  */
 
 const testdata = join(import.meta.dirname, '../receivers/cgroups/testdata');
@@ -37,6 +37,8 @@ interface ApiServer {
   readonly requests: { kind: 'list' | 'watch'; query: URLSearchParams }[];
   /** Resolves once the second watch (after the relist) is open. */
   readonly rewatched: Promise<void>;
+  /** Ends the first watch with its `410 Gone`: until then the first list is what the client has. */
+  expire(): void;
 }
 
 const servers: Server[] = [];
@@ -55,6 +57,10 @@ async function startApiServer(): Promise<ApiServer> {
   let lists = 0;
   let watches = 0;
   let rewatchedResolve: () => void = () => undefined;
+  let expire: () => void = () => undefined;
+  const expired = new Promise<void>((resolve) => {
+    expire = resolve;
+  });
   const rewatched = new Promise<void>((resolve) => {
     rewatchedResolve = resolve;
   });
@@ -72,9 +78,9 @@ async function startApiServer(): Promise<ApiServer> {
       if (watches === 1) {
         const [modified, gone] = fixture('watch-1.jsonl').split('\n');
         res.write(`${modified ?? ''}\n`);
-        setTimeout(() => {
+        void expired.then(() => {
           res.end(`${gone ?? ''}\n`);
-        }, 100);
+        });
       } else {
         rewatchedResolve();
       }
@@ -95,7 +101,7 @@ async function startApiServer(): Promise<ApiServer> {
     contexts: [{ name: 'test', cluster: 'test', user: 'agent' }],
     currentContext: 'test',
   });
-  return { server, kubeConfig, requests, rewatched };
+  return { server, kubeConfig, requests, rewatched, expire };
 }
 
 describe('cgroups Kubernetes enrichment', () => {
@@ -137,6 +143,8 @@ describe('cgroups Kubernetes enrichment', () => {
       'container.runtime.name': 'cri-o',
     });
 
+    // The watch ends with 410 Gone only now: however long the scrape above took, it saw the first list.
+    api.expire();
     await api.rewatched;
     await waitUntil(() => pods.get(UID_B) !== undefined, 'the relist');
     expect(pods.get(UID_G)).toBeUndefined();

@@ -166,7 +166,8 @@ describe('inframeter CLI', () => {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const code = exited(child);
     try {
-      const samples = await poll('exposition with memory', 30_000, async () => {
+      // The collector's start is in it: 60 s, as collectors.start gives one.
+      const samples = await poll('exposition with memory', 60_000, async () => {
         const response = await fetch(`http://127.0.0.1:${String(port)}/metrics`);
         const found = parseSamples(await response.text());
         return found.some((s) => s.name === 'system_memory_limit_bytes') ? found : undefined;
@@ -191,7 +192,7 @@ describe('inframeter CLI', () => {
     const memory = rows.filter((r) => r.metric === 'system.memory.limit');
     expect(memory.length).toBeGreaterThan(0);
     expect(memory.every((r) => Number(r.value) === FIXTURE_MEMTOTAL_KB * 1024)).toBe(true);
-  });
+  }, 120_000);
 
   describe('a second signal while an exporter hangs on shutdown', () => {
     let silent: Server | undefined;
@@ -247,7 +248,8 @@ describe('inframeter CLI', () => {
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const code = exited(child);
-      await poll('collector started', 30_000, () =>
+      // The collector's start is in it: 60 s, as collectors.start gives one.
+      await poll('collector started', 60_000, () =>
         Promise.resolve(stdout.includes('Press Ctrl-C') ? true : undefined),
       );
       // An export has started and hangs on the silent server.
@@ -268,6 +270,6 @@ describe('inframeter CLI', () => {
       expect(child.exitCode).toBeNull();
       child.kill('SIGINT');
       expect(await code).toBe(130);
-    });
+    }, 180_000);
   });
 });

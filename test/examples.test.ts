@@ -69,7 +69,8 @@ describe('examples', () => {
       stdio: 'ignore',
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    await poll('two scrapes in the CSV', 30_000, () => {
+    // The collector's start is in it: 60 s, as collectors.start gives one.
+    await poll('two scrapes in the CSV', 60_000, () => {
       try {
         const rows = parseCsv<Record<string, string>>(readFileSync(join(dir, 'host-metrics.csv'), 'utf8'), {
           columns: true,
@@ -87,5 +88,5 @@ describe('examples', () => {
     const metrics = new Set(rows.map((r) => r.metric));
     for (const m of ['system.cpu.time', 'system.memory.usage', 'system.network.io'])
       expect(metrics.has(m)).toBe(true);
-  });
+  }, 120_000);
 });

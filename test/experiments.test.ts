@@ -259,7 +259,9 @@ describe('control API', () => {
 // other, and may start a collector: under a load of five or six per core a Node start takes
 // seconds, and such a test takes most of a minute. It waits for events, not for time; the
 // generous bound is for a busy machine.
-describe('inframeter experiment on three collectors', { timeout: 180_000 }, () => {
+// Each test chains half a dozen CLI processes: 50-90 s on two busy cores, up to 193 s with a
+// second run of the suite beside it.
+describe('inframeter experiment on three collectors', { timeout: 300_000 }, () => {
   it('start, work, stop: one merged CSV with every host and collector, each row with the experiment name and labels', async () => {
     const started = cli([
       'experiment',
@@ -620,7 +622,8 @@ describe('inframeter experiment on three collectors', { timeout: 180_000 }, () =
   });
 });
 
-describe('inframeter results', () => {
+// The plots start the CLI and Chromium, each up to 60 s: 65-70 s seen on a loaded machine.
+describe('inframeter results', { timeout: 180_000 }, () => {
   it('summary: a table per metric and host, counters with rates', () => {
     const r = cli([
       'results',

@@ -91,7 +91,8 @@ describe('Grafana dashboard', () => {
       { cwd: dir, stdio: 'ignore', env: { ...process.env, K8S_NODE_NAME: 'node-7' } },
     );
     try {
-      const samples = await poll('a scrape with every receiver', 30_000, async () => {
+      // The collector's start is in it: 60 s, as collectors.start gives one.
+      const samples = await poll('a scrape with every receiver', 60_000, async () => {
         const found = parseSamples(await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text());
         const names = new Set(found.map((s) => s.name));
         return names.has('hw_power_watts') &&
@@ -144,7 +145,7 @@ describe('Grafana dashboard', () => {
     } finally {
       child.kill('SIGTERM');
     }
-  }, 60_000);
+  }, 120_000);
 
   it('finds a misspelt metric (the check can fail)', () => {
     expect(namesOf('sum by (instance) (rate(system_cpu_tme_seconds_total{cpu_mode!="idle"}[5m]))')).toEqual({

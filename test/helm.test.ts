@@ -178,7 +178,9 @@ function validateConfigs(docs: Doc[]): string[] {
   return problems;
 }
 
-describe.skipIf(skip)('Helm chart', () => {
+// Most tests render the chart and run `inframeter validate` on each config it carries: a few
+// seconds each on a quiet machine, up to 70 s seen for one test on two busy cores.
+describe.skipIf(skip)('Helm chart', { timeout: 180_000 }, () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'inframeter-helm-'));
     renderer = join(dir, 'render');
@@ -196,7 +198,7 @@ describe.skipIf(skip)('Helm chart', () => {
       },
     );
     if (build.status !== 0) throw new Error(`building the renderer: ${build.stderr}`);
-  }, 120_000);
+  }, 300_000);
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
   });
@@ -1020,7 +1022,7 @@ describe.skipIf(skip)('Helm chart', () => {
       } finally {
         for (const child of children) child.kill('SIGKILL');
       }
-    }, 120_000);
+    }, 240_000);
   });
 
   it('remote write: the gateway pushes with credentials from a Secret and external labels', () => {

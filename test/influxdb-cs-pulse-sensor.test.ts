@@ -386,10 +386,12 @@ describe.skipIf(skipQemu)('cs_pulse_sensor schema on a real QEMU guest into Infl
   beforeAll(async () => {
     daemon = await startQemuDaemon(1);
     await daemon.startGuest(guest);
-  }, 45_000);
+    // Two waits of up to 30 s each: the daemon's socket, the guest's pid file.
+  }, 90_000);
   afterAll(async () => {
     await daemon?.stop();
-  }, 20_000);
+    // The daemon's stop waits up to 5 s for libvirtd, then up to 30 s for QEMU to go.
+  }, 60_000);
 
   it('writes what virsh prints, in the seed layout, and the dashboard queries answer', async () => {
     if (daemon === undefined) throw new Error('no daemon');

@@ -49,7 +49,8 @@ describe.skipIf(skip)('ipmi receiver against ipmi_sim', () => {
     silent = createSocket('udp4');
     await new Promise<void>((resolve) => silent?.bind(0, '127.0.0.1', resolve));
     silentPort = silent.address().port;
-  }, 30_000);
+    // startIpmiSim waits up to 30 s for ipmi_sim to answer.
+  }, 60_000);
 
   afterAll(() => {
     bmc?.stop();

@@ -249,7 +249,8 @@ service:
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const code = new Promise<number | null>((resolve) => child.on('exit', resolve));
       try {
-        const deadline = Date.now() + 30_000;
+        // The collector's start is in it: 60 s, as for every collector process the tests start.
+        const deadline = Date.now() + 60_000;
         while (backend.http.length < records) {
           if (Date.now() > deadline)
             throw new Error(`${backend.http.length} of ${records} records; ${stderr}`);
@@ -288,7 +289,8 @@ service:
     expect(backend.http.at(-1)?.body).toBe('Domain stopped.');
     const file = readFileSync(join(dir, 'data/vms/fedora-db/virt-launcher.log'), 'utf8');
     expect(file).toBe([...compute, later].map((line) => `${line}\n`).join(''));
-  }, 180_000);
+    // Two collectors, each up to 60 s to deliver and 30 s to exit.
+  }, 240_000);
 
   it('a collector with kubevirt_logs in no pipeline writes the files and builds no log record', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'inframeter-kubevirt-logs-files-'));

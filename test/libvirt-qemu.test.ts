@@ -73,14 +73,16 @@ describe.skipIf(skip)('libvirt receiver on the real QEMU driver (libvirtd, TCG g
     await poll('packets on tap0', 30_000, () =>
       Promise.resolve(Number(domstats(d, GUEST.name).get('net.0.rx.pkts') ?? 0) > 0 ? true : undefined),
     );
-  }, 45_000);
+    // Three waits of up to 30 s each: the daemon's socket, the guest's pid file, the packets.
+  }, 120_000);
 
   afterAll(async () => {
     await scraper?.shutdown();
     await daemon?.stop();
     // Nothing left behind: the QEMU process and the daemon are gone.
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
-  }, 20_000);
+    // The daemon's stop waits up to 5 s for libvirtd, then up to 30 s for QEMU to go.
+  }, 60_000);
 
   it('gets cpu, vcpu, balloon, block and interface groups in bulk, as virsh domstats prints them', async () => {
     if (daemon === undefined) throw new Error('no daemon');
@@ -178,5 +180,5 @@ describe.skipIf(skip)('libvirt receiver on the real QEMU driver (libvirtd, TCG g
     expect(
       value(first, 'inframeter.libvirt.host.memory', { 'libvirt.uri': uri, 'libvirt.memory.state': 'total' }),
     ).toBe(Number(/Memory size:\s+(\d+) KiB/.exec(daemon.virsh('nodeinfo'))?.[1]) * 1024);
-  }, 30_000);
+  }, 60_000);
 });

@@ -93,10 +93,13 @@ async function expectEveryInterval(
       `batch ${String(i)}: ${JSON.stringify(rowsOf(batch).filter((r) => r.metric.endsWith('.up')))}`,
     ).toBe(true);
   });
-  // No interval skipped: consecutive batches are about one interval apart, never two.
+  // No scrape held past its deadline (one interval) by a peer: consecutive batches are about
+  // one interval apart. A scrape cut at its deadline already makes a gap of up to two, and a
+  // loaded machine's timers add to it (4.05 s seen at 2 s), so the bound is three; a scrape
+  // that waited on a trickling peer would be many intervals late.
   for (let i = 1; i < batches.length; i++) {
     const gap = (batches[i]?.at ?? 0) - (batches[i - 1]?.at ?? 0);
-    expect(gap).toBeLessThan(intervalMs * 2);
+    expect(gap).toBeLessThan(intervalMs * 3);
   }
 }
 

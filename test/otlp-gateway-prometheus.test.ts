@@ -102,7 +102,8 @@ describe.skipIf(skip)('agent → gateway → real Prometheus', () => {
       const body = (await res.json()) as { status: string; data: { result: Sample[] } };
       return body.status === 'success' && body.data.result.length > 0 ? body.data.result : undefined;
     };
-    const memory = await poll('system_memory_limit_bytes in Prometheus', 30_000, () =>
+    // Two collectors and Prometheus start meanwhile: 60 s, as collectors.start gives one collector.
+    const memory = await poll('system_memory_limit_bytes in Prometheus', 60_000, () =>
       query('system_memory_limit_bytes'),
     );
     expect(memory).toHaveLength(1);
@@ -116,5 +117,6 @@ describe.skipIf(skip)('agent → gateway → real Prometheus', () => {
       query('system_cpu_time_seconds_total{cpu_logical_number="1",cpu_mode="user"}'),
     );
     expect(Number(cpu[0]?.value[1])).toBe(616.56);
-  }, 60_000);
+    // Waits of up to 60, 30 and 30 s.
+  }, 150_000);
 });

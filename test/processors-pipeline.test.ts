@@ -63,7 +63,8 @@ service:
       { cwd: dir, stdio: 'ignore' },
     );
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    await poll('rows in the CSV', 30_000, () => {
+    // The collector's start is in it: 60 s, as collectors.start gives one.
+    await poll('rows in the CSV', 60_000, () => {
       try {
         const n = parseCsv(readFileSync(csv, 'utf8'), { columns: true }).length;
         return Promise.resolve(n > 0 ? n : undefined);
@@ -93,5 +94,5 @@ service:
         .map((r) => (JSON.parse(r.attributes ?? '{}') as Record<string, unknown>)['cpu.mode']),
     );
     expect(modes).toEqual(new Set(['user', 'system']));
-  });
+  }, 120_000);
 });

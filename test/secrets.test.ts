@@ -186,7 +186,8 @@ service:
 
     // While ipmi-sensors waits on the silent BMC: every command line on the machine, and
     // the environment of every process the collector started.
-    const seen = await poll('ipmi-sensors running under the collector', 30_000, () => {
+    // The collector's start is in it: 60 s, as collectors.start gives one.
+    const seen = await poll('ipmi-sensors running under the collector', 60_000, () => {
       const running = descendants(pid).some((p) => readProc(p, 'cmdline').startsWith('ipmi-sensors'));
       const ps = spawnSync('ps', ['-eo', 'pid,args', '--no-headers'], { encoding: 'utf8' }).stdout;
       return Promise.resolve(running ? ps : undefined);
@@ -232,5 +233,5 @@ service:
     expect(leaks(output)).toEqual([]);
     // The password files FreeIPMI read are gone with the collector.
     expect(output).not.toContain('inframeter-ipmi-');
-  }, 120_000);
+  }, 180_000);
 });
